@@ -1,0 +1,35 @@
+# Every dependency is a Debian 12 package (installed by scripts/setup.sh).
+find_package(Threads REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(LZMA REQUIRED IMPORTED_TARGET liblzma)
+
+find_path(KAINJOW_MUSTACHE_INCLUDE_DIR kainjow/mustache.hpp REQUIRED)
+add_library(drover_mustache INTERFACE)
+target_include_directories(drover_mustache SYSTEM INTERFACE ${KAINJOW_MUSTACHE_INCLUDE_DIR})
+add_library(drover::mustache ALIAS drover_mustache)
+
+# Boost.Asio/Beast are header-only here; pin the options we rely on.
+add_library(drover_asio INTERFACE)
+target_link_libraries(drover_asio INTERFACE Boost::headers Threads::Threads)
+target_compile_definitions(drover_asio INTERFACE
+  BOOST_ASIO_NO_DEPRECATED
+  BOOST_BEAST_USE_STD_STRING_VIEW)
+add_library(drover::asio ALIAS drover_asio)
+
+if(DROVER_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(DROVER_BUILD_BENCHMARKS)
+  find_package(benchmark QUIET)
+endif()

@@ -1,0 +1,71 @@
+# Helpers that give every Drover target the same flags.
+#
+#   drover_library(NAME <n> SOURCES ... [DEPS ...])     -> static lib drover_<n>, alias drover::<n>
+#   drover_executable(NAME <n> SOURCES ... [DEPS ...])  -> build/bin/<n>
+#   drover_test(NAME <n> LABEL unit|integration|e2e SOURCES ... [DEPS ...] [SERIAL])
+#   drover_fuzz(NAME <n> SOURCES ... CORPUS <dir> [DEPS ...])
+#     Fuzz targets always build. With clang and DROVER_LIBFUZZER they link libFuzzer;
+#     otherwise they link tests/support/fuzz_replay_main.cpp, which runs every file of the
+#     corpus through the target. Either way CTest replays the corpus (label `fuzz`).
+
+set(DROVER_WARNINGS -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wpedantic)
+option(DROVER_LIBFUZZER "Link fuzz targets with libFuzzer (clang only)" OFF)
+
+function(drover_apply_flags target)
+  target_compile_options(${target} PRIVATE ${DROVER_WARNINGS})
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+  if(DROVER_SANITIZE)
+    target_compile_options(${target} PUBLIC -fsanitize=address,undefined -fno-omit-frame-pointer
+                                            -fno-sanitize-recover=undefined)
+    target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+function(drover_library)
+  cmake_parse_arguments(A "" "NAME" "SOURCES;DEPS" ${ARGN})
+  add_library(drover_${A_NAME} STATIC ${A_SOURCES})
+  add_library(drover::${A_NAME} ALIAS drover_${A_NAME})
+  drover_apply_flags(drover_${A_NAME})
+  target_link_libraries(drover_${A_NAME} PUBLIC ${A_DEPS})
+endfunction()
+
+function(drover_executable)
+  cmake_parse_arguments(A "" "NAME" "SOURCES;DEPS" ${ARGN})
+  add_executable(${A_NAME} ${A_SOURCES})
+  drover_apply_flags(${A_NAME})
+  target_link_libraries(${A_NAME} PRIVATE ${A_DEPS})
+endfunction()
+
+function(drover_test)
+  cmake_parse_arguments(A "SERIAL" "NAME;LABEL" "SOURCES;DEPS" ${ARGN})
+  if(NOT A_LABEL)
+    set(A_LABEL unit)
+  endif()
+  add_executable(${A_NAME} ${A_SOURCES})
+  drover_apply_flags(${A_NAME})
+  target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  set_target_properties(${A_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  add_test(NAME ${A_NAME} COMMAND ${A_NAME} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(${A_NAME} PROPERTIES LABELS ${A_LABEL}
+    ENVIRONMENT "DROVER_SOURCE_DIR=${PROJECT_SOURCE_DIR};DROVER_BINARY_DIR=${CMAKE_BINARY_DIR}")
+  if(A_SERIAL OR NOT A_LABEL STREQUAL "unit")
+    set_tests_properties(${A_NAME} PROPERTIES RUN_SERIAL TRUE)
+  endif()
+endfunction()
+
+function(drover_fuzz)
+  cmake_parse_arguments(A "" "NAME;CORPUS" "SOURCES;DEPS" ${ARGN})
+  add_executable(${A_NAME} ${A_SOURCES})
+  drover_apply_flags(${A_NAME})
+  target_link_libraries(${A_NAME} PRIVATE ${A_DEPS})
+  if(DROVER_LIBFUZZER AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    target_compile_options(${A_NAME} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${A_NAME} PRIVATE -fsanitize=fuzzer)
+    add_test(NAME ${A_NAME} COMMAND ${A_NAME} -runs=0 ${A_CORPUS})
+  else()
+    target_sources(${A_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support/fuzz_replay_main.cpp)
+    add_test(NAME ${A_NAME} COMMAND ${A_NAME} ${A_CORPUS})
+  endif()
+  set_target_properties(${A_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+  set_tests_properties(${A_NAME} PROPERTIES LABELS fuzz)
+endfunction()

@@ -1,24 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything Drover needs to build and test on Debian 12 (run as root).
-# Idempotent: packages already present are skipped by apt.
+# Package lists live in scripts/packages/*.txt (one file per purpose; '#' starts a comment).
+# Idempotent: packages already installed are skipped.
 set -euo pipefail
-
+cd "$(dirname "$0")"
 export DEBIAN_FRONTEND=noninteractive
 
-BUILD_PKGS=(
-  build-essential cmake ninja-build pkg-config git
-  libboost-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
-  libspdlog-dev libfmt-dev nlohmann-json3-dev libkainjow-mustache-dev libcli11-dev
-  libsqlite3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libzstd-dev liblzma-dev zlib1g-dev
-)
-# Real peers used by integration tests.
-TEST_PKGS=(
-  iproute2 curl python3 cloud-init
-)
+mapfile -t wanted < <(sed 's/#.*//' packages/*.txt | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)
 
 missing=()
-for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" ${DROVER_EXTRA_PKGS:-}; do
+for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
@@ -27,5 +18,5 @@ if ((${#missing[@]})); then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
-  echo "setup: all packages present"
+  echo "setup: all ${#wanted[@]} packages present"
 fi

@@ -15,8 +15,8 @@ done
 
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  apt-get -o DPkg::Lock::Timeout=900 update -q
+  apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}"
 else
   echo "setup: all ${#wanted[@]} packages present"
 fi

@@ -1,0 +1,108 @@
+#include "agent/cmdline.hpp"
+
+#include <cctype>
+
+namespace drover::agent {
+
+std::string_view modeName(Mode m) {
+  switch (m) {
+    case Mode::Install: return "install";
+    case Mode::Discover: return "discover";
+    case Mode::Join: return "join";
+  }
+  return "?";
+}
+
+std::vector<std::string> splitCmdline(std::string_view cmdline) {
+  std::vector<std::string> words;
+  std::string cur;
+  bool in_word = false;
+  bool quoted = false;
+  for (char c : cmdline) {
+    if (c == '"') {
+      quoted = !quoted;
+      in_word = true;
+      continue;
+    }
+    if (!quoted && std::isspace(static_cast<unsigned char>(c))) {
+      if (in_word) words.push_back(std::move(cur));
+      cur.clear();
+      in_word = false;
+      continue;
+    }
+    cur.push_back(c);
+    in_word = true;
+  }
+  if (in_word) words.push_back(std::move(cur));
+  return words;
+}
+
+std::map<std::string, std::string> droverKeys(std::string_view cmdline) {
+  std::map<std::string, std::string> keys;
+  for (auto& w : splitCmdline(cmdline)) {
+    if (w.rfind("drover.", 0) != 0) continue;
+    auto eq = w.find('=');
+    if (eq == std::string::npos) {
+      keys[w] = "";
+    } else {
+      keys[w.substr(0, eq)] = w.substr(eq + 1);
+    }
+  }
+  return keys;
+}
+
+Result<std::string> normalizeFingerprint(std::string_view text) {
+  std::string_view t = text;
+  if (t.rfind("sha256:", 0) == 0 || t.rfind("SHA256:", 0) == 0) t.remove_prefix(7);
+  std::string hex;
+  for (char c : t) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      return makeError("bad_ca", "drover.ca: not a hex digit in '" + std::string(text) + "'");
+    }
+    hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  if (hex.size() != 64) {
+    return makeError("bad_ca", "drover.ca: want sha256:<64 hex digits>, got " +
+                                   std::to_string(hex.size()) + " digits");
+  }
+  return hex;
+}
+
+Result<BootParams> validateParams(BootParams p, bool token_required) {
+  if (p.api.empty()) return makeError("missing_api", "drover.api (--api) is required");
+  if (p.api.rfind("https://", 0) != 0 && p.api.rfind("http://", 0) != 0) {
+    return makeError("bad_api", "drover.api must start with https:// or http://: " + p.api);
+  }
+  while (!p.api.empty() && p.api.back() == '/') p.api.pop_back();
+  if (token_required && p.token.empty()) {
+    return makeError("missing_token", "drover.token (--token) is required");
+  }
+  if (!p.ca_fingerprint.empty()) {
+    auto fp = normalizeFingerprint(p.ca_fingerprint);
+    if (!fp) return fp.error();
+    p.ca_fingerprint = *fp;
+  }
+  return p;
+}
+
+Result<BootParams> parseKernelCmdline(std::string_view cmdline) {
+  auto keys = droverKeys(cmdline);
+  BootParams p;
+  p.api = keys["drover.api"];
+  p.ca_fingerprint = keys["drover.ca"];
+  p.token = keys["drover.token"];
+  p.node = keys["drover.node"];
+  const std::string mode = keys.count("drover.mode") ? keys["drover.mode"] : "install";
+  if (mode == "install" || mode.empty()) {
+    p.mode = Mode::Install;
+  } else if (mode == "discover") {
+    p.mode = Mode::Discover;
+  } else {
+    return makeError("bad_mode", "drover.mode must be install or discover, got '" + mode + "'");
+  }
+  const bool token_required = p.mode == Mode::Install;
+  return validateParams(std::move(p), token_required);
+}
+
+}  // namespace drover::agent

@@ -1,0 +1,273 @@
+#include "agent/image_stream.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "agent/digest.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+
+namespace drover::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+metrics::Counter& retryCounter(const std::string& reason) {
+  return metrics::Registry::global().counter(
+      "agent_image_retries_total", "Image download attempts that failed and were retried",
+      "reason=\"" + reason + "\"");
+}
+
+std::string lowerHex(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// State of one image stream across all its HTTP attempts.
+class Transfer {
+ public:
+  Transfer(const StreamOptions& opt, Sink& sink, std::optional<Compression> expected)
+      : opt_(opt), sink_(sink), decomp_(expected), start_(Clock::now()), last_report_(start_) {
+    total_ = opt.size;
+  }
+
+  Result<StreamResult> run();
+
+ private:
+  static std::size_t onHeader(char* data, std::size_t size, std::size_t n, void* self);
+  static std::size_t onBody(char* data, std::size_t size, std::size_t n, void* self);
+  std::size_t header(std::string_view line);
+  std::size_t body(const std::uint8_t* data, std::size_t n);
+  bool firstBody();
+  void report(bool force);
+  Status finishStream(StreamResult& res);
+
+  const StreamOptions& opt_;
+  Sink& sink_;
+  AutoDecompressor decomp_;
+  Sha256 hash_;
+  CURL* curl_ = nullptr;
+  std::uint64_t offset_ = 0;   // compressed bytes consumed so far
+  std::uint64_t total_ = 0;
+  std::uint64_t skip_ = 0;     // bytes to drop: a server that ignored our Range resent them
+  bool got_body_ = false;      // this attempt has passed the status checks
+  std::optional<std::uint64_t> range_start_;
+  std::optional<Error> fatal_;
+  int attempt_ = 0;
+  Clock::time_point start_;
+  Clock::time_point last_report_;
+};
+
+std::size_t Transfer::onHeader(char* data, std::size_t size, std::size_t n, void* self) {
+  return static_cast<Transfer*>(self)->header({data, size * n});
+}
+
+std::size_t Transfer::onBody(char* data, std::size_t size, std::size_t n, void* self) {
+  return static_cast<Transfer*>(self)->body(reinterpret_cast<const std::uint8_t*>(data), size * n);
+}
+
+std::size_t Transfer::header(std::string_view line) {
+  // Only Content-Range matters here ("Content-Range: bytes 100-999/1000"); curl parses
+  // everything else. A new status line (redirects, 100-continue) starts over.
+  if (line.rfind("HTTP/", 0) == 0) range_start_.reset();
+  constexpr std::string_view kName = "content-range:";
+  if (line.size() > kName.size()) {
+    std::string name(line.substr(0, kName.size()));
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == kName) {
+      auto v = line.substr(kName.size());
+      auto bytes = v.find("bytes");
+      if (bytes != std::string_view::npos) {
+        std::uint64_t start = 0, tot = 0;
+        std::size_t i = bytes + 5;
+        while (i < v.size() && v[i] == ' ') ++i;
+        while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) start = start * 10 + static_cast<std::uint64_t>(v[i++] - '0');
+        range_start_ = start;
+        auto slash = v.find('/');
+        if (slash != std::string_view::npos) {
+          for (i = slash + 1; i < v.size() && std::isdigit(static_cast<unsigned char>(v[i])); ++i) tot = tot * 10 + static_cast<std::uint64_t>(v[i] - '0');
+          if (tot > 0 && total_ == 0) total_ = tot;
+        }
+      }
+    }
+  }
+  return line.size();
+}
+
+bool Transfer::firstBody() {
+  long status = 0;
+  curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
+  if (status == 206) {
+    if (!range_start_ || *range_start_ != offset_) {
+      fatal_ = makeError("range_mismatch", fmt::format("asked for bytes {}-, server sent {}-",
+                                                       offset_, range_start_.value_or(0)));
+      return false;
+    }
+  } else if (status == 200) {
+    skip_ = offset_;  // whole file again: drop what we already have
+    curl_off_t len = -1;
+    curl_easy_getinfo(curl_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+    if (len > 0 && total_ == 0) total_ = static_cast<std::uint64_t>(len);
+  } else {
+    fatal_ = makeError("http_status", fmt::format("unexpected HTTP status {}", status));
+    return false;
+  }
+  got_body_ = true;
+  return true;
+}
+
+std::size_t Transfer::body(const std::uint8_t* data, std::size_t n) {
+  if (!got_body_ && !firstBody()) return 0;
+  std::span<const std::uint8_t> in(data, n);
+  const std::size_t drop = static_cast<std::size_t>(std::min<std::uint64_t>(skip_, in.size()));
+  skip_ -= drop;
+  in = in.subspan(drop);
+  if (in.empty()) return n;
+  if (total_ > 0 && offset_ + in.size() > total_) {
+    fatal_ = makeError("size_mismatch", "server sent more bytes than the image size");
+    return 0;
+  }
+  hash_.update(in);
+  auto st = decomp_.feed(in, [this](std::span<const std::uint8_t> out) { return sink_.write(out); });
+  if (!st) {
+    fatal_ = st.error();
+    return 0;
+  }
+  offset_ += in.size();
+  report(false);
+  return n;
+}
+
+void Transfer::report(bool force) {
+  if (!opt_.on_progress) return;
+  const auto now = Clock::now();
+  if (!force && now - last_report_ < opt_.progress_interval) return;
+  last_report_ = now;
+  const double secs = std::chrono::duration<double>(now - start_).count();
+  StreamProgress p;
+  p.bytes = offset_;
+  p.total = total_;
+  p.written = sink_.written();
+  p.rate = secs > 0 ? static_cast<double>(offset_) / secs : 0;
+  p.attempt = attempt_;
+  opt_.on_progress(p);
+}
+
+Status Transfer::finishStream(StreamResult& res) {
+  auto out = [this](std::span<const std::uint8_t> o) { return sink_.write(o); };
+  if (auto st = decomp_.finish(out); !st) return st;
+  res.sha256 = hash_.finalHex();
+  res.bytes = offset_;
+  res.compression = decomp_.detected().value_or(Compression::Raw);
+  if (opt_.size > 0 && offset_ != opt_.size) {
+    return makeError("size_mismatch",
+                     fmt::format("received {} bytes, plan says {}", offset_, opt_.size));
+  }
+  if (res.sha256 != lowerHex(opt_.sha256)) {
+    return makeError("sha256_mismatch",
+                     fmt::format("sha256 {} does not match the plan's {}", res.sha256, opt_.sha256));
+  }
+  if (auto st = sink_.finish(); !st) return st;
+  res.written = sink_.written();
+  return {};
+}
+
+Result<StreamResult> Transfer::run() {
+  auto log = log::get("agent");
+  CurlHandle handle = makeCurl();
+  curl_ = handle.get();
+  if (!curl_) return makeError("transfer", "curl_easy_init failed");
+  curl_easy_setopt(curl_, CURLOPT_URL, opt_.url.c_str());
+  curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(curl_, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(curl_, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT, opt_.connect_timeout_s);
+  curl_easy_setopt(curl_, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(curl_, CURLOPT_LOW_SPEED_TIME, opt_.stall_timeout_s);
+  curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, &Transfer::onHeader);
+  curl_easy_setopt(curl_, CURLOPT_HEADERDATA, this);
+  curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &Transfer::onBody);
+  curl_easy_setopt(curl_, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(curl_, CURLOPT_USERAGENT, "drover-agent");
+  applyTls(curl_, opt_.tls);
+
+  StreamResult res;
+  int failures_in_a_row = 0;
+  for (attempt_ = 1;; ++attempt_) {
+    const std::uint64_t before = offset_;
+    got_body_ = false;
+    skip_ = 0;
+    range_start_.reset();
+    const std::string range = fmt::format("{}-", offset_);
+    curl_easy_setopt(curl_, CURLOPT_RANGE, offset_ > 0 ? range.c_str() : nullptr);
+    if (offset_ > 0) ++res.resumes;
+    const CURLcode rc = curl_easy_perform(curl_);
+    long status = 0;
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
+    res.attempts = attempt_;
+    if (fatal_) return *fatal_;
+    const bool complete = rc == CURLE_OK && (total_ == 0 || offset_ == total_);
+    if (complete) break;
+    std::string reason = rc == CURLE_OK ? "short_body" : curl_easy_strerror(rc);
+    if (rc != CURLE_OK && !isRetriable(rc, status)) {
+      if (rc == CURLE_HTTP_RETURNED_ERROR) {
+        return makeError("http_status", fmt::format("GET {}: HTTP {}", opt_.url, status));
+      }
+      return makeError("transfer", fmt::format("GET {}: {}", opt_.url, reason));
+    }
+    failures_in_a_row = offset_ > before ? 1 : failures_in_a_row + 1;
+    retryCounter(rc == CURLE_HTTP_RETURNED_ERROR ? "http_status" : rc == CURLE_OK ? "short_body" : "transfer")++;
+    if (failures_in_a_row >= opt_.max_attempts || attempt_ >= opt_.max_total_attempts) {
+      return makeError("retries_exhausted",
+                       fmt::format("GET {}: gave up after {} attempts (last: {}, HTTP {}) at byte {}",
+                                   opt_.url, attempt_, reason, status, offset_));
+    }
+    const auto delay = backoffDelay(failures_in_a_row, opt_.backoff_initial, opt_.backoff_max);
+    log->warn("AGENT_IMAGE_RETRY attempt={} offset={} status={} reason=\"{}\" delay_ms={}",
+              attempt_, offset_, status, log::sanitize(reason), delay.count());
+    if (opt_.sleep) {
+      opt_.sleep(delay);
+    } else {
+      std::this_thread::sleep_for(delay);
+    }
+  }
+  report(true);
+  if (auto st = finishStream(res); !st) return st.error();
+  return res;
+}
+
+}  // namespace
+
+Result<StreamResult> streamImage(const StreamOptions& opt, Sink& sink) {
+  if (opt.sha256.size() != 64) {
+    return makeError("missing_sha256", "the plan gives no sha256 for the image: refusing to install");
+  }
+  auto expected = compressionFromFormat(opt.format);
+  if (!expected) return expected.error();
+  Transfer t(opt, sink, *expected);
+  return t.run();
+}
+
+std::string formatProgress(const StreamProgress& p) {
+  auto human = [](double b) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) {
+      b /= 1024;
+      ++u;
+    }
+    return fmt::format("{:.1f} {}", b, units[u]);
+  };
+  if (p.total > 0) {
+    const double pct = 100.0 * static_cast<double>(p.bytes) / static_cast<double>(p.total);
+    return fmt::format("{:5.1f}% {} / {}  {}/s", pct, human(static_cast<double>(p.bytes)),
+                       human(static_cast<double>(p.total)), human(p.rate));
+  }
+  return fmt::format("{}  {}/s", human(static_cast<double>(p.bytes)), human(p.rate));
+}
+
+}  // namespace drover::agent

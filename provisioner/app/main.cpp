@@ -1,12 +1,33 @@
-// drover: the provisioner's command line.
+// drover: the provisioner's command line. Parses flags and hands over to one subcommand;
+// start-up exceptions are caught here, once.
+#include <exception>
+#include <iostream>
+
 #include <CLI/CLI.hpp>
 
+#include "common/log.hpp"
 #include "common/version.hpp"
+#include "provisioner/app/commands.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"drover: bare-metal cluster provisioner"};
-  app.set_version_flag("--version", std::string(drover::kVersion));
-  CLI11_PARSE(app, argc, argv);
-  std::puts(app.help().c_str());
-  return 0;
+  try {
+    CLI::App app{"drover: bare-metal cluster provisioner"};
+    app.set_version_flag("--version", std::string(drover::kVersion));
+    app.require_subcommand(1);
+    std::string level = "warn";
+    app.add_option("--log-level", level, "trace, debug, info, warn, error, critical or off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+        ->capture_default_str();
+    app.parse_complete_callback([&level] { drover::log::setup(level); });
+
+    drover::app::Context ctx{std::cout, std::cerr};
+    drover::app::addValidateCommand(app, ctx);
+    drover::app::addExplainCommand(app, ctx);
+
+    CLI11_PARSE(app, argc, argv);
+    return ctx.exit_code;
+  } catch (const std::exception& e) {
+    std::cerr << "drover: " << e.what() << '\n';
+    return 1;
+  }
 }

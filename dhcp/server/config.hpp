@@ -1,0 +1,47 @@
+// The DHCP server's own configuration: plain values, filled by whoever embeds the server
+// (the provisioner from its YAML model, the test harness from flags or JSON). No YAML here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net.hpp"
+
+namespace drover::dhcp {
+
+struct NetworkConfig {
+  enum class Mode { Dhcp, Proxy };  // Proxy: another server leases, Drover adds boot info
+
+  std::string name;
+  Cidr subnet;
+  Mode mode = Mode::Dhcp;
+  std::optional<Ipv4Range> pool;  // none: only reserved addresses are handed out
+  std::optional<Ipv4Address> gateway;
+  std::vector<Ipv4Address> dns;
+  std::string domain;
+  std::chrono::seconds lease{3600};
+  // The link this network is directly on; empty: found from the interface's address.
+  std::string interface;
+};
+
+struct ServerConfig {
+  // Server identifier and default next-server; unspecified: the receiving interface's address.
+  Ipv4Address server_address;
+  std::vector<std::string> interfaces;  // where to listen; empty: every IPv4 interface but lo
+  std::vector<NetworkConfig> networks;
+
+  std::chrono::seconds offer_hold{30};           // how long an offered address stays held
+  std::chrono::seconds decline_quarantine{3600};  // a DECLINEd address is not offered for this long
+  std::chrono::seconds reclaim_after{86400};      // expired leases are removed after this
+  bool ping_before_offer = false;                 // ICMP probe pool addresses before offering
+  std::chrono::milliseconds ping_timeout{500};
+
+  std::uint16_t server_port = 67;  // also the port relays listen on
+  std::uint16_t client_port = 68;
+  std::uint16_t proxy_port = 4011;  // PXE boot server requests in proxy mode
+};
+
+}  // namespace drover::dhcp

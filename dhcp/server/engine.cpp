@@ -1,0 +1,276 @@
+#include "dhcp/server/engine.hpp"
+
+#include <algorithm>
+
+#include "dhcp/server/engine_request.hpp"
+
+namespace drover::dhcp {
+
+using wire::MessageType;
+namespace opt = wire::opt;
+
+Engine::Engine(ServerConfig config, const BootPolicy& policy, const Clock& clock,
+               metrics::Registry& registry)
+    : config_(std::move(config)), policy_(policy), clock_(clock), stats_(registry),
+      log_(log::get("dhcp")), drop_log_limit_(10, std::chrono::seconds(1)) {}
+
+void Engine::restore(const std::vector<Lease>& leases) {
+  for (const auto& l : leases)
+    if (l.state != LeaseState::Offered) table_.put(l);
+  log_->info("DHCP_LEASES_RESTORED count={}", table_.size());
+}
+
+std::string Engine::clientKey(const wire::Message& m) {
+  if (auto cid = m.options.get(opt::kClientId); cid && !cid->empty())
+    return std::string(drover::wire::asChars(*cid));
+  std::string key(1, static_cast<char>(m.htype));
+  const auto n = std::min<std::size_t>(m.hlen, wire::kChaddrSize);
+  key.append(reinterpret_cast<const char*>(m.chaddr.data()), n);
+  return key;
+}
+
+Ipv4Address Engine::serverId(const PacketContext& ctx) const {
+  return config_.server_address.isUnspecified() ? ctx.interface_address : config_.server_address;
+}
+
+const NetworkConfig* Engine::selectNetwork(const wire::Message& m, const PacketContext& ctx) const {
+  auto containing = [&](Ipv4Address a) -> const NetworkConfig* {
+    for (const auto& n : config_.networks)
+      if (n.subnet.contains(a)) return &n;
+    return nullptr;
+  };
+  if (!m.giaddr.isUnspecified()) return containing(m.giaddr);  // relayed: the relay's link
+  if (!m.ciaddr.isUnspecified())
+    if (const auto* n = containing(m.ciaddr)) return n;
+  for (const auto& n : config_.networks)
+    if (!n.interface.empty() && n.interface == ctx.interface) return &n;
+  return containing(ctx.interface_address);
+}
+
+Outcome Engine::handle(wire::ByteView datagram, const PacketContext& ctx) {
+  auto decoded = wire::decode(datagram);
+  if (!decoded.ok()) return drop(nullptr, decoded.error().code);
+  Request r{ctx, std::move(*decoded), {}, nullptr, {}, 0, {}};
+  const auto& m = r.msg;
+  if (m.op != static_cast<std::uint8_t>(wire::Op::BootRequest)) return drop(nullptr, "bootreply", &m);
+  if (m.zeroChaddr() && !m.options.has(opt::kClientId)) return drop(nullptr, "zero_chaddr", &m);
+  auto type = m.messageType();
+  if (!type) return drop(nullptr, "no_message_type", &m);
+  stats_.received(*type);
+  r.key = clientKey(m);
+  r.now = clock_.now();
+  r.server_id = serverId(ctx);
+  r.network = selectNetwork(m, ctx);
+  if (r.network == nullptr) return drop(&r, "no_network");
+  if (r.network->mode == NetworkConfig::Mode::Proxy || ctx.proxy_port) return onProxy(r);
+  switch (static_cast<MessageType>(*type)) {
+    case MessageType::Discover: return onDiscover(r);
+    case MessageType::Request: return onRequest(r);
+    case MessageType::Decline: return onDecline(r);
+    case MessageType::Release: return onRelease(r);
+    case MessageType::Inform: return onInform(r);
+    default: return drop(&r, "unknown_message_type");
+  }
+}
+
+ClientFacts Engine::factsFor(const Request& r) const {
+  const auto& o = r.msg.options;
+  ClientFacts f;
+  f.mac = r.msg.mac();
+  if (auto cid = o.get(opt::kClientId)) f.client_id = drover::wire::Bytes(cid->begin(), cid->end());
+  if (auto u = o.get(opt::kClientUuid); u && u->size() == 17) {
+    std::array<std::uint8_t, 16> b{};
+    for (std::size_t i = 0; i < 16; ++i) b[i] = std::to_integer<std::uint8_t>((*u)[i + 1]);
+    f.uuid = Uuid(b);
+  }
+  if (auto a = o.get(opt::kClientArch); a && a->size() >= 2)
+    f.arch = static_cast<std::uint16_t>((std::to_integer<unsigned>((*a)[0]) << 8) | std::to_integer<unsigned>((*a)[1]));
+  f.vendor_class = o.string(opt::kVendorClass).value_or("");
+  f.user_class = o.string(opt::kUserClass).value_or("");
+  f.is_ipxe = f.user_class == "iPXE" || o.has(opt::kIpxeEncap);
+  f.giaddr = r.msg.giaddr;
+  f.interface = r.ctx.interface;
+  f.network = r.network != nullptr ? r.network->name : "";
+  return f;
+}
+
+bool Engine::acceptable(const Request& r, const BootAnswer& answer, Ipv4Address ip) const {
+  if (!r.network->subnet.contains(ip)) return false;
+  if (answer.kind == BootAnswer::Kind::Reserved) return ip == answer.reserved_ip && table_.isFreeFor(ip, r.key, r.now);
+  if (!r.network->pool || !r.network->pool->contains(ip)) return false;
+  if (policy_.isReserved(ip)) return false;
+  return table_.isFreeFor(ip, r.key, r.now);
+}
+
+std::optional<Ipv4Address> Engine::chooseAddress(Request& r, const BootAnswer& answer,
+                                                 std::optional<Ipv4Address> requested) {
+  if (answer.kind == BootAnswer::Kind::Reserved) {
+    if (!r.network->subnet.contains(answer.reserved_ip)) {
+      r.reason = "no_network";
+      return std::nullopt;
+    }
+    if (!table_.isFreeFor(answer.reserved_ip, r.key, r.now)) {
+      r.reason = "reservation_conflict";
+      return std::nullopt;
+    }
+    return answer.reserved_ip;
+  }
+  if (!r.network->pool) {
+    r.reason = "no_pool";
+    return std::nullopt;
+  }
+  if (const Lease* mine = table_.byClient(r.key); mine != nullptr && acceptable(r, answer, mine->ip))
+    return mine->ip;
+  if (requested && acceptable(r, answer, *requested)) return requested;
+  auto ip = table_.allocate(r.network->name, *r.network->pool, r.key, r.now,
+                            [&](Ipv4Address a) { return policy_.isReserved(a); });
+  if (!ip) r.reason = "pool_exhausted";
+  return ip;
+}
+
+Outcome Engine::onDiscover(Request& r) {
+  const BootAnswer answer = policy_.decide(factsFor(r));
+  if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, "policy_ignore");
+  auto ip = chooseAddress(r, answer, r.msg.options.ipv4(opt::kRequestedAddress));
+  if (!ip) return drop(&r, r.reason);
+  const Lease* current = table_.byIp(*ip);
+  if (current == nullptr || current->client_key != r.key || current->state != LeaseState::Bound ||
+      current->expires <= r.now) {
+    table_.put(Lease{*ip, r.key, r.msg.mac(), LeaseState::Offered, r.now + config_.offer_hold.count(),
+                     r.network->name, answer.hostname});
+  }
+  auto reply = replyBase(r, MessageType::Offer);
+  reply.yiaddr = *ip;
+  addLeaseTimes(reply, *r.network);
+  addNetworkOptions(reply, *r.network, answer);
+  addBootOptions(reply, r, answer);
+  log_->debug("DHCP_OFFER mac={} xid={:#x} ip={} net={}", r.msg.mac().str(), r.msg.xid, ip->str(), r.network->name);
+  return finish(r, std::move(reply), destinationFor(r, reply));
+}
+
+Outcome Engine::onRequest(Request& r) {
+  const auto& o = r.msg.options;
+  const auto server_id = o.ipv4(opt::kServerId);
+  const auto requested = o.ipv4(opt::kRequestedAddress);
+  if (server_id && *server_id != r.server_id) {
+    // SELECTING another server's offer: release what we held for this client.
+    if (const Lease* l = table_.byClient(r.key); l != nullptr && l->state == LeaseState::Offered)
+      table_.remove(l->ip);
+    return drop(&r, "other_server");
+  }
+  Ipv4Address ip;
+  if (server_id) {  // SELECTING
+    if (!requested && r.msg.ciaddr.isUnspecified()) return drop(&r, "bad_request");
+    ip = requested ? *requested : r.msg.ciaddr;
+  } else if (requested) {  // INIT-REBOOT
+    ip = *requested;
+    if (!r.network->subnet.contains(ip)) return nak(r, "wrong network");
+  } else if (!r.msg.ciaddr.isUnspecified()) {  // RENEWING (unicast) or REBINDING (broadcast)
+    ip = r.msg.ciaddr;
+    if (!r.network->subnet.contains(ip)) return drop(&r, "unknown_client");
+  } else {
+    return drop(&r, "bad_request");
+  }
+  const BootAnswer answer = policy_.decide(factsFor(r));
+  if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, "policy_ignore");
+  if (!acceptable(r, answer, ip)) return nak(r, "address not available to this client");
+  return bind(r, answer, ip);
+}
+
+Outcome Engine::bind(Request& r, const BootAnswer& answer, Ipv4Address ip) {
+  Outcome out;
+  if (const Lease* old = table_.byClient(r.key);
+      old != nullptr && old->ip != ip && old->state != LeaseState::Offered) {
+    out.writes.push_back(LeaseWrite{LeaseWrite::Op::Remove, *old});
+  }
+  std::string hostname = answer.hostname;
+  if (hostname.empty()) hostname = r.msg.options.string(opt::kHostName).value_or("");
+  Lease lease{ip, r.key, r.msg.mac(), LeaseState::Bound, r.now + r.network->lease.count(),
+              r.network->name, log::sanitize(hostname, 63)};
+  table_.put(lease);
+  out.writes.push_back(LeaseWrite{LeaseWrite::Op::Put, lease});
+  auto reply = replyBase(r, MessageType::Ack);
+  reply.yiaddr = ip;
+  reply.ciaddr = r.msg.ciaddr;
+  addLeaseTimes(reply, *r.network);
+  addNetworkOptions(reply, *r.network, answer);
+  addBootOptions(reply, r, answer);
+  log_->info("DHCP_ACK mac={} xid={:#x} ip={} net={} lease={}", r.msg.mac().str(), r.msg.xid, ip.str(),
+             r.network->name, r.network->lease.count());
+  auto dest = destinationFor(r, reply);
+  Outcome sent = finish(r, std::move(reply), dest);
+  sent.writes = std::move(out.writes);
+  return sent;
+}
+
+Outcome Engine::nak(Request& r, std::string_view why) {
+  auto reply = replyBase(r, MessageType::Nak);
+  reply.options.setString(opt::kMessage, why);
+  log_->info("DHCP_NAK mac={} xid={:#x} requested={} why=\"{}\"", r.msg.mac().str(), r.msg.xid,
+             r.msg.options.ipv4(opt::kRequestedAddress).value_or(r.msg.ciaddr).str(), why);
+  return finish(r, std::move(reply), destinationFor(r, reply));
+}
+
+Outcome Engine::onDecline(Request& r) {
+  const auto server_id = r.msg.options.ipv4(opt::kServerId);
+  if (server_id && *server_id != r.server_id) return drop(&r, "other_server");
+  const auto ip = r.msg.options.ipv4(opt::kRequestedAddress);
+  const Lease* l = ip ? table_.byIp(*ip) : nullptr;
+  if (l == nullptr || l->client_key != r.key) return drop(&r, "unknown_client");
+  Lease quarantined{*ip, "", l->mac, LeaseState::Declined, r.now + config_.decline_quarantine.count(),
+                    l->network, ""};
+  table_.put(quarantined);
+  log_->warn("DHCP_DECLINE mac={} ip={} quarantine={}", r.msg.mac().str(), ip->str(),
+             config_.decline_quarantine.count());
+  Outcome out;
+  out.writes.push_back(LeaseWrite{LeaseWrite::Op::Put, quarantined});
+  return out;
+}
+
+Outcome Engine::onRelease(Request& r) {
+  const Lease* l = table_.byIp(r.msg.ciaddr);
+  if (l == nullptr || l->client_key != r.key || l->state != LeaseState::Bound) return drop(&r, "unknown_client");
+  Lease released = *l;
+  released.state = LeaseState::Released;
+  released.expires = r.now;
+  table_.put(released);
+  log_->info("DHCP_RELEASE mac={} ip={}", r.msg.mac().str(), released.ip.str());
+  Outcome out;
+  out.writes.push_back(LeaseWrite{LeaseWrite::Op::Put, released});
+  return out;
+}
+
+Outcome Engine::onInform(Request& r) {
+  const BootAnswer answer = policy_.decide(factsFor(r));
+  if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, "policy_ignore");
+  auto reply = replyBase(r, MessageType::Ack);
+  reply.ciaddr = r.msg.ciaddr;
+  addNetworkOptions(reply, *r.network, answer);
+  addBootOptions(reply, r, answer);
+  return finish(r, std::move(reply), destinationFor(r, reply));
+}
+
+std::vector<LeaseWrite> Engine::reclaimExpired() {
+  std::vector<LeaseWrite> out;
+  for (const auto& l : table_.reclaimable(clock_.now(), config_.reclaim_after.count())) {
+    table_.remove(l.ip);
+    out.push_back(LeaseWrite{LeaseWrite::Op::Remove, l});
+  }
+  if (!out.empty()) log_->info("DHCP_RECLAIM count={}", out.size());
+  return out;
+}
+
+Outcome Engine::drop(const Request* r, std::string_view reason, const wire::Message* m) {
+  reason = stats_.drop(reason);
+  if (r != nullptr) m = &r->msg;
+  std::uint64_t suppressed = 0;
+  if (drop_log_limit_.allow(suppressed)) {
+    log_->debug("DHCP_DROP reason={} mac={} xid={:#x} suppressed={}", reason,
+                m != nullptr ? m->mac().str() : "-", m != nullptr ? m->xid : 0, suppressed);
+  }
+  Outcome out;
+  out.drop = reason;
+  return out;
+}
+
+}  // namespace drover::dhcp

@@ -1,0 +1,121 @@
+// The DHCP protocol engine: datagram in -> decision -> datagram out. No sockets, no real
+// time: the transport hands it bytes with where they came from, and sends what it returns;
+// the clock and the boot policy are interfaces. Lease changes come back as LeaseWrites that
+// the transport makes durable before it sends the reply (group commit).
+//
+// Single-threaded: call it from one thread or strand.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "dhcp/server/clock.hpp"
+#include "dhcp/server/config.hpp"
+#include "dhcp/server/lease_table.hpp"
+#include "dhcp/server/policy.hpp"
+#include "dhcp/server/stats.hpp"
+#include "dhcp/wire/message.hpp"
+
+namespace drover::dhcp {
+
+// Where a datagram arrived.
+struct PacketContext {
+  std::string interface;          // receiving interface name
+  Ipv4Address interface_address;  // its IPv4 address (the server identifier by default)
+  Ipv4Address source;             // sender's address and port
+  std::uint16_t source_port = 68;
+  bool proxy_port = false;        // arrived on the PXE boot server port (4011)
+};
+
+// Where a reply goes (RFC 2131 4.1).
+struct Destination {
+  enum class Kind {
+    Broadcast,   // 255.255.255.255:port out of the receiving interface
+    Unicast,     // ip:port, routed normally (relay, ciaddr, proxy 4011 source)
+    Hardware,    // ip:port to a client that has no address yet: needs `mac` (ARP-less send)
+  };
+  Kind kind = Kind::Broadcast;
+  Ipv4Address ip;
+  std::uint16_t port = 68;
+  MacAddress mac;
+};
+
+struct Reply {
+  wire::Bytes payload;
+  Destination destination;
+  std::string interface;  // send out of this interface
+  wire::MessageType type = wire::MessageType::Ack;
+};
+
+struct Outcome {
+  std::optional<Reply> reply;
+  std::vector<LeaseWrite> writes;  // make durable before sending `reply`
+  std::string_view drop;           // reason when nothing is sent and it was not expected
+};
+
+class Engine {
+ public:
+  Engine(ServerConfig config, const BootPolicy& policy, const Clock& clock,
+         metrics::Registry& registry = metrics::Registry::global());
+
+  // Loads leases from the store (at start-up). Offered leases are ignored.
+  void restore(const std::vector<Lease>& leases);
+
+  Outcome handle(wire::ByteView datagram, const PacketContext& ctx);
+
+  // Leases expired past `reclaim_after` (Declined: past quarantine), removed from memory
+  // and returned as Remove writes for the store.
+  std::vector<LeaseWrite> reclaimExpired();
+
+  const LeaseTable& leases() const { return table_; }
+  const ServerConfig& config() const { return config_; }
+  Stats& stats() { return stats_; }
+
+  // Option 61 if present, else htype + chaddr[0..hlen).
+  static std::string clientKey(const wire::Message& m);
+
+ private:
+  struct Request;  // per-datagram working state (engine.cpp)
+
+  Outcome onDiscover(Request& r);
+  Outcome onRequest(Request& r);
+  Outcome onDecline(Request& r);
+  Outcome onRelease(Request& r);
+  Outcome onInform(Request& r);
+  Outcome onProxy(Request& r);
+
+  const NetworkConfig* selectNetwork(const wire::Message& m, const PacketContext& ctx) const;
+  ClientFacts factsFor(const Request& r) const;
+  // The address this client may have in r.network now (reservation, its lease, the one it
+  // asks for, or a new one), or nullopt with r.reason set.
+  std::optional<Ipv4Address> chooseAddress(Request& r, const BootAnswer& answer,
+                                           std::optional<Ipv4Address> requested);
+  bool acceptable(const Request& r, const BootAnswer& answer, Ipv4Address ip) const;
+  Outcome bind(Request& r, const BootAnswer& answer, Ipv4Address ip);
+  Outcome nak(Request& r, std::string_view why);
+
+  wire::Message replyBase(const Request& r, wire::MessageType type) const;
+  void addNetworkOptions(wire::Message& reply, const NetworkConfig& net, const BootAnswer& answer) const;
+  void addLeaseTimes(wire::Message& reply, const NetworkConfig& net) const;
+  void addBootOptions(wire::Message& reply, const Request& r, const BootAnswer& answer) const;
+  Destination destinationFor(const Request& r, const wire::Message& reply) const;
+  Outcome finish(const Request& r, wire::Message reply, Destination dest);
+  Outcome drop(const Request* r, std::string_view reason, const wire::Message* m = nullptr);
+
+  Ipv4Address serverId(const PacketContext& ctx) const;
+
+  ServerConfig config_;
+  const BootPolicy& policy_;
+  const Clock& clock_;
+  Stats stats_;
+  LeaseTable table_;
+  std::shared_ptr<spdlog::logger> log_;
+  log::RateLimit drop_log_limit_;
+};
+
+}  // namespace drover::dhcp

@@ -1,0 +1,81 @@
+#include "dhcp/server/lease_table.hpp"
+
+namespace drover::dhcp {
+
+const Lease* LeaseTable::byIp(Ipv4Address ip) const {
+  auto it = by_ip_.find(ip.value());
+  return it == by_ip_.end() ? nullptr : &it->second;
+}
+
+const Lease* LeaseTable::byClient(const std::string& client_key) const {
+  auto it = by_client_.find(client_key);
+  return it == by_client_.end() ? nullptr : byIp(Ipv4Address(it->second));
+}
+
+void LeaseTable::put(const Lease& lease) {
+  auto& slot = by_ip_[lease.ip.value()];
+  if (!slot.client_key.empty() && slot.client_key != lease.client_key) {
+    auto it = by_client_.find(slot.client_key);
+    if (it != by_client_.end() && it->second == lease.ip.value()) by_client_.erase(it);
+  }
+  slot = lease;
+  if (!lease.client_key.empty()) {
+    // A client holds one address: forget any other one it had.
+    auto [it, inserted] = by_client_.try_emplace(lease.client_key, lease.ip.value());
+    if (!inserted && it->second != lease.ip.value()) {
+      auto old = by_ip_.find(it->second);
+      if (old != by_ip_.end() && old->second.client_key == lease.client_key) by_ip_.erase(old);
+      it->second = lease.ip.value();
+    }
+  }
+}
+
+void LeaseTable::remove(Ipv4Address ip) {
+  auto it = by_ip_.find(ip.value());
+  if (it == by_ip_.end()) return;
+  auto c = by_client_.find(it->second.client_key);
+  if (c != by_client_.end() && c->second == ip.value()) by_client_.erase(c);
+  by_ip_.erase(it);
+}
+
+bool LeaseTable::isFreeFor(Ipv4Address ip, const std::string& client_key, std::int64_t now) const {
+  const Lease* l = byIp(ip);
+  if (l == nullptr) return true;
+  if (l->state == LeaseState::Declined) return l->expires <= now;
+  if (l->client_key == client_key) return true;
+  return l->state == LeaseState::Released || l->expires <= now;
+}
+
+std::optional<Ipv4Address> LeaseTable::allocate(const std::string& pool_name, const Ipv4Range& range,
+                                                const std::string& client_key, std::int64_t now,
+                                                const std::function<bool(Ipv4Address)>& excluded) {
+  const std::uint64_t size = range.size();
+  auto& cursor = cursors_.try_emplace(pool_name, range.last.value()).first->second;
+  if (!range.contains(Ipv4Address(cursor))) cursor = range.last.value();
+  std::uint64_t offset = cursor - range.first.value();
+  // Two passes: first addresses nobody ever had, then expired/released ones.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::uint64_t i = 1; i <= size; ++i) {
+      const auto candidate = Ipv4Address(static_cast<std::uint32_t>(range.first.value() + (offset + i) % size));
+      const Lease* l = byIp(candidate);
+      const bool usable = pass == 0 ? l == nullptr : isFreeFor(candidate, client_key, now);
+      if (usable && !excluded(candidate)) {
+        cursor = candidate.value();
+        return candidate;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<Lease> LeaseTable::reclaimable(std::int64_t now, std::int64_t grace) const {
+  std::vector<Lease> out;
+  for (const auto& [ip, l] : by_ip_) {
+    if (l.state == LeaseState::Offered) continue;  // memory only; replaced or expired in place
+    const std::int64_t limit = l.state == LeaseState::Declined ? l.expires : l.expires + grace;
+    if (limit <= now) out.push_back(l);
+  }
+  return out;
+}
+
+}  // namespace drover::dhcp

@@ -1,0 +1,50 @@
+// The engine's in-memory view of every lease: by address and by client, plus pool
+// allocation. Single-threaded (owned by the engine).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dhcp/server/lease_store.hpp"
+
+namespace drover::dhcp {
+
+class LeaseTable {
+ public:
+  const Lease* byIp(Ipv4Address ip) const;
+  const Lease* byClient(const std::string& client_key) const;
+  std::size_t size() const { return by_ip_.size(); }
+
+  void put(const Lease& lease);
+  void remove(Ipv4Address ip);
+
+  // True if `ip` can be given to `client_key` now: no lease, the client's own lease, or
+  // another client's lease that has expired (Offered/Bound/Released). A Declined address is
+  // free only once its quarantine has passed.
+  bool isFreeFor(Ipv4Address ip, const std::string& client_key, std::int64_t now) const;
+
+  // The next free address of `range` after the range's cursor, skipping those `excluded`
+  // says no to (reserved for others). nullopt when the pool is exhausted.
+  std::optional<Ipv4Address> allocate(const std::string& pool_name, const Ipv4Range& range,
+                                      const std::string& client_key, std::int64_t now,
+                                      const std::function<bool(Ipv4Address)>& excluded);
+
+  // Leases to drop: expired for longer than `grace` seconds (Declined: past quarantine).
+  std::vector<Lease> reclaimable(std::int64_t now, std::int64_t grace) const;
+
+  template <typename F>
+  void forEach(F&& f) const {
+    for (const auto& [ip, lease] : by_ip_) f(lease);
+  }
+
+ private:
+  std::unordered_map<std::uint32_t, Lease> by_ip_;
+  std::unordered_map<std::string, std::uint32_t> by_client_;
+  std::unordered_map<std::string, std::uint32_t> cursors_;  // per pool: last address given
+};
+
+}  // namespace drover::dhcp

@@ -1,0 +1,4 @@
+# Server tests (included from CMakeLists.txt once dhcp/server exists).
+drover_test(NAME dhcp_engine_test LABEL unit
+  SOURCES dora_test.cpp lease_life_test.cpp relay_boot_test.cpp bad_input_test.cpp
+  DEPS drover::dhcp drover::test_support)

@@ -1,0 +1,251 @@
+#include "agent/api_client.hpp"
+
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+
+namespace drover::agent {
+namespace {
+
+using nlohmann::json;
+
+Error badReply(std::string_view call, const std::string& what) {
+  return makeError("bad_reply", fmt::format("{}: {}", call, what));
+}
+
+Result<json> parseObject(std::string_view call, std::string_view body) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return badReply(call, "reply is not JSON: " + log::sanitize(body, 80));
+  if (!j.is_object()) return badReply(call, "reply is not a JSON object");
+  return j;
+}
+
+// Reads a required string field; `out` receives it.
+Status needString(std::string_view call, const json& j, const char* key, std::string& out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) {
+    return badReply(call, fmt::format("field \"{}\" missing or not a string", key));
+  }
+  out = it->get<std::string>();
+  return {};
+}
+
+void optString(const json& j, const char* key, std::string& out) {
+  auto it = j.find(key);
+  if (it != j.end() && it->is_string()) out = it->get<std::string>();
+}
+
+Status needUint(std::string_view call, const json& j, const char* key, std::uint64_t& out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_unsigned()) {
+    if (it != j.end() && it->is_number_integer() && it->get<std::int64_t>() >= 0) {
+      out = it->get<std::uint64_t>();
+      return {};
+    }
+    return badReply(call, fmt::format("field \"{}\" missing or not a non-negative integer", key));
+  }
+  out = it->get<std::uint64_t>();
+  return {};
+}
+
+
+std::size_t onBody(char* data, std::size_t size, std::size_t n, void* p) {
+  static constexpr std::size_t kMaxReply = 4 * 1024 * 1024;  // cloud-config and recipes are small
+  auto* s = static_cast<std::string*>(p);
+  if (s->size() + size * n > kMaxReply) return 0;
+  s->append(data, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+Result<ExchangeReply> parseExchange(std::string_view body) {
+  auto j = parseObject("exchange", body);
+  if (!j) return j.error();
+  ExchangeReply r;
+  if (auto st = needString("exchange", *j, "node", r.node); !st) return st.error();
+  if (auto st = needString("exchange", *j, "credential", r.credential); !st) return st.error();
+  if (r.credential.empty()) return badReply("exchange", "empty credential");
+  return r;
+}
+
+Result<RegisterReply> parseRegister(std::string_view body) {
+  auto j = parseObject("register", body);
+  if (!j) return j.error();
+  RegisterReply r;
+  if (auto st = needString("register", *j, "action", r.action); !st) return st.error();
+  optString(*j, "node", r.node);
+  optString(*j, "state", r.state);
+  if (r.action != "install" && r.action != "wait" && r.action != "boot-local") {
+    return badReply("register", "unknown action \"" + log::sanitize(r.action) + "\"");
+  }
+  return r;
+}
+
+Result<Plan> parsePlan(std::string_view body) {
+  auto j = parseObject("plan", body);
+  if (!j) return j.error();
+  Plan p;
+  auto img = j->find("image");
+  if (img == j->end() || !img->is_object()) return badReply("plan", "field \"image\" missing");
+  if (auto st = needString("plan.image", *img, "url", p.image.url); !st) return st.error();
+  if (auto st = needString("plan.image", *img, "sha256", p.image.sha256); !st) return st.error();
+  if (p.image.sha256.size() != 64) return badReply("plan.image", "sha256 is not 64 hex digits");
+  optString(*img, "name", p.image.name);
+  optString(*img, "version", p.image.version);
+  optString(*img, "format", p.image.format);
+  optString(*img, "signature", p.image.signature);
+  if (img->contains("size")) {
+    if (auto st = needUint("plan.image", *img, "size", p.image.size); !st) return st.error();
+  }
+  if (auto st = needString("plan", *j, "disk", p.disk); !st) return st.error();
+  if (j->contains("min_disk_bytes")) {
+    if (auto st = needUint("plan", *j, "min_disk_bytes", p.min_disk_bytes); !st) return st.error();
+  }
+  return p;
+}
+
+Result<JoinRecipe> parseJoin(std::string_view body) {
+  auto j = parseObject("join", body);
+  if (!j) return j.error();
+  JoinRecipe r;
+  optString(*j, "runtime", r.runtime);
+  optString(*j, "recipe", r.recipe);
+  if (j->contains("steps")) {
+    if (!(*j)["steps"].is_array()) return badReply("join", "field \"steps\" is not an array");
+    r.steps = (*j)["steps"];
+  }
+  if (j->contains("env")) {
+    const auto& env = (*j)["env"];
+    if (!env.is_object()) return badReply("join", "field \"env\" is not an object");
+    for (auto it = env.begin(); it != env.end(); ++it) {
+      if (!it.value().is_string()) return badReply("join", "env." + it.key() + " is not a string");
+      r.env[it.key()] = it.value().get<std::string>();
+    }
+  }
+  return r;
+}
+
+ApiClient::ApiClient(ApiOptions opt) : opt_(std::move(opt)) {}
+
+Result<HttpReply> ApiClient::call(const std::string& method, const std::string& path,
+                                  const std::string& body, int max_attempts) {
+  auto log = log::get("agent");
+  const int attempts = max_attempts > 0 ? max_attempts : opt_.max_attempts;
+  const std::string url = opt_.base + path;
+  std::string last;
+  for (int attempt = 1;; ++attempt) {
+    CurlHandle h = makeCurl();
+    CURL* c = h.get();
+    HttpReply reply;
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, opt_.timeout_s);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, std::min(opt_.timeout_s, 15L));
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "drover-agent");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onBody);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
+    applyTls(c, opt_.tls);
+    curl_slist* headers = nullptr;
+    headers = curl_slist_append(headers, "Accept: application/json, text/cloud-config");
+    const std::string auth = "Authorization: Bearer " + credential_;
+    if (!credential_.empty()) headers = curl_slist_append(headers, auth.c_str());
+    if (method == "POST") {
+      headers = curl_slist_append(headers, "Content-Type: application/json");
+      curl_easy_setopt(c, CURLOPT_POST, 1L);
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    const CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(headers);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
+    char* ct = nullptr;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    if (ct) reply.content_type = ct;
+
+    if (rc == CURLE_OK && reply.status >= 200 && reply.status < 300) return reply;
+    if (rc == CURLE_OK) {
+      // The server's error body, when it has one: {"error": "<code>", "message": "..."}.
+      json j = json::parse(reply.body, nullptr, false);
+      std::string code = "http_status", msg;
+      if (j.is_object()) {
+        if (j.contains("error") && j["error"].is_string()) code = j["error"].get<std::string>();
+        if (j.contains("message") && j["message"].is_string()) msg = j["message"].get<std::string>();
+      }
+      last = fmt::format("{} {}: HTTP {} {} {}", method, path, reply.status, code, log::sanitize(msg, 200));
+      if (!isRetriable(rc, reply.status)) return makeError(code, last);
+    } else {
+      last = fmt::format("{} {}: {}", method, path, curl_easy_strerror(rc));
+      if (!isRetriable(rc, 0)) return makeError("transfer", last);
+    }
+    metrics::Registry::global()
+        .counter("agent_api_retries_total", "Agent API calls that failed and were retried")++;
+    if (attempt >= attempts) {
+      return makeError("retries_exhausted", fmt::format("{} (after {} attempts)", last, attempt));
+    }
+    const auto delay = backoffDelay(attempt, opt_.backoff_initial, opt_.backoff_max);
+    log->warn("AGENT_API_RETRY method={} path={} attempt={} delay_ms={} reason=\"{}\"", method,
+              path, attempt, delay.count(), log::sanitize(last, 200));
+    if (opt_.sleep) {
+      opt_.sleep(delay);
+    } else {
+      std::this_thread::sleep_for(delay);
+    }
+  }
+}
+
+Result<ExchangeReply> ApiClient::exchange(const std::string& boot_token) {
+  auto r = call("POST", "/v1/agent/exchange", json{{"token", boot_token}}.dump());
+  if (!r) return r.error();
+  auto x = parseExchange(r->body);
+  if (x) credential_ = x->credential;
+  return x;
+}
+
+Result<RegisterReply> ApiClient::registerNode(const json& facts) {
+  auto r = call("POST", "/v1/agent/register", facts.dump());
+  if (!r) return r.error();
+  return parseRegister(r->body);
+}
+
+Result<Plan> ApiClient::plan() {
+  auto r = call("GET", "/v1/agent/plan");
+  if (!r) return r.error();
+  return parsePlan(r->body);
+}
+
+Result<std::string> ApiClient::cloudConfig() {
+  auto r = call("GET", "/v1/agent/cloud-config");
+  if (!r) return r.error();
+  if (r->body.rfind("#cloud-config", 0) != 0) {
+    return badReply("cloud-config", "reply does not start with #cloud-config");
+  }
+  return r->body;
+}
+
+Result<JoinRecipe> ApiClient::join() {
+  auto r = call("GET", "/v1/agent/join");
+  if (!r) return r.error();
+  return parseJoin(r->body);
+}
+
+Status ApiClient::event(std::string_view phase, std::string_view message,
+                        std::optional<double> progress) {
+  json body{{"phase", phase}, {"message", message}};
+  if (progress) body["progress"] = *progress;
+  auto r = call("POST", "/v1/agent/events", body.dump());
+  if (!r) return r.error();
+  return {};
+}
+
+Status ApiClient::heartbeat() {
+  auto r = call("POST", "/v1/agent/heartbeat", "{}");
+  if (!r) return r.error();
+  return {};
+}
+
+}  // namespace drover::agent

@@ -1,0 +1,100 @@
+// Client of the agent half of Drover's API (docs/api.md), over libcurl with TLS pinned to
+// the CA fingerprint from the kernel command line. Replies are parsed into plain structs;
+// malformed replies are errors (`bad_reply`) naming the call and the field.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/curl_util.hpp"
+#include "common/result.hpp"
+
+namespace drover::agent {
+
+struct ExchangeReply {
+  std::string node;
+  std::string credential;
+};
+
+struct RegisterReply {
+  std::string node;
+  std::string state;
+  std::string action;  // install | wait | boot-local
+};
+
+struct ImageRef {
+  std::string name, version, url, sha256, format, signature;
+  std::uint64_t size = 0;
+};
+
+struct Plan {
+  ImageRef image;
+  std::string disk;
+  std::uint64_t min_disk_bytes = 0;
+};
+
+struct JoinRecipe {
+  std::string runtime;
+  std::string recipe;
+  nlohmann::json steps = nlohmann::json::array();
+  std::map<std::string, std::string> env;
+};
+
+// Pure parsers of the reply bodies (exposed for tests).
+Result<ExchangeReply> parseExchange(std::string_view body);
+Result<RegisterReply> parseRegister(std::string_view body);
+Result<Plan> parsePlan(std::string_view body);
+Result<JoinRecipe> parseJoin(std::string_view body);
+
+struct ApiOptions {
+  std::string base;            // https://192.0.2.1:8443
+  TlsOptions tls;
+  int max_attempts = 5;        // per call, for connection failures and 5xx
+  std::chrono::milliseconds backoff_initial{1000};
+  std::chrono::milliseconds backoff_max{15000};
+  long timeout_s = 30;
+  std::function<void(std::chrono::milliseconds)> sleep;  // default: this_thread::sleep_for
+};
+
+struct HttpReply {
+  long status = 0;
+  std::string body;
+  std::string content_type;
+};
+
+class ApiClient {
+ public:
+  explicit ApiClient(ApiOptions opt);
+
+  // Trades the single-use boot token for the node credential (kept for later calls).
+  Result<ExchangeReply> exchange(const std::string& boot_token);
+  Result<RegisterReply> registerNode(const nlohmann::json& facts);
+  Result<Plan> plan();
+  Result<std::string> cloudConfig();
+  Result<JoinRecipe> join();
+  Status event(std::string_view phase, std::string_view message,
+               std::optional<double> progress = std::nullopt);
+  Status heartbeat();
+
+  void setCredential(std::string c) { credential_ = std::move(c); }
+  const std::string& credential() const { return credential_; }
+  const ApiOptions& options() const { return opt_; }
+
+  // One call with retries: error codes are the server's `error` field for 4xx/5xx
+  // replies, else http_status, transfer, retries_exhausted.
+  Result<HttpReply> call(const std::string& method, const std::string& path,
+                         const std::string& body = "", int max_attempts = 0);
+
+ private:
+  ApiOptions opt_;
+  std::string credential_;
+};
+
+}  // namespace drover::agent

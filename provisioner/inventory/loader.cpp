@@ -2,7 +2,9 @@
 // profiles, defaults, nodes) into Config, reporting every problem and carrying on.
 #include "provisioner/inventory/loader.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <limits>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -377,12 +379,23 @@ Config decodeConfig(std::string_view yaml, const std::string& file,
   return config;
 }
 
+// Within one pass, errors are shown in file order; those without a position come last.
+void sortByPosition(Diagnostics& errors, std::size_t from) {
+  auto key = [](const Diagnostic& d) {
+    return std::pair(d.pos.line == 0 ? std::numeric_limits<int>::max() : d.pos.line, d.pos.col);
+  };
+  std::stable_sort(errors.begin() + static_cast<std::ptrdiff_t>(from), errors.end(),
+                   [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
+}
+
 LoadResult loadConfigText(std::string_view yaml, const std::string& file,
                           const std::filesystem::path& base_dir) {
   LoadResult result;
   auto config = decodeConfig(yaml, file, base_dir, result.errors);
+  sortByPosition(result.errors, 0);
   if (!result.errors.empty()) return result;
   checkConfig(config, result.errors);
+  sortByPosition(result.errors, 0);
   if (result.errors.empty()) result.config = std::make_shared<const Config>(std::move(config));
   return result;
 }

@@ -101,9 +101,9 @@ nodes:
     labels: [x]
 )";
   EXPECT_THAT(messages(loadConfigText(text, "x.yaml", ".")),
-              ElementsAre("x.yaml:3:3: server.bogus: unknown key (expected one of: advertise, "
+              ElementsAre("x.yaml:2:14: server.advertise: \"192.0.2.300\" is not an IPv4 address",
+                          "x.yaml:3:3: server.bogus: unknown key (expected one of: advertise, "
                           "interfaces, tftp, http, api, state, boot)",
-                          "x.yaml:2:14: server.advertise: \"192.0.2.300\" is not an IPv4 address",
                           "x.yaml:7:12: networks[0].lease: \"forever\" is not a duration (use "
                           "e.g. 90s, 15m, 1h30m, 10d)",
                           "x.yaml:10:10: nodes[0].mac: \"52:54:00:zz:00:01\" is not a MAC address",
@@ -123,10 +123,10 @@ defaults:
   EXPECT_THAT(messages(loadConfigText(text, "t.yaml", ".")),
               ElementsAre("t.yaml:1:9: server: expected a map, got a list",
                           "t.yaml:2:11: networks: expected a list, got a map",
-                          "t.yaml:5:9: images: expected a map, got a string",
+                          "t.yaml:3:8: nodes: expected a list, got a string",
                           "t.yaml:4:11: profiles: expected a map, got a list",
-                          "t.yaml:7:24: defaults.ssh_authorized_keys: expected a list, got a map",
-                          "t.yaml:3:8: nodes: expected a list, got a string"));
+                          "t.yaml:5:9: images: expected a map, got a string",
+                          "t.yaml:7:24: defaults.ssh_authorized_keys: expected a list, got a map"));
 }
 
 TEST(Loader, DuplicateKeysAreErrors) {

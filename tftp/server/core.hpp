@@ -1,0 +1,92 @@
+// Internal to the server: state shared by the listener and every transfer coroutine.
+#pragma once
+
+#include <utility>  // before Asio (GCC 12 + Boost 1.74)
+
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "tftp/server/file_cache.hpp"
+#include "tftp/server/server.hpp"
+#include "tftp/wire/packet.hpp"
+
+namespace drover::tftp {
+
+using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+enum class Drop {
+  Malformed,         // datagram that does not parse
+  UnknownTid,        // packet on a transfer socket from another address/port (error 5 sent)
+  UnexpectedPacket,  // parses, but makes no sense here (DATA to the server, ACK to port 69)
+  DuplicateRequest,  // RRQ retransmitted while its transfer runs
+  Busy,              // max_transfers reached (error sent)
+  DuplicateAck,      // ACK for the block just before the window
+  StaleAck,          // ACK for an older or unsent block
+  kCount,
+};
+std::string_view dropName(Drop d);
+
+struct Metrics {
+  explicit Metrics(metrics::Registry& r);
+  metrics::Counter& transfer(TransferResult r) { return *transfers[static_cast<std::size_t>(r)]; }
+  void drop(Drop d) { drops[static_cast<std::size_t>(d)]->fetch_add(1, std::memory_order_relaxed); }
+
+  std::array<metrics::Counter*, 8> transfers{};
+  std::array<metrics::Counter*, static_cast<std::size_t>(Drop::kCount)> drops{};
+  metrics::Counter& bytes;
+  metrics::Gauge& active;
+};
+
+// One transfer's socket and timer, both on the transfer's strand.
+struct TransferIo {
+  explicit TransferIo(const Strand& s) : strand(s), socket(s), timer(s) {}
+  Strand strand;
+  boost::asio::ip::udp::socket socket;
+  boost::asio::steady_timer timer;
+  std::uint64_t wait_gen = 0;  // which receive a firing timer belongs to
+  bool timed_out = false;
+};
+
+struct Server::Core {
+  Core(boost::asio::io_context& io_ctx, Config c, VirtualFiles* v, TransferObserver* o,
+       metrics::Registry& r)
+      : io(io_ctx), config(std::move(c)), vfs(v), observer(o), metrics(r), log(log::get("tftp")),
+        listen_strand(boost::asio::make_strand(io_ctx)), listener(listen_strand) {}
+
+  // Registers a new transfer for `client`; false if one from the same address and port
+  // is already running (a retransmitted RRQ) or the server is full / stopping.
+  enum class Admit { Yes, Duplicate, Busy, Stopping };
+  Admit admit(const Endpoint& client, const std::shared_ptr<TransferIo>& transfer_io);
+  void release(const Endpoint& client);
+
+  boost::asio::io_context& io;
+  Config config;
+  VirtualFiles* vfs;
+  TransferObserver* observer;
+  std::unique_ptr<FileCache> cache;
+  Metrics metrics;
+  std::shared_ptr<spdlog::logger> log;
+  log::RateLimit log_limit{50, std::chrono::seconds(1)};
+  Strand listen_strand;
+  boost::asio::ip::udp::socket listener;
+  std::atomic<bool> stopping{false};
+
+  std::mutex mu;  // guards `active`
+  std::map<Endpoint, std::weak_ptr<TransferIo>> active;
+};
+
+// Starts a transfer for an admitted request; the coroutine runs on io->strand.
+void spawnTransfer(std::shared_ptr<Server::Core> core, std::shared_ptr<TransferIo> io,
+                   wire::Request request, Endpoint client);
+
+}  // namespace drover::tftp

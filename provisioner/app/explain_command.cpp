@@ -1,16 +1,80 @@
-// drover explain: which node a machine is, and how it will boot.
+// drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--installed] [--via IP]
+#include <ostream>
+
 #include <CLI/CLI.hpp>
 
 #include "provisioner/app/commands.hpp"
+#include "provisioner/app/explain.hpp"
+#include "provisioner/inventory/loader.hpp"
 
 namespace drover::app {
+namespace {
+
+struct ExplainArgs {
+  std::string file;
+  std::string mac;
+  std::string uuid;
+  std::string arch = "bios";
+  std::string via;
+  bool ipxe = false;
+  bool installed = false;
+};
+
+// Turns the text options into a query; reports the first bad one.
+bool toQuery(const ExplainArgs& a, ExplainQuery& q, std::ostream& err) {
+  auto fail = [&](std::string_view option, const Error& e) {
+    err << "drover explain: " << option << ": " << e.message << '\n';
+    return false;
+  };
+  auto mac = MacAddress::parse(a.mac);
+  if (!mac) return fail("--mac", mac.error());
+  q.mac = *mac;
+  if (!a.uuid.empty()) {
+    auto uuid = Uuid::parse(a.uuid);
+    if (!uuid) return fail("--uuid", uuid.error());
+    q.uuid = *uuid;
+  }
+  auto arch = inventory::parseClientArch(a.arch);
+  if (!arch) return fail("--arch", arch.error());
+  q.request.arch = *arch;
+  q.request.ipxe = a.ipxe;
+  q.request.state = a.installed ? inventory::NodeState::Installed : inventory::NodeState::New;
+  if (!a.via.empty()) {
+    auto via = Ipv4Address::parse(a.via);
+    if (!via) return fail("--via", via.error());
+    q.via = *via;
+  }
+  return true;
+}
+
+int runExplain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
+  ExplainQuery query;
+  if (!toQuery(args, query, err)) return 2;
+  auto loaded = inventory::loadConfigFile(args.file);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) err << e.str() << '\n';
+    return 1;
+  }
+  const auto inv = inventory::Inventory::build(loaded.config);
+  out << renderText(inv.config(), explain(inv, query));
+  return 0;
+}
+
+}  // namespace
 
 void addExplainCommand(CLI::App& root, Context& ctx) {
   auto* cmd = root.add_subcommand("explain", "Show how a machine would be matched and booted");
-  cmd->callback([&ctx] {
-    ctx.err << "drover explain: not available yet\n";
-    ctx.exit_code = 1;
-  });
+  auto args = std::make_shared<ExplainArgs>();
+  cmd->add_option("FILE", args->file, "cluster declaration (YAML)")->required();
+  cmd->add_option("--mac", args->mac, "the machine's MAC address (any common form)")->required();
+  cmd->add_option("--uuid", args->uuid, "its SMBIOS UUID (DHCP option 97)");
+  cmd->add_option("--arch", args->arch, "firmware: bios, efi-x64, efi-arm64 or http-x64")
+      ->capture_default_str();
+  cmd->add_flag("--ipxe", args->ipxe, "the machine is already running iPXE (option 77 \"iPXE\")");
+  cmd->add_flag("--installed", args->installed, "the node has reported its install finished");
+  cmd->add_option("--via", args->via,
+                  "address the request arrives on: relay giaddr or interface address");
+  cmd->callback([&ctx, args] { ctx.exit_code = runExplain(*args, ctx.out, ctx.err); });
 }
 
 }  // namespace drover::app

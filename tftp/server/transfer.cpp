@@ -252,7 +252,6 @@ void Transfer::finish(TransferResult r, std::string detail) {
   boost::system::error_code ec;
   io_->timer.cancel();
   io_->socket.close(ec);
-  core_->release(client_);
   std::uint64_t suppressed = 0;
   if (core_->log_limit.allow(suppressed)) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(record_.elapsed).count();
@@ -263,6 +262,7 @@ void Transfer::finish(TransferResult r, std::string detail) {
                      record_.virtual_file, log::sanitize(record_.detail), suppressed);
   }
   if (core_->observer != nullptr) core_->observer->onTransferDone(record_);
+  core_->release(client_);  // last: an idle gauge means every observer call has returned
 }
 
 }  // namespace

@@ -1,0 +1,82 @@
+// What a handler sees (Request) and what it returns (Response). A response carries either a
+// string body or an open file; the server applies conditional requests and Range to file
+// bodies and sends them with sendfile(2).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+
+namespace drover::http {
+
+namespace beast_http = boost::beast::http;
+using Status = beast_http::status;
+using Verb = beast_http::verb;
+
+// Owns a file descriptor; closes it on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Request {
+  beast_http::request<beast_http::string_body> message;  // method, target, headers, body
+  std::string path;                                  // raw path part of the target
+  std::map<std::string, std::string> query;          // percent-decoded query parameters
+  std::map<std::string, std::string> params;         // percent-decoded {name} segments
+  std::string tail;                                  // raw rest of the path for prefix routes
+  boost::asio::ip::address client;
+  std::uint16_t client_port = 0;
+  bool tls = false;
+
+  Verb method() const { return message.method(); }
+  std::string_view header(std::string_view name) const;
+  const std::string& body() const { return message.body(); }
+  // A query or path parameter, empty when absent.
+  std::string queryOr(const std::string& key, std::string fallback = {}) const;
+};
+
+struct FileBody {
+  UniqueFd fd;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::string etag;  // quoted strong ETag (see makeEtag)
+};
+
+struct Response {
+  Status status = Status::ok;
+  beast_http::fields headers;  // Content-Type and anything else the handler sets
+  std::string body;
+  std::optional<FileBody> file;  // when set, `body` is ignored
+
+  static Response text(Status status, std::string body,
+                       std::string_view content_type = "text/plain; charset=utf-8");
+  static Response json(Status status, std::string body);
+  // The API's error shape: {"error": code, "message": text}.
+  static Response error(Status status, std::string_view code, std::string_view message);
+  static Response fromFile(FileBody file, std::string_view content_type = "application/octet-stream");
+};
+
+}  // namespace drover::http

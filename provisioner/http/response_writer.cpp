@@ -1,0 +1,188 @@
+// Writing a Response: string bodies through Beast; file bodies as a Beast-written header
+#include <utility>  // before Asio (GCC 12)
+
+// followed by sendfile(2) (plain TCP) or a buffered copy (TLS).
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "provisioner/http/file_plan.hpp"
+#include "provisioner/http/server_impl.hpp"
+
+namespace drover::http {
+namespace {
+
+namespace beast = boost::beast;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using boost::system::error_code;
+
+constexpr std::size_t kSendfileChunk = 8 * 1024 * 1024;  // then yield to other sessions
+constexpr std::size_t kCopyBuffer = 64 * 1024;
+
+// Waits until `socket` is writable, at most `timeout`. False on timeout or error.
+asio::awaitable<bool> awaitWritable(tcp::socket& socket, std::chrono::milliseconds timeout) {
+  struct Wait {
+    bool done = false;
+    bool timed_out = false;
+  };
+  auto wait = std::make_shared<Wait>();
+  asio::steady_timer timer(socket.get_executor());
+  timer.expires_after(timeout);
+  // Both handlers run on the session's strand; `done` keeps a late timer from touching a
+  // socket the session no longer waits on.
+  timer.async_wait([wait, &socket](error_code ec) {
+    if (ec || wait->done) return;
+    wait->timed_out = true;
+    error_code ignored;
+    socket.cancel(ignored);
+  });
+  error_code ec;
+  co_await socket.async_wait(tcp::socket::wait_write, asio::redirect_error(asio::use_awaitable, ec));
+  wait->done = true;
+  timer.cancel();
+  co_return !ec && !wait->timed_out;
+}
+
+enum class SendResult { kOk, kTimeout, kError };
+
+// Zero-copy: the kernel moves file pages to the socket.
+asio::awaitable<SendResult> sendFileBody(Server::Impl& server, beast::tcp_stream& stream, int fd, ByteRange range) {
+  auto& socket = stream.socket();
+  error_code ec;
+  socket.native_non_blocking(true, ec);
+  if (ec) co_return SendResult::kError;
+  off_t offset = static_cast<off_t>(range.offset);
+  std::uint64_t left = range.length;
+  std::size_t since_yield = 0;
+  SendResult result = SendResult::kOk;
+  while (left > 0) {
+    ssize_t n = ::sendfile(socket.native_handle(), fd, &offset, std::min<std::uint64_t>(left, kSendfileChunk));
+    if (n > 0) {
+      left -= static_cast<std::uint64_t>(n);
+      server.countBytes(static_cast<std::uint64_t>(n));
+      since_yield += static_cast<std::size_t>(n);
+      if (since_yield >= kSendfileChunk) {
+        since_yield = 0;
+        co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!co_await awaitWritable(socket, server.options().write_timeout)) {
+        result = socket.is_open() ? SendResult::kTimeout : SendResult::kError;
+        break;
+      }
+      continue;
+    }
+    result = SendResult::kError;  // n == 0: the file shrank under us; or a socket error
+    break;
+  }
+  if (socket.is_open()) socket.native_non_blocking(false, ec);
+  co_return result;
+}
+
+// TLS: no kernel TLS here, so the bytes go through user space.
+asio::awaitable<SendResult> sendFileBody(Server::Impl& server, TlsStream& stream, int fd, ByteRange range) {
+  std::vector<char> buf(kCopyBuffer);
+  std::uint64_t offset = range.offset;
+  std::uint64_t left = range.length;
+  while (left > 0) {
+    ssize_t n = ::pread(fd, buf.data(), std::min<std::uint64_t>(left, buf.size()), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) co_return SendResult::kError;
+    error_code ec;
+    beast::get_lowest_layer(stream).expires_after(server.options().write_timeout);
+    co_await asio::async_write(stream, asio::buffer(buf.data(), static_cast<std::size_t>(n)),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return ec == beast::error::timeout ? SendResult::kTimeout : SendResult::kError;
+    server.countBytes(static_cast<std::uint64_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+    left -= static_cast<std::uint64_t>(n);
+  }
+  co_return SendResult::kOk;
+}
+
+template <class Stream, class Message>
+asio::awaitable<bool> writeMessage(Server::Impl& server, Stream& stream, Message& msg) {
+  error_code ec;
+  beast::get_lowest_layer(stream).expires_after(server.options().write_timeout);
+  std::size_t n = co_await beast_http::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
+  server.countBytes(n);
+  if (ec) {
+    boost::system::error_code ignored;
+    server.drop(ec == beast::error::timeout ? "timeout" : "write_error",
+                beast::get_lowest_layer(stream).socket().remote_endpoint(ignored));
+  }
+  co_return !ec;
+}
+
+}  // namespace
+
+template <class Stream>
+asio::awaitable<bool> writeResponse(Server::Impl& server, Stream& stream, const Request& req, Response res,
+                                    bool keep_alive) {
+  const bool head = req.method() == Verb::head;
+  beast_http::response<beast_http::empty_body> header{res.status, req.message.version()};
+  for (const auto& f : res.headers) header.set(f.name_string(), f.value());
+  header.set(beast_http::field::server, "drover");
+  header.keep_alive(keep_alive);
+
+  if (!res.file) {
+    server.countRequest(static_cast<unsigned>(res.status));
+    if (head || res.status == Status::not_modified || res.status == Status::no_content) {
+      if (res.status != Status::not_modified && res.status != Status::no_content) header.content_length(res.body.size());
+      co_return co_await writeMessage(server, stream, header);
+    }
+    beast_http::response<beast_http::string_body> full{std::move(header)};
+    full.body() = std::move(res.body);
+    full.prepare_payload();
+    co_return co_await writeMessage(server, stream, full);
+  }
+
+  FileBody& file = *res.file;
+  std::time_t mtime = static_cast<std::time_t>(file.mtime_ns / 1'000'000'000);
+  ConditionalHeaders cond;
+  if (req.method() == Verb::get || head) {
+    cond.if_none_match = req.header("If-None-Match");
+    cond.if_modified_since = req.header("If-Modified-Since");
+    cond.range = req.header("Range");
+    cond.if_range = req.header("If-Range");
+  }
+  FilePlan plan = planFileResponse(cond, file.size, file.etag, mtime);
+  if (res.status == Status::ok) header.result(plan.status);
+  header.set(beast_http::field::etag, file.etag);
+  header.set(beast_http::field::last_modified, formatHttpDate(mtime));
+  header.set(beast_http::field::accept_ranges, "bytes");
+  if (!plan.content_range.empty()) header.set(beast_http::field::content_range, plan.content_range);
+  if (plan.status != 304) header.content_length(plan.body.length);
+  server.countRequest(header.result_int());
+  if (!co_await writeMessage(server, stream, header)) co_return false;
+  if (head || plan.body.length == 0) co_return true;
+
+  SendResult sent = co_await sendFileBody(server, stream, file.fd.get(), plan.body);
+  if (sent != SendResult::kOk) {
+    error_code ignored;
+    server.drop(sent == SendResult::kTimeout ? "timeout" : "write_error",
+                beast::get_lowest_layer(stream).socket().remote_endpoint(ignored));
+    co_return false;
+  }
+  co_return true;
+}
+
+template asio::awaitable<bool> writeResponse<beast::tcp_stream>(Server::Impl&, beast::tcp_stream&, const Request&,
+                                                                Response, bool);
+template asio::awaitable<bool> writeResponse<TlsStream>(Server::Impl&, TlsStream&, const Request&, Response, bool);
+
+}  // namespace drover::http

@@ -36,8 +36,6 @@ struct ServerConfig {
   std::chrono::seconds offer_hold{30};           // how long an offered address stays held
   std::chrono::seconds decline_quarantine{3600};  // a DECLINEd address is not offered for this long
   std::chrono::seconds reclaim_after{86400};      // expired leases are removed after this
-  bool ping_before_offer = false;                 // ICMP probe pool addresses before offering
-  std::chrono::milliseconds ping_timeout{500};
 
   std::uint16_t server_port = 67;  // also the port relays listen on
   std::uint16_t client_port = 68;

@@ -1,0 +1,196 @@
+#include "dhcp/server/transport.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include <boost/asio/post.hpp>
+
+namespace drover::dhcp {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+struct Transport::Listener {
+  Listener(asio::io_context& io, InterfaceAddress ifa, bool is_proxy)
+      : iface(std::move(ifa)), proxy(is_proxy), socket(io) {}
+  InterfaceAddress iface;
+  bool proxy;
+  udp::socket socket;
+  std::array<std::byte, wire::kMaxMessageSize + 1> buffer{};  // +1: bigger reads are "oversized"
+  udp::endpoint from;
+};
+
+std::vector<InterfaceAddress> listInterfaces() {
+  std::vector<InterfaceAddress> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_name == nullptr || (i->ifa_flags & IFF_LOOPBACK) != 0) continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const InterfaceAddress& a) { return a.name == i->ifa_name; });
+    if (it == out.end()) it = out.insert(out.end(), InterfaceAddress{i->ifa_name, {}});
+    if (i->ifa_addr != nullptr && i->ifa_addr->sa_family == AF_INET && it->address.isUnspecified()) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      it->address = Ipv4Address(ntohl(sin->sin_addr.s_addr));
+    }
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+Transport::Transport(asio::io_context& io, Engine& engine, GroupCommitter& committer)
+    : io_(io), engine_(engine), committer_(committer), reclaim_timer_(io), log_(log::get("dhcp")) {}
+
+Transport::~Transport() {
+  *alive_ = false;
+  stop();
+}
+
+Status Transport::start() {
+  const auto& cfg = engine_.config();
+  const auto all = listInterfaces();
+  std::vector<InterfaceAddress> chosen;
+  if (cfg.interfaces.empty()) {
+    chosen = all;
+  } else {
+    for (const auto& name : cfg.interfaces) {
+      auto it = std::find_if(all.begin(), all.end(), [&](const InterfaceAddress& a) { return a.name == name; });
+      if (it == all.end()) return makeError("no_interface", "interface " + name + " not found");
+      chosen.push_back(*it);
+    }
+  }
+  const bool any_proxy = std::any_of(cfg.networks.begin(), cfg.networks.end(),
+                                     [](const NetworkConfig& n) { return n.mode == NetworkConfig::Mode::Proxy; });
+  for (const auto& ifa : chosen) {
+    if (auto st = open(ifa, cfg.server_port, false); !st) return st;
+    if (any_proxy)
+      if (auto st = open(ifa, cfg.proxy_port, true); !st) return st;
+  }
+  scheduleReclaim();
+  return {};
+}
+
+Status Transport::open(const InterfaceAddress& ifa, std::uint16_t port, bool proxy) {
+  auto l = std::make_shared<Listener>(io_, ifa, proxy);
+  boost::system::error_code ec;
+  auto fail = [&](const char* what) {
+    return makeError("listen_failed", std::string(what) + " on " + ifa.name + ":" + std::to_string(port) + ": " +
+                                          ec.message());
+  };
+  l->socket.open(udp::v4(), ec);
+  if (ec) return fail("socket");
+  l->socket.set_option(udp::socket::reuse_address(true), ec);
+  l->socket.set_option(asio::socket_base::broadcast(true), ec);
+  if (::setsockopt(l->socket.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, ifa.name.c_str(),
+                   static_cast<socklen_t>(ifa.name.size())) != 0) {
+    ec.assign(errno, boost::system::system_category());
+    return fail("SO_BINDTODEVICE");
+  }
+  l->socket.bind(udp::endpoint(asio::ip::address_v4::any(), port), ec);
+  if (ec) return fail("bind");
+  log_->info("DHCP_LISTEN interface={} address={} port={}{}", ifa.name, ifa.address.str(), port,
+             proxy ? " proxy=1" : "");
+  listeners_.push_back(l);
+  receive(l);
+  return {};
+}
+
+void Transport::stop() {
+  boost::system::error_code ec;
+  reclaim_timer_.cancel();
+  for (auto& l : listeners_) l->socket.close(ec);
+  listeners_.clear();
+}
+
+void Transport::receive(const std::shared_ptr<Listener>& l) {
+  l->socket.async_receive_from(asio::buffer(l->buffer), l->from,
+                               [this, l, alive = alive_](const boost::system::error_code& ec, std::size_t n) {
+                                 if (!*alive || ec == asio::error::operation_aborted || !l->socket.is_open()) return;
+                                 if (!ec) onDatagram(l, n, l->from);
+                                 receive(l);
+                               });
+}
+
+void Transport::onDatagram(const std::shared_ptr<Listener>& l, std::size_t size, const udp::endpoint& from) {
+  PacketContext ctx;
+  ctx.interface = l->iface.name;
+  ctx.interface_address = l->iface.address;
+  ctx.source = Ipv4Address(from.address().to_v4().to_uint());
+  ctx.source_port = from.port();
+  ctx.proxy_port = l->proxy;
+  Outcome out = engine_.handle(wire::ByteView(l->buffer.data(), size), ctx);
+  if (out.writes.empty()) {
+    if (out.reply) send(l, *out.reply);
+    return;
+  }
+  // Durable first, then the reply (an ACK is never sent for a lease that could be lost).
+  auto reply = std::make_shared<std::optional<Reply>>(std::move(out.reply));
+  committer_.submit(std::move(out.writes), [this, &io = io_, l, reply, alive = alive_](const Status& st) {
+    asio::post(io, [this, l, reply, st, alive] {
+      if (!*alive) return;
+      if (!st.ok()) {
+        engine_.stats().drop("store_error");
+        log_->error("DHCP_STORE_FAILED error={}", st.error().message);
+        return;
+      }
+      if (*reply && l->socket.is_open()) send(l, **reply);
+    });
+  });
+}
+
+void Transport::send(const std::shared_ptr<Listener>& l, const Reply& reply) {
+  const auto& d = reply.destination;
+  boost::system::error_code ec;
+  auto payload = asio::buffer(reply.payload.data(), reply.payload.size());
+  auto broadcast = [&] {
+    l->socket.send_to(payload, udp::endpoint(asio::ip::address_v4::broadcast(), d.port), 0, ec);
+  };
+  switch (d.kind) {
+    case Destination::Kind::Broadcast: broadcast(); break;
+    case Destination::Kind::Unicast:
+      l->socket.send_to(payload, udp::endpoint(asio::ip::address_v4(d.ip.value()), d.port), 0, ec);
+      break;
+    case Destination::Kind::Hardware: {
+      // The client has no address yet: a static ARP entry lets a plain UDP send reach it.
+      arpreq req{};
+      auto* pa = reinterpret_cast<sockaddr_in*>(&req.arp_pa);
+      pa->sin_family = AF_INET;
+      pa->sin_addr.s_addr = htonl(d.ip.value());
+      req.arp_ha.sa_family = ARPHRD_ETHER;
+      std::memcpy(req.arp_ha.sa_data, d.mac.octets().data(), 6);
+      req.arp_flags = ATF_COM;
+      std::strncpy(req.arp_dev, l->iface.name.c_str(), sizeof(req.arp_dev) - 1);
+      if (::ioctl(l->socket.native_handle(), SIOCSARP, &req) == 0) {
+        l->socket.send_to(payload, udp::endpoint(asio::ip::address_v4(d.ip.value()), d.port), 0, ec);
+        if (!ec) break;
+      }
+      ec.clear();
+      broadcast();
+      break;
+    }
+  }
+  if (ec) {
+    engine_.stats().drop("send_failed");
+    log_->warn("DHCP_SEND_FAILED interface={} to={} error={}", l->iface.name, d.ip.str(), ec.message());
+  }
+}
+
+void Transport::scheduleReclaim() {
+  reclaim_timer_.expires_after(std::chrono::seconds(60));
+  reclaim_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
+    auto writes = engine_.reclaimExpired();
+    if (!writes.empty()) committer_.submit(std::move(writes), [](const Status&) {});
+    scheduleReclaim();
+  });
+}
+
+}  // namespace drover::dhcp

@@ -1,0 +1,300 @@
+#include "agent/join.hpp"
+
+#include <csignal>
+#include <thread>
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/installed_root.hpp"
+#include "agent/seed.hpp"
+#include "common/log.hpp"
+
+namespace drover::agent {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+Error badStep(std::size_t i, const std::string& what) {
+  return makeError("bad_recipe", fmt::format("step {}: {}", i, what));
+}
+
+// ${NAME} -> vars[NAME]; an unknown name is an error.
+Result<std::string> expand(const std::string& s, const std::map<std::string, std::string>& vars) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto start = s.find("${", i);
+    if (start == std::string::npos) {
+      out += s.substr(i);
+      break;
+    }
+    auto end = s.find('}', start);
+    if (end == std::string::npos) return makeError("bad_recipe", "unclosed ${ in \"" + s + "\"");
+    out += s.substr(i, start - i);
+    const auto name = s.substr(start + 2, end - start - 2);
+    auto it = vars.find(name);
+    if (it == vars.end()) return makeError("bad_recipe", "unknown variable ${" + name + "}");
+    out += it->second;
+    i = end + 1;
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> stringArray(const json& j, std::size_t i, const char* what,
+                                             const std::map<std::string, std::string>& vars) {
+  if (!j.is_array()) return badStep(i, std::string(what) + " must be an array of strings");
+  std::vector<std::string> out;
+  for (const auto& v : j) {
+    if (!v.is_string()) return badStep(i, std::string(what) + " must be an array of strings");
+    auto e = expand(v.get<std::string>(), vars);
+    if (!e) return badStep(i, e.error().message);
+    out.push_back(*e);
+  }
+  return out;
+}
+
+std::vector<std::string> ctrBase(const RuntimePaths& rt) {
+  return {rt.ctr, "--address", rt.socket.string(), "--namespace", rt.ns};
+}
+
+Status planCtrRun(const json& spec, std::size_t i, const RuntimePaths& rt,
+                  const std::map<std::string, std::string>& vars, PlannedStep& step) {
+  if (!spec.is_object()) return badStep(i, "ctr_run must be an object");
+  if (!spec.contains("image") || !spec["image"].is_string() || !spec.contains("id") || !spec["id"].is_string()) {
+    return badStep(i, "ctr_run needs string fields image and id");
+  }
+  auto image = expand(spec["image"].get<std::string>(), vars);
+  auto id = expand(spec["id"].get<std::string>(), vars);
+  if (!image || !id) return badStep(i, (!image ? image.error() : id.error()).message);
+  step.argv = ctrBase(rt);
+  step.argv.insert(step.argv.end(), {"run", "-d"});
+  if (spec.value("net_host", false)) step.argv.push_back("--net-host");
+  if (spec.contains("env")) {
+    if (!spec["env"].is_object()) return badStep(i, "ctr_run.env must be an object");
+    for (auto it = spec["env"].begin(); it != spec["env"].end(); ++it) {
+      if (!it.value().is_string()) return badStep(i, "ctr_run.env values must be strings");
+      auto v = expand(it.value().get<std::string>(), vars);
+      if (!v) return badStep(i, v.error().message);
+      step.argv.insert(step.argv.end(), {"--env", it.key() + "=" + *v});
+    }
+  }
+  if (spec.contains("mounts")) {
+    auto mounts = stringArray(spec["mounts"], i, "ctr_run.mounts", vars);
+    if (!mounts) return mounts.error();
+    for (const auto& m : *mounts) {
+      auto colon = m.find(':');
+      if (colon == std::string::npos) return badStep(i, "mount \"" + m + "\" is not src:dst");
+      step.argv.insert(step.argv.end(), {"--mount", "type=bind,src=" + m.substr(0, colon) +
+                                                        ",dst=" + m.substr(colon + 1) + ",options=rbind:rw"});
+    }
+  }
+  step.argv.push_back(*image);
+  step.argv.push_back(*id);
+  step.container_id = *id;
+  if (spec.contains("args")) {
+    auto args = stringArray(spec["args"], i, "ctr_run.args", vars);
+    if (!args) return args.error();
+    step.argv.insert(step.argv.end(), args->begin(), args->end());
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<PlannedStep>> planSteps(const JoinRecipe& recipe, const RuntimePaths& rt,
+                                           const std::map<std::string, std::string>& base_vars) {
+  auto vars = base_vars;
+  for (const auto& [k, v] : recipe.env) vars[k] = v;
+  std::vector<PlannedStep> out;
+  for (std::size_t i = 0; i < recipe.steps.size(); ++i) {
+    const json& s = recipe.steps[i];
+    if (!s.is_object()) return badStep(i, "not an object");
+    PlannedStep step;
+    step.name = s.value("name", "");
+    step.ignore_error = s.value("ignore_error", false);
+    int kinds = 0;
+    if (s.contains("run")) {
+      ++kinds;
+      auto argv = stringArray(s["run"], i, "run", vars);
+      if (!argv) return argv.error();
+      if (argv->empty()) return badStep(i, "run needs a program");
+      step.argv = *argv;
+    }
+    if (s.contains("ctr_import")) {
+      ++kinds;
+      if (!s["ctr_import"].is_string()) return badStep(i, "ctr_import must be a path");
+      auto path = expand(s["ctr_import"].get<std::string>(), vars);
+      if (!path) return badStep(i, path.error().message);
+      step.argv = ctrBase(rt);
+      step.argv.insert(step.argv.end(), {"images", "import", *path});
+    }
+    if (s.contains("ctr_run")) {
+      ++kinds;
+      if (auto st = planCtrRun(s["ctr_run"], i, rt, vars, step); !st) return st.error();
+    }
+    if (s.contains("write_file")) {
+      ++kinds;
+      const json& w = s["write_file"];
+      if (!w.is_object() || !w.contains("path") || !w["path"].is_string() ||
+          !w.contains("content") || !w["content"].is_string()) {
+        return badStep(i, "write_file needs string fields path and content");
+      }
+      auto path = expand(w["path"].get<std::string>(), vars);
+      auto content = expand(w["content"].get<std::string>(), vars);
+      if (!path || !content) return badStep(i, (!path ? path.error() : content.error()).message);
+      step.write_path = *path;
+      step.write_content = *content;
+      step.write_mode = static_cast<unsigned>(std::stoul(w.value("mode", std::string("0644")), nullptr, 8));
+    }
+    if (kinds != 1) return badStep(i, "needs exactly one of run, ctr_import, ctr_run, write_file");
+    if (step.name.empty()) step.name = step.argv.empty() ? "write " + step.write_path : step.argv[0];
+    out.push_back(std::move(step));
+  }
+  return out;
+}
+
+Status runSteps(const std::vector<PlannedStep>& steps, const ExecFn& exec,
+                const std::function<void(const PlannedStep&)>& on_step) {
+  auto log = log::get("agent");
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto& s = steps[i];
+    if (on_step) on_step(s);
+    log->info("AGENT_STEP index={} name=\"{}\"", i, log::sanitize(s.name, 80));
+    Status st;
+    if (!s.write_path.empty()) {
+      std::error_code ec;
+      fs::create_directories(fs::path(s.write_path).parent_path(), ec);
+      st = writeFileDurably(s.write_path, s.write_content, s.write_mode);
+    } else {
+      auto rc = exec({s.argv, {}, ""});
+      if (!rc) {
+        st = rc.error();
+      } else if (*rc != 0) {
+        st = makeError("step", fmt::format("step {} ({}) exited with {}", i, s.name, *rc));
+      }
+    }
+    if (!st) {
+      if (s.ignore_error) {
+        log->warn("AGENT_STEP_IGNORED index={} reason=\"{}\"", i, log::sanitize(st.error().message, 200));
+        continue;
+      }
+      return makeError("step", st.error().message);
+    }
+  }
+  return {};
+}
+
+std::vector<PlannedStep> restartSteps(const std::vector<PlannedStep>& steps, const RuntimePaths& rt) {
+  std::vector<PlannedStep> out;
+  for (const auto& s : steps) {
+    if (s.container_id.empty()) continue;
+    PlannedStep rm;
+    rm.name = "remove stale container " + s.container_id;
+    rm.argv = ctrBase(rt);
+    rm.argv.insert(rm.argv.end(), {"containers", "rm", s.container_id});
+    rm.ignore_error = true;
+    out.push_back(std::move(rm));
+    out.push_back(s);
+  }
+  return out;
+}
+
+namespace {
+
+std::string containerdConfig(const RuntimePaths& rt) {
+  return fmt::format(
+      "version = 2\nroot = \"{}\"\nstate = \"{}\"\n[grpc]\n  address = \"{}\"\n"
+      "[ttrpc]\n  address = \"{}.ttrpc\"\n[debug]\n  address = \"\"\n",
+      rt.root.string(), rt.state.string(), rt.socket.string(), rt.socket.string());
+}
+
+// Starts containerd with its own root, state and socket, and waits until ctr answers.
+Status startRuntime(const JoinOptions& opt) {
+  const auto& rt = opt.runtime;
+  std::error_code ec;
+  fs::create_directories(rt.root, ec);
+  fs::create_directories(rt.state, ec);
+  const fs::path cfg = rt.state / "config.toml";
+  if (auto st = writeFileDurably(cfg, containerdConfig(rt)); !st) return st;
+  ExecRequest req{{rt.containerd, "--config", cfg.string(), "--address", rt.socket.string()},
+                  {},
+                  (rt.state / "containerd.log").string()};
+  auto pid = spawnProcess(req);
+  if (!pid) return makeError("runtime", pid.error().message);
+  for (int i = 0; i < 300; ++i) {
+    auto base = ctrBase(rt);
+    base.push_back("version");
+    auto rc = opt.exec({base, {}, (rt.state / "ctr.log").string()});
+    if (rc && *rc == 0) return {};
+    int status = 0;
+    if (::waitpid(*pid, &status, WNOHANG) == *pid) {
+      return makeError("runtime", "containerd exited; see " + (rt.state / "containerd.log").string());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ::kill(*pid, SIGTERM);
+  return makeError("runtime", "containerd did not answer on " + rt.socket.string());
+}
+
+}  // namespace
+
+Status runJoin(const JoinOptions& opt) {
+  auto log = log::get("agent");
+  auto cfg = loadAgentConfig(opt.config);
+  if (!cfg) return cfg.error();
+  ApiOptions ao = opt.api;
+  ao.base = cfg->api;
+  ao.tls.ca_fingerprint = cfg->ca_fingerprint;
+  ApiClient api(ao);
+  api.setCredential(cfg->credential);
+  auto report = [&](std::string_view phase, const std::string& msg) {
+    if (auto st = api.event(phase, msg); !st) {
+      log->warn("AGENT_EVENT_LOST phase={} reason=\"{}\"", phase, log::sanitize(st.error().message, 200));
+    }
+  };
+  auto fail = [&](const std::string& step, const Error& e) {
+    report("failed", step + ": " + e.message);
+    return Error{e.code, step + ": " + e.message};
+  };
+
+  std::error_code ec;
+  const bool joined = fs::exists(opt.marker, ec);
+  auto recipe = api.join();
+  if (!recipe) return fail("join", recipe.error());
+  std::map<std::string, std::string> vars{{"DROVER_NODE", cfg->node}, {"DROVER_API", cfg->api}};
+  auto steps = planSteps(*recipe, opt.runtime, vars);
+  if (!steps) return fail("join", steps.error());
+
+  if (opt.start_runtime) {
+    if (auto st = startRuntime(opt); !st) return fail("runtime", st.error());
+    report("runtime_started", recipe->runtime.empty() ? "containerd" : recipe->runtime);
+  }
+  if (joined) {
+    // After a reboot only the containers need starting again; one-time steps are done.
+    const auto again = restartSteps(*steps, opt.runtime);
+    if (auto st = runSteps(again, opt.exec); !st) return fail("restart", st.error());
+    log->info("AGENT_ALREADY_JOINED node={} restarted={}", cfg->node, again.size());
+  } else {
+    auto st = runSteps(*steps, opt.exec, [&](const PlannedStep& s) { log->info("AGENT_JOIN_STEP name=\"{}\"", log::sanitize(s.name, 80)); });
+    if (!st) return fail("step", st.error());
+    fs::create_directories(opt.marker.parent_path(), ec);
+    if (auto w = writeFileDurably(opt.marker, recipe->recipe + "\n"); !w) return fail("marker", w.error());
+    auto j = api.call("POST", "/v1/agent/events", json{{"phase", "joined"}, {"message", recipe->recipe}}.dump(),
+                      ao.max_attempts * 4);
+    if (!j) return Error{"report", "joined: " + j.error().message};
+    log->info("AGENT_JOINED node={} recipe={}", cfg->node, recipe->recipe);
+  }
+  for (int n = 0; opt.max_heartbeats == 0 || n < opt.max_heartbeats; ++n) {
+    if (auto st = api.heartbeat(); !st) {
+      log->warn("AGENT_HEARTBEAT_FAILED reason=\"{}\"", log::sanitize(st.error().message, 200));
+    }
+    if (opt.max_heartbeats != 0 && n + 1 >= opt.max_heartbeats) break;
+    std::this_thread::sleep_for(opt.heartbeat_interval);
+  }
+  return {};
+}
+
+}  // namespace drover::agent

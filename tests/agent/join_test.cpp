@@ -1,0 +1,149 @@
+// Join recipe steps: planning (validation, expansion) and running with a fake exec.
+#include "agent/join.hpp"
+
+#include <fstream>
+#include <iterator>
+
+#include <gtest/gtest.h>
+
+#include "tests/agent/test_server.hpp"
+
+namespace drover::agent {
+namespace {
+
+using nlohmann::json;
+using Argv = std::vector<std::string>;
+
+RuntimePaths rt() {
+  RuntimePaths r;
+  r.ctr = "ctr";
+  r.socket = "/run/d/c.sock";
+  r.ns = "drover";
+  return r;
+}
+
+JoinRecipe recipe(json steps, std::map<std::string, std::string> env = {}) {
+  JoinRecipe r;
+  r.runtime = "containerd";
+  r.recipe = "etcd-member";
+  r.steps = std::move(steps);
+  r.env = std::move(env);
+  return r;
+}
+
+struct FakeExec {
+  std::vector<Argv> calls;
+  std::map<std::string, int> exit_for;  // argv[0] or last arg -> exit code
+  ExecFn fn() {
+    return [this](const ExecRequest& r) -> Result<int> {
+      calls.push_back(r.argv);
+      for (const auto& [k, v] : exit_for) {
+        if (r.argv.front() == k || r.argv.back() == k) return v;
+      }
+      return 0;
+    };
+  }
+};
+
+TEST(JoinPlan, EveryStepKind) {
+  auto steps = planSteps(
+      recipe(json::array({
+                 {{"run", {"mkdir", "-p", "/var/lib/${NAME}"}}, {"name", "make dirs"}},
+                 {{"ctr_import", "/opt/images/etcd.tar"}},
+                 {{"ctr_run", {{"image", "registry.local/etcd:3.4"}, {"id", "etcd-${DROVER_NODE}"},
+                               {"net_host", true}, {"env", {{"ETCD_NAME", "${DROVER_NODE}"}}},
+                               {"mounts", {"/var/lib/etcd:/data"}}, {"args", {"etcd", "--data-dir", "/data"}}}}},
+                 {{"write_file", {{"path", "/etc/drover/${NAME}.conf"}, {"content", "node=${DROVER_NODE}\n"}, {"mode", "0600"}}}},
+             }),
+             {{"NAME", "etcd"}}),
+      rt(), {{"DROVER_NODE", "master-1"}});
+  ASSERT_TRUE(steps.ok()) << steps.error().message;
+  ASSERT_EQ(steps->size(), 4u);
+  EXPECT_EQ((*steps)[0].name, "make dirs");
+  EXPECT_EQ((*steps)[0].argv, (Argv{"mkdir", "-p", "/var/lib/etcd"}));
+  EXPECT_EQ((*steps)[1].argv, (Argv{"ctr", "--address", "/run/d/c.sock", "--namespace", "drover", "images",
+                                    "import", "/opt/images/etcd.tar"}));
+  EXPECT_EQ((*steps)[2].argv,
+            (Argv{"ctr", "--address", "/run/d/c.sock", "--namespace", "drover", "run", "-d", "--net-host",
+                  "--env", "ETCD_NAME=master-1", "--mount",
+                  "type=bind,src=/var/lib/etcd,dst=/data,options=rbind:rw", "registry.local/etcd:3.4",
+                  "etcd-master-1", "etcd", "--data-dir", "/data"}));
+  EXPECT_EQ((*steps)[2].container_id, "etcd-master-1");
+  EXPECT_EQ((*steps)[3].write_path, "/etc/drover/etcd.conf");
+  EXPECT_EQ((*steps)[3].write_content, "node=master-1\n");
+  EXPECT_EQ((*steps)[3].write_mode, 0600u);
+}
+
+TEST(JoinPlan, BadRecipesFailBeforeAnythingRuns) {
+  for (const json& bad : {json::array({"run me"}), json::array({json::object()}),
+                          json::array({{{"run", json::array()}}}),
+                          json::array({{{"run", {"a", 1}}}}),
+                          json::array({{{"run", {"a"}}, {"ctr_import", "/x"}}}),
+                          json::array({{{"run", {"${NOPE}"}}}}),
+                          json::array({{{"ctr_run", {{"image", "x"}}}}}),
+                          json::array({{{"ctr_run", {{"image", "x"}, {"id", "y"}, {"mounts", {"nocolon"}}}}}}),
+                          json::array({{{"explode", true}}})}) {
+    auto r = planSteps(recipe(bad), rt(), {});
+    ASSERT_FALSE(r.ok()) << bad.dump();
+    EXPECT_EQ(r.error().code, "bad_recipe");
+    EXPECT_NE(r.error().message.find("step 0"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(JoinRun, RunsInOrderAndStopsAtFirstFailure) {
+  auto steps = planSteps(recipe(json::array({{{"run", {"one"}}}, {{"run", {"two"}}}, {{"run", {"three"}}}})), rt(), {});
+  ASSERT_TRUE(steps.ok());
+  FakeExec ok;
+  EXPECT_TRUE(runSteps(*steps, ok.fn()).ok());
+  EXPECT_EQ(ok.calls, (std::vector<Argv>{{"one"}, {"two"}, {"three"}}));
+
+  FakeExec failing;
+  failing.exit_for["two"] = 3;
+  auto st = runSteps(*steps, failing.fn());
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, "step");
+  EXPECT_NE(st.error().message.find("exited with 3"), std::string::npos);
+  EXPECT_EQ(failing.calls.size(), 2u);
+}
+
+TEST(JoinRun, IgnoreErrorAndWriteFile) {
+  test::TempDir tmp;
+  const auto file = tmp.path() / "sub/x.conf";
+  auto steps = planSteps(recipe(json::array({{{"run", {"flaky"}}, {"ignore_error", true}},
+                                             {{"write_file", {{"path", file.string()}, {"content", "hello\n"}}}}})),
+                         rt(), {});
+  ASSERT_TRUE(steps.ok());
+  FakeExec ex;
+  ex.exit_for["flaky"] = 1;
+  EXPECT_TRUE(runSteps(*steps, ex.fn()).ok());
+  std::ifstream in(file);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "hello\n");
+}
+
+TEST(JoinRun, ExecThatCannotStartIsAFailure) {
+  auto steps = planSteps(recipe(json::array({{{"run", {"/nonexistent/drover-test-binary"}}}})), rt(), {});
+  ASSERT_TRUE(steps.ok());
+  auto st = runSteps(*steps, runProcess);
+  ASSERT_FALSE(st.ok());
+}
+
+TEST(JoinRun, RealProcessExitCodes) {
+  EXPECT_EQ(*runProcess({{"true"}, {}, ""}), 0);
+  EXPECT_EQ(*runProcess({{"sh", "-c", "exit 7"}, {}, ""}), 7);
+  EXPECT_EQ(*runProcess({{"sh", "-c", "test \"$DROVER_X\" = 1"}, {{"DROVER_X", "1"}}, ""}), 0);
+}
+
+TEST(JoinRun, RestartStepsRunContainersAgain) {
+  auto steps = planSteps(recipe(json::array({{{"run", {"once"}}},
+                                             {{"ctr_run", {{"image", "img"}, {"id", "svc"}}}}})),
+                         rt(), {});
+  ASSERT_TRUE(steps.ok());
+  auto again = restartSteps(*steps, rt());
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].argv, (Argv{"ctr", "--address", "/run/d/c.sock", "--namespace", "drover", "containers", "rm", "svc"}));
+  EXPECT_TRUE(again[0].ignore_error);
+  EXPECT_EQ(again[1].container_id, "svc");
+}
+
+}  // namespace
+}  // namespace drover::agent

@@ -1,0 +1,61 @@
+// The node state machine: pure functions, no I/O.
+//
+// States: discovered, installing, installed, joined, failed; plus a separate
+// reinstall-requested flag the operator sets.
+//
+// Transitions (event -> from state -> to state; anything else is refused, the record
+// unchanged):
+//
+//   | event (who)                  | from                                   | to          |
+//   |------------------------------|----------------------------------------|-------------|
+//   | discovered (agent, discover) | (new) / any                            | unchanged, or discovered when new |
+//   | registered (agent, install)  | (new), discovered, installing, failed  | installing  |
+//   | registered                   | installed, joined + reinstall flag     | installing, flag cleared |
+//   | registered                   | installed, joined, no flag             | REFUSED (a stray install boot must not wipe a node) |
+//   | installed (agent)            | installing, installed                  | installed   |
+//   | joined (agent)               | installed, joined                      | joined      |
+//   | failed (agent)               | any                                    | failed      |
+//   | reinstall (operator)         | any                                    | unchanged, flag set |
+//
+// What a power-on gets (decideBoot): not in the inventory -> discovery environment; the
+// reinstall flag -> install; installed or joined -> local disk (never a reinstall);
+// failed -> the failure script (message, sleep, retry; the operator's reinstall clears
+// it); new, discovered or installing -> install.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace drover::state {
+
+enum class NodeState { kDiscovered, kInstalling, kInstalled, kJoined, kFailed };
+
+enum class NodeEvent { kDiscovered, kRegistered, kInstalled, kJoined, kFailed, kReinstallRequested };
+
+std::string_view toString(NodeState s);
+std::optional<NodeState> parseNodeState(std::string_view s);
+std::string_view toString(NodeEvent e);
+// Agent phases that drive the machine ("registered", "installed", "joined", "failed");
+// other phases (image_progress, ...) are timeline entries only and give nullopt.
+std::optional<NodeEvent> eventForPhase(std::string_view phase);
+
+struct NodeStatus {
+  NodeState state = NodeState::kDiscovered;
+  bool reinstall_requested = false;
+
+  friend bool operator==(const NodeStatus&, const NodeStatus&) = default;
+};
+
+// `current` is nullopt for a node with no record yet. Refusals are errors with code
+// "transition_refused" naming the state and event.
+Result<NodeStatus> transition(const std::optional<NodeStatus>& current, NodeEvent event);
+
+enum class BootAction { kInstall, kLocalBoot, kDiscover, kFailed };
+std::string_view toString(BootAction a);
+
+BootAction decideBoot(bool in_inventory, const std::optional<NodeStatus>& current);
+
+}  // namespace drover::state

@@ -1,0 +1,113 @@
+// Relayed clients (ISC dhcrelay, and a scripted relay under load), and a crash under load:
+// kill -9 must never lose an acknowledged lease nor give one address to two clients.
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "dhcp/server/sqlite_lease_store.hpp"
+#include "tests/dhcp/support/lab.hpp"
+
+namespace drover::dhcp::test {
+namespace {
+
+class RelayLab : public DhcpLab {
+ protected:
+  std::string relayConfig() const {
+    return R"({"server_address":"192.0.2.1","interfaces":[")" + server_if_ + R"("],"networks":[)"
+           R"({"name":"rack1","subnet":"192.0.2.0/24","pool":"192.0.2.100-192.0.2.199"},)"
+           R"({"name":"rack2","subnet":"198.51.100.0/24","pool":"198.51.100.10-198.51.100.250",)"
+           R"("gateway":"198.51.100.1","lease_seconds":3600}]})";
+  }
+
+  // The far side of the server link speaks for 198.51.100.0/24.
+  void routeRack2() {
+    ASSERT_EQ(client_->run("ip addr add 192.0.2.2/24 dev " + client_if_), 0);
+    ASSERT_EQ(server_->run("ip route add 198.51.100.0/24 via 192.0.2.2"), 0);
+  }
+
+  // ACK lines of a dhcp_load.py output: mac -> ip.
+  static std::multimap<std::string, std::string> acks(const std::string& out) {
+    std::multimap<std::string, std::string> m;
+    std::istringstream in(out);
+    std::string word, mac, ip;
+    while (in >> word) {
+      if (word == "ACK" && in >> mac >> ip) m.emplace(mac, ip);
+    }
+    return m;
+  }
+
+  int load(int first, int count, const std::string& name) {
+    auto& p = startClient({"/usr/bin/python3", sourceDir() + "/tests/dhcp/scripts/dhcp_load.py", "--server",
+                           "192.0.2.1", "--giaddr", "198.51.100.1", "--first", std::to_string(first), "--count",
+                           std::to_string(count), "--idle", "3"},
+                          name);
+    return p.pid();
+  }
+};
+
+TEST_F(RelayLab, ClientBehindIscDhcrelayGetsAnAddressOnTheRelaysSubnet) {
+  if (!haveTool("/usr/sbin/dhcrelay") || !haveTool("/usr/sbin/udhcpc")) GTEST_SKIP() << "dhcrelay/udhcpc missing";
+  ASSERT_NO_FATAL_FAILURE(routeRack2());
+  // The client namespace is the relay; the machine sits one more link away.
+  Netns host("dhcph-" + client_if_.substr(2));
+  const std::string down = "dr" + client_if_.substr(2), host_if = "dh" + client_if_.substr(2);
+  ASSERT_TRUE(host.ok() && link(*client_, down, host, host_if));
+  ASSERT_EQ(client_->run("ip addr add 198.51.100.1/24 dev " + down), 0);
+  ASSERT_NO_FATAL_FAILURE(startHarness(relayConfig()));
+  auto& relay = startClient({"dhcrelay", "-4", "-d", "-a", "-id", down, "-iu", client_if_, "-pf",
+                             dir_ + "/dhcrelay.pid", "192.0.2.1"},
+                            "dhcrelay");
+  ASSERT_TRUE(waitFor([&] { return readFile(dir_ + "/dhcrelay.out").find("Sending on") != std::string::npos; }))
+      << readFile(dir_ + "/dhcrelay.out");
+  Process machine(host.exec({"udhcpc", "-f", "-q", "-n", "-i", host_if, "-s", script(), "-t", "20", "-T", "1"}),
+                  dir_ + "/udhcpc.out");
+  EXPECT_EQ(machine.wait(), 0) << readFile(dir_ + "/udhcpc.out") << readFile(dir_ + "/dhcrelay.out");
+  const std::string log = readFile("/tmp/drover-dhcp-client-" + host_if + ".log");
+  std::filesystem::remove("/tmp/drover-dhcp-client-" + host_if + ".log");
+  EXPECT_NE(log.find("bound 198.51.100.10"), std::string::npos) << log << readFile(dir_ + "/harness.out");
+  relay.signal(SIGTERM);
+  relay.wait();
+}
+
+TEST_F(RelayLab, KillNineUnderLoadNeverLosesAnAcknowledgedLease) {
+  ASSERT_NO_FATAL_FAILURE(routeRack2());
+  ASSERT_EQ(client_->run("ip addr add 198.51.100.1/24 dev " + client_if_), 0);
+  ASSERT_NO_FATAL_FAILURE(startHarness(relayConfig()));
+  const std::string first_out = dir_ + "/load1.out";
+  load(1, 200, "load1");
+  // Kill the server mid-run, while ACKs are flowing.
+  ASSERT_TRUE(waitFor([&] { return acks(readFile(first_out)).size() >= 20; })) << readFile(first_out);
+  harness_->signal(SIGKILL);
+  harness_->wait();
+  ASSERT_TRUE(waitFor([&] { return readFile(first_out).find("DONE") != std::string::npos; }));
+  const auto before = acks(readFile(first_out));
+  ASSERT_GE(before.size(), 20u);
+  EXPECT_LT(before.size(), 200u) << "the kill came after the load: nothing was in flight";
+  std::cout << "acknowledged before kill -9: " << before.size() << " of 200\n";
+
+  // Every acknowledged lease is in the store, bound to the client that got it.
+  {
+    auto store = SqliteLeaseStore::open(dir_ + "/leases.db");
+    ASSERT_TRUE(store.ok());
+    auto all = (*store)->loadAll();
+    ASSERT_TRUE(all.ok());
+    std::map<std::string, std::string> stored;  // ip -> mac
+    for (const auto& l : *all) stored[l.ip.str()] = l.mac.str();
+    for (const auto& [mac, ip] : before) EXPECT_EQ(stored[ip], mac) << ip;
+  }
+  std::set<std::string> taken;
+  for (const auto& [mac, ip] : before) EXPECT_TRUE(taken.insert(ip).second) << ip << " given twice";
+
+  // After a restart, new clients never get an address acknowledged before the crash.
+  ASSERT_NO_FATAL_FAILURE(startHarness(relayConfig()));
+  const std::string second_out = dir_ + "/load2.out";
+  load(1000, 30, "load2");
+  ASSERT_TRUE(waitFor([&] { return readFile(second_out).find("DONE") != std::string::npos; }));
+  const auto after = acks(readFile(second_out));
+  EXPECT_EQ(after.size(), 30u) << readFile(second_out);
+  for (const auto& [mac, ip] : after) EXPECT_FALSE(taken.count(ip)) << ip << " given to " << mac << " too";
+}
+
+}  // namespace
+}  // namespace drover::dhcp::test

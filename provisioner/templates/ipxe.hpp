@@ -1,0 +1,63 @@
+// The built-in iPXE scripts, as mustache templates (overridable: pass your own text).
+//
+//   entry     served for a bare GET /boot.ipxe: chains to
+//             /boot.ipxe?mac=${netX/mac}&uuid=${uuid}&arch=${buildarch}&platform=${platform}
+//             (netX is the interface iPXE booted from; ${mac} alone would be the first
+//             NIC's; buildarch is i386/x86_64/arm64, platform pcbios/efi)
+//   install   kernel + initrd of the boot environment, command line with drover.api,
+//             drover.ca, drover.token, drover.node, drover.mode=install and the console;
+//             EFI clients also get initrd=initrd.img (Debian's iPXE does not hand the
+//             initrd to an EFI kernel by itself)
+//   local     boot the installed disk: BIOS `sanboot --no-describe --drive 0x80`; UEFI
+//             tries the same and otherwise exits with an error so the firmware moves on
+//             to its next boot entry (see the comment in the script)
+//   discover  the boot environment with drover.mode=discover
+//   failed    a clear message, a pause, then a retry through the entry URL
+//
+// Every value that lands in a script is checked: URLs and tokens must be a single word
+// of URL characters (no spaces, quotes, '$' or control characters); free text (messages)
+// is reduced to safe characters so remote input cannot inject iPXE commands.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+
+namespace drover::templates {
+
+enum class Script { kEntry, kInstall, kLocalBoot, kDiscover, kFailed };
+
+std::string_view scriptName(Script s);      // "entry", "install", ...
+std::string_view builtinScript(Script s);   // the template text
+
+struct BootScriptParams {
+  std::string base_url;        // http://192.0.2.1:8080 (no trailing slash)
+  std::string node;            // node name; empty for unknown machines
+  bool efi = false;            // client platform is EFI (?platform=efi)
+  std::string kernel_url;      // boot environment
+  std::string initrd_url;
+  std::string api_url;         // https://192.0.2.1:8443
+  std::string ca_fingerprint;  // "sha256:<64 hex>"
+  std::string token;           // boot token
+  std::string console = "console=tty0 console=ttyS0,115200n8";
+  std::string extra_args;      // more kernel arguments (profile)
+  std::string message;         // failed: the reason shown on the console
+  int retry_seconds = 30;
+};
+
+// The data object the built-in templates use (and overrides may use): base_url, node, efi,
+// kernel_url, initrd_url, api_url, ca, token, console, extra_args, message, retry_seconds,
+// and self_url (the entry URL with the iPXE identity variables).
+Result<nlohmann::json> scriptData(const BootScriptParams& p);
+
+// Renders a built-in script, or `override_text` when not empty, with scriptData(p).
+Result<std::string> renderScript(Script s, const BootScriptParams& p, std::string_view override_text = {});
+
+// Free text made safe for an iPXE `echo` line: letters, digits, space and .,:;_/=+-()
+// kept, everything else '_', cut to `max_len`.
+std::string ipxeText(std::string_view s, std::size_t max_len = 200);
+
+}  // namespace drover::templates

@@ -8,6 +8,6 @@ drover_test(NAME dhcp_lease_store_test LABEL unit
 drover_executable(NAME dhcp_harness SOURCES dhcp_harness.cpp
   DEPS drover::dhcp CLI11::CLI11 nlohmann_json::nlohmann_json)
 drover_test(NAME dhcp_integration_test LABEL integration
-  SOURCES clients_integration_test.cpp relay_crash_integration_test.cpp
+  SOURCES clients_integration_test.cpp proxy_integration_test.cpp relay_crash_integration_test.cpp
   DEPS drover::dhcp drover::test_support)
 add_dependencies(dhcp_integration_test dhcp_harness)

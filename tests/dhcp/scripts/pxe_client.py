@@ -20,6 +20,8 @@ def main():
     ap.add_argument("--vendor", default="")
     ap.add_argument("--ipxe", action="store_true", help="identify as iPXE (77 and 175)")
     ap.add_argument("--safety", type=float, default=30.0)
+    ap.add_argument("--collect", type=float, default=0.0,
+                    help="print every offer seen for this many seconds after the first")
     a = ap.parse_args()
 
     opts = dp.option(55, bytes([1, 3, 6, 43, 60, 66, 67, 175]))
@@ -40,8 +42,10 @@ def main():
     s.bind(("0.0.0.0", 68))
     s.settimeout(1.0)
     deadline = time.monotonic() + a.safety
+    seen = 0
     while time.monotonic() < deadline:
-        s.sendto(packet, ("255.255.255.255", 67))
+        if not seen:
+            s.sendto(packet, ("255.255.255.255", 67))
         try:
             data, _ = s.recvfrom(4096)
         except socket.timeout:
@@ -49,19 +53,31 @@ def main():
         p = dp.parse(data)
         if not p or p["xid"] != xid or p["op"] != 2:
             continue
-        o = p["options"]
-        print(f"type={o.get(53, b'?')[0]}")
-        print(f"yiaddr={p['yiaddr']}")
-        print(f"siaddr={p['siaddr']}")
-        print(f"file={p['file']}")
-        print(f"bootfile={o.get(67, b'').decode()}")
-        print(f"tftp_server={o.get(66, b'').decode()}")
-        print(f"vendor={o.get(60, b'').decode()}")
-        if 175 in o and dp.sub_options(o[175]).get(176) == b"\1":
-            print("no_pxedhcp=1")
+        show(p)
+        seen += 1
+        if a.collect <= 0:
+            return 0
+        if seen == 1:
+            deadline = time.monotonic() + a.collect
+    if seen:
         return 0
     print("no offer", file=sys.stderr)
     return 1
+
+
+def show(p):
+    o = p["options"]
+    print("---")
+    print(f"server={dp.ip_text(o.get(54, bytes(4)))}")
+    print(f"type={o.get(53, b'?')[0]}")
+    print(f"yiaddr={p['yiaddr']}")
+    print(f"siaddr={p['siaddr']}")
+    print(f"file={p['file']}")
+    print(f"bootfile={o.get(67, b'').decode()}")
+    print(f"tftp_server={o.get(66, b'').decode()}")
+    print(f"vendor={o.get(60, b'').decode()}")
+    if 175 in o and dp.sub_options(o[175]).get(176) == b"\1":
+        print("no_pxedhcp=1")
 
 
 if __name__ == "__main__":

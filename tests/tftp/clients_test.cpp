@@ -2,8 +2,16 @@
 // SHA-256. Loopback only, ephemeral port.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+
 #include "tests/tftp/server_fixture.hpp"
 #include "tftp/wire/netascii.hpp"
+#include "tftp/wire/packet.hpp"
 
 namespace drover::tftp::testing {
 namespace {
@@ -118,6 +126,42 @@ TEST_F(TftpClients, ErrorsAreAnsweredAndCounted) {
   EXPECT_EQ(transfers("not_found"), 1);
   EXPECT_EQ(transfers("access_denied"), 1);
   EXPECT_EQ(transfers("refused"), 1);
+}
+
+// Raw RRQs with hostile names, over the wire: every one is answered with an ERROR, never
+// with data.
+TEST_F(TftpClients, HostileNamesOverTheWireGetErrors) {
+  dir_.write("secret.txt", "outside the root\n");
+  std::filesystem::create_symlink(dir_ / "secret.txt", root() / "link");
+  std::filesystem::create_symlink("../secret.txt", root() / "rel");
+  const std::string names[] = {"../secret.txt", "..\\secret.txt", "/../secret.txt", "a/../../secret.txt",
+                               "link", "rel", (dir_ / "secret.txt").string(), "//..//secret.txt",
+                               "a\x01b", std::string(255, 'a'), ".", "/"};
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  timeval tv{10, 0};  // safety only
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (const auto& name : names) {
+    wire::Bytes rrq;
+    wire::encodeRequest({wire::Opcode::Rrq, name, wire::Mode::Octet, {}}, rrq);
+    ASSERT_EQ(::sendto(fd, rrq.data(), rrq.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+              static_cast<ssize_t>(rrq.size()));
+    std::array<std::byte, 600> in{};
+    const ssize_t n = ::recv(fd, in.data(), in.size(), 0);
+    ASSERT_GE(n, 4) << name;
+    auto p = wire::parsePacket(std::span(in).first(static_cast<std::size_t>(n)));
+    ASSERT_TRUE(p.ok()) << name;
+    auto* err = std::get_if<wire::ErrorPacket>(&*p);
+    ASSERT_NE(err, nullptr) << "hostile name got data: " << name;
+    EXPECT_TRUE(err->code == wire::ErrorCode::AccessViolation || err->code == wire::ErrorCode::FileNotFound) << name;
+  }
+  ::close(fd);
+  EXPECT_EQ(waitIdle(), 0);
+  EXPECT_EQ(transfers("ok"), 0);
 }
 
 class TftpSearchPath : public ServerFixture {

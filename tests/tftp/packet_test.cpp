@@ -14,7 +14,7 @@ ByteView bytesOf(const std::string& s) { return drover::wire::asBytes(s); }
 std::string str(const Bytes& b) { return std::string(drover::wire::asChars(b)); }
 
 TEST(TftpPacket, ParsesPlainReadRequest) {
-  const std::string d("\0\1undionly.kpxe\0octet\0", 22);
+  const std::string d = "\0\1undionly.kpxe\0octet\0"s;
   auto req = parseRequest(bytesOf(d));
   ASSERT_TRUE(req.ok()) << req.error().code;
   EXPECT_EQ(req->opcode, Opcode::Rrq);
@@ -24,7 +24,7 @@ TEST(TftpPacket, ParsesPlainReadRequest) {
 }
 
 TEST(TftpPacket, ModeAndOptionNamesAreCaseInsensitive) {
-  const std::string d("\0\1f\0NetASCII\0BLKSIZE\0001024\0TSize\0000\0", 36);
+  const std::string d = "\0\1f\0NetASCII\0BLKSIZE\0001024\0TSize\0000\0"s;
   auto req = parseRequest(bytesOf(d));
   ASSERT_TRUE(req.ok()) << req.error().code;
   EXPECT_EQ(req->mode, Mode::Netascii);
@@ -34,7 +34,7 @@ TEST(TftpPacket, ModeAndOptionNamesAreCaseInsensitive) {
 }
 
 TEST(TftpPacket, FirstOfDuplicateOptionsWins) {
-  const std::string d("\0\1f\0octet\0blksize\0001024\0blksize\0008\0", 34);
+  const std::string d = "\0\1f\0octet\0blksize\0001024\0blksize\0008\0"s;
   auto req = parseRequest(bytesOf(d));
   ASSERT_TRUE(req.ok());
   ASSERT_EQ(req->options.size(), 1u);
@@ -42,7 +42,7 @@ TEST(TftpPacket, FirstOfDuplicateOptionsWins) {
 }
 
 TEST(TftpPacket, TrailingNulPaddingIsIgnored) {
-  const std::string d("\0\1f\0octet\0\0\0\0", 13);
+  const std::string d = "\0\1f\0octet\0\0\0\0"s;
   auto req = parseRequest(bytesOf(d));
   ASSERT_TRUE(req.ok());
   EXPECT_TRUE(req->options.empty());
@@ -73,7 +73,7 @@ TEST(TftpPacket, RejectsMalformedRequests) {
 }
 
 TEST(TftpPacket, RejectsTooManyOptions) {
-  std::string d("\0\1f\0octet\0", 10);
+  std::string d = "\0\1f\0octet\0"s;
   for (int i = 0; i < 17; ++i) d += "o" + std::to_string(i) + "\0v\0"s;
   auto p = parsePacket(bytesOf(d));
   ASSERT_FALSE(p.ok());

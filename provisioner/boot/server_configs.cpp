@@ -1,0 +1,44 @@
+#include "provisioner/boot/server_configs.hpp"
+
+#include <fmt/format.h>
+
+namespace drover::boot {
+
+dhcp::ServerConfig dhcpConfigFrom(const inventory::Config& config) {
+  dhcp::ServerConfig out;
+  out.server_address = config.server.advertise;
+  out.interfaces = config.server.interfaces;
+  for (const auto& net : config.networks) {
+    dhcp::NetworkConfig n;
+    n.name = net.name.value;
+    n.subnet = net.subnet.value;
+    n.mode = net.mode == inventory::NetworkMode::Proxy ? dhcp::NetworkConfig::Mode::Proxy
+                                                       : dhcp::NetworkConfig::Mode::Dhcp;
+    // The server hands out one pool per network; the first declared one is used.
+    if (!net.pools.empty()) n.pool = net.pools.front().value;
+    if (net.gateway) n.gateway = net.gateway->value;
+    n.dns = net.dns;
+    n.domain = net.domain;
+    n.lease = net.lease;
+    out.networks.push_back(std::move(n));
+  }
+  return out;
+}
+
+Result<tftp::Config> tftpConfigFrom(const inventory::Config& config) {
+  tftp::Config out;
+  const auto& listen = config.server.tftp.listen;
+  boost::system::error_code ec;
+  auto address = listen.host.empty() ? boost::asio::ip::address(boost::asio::ip::address_v4::any())
+                                     : boost::asio::ip::make_address(listen.host, ec);
+  if (ec) {
+    return makeError("bad_listen", fmt::format("server.tftp.listen: \"{}\" is not an IP address",
+                                               listen.host));
+  }
+  out.listen = tftp::Endpoint(address, listen.port);
+  out.root = config.server.tftp.root;
+  out.search_path = {kIpxeDir};
+  return out;
+}
+
+}  // namespace drover::boot

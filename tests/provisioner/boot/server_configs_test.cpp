@@ -1,0 +1,41 @@
+#include "provisioner/boot/server_configs.hpp"
+
+#include "tests/provisioner/boot/fixture.hpp"
+
+namespace drover::boot {
+namespace {
+
+TEST(ServerConfigs, DhcpNetworksComeFromTheDeclaration) {
+  testing::FixedSource source;
+  auto cfg = dhcpConfigFrom(source.current()->inventory.config());
+  EXPECT_EQ(cfg.server_address.str(), "192.0.2.1");
+  ASSERT_EQ(cfg.interfaces.size(), 1u);
+  EXPECT_EQ(cfg.interfaces[0], "br0");
+  ASSERT_EQ(cfg.networks.size(), 2u);
+  const auto& rack1 = cfg.networks[0];
+  EXPECT_EQ(rack1.name, "rack1");
+  EXPECT_EQ(rack1.subnet.str(), "192.0.2.0/24");
+  EXPECT_EQ(rack1.mode, dhcp::NetworkConfig::Mode::Dhcp);
+  ASSERT_TRUE(rack1.pool);
+  EXPECT_EQ(rack1.pool->str(), "192.0.2.100-192.0.2.199");
+  ASSERT_TRUE(rack1.gateway);
+  EXPECT_EQ(rack1.gateway->str(), "192.0.2.1");
+  EXPECT_EQ(rack1.domain, "lab.example");
+  EXPECT_EQ(rack1.lease, std::chrono::hours(1));
+  EXPECT_EQ(cfg.networks[1].mode, dhcp::NetworkConfig::Mode::Proxy);
+  EXPECT_FALSE(cfg.networks[1].pool);
+}
+
+TEST(ServerConfigs, TftpRootListenAndIpxeSearchPath) {
+  testing::FixedSource source;
+  auto cfg = tftpConfigFrom(source.current()->inventory.config());
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ(cfg->root, "/srv/tftp");
+  EXPECT_EQ(cfg->listen.port(), 69);
+  EXPECT_TRUE(cfg->listen.address().is_unspecified());
+  ASSERT_EQ(cfg->search_path.size(), 1u);
+  EXPECT_EQ(cfg->search_path[0], "/usr/lib/ipxe");
+}
+
+}  // namespace
+}  // namespace drover::boot

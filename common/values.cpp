@@ -12,8 +12,12 @@ namespace {
 constexpr std::string_view kUnits = "wdhms";
 constexpr std::int64_t kUnitSeconds[] = {7 * 86400, 86400, 3600, 60, 1};
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool isAlpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 int hexValue(char c) {
   if (isDigit(c)) return c - '0';
@@ -141,7 +145,9 @@ Result<ListenAddress> ListenAddress::parse(std::string_view text) {
   return ListenAddress{hp->host, *hp->port};
 }
 
-std::string ListenAddress::str() const { return fmt::format("{}:{}", bracketed(host), port); }
+std::string ListenAddress::str() const {
+  return fmt::format("{}:{}", bracketed(host), port);
+}
 
 Result<Url> Url::parse(std::string_view text) {
   auto bad = [&](std::string_view why) {

@@ -38,9 +38,9 @@ struct ListenAddress {
 // An absolute URL: scheme://host[:port][/path][?query]. Only the parts Drover needs are
 // split out; user info and fragments are rejected. Error code "bad_url".
 struct Url {
-  std::string scheme;  // lower-case
-  std::string host;    // IPv6 literals are kept without brackets
-  std::uint16_t port = 0;  // the scheme's default when not written (http 80, https 443)
+  std::string scheme;        // lower-case
+  std::string host;          // IPv6 literals are kept without brackets
+  std::uint16_t port = 0;    // the scheme's default when not written (http 80, https 443)
   std::string target = "/";  // path and query, always starting with '/'
 
   static Result<Url> parse(std::string_view text);

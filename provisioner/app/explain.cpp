@@ -35,8 +35,8 @@ NetworkSection networkSection(const Inventory& inv, const ExplainQuery& q, const
   if (n->mode == NetworkMode::Proxy) {
     s.address = "from the site's DHCP server (proxy mode: Drover adds boot information only)";
   } else if (node && node->ip) {
-    s.address = fmt::format("{} (reserved), lease {}", node->ip->value.str(),
-                            formatDuration(n->lease));
+    s.address =
+        fmt::format("{} (reserved), lease {}", node->ip->value.str(), formatDuration(n->lease));
   } else if (!n->pools.empty()) {
     s.address = fmt::format("from pool {}, lease {}", poolsOf(*n), formatDuration(n->lease));
   } else {
@@ -56,9 +56,10 @@ std::string scriptLine(const Explanation& e) {
                          b.profile->install->image.value, b.profile->install->disk, env,
                          args.empty() ? "" : "; kernel args:", args);
     case BootAction::Discover:
-      return fmt::format("discovery: boot {} (kernel + initrd), agent registers the machine and "
-                         "waits",
-                         env);
+      return fmt::format(
+          "discovery: boot {} (kernel + initrd), agent registers the machine and "
+          "waits",
+          env);
     case BootAction::LocalDisk:
       return "boot from the local disk";
     case BootAction::Ignore:
@@ -84,18 +85,18 @@ std::string renderText(const Config& c, const Explanation& e) {
     out += fmt::format("{:<9}{}\n", section, text);
   };
   const auto& q = e.query;
-  line("machine", fmt::format("mac {}, uuid {}, arch {}{}{}", q.mac.str(),
-                              q.uuid ? q.uuid->str() : "-", toString(q.request.arch),
-                              q.request.ipxe ? ", running iPXE" : "",
-                              q.request.state == NodeState::Installed ? ", installed" : ""));
+  line("machine",
+       fmt::format("mac {}, uuid {}, arch {}{}{}", q.mac.str(), q.uuid ? q.uuid->str() : "-",
+                   toString(q.request.arch), q.request.ipxe ? ", running iPXE" : "",
+                   q.request.state == NodeState::Installed ? ", installed" : ""));
   const auto& m = e.match;
   if (m.known()) {
     line("match", fmt::format("node {} (by {}), profile {}", m.node->name.value, toString(m.by),
                               m.profile ? m.profile->name : "-"));
   } else {
-    line("match", fmt::format("unknown machine (by none): defaults.unknown is {}{}",
-                              toString(m.policy),
-                              m.profile ? ", profile " + m.profile->name : std::string()));
+    line("match",
+         fmt::format("unknown machine (by none): defaults.unknown is {}{}", toString(m.policy),
+                     m.profile ? ", profile " + m.profile->name : std::string()));
   }
   if (const Network* n = e.network.network) {
     line("network", fmt::format("{} {} ({}), found by {}", n->name.value, n->subnet.value.str(),

@@ -21,8 +21,8 @@ struct ExplainQuery {
 
 struct NetworkSection {
   const inventory::Network* network = nullptr;  // null: not known from the config alone
-  std::string found_by;  // "node ip", "via 192.0.2.1", or empty
-  std::string address;   // what the machine is given, in words
+  std::string found_by;                         // "node ip", "via 192.0.2.1", or empty
+  std::string address;                          // what the machine is given, in words
 };
 
 struct Explanation {

@@ -1,8 +1,8 @@
 // drover validate FILE: load and check a cluster declaration without serving.
 #include <ostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "common/log.hpp"
 #include "provisioner/app/commands.hpp"

@@ -109,7 +109,9 @@ std::string httpUrl(const Config& c, std::string_view path) {
   return fmt::format("http://{}:{}{}", c.server.advertise.str(), c.server.http.listen.port, path);
 }
 
-std::string scriptUrl(const Config& c) { return httpUrl(c, "/boot.ipxe"); }
+std::string scriptUrl(const Config& c) {
+  return httpUrl(c, "/boot.ipxe");
+}
 
 BootDecision decideBoot(const Config& c, const Match& m, const BootRequest& req) {
   BootDecision d;

@@ -63,7 +63,8 @@ void checkNetworks(const Config& c, Diagnostics& out) {
   for (std::size_t i = 0; i < c.networks.size(); ++i) {
     const auto& net = c.networks[i];
     if (names.seen(net.name.value, net.name))
-      report(net.name, fmt::format("duplicate network name \"{}\" {}", net.name.value, names.first()));
+      report(net.name,
+             fmt::format("duplicate network name \"{}\" {}", net.name.value, names.first()));
     const auto& subnet = net.subnet.value;
     for (std::size_t j = 0; j < i; ++j) {
       const auto& other = c.networks[j];
@@ -78,8 +79,9 @@ void checkNetworks(const Config& c, Diagnostics& out) {
       const auto& pool = net.pools[p];
       const auto& r = pool.value;
       if (net.mode == NetworkMode::Proxy) {
-        report(pool, "a proxy network leases no addresses (the site's DHCP server does): "
-                     "remove pool or use mode: dhcp");
+        report(pool,
+               "a proxy network leases no addresses (the site's DHCP server does): "
+               "remove pool or use mode: dhcp");
         continue;
       }
       if (!subnet.contains(r.first) || !subnet.contains(r.last)) {
@@ -87,11 +89,11 @@ void checkNetworks(const Config& c, Diagnostics& out) {
         continue;
       }
       if (subnet.prefix() < 31 && (r.contains(subnet.network()) || r.contains(subnet.broadcast())))
-        report(pool, fmt::format("pool {} includes the subnet's network or broadcast address",
-                                 r.str()));
+        report(pool,
+               fmt::format("pool {} includes the subnet's network or broadcast address", r.str()));
       if (net.gateway && r.contains(net.gateway->value))
-        report(pool, fmt::format("pool {} includes the gateway {}", r.str(),
-                                 net.gateway->value.str()));
+        report(pool,
+               fmt::format("pool {} includes the gateway {}", r.str(), net.gateway->value.str()));
       for (std::size_t q = 0; q < p; ++q)
         if (r.overlaps(net.pools[q].value))
           report(pool, fmt::format("pool {} overlaps pool {} {}", r.str(), net.pools[q].value.str(),
@@ -118,26 +120,27 @@ void checkImagesAndProfiles(const Config& c, Diagnostics& out) {
                                  ? ""
                                  : " (relative to the config file's directory)";
       if (!std::filesystem::exists(status))
-        report(*p.cloud_config, fmt::format("template \"{}\" does not exist{}",
-                                            p.cloud_config->value, relative));
+        report(*p.cloud_config,
+               fmt::format("template \"{}\" does not exist{}", p.cloud_config->value, relative));
       else if (!std::filesystem::is_regular_file(status))
-        report(*p.cloud_config, fmt::format("template \"{}\" is not a file{}",
-                                            p.cloud_config->value, relative));
+        report(*p.cloud_config,
+               fmt::format("template \"{}\" is not a file{}", p.cloud_config->value, relative));
     }
   }
   const auto& df = c.defaults;
   if (df.profile && !c.findProfile(df.profile->value))
     report(*df.profile, fmt::format("profile \"{}\" does not exist", df.profile->value));
   if (df.unknown == UnknownPolicy::Install && !df.profile)
-    report(df.unknown_pos, "defaults.unknown",
-           "unknown: install needs defaults.profile (the profile to install unknown machines with)");
+    report(
+        df.unknown_pos, "defaults.unknown",
+        "unknown: install needs defaults.profile (the profile to install unknown machines with)");
   // The boot environment is needed as soon as anything boots: an install or a discovery.
   const bool needed = !c.nodes.empty() || df.unknown != UnknownPolicy::Ignore;
   if (needed) {
     const Image* env = c.findImage(df.boot_env.value);
     if (!env)
-      report(df.boot_env, fmt::format("boot environment image \"{}\" does not exist",
-                                      df.boot_env.value));
+      report(df.boot_env,
+             fmt::format("boot environment image \"{}\" does not exist", df.boot_env.value));
     else if (!env->kernel || !env->initrd)
       report(df.boot_env, fmt::format("boot environment image \"{}\" has no kernel and initrd",
                                       df.boot_env.value));
@@ -152,12 +155,14 @@ void checkNodes(const Config& c, Diagnostics& out) {
   DuplicateFinder<Ipv4Address> ips;
   for (const auto& node : c.nodes) {
     if (names.seen(node.name.value, node.name))
-      report(node.name, fmt::format("duplicate node name \"{}\" {}", node.name.value, names.first()));
+      report(node.name,
+             fmt::format("duplicate node name \"{}\" {}", node.name.value, names.first()));
     for (const auto& mac : node.macs)
       if (macs.seen(mac.value, mac))
         report(mac, fmt::format("duplicate MAC {} {}", mac.value.str(), macs.first()));
     if (node.uuid && uuids.seen(node.uuid->value, *node.uuid))
-      report(*node.uuid, fmt::format("duplicate UUID {} {}", node.uuid->value.str(), uuids.first()));
+      report(*node.uuid,
+             fmt::format("duplicate UUID {} {}", node.uuid->value.str(), uuids.first()));
     if (node.macs.empty() && !node.uuid)
       report(node.pos, node.path, "a node needs mac, macs or uuid to be recognised");
 

@@ -25,7 +25,9 @@ const std::string& Config::profileNameOf(const Node& node) const {
   return kNone;
 }
 
-std::string_view toString(NetworkMode m) { return m == NetworkMode::Dhcp ? "dhcp" : "proxy"; }
+std::string_view toString(NetworkMode m) {
+  return m == NetworkMode::Dhcp ? "dhcp" : "proxy";
+}
 
 std::string_view toString(UnknownPolicy p) {
   switch (p) {

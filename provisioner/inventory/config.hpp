@@ -134,7 +134,7 @@ struct Profile {
   std::string name;
   std::optional<Install> install;
   std::optional<Located<std::string>> cloud_config;  // template path as written
-  std::filesystem::path cloud_config_file;          // resolved against the config's directory
+  std::filesystem::path cloud_config_file;           // resolved against the config's directory
   std::vector<std::string> kernel_args;
   std::optional<EfiLoader> efi_loader;  // boot.efi_loader; unset: server.boot.efi_loader
   Join join;
@@ -169,8 +169,8 @@ struct Node {
 };
 
 struct Config {
-  std::string file;                  // as given to the loader, used in messages
-  std::filesystem::path base_dir;    // relative template paths are resolved against it
+  std::string file;                // as given to the loader, used in messages
+  std::filesystem::path base_dir;  // relative template paths are resolved against it
   Server server;
   std::vector<Network> networks;
   std::map<std::string, Image> images;

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <limits>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -86,6 +86,19 @@ class ConfigDecoder {
     return out;
   }
 
+  // A map keyed by names (images, profiles): each key is checked, each entry decoded by
+  // decode(name, value, path).
+  template <typename Decode>
+  void namedEntries(const YAML::Node& n, const char* section, Decode decode) {
+    MapReader m(d_, n, section, {});
+    for (std::size_t i = 0; i < m.entries().size(); ++i) {
+      const auto& [name, value] = m.entries()[i];
+      std::string path = m.pathOf(name);
+      if (auto bad = checkName(name); !bad) d_.error(m.keyPos(i), path, bad.error().message);
+      decode(name, value, path);
+    }
+  }
+
   // --- server --------------------------------------------------------------------------
   void server(const YAML::Node& n) {
     MapReader m(d_, n, "server",
@@ -132,9 +145,9 @@ class ConfigDecoder {
     MapReader m(d_, n, path, {"backend", "path", "endpoints", "prefix"});
     auto& st = c_.server.state;
     if (auto v = m.get("backend"))
-      if (auto b = d_.choice<StateBackend>(*v, m.pathOf("backend"),
-                                           {{"sqlite", StateBackend::Sqlite},
-                                            {"etcd", StateBackend::Etcd}}))
+      if (auto b = d_.choice<StateBackend>(
+              *v, m.pathOf("backend"),
+              {{"sqlite", StateBackend::Sqlite}, {"etcd", StateBackend::Etcd}}))
         st.backend = *b;
     setString(m, "path", st.path, checkAbsolutePath);
     setString(m, "prefix", st.prefix, checkAbsolutePath);
@@ -165,11 +178,11 @@ class ConfigDecoder {
     if (auto v = m.required("subnet"))
       if (auto x = locatedValue<Cidr>(*v, m.pathOf("subnet"), Cidr::parse)) net.subnet = *x;
     if (auto v = m.get("mode"))
-      if (auto mode = d_.choice<NetworkMode>(*v, m.pathOf("mode"),
-                                             {{"dhcp", NetworkMode::Dhcp},
-                                              {"proxy", NetworkMode::Proxy}}))
+      if (auto mode = d_.choice<NetworkMode>(
+              *v, m.pathOf("mode"), {{"dhcp", NetworkMode::Dhcp}, {"proxy", NetworkMode::Proxy}}))
         net.mode = *mode;
-    if (auto v = m.get("pool")) net.pools = oneOrMany<Ipv4Range>(*v, m.pathOf("pool"), Ipv4Range::parse);
+    if (auto v = m.get("pool"))
+      net.pools = oneOrMany<Ipv4Range>(*v, m.pathOf("pool"), Ipv4Range::parse);
     if (auto v = m.get("gateway"))
       net.gateway = locatedValue<Ipv4Address>(*v, m.pathOf("gateway"), Ipv4Address::parse);
     if (auto v = m.get("dns"))
@@ -182,13 +195,7 @@ class ConfigDecoder {
 
   // --- images --------------------------------------------------------------------------
   void images(const YAML::Node& n) {
-    MapReader m(d_, n, "images", {});
-    for (std::size_t i = 0; i < m.entries().size(); ++i) {
-      const auto& [name, value] = m.entries()[i];
-      auto path = m.pathOf(name);
-      if (auto bad = checkName(name); !bad) d_.error(m.keyPos(i), path, bad.error().message);
-      image(name, value, path);
-    }
+    namedEntries(n, "images", [this](auto&... args) { image(args...); });
   }
 
   void image(const std::string& name, const YAML::Node& n, std::string path) {
@@ -229,13 +236,7 @@ class ConfigDecoder {
 
   // --- profiles ------------------------------------------------------------------------
   void profiles(const YAML::Node& n) {
-    MapReader m(d_, n, "profiles", {});
-    for (std::size_t i = 0; i < m.entries().size(); ++i) {
-      const auto& [name, value] = m.entries()[i];
-      auto path = m.pathOf(name);
-      if (auto bad = checkName(name); !bad) d_.error(m.keyPos(i), path, bad.error().message);
-      profile(name, value, path);
-    }
+    namedEntries(n, "profiles", [this](auto&... args) { profile(args...); });
   }
 
   void profile(const std::string& name, const YAML::Node& n, std::string path) {
@@ -255,7 +256,8 @@ class ConfigDecoder {
       p.install = std::move(install);
     }
     if (auto v = m.get("cloud_config")) {
-      if (auto x = locatedValue<std::string>(*v, m.pathOf("cloud_config"), checkRelativeOrAbsolute)) {
+      if (auto x =
+              locatedValue<std::string>(*v, m.pathOf("cloud_config"), checkRelativeOrAbsolute)) {
         std::filesystem::path file(x->value);
         p.cloud_config_file = file.is_absolute() ? file : c_.base_dir / file;
         p.cloud_config = std::move(*x);
@@ -266,16 +268,16 @@ class ConfigDecoder {
     if (auto v = m.get("boot")) {
       MapReader b(d_, *v, m.pathOf("boot"), {"efi_loader"});
       if (auto l = b.get("efi_loader"))
-        p.efi_loader = d_.choice<EfiLoader>(*l, b.pathOf("efi_loader"),
-                                            {{"ipxe.efi", EfiLoader::IpxeEfi},
-                                             {"snponly.efi", EfiLoader::SnponlyEfi}});
+        p.efi_loader = d_.choice<EfiLoader>(
+            *l, b.pathOf("efi_loader"),
+            {{"ipxe.efi", EfiLoader::IpxeEfi}, {"snponly.efi", EfiLoader::SnponlyEfi}});
     }
     if (auto v = m.get("join")) {
       MapReader j(d_, *v, m.pathOf("join"), {"runtime", "recipe"});
       if (auto r = j.get("runtime"))
-        if (auto rt = d_.choice<std::string>(*r, j.pathOf("runtime"),
-                                             {{"containerd", "containerd"}, {"cri-o", "cri-o"},
-                                              {"docker", "docker"}}))
+        if (auto rt = d_.choice<std::string>(
+                *r, j.pathOf("runtime"),
+                {{"containerd", "containerd"}, {"cri-o", "cri-o"}, {"docker", "docker"}}))
           p.join.runtime = *rt;
       setString(j, "recipe", p.join.recipe, checkName);
     }
@@ -296,8 +298,7 @@ class ConfigDecoder {
     if (auto v = m.get("profile"))
       df.profile = locatedValue<std::string>(*v, m.pathOf("profile"), checkName);
     if (auto v = m.get("boot_env"))
-      if (auto x = locatedValue<std::string>(*v, m.pathOf("boot_env"), checkName))
-        df.boot_env = *x;
+      if (auto x = locatedValue<std::string>(*v, m.pathOf("boot_env"), checkName)) df.boot_env = *x;
     if (auto v = m.get("ssh_authorized_keys")) {
       auto path = m.pathOf("ssh_authorized_keys");
       if (d_.isList(*v, path))
@@ -333,9 +334,9 @@ class ConfigDecoder {
         node.macs = oneOrMany<MacAddress>(*v, m.pathOf("macs"), MacAddress::parse);
       }
     }
-    if (auto v = m.get("uuid"))
-      node.uuid = locatedValue<Uuid>(*v, m.pathOf("uuid"), Uuid::parse);
-    if (auto v = m.get("ip")) node.ip = locatedValue<Ipv4Address>(*v, m.pathOf("ip"), Ipv4Address::parse);
+    if (auto v = m.get("uuid")) node.uuid = locatedValue<Uuid>(*v, m.pathOf("uuid"), Uuid::parse);
+    if (auto v = m.get("ip"))
+      node.ip = locatedValue<Ipv4Address>(*v, m.pathOf("ip"), Ipv4Address::parse);
     if (auto v = m.get("profile"))
       node.profile = locatedValue<std::string>(*v, m.pathOf("profile"), checkName);
     if (auto v = m.get("labels")) {
@@ -406,8 +407,8 @@ LoadResult loadConfigFile(const std::string& file) {
   if (!in || std::filesystem::is_directory(file, ec)) {
     const int err = errno;
     LoadResult result;
-    std::string why = std::filesystem::is_directory(file, ec) ? "is a directory"
-                                                               : std::strerror(err);
+    std::string why =
+        std::filesystem::is_directory(file, ec) ? "is a directory" : std::strerror(err);
     result.errors.push_back(Diagnostic{file, {}, "", "cannot read the file: " + why});
     return result;
   }

@@ -5,9 +5,15 @@
 namespace drover::inventory {
 namespace {
 
-bool isLower(char c) { return c >= 'a' && c <= 'z'; }
-bool isUpper(char c) { return c >= 'A' && c <= 'Z'; }
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isLower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool isUpper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 bool isLabel(std::string_view s) {
   if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
@@ -43,7 +49,8 @@ std::string quoted(std::string_view s) {
 }  // namespace
 
 Result<std::string> checkName(std::string_view text) {
-  bool ok = !text.empty() && text.size() <= 63 && (isLower(text[0]) || isUpper(text[0]) || isDigit(text[0]));
+  bool ok = !text.empty() && text.size() <= 63 &&
+            (isLower(text[0]) || isUpper(text[0]) || isDigit(text[0]));
   for (char c : text)
     ok = ok && (isLower(c) || isUpper(c) || isDigit(c) || c == '-' || c == '_' || c == '.');
   if (!ok)
@@ -100,8 +107,8 @@ Result<std::string> checkLoaderFile(std::string_view text) {
 Result<std::string> checkDiskPath(std::string_view text) {
   if (text.size() <= 5 || text.substr(0, 5) != "/dev/" || hasSpaceOrControl(text) ||
       hasDotDot(text))
-    return makeError("bad_disk", fmt::format("{} is not a disk device (expected /dev/...)",
-                                             quoted(text)));
+    return makeError("bad_disk",
+                     fmt::format("{} is not a disk device (expected /dev/...)", quoted(text)));
   return std::string(text);
 }
 

@@ -61,8 +61,8 @@ TEST(ListenAddress, ParsesHostAndPort) {
 }
 
 TEST(ListenAddress, RejectsMalformed) {
-  for (auto text : {"", "0.0.0.0", "0.0.0.0:", "0.0.0.0:65536", "0.0.0.0:http", "::1:80",
-                    "[::1]", "[::1]80", "[zz]:80", "host name:80", "0.0.0.0:-1"}) {
+  for (auto text : {"", "0.0.0.0", "0.0.0.0:", "0.0.0.0:65536", "0.0.0.0:http", "::1:80", "[::1]",
+                    "[::1]80", "[zz]:80", "host name:80", "0.0.0.0:-1"}) {
     auto a = ListenAddress::parse(text);
     EXPECT_FALSE(a) << text;
     if (!a) {
@@ -94,9 +94,9 @@ TEST(Url, SplitsSchemeHostPortAndTarget) {
 }
 
 TEST(Url, RejectsMalformed) {
-  for (auto text : {"", "mirror.example/x", "://x", "http://", "http:///x", "http://a b/",
-                    "http://user@host/", "http://host:99999/", "http://host/#frag",
-                    "1http://host/", "http://host/a b"}) {
+  for (auto text :
+       {"", "mirror.example/x", "://x", "http://", "http:///x", "http://a b/", "http://user@host/",
+        "http://host:99999/", "http://host/#frag", "1http://host/", "http://host/a b"}) {
     auto u = Url::parse(text);
     EXPECT_FALSE(u) << text;
     if (!u) {
@@ -118,8 +118,8 @@ TEST(Sha256, ParsesAnyCaseAndFormatsLower) {
 
 TEST(Sha256, RejectsWrongLengthOrDigits) {
   const std::string good = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-  for (const std::string& text : {std::string(), good.substr(1), good + "0",
-                                  "g" + good.substr(1), good.substr(0, 63) + " "}) {
+  for (const std::string& text : {std::string(), good.substr(1), good + "0", "g" + good.substr(1),
+                                  good.substr(0, 63) + " "}) {
     auto s = Sha256::parse(text);
     EXPECT_FALSE(s) << text;
     if (!s) {

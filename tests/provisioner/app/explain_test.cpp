@@ -59,7 +59,8 @@ TEST_F(ExplainTest, KnownNodeByUuidOnTheRelayedNetwork) {
 
 TEST_F(ExplainTest, UnknownMachine) {
   auto text = run("52:54:00:aa:bb:cc", std::nullopt, inventory::ClientArch::Bios);
-  EXPECT_THAT(text, HasSubstr("match    unknown machine (by none): defaults.unknown is discover\n"));
+  EXPECT_THAT(text,
+              HasSubstr("match    unknown machine (by none): defaults.unknown is discover\n"));
   EXPECT_THAT(text, HasSubstr("script   discovery: boot boot-env"));
 }
 
@@ -81,7 +82,8 @@ TEST_F(ExplainTest, UnknownMachineViaRelayGetsThatNetworksPool) {
 TEST(ValidateCommand, SummaryLineOrEveryError) {
   std::ostringstream out, err;
   EXPECT_EQ(runValidate(sourceDir() + "/configs/cluster.yaml", out, err), 0);
-  EXPECT_THAT(out.str(), HasSubstr("cluster.yaml: ok: 2 networks, 2 images, 2 profiles, 3 nodes\n"));
+  EXPECT_THAT(out.str(),
+              HasSubstr("cluster.yaml: ok: 2 networks, 2 images, 2 profiles, 3 nodes\n"));
   EXPECT_EQ(err.str(), "");
 
   std::ostringstream out2, err2;

@@ -63,7 +63,8 @@ TEST(BadConfigs, EachFileGivesExactlyItsExpectedMessages) {
 
     // Every message names the file, a line and a column that exist in the file.
     const auto text_lines = readFile(file);
-    const int line_count = static_cast<int>(std::count(text_lines.begin(), text_lines.end(), '\n')) + 1;
+    const int line_count =
+        static_cast<int>(std::count(text_lines.begin(), text_lines.end(), '\n')) + 1;
     const std::regex form("^" + std::regex_replace(name, std::regex(R"([.])"), R"(\.)") +
                           R"(:(\d+):(\d+): .+)");
     for (const auto& e : result.errors) {

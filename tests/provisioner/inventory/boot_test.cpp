@@ -73,7 +73,8 @@ TEST_F(BootTest, LoaderPerFirmware) {
 }
 
 TEST_F(BootTest, IpxeClientsGetTheScriptUrlWhateverTheFirmware) {
-  for (auto arch : {ClientArch::Bios, ClientArch::EfiX64, ClientArch::EfiArm64, ClientArch::HttpX64})
+  for (auto arch :
+       {ClientArch::Bios, ClientArch::EfiX64, ClientArch::EfiArm64, ClientArch::HttpX64})
     for (auto mac : {kMaster, kWorker, kUnknown}) {
       auto d = decide(mac, arch, true);
       EXPECT_EQ(d.delivery, Delivery::Http);

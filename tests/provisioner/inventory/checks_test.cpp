@@ -48,8 +48,9 @@ constexpr const char* kLan = R"(networks:
 )";
 
 TEST(Checks, CleanConfigPasses) {
-  EXPECT_THAT(check(std::string(kLan) + "nodes:\n  - {name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10}\n"),
-              IsEmpty());
+  EXPECT_THAT(
+      check(std::string(kLan) + "nodes:\n  - {name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10}\n"),
+      IsEmpty());
 }
 
 TEST(Checks, DuplicateMacIsFoundWhateverTheWrittenForm) {
@@ -137,18 +138,19 @@ defaults: {unknown: ignore}
   config.defaults.unknown = UnknownPolicy::Discover;
   checkConfig(config, out);
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].str(), "c.yaml: defaults.boot_env: boot environment image \"boot-env\" does not exist");
+  EXPECT_EQ(out[0].str(),
+            "c.yaml: defaults.boot_env: boot environment image \"boot-env\" does not exist");
 }
 
 TEST(Checks, TemplatePathsAreRelativeToTheConfigDirectory) {
   const char* src = std::getenv("DROVER_SOURCE_DIR");
   const std::filesystem::path root = src ? src : ".";
-  const std::string text = std::string(kHead) + std::string(kLan) +
-                           "  # template\n";
+  const std::string text = std::string(kHead) + std::string(kLan) + "  # template\n";
   std::string with_template = text;
-  with_template.replace(with_template.find("    install: { image: os }\n"),
-                        std::string("    install: { image: os }\n").size(),
-                        "    install: { image: os }\n    cloud_config: templates/worker.yaml.mustache\n");
+  with_template.replace(
+      with_template.find("    install: { image: os }\n"),
+      std::string("    install: { image: os }\n").size(),
+      "    install: { image: os }\n    cloud_config: templates/worker.yaml.mustache\n");
   EXPECT_TRUE(loadConfigText(with_template, "c.yaml", root / "configs").ok());
   EXPECT_FALSE(loadConfigText(with_template, "c.yaml", root).ok());
 }

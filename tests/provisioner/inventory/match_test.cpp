@@ -8,8 +8,12 @@
 namespace drover::inventory {
 namespace {
 
-MacAddress mac(std::string_view text) { return *MacAddress::parse(text); }
-Uuid uuid(std::string_view text) { return *Uuid::parse(text); }
+MacAddress mac(std::string_view text) {
+  return *MacAddress::parse(text);
+}
+Uuid uuid(std::string_view text) {
+  return *Uuid::parse(text);
+}
 
 class MatchTest : public ::testing::Test {
  protected:

@@ -1,4 +1,5 @@
 // drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--installed] [--via IP]
+#include <charconv>
 #include <ostream>
 
 #include <CLI/CLI.hpp>
@@ -35,7 +36,16 @@ bool toQuery(const ExplainArgs& a, ExplainQuery& q, std::ostream& err) {
     q.uuid = *uuid;
   }
   auto arch = inventory::parseClientArch(a.arch);
-  if (!arch) return fail("--arch", arch.error());
+  if (!arch) {
+    // Also the DHCP option 93 code as a number: 0, 7, 9, 11, 16.
+    unsigned code = 0;
+    auto [end, ec] = std::from_chars(a.arch.data(), a.arch.data() + a.arch.size(), code);
+    auto from_code = ec == std::errc() && end == a.arch.data() + a.arch.size() && code <= 0xffff
+                         ? inventory::clientArchFromOption93(static_cast<std::uint16_t>(code))
+                         : std::nullopt;
+    if (!from_code) return fail("--arch", arch.error());
+    arch = *from_code;
+  }
   q.request.arch = *arch;
   q.request.ipxe = a.ipxe;
   q.request.state = a.installed ? inventory::NodeState::Installed : inventory::NodeState::New;
@@ -68,7 +78,7 @@ void addExplainCommand(CLI::App& root, Context& ctx) {
   cmd->add_option("FILE", args->file, "cluster declaration (YAML)")->required();
   cmd->add_option("--mac", args->mac, "the machine's MAC address (any common form)")->required();
   cmd->add_option("--uuid", args->uuid, "its SMBIOS UUID (DHCP option 97)");
-  cmd->add_option("--arch", args->arch, "firmware: bios, efi-x64, efi-arm64 or http-x64")
+  cmd->add_option("--arch", args->arch, "firmware: bios, efi-x64, efi-arm64, http-x64, or a DHCP option 93 code")
       ->capture_default_str();
   cmd->add_flag("--ipxe", args->ipxe, "the machine is already running iPXE (option 77 \"iPXE\")");
   cmd->add_flag("--installed", args->installed, "the node has reported its install finished");

@@ -78,7 +78,8 @@ void addExplainCommand(CLI::App& root, Context& ctx) {
   cmd->add_option("FILE", args->file, "cluster declaration (YAML)")->required();
   cmd->add_option("--mac", args->mac, "the machine's MAC address (any common form)")->required();
   cmd->add_option("--uuid", args->uuid, "its SMBIOS UUID (DHCP option 97)");
-  cmd->add_option("--arch", args->arch, "firmware: bios, efi-x64, efi-arm64, http-x64, or a DHCP option 93 code")
+  cmd->add_option("--arch", args->arch,
+                  "firmware: bios, efi-x64, efi-arm64, http-x64, or a DHCP option 93 code")
       ->capture_default_str();
   cmd->add_flag("--ipxe", args->ipxe, "the machine is already running iPXE (option 77 \"iPXE\")");
   cmd->add_flag("--installed", args->installed, "the node has reported its install finished");

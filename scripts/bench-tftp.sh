@@ -84,7 +84,7 @@ stop_server() { kill_tree "$SERVER_PID"; SERVER_PID=""; }
 
 tree_rss_kb() {  # resident KiB of a process and its children
   local pid=$1
-  { echo "$pid"; ps -o pid= --ppid "$pid" 2>/dev/null; } |
+  { echo "$pid"; ps -o pid= --ppid "$pid" 2>/dev/null || true; } |
     while read -r p; do awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null; done |
     awk '{s += $1} END {print s + 0}'
 }

@@ -132,6 +132,22 @@ TEST(TftpSendWindow, DuplicateAcrossRollover) {
   EXPECT_EQ(w.base(), 65537u);
 }
 
+TEST(TftpSendWindow, SendableMatchesNextToSend) {
+  SendWindow w({.windowsize = 8, .oack = true, .max_retries = 3});
+  EXPECT_EQ(w.sendable(), 1u);
+  drain(w, 100);
+  EXPECT_EQ(w.sendable(), 0u);
+  w.onAck(0);
+  EXPECT_EQ(w.sendable(), 8u);
+  w.nextToSend();
+  w.nextToSend();
+  EXPECT_EQ(w.sendable(), 6u);
+  w.markLast(5);
+  EXPECT_EQ(w.sendable(), 3u);
+  EXPECT_EQ(drain(w, 5), (std::vector<std::uint64_t>{3, 4, 5}));
+  EXPECT_EQ(w.sendable(), 0u);
+}
+
 TEST(TftpSendWindow, BackoffDoublesUpToCap) {
   using std::chrono::milliseconds;
   EXPECT_EQ(retransmitTimeout(milliseconds(500), 0, milliseconds(4000)), milliseconds(500));

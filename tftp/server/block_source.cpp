@@ -36,6 +36,20 @@ Result<std::size_t> BlockSource::read(std::uint64_t index, std::span<std::byte> 
   return readAt((index - 1) * blksize_, out);
 }
 
+Result<std::size_t> BlockSource::readRun(std::uint64_t first, std::size_t count,
+                                         std::span<std::byte> out) {
+  if (first == 0 || out.size() < count * blksize_) return makeError("bad_block", "block index or buffer");
+  if (mode_ == wire::Mode::Octet) return readAt((first - 1) * blksize_, out.first(count * blksize_));
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    auto n = readNetascii(first + i, out.subspan(i * blksize_, blksize_));
+    if (!n) return n;
+    total += *n;
+    if (*n < blksize_) break;
+  }
+  return total;
+}
+
 Result<std::size_t> BlockSource::readNetascii(std::uint64_t index, std::span<std::byte> out) {
   if (index < first_) return makeError("bad_block", "block already released");
   // Normally the checkpoint exists (blocks are sent in order); otherwise build the ones

@@ -34,6 +34,11 @@ class BlockSource {
   // last block.
   Result<std::size_t> read(std::uint64_t index, std::span<std::byte> out);
 
+  // Reads `count` consecutive blocks from `first` into out, block i at i x blksize (all full
+  // but a last short one). Returns the total; block i holds
+  // clamp(total - i x blksize, 0, blksize) bytes. Octet mode does it with one read.
+  Result<std::size_t> readRun(std::uint64_t first, std::size_t count, std::span<std::byte> out);
+
   // Blocks before `base` are acknowledged and will not be asked for again.
   void release(std::uint64_t base);
 

@@ -48,14 +48,24 @@ struct Metrics {
 };
 
 // One transfer's socket and timer, both on the transfer's strand.
+//
+// The timer is armed lazily: a receive only records its deadline, and the timer is re-armed
+// when it fires early (the deadline moved later) or when a deadline moves earlier. In the
+// common case (each ACK pushes the deadline later) a packet costs no timer system call.
 struct TransferIo {
   explicit TransferIo(const Strand& s) : strand(s), socket(s), timer(s) {}
   Strand strand;
   boost::asio::ip::udp::socket socket;
   boost::asio::steady_timer timer;
-  std::uint64_t wait_gen = 0;  // which receive a firing timer belongs to
-  bool timed_out = false;
+  std::chrono::steady_clock::time_point deadline;  // of the receive in progress
+  bool waiting = false;      // a receive is in progress
+  bool timed_out = false;    // the timer cancelled the receive in progress
+  bool timer_armed = false;
+  std::uint64_t arm_gen = 0;  // which arming a timer completion belongs to
 };
+
+// Arms io->timer for io->deadline (see TransferIo).
+void armTransferTimer(const std::shared_ptr<TransferIo>& io);
 
 struct Server::Core {
   Core(boost::asio::io_context& io_ctx, Config c, VirtualFiles* v, TransferObserver* o,

@@ -22,6 +22,13 @@ std::optional<std::uint64_t> SendWindow::nextToSend() {
   return next_++;
 }
 
+std::uint64_t SendWindow::sendable() const {
+  if (base_ == 0) return next_ == 0 ? 1 : 0;
+  std::uint64_t end = base_ + window_;
+  if (last_) end = std::min(end, *last_ + 1);
+  return end > next_ ? end - next_ : 0;
+}
+
 SendWindow::Ack SendWindow::onAck(std::uint16_t wire_block) {
   if (done()) return Ack::Unexpected;
   // Blocks sent and not acknowledged: [base_, sent_end_), at most window_ of them, so the

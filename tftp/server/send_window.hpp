@@ -42,6 +42,10 @@ class SendWindow {
   // block up to the last has been sent. Each call moves past the returned index.
   std::optional<std::uint64_t> nextToSend();
 
+  // How many indices nextToSend() would return now, as far as the last block is known
+  // (lets a sender read and send them in one batch).
+  std::uint64_t sendable() const;
+
   // The sender found that block `index` is the last one (shorter than blksize).
   void markLast(std::uint64_t index) { last_ = index; }
 

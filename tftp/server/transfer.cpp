@@ -2,6 +2,11 @@
 // ACKs until the SendWindow says done, the client gives up, or retries run out.
 #include <utility>  // before Asio (GCC 12 + Boost 1.74)
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -21,6 +26,8 @@ namespace {
 
 // Largest datagram a client sends us during a transfer (ACK 4, ERROR ~260 bytes).
 constexpr std::size_t kMaxReplyDatagram = 1024;
+// Most blocks read and sent in one go.
+constexpr std::size_t kMaxBatch = 16;
 
 class Transfer {
  public:
@@ -53,7 +60,14 @@ class Transfer {
   Clock::time_point deadline_;
   TransferRecord record_;
   wire::Negotiated options_;
-  std::vector<std::byte> buf_;  // one DATA packet: header + blksize
+  // Send batch: up to batch_ blocks read in one go and sent with one sendmmsg. Memory per
+  // transfer: min(windowsize, kMaxBatch) x blksize.
+  std::size_t batch_ = 1;
+  std::vector<std::byte> data_;
+  std::array<std::array<std::byte, 4>, kMaxBatch> headers_{};
+  std::array<std::size_t, kMaxBatch> sizes_{};
+  std::array<iovec, 2 * kMaxBatch> iov_{};
+  std::array<mmsghdr, kMaxBatch> msgs_{};
   std::array<std::byte, kMaxReplyDatagram> in_{};
   wire::Bytes control_;         // OACK / ERROR being sent
   std::uint64_t highest_sent_ = 0;
@@ -99,7 +113,8 @@ asio::awaitable<void> Transfer::run() {
   record_.windowsize = options_.windowsize;
   BlockSource source(std::move(*backing), req_.mode, options_.blksize);
   SendWindow window({options_.windowsize, !options_.oack.empty(), cfg.max_retries});
-  buf_.resize(4 + options_.blksize);
+  batch_ = std::min<std::size_t>(options_.windowsize, kMaxBatch);
+  data_.resize(batch_ * options_.blksize);
   const auto rto = options_.timeout ? std::chrono::duration_cast<std::chrono::milliseconds>(*options_.timeout)
                                     : cfg.retransmit_timeout;
   core_->log->debug("TFTP_TRANSFER_START client={}:{} file={} mode={} blksize={} windowsize={} virtual={}",
@@ -139,25 +154,65 @@ asio::awaitable<void> Transfer::run() {
 }
 
 asio::awaitable<bool> Transfer::sendWindow(SendWindow& window, BlockSource& source) {
-  while (auto index = window.nextToSend()) {
-    if (*index == 0) {
+  const std::size_t blksize = options_.blksize;
+  for (;;) {
+    const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(window.sendable(), batch_));
+    if (k == 0) co_return true;
+    if (window.next() == 0) {
+      (void)window.nextToSend();
       wire::encodeOack(options_.oack, control_);
       if (!co_await send(asio::buffer(control_), client_)) co_return false;
       continue;
     }
-    auto n = source.read(*index, std::span(buf_).subspan(4));
-    if (!n) co_return false;
-    if (*n < options_.blksize) window.markLast(*index);
-    wire::writeDataHeader(SendWindow::wireBlock(*index), buf_);
-    if (!co_await send(asio::buffer(buf_.data(), 4 + *n), client_)) co_return false;
-    // Count file bytes once, the first time a block goes out.
-    if (*index > highest_sent_) {
-      highest_sent_ = *index;
-      record_.bytes += *n;
-      core_->metrics.bytes.fetch_add(*n, std::memory_order_relaxed);
+    // Read up to k blocks at once and send them with one sendmmsg.
+    const std::uint64_t first = window.next();
+    auto total = source.readRun(first, k, data_);
+    if (!total) co_return false;
+    std::size_t m = 0;
+    while (m < k) {
+      const std::size_t at = m * blksize;
+      const std::size_t size = *total > at ? std::min(blksize, *total - at) : 0;
+      sizes_[m++] = size;
+      if (size < blksize) {
+        window.markLast(first + m - 1);
+        break;
+      }
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+      wire::writeDataHeader(SendWindow::wireBlock(first + i), headers_[i]);
+      iov_[2 * i] = {headers_[i].data(), headers_[i].size()};
+      iov_[2 * i + 1] = {data_.data() + i * blksize, sizes_[i]};
+      msgs_[i] = {};
+      msgs_[i].msg_hdr.msg_name = client_.data();
+      msgs_[i].msg_hdr.msg_namelen = static_cast<socklen_t>(client_.size());
+      msgs_[i].msg_hdr.msg_iov = &iov_[2 * i];
+      msgs_[i].msg_hdr.msg_iovlen = 2;
+    }
+    std::size_t sent = 0;
+    while (sent < m) {
+      const int r = ::sendmmsg(io_->socket.native_handle(), msgs_.data() + sent,
+                               static_cast<unsigned>(m - sent), 0);
+      if (r > 0) {
+        sent += static_cast<std::size_t>(r);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        boost::system::error_code ec;  // socket buffer full: wait until it drains
+        co_await io_->socket.async_wait(asio::socket_base::wait_write,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return false;
+      } else if (errno != EINTR && errno != ECONNREFUSED) {
+        co_return false;
+      }
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+      const auto index = window.nextToSend();
+      // Count file bytes once, the first time a block goes out.
+      if (index && *index > highest_sent_) {
+        highest_sent_ = *index;
+        record_.bytes += sizes_[i];
+        core_->metrics.bytes.fetch_add(sizes_[i], std::memory_order_relaxed);
+      }
     }
   }
-  co_return true;
 }
 
 asio::awaitable<Transfer::Wait> Transfer::awaitAck(SendWindow& window, Clock::time_point until) {
@@ -204,22 +259,14 @@ asio::awaitable<Transfer::Wait> Transfer::awaitAck(SendWindow& window, Clock::ti
 
 asio::awaitable<std::size_t> Transfer::receive(Endpoint& from, Clock::time_point until,
                                                boost::system::error_code& ec) {
-  auto io = io_;
-  io->timed_out = false;
-  const auto gen = ++io->wait_gen;
-  io->timer.expires_at(until);
-  io->timer.async_wait([io, gen](const boost::system::error_code& e) {
-    if (!e && io->wait_gen == gen) {
-      io->timed_out = true;
-      boost::system::error_code ignored;
-      io->socket.cancel(ignored);
-    }
-  });
-  const std::size_t n = co_await io->socket.async_receive_from(
+  io_->deadline = until;
+  io_->timed_out = false;
+  io_->waiting = true;
+  if (!io_->timer_armed || io_->timer.expiry() > until) armTransferTimer(io_);
+  const std::size_t n = co_await io_->socket.async_receive_from(
       asio::buffer(in_), from, asio::redirect_error(asio::use_awaitable, ec));
-  ++io->wait_gen;  // from here on, a firing timer belongs to no receive
-  io->timer.cancel();
-  if (ec == asio::error::operation_aborted && io->timed_out) ec = asio::error::timed_out;
+  io_->waiting = false;
+  if (ec == asio::error::operation_aborted && io_->timed_out) ec = asio::error::timed_out;
   co_return n;
 }
 
@@ -266,6 +313,23 @@ void Transfer::finish(TransferResult r, std::string detail) {
 }
 
 }  // namespace
+
+void armTransferTimer(const std::shared_ptr<TransferIo>& io) {
+  const auto gen = ++io->arm_gen;
+  io->timer_armed = true;
+  io->timer.expires_at(io->deadline);  // cancels an earlier arming: its completion is ignored
+  io->timer.async_wait([io, gen](const boost::system::error_code& e) {
+    if (gen != io->arm_gen) return;
+    io->timer_armed = false;
+    if (e) return;  // cancelled: the transfer is over
+    if (Clock::now() < io->deadline) return armTransferTimer(io);
+    if (io->waiting) {
+      io->timed_out = true;
+      boost::system::error_code ignored;
+      io->socket.cancel(ignored);
+    }
+  });
+}
 
 void spawnTransfer(std::shared_ptr<Server::Core> core, std::shared_ptr<TransferIo> io,
                    wire::Request request, Endpoint client) {

@@ -25,6 +25,9 @@ struct NetworkConfig {
   std::chrono::seconds lease{3600};
   // The link this network is directly on; empty: found from the interface's address.
   std::string interface;
+  // Relay addresses (giaddr) that select this network even though they lie outside the
+  // subnet (Kea's relay "ip-addresses"), e.g. a relay numbered on another link.
+  std::vector<Ipv4Address> relays;
 };
 
 struct ServerConfig {

@@ -39,7 +39,12 @@ const NetworkConfig* Engine::selectNetwork(const wire::Message& m, const PacketC
       if (n.subnet.contains(a)) return &n;
     return nullptr;
   };
-  if (!m.giaddr.isUnspecified()) return containing(m.giaddr);  // relayed: the relay's link
+  if (!m.giaddr.isUnspecified()) {  // relayed: the relay's link
+    if (const auto* n = containing(m.giaddr)) return n;
+    for (const auto& n : config_.networks)
+      if (std::find(n.relays.begin(), n.relays.end(), m.giaddr) != n.relays.end()) return &n;
+    return nullptr;
+  }
   if (!m.ciaddr.isUnspecified())
     if (const auto* n = containing(m.ciaddr)) return n;
   for (const auto& n : config_.networks)

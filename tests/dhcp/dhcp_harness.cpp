@@ -49,6 +49,7 @@ ServerConfig serverConfig(const json& j) {
     net.domain = n.value("domain", "");
     net.lease = std::chrono::seconds(n.value("lease_seconds", 3600));
     net.interface = n.value("interface", "");
+    for (const auto& r : n.value("relays", json::array())) net.relays.push_back(addr(r));
     c.networks.push_back(std::move(net));
   }
   return c;

@@ -46,6 +46,17 @@ TEST_F(EngineTest, RelayedRequestsUseTheRelaysNetworkAndEchoOption82) {
   EXPECT_EQ(send(stranger).drop, "no_network");
 }
 
+TEST_F(EngineTest, ARelayListedForANetworkSelectsIt) {
+  auto config = defaultConfig();
+  config.networks[1].relays.push_back(ip("203.0.113.9"));
+  config.networks.pop_back();  // the proxy network would contain 203.0.113.9 itself
+  rebuild(config);
+  auto d = discoverFor(1);
+  d.giaddr = ip("203.0.113.9");
+  auto offer = replyOf(send(d));
+  EXPECT_TRUE(Cidr::parse("198.51.100.0/24")->contains(offer.yiaddr));
+}
+
 TEST_F(EngineTest, NakThroughARelaySetsTheBroadcastFlag) {
   auto req = discoverFor(1);
   req.setType(MessageType::Request);

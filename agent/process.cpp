@@ -35,7 +35,7 @@ Result<int> spawn(const ExecRequest& req) {
   posix_spawn_file_actions_init(&fa);
   if (!req.output_file.empty()) {
     posix_spawn_file_actions_addopen(&fa, 1, req.output_file.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
   }
   pid_t pid = -1;

@@ -9,6 +9,7 @@
 
 #include "agent/digest.hpp"
 #include "agent/installed_root.hpp"
+#include "agent/process.hpp"
 #include "agent/seed.hpp"
 #include "tests/agent/compress_util.hpp"
 #include "tests/agent/test_server.hpp"
@@ -215,6 +216,67 @@ TEST_F(InstallTest, DiscoveryStopsAfterMaxPolls) {
   auto r = runInstall(opt_);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->action, "wait");
+}
+
+}  // namespace
+}  // namespace drover::agent
+
+namespace drover::agent {
+namespace {
+
+// The drover-agent executable itself, against the same fake server.
+class AgentCli : public InstallTest {
+ protected:
+  void SetUp() override {
+    InstallTest::SetUp();
+    // <build>/tests/agent_stream_test -> <build>/bin/drover-agent
+    agent_ = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "bin/drover-agent";
+    if (!fs::exists(agent_)) GTEST_SKIP() << agent_ << " not built";
+  }
+
+  int run(std::vector<std::string> args) {
+    args.insert(args.begin(), agent_.string());
+    auto rc = runProcess({args, {}, (tmp_.path() / "cli.log").string()});
+    return rc ? *rc : -1;
+  }
+  std::string output() { return slurp(tmp_.path() / "cli.log"); }
+
+  fs::path agent_;
+};
+
+TEST_F(AgentCli, InstallByHand) {
+  const std::string root = (test::sourceDir() / "tests/testdata/agent/qemu").string();
+  ASSERT_EQ(run({"install", "--api", server_.url(""), "--token", "boot-token", "--disk", opt_.disk,
+                 "--allow-file-target", "--installed-root", opt_.installed_root.string(), "--no-reboot",
+                 "--sys-root", root}), 0)
+      << output();
+  EXPECT_EQ(slurp(opt_.disk), std::string(image_.begin(), image_.end()));
+  EXPECT_NE(output().find("installed=yes"), std::string::npos) << output();
+}
+
+TEST_F(AgentCli, ParametersFromACommandLineFile) {
+  const auto cmdline = tmp_.path() / "cmdline";
+  std::ofstream(cmdline) << "console=ttyS0 drover.api=" << server_.url("") << " drover.token=boot-token\n";
+  ASSERT_EQ(run({"install", "--cmdline", cmdline.string(), "--disk", opt_.disk, "--allow-file-target",
+                 "--dry-run", "--no-reboot"}), 0)
+      << output();
+  EXPECT_FALSE(fs::exists(opt_.disk));
+}
+
+TEST_F(AgentCli, MissingParametersAreClearErrors) {
+  EXPECT_EQ(run({"install", "--token", "t"}), kExitFailed);
+  EXPECT_NE(output().find("drover.api (--api) is required"), std::string::npos) << output();
+  EXPECT_EQ(run({"install", "--api", "https://192.0.2.1:8443", "--token", "t", "--ca-fingerprint", "xyz"}), kExitFailed);
+  EXPECT_NE(output().find("bad_ca"), std::string::npos) << output();
+  EXPECT_NE(run({"no-such-command"}), 0);
+}
+
+TEST_F(AgentCli, InventoryPrintsTheRegisterBody) {
+  const auto root = test::sourceDir() / "tests/testdata/agent/qemu";
+  ASSERT_EQ(run({"inventory", "--root", root.string()}), 0);
+  auto j = json::parse(output(), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << output();
+  EXPECT_EQ(j["mac"], "52:54:00:12:34:56");
 }
 
 }  // namespace

@@ -50,7 +50,10 @@ Transport::Transport(asio::io_context& io, Engine& engine, GroupCommitter& commi
     : io_(io), engine_(engine), committer_(committer), reclaim_timer_(io), log_(log::get("dhcp")) {}
 
 Transport::~Transport() {
-  *alive_ = false;
+  {
+    std::lock_guard lock(gate_->mu);
+    gate_->open = false;
+  }
   stop();
 }
 
@@ -112,8 +115,9 @@ void Transport::stop() {
 
 void Transport::receive(const std::shared_ptr<Listener>& l) {
   l->socket.async_receive_from(asio::buffer(l->buffer), l->from,
-                               [this, l, alive = alive_](const boost::system::error_code& ec, std::size_t n) {
-                                 if (!*alive || ec == asio::error::operation_aborted || !l->socket.is_open()) return;
+                               [this, l, gate = gate_](const boost::system::error_code& ec, std::size_t n) {
+                                 if (!gate->open || ec == asio::error::operation_aborted || !l->socket.is_open())
+                                   return;
                                  if (!ec) onDatagram(l, n, l->from);
                                  receive(l);
                                });
@@ -133,9 +137,11 @@ void Transport::onDatagram(const std::shared_ptr<Listener>& l, std::size_t size,
   }
   // Durable first, then the reply (an ACK is never sent for a lease that could be lost).
   auto reply = std::make_shared<std::optional<Reply>>(std::move(out.reply));
-  committer_.submit(std::move(out.writes), [this, &io = io_, l, reply, alive = alive_](const Status& st) {
-    asio::post(io, [this, l, reply, st, alive] {
-      if (!*alive) return;
+  committer_.submit(std::move(out.writes), [this, &io = io_, l, reply, gate = gate_](const Status& st) {
+    std::lock_guard lock(gate->mu);
+    if (!gate->open) return;  // shutting down: the reply is not sent (the lease is stored)
+    asio::post(io, [this, l, reply, st, gate] {
+      if (!gate->open) return;
       if (!st.ok()) {
         engine_.stats().drop("store_error");
         log_->error("DHCP_STORE_FAILED error={}", st.error().message);
@@ -185,8 +191,8 @@ void Transport::send(const std::shared_ptr<Listener>& l, const Reply& reply) {
 
 void Transport::scheduleReclaim() {
   reclaim_timer_.expires_after(std::chrono::seconds(60));
-  reclaim_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-    if (ec || !*alive) return;
+  reclaim_timer_.async_wait([this, gate = gate_](const boost::system::error_code& ec) {
+    if (ec || !gate->open) return;
     auto writes = engine_.reclaimExpired();
     if (!writes.empty()) committer_.submit(std::move(writes), [](const Status&) {});
     scheduleReclaim();

@@ -14,7 +14,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -60,7 +62,13 @@ class Transport {
   GroupCommitter& committer_;
   std::vector<std::shared_ptr<Listener>> listeners_;
   boost::asio::steady_timer reclaim_timer_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Shared with pending callbacks: closed by the destructor, so a commit completing later
+  // (on the committer thread) never posts to a transport, or io_context, that is gone.
+  struct Gate {
+    std::mutex mu;
+    std::atomic<bool> open{true};
+  };
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
   std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -11,3 +11,5 @@ drover_test(NAME dhcp_integration_test LABEL integration
   SOURCES clients_integration_test.cpp proxy_integration_test.cpp relay_crash_integration_test.cpp
   DEPS drover::dhcp drover::test_support)
 add_dependencies(dhcp_integration_test dhcp_harness)
+drover_fuzz(NAME dhcp_engine_fuzz SOURCES fuzz/engine_fuzz.cpp
+  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus DEPS drover::dhcp)

@@ -228,7 +228,10 @@ Status startRuntime(const JoinOptions& opt) {
     auto base = ctrBase(rt);
     base.push_back("version");
     auto rc = opt.exec({base, {}, (rt.state / "ctr.log").string()});
-    if (rc && *rc == 0) return {};
+    if (rc && *rc == 0) {
+      if (opt.on_runtime_started) opt.on_runtime_started(*pid);
+      return {};
+    }
     int status = 0;
     if (::waitpid(*pid, &status, WNOHANG) == *pid) {
       return makeError("runtime", "containerd exited; see " + (rt.state / "containerd.log").string());

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,7 @@ struct JoinOptions {
   int max_heartbeats = 0;          // 0: forever
   ExecFn exec = runProcess;
   ApiOptions api;                  // retry tuning
+  std::function<void(int pid)> on_runtime_started;  // containerd keeps running after runJoin
 };
 
 // The steps to run on a boot after the node has joined: for each ctr_run step, remove the

@@ -25,4 +25,7 @@ int runValidate(const std::string& file, std::ostream& out, std::ostream& err);
 // drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--installed]
 void addExplainCommand(CLI::App& root, Context& ctx);
 
+// drover serve --config FILE [--state-dir DIR] [--no-dhcp] [--no-tftp]
+void addServeCommand(CLI::App& root, Context& ctx);
+
 }  // namespace drover::app

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     drover::app::Context ctx{std::cout, std::cerr};
     drover::app::addValidateCommand(app, ctx);
     drover::app::addExplainCommand(app, ctx);
+    drover::app::addServeCommand(app, ctx);
 
     CLI11_PARSE(app, argc, argv);
     return ctx.exit_code;

@@ -7,7 +7,7 @@ namespace drover::boot {
 std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const inventory::Config> config) {
   auto s = std::make_shared<Snapshot>(Snapshot{inventory::Inventory::build(config), {}});
   for (const auto& node : s->inventory.config().nodes) {
-    if (node.ip) s->reserved_ips.insert(node.ip->value);
+    if (node.ip) s->node_by_ip.emplace(node.ip->value, &node);
   }
   return s;
 }
@@ -54,7 +54,7 @@ dhcp::BootAnswer InventoryBootPolicy::decide(const dhcp::ClientFacts& facts) con
 
 bool InventoryBootPolicy::isReserved(Ipv4Address ip) const {
   auto snapshot = source_.current();
-  return snapshot && snapshot->reserved_ips.contains(ip);
+  return snapshot && snapshot->node_by_ip.contains(ip);
 }
 
 }  // namespace drover::boot

@@ -7,7 +7,7 @@
 #pragma once
 
 #include <memory>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "dhcp/server/policy.hpp"
 #include "provisioner/inventory/boot.hpp"
@@ -19,7 +19,7 @@ namespace drover::boot {
 // servers need, built once per (re)load and then shared read-only.
 struct Snapshot {
   inventory::Inventory inventory;
-  std::unordered_set<Ipv4Address> reserved_ips;  // every node's ip
+  std::unordered_map<Ipv4Address, const inventory::Node*> node_by_ip;  // reservations
 
   static std::shared_ptr<const Snapshot> build(std::shared_ptr<const inventory::Config> config);
 };

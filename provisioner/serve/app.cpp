@@ -1,0 +1,280 @@
+#include "provisioner/serve/app.hpp"
+
+#include <utility>  // before Asio (GCC 12 + Boost 1.74)
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "common/log.hpp"
+#include "dhcp/server/clock.hpp"
+#include "dhcp/server/engine.hpp"
+#include "dhcp/server/group_commit.hpp"
+#include "dhcp/server/sqlite_lease_store.hpp"
+#include "dhcp/server/transport.hpp"
+#include "provisioner/boot/server_configs.hpp"
+#include "provisioner/http/metrics_routes.hpp"
+#include "provisioner/http/server.hpp"
+#include "provisioner/http/tls.hpp"
+#include "provisioner/inventory/loader.hpp"
+#include "provisioner/serve/api_routes.hpp"
+#include "provisioner/serve/boot_routes.hpp"
+#include "provisioner/serve/context.hpp"
+#include "provisioner/serve/timeline_observer.hpp"
+#include "provisioner/state/sqlite_store.hpp"
+#include "tftp/server/server.hpp"
+
+namespace drover::serve {
+
+namespace asio = boost::asio;
+
+Loaded loadSnapshot(const std::string& config_path) {
+  auto loaded = inventory::loadConfigFile(config_path);
+  if (!loaded.ok()) return {nullptr, std::move(loaded.errors)};
+  return {boot::Snapshot::build(loaded.config), {}};
+}
+
+// The DHCP server runs on its own single thread: its engine is single-threaded.
+struct DhcpStack {
+  asio::io_context io;
+  dhcp::SystemClock clock;
+  std::unique_ptr<dhcp::SqliteLeaseStore> leases;
+  std::unique_ptr<dhcp::GroupCommitter> committer;
+  std::unique_ptr<dhcp::Engine> engine;
+  std::unique_ptr<dhcp::Transport> transport;
+  std::thread thread;
+};
+
+struct App::Impl {
+  Options options;
+  std::filesystem::path state_dir;
+  std::atomic<std::shared_ptr<const boot::Snapshot>> snapshot;
+  std::shared_ptr<spdlog::logger> log = log::get("serve");
+
+  asio::io_context io;
+  std::unique_ptr<state::SqliteStore> store;
+  std::unique_ptr<state::TokenService> tokens;
+  std::unique_ptr<Context> ctx;
+  std::unique_ptr<TimelineObserver> observer;
+
+  std::unique_ptr<http::Server> http;
+  std::unique_ptr<http::Server> api;
+  std::unique_ptr<tftp::Server> tftp;
+  std::unique_ptr<boot::InventoryBootPolicy> policy;
+  std::unique_ptr<DhcpStack> dhcp;
+  asio::signal_set signals{io};
+  std::atomic<bool> stopping{false};
+};
+
+namespace {
+
+std::filesystem::path stateDirFor(const Options& o, const inventory::Config& c) {
+  if (!o.state_dir.empty()) return o.state_dir;
+  return std::filesystem::path(c.server.state.path).parent_path();
+}
+
+Result<asio::ip::tcp::endpoint> tcpEndpoint(const ListenAddress& l, std::string_view what) {
+  boost::system::error_code ec;
+  auto address = l.host.empty() ? asio::ip::address(asio::ip::address_v4::any())
+                                : asio::ip::make_address(l.host, ec);
+  if (ec) return makeError("bad_listen", fmt::format("{}: \"{}\" is not an IP address", what, l.host));
+  return asio::ip::tcp::endpoint(address, l.port);
+}
+
+Status withName(Status st, std::string_view listener) {
+  if (st) return st;
+  return makeError(st.error().code, fmt::format("{}: {}", listener, st.error().message));
+}
+
+}  // namespace
+
+App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+App::~App() {
+  stop();
+  if (impl_->dhcp && impl_->dhcp->thread.joinable()) impl_->dhcp->thread.join();
+}
+
+Result<std::unique_ptr<App>> App::create(Options options) {
+  auto loaded = loadSnapshot(options.config_path);
+  if (!loaded.snapshot) {
+    std::string all;
+    for (const auto& e : loaded.errors) all += e.str() + "\n";
+    return makeError("invalid_config", all);
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  const auto& config = loaded.snapshot->inventory.config();
+  impl->state_dir = stateDirFor(impl->options, config);
+  std::error_code ec;
+  std::filesystem::create_directories(impl->state_dir, ec);
+  if (ec) return makeError("state_dir", fmt::format("{}: {}", impl->state_dir.string(), ec.message()));
+
+  auto store = state::SqliteStore::open(impl->state_dir / "state.db");
+  if (!store) return store.error();
+  impl->store = std::move(*store);
+  impl->tokens = std::make_unique<state::TokenService>(*impl->store);
+  auto op = state::ensureOperatorToken(impl->state_dir);
+  if (!op) return op.error();
+  impl->snapshot.store(loaded.snapshot);
+
+  auto app = std::unique_ptr<App>(new App(std::move(impl)));
+  app->impl_->ctx = std::make_unique<Context>(Context{*app, *app->impl_->store, *app->impl_->tokens, "", *op,
+                                                      metrics::Registry::global(), log::get("http")});
+  return app;
+}
+
+std::shared_ptr<const boot::Snapshot> App::current() const { return impl_->snapshot.load(); }
+
+const std::filesystem::path& App::stateDir() const { return impl_->state_dir; }
+
+Status App::start() {
+  auto& d = *impl_;
+  const auto snapshot = current();
+  const auto& config = snapshot->inventory.config();
+
+  // API (TLS with Drover's own CA unless tls: off).
+  http::ServerOptions api_opts;
+  api_opts.name = "api";
+  if (config.server.api.tls == inventory::TlsMode::Auto) {
+    auto files = http::ensureAutoTls(d.state_dir, {config.server.advertise.str(), "127.0.0.1"});
+    if (!files) return files.error();
+    auto tls = http::makeServerTlsContext(files->cert, files->key);
+    if (!tls) return tls.error();
+    api_opts.tls = *tls;
+    d.ctx->ca_fingerprint = files->ca_fingerprint;
+  }
+  http::Router api_router;
+  addApiRoutes(api_router, *d.ctx);
+  d.api = std::make_unique<http::Server>(d.io, std::move(api_router), api_opts);
+  auto api_ep = tcpEndpoint(config.server.api.listen, "server.api.listen");
+  if (!api_ep) return api_ep.error();
+  if (auto st = withName(d.api->listen(*api_ep), "api"); !st) return st;
+
+  // HTTP boot server.
+  http::Router boot_router;
+  http::addMetricsRoutes(boot_router);
+  addBootRoutes(boot_router, *d.ctx);
+  http::ServerOptions http_opts;
+  http_opts.name = "http";
+  http_opts.body_limit = 64 * 1024;
+  d.http = std::make_unique<http::Server>(d.io, std::move(boot_router), http_opts);
+  auto http_ep = tcpEndpoint(config.server.http.listen, "server.http.listen");
+  if (!http_ep) return http_ep.error();
+  if (auto st = withName(d.http->listen(*http_ep), "http"); !st) return st;
+
+  d.observer = std::make_unique<TimelineObserver>(*d.ctx);
+  if (d.options.tftp) {
+    auto tcfg = boot::tftpConfigFrom(config);
+    if (!tcfg) return tcfg.error();
+    d.tftp = std::make_unique<tftp::Server>(d.io, *tcfg, nullptr, d.observer.get());
+    if (auto st = withName(d.tftp->start(), "tftp"); !st) return st;
+  }
+
+  if (d.options.dhcp) {
+    d.dhcp = std::make_unique<DhcpStack>();
+    auto& s = *d.dhcp;
+    auto leases = dhcp::SqliteLeaseStore::open((d.state_dir / "leases.db").string());
+    if (!leases) return leases.error();
+    s.leases = std::move(*leases);
+    s.committer = std::make_unique<dhcp::GroupCommitter>(*s.leases);
+    d.policy = std::make_unique<boot::InventoryBootPolicy>(*this);
+    s.engine = std::make_unique<dhcp::Engine>(boot::dhcpConfigFrom(config), *d.policy, s.clock);
+    auto restored = s.leases->loadAll();
+    if (!restored) return restored.error();
+    s.engine->restore(*restored);
+    s.transport = std::make_unique<dhcp::Transport>(s.io, *s.engine, *s.committer);
+    if (auto st = withName(s.transport->start(), "dhcp"); !st) return st;
+  }
+
+  d.http->start();
+  d.api->start();
+  d.log->info("SERVE_STARTED config={} state_dir={} http={} api={} tftp={} dhcp={}", d.options.config_path,
+              d.state_dir.string(), endpointForTest("http"), endpointForTest("api"),
+              d.tftp ? endpointForTest("tftp") : "off", d.dhcp ? "on" : "off");
+  return {};
+}
+
+std::string App::endpointForTest(const std::string& listener) const {
+  auto fmtEp = [](const auto& ep) { return fmt::format("{}:{}", ep.address().to_string(), ep.port()); };
+  if (listener == "http" && impl_->http) return fmtEp(impl_->http->localEndpoint());
+  if (listener == "api" && impl_->api) return fmtEp(impl_->api->localEndpoint());
+  if (listener == "tftp" && impl_->tftp) return fmtEp(impl_->tftp->localEndpoint());
+  return {};
+}
+
+Status App::reload() {
+  auto& d = *impl_;
+  auto loaded = loadSnapshot(d.options.config_path);
+  if (!loaded.snapshot) {
+    for (const auto& e : loaded.errors) d.log->error("RELOAD_REJECTED {}", e.str());
+    return makeError("invalid_config", fmt::format("{} errors; still serving the previous declaration",
+                                                   loaded.errors.size()));
+  }
+  const auto& before = current()->inventory.config();
+  const auto& after = loaded.snapshot->inventory.config();
+  if (before.server.advertise != after.server.advertise || before.networks.size() != after.networks.size()) {
+    d.log->warn("RELOAD_PARTIAL listeners and networks change only on restart; nodes, profiles and images "
+                "are live");
+  }
+  d.snapshot.store(loaded.snapshot);
+  d.log->info("RELOADED config={} nodes={}", d.options.config_path, after.nodes.size());
+  return {};
+}
+
+void App::run() {
+  auto& d = *impl_;
+  d.signals.add(SIGHUP);
+  d.signals.add(SIGINT);
+  d.signals.add(SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> onSignal =
+      [this, &d, &onSignal](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          (void)reload();
+          d.signals.async_wait(onSignal);
+          return;
+        }
+        d.log->info("SERVE_STOPPING signal={}", sig);
+        stop();
+      };
+  d.signals.async_wait(onSignal);
+
+  if (d.dhcp) {
+    d.dhcp->thread = std::thread([s = d.dhcp.get()] {
+      auto guard = asio::make_work_guard(s->io);
+      s->io.run();
+    });
+  }
+  std::vector<std::thread> threads;
+  for (int i = 1; i < std::max(1, d.options.threads); ++i) threads.emplace_back([&d] { d.io.run(); });
+  d.io.run();
+  for (auto& t : threads) t.join();
+  if (d.dhcp && d.dhcp->thread.joinable()) d.dhcp->thread.join();
+  d.log->info("SERVE_STOPPED");
+}
+
+void App::stop() {
+  auto& d = *impl_;
+  if (d.stopping.exchange(true)) return;
+  boost::system::error_code ec;
+  d.signals.cancel(ec);
+  if (d.http) d.http->stop();
+  if (d.api) d.api->stop();
+  if (d.tftp) d.tftp->stop();
+  if (d.dhcp) {
+    if (d.dhcp->transport) {
+      asio::post(d.dhcp->io, [s = d.dhcp.get()] {
+        s->transport->stop();
+        s->io.stop();
+      });
+    } else {
+      d.dhcp->io.stop();
+    }
+  }
+}
+
+}  // namespace drover::serve

@@ -1,0 +1,207 @@
+#include "provisioner/serve/boot_routes.hpp"
+
+#include <fmt/format.h>
+
+#include "provisioner/http/static_files.hpp"
+#include "provisioner/inventory/boot.hpp"
+#include "provisioner/serve/server_files.hpp"
+#include "provisioner/state/node_state.hpp"
+#include "provisioner/templates/ipxe.hpp"
+
+namespace drover::serve {
+namespace {
+
+using http::Request;
+using http::Response;
+using HttpStatus = http::Status;
+
+constexpr std::string_view kIpxeType = "text/plain; charset=utf-8";
+
+Response script(std::string text) { return Response::text(HttpStatus::ok, std::move(text), kIpxeType); }
+
+// A script that explains itself and hands the machine back to its firmware.
+Response refusal(std::string_view why) {
+  return script(fmt::format("#!ipxe\necho Drover: {}\nexit 1\n", templates::ipxeText(why)));
+}
+
+Response rendered(templates::Script kind, const templates::BootScriptParams& params, const Context& ctx) {
+  auto text = templates::renderScript(kind, params);
+  if (!text) {
+    ctx.log->error("SCRIPT_RENDER_FAILED script={} error={}", templates::scriptName(kind),
+                   text.error().message);
+    return Response::text(HttpStatus::internal_server_error, "#!ipxe\necho Drover: script error\nexit 1\n",
+                          kIpxeType);
+  }
+  return script(std::move(*text));
+}
+
+std::string joinArgs(const std::vector<std::string>& args) {
+  std::string out;
+  for (const auto& a : args) {
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+// What the store says about a node, and the reason to show if it failed.
+struct Known {
+  std::optional<state::NodeStatus> status;
+  std::string failure;
+};
+
+Known lookupState(const Context& ctx, const std::string& name) {
+  Known k;
+  auto rec = ctx.store.getNode(name);
+  if (!rec) {
+    ctx.log->warn("STATE_READ_FAILED node={} error={}", name, rec.error().message);
+    return k;
+  }
+  if (*rec) k.status = (*rec)->status;
+  if (k.status && k.status->state == state::NodeState::kFailed) {
+    auto tl = ctx.store.timeline(name, 20);
+    if (tl) {
+      for (auto it = tl->rbegin(); it != tl->rend(); ++it) {
+        if (it->phase == "failed") {
+          k.failure = it->message;
+          break;
+        }
+      }
+    }
+  }
+  return k;
+}
+
+Response nodeScript(const Request& req, Context& ctx) {
+  auto snapshot = ctx.source.current();
+  if (!snapshot) return refusal("not ready");
+  const auto& config = snapshot->inventory.config();
+
+  auto mac = MacAddress::parse(req.queryOr("mac"));
+  if (!mac) return refusal("the request carries no valid MAC address");
+  std::optional<Uuid> uuid;
+  if (auto u = Uuid::parse(req.queryOr("uuid")); u) uuid = *u;
+  const bool efi = req.queryOr("platform") == "efi";
+
+  const auto match = snapshot->inventory.match(*mac, uuid);
+  const std::string name = match.known() ? match.node->name.value : provisionalName(*mac);
+
+  state::BootAction action;
+  Known known;
+  if (match.known()) {
+    known = lookupState(ctx, name);
+    action = state::decideBoot(true, known.status);
+  } else if (match.policy == inventory::UnknownPolicy::Ignore) {
+    ctx.log->info("SCRIPT_IGNORED mac={}", mac->str());
+    return refusal("this machine is not in the inventory");
+  } else if (match.policy == inventory::UnknownPolicy::Install && match.profile) {
+    known = lookupState(ctx, name);
+    action = state::decideBoot(true, known.status);
+  } else {
+    action = state::BootAction::kDiscover;
+  }
+
+  templates::BootScriptParams params;
+  params.base_url = httpBase(config);
+  params.node = name;
+  params.efi = efi;
+  params.api_url = apiUrl(config);
+  params.ca_fingerprint = ctx.ca_fingerprint;
+
+  auto withBootEnv = [&](templates::Script kind) -> Response {
+    const auto* env = config.findImage(config.defaults.boot_env.value);
+    if (env == nullptr || !env->kernel || !env->initrd) {
+      return refusal(fmt::format("boot environment {} has no kernel and initrd", config.defaults.boot_env.value));
+    }
+    params.kernel_url = fmt::format("{}/assets/{}/kernel", params.base_url, env->name);
+    params.initrd_url = fmt::format("{}/assets/{}/initrd", params.base_url, env->name);
+    if (match.profile) params.extra_args = joinArgs(match.profile->kernel_args);
+    auto token = ctx.tokens.issueBootToken(name);
+    if (!token) {
+      ctx.log->error("TOKEN_ISSUE_FAILED node={} error={}", name, token.error().message);
+      return refusal("could not issue a boot token");
+    }
+    params.token = *token;
+    return rendered(kind, params, ctx);
+  };
+
+  Response out;
+  switch (action) {
+    case state::BootAction::kInstall:
+      out = withBootEnv(templates::Script::kInstall);
+      break;
+    case state::BootAction::kDiscover:
+      out = withBootEnv(templates::Script::kDiscover);
+      break;
+    case state::BootAction::kLocalBoot:
+      out = rendered(templates::Script::kLocalBoot, params, ctx);
+      break;
+    case state::BootAction::kFailed:
+      params.message = known.failure.empty() ? "installation failed" : known.failure;
+      out = rendered(templates::Script::kFailed, params, ctx);
+      break;
+  }
+  const auto arch = req.queryOr("arch", "?");
+  ctx.log->info("SCRIPT_SERVED node={} mac={} action={} arch={} platform={}", name, mac->str(),
+                state::toString(action), templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
+  recordEvent(ctx, name, "script_served",
+              fmt::format("{} ({} {})", state::toString(action), templates::ipxeText(arch, 16),
+                          efi ? "efi" : "pcbios"));
+  return out;
+}
+
+Response entryOrNode(const Request& req, Context& ctx) {
+  if (req.queryOr("mac").empty()) {
+    auto snapshot = ctx.source.current();
+    if (!snapshot) return refusal("not ready");
+    templates::BootScriptParams params;
+    params.base_url = httpBase(snapshot->inventory.config());
+    return rendered(templates::Script::kEntry, params, ctx);
+  }
+  return nodeScript(req, ctx);
+}
+
+Response asset(const Request& req, Context& ctx) {
+  auto snapshot = ctx.source.current();
+  if (!snapshot) return Response::error(HttpStatus::service_unavailable, "not_ready", "starting");
+  const auto& config = snapshot->inventory.config();
+  const auto* image = config.findImage(req.params.at("image"));
+  if (image == nullptr) return Response::error(HttpStatus::not_found, "not_found", "no such image");
+  const auto& kind = req.params.at("kind");
+  const std::optional<inventory::Artifact>* artifact = nullptr;
+  if (kind == "kernel") artifact = &image->kernel;
+  if (kind == "initrd") artifact = &image->initrd;
+  if (kind == "disk") artifact = &image->disk;
+  if (artifact == nullptr || !*artifact || (*artifact)->path.empty()) {
+    return Response::error(HttpStatus::not_found, "not_found", "the image has no such local file");
+  }
+  auto file = openDeclaredFile(config, (*artifact)->path,
+                               (*artifact)->sha256 ? (*artifact)->sha256->hex() : std::string());
+  if (!file) {
+    ctx.log->warn("ASSET_OPEN_FAILED image={} kind={} error={}", image->name, kind, file.error().message);
+    return Response::error(HttpStatus::not_found, "not_found", "file not available");
+  }
+  return Response::fromFile(std::move(*file));
+}
+
+Response loader(const Request& req, Context& ctx) {
+  auto snapshot = ctx.source.current();
+  if (!snapshot) return Response::error(HttpStatus::service_unavailable, "not_ready", "starting");
+  const auto& name = req.params.at("file");
+  if (!isLoaderName(snapshot->inventory.config(), name)) {
+    return Response::error(HttpStatus::not_found, "not_found", "no such file");
+  }
+  auto file = openLoader(snapshot->inventory.config(), name);
+  if (!file) return Response::error(HttpStatus::not_found, "not_found", file.error().message);
+  return Response::fromFile(std::move(*file), http::contentTypeFor(name));
+}
+
+}  // namespace
+
+void addBootRoutes(http::Router& router, Context& ctx) {
+  router.add(http::Verb::get, "/boot.ipxe", [&ctx](const Request& r) { return entryOrNode(r, ctx); });
+  router.add(http::Verb::get, "/assets/{image}/{kind}", [&ctx](const Request& r) { return asset(r, ctx); });
+  router.add(http::Verb::get, "/{file}", [&ctx](const Request& r) { return loader(r, ctx); });
+}
+
+}  // namespace drover::serve

@@ -1,0 +1,31 @@
+// Boot phases seen by the protocol servers, written to the nodes' timelines: a finished
+// TFTP transfer becomes "tftp_done" (or "tftp_failed") on the node whose reserved address
+// fetched it. The servers call in on their own threads and must not block, so the store
+// writes run on one background thread, in order.
+#pragma once
+
+#include <utility>  // before Asio (GCC 12 + Boost 1.74)
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "provisioner/serve/context.hpp"
+#include "tftp/server/server.hpp"
+
+namespace drover::serve {
+
+class TimelineObserver final : public tftp::TransferObserver {
+ public:
+  explicit TimelineObserver(Context& ctx) : ctx_(ctx) {}
+  ~TimelineObserver() override;
+
+  void onTransferDone(const tftp::TransferRecord& record) override;
+
+  // Queues a timeline entry for `node` (background thread).
+  void post(std::string node, std::string phase, std::string message);
+
+ private:
+  Context& ctx_;
+  boost::asio::thread_pool writer_{1};
+};
+
+}  // namespace drover::serve

@@ -38,13 +38,31 @@ e2e_tap() {
   e2e_ns ip link set "$1" up
 }
 
-# e2e_bg LOGFILE CMD...: runs CMD inside the namespace in the background, records its pid.
+# e2e_bg LOGFILE CMD...: runs CMD inside the namespace in the background; its pid is in
+# E2E_LAST_PID (not printed: a command substitution would make it a grandchild).
+E2E_LAST_PID=""
 e2e_bg() {
   local log=$1
   shift
   ip netns exec "$E2E_NS" "$@" >"$log" 2>&1 </dev/null &
-  E2E_PIDS+=($!)
-  echo $!
+  E2E_LAST_PID=$!
+  E2E_PIDS+=("$E2E_LAST_PID")
+}
+
+# e2e_wait_exit PID NAME [SECONDS]: waits for a machine to power itself off; a machine still
+# running after the limit (hung, or dropped to a shell) is a failure.
+e2e_wait_exit() {
+  local pid=$1 name=$2 limit=${3:-900} waited=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((waited >= limit * 10)); then
+      e2e_log "console of $name (last 60 lines):"
+      tail -n 60 "$E2E_DIR/$name.console" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' >&2
+      e2e_die "$name: still running after ${limit}s"
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  wait "$pid" 2>/dev/null || true
 }
 
 # e2e_disk NAME SIZE: a blank raw disk image.
@@ -55,7 +73,7 @@ e2e_disk() {
 
 # e2e_qemu NAME FIRMWARE(bios|uefi) MAC TAP DISK: powers a machine on (network first,
 # then disk, like a rack machine set to PXE boot). The serial console goes to
-# $E2E_DIR/NAME.console; prints the QEMU pid.
+# $E2E_DIR/NAME.console; the QEMU pid is in E2E_LAST_PID.
 e2e_qemu() {
   local name=$1 fw=$2 mac=$3 tap=$4 disk=$5
   local args=(-accel tcg -m 1024 -smp 1 -nographic -no-reboot -serial "file:$E2E_DIR/$name.console"
@@ -101,7 +119,7 @@ e2e_kill() {
 }
 
 e2e_cleanup() {
-  local rc=$?
+  local rc=${1:-$?}
   ((${#E2E_PIDS[@]})) && e2e_kill "${E2E_PIDS[@]}"
   [[ -n $E2E_NS ]] && ip netns del "$E2E_NS" 2>/dev/null
   if [[ $rc == 0 && -z ${E2E_KEEP:-} ]]; then

@@ -4,11 +4,14 @@
 #
 #   scripts/bench-tftp.sh                 uses build/tests/tftp_harness
 #   BUILD_DIR=build-x scripts/bench-tftp.sh
+#   DROVER_THREADS=1 RUNS=5 scripts/bench-tftp.sh
 #
 # Measures, with atftp as the client:
-#   - one 64 MiB download, blksize 1468, windowsize 1 and 64 (median of 3 runs, MiB/s)
+#   - one 64 MiB download, blksize 1468, windowsize 1 and 64 (median of RUNS runs, MiB/s)
 #   - 50 and 500 concurrent 1 MiB downloads, blksize 1468: how many complete with correct
 #     bytes, aggregate MiB/s, and the server's peak RSS (process tree, sampled every 50 ms)
+# All servers run at once and the measurements take turns (drover, atftpd, tftpd-hpa,
+# drover, ...), so a change in the machine's load hits every server alike.
 # Needs: atftp, atftpd (scripts/packages/tftp.txt); tftpd-hpa is unpacked from its Debian
 # package (it conflicts with atftpd as an installed package). Run as root (tftpd-hpa chroots).
 set -euo pipefail
@@ -17,12 +20,13 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 HARNESS=$BUILD_DIR/tests/tftp_harness
 RUNS=${RUNS:-3}
+DROVER_THREADS=${DROVER_THREADS:-1}  # io threads running the one io_context
 [[ -x $HARNESS ]] || { echo "bench-tftp: build it first: cmake --build $BUILD_DIR --target tftp_harness" >&2; exit 2; }
 command -v atftp >/dev/null && command -v atftpd >/dev/null || { echo "bench-tftp: run scripts/setup.sh" >&2; exit 2; }
 
 WORK=$(mktemp -d /dev/shm/drover-bench-tftp.XXXXXX)
 chmod 755 "$WORK"
-SERVER_PID=""
+declare -A PID PORT
 SAMPLER_PID=""
 
 kill_tree() {  # kills a process we started and the children it forked, by pid
@@ -35,7 +39,8 @@ kill_tree() {  # kills a process we started and the children it forked, by pid
 }
 cleanup() {
   [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null || true
-  [[ -n $SERVER_PID ]] && kill_tree "$SERVER_PID"
+  local s
+  for s in "${!PID[@]}"; do kill_tree "${PID[$s]}"; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -67,12 +72,13 @@ start_server() {  # name port
   local name=$1 port=$2
   case $name in
     drover) "$HARNESS" --root "$WORK/root" --listen 127.0.0.1 --port "$port" --log-level warn \
-              --max-windowsize 64 --max-transfers 2048 > "$WORK/drover.log" 2>&1 & ;;
+              --max-windowsize 64 --max-transfers 2048 --threads "$DROVER_THREADS" > "$WORK/drover.log" 2>&1 & ;;
     atftpd) atftpd --daemon --no-fork --port "$port" --bind-address 127.0.0.1 --maxthread 1024 \
               --logfile "$WORK/atftpd.log" --verbose=1 "$WORK/root" > /dev/null 2>&1 & ;;
     tftpd-hpa) "$HPA" -L -a "127.0.0.1:$port" -s -u root "$WORK/root" > /dev/null 2>&1 & ;;
   esac
-  SERVER_PID=$!
+  PID[$name]=$!
+  PORT[$name]=$port
   for _ in $(seq 50); do
     ss -Hlun "sport = :$port" | grep -q . && return
     sleep 0.1
@@ -80,21 +86,21 @@ start_server() {  # name port
   echo "bench-tftp: $name did not start" >&2; exit 1
 }
 
-stop_server() { kill_tree "$SERVER_PID"; SERVER_PID=""; }
-
-tree_rss_kb() {  # resident KiB of a process and its children
-  local pid=$1
-  { echo "$pid"; ps -o pid= --ppid "$pid" 2>/dev/null || true; } |
-    while read -r p; do awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null; done |
-    awk '{s += $1} END {print s + 0}'
+tree_rss_kb() {  # resident KiB of a process and its children (shell builtins: no fork per child)
+  local pid=$1 p k v _ total=0
+  for p in "$pid" $(ps -o pid= --ppid "$pid" 2>/dev/null || true); do
+    { while read -r k v _; do [[ $k == VmRSS: ]] && total=$((total + v)); done; } 2>/dev/null < "/proc/$p/status" || true
+  done
+  echo "$total"
 }
 
-start_sampler() {  # bounded: at most 10 minutes of samples
+start_sampler() {  # pid; bounded: at most 10 minutes of samples
+  local pid=$1
   echo 0 > "$WORK/rss.max"
   ( max=0
     for _ in $(seq 12000); do
       [[ -e $WORK/sampling ]] || break
-      r=$(tree_rss_kb "$SERVER_PID")
+      r=$(tree_rss_kb "$pid")
       ((r > max)) && max=$r && echo "$max" > "$WORK/rss.max"
       sleep 0.05
     done ) &
@@ -104,25 +110,28 @@ start_sampler() {  # bounded: at most 10 minutes of samples
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }  # expression [decimals]
 
-single() {  # port windowsize -> MiB/s (median of RUNS), or "fail"
-  local port=$1 ws=$2 rates=() t0 t1
-  for _ in $(seq "$RUNS"); do
-    rm -f "$WORK/out/single.bin"
-    t0=$(now)
-    timeout 300 atftp --option "blksize 1468" --option "windowsize $ws" -g -r big.bin \
-      -l "$WORK/out/single.bin" 127.0.0.1 "$port" > /dev/null 2>&1 || true
-    t1=$(now)
-    [[ -f $WORK/out/single.bin && $(sha256sum < "$WORK/out/single.bin") == "$BIG_SHA" ]] || { echo fail; return; }
-    rates+=("$(calc "64 / ($t1 - $t0)" 3)")
-  done
-  printf '%s\n' "${rates[@]}" | sort -g | awk '{a[NR] = $1} END {printf "%.1f", a[int((NR + 1) / 2)]}'
+single() {  # port windowsize -> MiB/s of one run, or "fail"
+  local port=$1 ws=$2 t0 t1
+  rm -f "$WORK/out/single.bin"
+  t0=$(now)
+  timeout 300 atftp --option "blksize 1468" --option "windowsize $ws" -g -r big.bin \
+    -l "$WORK/out/single.bin" 127.0.0.1 "$port" > /dev/null 2>&1 || true
+  t1=$(now)
+  [[ -f $WORK/out/single.bin && $(sha256sum < "$WORK/out/single.bin") == "$BIG_SHA" ]] || { echo fail; return; }
+  calc "64 / ($t1 - $t0)" 3
 }
 
-concurrent() {  # port n -> "completed MiB/s rss_mib"
-  local port=$1 n=$2 t0 t1 ok=0 i pids=()
+median() {  # values... -> median, or "fail" if any run failed
+  local v
+  for v in "$@"; do [[ $v == fail ]] && { echo fail; return; }; done
+  printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {printf "%.1f", a[int((NR + 1) / 2)]}'
+}
+
+concurrent() {  # server n -> "completed MiB/s rss_mib"
+  local port=${PORT[$1]} n=$2 t0 t1 ok=0 i pids=()
   rm -f "$WORK/out"/c*
   touch "$WORK/sampling"
-  start_sampler
+  start_sampler "${PID[$1]}"
   t0=$(now)
   for i in $(seq "$n"); do
     timeout 300 atftp --option "blksize 1468" -g -r small.bin -l "$WORK/out/c$i" 127.0.0.1 "$port" \
@@ -143,15 +152,21 @@ concurrent() {  # port n -> "completed MiB/s rss_mib"
 declare -A R
 servers=(drover atftpd)
 [[ -n $HPA ]] && servers+=(tftpd-hpa)
-for s in "${servers[@]}"; do
-  port=$(free_port)
-  start_server "$s" "$port"
-  R[$s.ws1]=$(single "$port" 1)
-  R[$s.ws64]=$(single "$port" 64)
-  read -r R[$s.c50ok] R[$s.c50rate] R[$s.c50rss] < <(concurrent "$port" 50)
-  read -r R[$s.c500ok] R[$s.c500rate] R[$s.c500rss] < <(concurrent "$port" 500)
-  stop_server
-  echo "bench-tftp: $s done" >&2
+for s in "${servers[@]}"; do start_server "$s" "$(free_port)"; done
+for ws in 1 64; do
+  declare -A runs=()
+  for _ in $(seq "$RUNS"); do
+    for s in "${servers[@]}"; do runs[$s]+="$(single "${PORT[$s]}" "$ws") "; done
+  done
+  # shellcheck disable=SC2086  # word splitting of the run list is intended
+  for s in "${servers[@]}"; do R[$s.ws$ws]=$(median ${runs[$s]}); done
+  echo "bench-tftp: windowsize $ws done" >&2
+done
+for n in 50 500; do
+  for s in "${servers[@]}"; do
+    read -r R[$s.c${n}ok] R[$s.c${n}rate] R[$s.c${n}rss] < <(concurrent "$s" "$n")
+  done
+  echo "bench-tftp: $n concurrent done" >&2
 done
 
 ratio() {  # key other-server

@@ -95,7 +95,7 @@ TEST_F(TftpMisbehaving, AllAtOnce) {
 
 class TftpConcurrent : public ServerFixture {
  protected:
-  void SetUp() override { startServer(); }
+  void SetUp() override { startServer(2); }  // two io threads: transfers on strands in parallel
 };
 
 TEST_F(TftpConcurrent, FiftyClientsAllCompleteWithCorrectBytes) {

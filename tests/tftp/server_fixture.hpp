@@ -92,19 +92,20 @@ inline std::string randomBytes(std::size_t n, std::uint64_t seed) {
 
 class ServerFixture : public ::testing::Test {
  protected:
-  // Call from the test (or SetUp) after adjusting config_.
-  void startServer() {
+  // Call from the test (or SetUp) after adjusting config_; `threads` run the io_context.
+  void startServer(int threads = 1) {
     config_.listen = Endpoint(boost::asio::ip::make_address("127.0.0.1"), 0);
     config_.root = root().string();
     server_ = std::make_unique<Server>(io_, config_, &vfs_, &observer_, registry_);
     auto st = server_->start();
     ASSERT_TRUE(st.ok()) << st.error().message;
-    thread_ = std::thread([this] { io_.run(); });
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { io_.run(); });
   }
 
   void TearDown() override {
     if (server_) server_->stop();
-    if (thread_.joinable()) thread_.join();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
     server_.reset();
   }
 
@@ -144,7 +145,7 @@ class ServerFixture : public ::testing::Test {
   RecordingObserver observer_;
   boost::asio::io_context io_;
   std::unique_ptr<Server> server_;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 
  public:
   ServerFixture() { std::filesystem::create_directories(dir_ / "out"); std::filesystem::create_directories(dir_ / "root"); }

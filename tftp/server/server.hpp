@@ -55,8 +55,9 @@ struct Config {
   std::size_t max_transfers = 1024;               // concurrent; more are refused ("busy")
 };
 
-// Hook for generated files (iPXE scripts, per-node configs). Called on the server's
-// thread for every read request before the filesystem is tried; must not block.
+// Hook for generated files (iPXE scripts, per-node configs). Called on an io thread for
+// every read request before the filesystem is tried; must not block, and must be
+// thread-safe if the io_context runs on several threads.
 class VirtualFiles {
  public:
   virtual ~VirtualFiles() = default;
@@ -89,7 +90,8 @@ struct TransferRecord {
   std::chrono::steady_clock::duration elapsed{};
 };
 
-// Told about every transfer that ends, on the server's thread; must not block.
+// Told about every transfer that ends, on an io thread; must not block, and must be
+// thread-safe if the io_context runs on several threads.
 class TransferObserver {
  public:
   virtual ~TransferObserver() = default;

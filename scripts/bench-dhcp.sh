@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=build
-rates="500 1000 2000 4000 6000 8000 12000 16000"
+rates="250 500 750 1000 1500 2000 2500 3000 4000 5000 6000 8000 10000 12000"
 period=5
 clients=60000
 while (($#)); do

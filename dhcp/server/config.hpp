@@ -39,6 +39,10 @@ struct ServerConfig {
   std::chrono::seconds offer_hold{30};           // how long an offered address stays held
   std::chrono::seconds decline_quarantine{3600};  // a DECLINEd address is not offered for this long
   std::chrono::seconds reclaim_after{86400};      // expired leases are removed after this
+  // ICMP-probe a new pool address before offering it (never reservations); an answer
+  // quarantines the address like a DECLINE. Off: each probe delays an offer by the timeout.
+  bool ping_before_offer = false;
+  std::chrono::milliseconds ping_timeout{500};
 
   std::uint16_t server_port = 67;  // also the port relays listen on
   std::uint16_t client_port = 68;

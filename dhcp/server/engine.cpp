@@ -138,7 +138,11 @@ Outcome Engine::onDiscover(Request& r) {
   if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, "policy_ignore");
   auto ip = chooseAddress(r, answer, r.msg.options.ipv4(opt::kRequestedAddress));
   if (!ip) return drop(&r, r.reason);
+  if (probing_.count(ip->value()) != 0) return drop(&r, "probe_pending");
   const Lease* current = table_.byIp(*ip);
+  // Probe only addresses new to this client: never reservations, never its own lease.
+  const bool probe = config_.ping_before_offer && answer.kind == BootAnswer::Kind::Pool &&
+                     (current == nullptr || current->client_key != r.key);
   if (current == nullptr || current->client_key != r.key || current->state != LeaseState::Bound ||
       current->expires <= r.now) {
     table_.put(Lease{*ip, r.key, r.msg.mac(), LeaseState::Offered, r.now + config_.offer_hold.count(),
@@ -150,7 +154,24 @@ Outcome Engine::onDiscover(Request& r) {
   addNetworkOptions(reply, *r.network, answer);
   addBootOptions(reply, r, answer);
   log_->debug("DHCP_OFFER mac={} xid={:#x} ip={} net={}", r.msg.mac().str(), r.msg.xid, ip->str(), r.network->name);
-  return finish(r, std::move(reply), destinationFor(r, reply));
+  Outcome out = finish(r, std::move(reply), destinationFor(r, reply));
+  if (probe && out.reply) {
+    out.probe = *ip;
+    probing_.insert(ip->value());
+  }
+  return out;
+}
+
+std::vector<LeaseWrite> Engine::probeResult(Ipv4Address ip, bool answered) {
+  probing_.erase(ip.value());
+  if (!answered) return {};
+  stats_.drop("address_in_use");
+  const Lease* l = table_.byIp(ip);
+  Lease quarantined{ip, "", l != nullptr ? l->mac : MacAddress{}, LeaseState::Declined,
+                    clock_.now() + config_.decline_quarantine.count(), l != nullptr ? l->network : "", ""};
+  table_.put(quarantined);
+  log_->warn("DHCP_ADDRESS_IN_USE ip={} quarantine={}", ip.str(), config_.decline_quarantine.count());
+  return {LeaseWrite{LeaseWrite::Op::Put, quarantined}};
 }
 
 Outcome Engine::onRequest(Request& r) {

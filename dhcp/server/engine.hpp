@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "common/log.hpp"
@@ -56,6 +57,9 @@ struct Outcome {
   std::optional<Reply> reply;
   std::vector<LeaseWrite> writes;  // make durable before sending `reply`
   std::string_view drop;           // reason when nothing is sent and it was not expected
+  // Ping-before-offer: send `reply` only if nothing answers an ICMP echo to this address
+  // within ServerConfig::ping_timeout. Either way, report with Engine::probeResult().
+  std::optional<Ipv4Address> probe;
 };
 
 class Engine {
@@ -71,6 +75,11 @@ class Engine {
   // Leases expired past `reclaim_after` (Declined: past quarantine), removed from memory
   // and returned as Remove writes for the store.
   std::vector<LeaseWrite> reclaimExpired();
+
+  // The probe of `ip` ended. Answered: the address is quarantined (decline_quarantine) and
+  // the write to store is returned; the held offer must be dropped ("address_in_use").
+  // While a probe runs, the client's retransmitted DISCOVERs are not answered.
+  std::vector<LeaseWrite> probeResult(Ipv4Address ip, bool answered);
 
   const LeaseTable& leases() const { return table_; }
   const ServerConfig& config() const { return config_; }
@@ -114,6 +123,7 @@ class Engine {
   const Clock& clock_;
   Stats stats_;
   LeaseTable table_;
+  std::unordered_set<std::uint32_t> probing_;  // addresses with a ping-before-offer running
   std::shared_ptr<spdlog::logger> log_;
   log::RateLimit drop_log_limit_;
 };

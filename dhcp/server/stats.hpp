@@ -11,7 +11,7 @@
 namespace drover::dhcp {
 
 // Every drop reason, registered up front so each series exists (at 0) from the start.
-inline constexpr std::array<std::string_view, 27> kDropReasons{
+inline constexpr std::array<std::string_view, 28> kDropReasons{
     // bad input (codec and header checks)
     "truncated", "oversized", "bad_cookie", "bad_hlen", "option_overrun", "bad_option_length",
     "bad_overload", "overload_loop", "bootreply", "zero_chaddr", "no_message_type",
@@ -21,7 +21,7 @@ inline constexpr std::array<std::string_view, 27> kDropReasons{
     "other_server", "unknown_client", "bad_request", "not_pxe_client", "proxy_mode",
     "proxy_not_ours",
     // local trouble
-    "encode_failed", "store_error", "send_failed", "address_in_use"};
+    "encode_failed", "store_error", "send_failed", "address_in_use", "probe_pending"};
 
 class Stats {
  public:

@@ -47,7 +47,7 @@ std::vector<InterfaceAddress> listInterfaces() {
 }
 
 Transport::Transport(asio::io_context& io, Engine& engine, GroupCommitter& committer)
-    : io_(io), engine_(engine), committer_(committer), reclaim_timer_(io), log_(log::get("dhcp")) {}
+    : io_(io), engine_(engine), committer_(committer), reclaim_timer_(io), pinger_(io), log_(log::get("dhcp")) {}
 
 Transport::~Transport() {
   {
@@ -77,6 +77,8 @@ Status Transport::start() {
     if (any_proxy)
       if (auto st = open(ifa, cfg.proxy_port, true); !st) return st;
   }
+  if (cfg.ping_before_offer)
+    if (auto st = pinger_.open(); !st) return st;
   scheduleReclaim();
   return {};
 }
@@ -109,6 +111,7 @@ Status Transport::open(const InterfaceAddress& ifa, std::uint16_t port, bool pro
 void Transport::stop() {
   boost::system::error_code ec;
   reclaim_timer_.cancel();
+  pinger_.close();
   for (auto& l : listeners_) l->socket.close(ec);
   listeners_.clear();
 }
@@ -131,13 +134,30 @@ void Transport::onDatagram(const std::shared_ptr<Listener>& l, std::size_t size,
   ctx.source_port = from.port();
   ctx.proxy_port = l->proxy;
   Outcome out = engine_.handle(wire::ByteView(l->buffer.data(), size), ctx);
+  if (out.probe && out.reply) {
+    auto reply = std::make_shared<Reply>(std::move(*out.reply));
+    pinger_.probe(*out.probe, engine_.config().ping_timeout, [this, l, reply, ip = *out.probe](bool answered) {
+      auto writes = engine_.probeResult(ip, answered);
+      if (!answered) {
+        if (l->socket.is_open()) send(l, *reply);
+        return;
+      }
+      commit(std::move(writes), l, std::nullopt);
+    });
+    return;
+  }
   if (out.writes.empty()) {
     if (out.reply) send(l, *out.reply);
     return;
   }
+  commit(std::move(out.writes), l, std::move(out.reply));
+}
+
+void Transport::commit(std::vector<LeaseWrite> writes, const std::shared_ptr<Listener>& l,
+                       std::optional<Reply> pending) {
   // Durable first, then the reply (an ACK is never sent for a lease that could be lost).
-  auto reply = std::make_shared<std::optional<Reply>>(std::move(out.reply));
-  committer_.submit(std::move(out.writes), [this, &io = io_, l, reply, gate = gate_](const Status& st) {
+  auto reply = std::make_shared<std::optional<Reply>>(std::move(pending));
+  committer_.submit(std::move(writes), [this, &io = io_, l, reply, gate = gate_](const Status& st) {
     std::lock_guard lock(gate->mu);
     if (!gate->open) return;  // shutting down: the reply is not sent (the lease is stored)
     asio::post(io, [this, l, reply, st, gate] {

@@ -22,6 +22,7 @@
 
 #include "dhcp/server/engine.hpp"
 #include "dhcp/server/group_commit.hpp"
+#include "dhcp/server/pinger.hpp"
 
 namespace drover::dhcp {
 
@@ -55,6 +56,7 @@ class Transport {
   void onDatagram(const std::shared_ptr<Listener>& l, std::size_t size,
                   const boost::asio::ip::udp::endpoint& from);
   void send(const std::shared_ptr<Listener>& l, const Reply& reply);
+  void commit(std::vector<LeaseWrite> writes, const std::shared_ptr<Listener>& l, std::optional<Reply> reply);
   void scheduleReclaim();
 
   boost::asio::io_context& io_;
@@ -62,6 +64,7 @@ class Transport {
   GroupCommitter& committer_;
   std::vector<std::shared_ptr<Listener>> listeners_;
   boost::asio::steady_timer reclaim_timer_;
+  Pinger pinger_;
   // Shared with pending callbacks: closed by the destructor, so a commit completing later
   // (on the committer thread) never posts to a transport, or io_context, that is gone.
   struct Gate {

@@ -64,6 +64,24 @@ TEST_F(DhcpLab, RestartKeepsLeases) {
   again.wait();
 }
 
+TEST_F(DhcpLab, PingBeforeOfferSkipsAnAddressSomebodyAnswersFor) {
+  if (!haveTool("/usr/sbin/udhcpc")) GTEST_SKIP() << "udhcpc not installed";
+  std::string config = defaultConfig();
+  config.insert(config.size() - 1, R"(,"ping_before_offer":true,"ping_timeout_ms":300)");
+  ASSERT_NO_FATAL_FAILURE(startHarness(config));
+  // A squatter on the link holds the pool's first address without a lease.
+  ASSERT_EQ(client_->run("ip addr add 192.0.2.100/24 dev " + client_if_), 0);
+  ASSERT_NO_FATAL_FAILURE(setClientMac("52:54:00:00:00:43"));
+  // No lease hook: it would flush the squatter's address ("deconfig") before the DISCOVER.
+  auto& u = startClient({"udhcpc", "-f", "-q", "-n", "-i", client_if_, "-s", "/bin/true", "-t", "20", "-T", "1"},
+                        "udhcpc");
+  EXPECT_EQ(u.wait(), 0) << readFile(dir_ + "/udhcpc.out");
+  EXPECT_NE(readFile(dir_ + "/udhcpc.out").find("lease of 192.0.2.101 obtained"), std::string::npos)
+      << readFile(dir_ + "/udhcpc.out");
+  EXPECT_NE(readFile(dir_ + "/harness.out").find("DHCP_ADDRESS_IN_USE ip=192.0.2.100"), std::string::npos)
+      << readFile(dir_ + "/harness.out");
+}
+
 TEST_F(DhcpLab, PxeFirmwareGetsTheRightBootFile) {
   ASSERT_NO_FATAL_FAILURE(startHarness(defaultConfig(), false));
   struct Case {

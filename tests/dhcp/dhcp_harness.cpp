@@ -38,6 +38,8 @@ ServerConfig serverConfig(const json& j) {
   c.interfaces = j.value("interfaces", std::vector<std::string>{});
   c.offer_hold = std::chrono::seconds(j.value("offer_hold_seconds", 30));
   c.decline_quarantine = std::chrono::seconds(j.value("decline_quarantine_seconds", 3600));
+  c.ping_before_offer = j.value("ping_before_offer", false);
+  c.ping_timeout = std::chrono::milliseconds(j.value("ping_timeout_ms", 500));
   for (const auto& n : j.at("networks")) {
     NetworkConfig net;
     net.name = n.at("name").get<std::string>();

@@ -25,6 +25,30 @@ TEST_F(EngineTest, DeclineQuarantinesTheAddress) {
   EXPECT_EQ(replyOf(send(discoverFor(4))).yiaddr, ack.yiaddr);
 }
 
+TEST_F(EngineTest, PingBeforeOfferProbesNewPoolAddressesOnly) {
+  auto config = defaultConfig();
+  config.ping_before_offer = true;
+  rebuild(config);
+  auto out = send(discoverFor(1));
+  ASSERT_TRUE(out.probe.has_value());
+  const auto probed = *out.probe;
+  EXPECT_EQ(replyOf(out).yiaddr, probed);
+  EXPECT_FALSE(send(discoverFor(10)).probe);  // a reservation is never probed
+  EXPECT_EQ(send(discoverFor(1)).drop, "probe_pending");  // a retransmission waits for it
+  // The probe was answered: the address is quarantined and the client offered another.
+  auto writes = engine_->probeResult(probed, true);
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].lease.state, LeaseState::Declined);
+  EXPECT_EQ(drops("address_in_use"), 1);
+  auto again = send(discoverFor(1));
+  EXPECT_NE(replyOf(again).yiaddr, probed);
+  EXPECT_TRUE(again.probe);
+  EXPECT_TRUE(engine_->probeResult(*again.probe, false).empty());
+  // Once bound, the client's own address is not probed again.
+  replyOf(send(requestFor(replyOf(again), 1)));
+  EXPECT_FALSE(send(discoverFor(1)).probe);
+}
+
 TEST_F(EngineTest, ReleaseFreesTheAddressButRemembersTheClient) {
   auto ack = dora(1);
   auto release = discoverFor(1);

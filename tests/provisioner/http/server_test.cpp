@@ -164,6 +164,25 @@ TEST_F(ServerTest, SlowClientTimesOut) {
       [&] { return srv.registry().valueForTest("http_drops_total", "listener=\"http\",reason=\"timeout\"") == 1; }));
 }
 
+TEST_F(ServerTest, ReaderThatStopsReadingTimesOut) {
+  // A 64 MiB sparse file overfills any socket buffer, so sendfile has to wait for
+  // writability; the client never reads, so the wait ends with the write timeout.
+  {
+    std::ofstream big(dir_.path() / "big.bin", std::ios::binary);
+    big.seekp(64 * 1024 * 1024 - 1);
+    big.put('x');
+  }
+  ServerOptions opts;
+  opts.write_timeout = 300ms;
+  TestServer srv(makeRouter(), opts);
+  RawClient c(srv.port());
+  ASSERT_TRUE(c.send("GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_TRUE(eventually(
+      [&] { return srv.registry().valueForTest("http_drops_total", "listener=\"http\",reason=\"timeout\"") == 1; }));
+  EXPECT_TRUE(eventually([&] { return srv.server().connectionCount() == 0; }));
+  EXPECT_LT(srv.registry().valueForTest("http_bytes_sent_total", "listener=\"http\""), 64 * 1024 * 1024);
+}
+
 TEST_F(ServerTest, MetricsAndHealth) {
   TestServer srv(makeRouter());
   run(curl() + "-o /dev/null " + srv.url("/hello"));

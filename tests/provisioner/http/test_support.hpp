@@ -117,45 +117,39 @@ class RawClient {
   }
   // Reads until the peer closes or `safety` passes without data. Returns what arrived.
   std::string readUntilClose(std::chrono::milliseconds safety = std::chrono::seconds(30)) {
-    std::string out;
-    closed_ = false;
-    std::array<char, 65536> buf{};
-    for (;;) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(safety.count())) <= 0) break;
-      ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      out.append(buf.data(), static_cast<std::size_t>(n));
-    }
-    return out;
+    return readWhile([](const std::string&) { return true; }, safety);
   }
   // Reads until `marker` has been seen `count` times (or close / safety timeout).
   std::string readUntil(std::string_view marker, int count = 1, std::chrono::milliseconds safety = std::chrono::seconds(30)) {
-    std::string out;
-    std::array<char, 65536> buf{};
-    auto seen = [&] {
-      int c = 0;
-      for (auto pos = out.find(marker); pos != std::string::npos; pos = out.find(marker, pos + 1)) ++c;
-      return c;
-    };
-    while (seen() < count) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(safety.count())) <= 0) break;
-      ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      out.append(buf.data(), static_cast<std::size_t>(n));
-    }
-    return out;
+    return readWhile(
+        [&](const std::string& out) {
+          int seen = 0;
+          for (auto pos = out.find(marker); pos != std::string::npos; pos = out.find(marker, pos + 1)) ++seen;
+          return seen < count;
+        },
+        safety);
   }
   bool closed() const { return closed_; }
 
  private:
+  template <class More>
+  std::string readWhile(More more, std::chrono::milliseconds safety) {
+    std::string out;
+    closed_ = false;
+    std::array<char, 65536> buf{};
+    while (more(out)) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(safety.count())) <= 0) break;
+      ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
+      out.append(buf.data(), static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
   int fd_ = -1;
   bool connected_ = false;
   bool closed_ = false;

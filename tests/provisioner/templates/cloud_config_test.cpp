@@ -29,11 +29,31 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
+// The shape the provisioner renders per-node templates with (node, network, server,
+// ssh_authorized_keys, cluster); absent values are "".
 Json sampleData(bool with_domain) {
-  return {{"node", {{"name", "worker-1"}, {"ip", "192.0.2.11"}, {"mac", "52:54:00:12:34:57"}}},
-          {"network", {{"name", "rack1"}, {"domain", with_domain ? "lab.example" : ""}}},
-          {"profile", {{"name", "worker"}, {"join", {{"runtime", "containerd"}, {"recipe", "etcd-proxy"}}}}},
-          {"ssh_authorized_keys", {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnlyForDocs admin@lab"}}};
+  return {{"node",
+           {{"name", "worker-1"},
+            {"hostname", "worker-1"},
+            {"mac", "52:54:00:12:34:57"},
+            {"ip", "192.0.2.11"},
+            {"uuid", ""},
+            {"labels", {{"rack", "r1"}}},
+            {"profile", "worker"}}},
+          {"network",
+           {{"name", "rack1"},
+            {"subnet", "192.0.2.0/24"},
+            {"netmask", "255.255.255.0"},
+            {"prefix", "24"},
+            {"gateway", "192.0.2.1"},
+            {"dns", {"192.0.2.1"}},
+            {"domain", with_domain ? "lab.example" : ""}}},
+          {"server", {{"advertise", "192.0.2.1"}, {"http", "http://192.0.2.1:8080"}, {"api", "https://192.0.2.1:8443"}}},
+          {"ssh_authorized_keys", {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnlyForDocs admin@lab"}},
+          {"cluster",
+           {{"recipe", "etcd-member"},
+            {"members", Json::array({{{"name", "master-1"}, {"ip", "192.0.2.10"}},
+                                     {{"name", "worker-1"}, {"ip", "192.0.2.11"}}})}}}};
 }
 
 std::pair<int, std::string> schemaCheck(const fs::path& file) {

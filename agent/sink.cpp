@@ -58,7 +58,8 @@ Result<std::unique_ptr<FileSink>> FileSink::open(const std::filesystem::path& pa
   if (exists && !block && !S_ISREG(st.st_mode)) {
     return makeError("bad_target", path.string() + " is neither a block device nor a file");
   }
-  const int flags = block ? (O_WRONLY | O_CLOEXEC) : (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
+  // O_EXCL on a block device: the kernel refuses (EBUSY) while it is mounted or held.
+  const int flags = block ? (O_WRONLY | O_EXCL | O_CLOEXEC) : (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
   int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) return sysError("open", "open " + path.string(), errno);
   auto limit = opt.limit;

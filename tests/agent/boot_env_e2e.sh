@@ -8,7 +8,7 @@
 #
 #   boot_env_e2e.sh BOOT_ENV_DIR     (exit 77: skipped, the boot env or a tool is missing)
 set -euo pipefail
-bootenv=${1:?usage: boot_env_e2e.sh BOOT_ENV_DIR}
+bootenv=$(realpath -m "${1:?usage: boot_env_e2e.sh BOOT_ENV_DIR}")
 here=$(cd "$(dirname "$0")" && pwd)
 if [[ ! -f $bootenv/vmlinuz || ! -f $bootenv/initrd.img ]]; then
   echo "skipped: $bootenv has no vmlinuz/initrd.img (cmake --build <dir> --target boot-env)"

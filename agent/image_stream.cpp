@@ -78,19 +78,9 @@ std::size_t Transfer::header(std::string_view line) {
     std::string name(line.substr(0, kName.size()));
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (name == kName) {
-      auto v = line.substr(kName.size());
-      auto bytes = v.find("bytes");
-      if (bytes != std::string_view::npos) {
-        std::uint64_t start = 0, tot = 0;
-        std::size_t i = bytes + 5;
-        while (i < v.size() && v[i] == ' ') ++i;
-        while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) start = start * 10 + static_cast<std::uint64_t>(v[i++] - '0');
-        range_start_ = start;
-        auto slash = v.find('/');
-        if (slash != std::string_view::npos) {
-          for (i = slash + 1; i < v.size() && std::isdigit(static_cast<unsigned char>(v[i])); ++i) tot = tot * 10 + static_cast<std::uint64_t>(v[i] - '0');
-          if (tot > 0 && total_ == 0) total_ = tot;
-        }
+      if (auto r = parseContentRange(line.substr(kName.size()))) {
+        range_start_ = r->start;
+        if (r->total > 0 && total_ == 0) total_ = r->total;
       }
     }
   }
@@ -241,6 +231,28 @@ Result<StreamResult> Transfer::run() {
 }
 
 }  // namespace
+
+std::optional<ContentRange> parseContentRange(std::string_view value) {
+  auto digits = [&value](std::size_t& i, std::uint64_t& out) {
+    const std::size_t begin = i;
+    for (out = 0; i < value.size() && std::isdigit(static_cast<unsigned char>(value[i])); ++i) {
+      out = out * 10 + static_cast<std::uint64_t>(value[i] - '0');
+    }
+    return i > begin && i - begin <= 19;  // fits in 64 bits
+  };
+  const auto bytes = value.find("bytes");
+  if (bytes == std::string_view::npos) return std::nullopt;
+  std::size_t i = bytes + 5;
+  while (i < value.size() && value[i] == ' ') ++i;
+  ContentRange r;
+  if (!digits(i, r.start)) return std::nullopt;
+  const auto slash = value.find('/', i);
+  if (slash != std::string_view::npos) {
+    i = slash + 1;
+    if (!digits(i, r.total)) r.total = 0;  // "*": unknown
+  }
+  return r;
+}
 
 Result<StreamResult> streamImage(const StreamOptions& opt, Sink& sink) {
   if (opt.sha256.size() != 64) {

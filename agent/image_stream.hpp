@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "agent/curl_util.hpp"
 #include "agent/decompress.hpp"
@@ -59,6 +61,14 @@ struct StreamResult {
 // image_too_large, write, flush, transfer (non-retriable curl error).
 // Success means: every byte arrived, the hash matched and the sink was flushed.
 Result<StreamResult> streamImage(const StreamOptions& opt, Sink& sink);
+
+struct ContentRange {
+  std::uint64_t start = 0;
+  std::uint64_t total = 0;  // 0: unknown ("*")
+};
+
+// Value of a Content-Range header (" bytes 100-999/1000"); nullopt when malformed.
+std::optional<ContentRange> parseContentRange(std::string_view value);
 
 // "  42% 420.0 MiB / 1.0 GiB  85.3 MiB/s" (one console line).
 std::string formatProgress(const StreamProgress& p);

@@ -216,6 +216,20 @@ TEST_F(StreamTest, WrongFormatInPlanIsRefused) {
   EXPECT_EQ(r.error().code, "format_mismatch");
 }
 
+TEST(StreamFormat, ContentRange) {
+  auto r = parseContentRange(" bytes 100-999/1000\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->start, 100u);
+  EXPECT_EQ(r->total, 1000u);
+  r = parseContentRange("bytes 5-9/*");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->start, 5u);
+  EXPECT_EQ(r->total, 0u);
+  EXPECT_FALSE(parseContentRange("bytes */1000").has_value());
+  EXPECT_FALSE(parseContentRange("items 1-2/3").has_value());
+  EXPECT_FALSE(parseContentRange("bytes 99999999999999999999999-1/2").has_value());
+}
+
 TEST(StreamFormat, ProgressLine) {
   StreamProgress p;
   p.bytes = 512ull << 20;

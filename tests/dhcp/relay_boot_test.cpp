@@ -106,6 +106,16 @@ TEST_F(EngineTest, IpxeGetsTheScriptUrlAndNoPxeDhcp) {
   EXPECT_EQ(encap->u8(wire::ipxe::kNoPxeDhcp), 1);
 }
 
+TEST_F(EngineTest, RealIpxeDiscoverGetsTheScriptUrl) {
+  // Captured from the iPXE ROM of QEMU (Debian ipxe-qemu) booting against this server.
+  auto bytes = bytesOf(corpusFile("ipxe-discover.bin"));
+  ASSERT_FALSE(bytes.empty());
+  auto out = engine_->handle(bytes, onLink());
+  auto offer = replyOf(out);
+  EXPECT_EQ(offer.options.string(opt::kBootfile), "http://192.0.2.1:8080/boot.ipxe");
+  EXPECT_TRUE(offer.options.has(opt::kIpxeEncap));
+}
+
 TEST_F(EngineTest, ProxyModeAnswersPxeClientsWithBootInfoOnly) {
   auto ctx = onLink("203.0.113.1");
   auto out = send(pxeDiscover(40, 7, "PXEClient:Arch:00007:UNDI:003016"), ctx);

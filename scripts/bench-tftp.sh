@@ -7,7 +7,7 @@
 #   DROVER_THREADS=1 RUNS=5 scripts/bench-tftp.sh
 #
 # Measures, with atftp as the client:
-#   - one 64 MiB download, blksize 1468, windowsize 1 and 64 (median of RUNS runs, MiB/s)
+#   - one 64 MiB download, blksize 1468, windowsize 1 and 64 (median of RUNS runs, default 5, MiB/s)
 #   - 50 and 500 concurrent 1 MiB downloads, blksize 1468: how many complete with correct
 #     bytes, aggregate MiB/s, and the server's peak RSS (process tree, sampled every 50 ms)
 # All servers run at once and the measurements take turns (drover, atftpd, tftpd-hpa,
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 
 BUILD_DIR=${BUILD_DIR:-build}
 HARNESS=$BUILD_DIR/tests/tftp_harness
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 DROVER_THREADS=${DROVER_THREADS:-1}  # io threads running the one io_context
 [[ -x $HARNESS ]] || { echo "bench-tftp: build it first: cmake --build $BUILD_DIR --target tftp_harness" >&2; exit 2; }
 command -v atftp >/dev/null && command -v atftpd >/dev/null || { echo "bench-tftp: run scripts/setup.sh" >&2; exit 2; }
@@ -173,7 +173,7 @@ ratio() {  # key other-server
   if [[ ${R[drover.$1]} != fail && ${R[$2.$1]:-fail} != fail ]]; then echo "$(calc "${R[drover.$1]} / ${R[$2.$1]}" 2)x"; else echo "n/a"; fi
 }
 
-echo "Machine: $(nproc) cores, $(uname -r); loopback; client atftp $(atftp --version 2>&1 | head -1 | awk '{print $2}'); $(date -u +%Y-%m-%d)"
+echo "Machine: $(nproc) cores, $(uname -r); loopback; client $(atftp --version 2>&1 | head -1 | awk '{print $1}'); $(date -u +%Y-%m-%d)"
 echo
 header="| measurement |"
 sep="|---|"

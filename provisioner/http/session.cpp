@@ -1,6 +1,8 @@
 // One connection's request loop, for plain TCP and for TLS.
 #include <utility>  // before Asio (GCC 12)
 
+#include <array>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -39,9 +41,19 @@ asio::awaitable<void> refuse(Server::Impl& server, Stream& stream, Status status
   co_await writeResponse(server, stream, dummy, Response::error(status, code, message), false);
 }
 
-void closeGracefully(beast::tcp_stream& stream) {
-  error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+// Half-closes, then (after a refusal, when the client may still be sending) reads and
+// discards for a moment so the close does not turn into a reset that loses our reply.
+asio::awaitable<void> closeGracefully(beast::tcp_stream& stream, bool linger) {
+  error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (linger && !ec) {
+    constexpr std::size_t kLingerBytes = 1024 * 1024;
+    std::array<char, 16 * 1024> sink{};
+    stream.expires_after(std::chrono::seconds(1));
+    for (std::size_t drained = 0; drained < kLingerBytes && !ec;) {
+      drained += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
   stream.close();
 }
 
@@ -62,6 +74,7 @@ asio::awaitable<void> Server::Impl::runSession(Stream stream, tcp::endpoint peer
     }
   }
   beast::flat_buffer buffer;
+  bool refused = false;
   for (std::size_t served = 0;; ++served) {
     if (stopping_) break;
     beast_http::request_parser<beast_http::string_body> parser;
@@ -94,14 +107,17 @@ asio::awaitable<void> Server::Impl::runSession(Stream stream, tcp::endpoint peer
         // An idle keep-alive connection timing out between requests is normal.
         if (served == 0 || buffer.size() > 0) drop("timeout", peer);
       } else if (ec == beast_http::error::header_limit) {
+        refused = true;
         drop("header_limit", peer);
         co_await refuse(*this, stream, Status::request_header_fields_too_large, "header_limit", "headers too large");
       } else if (ec == beast_http::error::body_limit) {
+        refused = true;
         drop("body_limit", peer);
         co_await refuse(*this, stream, Status::payload_too_large, "body_limit", "body too large");
       } else if (!isQuietClose(ec) || buffer.size() > 0) {
         drop("bad_request", peer);
-        if (!isQuietClose(ec)) co_await refuse(*this, stream, Status::bad_request, "bad_request", "malformed request");
+        refused = !isQuietClose(ec);
+        if (refused) co_await refuse(*this, stream, Status::bad_request, "bad_request", "malformed request");
       }
       break;
     }
@@ -136,7 +152,7 @@ asio::awaitable<void> Server::Impl::runSession(Stream stream, tcp::endpoint peer
     co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
     lowest.close();
   } else {
-    closeGracefully(stream);
+    co_await closeGracefully(stream, refused);
   }
 }
 

@@ -141,6 +141,14 @@ TEST_F(ServerTest, OversizedBodyIs413) {
   EXPECT_EQ(reply.find("HTTP/1.1 413"), 0u) << reply;
   EXPECT_EQ(srv.registry().valueForTest("http_drops_total", "listener=\"http\",reason=\"body_limit\""), 1);
 
+  // A client that sends its whole oversized body at once still gets the 413: the server
+  // drains for a moment before closing instead of resetting the connection.
+  RawClient eager(srv.port());
+  std::string body_300k(300 * 1024, 'z');
+  ASSERT_TRUE(eager.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body_300k.size()) +
+                         "\r\n\r\n" + body_300k));
+  EXPECT_EQ(eager.readUntilClose().find("HTTP/1.1 413"), 0u);
+
   // Within the limit it echoes; curl's Expect: 100-continue is answered.
   std::string body(1000, 'x');
   auto r = run(curl() + "-H 'Expect: 100-continue' --data-binary " + body + " " + srv.url("/echo"));

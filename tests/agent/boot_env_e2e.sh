@@ -78,6 +78,11 @@ debugfs -R "cat /var/lib/cloud/seed/nocloud/user-data" part.ext4 2>/dev/null | g
 debugfs -R "cat /etc/systemd/system/drover-agent.service" part.ext4 2>/dev/null | grep -q 'drover-agent join' || fail "join unit missing"
 debugfs -R "cat /etc/drover/agent.json" part.ext4 2>/dev/null | grep -q 'cred-qemu' || fail "agent config missing"
 cmp -n 1048576 img.raw target.raw || fail "partition table differs"
+# The agent bundle laid down for join mode runs by itself (its own loader and libraries).
+mkdir bundle
+debugfs -R "rdump /usr/local/lib/drover-agent bundle" part.ext4 >/dev/null 2>&1 || fail "no agent bundle"
+b=bundle/drover-agent
+"$b/ld.so" --library-path "$b" "$b/drover-agent" --version | grep -q . || fail "the agent bundle does not run"
 phases=$(python3 -c '
 import json, sys
 for line in open(sys.argv[1]):

@@ -36,7 +36,7 @@ struct ServerConfig {
   std::vector<std::string> interfaces;  // where to listen; empty: every IPv4 interface but lo
   std::vector<NetworkConfig> networks;
 
-  std::chrono::seconds offer_hold{30};           // how long an offered address stays held
+  std::chrono::seconds offer_hold{30};            // how long an offered address stays held
   std::chrono::seconds decline_quarantine{3600};  // a DECLINEd address is not offered for this long
   std::chrono::seconds reclaim_after{86400};      // expired leases are removed after this
   // ICMP-probe a new pool address before offering it (never reservations); an answer

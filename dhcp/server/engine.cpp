@@ -11,8 +11,12 @@ namespace opt = wire::opt;
 
 Engine::Engine(ServerConfig config, const BootPolicy& policy, const Clock& clock,
                metrics::Registry& registry)
-    : config_(std::move(config)), policy_(policy), clock_(clock), stats_(registry),
-      log_(log::get("dhcp")), drop_log_limit_(10, std::chrono::seconds(1)) {}
+    : config_(std::move(config)),
+      policy_(policy),
+      clock_(clock),
+      stats_(registry),
+      log_(log::get("dhcp")),
+      drop_log_limit_(10, std::chrono::seconds(1)) {}
 
 void Engine::restore(const std::vector<Lease>& leases) {
   for (const auto& l : leases)
@@ -57,7 +61,8 @@ Outcome Engine::handle(wire::ByteView datagram, const PacketContext& ctx) {
   if (!decoded.ok()) return drop(nullptr, decoded.error().code);
   Request r{ctx, std::move(*decoded), {}, nullptr, {}, 0, {}};
   const auto& m = r.msg;
-  if (m.op != static_cast<std::uint8_t>(wire::Op::BootRequest)) return drop(nullptr, "bootreply", &m);
+  if (m.op != static_cast<std::uint8_t>(wire::Op::BootRequest))
+    return drop(nullptr, "bootreply", &m);
   if (m.zeroChaddr() && !m.options.has(opt::kClientId)) return drop(nullptr, "zero_chaddr", &m);
   auto type = m.messageType();
   if (!type) return drop(nullptr, "no_message_type", &m);
@@ -69,12 +74,18 @@ Outcome Engine::handle(wire::ByteView datagram, const PacketContext& ctx) {
   if (r.network == nullptr) return drop(&r, "no_network");
   if (r.network->mode == NetworkConfig::Mode::Proxy || ctx.proxy_port) return onProxy(r);
   switch (static_cast<MessageType>(*type)) {
-    case MessageType::Discover: return onDiscover(r);
-    case MessageType::Request: return onRequest(r);
-    case MessageType::Decline: return onDecline(r);
-    case MessageType::Release: return onRelease(r);
-    case MessageType::Inform: return onInform(r);
-    default: return drop(&r, "unknown_message_type");
+    case MessageType::Discover:
+      return onDiscover(r);
+    case MessageType::Request:
+      return onRequest(r);
+    case MessageType::Decline:
+      return onDecline(r);
+    case MessageType::Release:
+      return onRelease(r);
+    case MessageType::Inform:
+      return onInform(r);
+    default:
+      return drop(&r, "unknown_message_type");
   }
 }
 
@@ -89,7 +100,8 @@ ClientFacts Engine::factsFor(const Request& r) const {
     f.uuid = Uuid(b);
   }
   if (auto a = o.get(opt::kClientArch); a && a->size() >= 2)
-    f.arch = static_cast<std::uint16_t>((std::to_integer<unsigned>((*a)[0]) << 8) | std::to_integer<unsigned>((*a)[1]));
+    f.arch = static_cast<std::uint16_t>((std::to_integer<unsigned>((*a)[0]) << 8) |
+                                        std::to_integer<unsigned>((*a)[1]));
   f.vendor_class = o.string(opt::kVendorClass).value_or("");
   f.user_class = o.string(opt::kUserClass).value_or("");
   f.is_ipxe = f.user_class == "iPXE" || o.has(opt::kIpxeEncap);
@@ -101,7 +113,8 @@ ClientFacts Engine::factsFor(const Request& r) const {
 
 bool Engine::acceptable(const Request& r, const BootAnswer& answer, Ipv4Address ip) const {
   if (!r.network->subnet.contains(ip)) return false;
-  if (answer.kind == BootAnswer::Kind::Reserved) return ip == answer.reserved_ip && table_.isFreeFor(ip, r.key, r.now);
+  if (answer.kind == BootAnswer::Kind::Reserved)
+    return ip == answer.reserved_ip && table_.isFreeFor(ip, r.key, r.now);
   if (!r.network->pool || !r.network->pool->contains(ip)) return false;
   if (policy_.isReserved(ip)) return false;
   return table_.isFreeFor(ip, r.key, r.now);
@@ -124,7 +137,8 @@ std::optional<Ipv4Address> Engine::chooseAddress(Request& r, const BootAnswer& a
     r.reason = "no_pool";
     return std::nullopt;
   }
-  if (const Lease* mine = table_.byClient(r.key); mine != nullptr && acceptable(r, answer, mine->ip))
+  if (const Lease* mine = table_.byClient(r.key);
+      mine != nullptr && acceptable(r, answer, mine->ip))
     return mine->ip;
   if (requested && acceptable(r, answer, *requested)) return requested;
   auto ip = table_.allocate(r.network->name, *r.network->pool, r.key, r.now,
@@ -145,15 +159,16 @@ Outcome Engine::onDiscover(Request& r) {
                      (current == nullptr || current->client_key != r.key);
   if (current == nullptr || current->client_key != r.key || current->state != LeaseState::Bound ||
       current->expires <= r.now) {
-    table_.put(Lease{*ip, r.key, r.msg.mac(), LeaseState::Offered, r.now + config_.offer_hold.count(),
-                     r.network->name, answer.hostname});
+    table_.put(Lease{*ip, r.key, r.msg.mac(), LeaseState::Offered,
+                     r.now + config_.offer_hold.count(), r.network->name, answer.hostname});
   }
   auto reply = replyBase(r, MessageType::Offer);
   reply.yiaddr = *ip;
   addLeaseTimes(reply, *r.network);
   addNetworkOptions(reply, *r.network, answer);
   addBootOptions(reply, r, answer);
-  log_->debug("DHCP_OFFER mac={} xid={:#x} ip={} net={}", r.msg.mac().str(), r.msg.xid, ip->str(), r.network->name);
+  log_->debug("DHCP_OFFER mac={} xid={:#x} ip={} net={}", r.msg.mac().str(), r.msg.xid, ip->str(),
+              r.network->name);
   Outcome out = finish(r, std::move(reply), destinationFor(r, reply));
   if (probe && out.reply) {
     out.probe = *ip;
@@ -167,10 +182,16 @@ std::vector<LeaseWrite> Engine::probeResult(Ipv4Address ip, bool answered) {
   if (!answered) return {};
   stats_.drop("address_in_use");
   const Lease* l = table_.byIp(ip);
-  Lease quarantined{ip, "", l != nullptr ? l->mac : MacAddress{}, LeaseState::Declined,
-                    clock_.now() + config_.decline_quarantine.count(), l != nullptr ? l->network : "", ""};
+  Lease quarantined{ip,
+                    "",
+                    l != nullptr ? l->mac : MacAddress{},
+                    LeaseState::Declined,
+                    clock_.now() + config_.decline_quarantine.count(),
+                    l != nullptr ? l->network : "",
+                    ""};
   table_.put(quarantined);
-  log_->warn("DHCP_ADDRESS_IN_USE ip={} quarantine={}", ip.str(), config_.decline_quarantine.count());
+  log_->warn("DHCP_ADDRESS_IN_USE ip={} quarantine={}", ip.str(),
+             config_.decline_quarantine.count());
   return {LeaseWrite{LeaseWrite::Op::Put, quarantined}};
 }
 
@@ -211,8 +232,13 @@ Outcome Engine::bind(Request& r, const BootAnswer& answer, Ipv4Address ip) {
   }
   std::string hostname = answer.hostname;
   if (hostname.empty()) hostname = r.msg.options.string(opt::kHostName).value_or("");
-  Lease lease{ip, r.key, r.msg.mac(), LeaseState::Bound, r.now + r.network->lease.count(),
-              r.network->name, log::sanitize(hostname, 63)};
+  Lease lease{ip,
+              r.key,
+              r.msg.mac(),
+              LeaseState::Bound,
+              r.now + r.network->lease.count(),
+              r.network->name,
+              log::sanitize(hostname, 63)};
   table_.put(lease);
   out.writes.push_back(LeaseWrite{LeaseWrite::Op::Put, lease});
   auto reply = replyBase(r, MessageType::Ack);
@@ -221,8 +247,8 @@ Outcome Engine::bind(Request& r, const BootAnswer& answer, Ipv4Address ip) {
   addLeaseTimes(reply, *r.network);
   addNetworkOptions(reply, *r.network, answer);
   addBootOptions(reply, r, answer);
-  log_->info("DHCP_ACK mac={} xid={:#x} ip={} net={} lease={}", r.msg.mac().str(), r.msg.xid, ip.str(),
-             r.network->name, r.network->lease.count());
+  log_->info("DHCP_ACK mac={} xid={:#x} ip={} net={} lease={}", r.msg.mac().str(), r.msg.xid,
+             ip.str(), r.network->name, r.network->lease.count());
   auto dest = destinationFor(r, reply);
   Outcome sent = finish(r, std::move(reply), dest);
   sent.writes = std::move(out.writes);
@@ -243,8 +269,9 @@ Outcome Engine::onDecline(Request& r) {
   const auto ip = r.msg.options.ipv4(opt::kRequestedAddress);
   const Lease* l = ip ? table_.byIp(*ip) : nullptr;
   if (l == nullptr || l->client_key != r.key) return drop(&r, "unknown_client");
-  Lease quarantined{*ip, "", l->mac, LeaseState::Declined, r.now + config_.decline_quarantine.count(),
-                    l->network, ""};
+  Lease quarantined{
+      *ip,        "", l->mac, LeaseState::Declined, r.now + config_.decline_quarantine.count(),
+      l->network, ""};
   table_.put(quarantined);
   log_->warn("DHCP_DECLINE mac={} ip={} quarantine={}", r.msg.mac().str(), ip->str(),
              config_.decline_quarantine.count());
@@ -255,7 +282,8 @@ Outcome Engine::onDecline(Request& r) {
 
 Outcome Engine::onRelease(Request& r) {
   const Lease* l = table_.byIp(r.msg.ciaddr);
-  if (l == nullptr || l->client_key != r.key || l->state != LeaseState::Bound) return drop(&r, "unknown_client");
+  if (l == nullptr || l->client_key != r.key || l->state != LeaseState::Bound)
+    return drop(&r, "unknown_client");
   Lease released = *l;
   released.state = LeaseState::Released;
   released.expires = r.now;

@@ -30,15 +30,15 @@ struct PacketContext {
   Ipv4Address interface_address;  // its IPv4 address (the server identifier by default)
   Ipv4Address source;             // sender's address and port
   std::uint16_t source_port = 68;
-  bool proxy_port = false;        // arrived on the PXE boot server port (4011)
+  bool proxy_port = false;  // arrived on the PXE boot server port (4011)
 };
 
 // Where a reply goes (RFC 2131 4.1).
 struct Destination {
   enum class Kind {
-    Broadcast,   // 255.255.255.255:port out of the receiving interface
-    Unicast,     // ip:port, routed normally (relay, ciaddr, proxy 4011 source)
-    Hardware,    // ip:port to a client that has no address yet: needs `mac` (ARP-less send)
+    Broadcast,  // 255.255.255.255:port out of the receiving interface
+    Unicast,    // ip:port, routed normally (relay, ciaddr, proxy 4011 source)
+    Hardware,   // ip:port to a client that has no address yet: needs `mac` (ARP-less send)
   };
   Kind kind = Kind::Broadcast;
   Ipv4Address ip;
@@ -109,7 +109,8 @@ class Engine {
   Outcome nak(Request& r, std::string_view why);
 
   wire::Message replyBase(const Request& r, wire::MessageType type) const;
-  void addNetworkOptions(wire::Message& reply, const NetworkConfig& net, const BootAnswer& answer) const;
+  void addNetworkOptions(wire::Message& reply, const NetworkConfig& net,
+                         const BootAnswer& answer) const;
   void addLeaseTimes(wire::Message& reply, const NetworkConfig& net) const;
   void addBootOptions(wire::Message& reply, const Request& r, const BootAnswer& answer) const;
   Destination destinationFor(const Request& r, const wire::Message& reply) const;

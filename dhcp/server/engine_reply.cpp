@@ -12,11 +12,13 @@ namespace opt = wire::opt;
 
 namespace {
 
-constexpr std::uint8_t kPxeDiscoveryControl = 6;  // PXE vendor option 43.6
+constexpr std::uint8_t kPxeDiscoveryControl = 6;   // PXE vendor option 43.6
 constexpr std::uint8_t kPxeBootFileFromOffer = 8;  // bit 3: boot the file named, no menu
 constexpr std::size_t kMaxHostName = 63;
 
-bool startsWith(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
+bool startsWith(const std::string& s, std::string_view p) {
+  return s.rfind(p, 0) == 0;
+}
 
 }  // namespace
 
@@ -31,30 +33,36 @@ wire::Message Engine::replyBase(const Request& r, MessageType type) const {
   reply.chaddr = r.msg.chaddr;
   reply.setType(type);
   reply.options.setIpv4(opt::kServerId, r.server_id);
-  if (auto cid = r.msg.options.get(opt::kClientId)) reply.options.set(opt::kClientId, *cid);  // RFC 6842
+  if (auto cid = r.msg.options.get(opt::kClientId))
+    reply.options.set(opt::kClientId, *cid);               // RFC 6842
   if (auto rai = r.msg.options.get(opt::kRelayAgentInfo))  // RFC 3046 2.2: echoed, placed last
     reply.options.set(opt::kRelayAgentInfo, *rai);
   return reply;
 }
 
 void Engine::addLeaseTimes(wire::Message& reply, const NetworkConfig& net) const {
-  const auto lease = static_cast<std::uint32_t>(std::min<std::int64_t>(net.lease.count(), 0xffffffffLL));
+  const auto lease =
+      static_cast<std::uint32_t>(std::min<std::int64_t>(net.lease.count(), 0xffffffffLL));
   reply.options.setU32(opt::kLeaseTime, lease);
-  reply.options.setU32(opt::kRenewalTime, lease / 2);                                   // T1: 0.5
-  reply.options.setU32(opt::kRebindingTime, static_cast<std::uint32_t>(lease * 7ULL / 8));  // T2: 0.875
+  reply.options.setU32(opt::kRenewalTime, lease / 2);  // T1: 0.5
+  reply.options.setU32(opt::kRebindingTime,
+                       static_cast<std::uint32_t>(lease * 7ULL / 8));  // T2: 0.875
 }
 
-void Engine::addNetworkOptions(wire::Message& reply, const NetworkConfig& net, const BootAnswer& answer) const {
+void Engine::addNetworkOptions(wire::Message& reply, const NetworkConfig& net,
+                               const BootAnswer& answer) const {
   reply.options.setIpv4(opt::kSubnetMask, net.subnet.netmask());
   reply.options.setIpv4(opt::kBroadcastAddress, net.subnet.broadcast());
   if (net.gateway) reply.options.setIpv4(opt::kRouter, *net.gateway);
   if (!net.dns.empty()) reply.options.setIpv4List(opt::kDomainServer, net.dns);
   if (!net.domain.empty()) reply.options.setString(opt::kDomainName, net.domain);
   if (!answer.hostname.empty())
-    reply.options.setString(opt::kHostName, std::string_view(answer.hostname).substr(0, kMaxHostName));
+    reply.options.setString(opt::kHostName,
+                            std::string_view(answer.hostname).substr(0, kMaxHostName));
 }
 
-void Engine::addBootOptions(wire::Message& reply, const Request& r, const BootAnswer& answer) const {
+void Engine::addBootOptions(wire::Message& reply, const Request& r,
+                            const BootAnswer& answer) const {
   if (answer.boot_file.empty()) return;
   const Ipv4Address next = answer.next_server.isUnspecified() ? r.server_id : answer.next_server;
   reply.siaddr = next;
@@ -62,8 +70,9 @@ void Engine::addBootOptions(wire::Message& reply, const Request& r, const BootAn
   reply.options.setString(opt::kTftpServer, next.str());
   reply.options.setString(opt::kBootfile, answer.boot_file);
   if (answer.http_client) reply.options.setString(opt::kVendorClass, "HTTPClient");
-  const auto facts_ipxe = r.msg.options.string(opt::kUserClass) == std::optional<std::string>("iPXE") ||
-                          r.msg.options.has(opt::kIpxeEncap);
+  const auto facts_ipxe =
+      r.msg.options.string(opt::kUserClass) == std::optional<std::string>("iPXE") ||
+      r.msg.options.has(opt::kIpxeEncap);
   if (facts_ipxe) {
     // 175.176 no-pxedhcp = 1: iPXE need not wait for proxyDHCP offers.
     wire::Options encap;
@@ -117,28 +126,31 @@ Outcome Engine::finish(const Request& r, wire::Message reply, Destination dest) 
 Outcome Engine::onProxy(Request& r) {
   const auto type = *r.msg.messageType();
   const bool from_4011 = r.ctx.proxy_port;
-  if (type == static_cast<std::uint8_t>(MessageType::Request) && !from_4011) return drop(&r, "proxy_not_ours");
+  if (type == static_cast<std::uint8_t>(MessageType::Request) && !from_4011)
+    return drop(&r, "proxy_not_ours");
   if (type != static_cast<std::uint8_t>(MessageType::Discover) &&
       type != static_cast<std::uint8_t>(MessageType::Request) &&
       type != static_cast<std::uint8_t>(MessageType::Inform))
     return drop(&r, "proxy_mode");
   const ClientFacts facts = factsFor(r);
-  const bool pxe = startsWith(facts.vendor_class, "PXEClient") || startsWith(facts.vendor_class, "HTTPClient");
+  const bool pxe =
+      startsWith(facts.vendor_class, "PXEClient") || startsWith(facts.vendor_class, "HTTPClient");
   if (!pxe && !facts.is_ipxe) return drop(&r, "not_pxe_client");
   const BootAnswer answer = policy_.decide(facts);
   if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, "policy_ignore");
   if (answer.boot_file.empty()) return drop(&r, "not_pxe_client");
   // Never a lease: yiaddr stays 0, no lease time, no network options.
-  auto reply = replyBase(r, type == static_cast<std::uint8_t>(MessageType::Discover) ? MessageType::Offer
-                                                                                   : MessageType::Ack);
+  auto reply =
+      replyBase(r, type == static_cast<std::uint8_t>(MessageType::Discover) ? MessageType::Offer
+                                                                            : MessageType::Ack);
   addBootOptions(reply, r, answer);
   if (!answer.http_client) reply.options.setString(opt::kVendorClass, "PXEClient");
   wire::Options pxe_opts;
   pxe_opts.setU8(kPxeDiscoveryControl, kPxeBootFileFromOffer);
   reply.options.set(opt::kVendorSpecific, wire::encodeSubOptions(pxe_opts));
   if (auto uuid = r.msg.options.get(opt::kClientUuid)) reply.options.set(opt::kClientUuid, *uuid);
-  log_->info("DHCP_PROXY_{} mac={} xid={:#x} file={}", from_4011 ? "ACK" : "OFFER", r.msg.mac().str(), r.msg.xid,
-             log::sanitize(answer.boot_file, 128));
+  log_->info("DHCP_PROXY_{} mac={} xid={:#x} file={}", from_4011 ? "ACK" : "OFFER",
+             r.msg.mac().str(), r.msg.xid, log::sanitize(answer.boot_file, 128));
   return finish(r, std::move(reply), destinationFor(r, reply));
 }
 

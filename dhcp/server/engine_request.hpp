@@ -8,11 +8,11 @@ namespace drover::dhcp {
 struct Engine::Request {
   const PacketContext& ctx;
   wire::Message msg;
-  std::string key;                        // Engine::clientKey(msg)
+  std::string key;  // Engine::clientKey(msg)
   const NetworkConfig* network = nullptr;
   Ipv4Address server_id;
   std::int64_t now = 0;
-  std::string_view reason;                // why chooseAddress() found nothing
+  std::string_view reason;  // why chooseAddress() found nothing
 };
 
 }  // namespace drover::dhcp

@@ -2,12 +2,15 @@
 
 namespace drover::dhcp {
 
-GroupCommitter::GroupCommitter(LeaseStore& store, metrics::Registry& registry, std::size_t max_batch)
+GroupCommitter::GroupCommitter(LeaseStore& store, metrics::Registry& registry,
+                               std::size_t max_batch)
     : store_(store),
       max_batch_(max_batch),
-      commits_(registry.counter("dhcp_store_commits_total", "Lease store transactions (group commits)")),
+      commits_(
+          registry.counter("dhcp_store_commits_total", "Lease store transactions (group commits)")),
       writes_(registry.counter("dhcp_store_writes_total", "Lease writes made durable")),
-      failures_(registry.counter("dhcp_store_failures_total", "Lease store transactions that failed")),
+      failures_(
+          registry.counter("dhcp_store_failures_total", "Lease store transactions that failed")),
       thread_([this] { run(); }) {}
 
 GroupCommitter::~GroupCommitter() {

@@ -6,10 +6,14 @@ namespace drover::dhcp {
 
 std::string_view leaseStateName(LeaseState s) {
   switch (s) {
-    case LeaseState::Offered: return "offered";
-    case LeaseState::Bound: return "bound";
-    case LeaseState::Released: return "released";
-    case LeaseState::Declined: return "declined";
+    case LeaseState::Offered:
+      return "offered";
+    case LeaseState::Bound:
+      return "bound";
+    case LeaseState::Released:
+      return "released";
+    case LeaseState::Declined:
+      return "declined";
   }
   return "unknown";
 }

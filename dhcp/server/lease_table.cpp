@@ -46,7 +46,8 @@ bool LeaseTable::isFreeFor(Ipv4Address ip, const std::string& client_key, std::i
   return l->state == LeaseState::Released || l->expires <= now;
 }
 
-std::optional<Ipv4Address> LeaseTable::allocate(const std::string& pool_name, const Ipv4Range& range,
+std::optional<Ipv4Address> LeaseTable::allocate(const std::string& pool_name,
+                                                const Ipv4Range& range,
                                                 const std::string& client_key, std::int64_t now,
                                                 const std::function<bool(Ipv4Address)>& excluded) {
   const std::uint64_t size = range.size();
@@ -56,7 +57,8 @@ std::optional<Ipv4Address> LeaseTable::allocate(const std::string& pool_name, co
   // Two passes: first addresses nobody ever had, then expired/released ones.
   for (int pass = 0; pass < 2; ++pass) {
     for (std::uint64_t i = 1; i <= size; ++i) {
-      const auto candidate = Ipv4Address(static_cast<std::uint32_t>(range.first.value() + (offset + i) % size));
+      const auto candidate =
+          Ipv4Address(static_cast<std::uint32_t>(range.first.value() + (offset + i) % size));
       const Lease* l = byIp(candidate);
       const bool usable = pass == 0 ? l == nullptr : isFreeFor(candidate, client_key, now);
       if (usable && !excluded(candidate)) {

@@ -5,10 +5,10 @@
 
 #include <utility>  // before Asio (GCC 12 + Boost 1.74)
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/icmp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>

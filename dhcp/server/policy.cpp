@@ -5,13 +5,16 @@
 namespace drover::dhcp {
 namespace {
 
-bool startsWith(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+bool startsWith(const std::string& s, std::string_view prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
 }  // namespace
 
 BootAnswer StaticBootPolicy::decide(const ClientFacts& facts) const {
   BootAnswer a;
-  if (std::find(config_.ignored.begin(), config_.ignored.end(), facts.mac) != config_.ignored.end()) {
+  if (std::find(config_.ignored.begin(), config_.ignored.end(), facts.mac) !=
+      config_.ignored.end()) {
     a.kind = BootAnswer::Kind::Ignore;
     return a;
   }
@@ -39,12 +42,19 @@ BootAnswer StaticBootPolicy::decide(const ClientFacts& facts) const {
     }
   } else if (facts.arch) {
     switch (*facts.arch) {
-      case arch::kBiosX86: a.boot_file = config_.bios_file; break;
+      case arch::kBiosX86:
+        a.boot_file = config_.bios_file;
+        break;
       case arch::kEfiIa32:
       case arch::kEfiX64:
-      case arch::kEfiBc: a.boot_file = config_.efi_file; break;
-      case arch::kEfiArm64: a.boot_file = config_.arm64_file; break;
-      default: break;
+      case arch::kEfiBc:
+        a.boot_file = config_.efi_file;
+        break;
+      case arch::kEfiArm64:
+        a.boot_file = config_.arm64_file;
+        break;
+      default:
+        break;
     }
   } else if (pxe_vendor) {
     a.boot_file = config_.bios_file;

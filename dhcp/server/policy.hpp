@@ -71,10 +71,10 @@ class StaticBootPolicy final : public BootPolicy {
   struct Config {
     std::vector<StaticReservation> reservations;
     std::vector<MacAddress> ignored;
-    bool ignore_unknown = false;              // only reserved clients are answered
-    std::string http_base;                    // "http://192.0.2.1:8080"; empty: no HTTP boot
-    std::string script_path = "/boot.ipxe";   // for clients already in iPXE
-    std::string http_boot_path = "/ipxe.efi"; // for UEFI HTTP boot clients
+    bool ignore_unknown = false;               // only reserved clients are answered
+    std::string http_base;                     // "http://192.0.2.1:8080"; empty: no HTTP boot
+    std::string script_path = "/boot.ipxe";    // for clients already in iPXE
+    std::string http_boot_path = "/ipxe.efi";  // for UEFI HTTP boot clients
     std::string bios_file = "undionly.kpxe";
     std::string efi_file = "ipxe.efi";
     std::string arm64_file = "ipxe-arm64.efi";

@@ -25,7 +25,8 @@ constexpr const char* kSelect =
 
 std::string columnText(sqlite3_stmt* s, int i) {
   const auto* p = sqlite3_column_text(s, i);
-  return p != nullptr ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
+  return p != nullptr ? std::string(reinterpret_cast<const char*>(p),
+                                    static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
                       : std::string();
 }
 
@@ -33,7 +34,8 @@ std::string columnText(sqlite3_stmt* s, int i) {
 
 Result<std::unique_ptr<SqliteLeaseStore>> SqliteLeaseStore::open(const std::string& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -80,7 +82,8 @@ Result<std::vector<Lease>> SqliteLeaseStore::loadAll() {
     Lease l;
     l.ip = Ipv4Address(static_cast<std::uint32_t>(sqlite3_column_int64(s, 0)));
     const auto* key = static_cast<const char*>(sqlite3_column_blob(s, 1));
-    l.client_key.assign(key != nullptr ? key : "", static_cast<std::size_t>(sqlite3_column_bytes(s, 1)));
+    l.client_key.assign(key != nullptr ? key : "",
+                        static_cast<std::size_t>(sqlite3_column_bytes(s, 1)));
     l.mac = MacAddress::parse(columnText(s, 2)).valueOr(MacAddress{});
     l.state = static_cast<LeaseState>(sqlite3_column_int(s, 3));
     l.expires = sqlite3_column_int64(s, 4);
@@ -103,12 +106,15 @@ Status SqliteLeaseStore::apply(std::span<const LeaseWrite> writes) {
     sqlite3_bind_int64(s, 1, l.ip.value());
     if (w.op == LeaseWrite::Op::Put) {
       const std::string mac = l.mac.str();
-      sqlite3_bind_blob(s, 2, l.client_key.data(), static_cast<int>(l.client_key.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_blob(s, 2, l.client_key.data(), static_cast<int>(l.client_key.size()),
+                        SQLITE_TRANSIENT);
       sqlite3_bind_text(s, 3, mac.data(), static_cast<int>(mac.size()), SQLITE_TRANSIENT);
       sqlite3_bind_int(s, 4, static_cast<int>(l.state));
       sqlite3_bind_int64(s, 5, l.expires);
-      sqlite3_bind_text(s, 6, l.network.data(), static_cast<int>(l.network.size()), SQLITE_TRANSIENT);
-      sqlite3_bind_text(s, 7, l.hostname.data(), static_cast<int>(l.hostname.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_text(s, 6, l.network.data(), static_cast<int>(l.network.size()),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_text(s, 7, l.hostname.data(), static_cast<int>(l.hostname.size()),
+                        SQLITE_TRANSIENT);
     }
     if (sqlite3_step(s) != SQLITE_DONE) {
       Error e = lastError("write");

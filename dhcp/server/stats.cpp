@@ -15,14 +15,16 @@ std::string label(std::string_view key, std::string_view value) {
 
 Stats::Stats(metrics::Registry& registry) : registry_(registry) {
   for (std::size_t i = 0; i < kDropReasons.size(); ++i)
-    drops_[i] = &registry.counter("dhcp_drops_total", "DHCP datagrams dropped or left unanswered, by reason",
+    drops_[i] = &registry.counter("dhcp_drops_total",
+                                  "DHCP datagrams dropped or left unanswered, by reason",
                                   label("reason", kDropReasons[i]));
-  other_drop_ = &registry.counter("dhcp_drops_total", "DHCP datagrams dropped or left unanswered, by reason",
-                                  label("reason", "other"));
+  other_drop_ =
+      &registry.counter("dhcp_drops_total", "DHCP datagrams dropped or left unanswered, by reason",
+                        label("reason", "other"));
   for (std::uint8_t t = 0; t < received_.size(); ++t) {
     const auto name = wire::messageTypeName(t);
-    received_[t] = &registry.counter("dhcp_packets_total", "DHCP requests received, by message type",
-                                     label("type", name));
+    received_[t] = &registry.counter(
+        "dhcp_packets_total", "DHCP requests received, by message type", label("type", name));
     replied_[t] = &registry.counter("dhcp_replies_total", "DHCP replies sent, by message type",
                                     label("type", name));
   }

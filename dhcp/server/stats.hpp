@@ -29,7 +29,7 @@ class Stats {
 
   // Counts a drop; returns the reason as a string with static storage (unknown: "other").
   std::string_view drop(std::string_view reason);
-  void received(std::uint8_t type);     // option 53 value
+  void received(std::uint8_t type);  // option 53 value
   void replied(std::uint8_t type);
   metrics::Registry& registry() { return registry_; }
 

@@ -35,9 +35,11 @@ std::vector<InterfaceAddress> listInterfaces() {
   if (::getifaddrs(&list) != 0) return out;
   for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
     if (i->ifa_name == nullptr || (i->ifa_flags & IFF_LOOPBACK) != 0) continue;
-    auto it = std::find_if(out.begin(), out.end(), [&](const InterfaceAddress& a) { return a.name == i->ifa_name; });
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const InterfaceAddress& a) { return a.name == i->ifa_name; });
     if (it == out.end()) it = out.insert(out.end(), InterfaceAddress{i->ifa_name, {}});
-    if (i->ifa_addr != nullptr && i->ifa_addr->sa_family == AF_INET && it->address.isUnspecified()) {
+    if (i->ifa_addr != nullptr && i->ifa_addr->sa_family == AF_INET &&
+        it->address.isUnspecified()) {
       const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
       it->address = Ipv4Address(ntohl(sin->sin_addr.s_addr));
     }
@@ -47,7 +49,12 @@ std::vector<InterfaceAddress> listInterfaces() {
 }
 
 Transport::Transport(asio::io_context& io, Engine& engine, GroupCommitter& committer)
-    : io_(io), engine_(engine), committer_(committer), reclaim_timer_(io), pinger_(io), log_(log::get("dhcp")) {}
+    : io_(io),
+      engine_(engine),
+      committer_(committer),
+      reclaim_timer_(io),
+      pinger_(io),
+      log_(log::get("dhcp")) {}
 
 Transport::~Transport() {
   {
@@ -65,13 +72,15 @@ Status Transport::start() {
     chosen = all;
   } else {
     for (const auto& name : cfg.interfaces) {
-      auto it = std::find_if(all.begin(), all.end(), [&](const InterfaceAddress& a) { return a.name == name; });
+      auto it = std::find_if(all.begin(), all.end(),
+                             [&](const InterfaceAddress& a) { return a.name == name; });
       if (it == all.end()) return makeError("no_interface", "interface " + name + " not found");
       chosen.push_back(*it);
     }
   }
-  const bool any_proxy = std::any_of(cfg.networks.begin(), cfg.networks.end(),
-                                     [](const NetworkConfig& n) { return n.mode == NetworkConfig::Mode::Proxy; });
+  const bool any_proxy =
+      std::any_of(cfg.networks.begin(), cfg.networks.end(),
+                  [](const NetworkConfig& n) { return n.mode == NetworkConfig::Mode::Proxy; });
   for (const auto& ifa : chosen) {
     if (auto st = open(ifa, cfg.server_port, false); !st) return st;
     if (any_proxy)
@@ -87,8 +96,8 @@ Status Transport::open(const InterfaceAddress& ifa, std::uint16_t port, bool pro
   auto l = std::make_shared<Listener>(io_, ifa, proxy);
   boost::system::error_code ec;
   auto fail = [&](const char* what) {
-    return makeError("listen_failed", std::string(what) + " on " + ifa.name + ":" + std::to_string(port) + ": " +
-                                          ec.message());
+    return makeError("listen_failed", std::string(what) + " on " + ifa.name + ":" +
+                                          std::to_string(port) + ": " + ec.message());
   };
   l->socket.open(udp::v4(), ec);
   if (ec) return fail("socket");
@@ -117,16 +126,17 @@ void Transport::stop() {
 }
 
 void Transport::receive(const std::shared_ptr<Listener>& l) {
-  l->socket.async_receive_from(asio::buffer(l->buffer), l->from,
-                               [this, l, gate = gate_](const boost::system::error_code& ec, std::size_t n) {
-                                 if (!gate->open || ec == asio::error::operation_aborted || !l->socket.is_open())
-                                   return;
-                                 if (!ec) onDatagram(l, n, l->from);
-                                 receive(l);
-                               });
+  l->socket.async_receive_from(
+      asio::buffer(l->buffer), l->from,
+      [this, l, gate = gate_](const boost::system::error_code& ec, std::size_t n) {
+        if (!gate->open || ec == asio::error::operation_aborted || !l->socket.is_open()) return;
+        if (!ec) onDatagram(l, n, l->from);
+        receive(l);
+      });
 }
 
-void Transport::onDatagram(const std::shared_ptr<Listener>& l, std::size_t size, const udp::endpoint& from) {
+void Transport::onDatagram(const std::shared_ptr<Listener>& l, std::size_t size,
+                           const udp::endpoint& from) {
   PacketContext ctx;
   ctx.interface = l->iface.name;
   ctx.interface_address = l->iface.address;
@@ -136,14 +146,15 @@ void Transport::onDatagram(const std::shared_ptr<Listener>& l, std::size_t size,
   Outcome out = engine_.handle(wire::ByteView(l->buffer.data(), size), ctx);
   if (out.probe && out.reply) {
     auto reply = std::make_shared<Reply>(std::move(*out.reply));
-    pinger_.probe(*out.probe, engine_.config().ping_timeout, [this, l, reply, ip = *out.probe](bool answered) {
-      auto writes = engine_.probeResult(ip, answered);
-      if (!answered) {
-        if (l->socket.is_open()) send(l, *reply);
-        return;
-      }
-      commit(std::move(writes), l, std::nullopt);
-    });
+    pinger_.probe(*out.probe, engine_.config().ping_timeout,
+                  [this, l, reply, ip = *out.probe](bool answered) {
+                    auto writes = engine_.probeResult(ip, answered);
+                    if (!answered) {
+                      if (l->socket.is_open()) send(l, *reply);
+                      return;
+                    }
+                    commit(std::move(writes), l, std::nullopt);
+                  });
     return;
   }
   if (out.writes.empty()) {
@@ -180,7 +191,9 @@ void Transport::send(const std::shared_ptr<Listener>& l, const Reply& reply) {
     l->socket.send_to(payload, udp::endpoint(asio::ip::address_v4::broadcast(), d.port), 0, ec);
   };
   switch (d.kind) {
-    case Destination::Kind::Broadcast: broadcast(); break;
+    case Destination::Kind::Broadcast:
+      broadcast();
+      break;
     case Destination::Kind::Unicast:
       l->socket.send_to(payload, udp::endpoint(asio::ip::address_v4(d.ip.value()), d.port), 0, ec);
       break;
@@ -195,7 +208,8 @@ void Transport::send(const std::shared_ptr<Listener>& l, const Reply& reply) {
       req.arp_flags = ATF_COM;
       std::strncpy(req.arp_dev, l->iface.name.c_str(), sizeof(req.arp_dev) - 1);
       if (::ioctl(l->socket.native_handle(), SIOCSARP, &req) == 0) {
-        l->socket.send_to(payload, udp::endpoint(asio::ip::address_v4(d.ip.value()), d.port), 0, ec);
+        l->socket.send_to(payload, udp::endpoint(asio::ip::address_v4(d.ip.value()), d.port), 0,
+                          ec);
         if (!ec) break;
       }
       ec.clear();
@@ -205,7 +219,8 @@ void Transport::send(const std::shared_ptr<Listener>& l, const Reply& reply) {
   }
   if (ec) {
     engine_.stats().drop("send_failed");
-    log_->warn("DHCP_SEND_FAILED interface={} to={} error={}", l->iface.name, d.ip.str(), ec.message());
+    log_->warn("DHCP_SEND_FAILED interface={} to={} error={}", l->iface.name, d.ip.str(),
+               ec.message());
   }
 }
 

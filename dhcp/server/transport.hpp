@@ -11,10 +11,10 @@
 
 #include <utility>  // before Asio (GCC 12 + Boost 1.74)
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,7 +56,8 @@ class Transport {
   void onDatagram(const std::shared_ptr<Listener>& l, std::size_t size,
                   const boost::asio::ip::udp::endpoint& from);
   void send(const std::shared_ptr<Listener>& l, const Reply& reply);
-  void commit(std::vector<LeaseWrite> writes, const std::shared_ptr<Listener>& l, std::optional<Reply> reply);
+  void commit(std::vector<LeaseWrite> writes, const std::shared_ptr<Listener>& l,
+              std::optional<Reply> reply);
   void scheduleReclaim();
 
   boost::asio::io_context& io_;

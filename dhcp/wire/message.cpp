@@ -10,9 +10,9 @@ using drover::wire::Reader;
 using drover::wire::Writer;
 
 // Options whose shape the server relies on: a wrong length discards the datagram.
-constexpr std::array<std::uint8_t, 6> kStrictOptions{
-    opt::kRequestedAddress, opt::kLeaseTime, opt::kOverload,
-    opt::kMessageType,      opt::kServerId,  opt::kMaxMessageSize};
+constexpr std::array<std::uint8_t, 6> kStrictOptions{opt::kRequestedAddress, opt::kLeaseTime,
+                                                     opt::kOverload,         opt::kMessageType,
+                                                     opt::kServerId,         opt::kMaxMessageSize};
 
 constexpr std::uint8_t kOverloadFile = 1;
 constexpr std::uint8_t kOverloadSname = 2;
@@ -146,7 +146,8 @@ Result<Message> decode(ByteView datagram) {
   m.siaddr = Ipv4Address(*r.u32());
   m.giaddr = Ipv4Address(*r.u32());
   auto chaddr = *r.bytes(kChaddrSize);
-  for (std::size_t i = 0; i < kChaddrSize; ++i) m.chaddr[i] = std::to_integer<std::uint8_t>(chaddr[i]);
+  for (std::size_t i = 0; i < kChaddrSize; ++i)
+    m.chaddr[i] = std::to_integer<std::uint8_t>(chaddr[i]);
   const ByteView sname = *r.bytes(kSnameSize);
   const ByteView file = *r.bytes(kFileSize);
   if (*r.u32() != kMagicCookie) return makeError("bad_cookie", "magic cookie is not 99.130.83.99");
@@ -202,8 +203,8 @@ Result<Bytes> encode(const Message& m, std::size_t max_size, EncodeReport* repor
   const bool can_sname = m.sname.empty();
   if (!layout.skipped.empty() && (can_file || can_sname))
     layout = place(order, main_capacity - 3, can_file, can_sname);  // 3: option 52 itself
-  if (m.options.has(opt::kMessageType) &&
-      std::find(layout.skipped.begin(), layout.skipped.end(), opt::kMessageType) != layout.skipped.end())
+  if (m.options.has(opt::kMessageType) && std::find(layout.skipped.begin(), layout.skipped.end(),
+                                                    opt::kMessageType) != layout.skipped.end())
     return makeError("too_big", "option 53 does not fit");
   const bool in_file = !layout.file.options.empty();
   const bool in_sname = !layout.sname.options.empty();
@@ -227,8 +228,8 @@ Result<Bytes> encode(const Message& m, std::size_t max_size, EncodeReport* repor
   writeField(w, layout.file, in_file, m.file, kFileSize);
   w.u32(kMagicCookie);
   if (in_file || in_sname)
-    writeChunked(w, Option{opt::kOverload,
-                           Bytes{std::byte((in_file ? kOverloadFile : 0) | (in_sname ? kOverloadSname : 0))}});
+    writeChunked(w, Option{opt::kOverload, Bytes{std::byte((in_file ? kOverloadFile : 0) |
+                                                           (in_sname ? kOverloadSname : 0))}});
   for (const Option* o : layout.main.options) writeChunked(w, *o);
   w.u8(opt::kEnd);
   if (w.size() < kMinBootpSize) w.zeros(kMinBootpSize - w.size());

@@ -20,15 +20,15 @@
 namespace drover::dhcp::wire {
 
 // RFC 951 / 2131 sizes.
-inline constexpr std::size_t kBootpHeaderSize = 236;       // fixed header, up to `file`
+inline constexpr std::size_t kBootpHeaderSize = 236;  // fixed header, up to `file`
 inline constexpr std::size_t kCookieSize = 4;
 inline constexpr std::uint32_t kMagicCookie = 0x63825363;  // RFC 2131 3
 inline constexpr std::size_t kSnameSize = 64;
 inline constexpr std::size_t kFileSize = 128;
 inline constexpr std::size_t kChaddrSize = 16;
-inline constexpr std::size_t kMinBootpSize = 300;          // RFC 951: replies padded to this
-inline constexpr std::size_t kIpUdpHeaders = 28;           // IPv4 20 + UDP 8
-inline constexpr std::size_t kMinMaxMessageSize = 576;     // RFC 2132 9.10: smallest legal 57
+inline constexpr std::size_t kMinBootpSize = 300;       // RFC 951: replies padded to this
+inline constexpr std::size_t kIpUdpHeaders = 28;        // IPv4 20 + UDP 8
+inline constexpr std::size_t kMinMaxMessageSize = 576;  // RFC 2132 9.10: smallest legal 57
 // The largest reply a client must accept: 576-byte IP datagram (RFC 2131 2).
 inline constexpr std::size_t kDefaultMaxReply = kMinMaxMessageSize - kIpUdpHeaders;
 // The largest datagram decode() accepts; anything bigger is "oversized".

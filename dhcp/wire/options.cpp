@@ -65,18 +65,24 @@ constexpr std::array kIpxe{
 };
 
 const OptionDef* findIn(std::span<const OptionDef> table, std::uint8_t code) {
-  auto it = std::find_if(table.begin(), table.end(), [&](const OptionDef& d) { return d.code == code; });
+  auto it =
+      std::find_if(table.begin(), table.end(), [&](const OptionDef& d) { return d.code == code; });
   return it == table.end() ? nullptr : &*it;
 }
 
 std::size_t itemSize(OptionType t) {
   switch (t) {
-    case T::U8: return 1;
-    case T::U16: return 2;
+    case T::U8:
+      return 1;
+    case T::U16:
+      return 2;
     case T::U32:
-    case T::Ipv4: return 4;
-    case T::Uuid: return 17;
-    default: return 0;  // variable
+    case T::Ipv4:
+      return 4;
+    case T::Uuid:
+      return 17;
+    default:
+      return 0;  // variable
   }
 }
 
@@ -94,10 +100,18 @@ std::uint32_t readBigEndian(ByteView b) {
 
 }  // namespace
 
-std::span<const OptionDef> standardOptions() { return kStandard; }
-std::span<const OptionDef> ipxeOptions() { return kIpxe; }
-const OptionDef* findOption(std::uint8_t code) { return findIn(kStandard, code); }
-const OptionDef* findIpxeOption(std::uint8_t code) { return findIn(kIpxe, code); }
+std::span<const OptionDef> standardOptions() {
+  return kStandard;
+}
+std::span<const OptionDef> ipxeOptions() {
+  return kIpxe;
+}
+const OptionDef* findOption(std::uint8_t code) {
+  return findIn(kStandard, code);
+}
+const OptionDef* findIpxeOption(std::uint8_t code) {
+  return findIn(kIpxe, code);
+}
 
 bool lengthValid(const OptionDef& def, std::size_t length) {
   if (def.type == T::Empty) return length == 0;
@@ -133,7 +147,9 @@ std::optional<ByteView> Options::get(std::uint8_t code) const {
   return ByteView(o->data);
 }
 
-void Options::set(std::uint8_t code, ByteView data) { set(code, Bytes(data.begin(), data.end())); }
+void Options::set(std::uint8_t code, ByteView data) {
+  set(code, Bytes(data.begin(), data.end()));
+}
 
 void Options::set(std::uint8_t code, Bytes data) {
   if (Option* o = find(code)) {
@@ -155,10 +171,18 @@ void Options::erase(std::uint8_t code) {
   std::erase_if(items_, [&](const Option& o) { return o.code == code; });
 }
 
-void Options::setU8(std::uint8_t code, std::uint8_t v) { set(code, bigEndian(v, 1)); }
-void Options::setU16(std::uint8_t code, std::uint16_t v) { set(code, bigEndian(v, 2)); }
-void Options::setU32(std::uint8_t code, std::uint32_t v) { set(code, bigEndian(v, 4)); }
-void Options::setIpv4(std::uint8_t code, Ipv4Address a) { set(code, bigEndian(a.value(), 4)); }
+void Options::setU8(std::uint8_t code, std::uint8_t v) {
+  set(code, bigEndian(v, 1));
+}
+void Options::setU16(std::uint8_t code, std::uint16_t v) {
+  set(code, bigEndian(v, 2));
+}
+void Options::setU32(std::uint8_t code, std::uint32_t v) {
+  set(code, bigEndian(v, 4));
+}
+void Options::setIpv4(std::uint8_t code, Ipv4Address a) {
+  set(code, bigEndian(a.value(), 4));
+}
 
 void Options::setIpv4List(std::uint8_t code, std::span<const Ipv4Address> list) {
   Bytes b;
@@ -169,7 +193,9 @@ void Options::setIpv4List(std::uint8_t code, std::span<const Ipv4Address> list) 
   set(code, std::move(b));
 }
 
-void Options::setString(std::uint8_t code, std::string_view s) { set(code, drover::wire::asBytes(s)); }
+void Options::setString(std::uint8_t code, std::string_view s) {
+  set(code, drover::wire::asBytes(s));
+}
 
 std::optional<std::uint8_t> Options::u8(std::uint8_t code) const {
   auto v = get(code);

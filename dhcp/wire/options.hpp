@@ -46,11 +46,11 @@ inline constexpr std::uint8_t kClientId = 61;
 inline constexpr std::uint8_t kTftpServer = 66;
 inline constexpr std::uint8_t kBootfile = 67;
 inline constexpr std::uint8_t kUserClass = 77;
-inline constexpr std::uint8_t kRelayAgentInfo = 82;   // RFC 3046
-inline constexpr std::uint8_t kClientArch = 93;       // RFC 4578
-inline constexpr std::uint8_t kClientNdi = 94;        // RFC 4578
-inline constexpr std::uint8_t kClientUuid = 97;       // RFC 4578
-inline constexpr std::uint8_t kIpxeEncap = 175;       // iPXE encapsulated options
+inline constexpr std::uint8_t kRelayAgentInfo = 82;  // RFC 3046
+inline constexpr std::uint8_t kClientArch = 93;      // RFC 4578
+inline constexpr std::uint8_t kClientNdi = 94;       // RFC 4578
+inline constexpr std::uint8_t kClientUuid = 97;      // RFC 4578
+inline constexpr std::uint8_t kIpxeEncap = 175;      // iPXE encapsulated options
 inline constexpr std::uint8_t kEnd = 255;
 }  // namespace opt
 
@@ -71,7 +71,7 @@ inline constexpr std::uint8_t kVersion = 235;
 }  // namespace ipxe
 
 enum class OptionType : std::uint8_t {
-  Empty,         // no value (length 0)
+  Empty,  // no value (length 0)
   U8,
   U16,
   U32,

@@ -6,14 +6,17 @@ namespace {
 
 TEST_F(EngineTest, EveryBadShapeIsANamedCountedDrop) {
   auto good = *wire::encode(discoverFor(1));
-  auto dropOf = [&](const wire::Bytes& b) { return std::string(engine_->handle(b, onLink()).drop); };
+  auto dropOf = [&](const wire::Bytes& b) {
+    return std::string(engine_->handle(b, onLink()).drop);
+  };
   EXPECT_EQ(dropOf(wire::Bytes(good.begin(), good.begin() + 100)), "truncated");
   EXPECT_EQ(dropOf(wire::Bytes(wire::kMaxMessageSize + 1)), "oversized");
   auto bad_cookie = good;
   bad_cookie[237] = std::byte{0};
   EXPECT_EQ(dropOf(bad_cookie), "bad_cookie");
   auto overrun = wire::Bytes(good.begin(), good.begin() + 240);
-  overrun.insert(overrun.end(), {std::byte{53}, std::byte{1}, std::byte{1}, std::byte{60}, std::byte{200}});
+  overrun.insert(overrun.end(),
+                 {std::byte{53}, std::byte{1}, std::byte{1}, std::byte{60}, std::byte{200}});
   EXPECT_EQ(dropOf(overrun), "option_overrun");
   auto reply = discoverFor(1);
   reply.op = 2;

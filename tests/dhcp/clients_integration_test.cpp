@@ -17,13 +17,16 @@ TEST_F(DhcpLab, DhclientGetsItsReservationRenewsAndReleases) {
   auto& rel = startClient(dhclient("-r"), "dhclient-release");
   rel.wait();
   ASSERT_TRUE(clientSaw("RELEASE 192.0.2.10"));
-  ASSERT_TRUE(waitFor([&] { return readFile(dir_ + "/harness.out").find("DHCP_RELEASE") != std::string::npos; }));
+  ASSERT_TRUE(waitFor(
+      [&] { return readFile(dir_ + "/harness.out").find("DHCP_RELEASE") != std::string::npos; }));
   stopHarness();
-  EXPECT_NE(metrics().find(R"(drover_dhcp_packets_total{type="release"} 1)"), std::string::npos) << metrics();
+  EXPECT_NE(metrics().find(R"(drover_dhcp_packets_total{type="release"} 1)"), std::string::npos)
+      << metrics();
 }
 
 TEST_F(DhcpLab, UdhcpcGetsAPoolAddressRenewsAndReleases) {
-  if (!haveTool("/usr/sbin/udhcpc") && !haveTool("/bin/udhcpc")) GTEST_SKIP() << "udhcpc not installed";
+  if (!haveTool("/usr/sbin/udhcpc") && !haveTool("/bin/udhcpc"))
+    GTEST_SKIP() << "udhcpc not installed";
   ASSERT_NO_FATAL_FAILURE(startHarness(defaultConfig()));
   ASSERT_NO_FATAL_FAILURE(setClientMac("52:54:00:00:00:42"));
   auto& u = startClient(udhcpc(), "udhcpc");
@@ -33,14 +36,16 @@ TEST_F(DhcpLab, UdhcpcGetsAPoolAddressRenewsAndReleases) {
   u.signal(SIGUSR1);  // renew now
   ASSERT_TRUE(clientSaw("renew 192.0.2.100")) << readFile(dir_ + "/udhcpc.out");
   u.signal(SIGUSR2);  // release
-  ASSERT_TRUE(waitFor([&] { return readFile(dir_ + "/harness.out").find("DHCP_RELEASE") != std::string::npos; }))
-      << readFile(dir_ + "/udhcpc.out");
+  ASSERT_TRUE(waitFor([&] {
+    return readFile(dir_ + "/harness.out").find("DHCP_RELEASE") != std::string::npos;
+  })) << readFile(dir_ + "/udhcpc.out");
   u.signal(SIGTERM);
   u.wait();
 }
 
 TEST_F(DhcpLab, RestartKeepsLeases) {
-  if (!haveTool("/usr/sbin/dhclient") || !haveTool("/usr/sbin/udhcpc")) GTEST_SKIP() << "clients not installed";
+  if (!haveTool("/usr/sbin/dhclient") || !haveTool("/usr/sbin/udhcpc"))
+    GTEST_SKIP() << "clients not installed";
   ASSERT_NO_FATAL_FAILURE(startHarness(defaultConfig()));
   ASSERT_NO_FATAL_FAILURE(setClientMac("52:54:00:00:00:01"));
   auto& first = startClient(dhclient(), "dhclient");
@@ -49,11 +54,13 @@ TEST_F(DhcpLab, RestartKeepsLeases) {
   first.wait();
   stopHarness();
   ASSERT_NO_FATAL_FAILURE(startHarness(defaultConfig()));
-  EXPECT_NE(readFile(dir_ + "/harness.out").find("DHCP_LEASES_RESTORED count=1"), std::string::npos);
+  EXPECT_NE(readFile(dir_ + "/harness.out").find("DHCP_LEASES_RESTORED count=1"),
+            std::string::npos);
   // Another machine gets another address ...
   ASSERT_NO_FATAL_FAILURE(setClientMac("52:54:00:00:00:02"));
-  auto& other = startClient({"udhcpc", "-f", "-q", "-n", "-i", client_if_, "-s", script(), "-t", "20", "-T", "1"},
-                            "udhcpc");
+  auto& other = startClient(
+      {"udhcpc", "-f", "-q", "-n", "-i", client_if_, "-s", script(), "-t", "20", "-T", "1"},
+      "udhcpc");
   EXPECT_EQ(other.wait(), 0);
   ASSERT_TRUE(clientSaw("bound 192.0.2.101")) << readFile(clientLog());
   // ... and the first one, rebooting, keeps its own (INIT-REBOOT from its lease file).
@@ -73,12 +80,14 @@ TEST_F(DhcpLab, PingBeforeOfferSkipsAnAddressSomebodyAnswersFor) {
   ASSERT_EQ(client_->run("ip addr add 192.0.2.100/24 dev " + client_if_), 0);
   ASSERT_NO_FATAL_FAILURE(setClientMac("52:54:00:00:00:43"));
   // No lease hook: it would flush the squatter's address ("deconfig") before the DISCOVER.
-  auto& u = startClient({"udhcpc", "-f", "-q", "-n", "-i", client_if_, "-s", "/bin/true", "-t", "20", "-T", "1"},
-                        "udhcpc");
+  auto& u = startClient(
+      {"udhcpc", "-f", "-q", "-n", "-i", client_if_, "-s", "/bin/true", "-t", "20", "-T", "1"},
+      "udhcpc");
   EXPECT_EQ(u.wait(), 0) << readFile(dir_ + "/udhcpc.out");
   EXPECT_NE(readFile(dir_ + "/udhcpc.out").find("lease of 192.0.2.101 obtained"), std::string::npos)
       << readFile(dir_ + "/udhcpc.out");
-  EXPECT_NE(readFile(dir_ + "/harness.out").find("DHCP_ADDRESS_IN_USE ip=192.0.2.100"), std::string::npos)
+  EXPECT_NE(readFile(dir_ + "/harness.out").find("DHCP_ADDRESS_IN_USE ip=192.0.2.100"),
+            std::string::npos)
       << readFile(dir_ + "/harness.out");
 }
 
@@ -91,15 +100,19 @@ TEST_F(DhcpLab, PxeFirmwareGetsTheRightBootFile) {
   const Case cases[] = {
       {"--arch 0 --vendor PXEClient:Arch:00000:UNDI:002001", "undionly.kpxe", false, false},
       {"--arch 7 --vendor PXEClient:Arch:00007:UNDI:003016", "ipxe.efi", false, false},
-      {"--arch 16 --vendor HTTPClient:Arch:00016:UNDI:003001", "http://192.0.2.1:8080/ipxe.efi", true, false},
-      {"--arch 0 --vendor PXEClient:Arch:00000:UNDI:002001 --ipxe", "http://192.0.2.1:8080/boot.ipxe", false, true},
+      {"--arch 16 --vendor HTTPClient:Arch:00016:UNDI:003001", "http://192.0.2.1:8080/ipxe.efi",
+       true, false},
+      {"--arch 0 --vendor PXEClient:Arch:00000:UNDI:002001 --ipxe",
+       "http://192.0.2.1:8080/boot.ipxe", false, true},
   };
   int n = 0;
   for (const auto& c : cases) {
     const std::string out = dir_ + "/pxe" + std::to_string(n) + ".out";
-    const std::string cmd = "/usr/bin/python3 " + sourceDir() + "/tests/dhcp/scripts/pxe_client.py --iface " +
-                            client_if_ + " --mac 52:54:00:00:10:0" + std::to_string(n++) + " " + c.args + " > " + out;
-    ASSERT_EQ(std::system(("ip netns exec " + client_->name() + " " + cmd).c_str()), 0) << readFile(out);
+    const std::string cmd =
+        "/usr/bin/python3 " + sourceDir() + "/tests/dhcp/scripts/pxe_client.py --iface " +
+        client_if_ + " --mac 52:54:00:00:10:0" + std::to_string(n++) + " " + c.args + " > " + out;
+    ASSERT_EQ(std::system(("ip netns exec " + client_->name() + " " + cmd).c_str()), 0)
+        << readFile(out);
     const std::string got = readFile(out);
     EXPECT_NE(got.find("file=" + c.file + "\n"), std::string::npos) << got;
     EXPECT_NE(got.find("siaddr=192.0.2.1\n"), std::string::npos) << got;

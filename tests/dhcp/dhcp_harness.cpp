@@ -30,7 +30,9 @@ T parsed(Result<T> r, const std::string& what) {
   return std::move(*r);
 }
 
-Ipv4Address addr(const json& j) { return parsed(Ipv4Address::parse(j.get<std::string>()), "address"); }
+Ipv4Address addr(const json& j) {
+  return parsed(Ipv4Address::parse(j.get<std::string>()), "address");
+}
 
 ServerConfig serverConfig(const json& j) {
   ServerConfig c;
@@ -44,8 +46,10 @@ ServerConfig serverConfig(const json& j) {
     NetworkConfig net;
     net.name = n.at("name").get<std::string>();
     net.subnet = parsed(Cidr::parse(n.at("subnet").get<std::string>()), "subnet");
-    net.mode = n.value("mode", "dhcp") == "proxy" ? NetworkConfig::Mode::Proxy : NetworkConfig::Mode::Dhcp;
-    if (n.contains("pool")) net.pool = parsed(Ipv4Range::parse(n["pool"].get<std::string>()), "pool");
+    net.mode =
+        n.value("mode", "dhcp") == "proxy" ? NetworkConfig::Mode::Proxy : NetworkConfig::Mode::Dhcp;
+    if (n.contains("pool"))
+      net.pool = parsed(Ipv4Range::parse(n["pool"].get<std::string>()), "pool");
     if (n.contains("gateway")) net.gateway = addr(n["gateway"]);
     for (const auto& d : n.value("dns", json::array())) net.dns.push_back(addr(d));
     net.domain = n.value("domain", "");

@@ -33,7 +33,7 @@ TEST_F(EngineTest, PingBeforeOfferProbesNewPoolAddressesOnly) {
   ASSERT_TRUE(out.probe.has_value());
   const auto probed = *out.probe;
   EXPECT_EQ(replyOf(out).yiaddr, probed);
-  EXPECT_FALSE(send(discoverFor(10)).probe);  // a reservation is never probed
+  EXPECT_FALSE(send(discoverFor(10)).probe);              // a reservation is never probed
   EXPECT_EQ(send(discoverFor(1)).drop, "probe_pending");  // a retransmission waits for it
   // The probe was answered: the address is quarantined and the client offered another.
   auto writes = engine_->probeResult(probed, true);
@@ -93,8 +93,13 @@ TEST_F(EngineTest, ExpiredLeasesAreReclaimedAfterTheGrace) {
 }
 
 TEST_F(EngineTest, RestoredLeasesAreHonoured) {
-  Lease held{ip("192.0.2.100"), Engine::clientKey(discoverFor(1)), macFor(1), LeaseState::Bound,
-             clock_.now() + 600, "rack1", ""};
+  Lease held{ip("192.0.2.100"),
+             Engine::clientKey(discoverFor(1)),
+             macFor(1),
+             LeaseState::Bound,
+             clock_.now() + 600,
+             "rack1",
+             ""};
   engine_->restore({held});
   EXPECT_EQ(replyOf(send(discoverFor(1))).yiaddr, held.ip);
   EXPECT_NE(replyOf(send(discoverFor(2))).yiaddr, held.ip);

@@ -2,9 +2,9 @@
 // factory below: make() opens a fresh store, reopen() opens the same data again (a restart).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <atomic>
 #include <filesystem>
-#include <unistd.h>
 
 #include "dhcp/server/group_commit.hpp"
 #include "dhcp/server/sqlite_lease_store.hpp"
@@ -20,9 +20,10 @@ struct MemoryBackend {
 };
 
 struct SqliteBackend {
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("drover-leases-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".db"))
-                         .string();
+  std::string path =
+      (std::filesystem::temp_directory_path() /
+       ("drover-leases-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".db"))
+          .string();
   static inline std::atomic<int> counter{0};
   ~SqliteBackend() {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
@@ -36,12 +37,21 @@ struct SqliteBackend {
 };
 
 Lease leaseFor(std::uint32_t n, LeaseState state = LeaseState::Bound) {
-  return Lease{Ipv4Address(0xc0000200 + n), "\x01key" + std::to_string(n), macFor(n), state,
-               1'700'000'000 + n, "rack1", n % 2 ? "node-" + std::to_string(n) : ""};
+  return Lease{Ipv4Address(0xc0000200 + n),
+               "\x01key" + std::to_string(n),
+               macFor(n),
+               state,
+               1'700'000'000 + n,
+               "rack1",
+               n % 2 ? "node-" + std::to_string(n) : ""};
 }
 
-LeaseWrite put(const Lease& l) { return LeaseWrite{LeaseWrite::Op::Put, l}; }
-LeaseWrite removal(const Lease& l) { return LeaseWrite{LeaseWrite::Op::Remove, l}; }
+LeaseWrite put(const Lease& l) {
+  return LeaseWrite{LeaseWrite::Op::Put, l};
+}
+LeaseWrite removal(const Lease& l) {
+  return LeaseWrite{LeaseWrite::Op::Remove, l};
+}
 
 template <typename Backend>
 class LeaseStoreConformance : public ::testing::Test {
@@ -86,8 +96,9 @@ TYPED_TEST(LeaseStoreConformance, PutReplacesTheLeaseForTheSameAddress) {
 
 TYPED_TEST(LeaseStoreConformance, WritesApplyInOrder) {
   auto store = this->backend_.make();
-  ASSERT_TRUE(store->apply(std::vector{put(leaseFor(1)), removal(leaseFor(1)), put(leaseFor(2)),
-                                       removal(leaseFor(9))})
+  ASSERT_TRUE(store
+                  ->apply(std::vector{put(leaseFor(1)), removal(leaseFor(1)), put(leaseFor(2)),
+                                      removal(leaseFor(9))})
                   .ok());
   auto all = store->loadAll();
   ASSERT_EQ(all->size(), 1u);

@@ -21,7 +21,8 @@ TEST_F(EngineTest, RelayedRequestsUseTheRelaysNetworkAndEchoOption82) {
   auto d = discoverFor(1);
   d.giaddr = ip("198.51.100.1");
   d.hops = 1;
-  const std::byte rai[] = {std::byte{1}, std::byte{4}, std::byte{'e'}, std::byte{'t'}, std::byte{'h'}, std::byte{'0'}};
+  const std::byte rai[] = {std::byte{1},   std::byte{4},   std::byte{'e'},
+                           std::byte{'t'}, std::byte{'h'}, std::byte{'0'}};
   d.options.set(opt::kRelayAgentInfo, wire::ByteView(rai));
   auto out = send(d);
   auto offer = replyOf(out);

@@ -14,7 +14,8 @@ namespace {
 class RelayLab : public DhcpLab {
  protected:
   std::string relayConfig() const {
-    return R"({"server_address":"192.0.2.1","interfaces":[")" + server_if_ + R"("],"networks":[)"
+    return R"({"server_address":"192.0.2.1","interfaces":[")" + server_if_ +
+           R"("],"networks":[)"
            R"({"name":"rack1","subnet":"192.0.2.0/24","pool":"192.0.2.100-192.0.2.199"},)"
            R"({"name":"rack2","subnet":"198.51.100.0/24","pool":"198.51.100.10-198.51.100.250",)"
            R"("gateway":"198.51.100.1","lease_seconds":3600}]})";
@@ -38,16 +39,17 @@ class RelayLab : public DhcpLab {
   }
 
   int load(int first, int count, const std::string& name) {
-    auto& p = startClient({"/usr/bin/python3", sourceDir() + "/tests/dhcp/scripts/dhcp_load.py", "--server",
-                           "192.0.2.1", "--giaddr", "198.51.100.1", "--first", std::to_string(first), "--count",
-                           std::to_string(count), "--idle", "3"},
+    auto& p = startClient({"/usr/bin/python3", sourceDir() + "/tests/dhcp/scripts/dhcp_load.py",
+                           "--server", "192.0.2.1", "--giaddr", "198.51.100.1", "--first",
+                           std::to_string(first), "--count", std::to_string(count), "--idle", "3"},
                           name);
     return p.pid();
   }
 };
 
 TEST_F(RelayLab, ClientBehindIscDhcrelayGetsAnAddressOnTheRelaysSubnet) {
-  if (!haveTool("/usr/sbin/dhcrelay") || !haveTool("/usr/sbin/udhcpc")) GTEST_SKIP() << "dhcrelay/udhcpc missing";
+  if (!haveTool("/usr/sbin/dhcrelay") || !haveTool("/usr/sbin/udhcpc"))
+    GTEST_SKIP() << "dhcrelay/udhcpc missing";
   ASSERT_NO_FATAL_FAILURE(routeRack2());
   // The client namespace is the relay; the machine sits one more link away.
   Netns host("dhcph-" + client_if_.substr(2));
@@ -58,14 +60,18 @@ TEST_F(RelayLab, ClientBehindIscDhcrelayGetsAnAddressOnTheRelaysSubnet) {
   auto& relay = startClient({"dhcrelay", "-4", "-d", "-a", "-id", down, "-iu", client_if_, "-pf",
                              dir_ + "/dhcrelay.pid", "192.0.2.1"},
                             "dhcrelay");
-  ASSERT_TRUE(waitFor([&] { return readFile(dir_ + "/dhcrelay.out").find("Sending on") != std::string::npos; }))
-      << readFile(dir_ + "/dhcrelay.out");
-  Process machine(host.exec({"udhcpc", "-f", "-q", "-n", "-i", host_if, "-s", script(), "-t", "20", "-T", "1"}),
-                  dir_ + "/udhcpc.out");
-  EXPECT_EQ(machine.wait(), 0) << readFile(dir_ + "/udhcpc.out") << readFile(dir_ + "/dhcrelay.out");
+  ASSERT_TRUE(waitFor([&] {
+    return readFile(dir_ + "/dhcrelay.out").find("Sending on") != std::string::npos;
+  })) << readFile(dir_ + "/dhcrelay.out");
+  Process machine(
+      host.exec({"udhcpc", "-f", "-q", "-n", "-i", host_if, "-s", script(), "-t", "20", "-T", "1"}),
+      dir_ + "/udhcpc.out");
+  EXPECT_EQ(machine.wait(), 0) << readFile(dir_ + "/udhcpc.out")
+                               << readFile(dir_ + "/dhcrelay.out");
   const std::string log = readFile("/tmp/drover-dhcp-client-" + host_if + ".log");
   std::filesystem::remove("/tmp/drover-dhcp-client-" + host_if + ".log");
-  EXPECT_NE(log.find("bound 198.51.100.10"), std::string::npos) << log << readFile(dir_ + "/harness.out");
+  EXPECT_NE(log.find("bound 198.51.100.10"), std::string::npos)
+      << log << readFile(dir_ + "/harness.out");
   relay.signal(SIGTERM);
   relay.wait();
 }
@@ -77,7 +83,8 @@ TEST_F(RelayLab, KillNineUnderLoadNeverLosesAnAcknowledgedLease) {
   const std::string first_out = dir_ + "/load1.out";
   load(1, 200, "load1");
   // Kill the server mid-run, while ACKs are flowing.
-  ASSERT_TRUE(waitFor([&] { return acks(readFile(first_out)).size() >= 20; })) << readFile(first_out);
+  ASSERT_TRUE(waitFor([&] { return acks(readFile(first_out)).size() >= 20; }))
+      << readFile(first_out);
   harness_->signal(SIGKILL);
   harness_->wait();
   ASSERT_TRUE(waitFor([&] { return readFile(first_out).find("DONE") != std::string::npos; }));
@@ -106,7 +113,8 @@ TEST_F(RelayLab, KillNineUnderLoadNeverLosesAnAcknowledgedLease) {
   ASSERT_TRUE(waitFor([&] { return readFile(second_out).find("DONE") != std::string::npos; }));
   const auto after = acks(readFile(second_out));
   EXPECT_EQ(after.size(), 30u) << readFile(second_out);
-  for (const auto& [mac, ip] : after) EXPECT_FALSE(taken.count(ip)) << ip << " given to " << mac << " too";
+  for (const auto& [mac, ip] : after)
+    EXPECT_FALSE(taken.count(ip)) << ip << " given to " << mac << " too";
 }
 
 }  // namespace

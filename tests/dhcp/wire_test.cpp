@@ -11,8 +11,8 @@ using test::bytesOf;
 using test::discoverFor;
 
 TEST(Options, TableKnowsTheRequiredCodes) {
-  for (int code : {1, 3, 6, 12, 15, 28, 43, 50, 51, 52, 53, 54, 55, 57, 58, 59, 60, 61, 66, 67, 77,
-                   82, 93, 94, 97, 175})
+  for (int code : {1,  3,  6,  12, 15, 28, 43, 50, 51, 52, 53, 54, 55,
+                   57, 58, 59, 60, 61, 66, 67, 77, 82, 93, 94, 97, 175})
     EXPECT_NE(findOption(static_cast<std::uint8_t>(code)), nullptr) << code;
   EXPECT_NE(findIpxeOption(ipxe::kNoPxeDhcp), nullptr);
   EXPECT_EQ(findOption(250), nullptr);
@@ -76,7 +76,10 @@ TEST(Message, LongOptionsAreSplitAndJoined) {
   int instances = 0;
   for (std::size_t i = 240; i + 1 < bytes->size();) {
     auto code = std::to_integer<int>((*bytes)[i]);
-    if (code == 0) { ++i; continue; }
+    if (code == 0) {
+      ++i;
+      continue;
+    }
     if (code == 255) break;
     if (code == 43) ++instances;
     i += 2 + std::to_integer<std::size_t>((*bytes)[i + 1]);
@@ -92,7 +95,8 @@ TEST(Message, MaxMessageSizeIsRespectedByOverloadingThenSkipping) {
   Message m = discoverFor(2);
   m.setType(MessageType::Offer);
   m.options.set(opt::kRelayAgentInfo, Bytes(10, std::byte{1}));
-  for (std::uint8_t code = 200; code < 204; ++code) m.options.set(code, Bytes(100, std::byte{code}));
+  for (std::uint8_t code = 200; code < 204; ++code)
+    m.options.set(code, Bytes(100, std::byte{code}));
   EncodeReport report;
   auto bytes = encode(m, kDefaultMaxReply, &report);
   ASSERT_TRUE(bytes.ok());
@@ -156,7 +160,8 @@ TEST(Message, BadInputIsANamedError) {
   bad_overload.insert(bad_overload.begin() + 240, {std::byte{52}, std::byte{1}, std::byte{9}});
   EXPECT_EQ(reason(bad_overload), "bad_overload");
   Bytes bad_type = good;
-  bad_type.insert(bad_type.begin() + 240, {std::byte{53}, std::byte{1}, std::byte{1}});  // joined: 2
+  bad_type.insert(bad_type.begin() + 240,
+                  {std::byte{53}, std::byte{1}, std::byte{1}});  // joined: 2
   EXPECT_EQ(reason(bad_type), "bad_option_length");
   Bytes bad_hlen = good;
   bad_hlen[2] = std::byte{17};

@@ -58,10 +58,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ctx.interface_address = Ipv4Address(size % 2 ? 0xc0000201 : 0xcb007101);
   ctx.proxy_port = size % 3 == 0;
   ctx.source = Ipv4Address(0xc0000299);
-  auto out = engine().handle(dhcp::wire::ByteView(reinterpret_cast<const std::byte*>(data), size), ctx);
+  auto out =
+      engine().handle(dhcp::wire::ByteView(reinterpret_cast<const std::byte*>(data), size), ctx);
   if (out.reply) {
     if (out.reply->payload.size() > dhcp::wire::kMaxUdpPayload) std::abort();
-    if (!dhcp::wire::decode(out.reply->payload).ok()) std::abort();  // we only send what we can read
+    if (!dhcp::wire::decode(out.reply->payload).ok())
+      std::abort();  // we only send what we can read
   } else if (out.drop.empty() && out.writes.empty()) {
     std::abort();  // silence must be a counted drop
   }

@@ -20,7 +20,9 @@ class ManualClock final : public Clock {
   std::int64_t now_ = 1'700'000'000;
 };
 
-inline Ipv4Address ip(const char* text) { return *Ipv4Address::parse(text); }
+inline Ipv4Address ip(const char* text) {
+  return *Ipv4Address::parse(text);
+}
 
 inline ServerConfig defaultConfig() {
   ServerConfig c;
@@ -47,7 +49,8 @@ inline ServerConfig defaultConfig() {
 
 inline StaticBootPolicy::Config defaultPolicy() {
   StaticBootPolicy::Config p;
-  p.reservations.push_back(StaticReservation{macFor(10), std::nullopt, ip("192.0.2.10"), "master-1"});
+  p.reservations.push_back(
+      StaticReservation{macFor(10), std::nullopt, ip("192.0.2.10"), "master-1"});
   p.ignored.push_back(macFor(66));
   p.http_base = "http://192.0.2.1:8080";
   return p;
@@ -57,7 +60,8 @@ class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override { rebuild(); }
 
-  void rebuild(ServerConfig config = defaultConfig(), StaticBootPolicy::Config policy = defaultPolicy()) {
+  void rebuild(ServerConfig config = defaultConfig(),
+               StaticBootPolicy::Config policy = defaultPolicy()) {
     engine_.reset();
     registry_ = std::make_unique<metrics::Registry>();
     policy_ = std::make_unique<StaticBootPolicy>(std::move(policy));

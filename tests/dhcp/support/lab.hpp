@@ -45,7 +45,8 @@ class DhcpLab : public ::testing::Test {
   }
 
   std::string defaultConfig(int lease_seconds = 3600) const {
-    return R"({"server_address":"192.0.2.1","interfaces":[")" + server_if_ + R"("],)" + networksJson(lease_seconds) +
+    return R"({"server_address":"192.0.2.1","interfaces":[")" + server_if_ + R"("],)" +
+           networksJson(lease_seconds) +
            R"(,"reservations":[{"mac":"52:54:00:12:34:56","ip":"192.0.2.10","hostname":"master-1"}],)"
            R"("http_base":"http://192.0.2.1:8080"})";
   }
@@ -54,8 +55,13 @@ class DhcpLab : public ::testing::Test {
   void startHarness(const std::string& config, bool sqlite = true) {
     harness_.reset();
     std::ofstream(dir_ + "/config.json") << config;
-    std::vector<std::string> argv{binaryDir() + "/bin/dhcp_harness", "--config", dir_ + "/config.json",
-                                  "--log-level", "debug", "--metrics-out", dir_ + "/metrics.txt"};
+    std::vector<std::string> argv{binaryDir() + "/bin/dhcp_harness",
+                                  "--config",
+                                  dir_ + "/config.json",
+                                  "--log-level",
+                                  "debug",
+                                  "--metrics-out",
+                                  dir_ + "/metrics.txt"};
     if (sqlite) {
       argv.insert(argv.end(), {"--db", dir_ + "/leases.db"});
     } else {
@@ -63,9 +69,10 @@ class DhcpLab : public ::testing::Test {
     }
     std::filesystem::remove(dir_ + "/harness.out");
     harness_ = std::make_unique<Process>(server_->exec(argv), dir_ + "/harness.out");
-    ASSERT_TRUE(waitFor([&] { return readFile(dir_ + "/harness.out").find("DHCP_HARNESS_READY") != std::string::npos ||
-                                      !harness_->running(); }))
-        << readFile(dir_ + "/harness.out");
+    ASSERT_TRUE(waitFor([&] {
+      return readFile(dir_ + "/harness.out").find("DHCP_HARNESS_READY") != std::string::npos ||
+             !harness_->running();
+    })) << readFile(dir_ + "/harness.out");
     ASSERT_TRUE(harness_->running()) << readFile(dir_ + "/harness.out");
   }
 
@@ -83,7 +90,8 @@ class DhcpLab : public ::testing::Test {
   std::string script() const { return sourceDir() + "/tests/dhcp/scripts/client-script.sh"; }
 
   // Waits until the client log has a line containing `text`.
-  bool clientSaw(const std::string& text, std::chrono::seconds safety = std::chrono::seconds(60)) const {
+  bool clientSaw(const std::string& text,
+                 std::chrono::seconds safety = std::chrono::seconds(60)) const {
     return waitFor([&] { return readFile(clientLog()).find(text) != std::string::npos; }, safety);
   }
 
@@ -93,8 +101,9 @@ class DhcpLab : public ::testing::Test {
   }
 
   std::vector<std::string> dhclient(const std::string& extra = "") const {
-    std::vector<std::string> argv{"dhclient", "-d", "-v", "-lf", dir_ + "/dhclient.leases", "-pf",
-                                  dir_ + "/dhclient.pid", "-sf", script()};
+    std::vector<std::string> argv{
+        "dhclient", "-d",    "-v", "-lf", dir_ + "/dhclient.leases", "-pf", dir_ + "/dhclient.pid",
+        "-sf",      script()};
     if (!extra.empty()) argv.push_back(extra);
     argv.push_back(client_if_);
     return argv;

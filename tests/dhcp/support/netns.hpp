@@ -25,7 +25,9 @@ inline int sh(const std::string& cmd) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-inline bool haveTool(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
+inline bool haveTool(const std::string& path) {
+  return ::access(path.c_str(), X_OK) == 0;
+}
 
 inline std::string readFile(const std::string& path) {
   std::ifstream in(path);
@@ -42,7 +44,8 @@ inline std::string binaryDir() {
 }
 
 // Polls `done` every 50 ms; the bound is a safety net against hangs, not an assertion.
-inline bool waitFor(const std::function<bool()>& done, std::chrono::seconds safety = std::chrono::seconds(60)) {
+inline bool waitFor(const std::function<bool()>& done,
+                    std::chrono::seconds safety = std::chrono::seconds(60)) {
   const auto until = std::chrono::steady_clock::now() + safety;
   while (std::chrono::steady_clock::now() < until) {
     if (done()) return true;
@@ -77,7 +80,8 @@ class Netns {
 // A veth pair between two namespaces.
 inline bool link(const Netns& a, const std::string& a_if, const Netns& b, const std::string& b_if) {
   return sh("ip link add " + a_if + " type veth peer name " + b_if) == 0 &&
-         sh("ip link set " + a_if + " netns " + a.name()) == 0 && sh("ip link set " + b_if + " netns " + b.name()) == 0 &&
+         sh("ip link set " + a_if + " netns " + a.name()) == 0 &&
+         sh("ip link set " + b_if + " netns " + b.name()) == 0 &&
          sh("ip -n " + a.name() + " link set " + a_if + " up") == 0 &&
          sh("ip -n " + b.name() + " link set " + b_if + " up") == 0;
 }

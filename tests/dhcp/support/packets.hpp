@@ -12,7 +12,8 @@ namespace drover::dhcp::test {
 
 inline MacAddress macFor(std::uint64_t n) {
   std::array<std::uint8_t, 6> o{0x52, 0x54, 0, 0, 0, 0};
-  for (int i = 5; i >= 2; --i, n >>= 8) o[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(n & 0xff);
+  for (int i = 5; i >= 2; --i, n >>= 8)
+    o[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(n & 0xff);
   return MacAddress(o);
 }
 

@@ -23,6 +23,9 @@ constexpr std::array<TransferResult, 8> kResults = {
     TransferResult::Deadline,     TransferResult::NotFound,    TransferResult::AccessDenied,
     TransferResult::Refused,      TransferResult::Error};
 
+// Socket receive buffer of the listener: a few thousand queued requests.
+constexpr int kListenReceiveBuffer = 1 << 20;
+
 // A request datagram is small; anything longer than this is not a real client.
 constexpr std::size_t kMaxRequestDatagram = 2048;
 
@@ -176,6 +179,8 @@ Status Server::start() {
                                         std::to_string(cfg.listen.port()) + ": " + ec.message());
   }
   core_->listener.non_blocking(true, ec);
+  // Room for a boot storm's burst of requests (the kernel caps it at net.core.rmem_max).
+  core_->listener.set_option(asio::socket_base::receive_buffer_size(kListenReceiveBuffer), ec);
   const auto local = core_->listener.local_endpoint(ec);
   core_->log->info("TFTP_LISTEN address={} port={} root={} search_dirs={} max_blksize={} max_windowsize={}",
                    local.address().to_string(), local.port(), cfg.root, cfg.search_path.size(),

@@ -134,7 +134,7 @@ Response plan(Context& ctx, const std::string& node) {
   }
   json img = {{"name", image->name},
               {"version", image->disk->sha256 ? image->disk->sha256->hex().substr(0, 12) : "local"},
-              {"url", fmt::format("{}/assets/{}/disk", httpBase(c), image->name)},
+              {"url", fmt::format("{}/assets/{}/disk", httpBase(ctx, c), image->name)},
               {"sha256", image->disk->sha256 ? image->disk->sha256->hex() : ""},
               {"format", formatOf(image->disk->path.empty() ? image->disk->url->target : image->disk->path)}};
   std::int64_t size = 0;
@@ -175,6 +175,23 @@ Response cloudConfig(Context& ctx, const std::string& node) {
   return r;
 }
 
+// The recipe's variables, flat strings the agent substitutes as ${VAR} in the steps.
+json joinEnv(const json& data) {
+  std::string members;
+  std::string initial_cluster;
+  for (const auto& m : data["cluster"]["members"]) {
+    const auto name = m["name"].get<std::string>();
+    const auto ip = m["ip"].get<std::string>();
+    members += (members.empty() ? "" : ",") + name + "=" + ip;
+    initial_cluster += (initial_cluster.empty() ? "" : ",") + name + "=http://" + ip + ":2380";
+  }
+  return {{"DROVER_NODE_NAME", data["node"]["name"]},
+          {"DROVER_NODE_IP", data["node"]["ip"]},
+          {"DROVER_RECIPE", data["cluster"]["recipe"]},
+          {"DROVER_CLUSTER_MEMBERS", members},
+          {"ETCD_INITIAL_CLUSTER", initial_cluster}};
+}
+
 Response join(Context& ctx, const std::string& node) {
   auto snapshot = ctx.source.current();
   const auto* decl = declared(*snapshot, node);
@@ -186,7 +203,7 @@ Response join(Context& ctx, const std::string& node) {
   return Response::json(HttpStatus::ok, json{{"runtime", profile->join.runtime},
                                              {"recipe", profile->join.recipe},
                                              {"steps", json::array()},
-                                             {"env", {{"node", data["node"]}, {"cluster", data["cluster"]}}}}
+                                             {"env", joinEnv(data)}}
                                             .dump());
 }
 
@@ -217,10 +234,20 @@ Response events(const Request& req, Context& ctx, const std::string& node) {
   return Response::json(HttpStatus::ok, "{}");
 }
 
+// Last-seen is kept in memory; the timeline gets an entry only when a node comes back
+// after a gap, not every 30 s.
+Response heartbeat(const Request&, Context& ctx, const std::string& node) {
+  ctx.registry.counter("agent_heartbeats_total", "Heartbeats received from agents")++;
+  const auto now = state::nowMs();
+  if (ctx.presence->touch(node, now)) {
+    recordEvent(ctx, node, "heartbeat", "agent heard from (first heartbeat after a gap)");
+  }
+  return Response::json(HttpStatus::ok, "{}");
+}
+
 }  // namespace
 
-void addAgentRoutes(http::Router& router, Context& ctx) {
-  auto auth = std::make_shared<AuthGuard>(ctx);
+void addAgentRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> auth) {
   // Every authenticated agent route: resolve the node from the credential first.
   auto authed = [&ctx, auth](auto fn) {
     return [&ctx, auth, fn](const Request& req) -> Response {
@@ -239,16 +266,13 @@ void addAgentRoutes(http::Router& router, Context& ctx) {
   router.add(V::get, "/v1/agent/join",
              authed([](const Request&, Context& c, const std::string& n) { return join(c, n); }));
   router.add(V::post, "/v1/agent/events", authed(events));
-  router.add(V::post, "/v1/agent/heartbeat", authed([](const Request&, Context& c, const std::string& n) {
-               c.registry.counter("agent_heartbeats_total", "Heartbeats received from agents")++;
-               (void)n;
-               return Response::json(HttpStatus::ok, "{}");
-             }));
+  router.add(V::post, "/v1/agent/heartbeat", authed(heartbeat));
 }
 
 void addApiRoutes(http::Router& router, Context& ctx) {
-  addAgentRoutes(router, ctx);
-  addOperatorRoutes(router, ctx);
+  auto auth = std::make_shared<AuthGuard>(ctx);
+  addAgentRoutes(router, ctx, auth);
+  addOperatorRoutes(router, ctx, auth);
 }
 
 }  // namespace drover::serve

@@ -7,6 +7,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
 
+#include <fstream>
 #include <thread>
 
 #include "common/log.hpp"
@@ -16,13 +17,13 @@
 #include "dhcp/server/sqlite_lease_store.hpp"
 #include "dhcp/server/transport.hpp"
 #include "provisioner/boot/server_configs.hpp"
-#include "provisioner/http/metrics_routes.hpp"
 #include "provisioner/http/server.hpp"
 #include "provisioner/http/tls.hpp"
 #include "provisioner/inventory/loader.hpp"
 #include "provisioner/serve/api_routes.hpp"
 #include "provisioner/serve/boot_routes.hpp"
 #include "provisioner/serve/context.hpp"
+#include "provisioner/serve/node_metrics.hpp"
 #include "provisioner/serve/timeline_observer.hpp"
 #include "provisioner/state/sqlite_store.hpp"
 #include "tftp/server/server.hpp"
@@ -84,6 +85,17 @@ Result<asio::ip::tcp::endpoint> tcpEndpoint(const ListenAddress& l, std::string_
   return asio::ip::tcp::endpoint(address, l.port);
 }
 
+// server.crt followed by ca.crt, for a listener that presents the whole chain.
+Result<std::filesystem::path> writeChain(const http::TlsFiles& files) {
+  const auto chain = files.cert.parent_path() / "chain.crt";
+  std::ifstream cert(files.cert, std::ios::binary);
+  std::ifstream ca(files.ca_cert, std::ios::binary);
+  std::ofstream out(chain, std::ios::binary | std::ios::trunc);
+  out << cert.rdbuf() << ca.rdbuf();
+  if (!cert || !ca || !out.flush()) return makeError("tls_chain", "cannot write " + chain.string());
+  return chain;
+}
+
 Status withName(Status st, std::string_view listener) {
   if (st) return st;
   return makeError(st.error().code, fmt::format("{}: {}", listener, st.error().message));
@@ -122,12 +134,22 @@ Result<std::unique_ptr<App>> App::create(Options options) {
   impl->snapshot.store(loaded.snapshot);
 
   auto app = std::unique_ptr<App>(new App(std::move(impl)));
-  app->impl_->ctx = std::make_unique<Context>(Context{*app, *app->impl_->store, *app->impl_->tokens, "", *op,
-                                                      metrics::Registry::global(), log::get("http")});
+  app->impl_->ctx = std::make_unique<Context>(Context{.source = *app,
+                                                      .store = *app->impl_->store,
+                                                      .tokens = *app->impl_->tokens,
+                                                      .ca_fingerprint = "",
+                                                      .operator_token = *op,
+                                                      .registry = metrics::Registry::global(),
+                                                      .log = log::get("http")});
   return app;
 }
 
 std::shared_ptr<const boot::Snapshot> App::current() const { return impl_->snapshot.load(); }
+
+std::string App::issueBootTokenForTest(const std::string& node, std::int64_t ttl_ms) {
+  auto token = impl_->tokens->issueBootToken(node, ttl_ms);
+  return token ? *token : std::string();
+}
 
 const std::filesystem::path& App::stateDir() const { return impl_->state_dir; }
 
@@ -142,7 +164,10 @@ Status App::start() {
   if (config.server.api.tls == inventory::TlsMode::Auto) {
     auto files = http::ensureAutoTls(d.state_dir, {config.server.advertise.str(), "127.0.0.1"});
     if (!files) return files.error();
-    auto tls = http::makeServerTlsContext(files->cert, files->key);
+    // The agent pins the CA by its fingerprint, so the listener presents the CA too.
+    auto chain = writeChain(*files);
+    if (!chain) return chain.error();
+    auto tls = http::makeServerTlsContext(*chain, files->key);
     if (!tls) return tls.error();
     api_opts.tls = *tls;
     d.ctx->ca_fingerprint = files->ca_fingerprint;
@@ -153,10 +178,11 @@ Status App::start() {
   auto api_ep = tcpEndpoint(config.server.api.listen, "server.api.listen");
   if (!api_ep) return api_ep.error();
   if (auto st = withName(d.api->listen(*api_ep), "api"); !st) return st;
+  d.ctx->api_port = d.api->localEndpoint().port();
 
   // HTTP boot server.
   http::Router boot_router;
-  http::addMetricsRoutes(boot_router);
+  addMetricsRoutes(boot_router, *d.ctx);
   addBootRoutes(boot_router, *d.ctx);
   http::ServerOptions http_opts;
   http_opts.name = "http";
@@ -165,6 +191,7 @@ Status App::start() {
   auto http_ep = tcpEndpoint(config.server.http.listen, "server.http.listen");
   if (!http_ep) return http_ep.error();
   if (auto st = withName(d.http->listen(*http_ep), "http"); !st) return st;
+  d.ctx->http_port = d.http->localEndpoint().port();
 
   d.observer = std::make_unique<TimelineObserver>(*d.ctx);
   if (d.options.tftp) {

@@ -52,15 +52,15 @@ e2e_bg() {
 # e2e_wait_exit PID NAME [SECONDS]: waits for a machine to power itself off; a machine still
 # running after the limit (hung, or dropped to a shell) is a failure.
 e2e_wait_exit() {
-  local pid=$1 name=$2 limit=${3:-900} waited=0
+  local pid=$1 name=$2 limit=${3:-900}
+  local deadline=$((SECONDS + limit))
   while kill -0 "$pid" 2>/dev/null; do
-    if ((waited >= limit * 10)); then
+    if ((SECONDS >= deadline)); then
       e2e_log "console of $name (last 60 lines):"
       tail -n 60 "$E2E_DIR/$name.console" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' >&2
       e2e_die "$name: still running after ${limit}s"
     fi
-    sleep 0.1
-    waited=$((waited + 1))
+    sleep 0.2
   done
   wait "$pid" 2>/dev/null || true
 }
@@ -96,15 +96,15 @@ e2e_qemu() {
 # and fails if it does not appear. The limit only stops a hung machine; it is not a
 # performance bound.
 e2e_wait_console() {
-  local name=$1 re=$2 limit=${3:-600} waited=0
+  local name=$1 re=$2 limit=${3:-600}
+  local deadline=$((SECONDS + limit))
   while ! grep -aEq "$re" "$E2E_DIR/$name.console" 2>/dev/null; do
-    if ((waited >= limit * 10)); then
+    if ((SECONDS >= deadline)); then
       e2e_log "console of $name (last 60 lines):"
       tail -n 60 "$E2E_DIR/$name.console" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' >&2
       e2e_die "$name: no line matching /$re/ after ${limit}s"
     fi
-    sleep 0.1
-    waited=$((waited + 1))
+    sleep 0.2
   done
 }
 

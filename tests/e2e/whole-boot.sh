@@ -105,10 +105,5 @@ installs=$(api "/v1/nodes/$node/events" | python3 -c 'import json,sys; print(sum
 [[ $installs == 1 ]] || e2e_die "installed $installs times, want once"
 
 e2e_log "timeline of $node:"
-api "/v1/nodes/$node/events" | python3 -c '
-import json, sys
-ev = json.load(sys.stdin)
-t0 = ev[0]["ts"]
-for e in ev:
-    print(f"  +{(e[\"ts\"] - t0) / 1000:7.1f}s  {e[\"phase\"]:<18} {e[\"message\"]}")' >&2
+api "/v1/nodes/$node/events" | python3 "$here/timeline.py" >&2
 e2e_log "PASS: $fw whole boot in $(since)s"

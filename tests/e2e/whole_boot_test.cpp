@@ -1,0 +1,59 @@
+// Runs the whole-boot scenarios (tests/e2e/whole-boot.sh) and reports their console and
+// timeline output. Exit code 77 from a script means a prerequisite is missing: skipped.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+int run(const std::string& cmd) {
+  int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+class WholeBoot : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces and tap devices";
+    src_ = env("DROVER_SOURCE_DIR");
+    bin_ = env("DROVER_BINARY_DIR");
+    ASSERT_FALSE(src_.empty() || bin_.empty());
+    const auto bootenv = bin_ + "/boot-env";
+    if (!fs::exists(bootenv + "/initrd.img")) {
+      ASSERT_EQ(run(src_ + "/images/boot-env/build.sh " + bootenv + " --agent " + bin_ + "/bin/drover-agent"), 0)
+          << "building the boot environment failed";
+    }
+    const auto image = bin_ + "/e2e/test-os.raw.zst";
+    if (!fs::exists(image)) {
+      fs::create_directories(bin_ + "/e2e");
+      ASSERT_EQ(run(src_ + "/tests/e2e/build-test-os.sh " + bootenv + " " + image), 0)
+          << "building the test OS image failed";
+    }
+  }
+
+  void boot(const std::string& firmware) {
+    const int rc = run(src_ + "/tests/e2e/whole-boot.sh " + firmware + " " + bin_ + "/bin/drover " + bin_ +
+                       "/boot-env " + bin_ + "/e2e/test-os.raw.zst");
+    if (rc == 77) GTEST_SKIP() << "a prerequisite is missing";
+    EXPECT_EQ(rc, 0) << firmware << " whole boot failed (console and log above)";
+  }
+
+  std::string src_;
+  std::string bin_;
+};
+
+TEST_F(WholeBoot, BiosInstallsBootsItsDiskAndJoins) { boot("bios"); }
+
+}  // namespace

@@ -3,6 +3,7 @@
 // the work and are what the tests call.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 
@@ -27,5 +28,23 @@ void addExplainCommand(CLI::App& root, Context& ctx);
 
 // drover serve --config FILE [--state-dir DIR] [--no-dhcp] [--no-tftp]
 void addServeCommand(CLI::App& root, Context& ctx);
+
+// drover nodes | node NAME | reinstall NAME, over the API of a running drover serve:
+// --config FILE (API address and state dir from the declaration) or --api URL --state-dir
+// DIR; the operator token from DROVER_TOKEN or STATE_DIR/operator.token, the CA from
+// STATE_DIR/tls/ca.crt. Exit codes: 0 ok, 1 refused or failed, 2 the API is unreachable.
+struct ApiTarget {
+  std::string config{};
+  std::string api{};
+  std::string state_dir{};
+  std::string ca{};
+  std::string token{};  // overrides DROVER_TOKEN and the state dir's file
+};
+void addNodesCommands(CLI::App& root, Context& ctx);
+int runNodes(const ApiTarget& target, bool json, std::ostream& out, std::ostream& err);
+int runNode(const ApiTarget& target, const std::string& name, bool json, std::ostream& out, std::ostream& err);
+int runReinstall(const ApiTarget& target, const std::string& name, std::ostream& out, std::ostream& err);
+// "45s", "3m12s", "2h05m", "3d4h".
+std::string formatAge(std::int64_t ms);
 
 }  // namespace drover::app

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     drover::app::addValidateCommand(app, ctx);
     drover::app::addExplainCommand(app, ctx);
     drover::app::addServeCommand(app, ctx);
+    drover::app::addNodesCommands(app, ctx);
 
     CLI11_PARSE(app, argc, argv);
     return ctx.exit_code;

@@ -9,15 +9,20 @@
 // answered 429 without checking.
 #pragma once
 
+#include <memory>
+
 #include "provisioner/http/router.hpp"
 #include "provisioner/serve/context.hpp"
 
 namespace drover::serve {
 
+class AuthGuard;
+
 void addApiRoutes(http::Router& router, Context& ctx);
 
-// Registers /v1/agent/*; addApiRoutes calls both.
-void addAgentRoutes(http::Router& router, Context& ctx);
-void addOperatorRoutes(http::Router& router, Context& ctx);
+// /v1/agent/* and /v1/nodes*; addApiRoutes registers both over one AuthGuard, so failures
+// on either count toward one limit per client address.
+void addAgentRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> auth);
+void addOperatorRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> auth);
 
 }  // namespace drover::serve

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -64,6 +65,8 @@ class App final : public boot::InventorySource {
   // The bound addresses ("http", "api", "tftp"), for tests that ask for port 0.
   std::string endpointForTest(const std::string& listener) const;
   const std::filesystem::path& stateDir() const;
+  // A boot token for `node` valid for `ttl_ms` (negative: already expired), for tests.
+  std::string issueBootTokenForTest(const std::string& node, std::int64_t ttl_ms);
 
   struct Impl;
 

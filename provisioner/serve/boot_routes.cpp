@@ -59,7 +59,9 @@ Known lookupState(const Context& ctx, const std::string& name) {
   }
   if (*rec) k.status = (*rec)->status;
   if (k.status && k.status->state == state::NodeState::kFailed) {
-    auto tl = ctx.store.timeline(name, 20);
+    // The failed node retries every 30 s, but repeats of the same script are not
+    // recorded (see noteScript), so the reason stays within the recent entries.
+    auto tl = ctx.store.timeline(name, 200);
     if (tl) {
       for (auto it = tl->rbegin(); it != tl->rend(); ++it) {
         if (it->phase == "failed") {
@@ -70,6 +72,16 @@ Known lookupState(const Context& ctx, const std::string& name) {
     }
   }
   return k;
+}
+
+// Appends "script_served" to the node's timeline, except when a failed node's retry loop
+// asks again for the same failure script: one entry per failure, not one per 30 s.
+void noteScript(const Context& ctx, const std::string& name, state::BootAction action, std::string message) {
+  if (action == state::BootAction::kFailed) {
+    auto last = ctx.store.timeline(name, 1);
+    if (last && !last->empty() && last->back().phase == "script_served" && last->back().message == message) return;
+  }
+  recordEvent(ctx, name, "script_served", std::move(message));
 }
 
 Response nodeScript(const Request& req, Context& ctx) {
@@ -102,10 +114,10 @@ Response nodeScript(const Request& req, Context& ctx) {
   }
 
   templates::BootScriptParams params;
-  params.base_url = httpBase(config);
+  params.base_url = httpBase(ctx, config);
   params.node = name;
   params.efi = efi;
-  params.api_url = apiUrl(config);
+  params.api_url = apiUrl(ctx, config);
   params.ca_fingerprint = ctx.ca_fingerprint;
 
   auto withBootEnv = [&](templates::Script kind) -> Response {
@@ -144,9 +156,8 @@ Response nodeScript(const Request& req, Context& ctx) {
   const auto arch = req.queryOr("arch", "?");
   ctx.log->info("SCRIPT_SERVED node={} mac={} action={} arch={} platform={}", name, mac->str(),
                 state::toString(action), templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
-  recordEvent(ctx, name, "script_served",
-              fmt::format("{} ({} {})", state::toString(action), templates::ipxeText(arch, 16),
-                          efi ? "efi" : "pcbios"));
+  noteScript(ctx, name, action,
+             fmt::format("{} ({} {})", state::toString(action), templates::ipxeText(arch, 16), efi ? "efi" : "pcbios"));
   return out;
 }
 
@@ -155,7 +166,7 @@ Response entryOrNode(const Request& req, Context& ctx) {
     auto snapshot = ctx.source.current();
     if (!snapshot) return refusal("not ready");
     templates::BootScriptParams params;
-    params.base_url = httpBase(snapshot->inventory.config());
+    params.base_url = httpBase(ctx, snapshot->inventory.config());
     return rendered(templates::Script::kEntry, params, ctx);
   }
   return nodeScript(req, ctx);

@@ -2,8 +2,11 @@
 // the credentials and where boot files live. Owned by the App; routes keep a reference.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <spdlog/logger.h>
@@ -15,6 +18,23 @@
 
 namespace drover::serve {
 
+// When each node's agent was last heard from (heartbeats), in memory: a restart forgets
+// it until the next heartbeat.
+class Presence {
+ public:
+  // A heartbeat from `node` at `now_ms`; true when it is the first one after a gap (or
+  // ever), which is worth a timeline entry.
+  bool touch(const std::string& node, std::int64_t now_ms);
+  // Unix ms of the last heartbeat, 0 when none.
+  std::int64_t lastSeen(const std::string& node) const;
+
+  static constexpr std::int64_t kGapMs = 2 * 60 * 1000;  // four missed 30 s heartbeats
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::int64_t> last_;
+};
+
 struct Context {
   const boot::InventorySource& source;
   state::StateStore& store;
@@ -23,12 +43,16 @@ struct Context {
   std::string operator_token;
   metrics::Registry& registry;
   std::shared_ptr<spdlog::logger> log;
+  // The bound ports, used in URLs handed to machines where the declaration says port 0.
+  std::uint16_t http_port = 0;
+  std::uint16_t api_port = 0;
+  std::shared_ptr<Presence> presence = std::make_shared<Presence>();
 };
 
 // https://<advertise>:<api port>
-std::string apiUrl(const inventory::Config& config);
+std::string apiUrl(const Context& ctx, const inventory::Config& config);
 // http://<advertise>:<http port> (no trailing slash)
-std::string httpBase(const inventory::Config& config);
+std::string httpBase(const Context& ctx, const inventory::Config& config);
 
 // The name a machine that matches no node is known by until the operator adopts it:
 // "unknown-525400aabbcc".

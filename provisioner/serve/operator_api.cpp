@@ -25,7 +25,7 @@ json nodeSummary(Context& ctx, const inventory::Config& c, const inventory::Node
                  const std::optional<state::NodeRecord>& rec, const std::string& name) {
   json j = {{"name", name}, {"mac", ""}, {"ip", ""}, {"profile", ""}, {"state", stateName(rec)},
             {"since", rec ? rec->state_since_ms : 0}, {"last_event", ""}, {"last_event_ts", 0},
-            {"declared", decl != nullptr}};
+            {"declared", decl != nullptr}, {"last_seen", ctx.presence->lastSeen(name)}};
   if (decl) {
     if (!decl->macs.empty()) j["mac"] = decl->macs.front().value.str();
     if (decl->ip) j["ip"] = decl->ip->value.str();
@@ -99,8 +99,7 @@ Response reinstall(Context& ctx, const std::string& name) {
 
 }  // namespace
 
-void addOperatorRoutes(http::Router& router, Context& ctx) {
-  auto auth = std::make_shared<AuthGuard>(ctx);
+void addOperatorRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> auth) {
   auto guarded = [&ctx, auth](auto fn) {
     return [&ctx, auth, fn](const Request& req) -> Response {
       if (auto refused = auth->operatorCall(req)) return std::move(*refused);

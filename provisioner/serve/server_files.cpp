@@ -24,11 +24,18 @@ bool isLoaderName(const inventory::Config& config, std::string_view name) {
 }
 
 Result<http::FileBody> openLoader(const inventory::Config& config, const std::string& name) {
-  for (const std::filesystem::path& dir : {std::filesystem::path(config.server.tftp.root),
-                                          std::filesystem::path(boot::kIpxeDir)}) {
-    auto root = http::StaticRoot::open(dir);
-    if (!root) continue;
+  if (auto root = http::StaticRoot::open(config.server.tftp.root); root) {
     if (auto file = root->openFile(name); file) return file;
+  }
+  // Debian's directory is a system one whose entries may be symlinks (ipxe.efi points to
+  // /boot/ipxe.efi): resolve it, then open the real file. `name` is one of the loader
+  // names the declaration hands out, never a path from the request.
+  std::error_code ec;
+  const auto real = std::filesystem::canonical(std::filesystem::path(boot::kIpxeDir) / name, ec);
+  if (!ec) {
+    if (auto dir = http::StaticRoot::open(real.parent_path()); dir) {
+      if (auto file = dir->openFile(real.filename().string()); file) return file;
+    }
   }
   return makeError("not_found", "no such loader in the TFTP root or " + std::string(boot::kIpxeDir));
 }

@@ -38,6 +38,7 @@ Result<tftp::Config> tftpConfigFrom(const inventory::Config& config) {
   out.listen = tftp::Endpoint(address, listen.port);
   out.root = config.server.tftp.root;
   out.search_path = {kIpxeDir};
+  out.follow_search_symlinks = true;  // a system directory: ipxe.efi is a symlink there
   return out;
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the small OS image the whole-boot tests install, from the boot environment's
 # kernel and initramfs (so nothing more is downloaded):
-#   partition 1: FAT, active, syslinux: the kernel and an initramfs whose /init is
-#                test-os-init.sh (appended as a second cpio archive over the boot env's)
+#   partition 1: FAT, active, syslinux (BIOS) and syslinux.efi as \EFI\BOOT\BOOTX64.EFI
+#                (UEFI): the kernel and an initramfs whose /init is test-os-init.sh
+#                (appended as a second cpio archive over the boot env's)
 #   partition 2: ext4 root with etc/os-release, where the install writes the NoCloud seed,
 #                the agent and its config
 # The MBR carries syslinux's boot code, so SeaBIOS (and iPXE's sanboot) can boot it.
@@ -36,6 +37,11 @@ mcopy -i "$work/boot.fat" "$bootenv/vmlinuz" ::/vmlinuz
 mcopy -i "$work/boot.fat" "$work/initrd.img" ::/initrd.img
 mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::/syslinux.cfg
 syslinux --install "$work/boot.fat"
+# UEFI: the removable-media path \EFI\BOOT\BOOTX64.EFI on the same FAT partition.
+mmd -i "$work/boot.fat" ::/EFI ::/EFI/BOOT
+mcopy -i "$work/boot.fat" /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi ::/EFI/BOOT/BOOTX64.EFI
+mcopy -i "$work/boot.fat" /usr/lib/syslinux/modules/efi64/ldlinux.e64 ::/EFI/BOOT/ldlinux.e64
+mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::/EFI/BOOT/syslinux.cfg
 
 printf 'PRETTY_NAME="Drover test OS"\nID=drover-test-os\n' > "$work/root/etc/os-release"
 truncate -s 64M "$work/root.ext4"

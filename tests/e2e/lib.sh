@@ -71,17 +71,20 @@ e2e_disk() {
   echo "$E2E_DIR/$1.raw"
 }
 
-# e2e_qemu NAME FIRMWARE(bios|uefi) MAC TAP DISK: powers a machine on (network first,
-# then disk, like a rack machine set to PXE boot). The serial console goes to
-# $E2E_DIR/NAME.console; the QEMU pid is in E2E_LAST_PID.
+# e2e_qemu NAME FIRMWARE(bios|uefi) MAC TAP DISK [net-first|disk-first]: powers a machine
+# on. net-first (default) is a rack machine set to PXE boot; disk-first is the UEFI setup
+# where a blank disk falls through to the network and an installed one boots directly.
+# The serial console goes to $E2E_DIR/NAME.console; the QEMU pid is in E2E_LAST_PID.
 e2e_qemu() {
-  local name=$1 fw=$2 mac=$3 tap=$4 disk=$5
+  local name=$1 fw=$2 mac=$3 tap=$4 disk=$5 order=${6:-net-first}
+  local net_index=1 disk_index=2
+  [[ $order == disk-first ]] && net_index=2 disk_index=1
   local args=(-accel tcg -m 1024 -smp 1 -nographic -no-reboot -serial "file:$E2E_DIR/$name.console"
               -monitor none -display none
               -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no"
-              -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1"
+              -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=$net_index"
               -drive "file=$disk,if=none,id=d0,format=raw"
-              -device "virtio-blk-pci,drive=d0,bootindex=2")
+              -device "virtio-blk-pci,drive=d0,bootindex=$disk_index")
   if [[ $fw == uefi ]]; then
     [[ -f $E2E_DIR/$name.vars.fd ]] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$E2E_DIR/$name.vars.fd"
     args+=(-machine q35

@@ -56,4 +56,8 @@ class WholeBoot : public ::testing::Test {
 
 TEST_F(WholeBoot, BiosInstallsBootsItsDiskAndJoins) { boot("bios"); }
 
+// OVMF with the iPXE EFI ROM; after the install the disk is reached through the firmware's
+// boot order (the local-boot script exits back to it).
+TEST_F(WholeBoot, UefiInstallsBootsItsDiskAndJoins) { boot("uefi"); }
+
 }  // namespace

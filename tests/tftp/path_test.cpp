@@ -168,6 +168,26 @@ TEST_P(TftpRootedOpen, RefusalInRootIsNotRetriedInSearchPath) {
   EXPECT_EQ(f.error().code, "access_denied");
 }
 
+TEST_P(TftpRootedOpen, TrustedSearchDirFollowsItsSymlinksButTheRootDoesNot) {
+  base_.write("boot/ipxe.efi", "the real loader\n");
+  fs::create_symlink(base_ / "boot/ipxe.efi", base_ / "search/ipxe.efi");
+  fs::create_symlink(base_ / "boot/ipxe.efi", base_ / "root/loader.efi");
+  auto root = RootedDir::open((base_ / "root").string());
+  auto search = RootedDir::open((base_ / "search").string(), /*trusted=*/true);
+  ASSERT_TRUE(root.ok() && search.ok());
+  if (GetParam()) root->useWalkForTest();
+  std::vector<RootedDir> dirs;
+  dirs.push_back(std::move(*root));
+  dirs.push_back(std::move(*search));
+  FileCache c(std::move(dirs));
+  auto f = c.open("ipxe.efi");
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(content(**f), "the real loader\n");
+  auto refused = c.open("loader.efi");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "access_denied");
+}
+
 INSTANTIATE_TEST_SUITE_P(OpenMethod, TftpRootedOpen, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "walk" : "openat2"; });
 

@@ -78,13 +78,13 @@ UniqueFd::~UniqueFd() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Result<RootedDir> RootedDir::open(const std::string& dir) {
+Result<RootedDir> RootedDir::open(const std::string& dir, bool trusted) {
   int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
     return makeError(err == ENOENT ? "enoent" : "bad_dir", dir + ": " + std::strerror(err));
   }
-  return RootedDir(UniqueFd(fd), dir);
+  return RootedDir(UniqueFd(fd), dir, trusted);
 }
 
 Result<UniqueFd> RootedDir::openBeneath(const std::string& path) const {
@@ -124,8 +124,14 @@ Result<OpenedFile> RootedDir::openFile(const std::string& path) const {
   // A normalised path never has these; refuse rather than trust the caller.
   if (path.empty() || path.front() == '/' || path.find('\0') != std::string::npos)
     return makeError("access_denied", "path is not normalised");
-  auto fd = force_walk_ ? openByWalk(path) : openBeneath(path);
-  if (!fd && fd.error().code == "enosys") fd = openByWalk(path);
+  Result<UniqueFd> fd = makeError("not_found", "not opened");
+  if (trusted_) {
+    int raw = ::openat(fd_.get(), path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    fd = raw >= 0 ? Result<UniqueFd>(UniqueFd(raw)) : Result<UniqueFd>(errnoError(errno));
+  } else {
+    fd = force_walk_ ? openByWalk(path) : openBeneath(path);
+    if (!fd && fd.error().code == "enosys") fd = openByWalk(path);
+  }
   if (!fd) return fd.error();
   struct stat st {};
   if (::fstat(fd->get(), &st) != 0) return errnoError(errno);

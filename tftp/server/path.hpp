@@ -57,8 +57,11 @@ struct OpenedFile {
 
 class RootedDir {
  public:
-  // Opens the directory; "enoent"/"not_dir"/... if it cannot be used.
-  static Result<RootedDir> open(const std::string& dir);
+  // Opens the directory; "enoent"/"not_dir"/... if it cannot be used. A trusted directory
+  // (a system directory on the search path, such as /usr/lib/ipxe, where Debian installs
+  // ipxe.efi as a symlink to /boot/ipxe.efi) has its symlinks followed; names from the wire
+  // are still normalised, so they cannot climb out of it with "..".
+  static Result<RootedDir> open(const std::string& dir, bool trusted = false);
 
   // `path` must come from normalizePath(). Error codes: "not_found", "access_denied"
   // (escape attempt, symlink refused, permission), "not_regular", "io_error".
@@ -70,13 +73,15 @@ class RootedDir {
   void useWalkForTest() { force_walk_ = true; }
 
  private:
-  RootedDir(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  RootedDir(UniqueFd fd, std::string path, bool trusted)
+      : fd_(std::move(fd)), path_(std::move(path)), trusted_(trusted) {}
 
   Result<UniqueFd> openBeneath(const std::string& path) const;
   Result<UniqueFd> openByWalk(const std::string& path) const;
 
   UniqueFd fd_;
   std::string path_;
+  bool trusted_ = false;
   bool force_walk_ = false;
 };
 

@@ -161,7 +161,7 @@ Status Server::start() {
   if (!root) return makeError("bad_root", "tftp root " + root.error().message);
   dirs.push_back(std::move(*root));
   for (const auto& d : cfg.search_path) {
-    auto dir = RootedDir::open(d);
+    auto dir = RootedDir::open(d, cfg.follow_search_symlinks);
     if (!dir) {
       core_->log->warn("TFTP_SEARCH_DIR_MISSING dir={} error=\"{}\"", d, dir.error().message);
       continue;

@@ -42,6 +42,9 @@ struct Config {
   Endpoint listen{boost::asio::ip::address_v4::loopback(), 69};
   std::string root;                      // served directory (required)
   std::vector<std::string> search_path;  // looked up after the root, e.g. {"/usr/lib/ipxe"}
+  // Follow symlinks inside the search path directories (never in the root). For system
+  // directories only: Debian's /usr/lib/ipxe/ipxe.efi is a symlink to /boot/ipxe.efi.
+  bool follow_search_symlinks = false;
   // Largest blksize granted: wire::blksizeForMtu(mtu) for the serving interface
   // (1468 for MTU 1500). Clients asking for more get this.
   std::size_t max_blksize = 1468;

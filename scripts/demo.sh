@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up and runs Drover's main job on the bundled example cluster.
+# Sets everything up and runs Drover's main job: checks and explains the bundled example
+# cluster (configs/cluster.yaml), then boots one blank QEMU machine from `drover serve`
+# through install, reboot and join.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,3 +28,18 @@ bad=tests/testdata/bad-configs/duplicate-mac.yaml
 echo
 echo "== drover validate $bad   (a broken declaration: every error, exit 1)"
 ./build/bin/drover validate "$bad" || echo "(exit $?)"
+
+# The main job: a blank machine (QEMU, SeaBIOS + iPXE) powers on in a private network
+# namespace, boots from `drover serve`, installs a small OS, reboots into it from its disk
+# and joins; its console is streamed here and the run ends with the `drover nodes` table.
+# Needs root (network namespace, tap device); DROVER_DEMO_BOOT=0 skips it.
+if [[ ${DROVER_DEMO_BOOT:-1} == 1 ]]; then
+  echo
+  echo "== whole boot: one machine PXE-boots from drover serve, installs, boots its disk, joins"
+  if [[ ! -f build/boot-env/initrd.img ]]; then
+    cmake --build --preset default --target boot-env
+  fi
+  mkdir -p build/e2e
+  [[ -f build/e2e/test-os.raw.zst ]] || tests/e2e/build-test-os.sh build/boot-env build/e2e/test-os.raw.zst
+  E2E_STREAM=1 E2E_SHOW_NODES=1 tests/e2e/whole-boot.sh bios build/bin/drover build/boot-env build/e2e/test-os.raw.zst
+fi

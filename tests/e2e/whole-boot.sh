@@ -81,6 +81,12 @@ show_failure() {
 trap 'rc=$?; ((rc)) && show_failure; e2e_cleanup $rc' EXIT
 
 disk=$(e2e_disk "$node" 512M)
+# E2E_STREAM=1: the machine's serial console is copied to stdout as it boots.
+if [[ -n ${E2E_STREAM:-} ]]; then
+  : >"$E2E_DIR/$node.console"
+  tail -n +1 -F "$E2E_DIR/$node.console" 2>/dev/null | sed -u 's/\x1b\[[0-9;?]*[A-Za-z]//g' &
+  E2E_PIDS+=($!)
+fi
 t0=$(date +%s.%N)
 since() { python3 -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]):.1f}')" "$(date +%s.%N)" "$t0"; }
 
@@ -115,3 +121,7 @@ installs=$(api "/v1/nodes/$node/events" | python3 -c 'import json,sys; print(sum
 e2e_log "timeline of $node:"
 api "/v1/nodes/$node/events" | python3 "$here/timeline.py" >&2
 e2e_log "PASS: $fw whole boot in $(since)s"
+if [[ -n ${E2E_SHOW_NODES:-} ]]; then
+  echo
+  e2e_ns "$drover" nodes --config "$E2E_DIR/cluster.yaml"
+fi

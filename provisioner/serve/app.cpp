@@ -259,7 +259,7 @@ void App::run() {
   d.signals.add(SIGTERM);
   std::function<void(const boost::system::error_code&, int)> onSignal =
       [this, &d, &onSignal](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
+        if (ec || d.stopping) return;
         if (sig == SIGHUP) {
           (void)reload();
           d.signals.async_wait(onSignal);
@@ -287,8 +287,12 @@ void App::run() {
 void App::stop() {
   auto& d = *impl_;
   if (d.stopping.exchange(true)) return;
-  boost::system::error_code ec;
-  d.signals.cancel(ec);
+  // The signal wait belongs to the io_context: cancel it there, so a stop() that comes
+  // before run() (or from another thread) still ends run().
+  asio::post(d.io, [&d] {
+    boost::system::error_code ec;
+    d.signals.cancel(ec);
+  });
   if (d.http) d.http->stop();
   if (d.api) d.api->stop();
   if (d.tftp) d.tftp->stop();

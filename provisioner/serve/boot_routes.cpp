@@ -153,7 +153,7 @@ Response nodeScript(const Request& req, Context& ctx) {
       out = rendered(templates::Script::kFailed, params, ctx);
       break;
   }
-  const auto arch = req.queryOr("arch", "?");
+  const auto arch = req.queryOr("arch", "-");
   ctx.log->info("SCRIPT_SERVED node={} mac={} action={} arch={} platform={}", name, mac->str(),
                 state::toString(action), templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
   noteScript(ctx, name, action,

@@ -6,6 +6,7 @@
 
 #include "common/log.hpp"
 #include "provisioner/app/commands.hpp"
+#include "provisioner/boot/template_check.hpp"
 #include "provisioner/inventory/loader.hpp"
 
 namespace drover::app {
@@ -19,6 +20,11 @@ std::string count(std::size_t n, std::string_view what) {
 
 int runValidate(const std::string& file, std::ostream& out, std::ostream& err) {
   auto result = inventory::loadConfigFile(file);
+  if (result.ok()) {
+    // Templates are checked against the data they are rendered with.
+    auto problems = boot::checkTemplates(inventory::Inventory::build(result.config));
+    result.errors.insert(result.errors.end(), problems.begin(), problems.end());
+  }
   if (!result.ok()) {
     for (const auto& e : result.errors) err << e.str() << '\n';
     err << file << ": " << count(result.errors.size(), "error") << '\n';

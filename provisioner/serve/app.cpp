@@ -17,6 +17,7 @@
 #include "dhcp/server/sqlite_lease_store.hpp"
 #include "dhcp/server/transport.hpp"
 #include "provisioner/boot/server_configs.hpp"
+#include "provisioner/boot/template_check.hpp"
 #include "provisioner/http/server.hpp"
 #include "provisioner/http/tls.hpp"
 #include "provisioner/inventory/loader.hpp"
@@ -35,7 +36,9 @@ namespace asio = boost::asio;
 Loaded loadSnapshot(const std::string& config_path) {
   auto loaded = inventory::loadConfigFile(config_path);
   if (!loaded.ok()) return {nullptr, std::move(loaded.errors)};
-  return {boot::Snapshot::build(loaded.config), {}};
+  auto snapshot = boot::Snapshot::build(loaded.config);
+  if (auto problems = boot::checkTemplates(snapshot->inventory); !problems.empty()) return {nullptr, problems};
+  return {snapshot, {}};
 }
 
 // The DHCP server runs on its own single thread: its engine is single-threaded.

@@ -63,7 +63,7 @@ constexpr std::string_view kFailed = R"(#!ipxe
 # Drover: the last install of {{node}} failed.
 echo
 echo Drover: {{node}} FAILED: {{message}}
-echo Drover: fix the cause, then run: drover nodes reinstall {{node}}
+echo Drover: fix the cause, then run: drover reinstall {{node}}
 echo Drover: asking again in {{retry_seconds}} s
 sleep {{retry_seconds}}
 chain --autofree --replace {{{self_url}}}

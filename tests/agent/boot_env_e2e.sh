@@ -88,9 +88,10 @@ import json, sys
 for line in open(sys.argv[1]):
     r = json.loads(line)
     if r["path"] == "/v1/agent/events":
-        print(json.loads(r["body"])["phase"])' requests.jsonl | uniq | tr '\n' ' ')
+        print(json.loads(r["body"])["phase"])' requests.jsonl | grep -vx image_progress | uniq | tr '\n' ' ')
 echo "boot-env e2e: events: $phases"
-[[ $phases == "registered install_started image_progress image_written seed_written installed rebooting " ]] ||
+# image_progress is rate-limited: a small image on a fast machine may send none.
+[[ $phases == "registered install_started image_written seed_written installed rebooting " ]] ||
   fail "unexpected events: $phases"
 grep -q '52:54:00:12:34:56' requests.jsonl || fail "facts without the NIC's MAC"
 echo "boot-env e2e: installed, seeded and reported"

@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
 
 #include "provisioner/inventory/loader.hpp"
+#include "tests/provisioner/inventory/config_text.hpp"
 
 namespace drover::boot {
 namespace {
@@ -24,27 +26,11 @@ class TemplateCheck : public ::testing::Test {
 
   inventory::Diagnostics check(const std::string& template_text) {
     std::ofstream(dir_ / "node.yaml.mustache") << template_text;
-    const std::string yaml = R"(server:
-  advertise: 192.0.2.1
-networks:
-  - name: lab
-    subnet: 192.0.2.0/24
-images:
-  boot-env:
-    kernel: { path: /srv/vmlinuz }
-    initrd: { path: /srv/initrd.img }
-  os:
-    disk: { path: /srv/os.raw }
-profiles:
-  node:
-    install: { image: os, disk: /dev/vda }
-    cloud_config: node.yaml.mustache
-nodes:
-  - name: n1
-    mac: 52:54:00:12:34:56
-    ip: 192.0.2.10
-    profile: node
-)";
+    // The inventory tests' minimal declaration, with a cloud-config template on its profile.
+    std::string yaml = inventory::kMinimalConfig;
+    const std::string install = "    install: { image: os }\n";
+    yaml.replace(yaml.find(install), install.size(), install + "    cloud_config: node.yaml.mustache\n");
+    cloud_config_line_ = 1 + static_cast<int>(std::count(yaml.begin(), yaml.begin() + yaml.find("cloud_config"), '\n'));
     auto loaded = inventory::loadConfigText(yaml, "cluster.yaml", dir_);
     for (const auto& e : loaded.errors) ADD_FAILURE() << e.str();
     if (!loaded.config) return {};
@@ -52,6 +38,7 @@ nodes:
   }
 
   fs::path dir_;
+  int cloud_config_line_ = 0;
 };
 
 TEST_F(TemplateCheck, KnownNamesPass) {
@@ -64,8 +51,8 @@ TEST_F(TemplateCheck, KnownNamesPass) {
 TEST_F(TemplateCheck, AMissingNameIsAnErrorAtTheProfileKey) {
   auto errors = check("#cloud-config\nhostname: {{node.name}}\nrole: {{node.role}}\n");
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].path, "profiles.node.cloud_config");
-  EXPECT_EQ(errors[0].pos.line, 15);
+  EXPECT_EQ(errors[0].path, "profiles.os.cloud_config");
+  EXPECT_EQ(errors[0].pos.line, cloud_config_line_);
   EXPECT_NE(errors[0].message.find("node.role"), std::string::npos) << errors[0].message;
   EXPECT_NE(errors[0].message.find(" 3:"), std::string::npos) << errors[0].message;
 }
@@ -73,7 +60,7 @@ TEST_F(TemplateCheck, AMissingNameIsAnErrorAtTheProfileKey) {
 TEST_F(TemplateCheck, ASyntaxErrorIsReported) {
   auto errors = check("#cloud-config\nhostname: {{#node.name}}\n");
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].path, "profiles.node.cloud_config");
+  EXPECT_EQ(errors[0].path, "profiles.os.cloud_config");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // a raw-socket client (for exact bytes and hostile targets), curl, and temp directories.
 #pragma once
 
+#include "tests/support/temp_dir.hpp"
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,25 +29,12 @@
 
 namespace drover::http::testing {
 
-class TempDir {
+// Temp directories named drover-http-XXXXXX.
+class TempDir : public ::drover::test::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "drover-http-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : ::drover::test::TempDir("drover-http") {}
 };
-
-inline void writeFile(const std::filesystem::path& p, std::string_view data) {
-  std::ofstream(p, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
-}
+using ::drover::test::writeFile;
 
 // Runs a Server on 127.0.0.1:0 with two io threads until destroyed.
 class TestServer {

@@ -3,6 +3,8 @@
 // App's own CA.
 #pragma once
 
+#include "tests/support/temp_dir.hpp"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -27,26 +29,12 @@
 
 namespace drover::serve::testing {
 
-class TempDir {
+// Temp directories named drover-serve-XXXXXX.
+class TempDir : public ::drover::test::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "drover-serve-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : ::drover::test::TempDir("drover-serve") {}
 };
-
-inline void writeFile(const std::filesystem::path& p, std::string_view data) {
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
-}
+using ::drover::test::writeFile;
 
 inline constexpr const char* kMac1 = "52:54:00:12:34:56";  // node-1, profile server
 inline constexpr const char* kMac2 = "52:54:00:12:34:57";  // node-2, profile server

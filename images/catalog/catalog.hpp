@@ -1,0 +1,130 @@
+// The image catalog: declared artifacts (kernel, initrd, disk of an image, by URL) cached
+// as verified blobs in a BlobStore, with an Index of versions. LXD's three knobs:
+//  - an artifact used for the first time is fetched and cached (Mode::Use);
+//  - update.interval: once it has passed, the next use asks upstream with the cached
+//    version's ETag / Last-Modified; 304 keeps the version, new content becomes a new
+//    version (older ones stay until they expire, so a node keeps what it was installed with);
+//  - update.expire: gc() removes unpinned versions not used for that long; versions pulled
+//    explicitly (Mode::Pull, `drover images pull`) are pinned and never expire.
+// Several callers wanting the same artifact at once share one download (in this process
+// by a shared future, across processes by a lock file in the store's tmp directory).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/values.hpp"
+#include "images/store/blob_store.hpp"
+#include "images/store/index.hpp"
+
+namespace drover::images::catalog {
+
+struct SignatureSpec {
+  std::string url;              // one of url and path
+  std::filesystem::path path;
+  std::string key;              // a name under trust.keys
+};
+
+struct ArtifactSpec {
+  std::string image;
+  std::string kind;  // kernel, initrd, disk
+  std::string url;
+  std::optional<Sha256> sha256;  // pinned content; unset: the signature vouches for it
+  std::optional<SignatureSpec> signature;
+  std::chrono::seconds interval{0};  // 0: never re-check upstream
+  std::chrono::seconds expire{0};    // 0: cached versions never expire
+};
+
+struct Options {
+  std::filesystem::path root;                               // <state dir>/images
+  std::map<std::string, std::filesystem::path> trust_keys;  // name -> PEM public key
+  std::string ca_file;                                      // extra CA bundle for https
+  int max_attempts = 3;
+  std::chrono::milliseconds backoff{500};
+  std::FILE* progress = nullptr;           // progress bar / lines here; null: quiet
+  std::function<std::int64_t()> now_ms;    // unix ms; default: the system clock
+};
+
+enum class Mode {
+  Use,   // implicit: cached, may expire
+  Pull,  // explicit: pinned
+};
+
+struct Resolved {
+  Sha256 sha256;
+  std::filesystem::path path;  // the published blob
+  std::uint64_t size = 0;
+  bool fetched = false;  // this call downloaded it
+  bool changed = false;  // an update check found a new version
+};
+
+struct GcReport {
+  std::vector<std::string> removed;  // "image/kind@<sha256 prefix>"
+  std::uint64_t blobs_removed = 0;
+  std::uint64_t bytes_freed = 0;
+};
+
+struct VerifyRow {
+  std::string what;  // "image/kind@<sha256 prefix>"
+  Status status;
+};
+
+class Catalog {
+ public:
+  explicit Catalog(Options options);
+
+  Status init();
+
+  // The current version of `spec`, fetched when not cached and re-checked upstream when
+  // its update interval has passed (a failed re-check keeps the cached version). Marks it
+  // used; Mode::Pull also pins it. Error codes: those of fetch::download,
+  // verify::checkFile (sha256_mismatch, signature_mismatch), untrusted_key.
+  Result<Resolved> ensure(const ArtifactSpec& spec, Mode mode = Mode::Use);
+
+  // Asks upstream now, whatever the interval. Same codes, plus upstream_changed when the
+  // declared sha256 pins content upstream no longer serves.
+  Result<Resolved> refresh(const ArtifactSpec& spec);
+
+  // A given version, when cached (no network). Marks it used. Code not_cached.
+  Result<Resolved> version(const std::string& image, const std::string& kind, const Sha256& digest);
+
+  Result<store::IndexData> list() const;
+  // Removes unpinned versions unused for longer than their artifact's expire (versions of
+  // artifacts no longer declared go whatever their age unless pinned), then blobs no
+  // version refers to.
+  Result<GcReport> gc(const std::vector<ArtifactSpec>& declared);
+  // Forgets every version of an image, pinned or not, and deletes blobs left unreferenced.
+  Result<GcReport> remove(const std::string& image);
+  // Re-hashes every cached version's blob.
+  std::vector<VerifyRow> verifyAll() const;
+
+  const store::BlobStore& blobs() const { return blobs_; }
+
+ private:
+  Result<Resolved> ensureOnce(const ArtifactSpec& spec, Mode mode);
+  Result<Resolved> fetchVersion(const ArtifactSpec& spec, const store::Version* validators);
+  Result<Resolved> markUsed(const ArtifactSpec& spec, const Sha256& digest, Mode mode, Resolved r);
+  Result<GcReport> sweep(const std::function<bool(const store::Entry&, const store::Version&)>& drop);
+  std::int64_t now() const;
+
+  Options options_;
+  store::BlobStore blobs_;
+  store::Index index_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_future<Result<Resolved>>> inflight_;
+};
+
+// "image/kind@0123456789ab"
+std::string describe(const std::string& image, const std::string& kind, const Sha256& digest);
+
+}  // namespace drover::images::catalog

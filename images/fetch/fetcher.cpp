@@ -1,0 +1,242 @@
+#include "images/fetch/fetcher.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+namespace drover::images::fetch {
+namespace {
+
+struct CurlDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+std::unique_ptr<CURL, CurlDeleter> makeCurl() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  return std::unique_ptr<CURL, CurlDeleter>(curl_easy_init());
+}
+
+bool isTls(CURLcode c) {
+  return c == CURLE_SSL_CONNECT_ERROR || c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CERTPROBLEM ||
+         c == CURLE_SSL_CIPHER || c == CURLE_SSL_CACERT_BADFILE || c == CURLE_SSL_ISSUER_ERROR ||
+         c == CURLE_SSL_PINNEDPUBKEYNOTMATCH || c == CURLE_SSL_INVALIDCERTSTATUS || c == CURLE_SSL_CRL_BADFILE ||
+         c == CURLE_SSL_ENGINE_INITFAILED || c == CURLE_SSL_ENGINE_NOTFOUND || c == CURLE_SSL_SHUTDOWN_FAILED;
+}
+
+bool headerIs(std::string_view line, std::string_view name, std::string& out) {
+  if (line.size() <= name.size() || line[name.size()] != ':') return false;
+  for (std::size_t i = 0; i < name.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) return false;
+  std::string_view v = line.substr(name.size() + 1);
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+  out.assign(v);
+  return true;
+}
+
+// State of one attempt, shared with the curl callbacks.
+struct Attempt {
+  CURL* curl = nullptr;
+  int fd = -1;
+  std::uint64_t offset = 0;  // bytes already in the file when the attempt started
+  std::uint64_t written = 0;
+  bool decided = false;      // first body byte seen: status known
+  bool keep_body = false;    // 200/206: the body is the file; anything else is discarded
+  bool io_error = false;
+  std::string etag, last_modified;
+  std::string* memory = nullptr;  // fetchSmall: body into memory
+  std::size_t max_memory = 0;
+  Progress* progress = nullptr;
+};
+
+std::size_t onHeader(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* a = static_cast<Attempt*>(user);
+  std::string_view line(data, size * n);
+  if (line.starts_with("HTTP/")) {  // a new response (after a redirect): forget the last one's
+    a->etag.clear();
+    a->last_modified.clear();
+  }
+  std::string v;
+  if (headerIs(line, "etag", v)) a->etag = v;
+  if (headerIs(line, "last-modified", v)) a->last_modified = v;
+  return size * n;
+}
+
+std::size_t onBody(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* a = static_cast<Attempt*>(user);
+  const std::size_t len = size * n;
+  if (!a->decided) {
+    a->decided = true;
+    long status = 0;
+    curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
+    a->keep_body = status == 200 || status == 206;
+    if (status == 200 && a->offset > 0 && a->fd >= 0) {  // the server ignored Range: start over
+      if (::ftruncate(a->fd, 0) != 0) a->io_error = true;
+      a->offset = 0;
+    }
+  }
+  if (!a->keep_body) return len;
+  if (a->memory != nullptr) {
+    if (a->memory->size() + len > a->max_memory) return 0;  // aborts the transfer
+    a->memory->append(data, len);
+    return len;
+  }
+  std::size_t done = 0;
+  while (done < len) {
+    const ssize_t w = ::pwrite(a->fd, data + done, len - done, static_cast<off_t>(a->offset + a->written + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      a->io_error = true;
+      return 0;
+    }
+    done += static_cast<std::size_t>(w);
+  }
+  a->written += len;
+  return len;
+}
+
+int onProgress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) {
+  auto* a = static_cast<Attempt*>(user);
+  if (a->progress != nullptr && a->keep_body) {
+    const auto t = total > 0 ? a->offset + static_cast<std::uint64_t>(total) : 0;
+    a->progress->update(a->offset + static_cast<std::uint64_t>(now), t);
+  }
+  return 0;
+}
+
+struct Outcome {
+  CURLcode code = CURLE_OK;
+  long status = 0;
+  std::string error;
+};
+
+Outcome perform(CURL* curl, Attempt& a, const std::string& url, const std::string& ca_file,
+                curl_slist* headers, long connect_timeout_s, long stall_timeout_s) {
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  a.curl = curl;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, connect_timeout_s);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_timeout_s);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &a);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, onProgress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &a);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "drover-images");
+  if (!ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file.c_str());
+  if (headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  if (a.offset > 0) curl_easy_setopt(curl, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(a.offset));
+  Outcome out;
+  out.code = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
+  out.error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(out.code);
+  return out;
+}
+
+// Maps a finished attempt to an error, or none. `retry` says whether another attempt may help.
+std::optional<Error> classify(const Outcome& o, const std::string& url, bool& retry) {
+  retry = false;
+  if (o.code == CURLE_OK) {
+    if (o.status == 200 || o.status == 206 || o.status == 304) return std::nullopt;
+    if (o.status == 404 || o.status == 410) return makeError("not_found", fmt::format("{}: HTTP {} (no such file upstream)", url, o.status));
+    retry = o.status >= 500 || o.status == 408 || o.status == 429;
+    return makeError("http_status", fmt::format("{}: HTTP {}", url, o.status));
+  }
+  if (isTls(o.code)) return makeError("tls", fmt::format("{}: TLS failure: {}", url, o.error));
+  if (o.code == CURLE_UNSUPPORTED_PROTOCOL || o.code == CURLE_URL_MALFORMAT)
+    return makeError("bad_url", fmt::format("{}: {}", url, o.error));
+  retry = true;
+  return makeError("network", fmt::format("{}: {}", url, o.error));
+}
+
+std::uint64_t fileSize(const std::filesystem::path& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+}  // namespace
+
+Result<Response> download(const Request& r) {
+  Response resp;
+  int failures = 0;
+  for (;;) {
+    ++resp.attempts;
+    Attempt a;
+    a.progress = r.progress;
+    a.offset = fileSize(r.partial);
+    a.fd = ::open(r.partial.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (a.fd < 0) return makeError("eio", r.partial.string() + ": " + std::strerror(errno));
+    std::unique_ptr<curl_slist, SlistDeleter> headers;
+    auto add = [&headers](const std::string& h) { headers.reset(curl_slist_append(headers.release(), h.c_str())); };
+    if (a.offset == 0 && !r.etag.empty()) add("If-None-Match: " + r.etag);
+    if (a.offset == 0 && !r.last_modified.empty()) add("If-Modified-Since: " + r.last_modified);
+    if (a.offset > 0) ++resp.resumes;
+    auto curl = makeCurl();
+    const auto outcome = perform(curl.get(), a, r.url, r.ca_file, headers.get(), r.connect_timeout_s, r.stall_timeout_s);
+    ::close(a.fd);
+    if (a.io_error) return makeError("eio", r.partial.string() + ": write failed");
+    if (outcome.status == 416 && a.offset > 0) {  // the partial file does not fit upstream any more
+      std::filesystem::remove(r.partial);
+      if (++failures < r.max_attempts) continue;
+    }
+    bool retry = false;
+    auto err = classify(outcome, r.url, retry);
+    if (!err) {
+      resp.etag = a.etag;
+      resp.last_modified = a.last_modified;
+      if (outcome.status == 304) {
+        resp.not_modified = true;
+        if (a.offset == 0) std::filesystem::remove(r.partial);
+        return resp;
+      }
+      resp.bytes = fileSize(r.partial);
+      if (r.progress != nullptr) r.progress->finish(true);
+      return resp;
+    }
+    if (a.written > 0) failures = 0;  // progress was made: the budget is for failures in a row
+    if (!retry || ++failures >= r.max_attempts) {
+      if (r.progress != nullptr) r.progress->finish(false);
+      if (fileSize(r.partial) == 0) std::filesystem::remove(r.partial);
+      return *err;
+    }
+    std::this_thread::sleep_for(r.backoff * (1 << std::min(failures - 1, 6)));
+  }
+}
+
+Result<std::string> fetchSmall(const std::string& url, const std::string& ca_file, std::size_t max_bytes) {
+  std::string body;
+  Attempt a;
+  a.memory = &body;
+  a.max_memory = max_bytes;
+  auto curl = makeCurl();
+  const auto outcome = perform(curl.get(), a, url, ca_file, nullptr, 20, 60);
+  bool retry = false;
+  if (auto err = classify(outcome, url, retry)) return *err;
+  if (outcome.status != 200) return makeError("http_status", fmt::format("{}: HTTP {}", url, outcome.status));
+  return body;
+}
+
+}  // namespace drover::images::fetch

@@ -1,0 +1,148 @@
+#include "images/store/index.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "images/store/blob_store.hpp"
+
+namespace drover::images::store {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// flock on <index>.lock for the lifetime of the object.
+class FileLock {
+ public:
+  FileLock(const fs::path& path, int op) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ >= 0) {
+      while (::flock(fd_, op) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+json toJson(const Version& v) {
+  return json{{"sha256", v.sha256.hex()}, {"size", v.size},       {"url", v.url},
+              {"etag", v.etag},           {"last_modified", v.last_modified},
+              {"fetched_ms", v.fetched_ms}, {"used_ms", v.used_ms}, {"pinned", v.pinned}};
+}
+
+Result<Version> versionFrom(const json& j) {
+  Version v;
+  auto digest = Sha256::parse(j.value("sha256", std::string()));
+  if (!digest) return makeError("bad_index", digest.error().message);
+  v.sha256 = *digest;
+  v.size = j.value("size", std::uint64_t{0});
+  v.url = j.value("url", std::string());
+  v.etag = j.value("etag", std::string());
+  v.last_modified = j.value("last_modified", std::string());
+  v.fetched_ms = j.value("fetched_ms", std::int64_t{0});
+  v.used_ms = j.value("used_ms", std::int64_t{0});
+  v.pinned = j.value("pinned", false);
+  return v;
+}
+
+}  // namespace
+
+Version* Entry::find(const Sha256& digest) {
+  for (auto& v : versions)
+    if (v.sha256 == digest) return &v;
+  return nullptr;
+}
+
+Entry& IndexData::entry(const std::string& image, const std::string& kind) {
+  auto& e = entries[key(image, kind)];
+  e.image = image;
+  e.kind = kind;
+  return e;
+}
+
+const Entry* IndexData::find(const std::string& image, const std::string& kind) const {
+  auto it = entries.find(key(image, kind));
+  return it == entries.end() ? nullptr : &it->second;
+}
+
+bool IndexData::references(const Sha256& digest) const {
+  for (const auto& [k, e] : entries)
+    for (const auto& v : e.versions)
+      if (v.sha256 == digest) return true;
+  return false;
+}
+
+Index::Index(fs::path file) : file_(std::move(file)) {}
+
+Result<IndexData> Index::read() const {
+  FileLock lock(fs::path(file_).concat(".lock"), LOCK_SH);
+  if (!lock.ok()) return makeError("eio", file_.string() + ".lock: " + std::strerror(errno));
+  return readUnlocked();
+}
+
+Result<IndexData> Index::readUnlocked() const {
+  IndexData data;
+  std::ifstream in(file_);
+  if (!in) return data;  // no index yet
+  json j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return makeError("bad_index", file_.string() + ": not a JSON object");
+  for (const auto& je : j.value("entries", json::array())) {
+    Entry e;
+    e.image = je.value("image", std::string());
+    e.kind = je.value("kind", std::string());
+    e.checked_ms = je.value("checked_ms", std::int64_t{0});
+    for (const auto& jv : je.value("versions", json::array())) {
+      auto v = versionFrom(jv);
+      if (!v) return makeError("bad_index", file_.string() + ": " + v.error().message);
+      e.versions.push_back(std::move(*v));
+    }
+    data.entries[IndexData::key(e.image, e.kind)] = std::move(e);
+  }
+  return data;
+}
+
+Status Index::update(const std::function<Status(IndexData&)>& change) {
+  FileLock lock(fs::path(file_).concat(".lock"), LOCK_EX);
+  if (!lock.ok()) return makeError("eio", file_.string() + ".lock: " + std::strerror(errno));
+  auto data = readUnlocked();
+  if (!data) return data.error();
+  if (auto st = change(*data); !st) return st;
+
+  json entries = json::array();
+  for (const auto& [k, e] : data->entries) {
+    if (e.versions.empty()) continue;
+    json versions = json::array();
+    for (const auto& v : e.versions) versions.push_back(toJson(v));
+    entries.push_back({{"image", e.image}, {"kind", e.kind}, {"checked_ms", e.checked_ms}, {"versions", versions}});
+  }
+  const fs::path tmp = fs::path(file_).concat(".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << json{{"version", 1}, {"entries", entries}}.dump(2) << '\n';
+    if (!out.flush()) return makeError("eio", tmp.string() + ": write failed");
+  }
+  if (auto st = syncPath(tmp); !st) return st;
+  std::error_code ec;
+  fs::rename(tmp, file_, ec);
+  if (ec) return makeError("eio", file_.string() + ": " + ec.message());
+  return syncPath(file_.parent_path());
+}
+
+}  // namespace drover::images::store

@@ -1,0 +1,69 @@
+// The catalog's index: which images and artifacts are cached, their versions and the blob
+// each version is. A JSON file next to the blobs (<root>/index.json), rewritten atomically
+// (temp file + fsync + rename) under an exclusive flock, so `drover serve` and the
+// `drover images` commands can share one store.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/values.hpp"
+
+namespace drover::images::store {
+
+struct Version {
+  Sha256 sha256;
+  std::uint64_t size = 0;
+  std::string url;            // where it came from
+  std::string etag;           // validators for the next conditional re-check
+  std::string last_modified;
+  std::int64_t fetched_ms = 0;  // unix ms
+  std::int64_t used_ms = 0;     // last served or installed
+  bool pinned = false;          // explicitly pulled: never expires
+};
+
+// One artifact of one image ("debian-12" / "disk"). Versions oldest first; the last one is
+// the current one.
+struct Entry {
+  std::string image;
+  std::string kind;
+  std::int64_t checked_ms = 0;  // last time upstream was asked
+  std::vector<Version> versions;
+
+  const Version* current() const { return versions.empty() ? nullptr : &versions.back(); }
+  Version* current() { return versions.empty() ? nullptr : &versions.back(); }
+  Version* find(const Sha256& digest);
+};
+
+struct IndexData {
+  std::map<std::string, Entry> entries;  // keyed "image/kind"
+
+  static std::string key(const std::string& image, const std::string& kind) { return image + "/" + kind; }
+  Entry& entry(const std::string& image, const std::string& kind);
+  const Entry* find(const std::string& image, const std::string& kind) const;
+  // Whether any version of any entry is this blob.
+  bool references(const Sha256& digest) const;
+};
+
+class Index {
+ public:
+  explicit Index(std::filesystem::path file);
+
+  // The index as last written (empty when there is none yet). Error codes eio, bad_index.
+  Result<IndexData> read() const;
+
+  // Reads, applies `change`, and writes the result back, all under the lock. Nothing is
+  // written when `change` fails.
+  Status update(const std::function<Status(IndexData&)>& change);
+
+ private:
+  Result<IndexData> readUnlocked() const;
+  std::filesystem::path file_;
+};
+
+}  // namespace drover::images::store

@@ -202,6 +202,7 @@ void checkConfig(const Config& config, Diagnostics& out) {
   checkNetworks(config, out);
   checkImagesAndProfiles(config, out);
   checkNodes(config, out);
+  checkTrust(config, out);
 }
 
 }  // namespace drover::inventory

@@ -14,5 +14,8 @@ void checkConfig(const Config& config, Diagnostics& out);
 void checkNetworks(const Config& config, Diagnostics& out);
 void checkImagesAndProfiles(const Config& config, Diagnostics& out);
 void checkNodes(const Config& config, Diagnostics& out);
+// Signatures name a trusted key; every trusted key is a readable RSA/ECDSA public key
+// (image_checks.cpp).
+void checkTrust(const Config& config, Diagnostics& out);
 
 }  // namespace drover::inventory

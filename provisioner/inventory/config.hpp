@@ -93,12 +93,26 @@ struct Network {
   std::string path;  // "networks[1]"
 };
 
+// A detached signature over an artifact (`openssl dgst -sha256 -sign`), checked with a
+// key named under trust.keys before the artifact is published or installed.
+struct ArtifactSignature {
+  std::string path;          // one of path and url
+  std::optional<Url> url;
+  Located<std::string> key;  // a name under trust.keys
+};
+
 // A file the boot environment or the agent needs: a local path or a URL (then with a
-// sha256 digest).
+// sha256 digest, a signature, or both).
 struct Artifact {
   std::string path;
   std::optional<Url> url;
   std::optional<Sha256> sha256;
+  std::optional<ArtifactSignature> signature;
+};
+
+// Public keys that sign images: name -> PEM file (RSA or ECDSA).
+struct Trust {
+  std::map<std::string, Located<std::string>> keys;
 };
 
 struct ImageUpdate {
@@ -173,6 +187,7 @@ struct Config {
   std::filesystem::path base_dir;  // relative template paths are resolved against it
   Server server;
   std::vector<Network> networks;
+  Trust trust;
   std::map<std::string, Image> images;
   std::map<std::string, Profile> profiles;
   Defaults defaults;

@@ -28,10 +28,11 @@ class ConfigDecoder {
   ConfigDecoder(Decoder& d, Config& c) : d_(d), c_(c) {}
 
   void root(const YAML::Node& doc) {
-    MapReader m(d_, doc, "", {"server", "networks", "images", "profiles", "defaults", "nodes"});
+    MapReader m(d_, doc, "", {"server", "networks", "trust", "images", "profiles", "defaults", "nodes"});
     if (!m.valid()) return;
     if (auto v = m.required("server")) server(*v);
     if (auto v = m.required("networks")) networks(*v);
+    if (auto v = m.get("trust")) trust(*v);
     if (auto v = m.get("images")) images(*v);
     if (auto v = m.get("profiles")) profiles(*v);
     if (auto v = m.get("defaults")) defaults(*v);
@@ -221,17 +222,40 @@ class ConfigDecoder {
   }
 
   Artifact artifact(const YAML::Node& n, const std::string& path) {
-    MapReader m(d_, n, path, {"path", "url", "sha256"});
+    MapReader m(d_, n, path, {"path", "url", "sha256", "signature"});
     Artifact a;
     setString(m, "path", a.path, checkAbsolutePath);
     set(m, "url", a.url, parseHttpUrl);
     set(m, "sha256", a.sha256, Sha256::parse);
+    if (auto v = m.get("signature")) a.signature = signature(*v, m.pathOf("signature"));
     if (!m.valid()) return a;
     if (m.has("path") == m.has("url"))
       d_.error(m.pos(), path, "give exactly one of path and url");
-    else if (m.has("url") && !m.has("sha256"))
-      d_.error(m.pos(), path, "a downloaded file needs a sha256 digest");
+    else if (m.has("url") && !m.has("sha256") && !m.has("signature"))
+      d_.error(m.pos(), path, "a downloaded file needs a sha256 digest or a signature");
     return a;
+  }
+
+  ArtifactSignature signature(const YAML::Node& n, const std::string& path) {
+    MapReader m(d_, n, path, {"path", "url", "key"});
+    ArtifactSignature s;
+    setString(m, "path", s.path, checkAbsolutePath);
+    set(m, "url", s.url, parseHttpUrl);
+    if (auto v = m.required("key"))
+      if (auto k = locatedValue<std::string>(*v, m.pathOf("key"), checkName)) s.key = *k;
+    if (m.valid() && m.has("path") == m.has("url"))
+      d_.error(m.pos(), path, "give exactly one of path and url");
+    return s;
+  }
+
+  // --- trust ---------------------------------------------------------------------------
+  void trust(const YAML::Node& n) {
+    MapReader m(d_, n, "trust", {"keys"});
+    if (auto v = m.get("keys")) {
+      namedEntries(*v, "trust.keys", [this](const std::string& name, const YAML::Node& value, std::string path) {
+        if (auto p = locatedValue<std::string>(value, path, checkAbsolutePath)) c_.trust.keys.emplace(name, *p);
+      });
+    }
   }
 
   // --- profiles ------------------------------------------------------------------------

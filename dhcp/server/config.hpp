@@ -18,7 +18,9 @@ struct NetworkConfig {
   std::string name;
   Cidr subnet;
   Mode mode = Mode::Dhcp;
-  std::optional<Ipv4Range> pool;  // none: only reserved addresses are handed out
+  // Pool ranges, walked in order when a new address is needed (an exhausted range spills
+  // into the next); none: only reserved addresses are handed out.
+  std::vector<Ipv4Range> pools;
   std::optional<Ipv4Address> gateway;
   std::vector<Ipv4Address> dns;
   std::string domain;
@@ -28,6 +30,16 @@ struct NetworkConfig {
   // Relay addresses (giaddr) that select this network even though they lie outside the
   // subnet (Kea's relay "ip-addresses"), e.g. a relay numbered on another link.
   std::vector<Ipv4Address> relays;
+  // Options sent even when the client's parameter request list (55) leaves them out
+  // (Kea's always-send), e.g. {3, 6}. Without a list every configured option is sent.
+  std::vector<std::uint8_t> always_send;
+
+  // True if `ip` lies in one of the pool ranges.
+  bool inPool(Ipv4Address ip) const {
+    for (const auto& r : pools)
+      if (r.contains(ip)) return true;
+    return false;
+  }
 };
 
 struct ServerConfig {

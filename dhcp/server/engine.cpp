@@ -24,6 +24,11 @@ void Engine::restore(const std::vector<Lease>& leases) {
   log_->info("DHCP_LEASES_RESTORED count={}", table_.size());
 }
 
+void Engine::reconfigure(ServerConfig config) {
+  config_ = std::move(config);
+  log_->info("DHCP_RECONFIGURED networks={}", config_.networks.size());
+}
+
 std::string Engine::clientKey(const wire::Message& m) {
   if (auto cid = m.options.get(opt::kClientId); cid && !cid->empty())
     return std::string(drover::wire::asChars(*cid));
@@ -115,7 +120,7 @@ bool Engine::acceptable(const Request& r, const BootAnswer& answer, Ipv4Address 
   if (!r.network->subnet.contains(ip)) return false;
   if (answer.kind == BootAnswer::Kind::Reserved)
     return ip == answer.reserved_ip && table_.isFreeFor(ip, r.key, r.now);
-  if (!r.network->pool || !r.network->pool->contains(ip)) return false;
+  if (!r.network->inPool(ip)) return false;
   if (policy_.isReserved(ip)) return false;
   return table_.isFreeFor(ip, r.key, r.now);
 }
@@ -133,7 +138,7 @@ std::optional<Ipv4Address> Engine::chooseAddress(Request& r, const BootAnswer& a
     }
     return answer.reserved_ip;
   }
-  if (!r.network->pool) {
+  if (r.network->pools.empty()) {
     r.reason = "no_pool";
     return std::nullopt;
   }
@@ -141,7 +146,7 @@ std::optional<Ipv4Address> Engine::chooseAddress(Request& r, const BootAnswer& a
       mine != nullptr && acceptable(r, answer, mine->ip))
     return mine->ip;
   if (requested && acceptable(r, answer, *requested)) return requested;
-  auto ip = table_.allocate(r.network->name, *r.network->pool, r.key, r.now,
+  auto ip = table_.allocate(r.network->name, r.network->pools, r.key, r.now,
                             [&](Ipv4Address a) { return policy_.isReserved(a); });
   if (!ip) r.reason = "pool_exhausted";
   return ip;
@@ -277,6 +282,7 @@ Outcome Engine::onDecline(Request& r) {
              config_.decline_quarantine.count());
   Outcome out;
   out.writes.push_back(LeaseWrite{LeaseWrite::Op::Put, quarantined});
+  out.exchange = exchangeFor(r, Exchange::Kind::Decline, *ip);
   return out;
 }
 
@@ -291,6 +297,7 @@ Outcome Engine::onRelease(Request& r) {
   log_->info("DHCP_RELEASE mac={} ip={}", r.msg.mac().str(), released.ip.str());
   Outcome out;
   out.writes.push_back(LeaseWrite{LeaseWrite::Op::Put, released});
+  out.exchange = exchangeFor(r, Exchange::Kind::Release, released.ip);
   return out;
 }
 
@@ -302,6 +309,29 @@ Outcome Engine::onInform(Request& r) {
   addNetworkOptions(reply, *r.network, answer);
   addBootOptions(reply, r, answer);
   return finish(r, std::move(reply), destinationFor(r, reply));
+}
+
+Exchange Engine::exchangeFor(const Request& r, Exchange::Kind kind, Ipv4Address address) const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  Exchange e;
+  e.kind = kind;
+  e.mac = r.msg.mac();
+  if (auto cid = r.msg.options.get(opt::kClientId)) {
+    for (auto b : *cid) {
+      e.client_id.push_back(kHex[std::to_integer<unsigned>(b) >> 4]);
+      e.client_id.push_back(kHex[std::to_integer<unsigned>(b) & 0xf]);
+    }
+  }
+  const ClientFacts facts = factsFor(r);
+  e.uuid = facts.uuid;
+  e.arch = facts.arch;
+  e.address = address;
+  e.network = r.network != nullptr ? r.network->name : "";
+  e.interface = r.ctx.interface;
+  e.xid = r.msg.xid;
+  e.proxy = r.ctx.proxy_port ||
+            (r.network != nullptr && r.network->mode == NetworkConfig::Mode::Proxy);
+  return e;
 }
 
 std::vector<LeaseWrite> Engine::reclaimExpired() {

@@ -18,6 +18,7 @@
 #include "dhcp/server/clock.hpp"
 #include "dhcp/server/config.hpp"
 #include "dhcp/server/lease_table.hpp"
+#include "dhcp/server/observer.hpp"
 #include "dhcp/server/policy.hpp"
 #include "dhcp/server/stats.hpp"
 #include "dhcp/wire/message.hpp"
@@ -60,6 +61,8 @@ struct Outcome {
   // Ping-before-offer: send `reply` only if nothing answers an ICMP echo to this address
   // within ServerConfig::ping_timeout. Either way, report with Engine::probeResult().
   std::optional<Ipv4Address> probe;
+  // What to tell an ExchangeObserver once `reply` is sent (and `writes` are durable).
+  std::optional<Exchange> exchange;
 };
 
 class Engine {
@@ -69,6 +72,10 @@ class Engine {
 
   // Loads leases from the store (at start-up). Offered leases are ignored.
   void restore(const std::vector<Lease>& leases);
+
+  // Serves `config` from the next datagram on (a reload): networks, pools, options and
+  // timers change; every lease, offer and quarantine is kept.
+  void reconfigure(ServerConfig config);
 
   Outcome handle(wire::ByteView datagram, const PacketContext& ctx);
 
@@ -113,9 +120,12 @@ class Engine {
                          const BootAnswer& answer) const;
   void addLeaseTimes(wire::Message& reply, const NetworkConfig& net) const;
   void addBootOptions(wire::Message& reply, const Request& r, const BootAnswer& answer) const;
+  void applyParameterList(const Request& r, wire::Message& reply) const;
   Destination destinationFor(const Request& r, const wire::Message& reply) const;
   Outcome finish(const Request& r, wire::Message reply, Destination dest);
   Outcome drop(const Request* r, std::string_view reason, const wire::Message* m = nullptr);
+  Exchange exchangeFor(const Request& r, Exchange::Kind kind, Ipv4Address address) const;
+  std::optional<Exchange> exchangeOf(const Request& r, const wire::Message& reply) const;
 
   Ipv4Address serverId(const PacketContext& ctx) const;
 

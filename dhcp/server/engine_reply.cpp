@@ -81,6 +81,34 @@ void Engine::addBootOptions(wire::Message& reply, const Request& r,
   }
 }
 
+// RFC 2131 4.3.1 and RFC 2132 9.8: a client that sends a parameter request list (55) gets
+// what it asked for, in its order, plus what the protocol requires (53, 54, 51, T1/T2, 56)
+// and what its boot decision needs (60 PXEClient/HTTPClient, 43, 97, 175; 67 when the
+// file name does not fit the header). The network's always_send list is added; echoes of
+// 61 (RFC 6842) and 82 (RFC 3046, last) are kept. Without a list, everything configured.
+void Engine::applyParameterList(const Request& r, wire::Message& reply) const {
+  const auto prl = r.msg.options.get(opt::kParameterList);
+  if (!prl || prl->empty()) return;
+  const wire::Options& built = reply.options;
+  wire::Options kept;
+  auto take = [&](std::uint8_t code) {
+    if (kept.has(code)) return;
+    if (auto v = built.get(code)) kept.set(code, *v);
+  };
+  for (auto code : {opt::kMessageType, opt::kServerId, opt::kLeaseTime, opt::kRenewalTime,
+                    opt::kRebindingTime, opt::kMessage})
+    take(code);
+  for (auto code : *prl) take(std::to_integer<std::uint8_t>(code));
+  if (r.network != nullptr)
+    for (auto code : r.network->always_send) take(code);
+  for (auto code : {opt::kVendorClass, opt::kVendorSpecific, opt::kClientUuid, opt::kIpxeEncap})
+    take(code);
+  if (reply.file.empty()) take(opt::kBootfile);
+  take(opt::kClientId);
+  take(opt::kRelayAgentInfo);
+  reply.options = std::move(kept);
+}
+
 Destination Engine::destinationFor(const Request& r, const wire::Message& reply) const {
   Destination d;
   const auto& m = r.msg;
@@ -110,14 +138,36 @@ Destination Engine::destinationFor(const Request& r, const wire::Message& reply)
   return d;
 }
 
+// The observer's view of a reply: OFFER, NAK, and an ACK that binds (or answers a proxy
+// boot request); an INFORM's ACK changes nothing and is not reported.
+std::optional<Exchange> Engine::exchangeOf(const Request& r, const wire::Message& reply) const {
+  const auto type = static_cast<MessageType>(*reply.messageType());
+  Exchange::Kind kind = Exchange::Kind::Offer;
+  Ipv4Address address = reply.yiaddr;
+  if (type == MessageType::Nak) {
+    kind = Exchange::Kind::Nak;
+    address = r.msg.options.ipv4(opt::kRequestedAddress).value_or(r.msg.ciaddr);
+  } else if (type == MessageType::Ack) {
+    kind = Exchange::Kind::Ack;
+    if (address.isUnspecified() && !r.ctx.proxy_port) return std::nullopt;
+  } else if (type != MessageType::Offer) {
+    return std::nullopt;
+  }
+  Exchange e = exchangeFor(r, kind, address);
+  e.boot_file = !reply.file.empty() ? reply.file : reply.options.string(opt::kBootfile).value_or("");
+  return e;
+}
+
 Outcome Engine::finish(const Request& r, wire::Message reply, Destination dest) {
   if (dest.kind == Destination::Kind::Unicast && !r.msg.giaddr.isUnspecified() &&
       reply.messageType() == static_cast<std::uint8_t>(MessageType::Nak))
     reply.flags |= wire::kBroadcastFlag;  // RFC 2131 4.1: relay broadcasts a NAK
+  applyParameterList(r, reply);
   auto bytes = wire::encode(reply, wire::maxReplySize(r.msg));
   if (!bytes.ok()) return drop(&r, "encode_failed");
   Outcome out;
   const auto type = *reply.messageType();
+  out.exchange = exchangeOf(r, reply);
   out.reply = Reply{std::move(*bytes), dest, r.ctx.interface, static_cast<MessageType>(type)};
   stats_.replied(type);
   return out;

@@ -47,18 +47,34 @@ bool LeaseTable::isFreeFor(Ipv4Address ip, const std::string& client_key, std::i
 }
 
 std::optional<Ipv4Address> LeaseTable::allocate(const std::string& pool_name,
-                                                const Ipv4Range& range,
+                                                const std::vector<Ipv4Range>& ranges,
                                                 const std::string& client_key, std::int64_t now,
                                                 const std::function<bool(Ipv4Address)>& excluded) {
-  const std::uint64_t size = range.size();
-  auto& cursor = cursors_.try_emplace(pool_name, range.last.value()).first->second;
-  if (!range.contains(Ipv4Address(cursor))) cursor = range.last.value();
-  std::uint64_t offset = cursor - range.first.value();
+  // The ranges as one sequence of `total` addresses: index -> address and back.
+  std::uint64_t total = 0;
+  for (const auto& r : ranges) total += r.size();
+  if (total == 0) return std::nullopt;
+  auto at = [&](std::uint64_t i) {
+    for (const auto& r : ranges) {
+      if (i < r.size()) return Ipv4Address(static_cast<std::uint32_t>(r.first.value() + i));
+      i -= r.size();
+    }
+    return ranges.back().last;
+  };
+  auto indexOf = [&](Ipv4Address a) -> std::optional<std::uint64_t> {
+    std::uint64_t base = 0;
+    for (const auto& r : ranges) {
+      if (r.contains(a)) return base + (a.value() - r.first.value());
+      base += r.size();
+    }
+    return std::nullopt;
+  };
+  auto& cursor = cursors_.try_emplace(pool_name, ranges.back().last.value()).first->second;
+  const std::uint64_t offset = indexOf(Ipv4Address(cursor)).value_or(total - 1);
   // Two passes: first addresses nobody ever had, then expired/released ones.
   for (int pass = 0; pass < 2; ++pass) {
-    for (std::uint64_t i = 1; i <= size; ++i) {
-      const auto candidate =
-          Ipv4Address(static_cast<std::uint32_t>(range.first.value() + (offset + i) % size));
+    for (std::uint64_t i = 1; i <= total; ++i) {
+      const auto candidate = at((offset + i) % total);
       const Lease* l = byIp(candidate);
       const bool usable = pass == 0 ? l == nullptr : isFreeFor(candidate, client_key, now);
       if (usable && !excluded(candidate)) {

@@ -27,9 +27,12 @@ class LeaseTable {
   // free only once its quarantine has passed.
   bool isFreeFor(Ipv4Address ip, const std::string& client_key, std::int64_t now) const;
 
-  // The next free address of `range` after the range's cursor, skipping those `excluded`
-  // says no to (reserved for others). nullopt when the pool is exhausted.
-  std::optional<Ipv4Address> allocate(const std::string& pool_name, const Ipv4Range& range,
+  // The next free address of `ranges` (walked in order, as one sequence) after the pool's
+  // cursor, skipping those `excluded` says no to (reserved for others). Addresses nobody
+  // ever held come first, then expired or released ones. nullopt when every range is
+  // exhausted.
+  std::optional<Ipv4Address> allocate(const std::string& pool_name,
+                                      const std::vector<Ipv4Range>& ranges,
                                       const std::string& client_key, std::int64_t now,
                                       const std::function<bool(Ipv4Address)>& excluded);
 

@@ -20,9 +20,10 @@ namespace asio = boost::asio;
 using asio::ip::udp;
 
 struct Transport::Listener {
-  Listener(asio::io_context& io, InterfaceAddress ifa, bool is_proxy)
-      : iface(std::move(ifa)), proxy(is_proxy), socket(io) {}
+  Listener(asio::io_context& io, InterfaceAddress ifa, std::uint16_t bound_port, bool is_proxy)
+      : iface(std::move(ifa)), port(bound_port), proxy(is_proxy), socket(io) {}
   InterfaceAddress iface;
+  std::uint16_t port;
   bool proxy;
   udp::socket socket;
   std::array<std::byte, wire::kMaxMessageSize + 1> buffer{};  // +1: bigger reads are "oversized"
@@ -48,10 +49,12 @@ std::vector<InterfaceAddress> listInterfaces() {
   return out;
 }
 
-Transport::Transport(asio::io_context& io, Engine& engine, GroupCommitter& committer)
+Transport::Transport(asio::io_context& io, Engine& engine, GroupCommitter& committer,
+                     ExchangeObserver* observer)
     : io_(io),
       engine_(engine),
       committer_(committer),
+      observer_(observer),
       reclaim_timer_(io),
       pinger_(io),
       log_(log::get("dhcp")) {}
@@ -64,7 +67,7 @@ Transport::~Transport() {
   stop();
 }
 
-Status Transport::start() {
+std::vector<Transport::Wanted> Transport::wanted(std::vector<std::string>& missing) const {
   const auto& cfg = engine_.config();
   const auto all = listInterfaces();
   std::vector<InterfaceAddress> chosen;
@@ -74,26 +77,86 @@ Status Transport::start() {
     for (const auto& name : cfg.interfaces) {
       auto it = std::find_if(all.begin(), all.end(),
                              [&](const InterfaceAddress& a) { return a.name == name; });
-      if (it == all.end()) return makeError("no_interface", "interface " + name + " not found");
-      chosen.push_back(*it);
+      if (it == all.end()) {
+        missing.push_back(name);
+      } else {
+        chosen.push_back(*it);
+      }
     }
   }
   const bool any_proxy =
       std::any_of(cfg.networks.begin(), cfg.networks.end(),
                   [](const NetworkConfig& n) { return n.mode == NetworkConfig::Mode::Proxy; });
+  std::vector<Wanted> out;
   for (const auto& ifa : chosen) {
-    if (auto st = open(ifa, cfg.server_port, false); !st) return st;
-    if (any_proxy)
-      if (auto st = open(ifa, cfg.proxy_port, true); !st) return st;
+    out.push_back(Wanted{ifa, cfg.server_port, false});
+    if (any_proxy) out.push_back(Wanted{ifa, cfg.proxy_port, true});
   }
-  if (cfg.ping_before_offer)
+  return out;
+}
+
+Status Transport::start() {
+  std::vector<std::string> missing;
+  const auto want = wanted(missing);
+  if (!missing.empty())
+    return makeError("no_interface", "interface " + missing.front() + " not found");
+  for (const auto& w : want)
+    if (auto st = open(w.ifa, w.port, w.proxy); !st) return st;
+  if (engine_.config().ping_before_offer) {
     if (auto st = pinger_.open(); !st) return st;
+    pinger_open_ = true;
+  }
   scheduleReclaim();
   return {};
 }
 
+Status Transport::reconfigure() {
+  std::vector<std::string> missing;
+  const auto want = wanted(missing);
+  auto same = [](const Wanted& w, const Listener& l) {
+    return w.ifa.name == l.iface.name && w.port == l.port && w.proxy == l.proxy;
+  };
+  std::erase_if(listeners_, [&](const std::shared_ptr<Listener>& l) {
+    const bool keep =
+        std::any_of(want.begin(), want.end(), [&](const Wanted& w) { return same(w, *l); });
+    if (!keep) {
+      boost::system::error_code ec;
+      l->socket.close(ec);
+      log_->info("DHCP_UNLISTEN interface={} port={}", l->iface.name, l->port);
+    }
+    return !keep;
+  });
+  Status result;
+  for (const auto& w : want) {
+    auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                           [&](const std::shared_ptr<Listener>& l) { return same(w, *l); });
+    if (it == listeners_.end()) {
+      if (auto st = open(w.ifa, w.port, w.proxy); !st) {
+        log_->error("DHCP_LISTEN_FAILED {}", st.error().message);
+        if (result) result = st;
+      }
+    } else if ((*it)->iface.address != w.ifa.address) {
+      log_->info("DHCP_INTERFACE_ADDRESS interface={} address={} was={}", w.ifa.name,
+                 w.ifa.address.str(), (*it)->iface.address.str());
+      (*it)->iface.address = w.ifa.address;
+    }
+  }
+  for (const auto& name : missing) {
+    log_->warn("DHCP_NO_INTERFACE interface={}", name);
+    if (result) result = makeError("no_interface", "interface " + name + " not found");
+  }
+  if (engine_.config().ping_before_offer && !pinger_open_) {
+    if (auto st = pinger_.open(); !st) {
+      if (result) result = st;
+    } else {
+      pinger_open_ = true;
+    }
+  }
+  return result;
+}
+
 Status Transport::open(const InterfaceAddress& ifa, std::uint16_t port, bool proxy) {
-  auto l = std::make_shared<Listener>(io_, ifa, proxy);
+  auto l = std::make_shared<Listener>(io_, ifa, port, proxy);
   boost::system::error_code ec;
   auto fail = [&](const char* what) {
     return makeError("listen_failed", std::string(what) + " on " + ifa.name + ":" +
@@ -147,38 +210,54 @@ void Transport::onDatagram(const std::shared_ptr<Listener>& l, std::size_t size,
   if (out.probe && out.reply) {
     auto reply = std::make_shared<Reply>(std::move(*out.reply));
     pinger_.probe(*out.probe, engine_.config().ping_timeout,
-                  [this, l, reply, ip = *out.probe](bool answered) {
+                  [this, l, reply, ip = *out.probe, exchange = out.exchange](bool answered) {
                     auto writes = engine_.probeResult(ip, answered);
                     if (!answered) {
-                      if (l->socket.is_open()) send(l, *reply);
+                      if (l->socket.is_open()) {
+                        send(l, *reply);
+                        observe(exchange);
+                      }
                       return;
                     }
-                    commit(std::move(writes), l, std::nullopt);
+                    commit(std::move(writes), l, std::nullopt, std::nullopt);
                   });
     return;
   }
   if (out.writes.empty()) {
     if (out.reply) send(l, *out.reply);
+    observe(out.exchange);
     return;
   }
-  commit(std::move(out.writes), l, std::move(out.reply));
+  commit(std::move(out.writes), l, std::move(out.reply), std::move(out.exchange));
+}
+
+void Transport::observe(const std::optional<Exchange>& exchange) {
+  if (observer_ != nullptr && exchange) notify(*observer_, *exchange);
 }
 
 void Transport::commit(std::vector<LeaseWrite> writes, const std::shared_ptr<Listener>& l,
-                       std::optional<Reply> pending) {
+                       std::optional<Reply> pending, std::optional<Exchange> exchange) {
   // Durable first, then the reply (an ACK is never sent for a lease that could be lost).
-  auto reply = std::make_shared<std::optional<Reply>>(std::move(pending));
-  committer_.submit(std::move(writes), [this, &io = io_, l, reply, gate = gate_](const Status& st) {
+  struct After {
+    std::optional<Reply> reply;
+    std::optional<Exchange> exchange;
+  };
+  auto after = std::make_shared<After>(After{std::move(pending), std::move(exchange)});
+  committer_.submit(std::move(writes), [this, &io = io_, l, after, gate = gate_](const Status& st) {
     std::lock_guard lock(gate->mu);
     if (!gate->open) return;  // shutting down: the reply is not sent (the lease is stored)
-    asio::post(io, [this, l, reply, st, gate] {
+    asio::post(io, [this, l, after, st, gate] {
       if (!gate->open) return;
       if (!st.ok()) {
         engine_.stats().drop("store_error");
         log_->error("DHCP_STORE_FAILED error={}", st.error().message);
         return;
       }
-      if (*reply && l->socket.is_open()) send(l, **reply);
+      if (after->reply) {
+        if (!l->socket.is_open()) return;
+        send(l, *after->reply);
+      }
+      observe(after->exchange);
     });
   });
 }

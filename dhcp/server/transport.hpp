@@ -22,6 +22,7 @@
 
 #include "dhcp/server/engine.hpp"
 #include "dhcp/server/group_commit.hpp"
+#include "dhcp/server/observer.hpp"
 #include "dhcp/server/pinger.hpp"
 
 namespace drover::dhcp {
@@ -36,7 +37,10 @@ std::vector<InterfaceAddress> listInterfaces();
 
 class Transport {
  public:
-  Transport(boost::asio::io_context& io, Engine& engine, GroupCommitter& committer);
+  // `observer` (may be null) hears of each exchange once its reply is sent, after the
+  // lease is durable for an ACK; it must outlive the io_context's run.
+  Transport(boost::asio::io_context& io, Engine& engine, GroupCommitter& committer,
+            ExchangeObserver* observer = nullptr);
   ~Transport();
 
   Transport(const Transport&) = delete;
@@ -45,27 +49,43 @@ class Transport {
   // Opens every socket and starts receiving; an environment error (no such interface,
   // address in use, no permission) comes back as an Error naming the interface.
   Status start();
+  // After Engine::reconfigure() (on the io thread): listens on what the new configuration
+  // names now, re-reading interface addresses (an address added after start is picked up),
+  // closing listeners no longer wanted and opening new ones; leases are untouched. Keeps
+  // going past a failure and returns the first one.
+  Status reconfigure();
   // Closes the sockets; pending completions still run.
   void stop();
 
   struct Listener;
 
  private:
+  struct Wanted {
+    InterfaceAddress ifa;
+    std::uint16_t port;
+    bool proxy;
+  };
+  // The listeners the engine's configuration asks for; named interfaces that do not exist
+  // go to `missing`.
+  std::vector<Wanted> wanted(std::vector<std::string>& missing) const;
   Status open(const InterfaceAddress& ifa, std::uint16_t port, bool proxy);
   void receive(const std::shared_ptr<Listener>& l);
   void onDatagram(const std::shared_ptr<Listener>& l, std::size_t size,
                   const boost::asio::ip::udp::endpoint& from);
   void send(const std::shared_ptr<Listener>& l, const Reply& reply);
   void commit(std::vector<LeaseWrite> writes, const std::shared_ptr<Listener>& l,
-              std::optional<Reply> reply);
+              std::optional<Reply> reply, std::optional<Exchange> exchange);
+  void observe(const std::optional<Exchange>& exchange);
   void scheduleReclaim();
 
   boost::asio::io_context& io_;
   Engine& engine_;
   GroupCommitter& committer_;
+  ExchangeObserver* observer_;
   std::vector<std::shared_ptr<Listener>> listeners_;
   boost::asio::steady_timer reclaim_timer_;
   Pinger pinger_;
+  bool pinger_open_ = false;
   // Shared with pending callbacks: closed by the destructor, so a commit completing later
   // (on the committer thread) never posts to a transport, or io_context, that is gone.
   struct Gate {

@@ -14,8 +14,7 @@ dhcp::ServerConfig dhcpConfigFrom(const inventory::Config& config) {
     n.subnet = net.subnet.value;
     n.mode = net.mode == inventory::NetworkMode::Proxy ? dhcp::NetworkConfig::Mode::Proxy
                                                        : dhcp::NetworkConfig::Mode::Dhcp;
-    // The server hands out one pool per network; the first declared one is used.
-    if (!net.pools.empty()) n.pool = net.pools.front().value;
+    for (const auto& pool : net.pools) n.pools.push_back(pool.value);  // in declared order
     if (net.gateway) n.gateway = net.gateway->value;
     n.dns = net.dns;
     n.domain = net.domain;

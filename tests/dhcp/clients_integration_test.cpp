@@ -71,6 +71,29 @@ TEST_F(DhcpLab, RestartKeepsLeases) {
   again.wait();
 }
 
+TEST_F(DhcpLab, AnExhaustedFirstPoolSpillsIntoTheNext) {
+  if (!haveTool("/usr/sbin/udhcpc") && !haveTool("/bin/udhcpc"))
+    GTEST_SKIP() << "udhcpc not installed";
+  std::string config = defaultConfig();
+  const std::string one = R"("pool":"192.0.2.100-192.0.2.199")";
+  config.replace(config.find(one), one.size(),
+                 R"("pools":["192.0.2.100-192.0.2.100","192.0.2.150-192.0.2.151"])");
+  ASSERT_NO_FATAL_FAILURE(startHarness(config));
+  const char* expected[] = {"192.0.2.100", "192.0.2.150", "192.0.2.151"};
+  int n = 0;
+  for (const char* want : expected) {
+    ASSERT_NO_FATAL_FAILURE(setClientMac("52:54:00:00:20:0" + std::to_string(n)));
+    const std::string name = "udhcpc" + std::to_string(n++);
+    auto& u = startClient(
+        {"udhcpc", "-f", "-q", "-n", "-i", client_if_, "-s", "/bin/true", "-t", "20", "-T", "1"},
+        name);
+    EXPECT_EQ(u.wait(), 0) << readFile(dir_ + "/" + name + ".out");
+    EXPECT_NE(readFile(dir_ + "/" + name + ".out").find(std::string("lease of ") + want + " obtained"),
+              std::string::npos)
+        << readFile(dir_ + "/" + name + ".out");
+  }
+}
+
 TEST_F(DhcpLab, PingBeforeOfferSkipsAnAddressSomebodyAnswersFor) {
   if (!haveTool("/usr/sbin/udhcpc")) GTEST_SKIP() << "udhcpc not installed";
   std::string config = defaultConfig();

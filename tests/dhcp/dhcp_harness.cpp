@@ -49,13 +49,16 @@ ServerConfig serverConfig(const json& j) {
     net.mode =
         n.value("mode", "dhcp") == "proxy" ? NetworkConfig::Mode::Proxy : NetworkConfig::Mode::Dhcp;
     if (n.contains("pool"))
-      net.pool = parsed(Ipv4Range::parse(n["pool"].get<std::string>()), "pool");
+      net.pools.push_back(parsed(Ipv4Range::parse(n["pool"].get<std::string>()), "pool"));
+    for (const auto& p : n.value("pools", json::array()))
+      net.pools.push_back(parsed(Ipv4Range::parse(p.get<std::string>()), "pools"));
     if (n.contains("gateway")) net.gateway = addr(n["gateway"]);
     for (const auto& d : n.value("dns", json::array())) net.dns.push_back(addr(d));
     net.domain = n.value("domain", "");
     net.lease = std::chrono::seconds(n.value("lease_seconds", 3600));
     net.interface = n.value("interface", "");
     for (const auto& r : n.value("relays", json::array())) net.relays.push_back(addr(r));
+    net.always_send = n.value("always_send", std::vector<std::uint8_t>{});
     c.networks.push_back(std::move(net));
   }
   return c;

@@ -9,6 +9,10 @@ namespace opt = wire::opt;
 
 wire::Message pxeDiscover(std::uint64_t mac, std::uint16_t arch, const char* vendor) {
   auto m = discoverFor(mac);
+  // What PXE firmware asks for (Intel PXE 2.1 ROMs, EDK2): boot server and file included.
+  const std::uint8_t prl[] = {1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 43, 60, 66, 67, 97, 128};
+  m.options.set(opt::kParameterList,
+                wire::ByteView(reinterpret_cast<const std::byte*>(prl), sizeof prl));
   m.options.setU16(opt::kClientArch, arch);
   m.options.setString(opt::kVendorClass, vendor);
   wire::Bytes uuid(17, std::byte{0x11});

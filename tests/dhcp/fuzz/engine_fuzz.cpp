@@ -37,7 +37,7 @@ Engine& engine() {
         NetworkConfig a;
         a.name = "a";
         a.subnet = Cidr(Ipv4Address(0xc0000200), 24);
-        a.pool = Ipv4Range{Ipv4Address(0xc0000264), Ipv4Address(0xc0000270)};
+        a.pools = {Ipv4Range{Ipv4Address(0xc0000264), Ipv4Address(0xc0000270)}};
         a.lease = std::chrono::seconds(60);
         NetworkConfig p;
         p.name = "p";

@@ -29,7 +29,7 @@ inline ServerConfig defaultConfig() {
   NetworkConfig rack1;
   rack1.name = "rack1";
   rack1.subnet = *Cidr::parse("192.0.2.0/24");
-  rack1.pool = *Ipv4Range::parse("192.0.2.100-192.0.2.103");
+  rack1.pools = {*Ipv4Range::parse("192.0.2.100-192.0.2.103")};
   rack1.gateway = ip("192.0.2.1");
   rack1.dns = {ip("192.0.2.1")};
   rack1.domain = "lab.example";
@@ -37,7 +37,7 @@ inline ServerConfig defaultConfig() {
   NetworkConfig rack2;
   rack2.name = "rack2";
   rack2.subnet = *Cidr::parse("198.51.100.0/24");
-  rack2.pool = *Ipv4Range::parse("198.51.100.100-198.51.100.199");
+  rack2.pools = {*Ipv4Range::parse("198.51.100.100-198.51.100.199")};
   rack2.gateway = ip("198.51.100.1");
   NetworkConfig proxy;
   proxy.name = "site";

@@ -16,14 +16,26 @@ TEST(ServerConfigs, DhcpNetworksComeFromTheDeclaration) {
   EXPECT_EQ(rack1.name, "rack1");
   EXPECT_EQ(rack1.subnet.str(), "192.0.2.0/24");
   EXPECT_EQ(rack1.mode, dhcp::NetworkConfig::Mode::Dhcp);
-  ASSERT_TRUE(rack1.pool);
-  EXPECT_EQ(rack1.pool->str(), "192.0.2.100-192.0.2.199");
+  ASSERT_EQ(rack1.pools.size(), 1u);
+  EXPECT_EQ(rack1.pools[0].str(), "192.0.2.100-192.0.2.199");
   ASSERT_TRUE(rack1.gateway);
   EXPECT_EQ(rack1.gateway->str(), "192.0.2.1");
   EXPECT_EQ(rack1.domain, "lab.example");
   EXPECT_EQ(rack1.lease, std::chrono::hours(1));
   EXPECT_EQ(cfg.networks[1].mode, dhcp::NetworkConfig::Mode::Proxy);
-  EXPECT_FALSE(cfg.networks[1].pool);
+  EXPECT_TRUE(cfg.networks[1].pools.empty());
+}
+
+TEST(ServerConfigs, EveryDeclaredPoolIsPassedInOrder) {
+  auto yaml = testing::clusterYaml();
+  const std::string one = "pool: 192.0.2.100-192.0.2.199";
+  yaml.replace(yaml.find(one), one.size(), "pool: [192.0.2.150-192.0.2.159, 192.0.2.100-192.0.2.109]");
+  auto loaded = inventory::loadConfigText(yaml, "cluster.yaml", "/");
+  ASSERT_TRUE(loaded.config) << (loaded.errors.empty() ? "" : loaded.errors[0].str());
+  auto cfg = dhcpConfigFrom(*loaded.config);
+  ASSERT_EQ(cfg.networks[0].pools.size(), 2u);
+  EXPECT_EQ(cfg.networks[0].pools[0].str(), "192.0.2.150-192.0.2.159");
+  EXPECT_EQ(cfg.networks[0].pools[1].str(), "192.0.2.100-192.0.2.109");
 }
 
 TEST(ServerConfigs, TftpRootListenAndIpxeSearchPath) {

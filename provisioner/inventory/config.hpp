@@ -64,6 +64,9 @@ struct ServerBoot {
   std::string bios_loader = "undionly.kpxe";
   std::string efi_loader = "ipxe.efi";
   std::string arm64_loader;  // empty: arm64 machines are not offered a loader
+  // Answer IPv6 router solicitations on the DHCP interfaces with an advertisement that
+  // announces nothing, so iPXE does not wait ~13 s for one (see ndp/server/responder.hpp).
+  bool ipv6_ra = true;
 };
 
 struct Server {

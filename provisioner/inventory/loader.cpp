@@ -121,10 +121,12 @@ class ConfigDecoder {
     if (auto v = m.get("api")) api(*v, m.pathOf("api"));
     if (auto v = m.get("state")) state(*v, m.pathOf("state"));
     if (auto v = m.get("boot")) {
-      MapReader b(d_, *v, m.pathOf("boot"), {"bios_loader", "efi_loader", "arm64_loader"});
+      MapReader b(d_, *v, m.pathOf("boot"), {"bios_loader", "efi_loader", "arm64_loader", "ipv6_ra"});
       setString(b, "bios_loader", s.boot.bios_loader, checkLoaderFile);
       setString(b, "efi_loader", s.boot.efi_loader, checkLoaderFile);
       setString(b, "arm64_loader", s.boot.arm64_loader, checkLoaderFile);
+      if (auto ra = b.get("ipv6_ra"))
+        if (auto on = d_.boolean(*ra, b.pathOf("ipv6_ra"))) s.boot.ipv6_ra = *on;
     }
   }
 

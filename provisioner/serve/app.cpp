@@ -16,6 +16,7 @@
 #include "dhcp/server/group_commit.hpp"
 #include "dhcp/server/sqlite_lease_store.hpp"
 #include "dhcp/server/transport.hpp"
+#include "ndp/server/responder.hpp"
 #include "provisioner/boot/server_configs.hpp"
 #include "provisioner/boot/template_check.hpp"
 #include "provisioner/http/server.hpp"
@@ -49,6 +50,7 @@ struct DhcpStack {
   std::unique_ptr<dhcp::GroupCommitter> committer;
   std::unique_ptr<dhcp::Engine> engine;
   std::unique_ptr<dhcp::Transport> transport;
+  std::unique_ptr<ndp::Responder> ndp;  // router advertisements for iPXE, on the same links
   std::thread thread;
 };
 
@@ -218,6 +220,12 @@ Status App::start() {
     s.engine->restore(*restored);
     s.transport = std::make_unique<dhcp::Transport>(s.io, *s.engine, *s.committer);
     if (auto st = withName(s.transport->start(), "dhcp"); !st) return st;
+    if (config.server.boot.ipv6_ra) {
+      s.ndp = std::make_unique<ndp::Responder>(s.io);
+      // Only a speed-up for iPXE: without it machines still boot, so it never stops serve.
+      if (auto st = s.ndp->start({config.server.interfaces}); !st)
+        d.log->warn("NDP_UNAVAILABLE error={} (iPXE will wait for IPv6 router advertisements)", st.error().message);
+    }
   }
 
   d.http->start();
@@ -303,6 +311,7 @@ void App::stop() {
     if (d.dhcp->transport) {
       asio::post(d.dhcp->io, [s = d.dhcp.get()] {
         s->transport->stop();
+        if (s->ndp) s->ndp->stop();
         s->io.stop();
       });
     } else {

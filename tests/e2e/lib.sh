@@ -20,10 +20,13 @@ e2e_init() {
   trap e2e_cleanup EXIT
   ip netns add "$E2E_NS"
   e2e_ns ip link set lo up
-  # No IPv6 on the test link: iPXE would otherwise wait ~13 s for a router advertisement.
-  e2e_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  # IPv6 only on the bridge (taps are plain ports): drover serve answers iPXE's router
+  # solicitation there, so iPXE does not wait ~13 s for an advertisement
+  # (E2E_IPV6_RA=0 turns the answer off, to measure the difference).
+  e2e_ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1
   e2e_ns ip link add br0 type bridge
-  e2e_ns ip link set br0 type bridge forward_delay 0 stp_state 0
+  e2e_ns ip link set br0 type bridge forward_delay 0 stp_state 0 mcast_snooping 0
+  e2e_ns sysctl -qw net.ipv6.conf.br0.accept_dad=0 net.ipv6.conf.br0.disable_ipv6=0
   e2e_ns ip addr add 192.0.2.1/24 dev br0
   e2e_ns ip link set br0 up
   e2e_log "namespace $E2E_NS, work dir $E2E_DIR"

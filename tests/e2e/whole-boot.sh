@@ -40,6 +40,7 @@ server:
   http: { listen: "0.0.0.0:8080" }
   api: { listen: "0.0.0.0:8443", tls: auto }
   state: { backend: sqlite, path: $E2E_DIR/state/state.db }
+  boot: { ipv6_ra: $([[ ${E2E_IPV6_RA:-1} == 0 ]] && echo false || echo true) }
 networks:
   - name: lab
     subnet: 192.0.2.0/24

@@ -1,5 +1,8 @@
 #include "provisioner/templates/ipxe.hpp"
 
+#include <array>
+#include <stdexcept>
+
 #include "provisioner/templates/template.hpp"
 
 namespace drover::templates {
@@ -80,6 +83,8 @@ bool isWord(std::string_view s) {
   return true;
 }
 
+const Template& builtinTemplate(Script s);
+
 }  // namespace
 
 std::string_view scriptName(Script s) {
@@ -103,6 +108,24 @@ std::string_view builtinScript(Script s) {
   }
   return {};
 }
+
+namespace {
+
+// The built-in scripts, parsed once (they are compiled in and known to parse).
+const Template& builtinTemplate(Script s) {
+  static const std::array<Template, 5> parsed = [] {
+    auto one = [](Script k) {
+      auto t = Template::parse(std::string(scriptName(k)) + ".ipxe", std::string(builtinScript(k)));
+      if (!t) throw std::logic_error("built-in iPXE script does not parse: " + t.error().message);
+      return std::move(*t);
+    };
+    return std::array<Template, 5>{one(Script::kEntry), one(Script::kInstall), one(Script::kLocalBoot),
+                                   one(Script::kDiscover), one(Script::kFailed)};
+  }();
+  return parsed[static_cast<std::size_t>(s)];
+}
+
+}  // namespace
 
 std::string ipxeText(std::string_view s, std::size_t max_len) {
   std::string out;
@@ -154,8 +177,9 @@ Result<nlohmann::json> scriptData(const BootScriptParams& p) {
 Result<std::string> renderScript(Script s, const BootScriptParams& p, std::string_view override_text) {
   auto data = scriptData(p);
   if (!data) return data.error();
-  std::string text(override_text.empty() ? builtinScript(s) : override_text);
-  return render(std::string(scriptName(s)) + ".ipxe", std::move(text), *data);
+  std::string name = std::string(scriptName(s)) + ".ipxe";
+  if (!override_text.empty()) return render(std::move(name), std::string(override_text), *data);
+  return builtinTemplate(s).render(*data);
 }
 
 }  // namespace drover::templates

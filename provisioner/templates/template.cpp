@@ -121,6 +121,21 @@ class Checker {
 
 }  // namespace
 
+// kainjow's renderer keeps per-render state in the object (its error message), so one
+// parsed instance is shared under a lock and rebuilt if a render ever leaves it invalid.
+struct Template::Compiled {
+  Compiled(const std::string& text, Escape mode) : escape(mode) { reset(text); }
+
+  void reset(const std::string& text) {
+    renderer = std::make_unique<km::mustache>(text);
+    if (escape == Escape::kNone) renderer->set_custom_escape([](const std::string& s) { return s; });
+  }
+
+  Escape escape;
+  std::mutex mu;
+  std::unique_ptr<km::mustache> renderer;
+};
+
 Result<Template> Template::parse(std::string name, std::string text, Escape escape) {
   auto root = std::make_shared<Component>();
   std::string error;
@@ -128,7 +143,8 @@ Result<Template> Template::parse(std::string name, std::string text, Escape esca
   km::context_internal<std::string> internal{ctx};
   km::parser<std::string> parser{text, internal, *root, error};
   if (!error.empty()) return makeError("template_syntax", name + ": " + error);
-  return Template(std::move(name), std::move(text), escape, std::move(root));
+  auto compiled = std::make_shared<Compiled>(text, escape);
+  return Template(std::move(name), std::move(text), escape, std::move(root), std::move(compiled));
 }
 
 std::vector<MissingName> Template::missingNames(const Json& data) const {
@@ -141,10 +157,14 @@ std::vector<MissingName> Template::missingNames(const Json& data) const {
 Result<std::string> Template::render(const Json& data) const {
   auto missing = missingNames(data);
   if (!missing.empty()) return makeError("template_missing", describeMissing(name_, missing));
-  km::mustache tmpl{text_};
-  if (escape_ == Escape::kNone) tmpl.set_custom_escape([](const std::string& s) { return s; });
-  std::string out = tmpl.render(toData(data));
-  if (!tmpl.is_valid()) return makeError("template_render", name_ + ": " + tmpl.error_message());
+  km::data view = toData(data);
+  std::lock_guard lock(compiled_->mu);
+  std::string out = compiled_->renderer->render(view);
+  if (!compiled_->renderer->is_valid()) {
+    std::string message = compiled_->renderer->error_message();
+    compiled_->reset(text_);
+    return makeError("template_render", name_ + ": " + message);
+  }
   return out;
 }
 

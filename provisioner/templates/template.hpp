@@ -13,6 +13,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -53,16 +54,21 @@ class Template {
 
  private:
   using Component = kainjow::mustache::component<std::string>;
-  Template(std::string name, std::string text, Escape escape, std::shared_ptr<Component> root)
-      : name_(std::move(name)), text_(std::move(text)), escape_(escape), root_(std::move(root)) {}
+  struct Compiled;  // the renderer, parsed once and shared by copies of this Template
+  Template(std::string name, std::string text, Escape escape, std::shared_ptr<Component> root,
+           std::shared_ptr<Compiled> compiled)
+      : name_(std::move(name)), text_(std::move(text)), escape_(escape), root_(std::move(root)),
+        compiled_(std::move(compiled)) {}
 
   std::string name_;
   std::string text_;
   Escape escape_;
   std::shared_ptr<Component> root_;  // kainjow's parse tree, walked by missingNames()
+  std::shared_ptr<Compiled> compiled_;
 };
 
-// One-shot helper: parse + render.
+// One-shot helper: parse + render. Hot paths keep a parsed Template instead: parsing
+// costs more than rendering.
 Result<std::string> render(std::string name, std::string text, const nlohmann::json& data,
                            Escape escape = Escape::kNone);
 

@@ -44,6 +44,11 @@ void addNodesCommands(CLI::App& root, Context& ctx);
 int runNodes(const ApiTarget& target, bool json, std::ostream& out, std::ostream& err);
 int runNode(const ApiTarget& target, const std::string& name, bool json, std::ostream& out, std::ostream& err);
 int runReinstall(const ApiTarget& target, const std::string& name, std::ostream& out, std::ostream& err);
+// drover sim --server IP --relay IP [-n N] [--concurrency N] [--spread D] ... [--json FILE]:
+// simulated PXE machines booting at once (docs/sim.md). Exit 0: every boot completed;
+// 1: some failed; 2: could not run.
+void addSimCommand(CLI::App& root, Context& ctx);
+
 // "45s", "3m12s", "2h05m", "3d4h".
 std::string formatAge(std::int64_t ms);
 

@@ -98,6 +98,9 @@ Result<Plan> parsePlan(std::string_view body) {
   optString(*img, "version", p.image.version);
   optString(*img, "format", p.image.format);
   optString(*img, "signature", p.image.signature);
+  optString(*img, "signature_key", p.image.signature_key);
+  if (!p.image.signature.empty() && p.image.signature_key.empty())
+    return badReply("plan.image", "a signature without signature_key");
   if (img->contains("size")) {
     if (auto st = needUint("plan.image", *img, "size", p.image.size); !st) return st.error();
   }

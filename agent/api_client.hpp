@@ -30,7 +30,9 @@ struct RegisterReply {
 };
 
 struct ImageRef {
-  std::string name, version, url, sha256, format, signature;
+  std::string name, version, url, sha256, format;
+  std::string signature;      // detached signature over the image as served (base64); empty: none
+  std::string signature_key;  // the PEM public key it must verify with
   std::uint64_t size = 0;
 };
 

@@ -9,6 +9,7 @@
 #include "agent/digest.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
+#include "images/verify/signature.hpp"
 
 namespace drover::agent {
 namespace {
@@ -29,9 +30,11 @@ std::string lowerHex(std::string s) {
 // State of one image stream across all its HTTP attempts.
 class Transfer {
  public:
-  Transfer(const StreamOptions& opt, Sink& sink, std::optional<Compression> expected)
+  Transfer(const StreamOptions& opt, Sink& sink, std::optional<Compression> expected,
+           const images::verify::PublicKey* key)
       : opt_(opt), sink_(sink), decomp_(expected), start_(Clock::now()), last_report_(start_) {
     total_ = opt.size;
+    if (key != nullptr) signature_.emplace(*key);
   }
 
   Result<StreamResult> run();
@@ -49,6 +52,7 @@ class Transfer {
   Sink& sink_;
   AutoDecompressor decomp_;
   Sha256 hash_;
+  std::optional<images::verify::SignatureCheck> signature_;  // when the plan gives one
   CURL* curl_ = nullptr;
   std::uint64_t offset_ = 0;   // compressed bytes consumed so far
   std::uint64_t total_ = 0;
@@ -121,6 +125,7 @@ std::size_t Transfer::body(const std::uint8_t* data, std::size_t n) {
     return 0;
   }
   hash_.update(in);
+  if (signature_) signature_->update(in);
   auto st = decomp_.feed(in, [this](std::span<const std::uint8_t> out) { return sink_.write(out); });
   if (!st) {
     fatal_ = st.error();
@@ -159,6 +164,14 @@ Status Transfer::finishStream(StreamResult& res) {
   if (res.sha256 != lowerHex(opt_.sha256)) {
     return makeError("sha256_mismatch",
                      fmt::format("sha256 {} does not match the plan's {}", res.sha256, opt_.sha256));
+  }
+  if (signature_) {
+    // Checked over the same bytes as the sha256, before the target is flushed and the
+    // image counted as written.
+    auto sig = images::verify::decodeSignature(opt_.signature);
+    if (!sig) return sig.error();
+    if (auto st = signature_->finish(*sig); !st) return st;
+    res.signature_verified = true;
   }
   if (auto st = sink_.finish(); !st) return st;
   res.written = sink_.written();
@@ -260,7 +273,15 @@ Result<StreamResult> streamImage(const StreamOptions& opt, Sink& sink) {
   }
   auto expected = compressionFromFormat(opt.format);
   if (!expected) return expected.error();
-  Transfer t(opt, sink, *expected);
+  std::optional<images::verify::PublicKey> key;
+  if (!opt.signature.empty()) {
+    // A bad key or an unreadable signature is refused before a byte reaches the target.
+    auto k = images::verify::PublicKey::fromPem(opt.signature_key);
+    if (!k) return makeError(k.error().code, "the plan's signature key: " + k.error().message);
+    if (auto sig = images::verify::decodeSignature(opt.signature); !sig) return sig.error();
+    key = std::move(*k);
+  }
+  Transfer t(opt, sink, *expected, key ? &*key : nullptr);
   return t.run();
 }
 

@@ -33,6 +33,8 @@ struct StreamProgress {
 struct StreamOptions {
   std::string url;
   std::string sha256;              // expected, hex (required)
+  std::string signature;           // detached signature (base64 or DER) over the stream; "" = none
+  std::string signature_key;       // PEM public key (RSA/ECDSA) for `signature`
   std::string format;              // plan format ("raw", "raw.zst", ...); "" = by magic only
   std::uint64_t size = 0;          // expected compressed size; 0 = unknown
   TlsOptions tls;
@@ -54,10 +56,11 @@ struct StreamResult {
   Compression compression = Compression::Raw;
   int attempts = 0;
   int resumes = 0;                 // attempts that continued with a Range request
+  bool signature_verified = false; // the plan's signature was checked and matched
 };
 
 // Error codes: missing_sha256, bad_format, http_status (4xx), retries_exhausted,
-// sha256_mismatch, size_mismatch, range_mismatch, format_mismatch, decompress, truncated,
+// sha256_mismatch, signature_mismatch, signature_invalid, key_invalid, size_mismatch, range_mismatch, format_mismatch, decompress, truncated,
 // image_too_large, write, flush, transfer (non-retriable curl error).
 // Success means: every byte arrived, the hash matched and the sink was flushed.
 Result<StreamResult> streamImage(const StreamOptions& opt, Sink& sink);

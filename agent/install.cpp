@@ -98,6 +98,8 @@ Result<StreamResult> Installer::writeImage(const Plan& plan, const DiskInfo& dis
   StreamOptions so = opt_.stream;
   so.url = plan.image.url;
   so.sha256 = plan.image.sha256;
+  so.signature = plan.image.signature;
+  so.signature_key = plan.image.signature_key;
   so.format = plan.image.format;
   so.size = plan.image.size;
   so.tls.ca_fingerprint = opt_.params.ca_fingerprint;

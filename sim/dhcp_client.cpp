@@ -5,6 +5,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/socket.h>
+
 #include <array>
 
 namespace drover::sim {
@@ -19,7 +21,8 @@ namespace {
 // What PXE ROMs and iPXE ask for (option 55), roughly.
 constexpr std::array<std::uint8_t, 17> kParameterList = {1,  3,  6,  12, 15, 17, 26, 28, 40,
                                                          41, 42, 43, 60, 66, 67, 97, 175};
-constexpr std::uint16_t kMaxMessageSize = 1472;  // what iPXE sends in option 57
+constexpr std::uint16_t kMaxMessageSize = 1472;
+constexpr int kRelayBuffer = 16 << 20;  // what iPXE sends in option 57
 
 std::string vendorClass(std::uint16_t arch) {
   char buf[48];
@@ -49,6 +52,8 @@ void addIdentity(wire::Message& m, const Identity& id) {
     m.options.set(opt::kIpxeEncap, wire::ByteView(encap));
   }
 }
+
+std::string cString(const std::string& s) { return s.substr(0, s.find('\0')); }
 
 }  // namespace
 
@@ -80,7 +85,7 @@ Lease leaseFrom(const wire::Message& ack) {
   l.next_server = ack.siaddr;
   if (l.next_server.isUnspecified()) {
     if (auto s = ack.options.string(opt::kTftpServer)) {
-      if (auto a = Ipv4Address::parse(*s)) l.next_server = *a;
+      if (auto a = Ipv4Address::parse(cString(*s))) l.next_server = *a;
     }
   }
   if (l.next_server.isUnspecified()) {
@@ -88,6 +93,8 @@ Lease leaseFrom(const wire::Message& ack) {
   }
   l.boot_file = ack.file;
   if (l.boot_file.empty()) l.boot_file = ack.options.string(opt::kBootfile).value_or("");
+  // Firmware reads these as C strings; dnsmasq, for one, NUL-terminates option 67.
+  l.boot_file = cString(l.boot_file);
   return l;
 }
 
@@ -101,9 +108,17 @@ Status Relay::open() {
   boost::system::error_code ec;
   socket_.open(asio::ip::udp::v4(), ec);
   if (!ec) socket_.set_option(asio::socket_base::reuse_address(true), ec);
-  // A storm is a burst: room for many replies in flight.
-  if (!ec) socket_.set_option(asio::socket_base::receive_buffer_size(8 << 20), ec);
-  if (!ec) socket_.set_option(asio::socket_base::send_buffer_size(4 << 20), ec);
+  // A storm is a burst: room for many replies in flight, so that the sim is never the one
+  // dropping them. SO_RCVBUFFORCE passes net.core.rmem_max when allowed (CAP_NET_ADMIN).
+  if (!ec) {
+    const int size = kRelayBuffer;
+    if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
+      socket_.set_option(asio::socket_base::receive_buffer_size(size), ec);
+    }
+    if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) {
+      socket_.set_option(asio::socket_base::send_buffer_size(size), ec);
+    }
+  }
   if (!ec) socket_.bind({asio::ip::address_v4(config_.relay.value()), config_.relay_port}, ec);
   if (ec) {
     return makeError("relay_bind", "cannot listen as a relay on " + config_.relay.str() + ":" +

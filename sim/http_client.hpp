@@ -46,6 +46,8 @@ class HttpConnection {
 
  private:
   void close();
+  boost::asio::awaitable<Status> discardBody(std::uint64_t length, Millis timeout,
+                                             std::chrono::steady_clock::time_point deadline);
 
   boost::asio::io_context& io_;
   std::optional<boost::asio::ip::address_v4> bind_;

@@ -144,7 +144,7 @@ class Boot {
     for (int hop = 0;; ++hop) {
       auto parsed = parseHttpUrl(url);
       if (!parsed) co_return fail(Phase::Script, "bad_url");
-      auto script = co_await fetch(conn, *parsed, true);
+      auto script = co_await fetch(conn, *parsed, true, Phase::Script);
       if (!script) co_return fail(Phase::Script, script.error().code);
       actions = parseScript(script->body, settings);
       if (actions.empty() || actions.back().kind != ScriptAction::Kind::Chain) break;
@@ -160,7 +160,7 @@ class Boot {
       auto target = parseHttpUrl(resolve(a.url, *base));
       if (!target) co_return fail(phase, "bad_url");
       t = Clock::now();
-      auto got = co_await fetch(conn, *target, false);
+      auto got = co_await fetch(conn, *target, false, phase);
       if (!got) co_return fail(phase, got.error().code);
       // Several initrds add up to one phase.
       auto& slot = record_.phase_ms[static_cast<std::size_t>(phase)];
@@ -173,7 +173,7 @@ class Boot {
   }
 
   // A GET, retried on a fresh connection after a short pause, like a script's retry loop.
-  asio::awaitable<Result<HttpReply>> fetch(HttpConnection& conn, const HttpUrl& url, bool keep_body) {
+  asio::awaitable<Result<HttpReply>> fetch(HttpConnection& conn, const HttpUrl& url, bool keep_body, Phase phase) {
     for (int attempt = 0;; ++attempt) {
       auto r = co_await conn.get(url, keep_body, config_.http_timeout, deadline_);
       if (r) {
@@ -182,6 +182,7 @@ class Boot {
       }
       if (r.error().code == "deadline" || attempt >= config_.http_retries) co_return r;
       ++record_.http_retries;
+      record_.retry_reasons.push_back(std::string(phaseName(phase)) + "_" + r.error().code);
       asio::steady_timer pause(io_);
       pause.expires_at(std::min(Clock::now() + Millis(500 * (attempt + 1)), deadline_));
       boost::system::error_code ec;

@@ -61,6 +61,7 @@ Summary summarize(const std::vector<ClientRecord>& records, double wall_ms) {
       ++s.failed;
       ++s.failures[r.failure.empty() ? "unknown" : r.failure];
     }
+    for (const auto& why : r.retry_reasons) ++s.retry_reasons[why];
     s.dhcp_retransmits += r.dhcp_retransmits;
     s.tftp_retransmits += r.tftp_retransmits;
     s.http_retries += r.http_retries;
@@ -118,6 +119,8 @@ nlohmann::json toJson(const Summary& s) {
   }
   j["failures"] = nlohmann::json::object();
   for (const auto& [reason, n] : s.failures) j["failures"][reason] = n;
+  j["retry_reasons"] = nlohmann::json::object();
+  for (const auto& [reason, n] : s.retry_reasons) j["retry_reasons"][reason] = n;
   j["retransmits"] = {{"dhcp", s.dhcp_retransmits}, {"tftp", s.tftp_retransmits}, {"http_retries", s.http_retries}};
   j["bytes"] = {{"tftp", s.tftp_bytes}, {"http", s.http_bytes}};
   return j;
@@ -137,6 +140,7 @@ std::string toText(const Summary& s) {
   }
   out += fmt::format("retransmits: dhcp {} tftp {}; http retries {}; bytes: tftp {} http {}\n", s.dhcp_retransmits,
                      s.tftp_retransmits, s.http_retries, s.tftp_bytes, s.http_bytes);
+  for (const auto& [reason, n] : s.retry_reasons) out += fmt::format("retried: {} {}\n", reason, n);
   for (const auto& [reason, n] : s.failures) out += fmt::format("failed: {} {}\n", reason, n);
   return out;
 }

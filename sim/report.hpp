@@ -40,6 +40,7 @@ struct ClientRecord {
   std::uint32_t http_retries = 0;
   std::uint64_t tftp_bytes = 0;
   std::uint64_t http_bytes = 0;
+  std::vector<std::string> retry_reasons;  // "<phase>_<reason>" per HTTP retry
 
   double bootMs() const { return done_ms - power_on_ms; }
 };
@@ -61,6 +62,7 @@ struct Summary {
   double wall_ms = 0;   // the whole run
   std::map<std::string, Percentiles> phases;  // phase names and "boot"
   std::map<std::string, std::uint32_t> failures;
+  std::map<std::string, std::uint32_t> retry_reasons;  // why HTTP GETs were retried
   std::uint64_t dhcp_retransmits = 0, tftp_retransmits = 0, http_retries = 0;
   std::uint64_t tftp_bytes = 0, http_bytes = 0;
 };

@@ -4,6 +4,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "common/log.hpp"
@@ -225,6 +227,17 @@ Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Ve
                    digest.error().code, digest.error().message);
     return digest.error();
   }
+  if (key) {  // kept beside the blob, for install plans that pass it on to the agent
+    const fs::path sig_file = options_.root / "signatures" / (digest->hex() + ".sig");
+    std::error_code ec;
+    fs::create_directories(sig_file.parent_path(), ec);
+    const fs::path tmp = fs::path(sig_file).concat(".tmp");
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out.write(reinterpret_cast<const char*>(signature.data()), static_cast<std::streamsize>(signature.size()));
+    }
+    fs::rename(tmp, sig_file, ec);
+  }
   const bool changed = validators != nullptr && validators->sha256 != *digest;
   logger()->info("IMAGE_PUBLISHED image={} kind={} sha256={} bytes={} resumes={} signed={} new_version={}",
                  spec.image, spec.kind, digest->hex(), got->bytes, got->resumes, key.has_value(), changed);
@@ -299,6 +312,8 @@ Result<GcReport> Catalog::sweep(const std::function<bool(const store::Entry&, co
       if (d.references(digest)) continue;
       report.bytes_freed += blobs_.size(digest).value_or(0);
       if (blobs_.remove(digest)) ++report.blobs_removed;
+      std::error_code ec;
+      fs::remove(options_.root / "signatures" / (digest.hex() + ".sig"), ec);
     }
     return Status::success();
   });
@@ -322,6 +337,12 @@ Result<GcReport> Catalog::gc(const std::vector<ArtifactSpec>& declared) {
 
 Result<GcReport> Catalog::remove(const std::string& image) {
   return sweep([&](const store::Entry& e, const store::Version&) { return e.image == image; });
+}
+
+Result<std::vector<std::uint8_t>> Catalog::signatureOf(const Sha256& digest) const {
+  auto text = verify::readSmallFile(options_.root / "signatures" / (digest.hex() + ".sig"));
+  if (!text) return makeError("not_signed", describe("blob", "sha256", digest) + " has no stored signature");
+  return std::vector<std::uint8_t>(text->begin(), text->end());
 }
 
 std::vector<VerifyRow> Catalog::verifyAll() const {

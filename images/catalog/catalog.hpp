@@ -105,6 +105,10 @@ class Catalog {
   Result<GcReport> gc(const std::vector<ArtifactSpec>& declared);
   // Forgets every version of an image, pinned or not, and deletes blobs left unreferenced.
   Result<GcReport> remove(const std::string& image);
+  // The detached signature a blob was verified with when it was published (raw bytes).
+  // Code not_signed.
+  Result<std::vector<std::uint8_t>> signatureOf(const Sha256& digest) const;
+
   // Re-hashes every cached version's blob.
   std::vector<VerifyRow> verifyAll() const;
 

@@ -118,6 +118,14 @@ Result<std::vector<std::uint8_t>> decodeSignature(std::string_view content) {
   return out;
 }
 
+std::string encodeBase64(std::span<const std::uint8_t> bytes) {
+  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
 Result<std::string> readSmallFile(const std::filesystem::path& path, std::size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return makeError("enoent", path.string() + ": " + std::strerror(errno));

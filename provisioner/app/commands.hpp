@@ -49,6 +49,20 @@ int runReinstall(const ApiTarget& target, const std::string& name, std::ostream&
 // 1: some failed; 2: could not run.
 void addSimCommand(CLI::App& root, Context& ctx);
 
+// drover images list | pull IMAGE | verify | rm IMAGE | gc, with --config FILE
+// [--state-dir DIR]: the image catalog (docs/images.md). Exit 0 ok, 1 failed.
+struct ImagesTarget {
+  std::string config{};
+  std::string state_dir{};  // default: the directory of server.state.path
+  bool progress = false;    // pull: progress lines even when stderr is not a terminal
+};
+void addImagesCommands(CLI::App& root, Context& ctx);
+int runImagesList(const ImagesTarget& target, bool json, std::ostream& out, std::ostream& err);
+int runImagesPull(const ImagesTarget& target, const std::string& image, std::ostream& out, std::ostream& err);
+int runImagesVerify(const ImagesTarget& target, std::ostream& out, std::ostream& err);
+int runImagesRm(const ImagesTarget& target, const std::string& image, std::ostream& out, std::ostream& err);
+int runImagesGc(const ImagesTarget& target, std::ostream& out, std::ostream& err);
+
 // "45s", "3m12s", "2h05m", "3d4h".
 std::string formatAge(std::int64_t ms);
 

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     drover::app::addExplainCommand(app, ctx);
     drover::app::addServeCommand(app, ctx);
     drover::app::addNodesCommands(app, ctx);
+    drover::app::addImagesCommands(app, ctx);
     drover::app::addSimCommand(app, ctx);
 
     CLI11_PARSE(app, argc, argv);

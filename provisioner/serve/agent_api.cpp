@@ -8,9 +8,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "images/verify/signature.hpp"
 #include "provisioner/boot/template_data.hpp"
 #include "provisioner/serve/api_auth.hpp"
 #include "provisioner/serve/api_routes.hpp"
+#include "provisioner/serve/server_files.hpp"
 #include "provisioner/templates/template.hpp"
 
 namespace drover::serve {
@@ -44,6 +46,30 @@ const inventory::Profile* profileOf(const boot::Snapshot& s, const inventory::No
   const auto& c = s.inventory.config();
   if (node == nullptr) return nullptr;
   return c.findProfile(c.profileNameOf(*node));
+}
+
+// The disk's signature (base64) and the PEM of its key, for the agent to check over the
+// stream: a local signature file, or the one the catalog verified the blob with.
+Result<std::pair<std::string, std::string>> planSignature(const inventory::Config& c, const inventory::Artifact& disk,
+                                                          const std::string& sha) {
+  const auto& s = *disk.signature;
+  std::vector<std::uint8_t> raw;
+  if (!s.path.empty()) {
+    auto text = images::verify::readSmallFile(s.path);
+    if (!text) return text.error();
+    auto bytes = images::verify::decodeSignature(*text);
+    if (!bytes) return bytes.error();
+    raw = std::move(*bytes);
+  } else {
+    auto digest = Sha256::parse(sha);
+    if (!digest) return digest.error();
+    auto stored = serveCatalog(c).signatureOf(*digest);
+    if (!stored) return stored.error();
+    raw = std::move(*stored);
+  }
+  auto key = images::verify::readSmallFile(c.trust.keys.at(s.key.value).value);
+  if (!key) return key.error();
+  return std::pair{images::verify::encodeBase64(raw), *key};
 }
 
 // Image formats by file name: the agent picks its decompressor by magic bytes anyway.
@@ -132,19 +158,44 @@ Response plan(Context& ctx, const std::string& node) {
   if (image == nullptr || !image->disk) {
     return Response::error(HttpStatus::conflict, "no_plan", "the profile's image has no disk");
   }
-  json img = {{"name", image->name},
-              {"version", image->disk->sha256 ? image->disk->sha256->hex().substr(0, 12) : "local"},
-              {"url", fmt::format("{}/assets/{}/disk", httpBase(ctx, c), image->name)},
-              {"sha256", image->disk->sha256 ? image->disk->sha256->hex() : ""},
-              {"format", formatOf(image->disk->path.empty() ? image->disk->url->target : image->disk->path)}};
+  const auto& disk = *image->disk;
+  std::string sha = disk.sha256 ? disk.sha256->hex() : "";
+  std::string url = fmt::format("{}/assets/{}/disk", httpBase(ctx, c), image->name);
   std::int64_t size = 0;
-  if (!image->disk->path.empty()) {
-    std::filesystem::path p(image->disk->path);
+  if (!disk.path.empty()) {
+    std::filesystem::path p(disk.path);
     if (p.is_relative()) p = c.base_dir / p;
     struct stat st {};
     if (::stat(p.c_str(), &st) == 0) size = st.st_size;
+  } else {
+    // A url-declared image: the catalog's current version, fetched now on first use. The
+    // plan names that version, so the node installs exactly it even if upstream moves on.
+    auto blob = serveCatalog(c).ensure(*catalogSpec(c, image->name, "disk"));
+    if (!blob) {
+      ctx.log->warn("PLAN_IMAGE_UNAVAILABLE node={} image={} code={} error={}", node, image->name,
+                    blob.error().code, blob.error().message);
+      return Response::error(HttpStatus::service_unavailable, "image_unavailable", blob.error().message);
+    }
+    sha = blob->sha256.hex();
+    size = static_cast<std::int64_t>(blob->size);
+    url = fmt::format("{}/v1/images/{}/disk/{}", apiUrl(ctx, c), image->name, sha);
+  }
+  json img = {{"name", image->name},
+              {"version", sha.empty() ? "local" : sha.substr(0, 12)},
+              {"url", url},
+              {"sha256", sha},
+              {"format", formatOf(disk.path.empty() ? disk.url->target : disk.path)}};
+  if (disk.signature) {
+    auto sig = planSignature(c, disk, sha);
+    if (!sig) {
+      ctx.log->warn("PLAN_SIGNATURE_UNAVAILABLE node={} image={} error={}", node, image->name, sig.error().message);
+      return Response::error(HttpStatus::service_unavailable, "signature_unavailable", sig.error().message);
+    }
+    img["signature"] = sig->first;
+    img["signature_key"] = sig->second;
   }
   img["size"] = size;
+  recordEvent(ctx, node, "plan", fmt::format("image {} version {}", image->name, img["version"].get<std::string>()));
   return Response::json(HttpStatus::ok,
                         json{{"image", img}, {"disk", profile->install->disk}, {"min_disk_bytes", size}}.dump());
 }
@@ -245,6 +296,18 @@ Response heartbeat(const Request&, Context& ctx, const std::string& node) {
   return Response::json(HttpStatus::ok, "{}");
 }
 
+Response imageVersion(const Request& req, Context& ctx) {
+  auto snapshot = ctx.source.current();
+  if (!snapshot) return Response::error(HttpStatus::service_unavailable, "not_ready", "starting");
+  const auto& c = snapshot->inventory.config();
+  const auto* image = c.findImage(req.params.at("image"));
+  auto digest = Sha256::parse(req.params.at("sha256"));
+  if (image == nullptr || !digest) return Response::error(HttpStatus::not_found, "not_found", "no such image version");
+  auto file = openImageArtifact(c, *image, req.params.at("kind"), *digest);
+  if (!file) return Response::error(HttpStatus::not_found, "not_found", file.error().message);
+  return Response::fromFile(std::move(*file));
+}
+
 }  // namespace
 
 void addAgentRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> auth) {
@@ -267,6 +330,9 @@ void addAgentRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuar
              authed([](const Request&, Context& c, const std::string& n) { return join(c, n); }));
   router.add(V::post, "/v1/agent/events", authed(events));
   router.add(V::post, "/v1/agent/heartbeat", authed(heartbeat));
+  // Cached image versions by digest: what a plan's url names. Content-addressed and the
+  // same bytes /assets serves to anyone, so no credential is asked for.
+  router.add(V::get, "/v1/images/{image}/{kind}/{sha256}", [&ctx](const Request& r) { return imageVersion(r, ctx); });
 }
 
 void addApiRoutes(http::Router& router, Context& ctx) {

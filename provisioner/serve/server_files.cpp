@@ -1,6 +1,9 @@
 #include "provisioner/serve/server_files.hpp"
 
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "provisioner/boot/server_configs.hpp"
 #include "provisioner/http/static_files.hpp"
@@ -38,6 +41,106 @@ Result<http::FileBody> openLoader(const inventory::Config& config, const std::st
     }
   }
   return makeError("not_found", "no such loader in the TFTP root or " + std::string(boot::kIpxeDir));
+}
+
+}  // namespace drover::serve
+
+// --- the image catalog ---------------------------------------------------------------------
+namespace drover::serve {
+namespace {
+
+std::mutex g_catalog_mu;
+std::filesystem::path g_state_dir;
+std::map<std::string, std::unique_ptr<images::catalog::Catalog>> g_catalogs;
+
+const std::optional<inventory::Artifact>* artifactOf(const inventory::Image& image, std::string_view kind) {
+  if (kind == "kernel") return &image.kernel;
+  if (kind == "initrd") return &image.initrd;
+  if (kind == "disk") return &image.disk;
+  return nullptr;
+}
+
+images::catalog::ArtifactSpec specOf(const inventory::Image& image, std::string_view kind,
+                                     const inventory::Artifact& a) {
+  images::catalog::ArtifactSpec s;
+  s.image = image.name;
+  s.kind = std::string(kind);
+  s.url = a.url ? a.url->str() : std::string();
+  s.sha256 = a.sha256;
+  if (a.signature) {
+    s.signature = images::catalog::SignatureSpec{a.signature->url ? a.signature->url->str() : std::string(),
+                                                 a.signature->path, a.signature->key.value};
+  }
+  s.interval = image.update.interval;
+  s.expire = image.update.expire;
+  return s;
+}
+
+}  // namespace
+
+std::filesystem::path defaultStateDir(const inventory::Config& config) {
+  return std::filesystem::path(config.server.state.path).parent_path();
+}
+
+images::catalog::Options catalogOptions(const inventory::Config& config, const std::filesystem::path& state_dir) {
+  images::catalog::Options o;
+  o.root = state_dir / "images";
+  for (const auto& [name, path] : config.trust.keys) o.trust_keys.emplace(name, path.value);
+  return o;
+}
+
+std::vector<images::catalog::ArtifactSpec> catalogSpecs(const inventory::Config& config) {
+  std::vector<images::catalog::ArtifactSpec> out;
+  for (const auto& [name, image] : config.images)
+    for (std::string_view kind : {"kernel", "initrd", "disk"})
+      if (auto s = catalogSpec(config, name, kind)) out.push_back(std::move(*s));
+  return out;
+}
+
+std::optional<images::catalog::ArtifactSpec> catalogSpec(const inventory::Config& config, const std::string& image,
+                                                         std::string_view kind) {
+  const inventory::Image* img = config.findImage(image);
+  if (img == nullptr) return std::nullopt;
+  const auto* a = artifactOf(*img, kind);
+  if (a == nullptr || !*a || !(*a)->url) return std::nullopt;
+  return specOf(*img, kind, **a);
+}
+
+void setImageStateDir(const std::filesystem::path& state_dir) {
+  std::lock_guard lock(g_catalog_mu);
+  g_state_dir = state_dir;
+}
+
+images::catalog::Catalog& serveCatalog(const inventory::Config& config) {
+  std::lock_guard lock(g_catalog_mu);
+  auto options = catalogOptions(config, g_state_dir.empty() ? defaultStateDir(config) : g_state_dir);
+  std::string key = options.root.string();
+  for (const auto& [name, path] : options.trust_keys) key += "|" + name + "=" + path.string();
+  auto& slot = g_catalogs[key];
+  if (!slot) {
+    slot = std::make_unique<images::catalog::Catalog>(options);
+    (void)slot->init();
+  }
+  return *slot;
+}
+
+Result<http::FileBody> openImageArtifact(const inventory::Config& config, const inventory::Image& image,
+                                         std::string_view kind, const std::optional<Sha256>& version) {
+  const auto* a = artifactOf(image, kind);
+  if (a == nullptr || !*a) return makeError("not_found", "the image has no " + std::string(kind));
+  const auto& artifact = **a;
+  if (!artifact.path.empty()) {
+    if (version && artifact.sha256 && *version != *artifact.sha256)
+      return makeError("not_found", "that version is not the declared file");
+    return openDeclaredFile(config, artifact.path, artifact.sha256 ? artifact.sha256->hex() : std::string());
+  }
+  auto& catalog = serveCatalog(config);
+  auto blob = version ? catalog.version(image.name, std::string(kind), *version)
+                      : catalog.ensure(specOf(image, kind, artifact));
+  if (!blob && version && artifact.sha256 && *version == *artifact.sha256)  // declared, not yet cached
+    blob = catalog.ensure(specOf(image, kind, artifact));
+  if (!blob) return blob.error();
+  return openDeclaredFile(config, blob->path.string(), blob->sha256.hex());
 }
 
 }  // namespace drover::serve

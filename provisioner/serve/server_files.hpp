@@ -1,11 +1,17 @@
 // Files named by the declaration (image artifacts, iPXE loaders), opened for the HTTP
-// server without following symlinks out of their directory.
+// server without following symlinks out of their directory; url-declared image artifacts
+// come from the image catalog under the state directory (fetched on first use).
 #pragma once
 
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
+#include "common/values.hpp"
+#include "images/catalog/catalog.hpp"
 #include "provisioner/http/message.hpp"
 #include "provisioner/inventory/config.hpp"
 
@@ -21,5 +27,30 @@ bool isLoaderName(const inventory::Config& config, std::string_view name);
 
 // A loader from the TFTP root, else from Debian's /usr/lib/ipxe.
 Result<http::FileBody> openLoader(const inventory::Config& config, const std::string& name);
+
+// --- the image catalog ---------------------------------------------------------------------
+
+// The state directory when none is given: the directory of server.state.path.
+std::filesystem::path defaultStateDir(const inventory::Config& config);
+
+// Catalog settings for a declaration: <state dir>/images, the trusted keys.
+images::catalog::Options catalogOptions(const inventory::Config& config, const std::filesystem::path& state_dir);
+
+// The catalog's view of the url-declared artifacts (path-declared ones are not cached).
+std::vector<images::catalog::ArtifactSpec> catalogSpecs(const inventory::Config& config);
+std::optional<images::catalog::ArtifactSpec> catalogSpec(const inventory::Config& config, const std::string& image,
+                                                         std::string_view kind);
+
+// The catalog `drover serve` uses: under the state directory given here (the serve App
+// sets it at start-up), else defaultStateDir(config). One instance per store and key set,
+// shared by every request so concurrent uses share one download.
+void setImageStateDir(const std::filesystem::path& state_dir);
+images::catalog::Catalog& serveCatalog(const inventory::Config& config);
+
+// The artifact `kind` (kernel, initrd, disk) of `image`: the declared path, or the
+// catalog's blob of the current version, fetched now when not cached (or, with `version`,
+// that cached version only). The ETag is the sha256. Codes: not_found, and the catalog's.
+Result<http::FileBody> openImageArtifact(const inventory::Config& config, const inventory::Image& image,
+                                         std::string_view kind, const std::optional<Sha256>& version = {});
 
 }  // namespace drover::serve

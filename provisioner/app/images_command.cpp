@@ -1,0 +1,258 @@
+// drover images list | pull | verify | rm | gc: the image catalog under the state
+// directory (docs/images.md). Works beside a running `drover serve`: both lock the index.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ostream>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "images/catalog/catalog.hpp"
+#include "images/verify/signature.hpp"
+#include "provisioner/app/commands.hpp"
+#include "provisioner/inventory/loader.hpp"
+#include "provisioner/serve/server_files.hpp"
+
+namespace drover::app {
+namespace {
+
+using images::catalog::Catalog;
+using nlohmann::json;
+
+struct Loaded {
+  std::shared_ptr<const inventory::Config> config;
+  std::unique_ptr<Catalog> catalog;
+};
+
+// The declaration and the catalog it names; reports and returns nothing on failure.
+std::optional<Loaded> open(const ImagesTarget& t, std::ostream& err, bool progress = false) {
+  auto r = inventory::loadConfigFile(t.config);
+  if (!r.ok()) {
+    for (const auto& e : r.errors) err << e.str() << '\n';
+    return std::nullopt;
+  }
+  const auto dir = t.state_dir.empty() ? serve::defaultStateDir(*r.config) : std::filesystem::path(t.state_dir);
+  auto options = serve::catalogOptions(*r.config, dir);
+  if (progress) options.progress = stderr;
+  Loaded l{r.config, std::make_unique<Catalog>(options)};
+  if (auto st = l.catalog->init(); !st) {
+    err << "drover images: " << st.error().message << '\n';
+    return std::nullopt;
+  }
+  return l;
+}
+
+std::string human(std::uint64_t bytes) {
+  if (bytes < 1024) return fmt::format("{}B", bytes);
+  if (bytes < (1u << 20)) return fmt::format("{:.1f}K", static_cast<double>(bytes) / 1024);
+  if (bytes < (1u << 30)) return fmt::format("{:.1f}M", static_cast<double>(bytes) / (1 << 20));
+  return fmt::format("{:.1f}G", static_cast<double>(bytes) / (1 << 30));
+}
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool catalogDeclared(const inventory::Config& config, const std::string& image, const std::string& kind) {
+  return serve::catalogSpec(config, image, kind).has_value();
+}
+
+std::string ago(std::int64_t ms) { return ms > 0 ? formatAge(nowMs() - ms) + " ago" : "-"; }
+
+}  // namespace
+
+int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  auto index = l->catalog->list();
+  if (!index) {
+    err << "drover images: " << index.error().message << '\n';
+    return 1;
+  }
+  json rows = json::array();
+  auto row = [&](const std::string& image, const std::string& kind, const std::string& source,
+                 const images::store::Version* v, bool current) {
+    json r = {{"image", image}, {"kind", kind}, {"source", source}};
+    if (v != nullptr) {
+      r.update({{"sha256", v->sha256.hex()}, {"size", v->size}, {"fetched_ms", v->fetched_ms},
+                {"used_ms", v->used_ms}, {"pinned", v->pinned}, {"current", current}});
+    }
+    rows.push_back(r);
+  };
+  for (const auto& [name, image] : l->config->images) {
+    for (const char* kind : {"kernel", "initrd", "disk"}) {
+      const auto& a = std::string_view(kind) == "kernel" ? image.kernel
+                      : std::string_view(kind) == "initrd" ? image.initrd
+                                                           : image.disk;
+      if (!a) continue;
+      if (!a->url) {
+        row(name, kind, "local", nullptr, true);
+        continue;
+      }
+      const auto* e = index->find(name, kind);
+      if (e == nullptr || e->versions.empty()) row(name, kind, "not cached", nullptr, false);
+      else
+        for (const auto& v : e->versions) row(name, kind, "cached", &v, &v == e->current());
+    }
+  }
+  for (const auto& [key, e] : index->entries)
+    if (!catalogDeclared(*l->config, e.image, e.kind))
+      for (const auto& v : e.versions) row(e.image, e.kind, "undeclared", &v, &v == e.current());
+
+  if (as_json) {
+    out << json{{"images", rows}}.dump(2) << '\n';
+    return 0;
+  }
+  out << fmt::format("{:<20} {:<7} {:<11} {:<13} {:>8} {:<14} {:<14} {}\n", "IMAGE", "KIND", "SOURCE", "VERSION",
+                     "SIZE", "FETCHED", "USED", "PINNED");
+  for (const auto& r : rows) {
+    const bool has = r.contains("sha256");
+    std::string version = has ? r["sha256"].get<std::string>().substr(0, 12) + (r["current"] ? "*" : "") : "-";
+    out << fmt::format("{:<20} {:<7} {:<11} {:<13} {:>8} {:<14} {:<14} {}\n", r["image"].get<std::string>(),
+                       r["kind"].get<std::string>(), r["source"].get<std::string>(), version,
+                       has ? human(r["size"]) : "-", has ? ago(r["fetched_ms"]) : "-",
+                       has ? ago(r["used_ms"]) : "-", has && r["pinned"] ? "yes" : "");
+  }
+  return 0;
+}
+
+int runImagesPull(const ImagesTarget& t, const std::string& image, std::ostream& out, std::ostream& err) {
+  auto l = open(t, err, ::isatty(STDERR_FILENO) != 0 || t.progress);
+  if (!l) return 1;
+  if (l->config->findImage(image) == nullptr) {
+    err << "drover images pull: no image \"" << image << "\" in " << t.config << '\n';
+    return 1;
+  }
+  int failed = 0, pulled = 0;
+  for (const char* kind : {"kernel", "initrd", "disk"}) {
+    auto spec = serve::catalogSpec(*l->config, image, kind);
+    if (!spec) continue;
+    ++pulled;
+    auto r = l->catalog->ensure(*spec, images::catalog::Mode::Pull);
+    if (!r) {
+      err << fmt::format("{}/{}: {} ({})\n", image, kind, r.error().message, r.error().code);
+      ++failed;
+      continue;
+    }
+    out << fmt::format("{}/{}: {} {} {}, pinned\n", image, kind, r->fetched ? "pulled" : "already cached",
+                       r->sha256.hex().substr(0, 12), human(r->size));
+  }
+  if (pulled == 0) out << image << ": nothing to pull (every file is a local path)\n";
+  return failed == 0 ? 0 : 1;
+}
+
+int runImagesVerify(const ImagesTarget& t, std::ostream& out, std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  int bad = 0;
+  for (const auto& row : l->catalog->verifyAll()) {
+    out << fmt::format("{}: {}\n", row.what, row.status ? "ok" : row.status.error().message);
+    if (!row.status) ++bad;
+  }
+  // Local files are checked against what the declaration says about them.
+  for (const auto& [name, image] : l->config->images) {
+    for (const auto& [kind, a] : {std::pair{"kernel", &image.kernel}, {"initrd", &image.initrd}, {"disk", &image.disk}}) {
+      if (!*a || (*a)->path.empty() || (!(*a)->sha256 && !(*a)->signature)) continue;
+      images::verify::FileCheck check;
+      if ((*a)->sha256) check.expected = &*(*a)->sha256;
+      std::optional<images::verify::PublicKey> key;
+      std::vector<std::uint8_t> sig;
+      Status st;
+      if (const auto& s = (*a)->signature) {
+        auto k = images::verify::PublicKey::load(l->config->trust.keys.at(s->key.value).value);
+        auto text = s->path.empty() ? Result<std::string>(makeError("signature_unavailable", "a local file's signature must be a path"))
+                                    : images::verify::readSmallFile(s->path);
+        if (!k) st = k.error();
+        else if (!text) st = text.error();
+        else if (auto b = images::verify::decodeSignature(*text); !b) st = b.error();
+        else {
+          key = std::move(*k);
+          sig = std::move(*b);
+          check.key = &*key;
+          check.signature = sig;
+        }
+      }
+      if (st) {
+        auto r = images::verify::checkFile((*a)->path, check);
+        if (!r) st = r.error();
+      }
+      out << fmt::format("{}/{} (local {}): {}\n", name, kind, (*a)->path, st ? "ok" : st.error().message);
+      if (!st) ++bad;
+    }
+  }
+  if (bad > 0) err << fmt::format("drover images verify: {} failed\n", bad);
+  return bad == 0 ? 0 : 1;
+}
+
+int runImagesRm(const ImagesTarget& t, const std::string& image, std::ostream& out, std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  auto r = l->catalog->remove(image);
+  if (!r) {
+    err << "drover images rm: " << r.error().message << '\n';
+    return 1;
+  }
+  if (r->removed.empty()) {
+    err << "drover images rm: nothing cached for \"" << image << "\"\n";
+    return 1;
+  }
+  for (const auto& v : r->removed) out << "removed " << v << '\n';
+  out << fmt::format("{} blob(s), {} freed\n", r->blobs_removed, human(r->bytes_freed));
+  return 0;
+}
+
+int runImagesGc(const ImagesTarget& t, std::ostream& out, std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  auto r = l->catalog->gc(serve::catalogSpecs(*l->config));
+  if (!r) {
+    err << "drover images gc: " << r.error().message << '\n';
+    return 1;
+  }
+  for (const auto& v : r->removed) out << "removed " << v << '\n';
+  out << fmt::format("{} version(s), {} blob(s), {} freed\n", r->removed.size(), r->blobs_removed,
+                     human(r->bytes_freed));
+  return 0;
+}
+
+void addImagesCommands(CLI::App& root, Context& ctx) {
+  auto* images = root.add_subcommand("images", "The image catalog: list, pull, verify, rm, gc");
+  images->require_subcommand(1);
+  auto target = std::make_shared<ImagesTarget>();
+  auto common = [target](CLI::App* cmd) {
+    cmd->add_option("-c,--config", target->config, "Cluster declaration (YAML)")->required();
+    cmd->add_option("--state-dir", target->state_dir, "State directory (default: the directory of server.state.path)");
+  };
+  auto name = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+
+  auto* list = images->add_subcommand("list", "Declared images and every cached version");
+  common(list);
+  list->add_flag("--json", *as_json, "JSON instead of a table");
+  list->callback([&ctx, target, as_json] { ctx.exit_code = runImagesList(*target, *as_json, ctx.out, ctx.err); });
+
+  auto* pull = images->add_subcommand("pull", "Fetch and verify an image's url files now, and pin them");
+  common(pull);
+  pull->add_option("IMAGE", *name, "image name")->required();
+  pull->add_flag("--progress", target->progress, "Progress lines even when stderr is not a terminal");
+  pull->callback([&ctx, target, name] { ctx.exit_code = runImagesPull(*target, *name, ctx.out, ctx.err); });
+
+  auto* verify = images->add_subcommand("verify", "Re-hash every cached blob and check local files");
+  common(verify);
+  verify->callback([&ctx, target] { ctx.exit_code = runImagesVerify(*target, ctx.out, ctx.err); });
+
+  auto* rm = images->add_subcommand("rm", "Forget every cached version of an image, pinned or not");
+  common(rm);
+  rm->add_option("IMAGE", *name, "image name")->required();
+  rm->callback([&ctx, target, name] { ctx.exit_code = runImagesRm(*target, *name, ctx.out, ctx.err); });
+
+  auto* gc = images->add_subcommand("gc", "Remove cached versions unused for longer than update.expire");
+  common(gc);
+  gc->callback([&ctx, target] { ctx.exit_code = runImagesGc(*target, ctx.out, ctx.err); });
+}
+
+}  // namespace drover::app

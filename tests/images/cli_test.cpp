@@ -1,0 +1,132 @@
+// `drover images list | pull | verify | rm | gc` on a declaration whose images come from a
+// real upstream (image_server.py on loopback), and the serve side: url-declared artifacts
+// opened from the catalog (fetched on first use) with the sha256 as ETag.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "images/verify/signature.hpp"
+#include "provisioner/app/commands.hpp"
+#include "provisioner/inventory/loader.hpp"
+#include "provisioner/serve/server_files.hpp"
+#include "tests/images/image_server.hpp"
+#include "tests/images/keys.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace drover::app {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string sha(const std::string& s) {
+  images::verify::Sha256Hasher h;
+  h.update({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
+  return h.finish().hex();
+}
+
+class ImagesCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(upstream_);
+    test::writeFile(upstream_ / "os.raw", os_);
+    test::writeFile(upstream_ / "vmlinuz", "kernel bytes");
+    test::writeFile(dir_.path() / "initrd.img", "initrd bytes");
+    ASSERT_TRUE(test::makeKeyPair(dir_.path(), "release", "ec"));
+    ASSERT_TRUE(test::sign(dir_.path(), "release", upstream_ / "os.raw", upstream_ / "os.raw.sig"));
+    server_ = std::make_unique<test::ImageServer>(upstream_);
+    const std::string d = dir_.path().string();
+    test::writeFile(config_, "server:\n  advertise: 192.0.2.1\n  state: { path: " + d + "/state/state.db }\n"
+                             "networks:\n  - name: lan\n    subnet: 192.0.2.0/24\n"
+                             "trust:\n  keys:\n    release: " + d + "/release.pub\n"
+                             "images:\n"
+                             "  boot-env:\n"
+                             "    kernel: { url: \"" + server_->url("vmlinuz") + "\", sha256: " + sha("kernel bytes") + " }\n"
+                             "    initrd: { path: " + d + "/initrd.img, sha256: " + sha("initrd bytes") + " }\n"
+                             "  os:\n"
+                             "    disk: { url: \"" + server_->url("os.raw") + "\", signature: { url: \"" +
+                             server_->url("os.raw.sig") + "\", key: release } }\n"
+                             "    update: { expire: 1h }\n"
+                             "profiles:\n  os:\n    install: { image: os }\n"
+                             "defaults:\n  profile: os\n");
+    target_.config = config_.string();
+  }
+  int run(const std::function<int(std::ostream&, std::ostream&)>& fn) {
+    out_.str("");
+    err_.str("");
+    return fn(out_, err_);
+  }
+
+  test::TempDir dir_{"images-cli-test"};
+  std::filesystem::path upstream_ = dir_.path() / "upstream";
+  std::filesystem::path config_ = dir_.path() / "cluster.yaml";
+  std::string os_ = std::string(200000, 'o') + "s";
+  std::unique_ptr<test::ImageServer> server_;
+  ImagesTarget target_;
+  std::ostringstream out_, err_;
+};
+
+TEST_F(ImagesCliTest, PullListVerifyRmGc) {
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesList(target_, false, o, e); }), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("not cached"));
+  EXPECT_THAT(out_.str(), HasSubstr("local"));
+
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesPull(target_, "os", o, e); }), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("os/disk: pulled " + sha(os_).substr(0, 12)));
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesPull(target_, "boot-env", o, e); }), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("boot-env/kernel: pulled"));
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesPull(target_, "os", o, e); }), 0);
+  EXPECT_THAT(out_.str(), HasSubstr("already cached"));
+  EXPECT_EQ(run([&](auto& o, auto& e) { return runImagesPull(target_, "nope", o, e); }), 1);
+
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesList(target_, true, o, e); }), 0);
+  auto j = nlohmann::json::parse(out_.str());
+  int pinned = 0;
+  for (const auto& r : j["images"]) pinned += r.value("pinned", false) ? 1 : 0;
+  EXPECT_EQ(pinned, 2);
+
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesVerify(target_, o, e); }), 0) << out_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("boot-env/initrd (local"));
+  // A corrupted blob is found.
+  const auto blob = dir_.path() / "state/images/blobs/sha256" / sha(os_);
+  std::filesystem::permissions(blob, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+  test::writeFile(blob, "tampered");
+  EXPECT_EQ(run([&](auto& o, auto& e) { return runImagesVerify(target_, o, e); }), 1);
+  EXPECT_THAT(out_.str(), HasSubstr("os/disk@" + sha(os_).substr(0, 12) + ": sha256 is"));
+
+  // Pinned: gc keeps them; rm removes.
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesGc(target_, o, e); }), 0);
+  EXPECT_THAT(out_.str(), HasSubstr("0 version(s)"));
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesRm(target_, "os", o, e); }), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("removed os/disk@"));
+  EXPECT_FALSE(std::filesystem::exists(blob));
+  EXPECT_EQ(run([&](auto& o, auto& e) { return runImagesRm(target_, "os", o, e); }), 1);
+}
+
+TEST_F(ImagesCliTest, ServeOpensUrlArtifactsFromTheCatalogOnFirstUse) {
+  auto loaded = inventory::loadConfigFile(config_.string());
+  ASSERT_TRUE(loaded.ok()) << loaded.errors[0].str();
+  const auto& c = *loaded.config;
+  serve::setImageStateDir(dir_.path() / "serve-state");
+  auto file = serve::openImageArtifact(c, *c.findImage("os"), "disk");
+  ASSERT_TRUE(file) << file.error().message;
+  EXPECT_EQ(file->size, os_.size());
+  EXPECT_THAT(file->etag, HasSubstr(sha(os_)));
+  EXPECT_EQ(server_->gets("os.raw"), 1);
+  // Again, and by version: from the cache.
+  ASSERT_TRUE(serve::openImageArtifact(c, *c.findImage("os"), "disk"));
+  ASSERT_TRUE(serve::openImageArtifact(c, *c.findImage("os"), "disk", *Sha256::parse(sha(os_))));
+  EXPECT_EQ(server_->gets("os.raw"), 1);
+  // The signature it was verified with is kept for install plans.
+  EXPECT_TRUE(serve::serveCatalog(c).signatureOf(*Sha256::parse(sha(os_))));
+  // Unknown versions and kinds are not found; local files still open.
+  EXPECT_FALSE(serve::openImageArtifact(c, *c.findImage("os"), "disk", *Sha256::parse(std::string(64, 'a'))));
+  EXPECT_FALSE(serve::openImageArtifact(c, *c.findImage("os"), "kernel"));
+  ASSERT_TRUE(serve::openImageArtifact(c, *c.findImage("boot-env"), "initrd"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "serve-state/images/index.json"));
+}
+
+}  // namespace
+}  // namespace drover::app

@@ -1,11 +1,14 @@
 // drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--installed] [--via IP]
+// Prints the match and boot decision, the whole DHCP answer, and the iPXE script.
 #include <charconv>
+#include <filesystem>
 #include <ostream>
 
 #include <CLI/CLI.hpp>
 
 #include "provisioner/app/commands.hpp"
 #include "provisioner/app/explain.hpp"
+#include "provisioner/http/tls.hpp"
 #include "provisioner/inventory/loader.hpp"
 
 namespace drover::app {
@@ -66,7 +69,16 @@ int runExplain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
     return 1;
   }
   const auto inv = inventory::Inventory::build(loaded.config);
-  out << renderText(inv.config(), explain(inv, query));
+  const auto explanation = explain(inv, query);
+  out << renderText(inv.config(), explanation) << '\n' << renderDhcpText(explainDhcp(inv, query)) << '\n';
+  // The CA agents pin, when `drover serve` has already made it in the state directory.
+  std::string ca;
+  const auto ca_file =
+      std::filesystem::path(inv.config().server.state.path).parent_path() / "tls" / "ca.crt";
+  std::error_code ec;
+  if (std::filesystem::exists(ca_file, ec))
+    if (auto fp = http::certificateFingerprint(ca_file)) ca = *fp;
+  out << renderScriptText(explainScript(inv.config(), explanation, ca));
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "common/log.hpp"
@@ -218,7 +219,7 @@ Status App::start() {
     auto restored = s.leases->loadAll();
     if (!restored) return restored.error();
     s.engine->restore(*restored);
-    s.transport = std::make_unique<dhcp::Transport>(s.io, *s.engine, *s.committer);
+    s.transport = std::make_unique<dhcp::Transport>(s.io, *s.engine, *s.committer, d.observer.get());
     if (auto st = withName(s.transport->start(), "dhcp"); !st) return st;
     if (config.server.boot.ipv6_ra) {
       s.ndp = std::make_unique<ndp::Responder>(s.io);
@@ -234,6 +235,33 @@ Status App::start() {
               d.state_dir.string(), endpointForTest("http"), endpointForTest("api"),
               d.tftp ? endpointForTest("tftp") : "off", d.dhcp ? "on" : "off");
   return {};
+}
+
+// The DHCP server takes the new networks (pools, options, modes, interfaces) on its own
+// thread and re-opens its listeners as needed; leases are kept. Waits until that is done
+// when the DHCP thread runs (bounded: a wedged thread does not stall the reload forever).
+Status App::reloadDhcp(Impl& d, const inventory::Config& config) {
+  if (!d.dhcp || !d.dhcp->transport || d.stopping) return {};
+  auto s = d.dhcp.get();
+  auto apply = [s, cfg = boot::dhcpConfigFrom(config)]() mutable {
+    s->engine->reconfigure(std::move(cfg));
+    return s->transport->reconfigure();
+  };
+  Status st;
+  if (d.dhcp->thread.joinable()) {
+    auto done = std::make_shared<std::promise<Status>>();
+    auto result = done->get_future();
+    asio::post(s->io, [apply, done]() mutable { done->set_value(apply()); });
+    if (result.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      d.log->warn("RELOAD_PARTIAL dhcp=pending");
+      return {};
+    }
+    st = result.get();
+  } else {
+    st = apply();
+  }
+  if (!st) d.log->warn("RELOAD_PARTIAL dhcp=\"{}\"", st.error().message);
+  return withName(st, "dhcp");
 }
 
 std::string App::endpointForTest(const std::string& listener) const {
@@ -252,15 +280,12 @@ Status App::reload() {
     return makeError("invalid_config", fmt::format("{} errors; still serving the previous declaration",
                                                    loaded.errors.size()));
   }
-  const auto& before = current()->inventory.config();
   const auto& after = loaded.snapshot->inventory.config();
-  if (before.server.advertise != after.server.advertise || before.networks.size() != after.networks.size()) {
-    d.log->warn("RELOAD_PARTIAL listeners and networks change only on restart; nodes, profiles and images "
-                "are live");
-  }
   d.snapshot.store(loaded.snapshot);
-  d.log->info("RELOADED config={} nodes={}", d.options.config_path, after.nodes.size());
-  return {};
+  Status dhcp_status = reloadDhcp(d, after);
+  d.log->info("RELOADED config={} nodes={} networks={}", d.options.config_path, after.nodes.size(),
+              after.networks.size());
+  return dhcp_status;
 }
 
 void App::run() {

@@ -55,7 +55,10 @@ class App final : public boot::InventorySource {
   // SIGINT/SIGTERM (drain and stop) itself.
   void run();
   // Re-reads the declaration; an invalid one is rejected with its errors and the current
-  // one keeps serving.
+  // one keeps serving. A valid one is live at once: nodes, profiles and images, and the
+  // DHCP networks (pools, options, modes, interfaces and their current addresses), with
+  // leases kept. An error from the DHCP side (an interface that is missing) is returned
+  // after the rest has been applied.
   Status reload();
   // Stops accepting, lets requests in flight finish (bounded), stops every server.
   void stop();
@@ -72,6 +75,7 @@ class App final : public boot::InventorySource {
 
  private:
   explicit App(std::unique_ptr<Impl> impl);
+  static Status reloadDhcp(Impl& d, const inventory::Config& config);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -29,4 +29,17 @@ void TimelineObserver::onTransferDone(const tftp::TransferRecord& record) {
                    record.windowsize, ok ? "" : tftp::resultName(record.result)));
 }
 
+void TimelineObserver::onExchange(const dhcp::Exchange& e) {
+  auto snapshot = ctx_.source.current();
+  if (!snapshot) return;
+  const auto match = snapshot->inventory.match(e.mac, e.uuid);
+  if (!match.known()) return;
+  std::string message = fmt::format("{} mac={} net={}", e.address.isUnspecified() ? "-" : e.address.str(),
+                                    e.mac.str(), e.network.empty() ? "-" : e.network);
+  if (e.arch) message += fmt::format(" arch={}", *e.arch);
+  if (!e.boot_file.empty()) message += " file=" + e.boot_file;
+  if (e.proxy) message += " proxy";
+  post(match.node->name.value, fmt::format("dhcp_{}", dhcp::kindName(e.kind)), std::move(message));
+}
+
 }  // namespace drover::serve

@@ -2,16 +2,20 @@
 
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "provisioner/app/commands.hpp"
 #include "provisioner/inventory/loader.hpp"
+#include "tests/provisioner/boot/fixture.hpp"
 
 namespace drover::app {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string sourceDir() {
   const char* src = std::getenv("DROVER_SOURCE_DIR");
@@ -33,6 +37,17 @@ class ExplainTest : public ::testing::Test {
     q.request.arch = arch;
     q.request.ipxe = ipxe;
     return renderText(inv_.config(), explain(inv_, q));
+  }
+  ExplainQuery query(std::string_view mac, inventory::ClientArch arch, bool ipxe = false) {
+    ExplainQuery q;
+    q.mac = *MacAddress::parse(mac);
+    q.request.arch = arch;
+    q.request.ipxe = ipxe;
+    return q;
+  }
+  std::string dhcpText(const ExplainQuery& q) { return renderDhcpText(explainDhcp(inv_, q)); }
+  ScriptAnswer script(const ExplainQuery& q) {
+    return explainScript(inv_.config(), explain(inv_, q), "sha256:" + std::string(64, 'c'));
   }
   inventory::Inventory inv_;
 };
@@ -77,6 +92,111 @@ TEST_F(ExplainTest, UnknownMachineViaRelayGetsThatNetworksPool) {
   ASSERT_NE(e.network.network, nullptr);
   EXPECT_EQ(e.network.network->name.value, "rack2");
   EXPECT_EQ(e.network.address, "from pool 198.51.100.100-198.51.100.199, lease 1h");
+}
+
+// The whole DHCP answer (the real engine and boot policy) and the iPXE script.
+std::string optionLine(int code, std::string_view name, std::string_view value) {
+  return fmt::format("option {:>3} {:<26} {}\n", code, name, value);
+}
+
+TEST_F(ExplainTest, ReservedBiosMachineGetsItsAddressAndTheBiosLoader) {
+  auto a = explainDhcp(inv_, query("52:54:00:12:34:56", inventory::ClientArch::Bios));
+  ASSERT_TRUE(a.answered) << a.why;
+  EXPECT_FALSE(a.proxy);
+  EXPECT_EQ(a.exchange, (std::vector<std::string>{"DISCOVER -> OFFER", "REQUEST -> ACK"}));
+  EXPECT_EQ(a.server_id.str(), "192.0.2.1");
+  EXPECT_EQ(a.yiaddr.str(), "192.0.2.10");
+  EXPECT_EQ(a.siaddr.str(), "192.0.2.1");
+  EXPECT_EQ(a.file, "undionly.kpxe");
+  const auto text = renderDhcpText(a);
+  EXPECT_THAT(text, HasSubstr("dhcp     DISCOVER -> OFFER, REQUEST -> ACK from server 192.0.2.1 (full DHCP)\n"));
+  EXPECT_THAT(text, HasSubstr("yiaddr 192.0.2.10  siaddr 192.0.2.1  file undionly.kpxe\n"));
+  EXPECT_THAT(text, HasSubstr(optionLine(53, "dhcp-message-type", "5")));
+  EXPECT_THAT(text, HasSubstr(optionLine(54, "dhcp-server-identifier", "192.0.2.1")));
+  EXPECT_THAT(text, HasSubstr(optionLine(51, "dhcp-lease-time", "3600")));
+  EXPECT_THAT(text, HasSubstr(optionLine(3, "routers", "192.0.2.1")));
+  EXPECT_THAT(text, HasSubstr(optionLine(66, "tftp-server-name", "\"192.0.2.1\"")));
+  EXPECT_THAT(text, HasSubstr(optionLine(67, "boot-file-name", "\"undionly.kpxe\"")));
+  EXPECT_THAT(text, Not(HasSubstr("vendor-class-identifier")));
+}
+
+TEST_F(ExplainTest, IpxeGetsTheScriptUrlAndNoPxeDhcp) {
+  const auto text = dhcpText(query("52:54:00:12:34:57", inventory::ClientArch::EfiX64, true));
+  EXPECT_THAT(text, HasSubstr(optionLine(67, "boot-file-name", "\"http://192.0.2.1:8080/boot.ipxe\"")));
+  EXPECT_THAT(text, HasSubstr(optionLine(175, "ipxe-encap-opts", "no-pxedhcp=1")));
+}
+
+TEST_F(ExplainTest, UefiHttpBootGetsAUrlAndHttpClient) {
+  auto q = query("52:54:00:12:34:56", inventory::ClientArch::HttpX64);
+  const auto text = dhcpText(q);
+  EXPECT_THAT(text, HasSubstr("file http://192.0.2.1:8080/ipxe.efi\n"));
+  EXPECT_THAT(text, HasSubstr(optionLine(60, "vendor-class-identifier", "\"HTTPClient\"")));
+}
+
+TEST_F(ExplainTest, UnknownMachineNeedsTheNetworkItArrivesOn) {
+  auto q = query("52:54:00:aa:bb:cc", inventory::ClientArch::Bios);
+  EXPECT_THAT(dhcpText(q), HasSubstr("dhcp     no answer: depends on the network"));
+  q.via = *Ipv4Address::parse("198.51.100.1");
+  auto a = explainDhcp(inv_, q);
+  ASSERT_TRUE(a.answered) << a.why;
+  EXPECT_EQ(a.yiaddr.str(), "198.51.100.100");
+}
+
+TEST(ExplainDhcpProxy, ProxyNetworkAddsBootInformationOnly) {
+  auto loaded = inventory::loadConfigText(boot::testing::clusterYaml(), "cluster.yaml", "/");
+  ASSERT_TRUE(loaded.config);
+  auto inv = inventory::Inventory::build(loaded.config);
+  ExplainQuery q;
+  q.mac = *MacAddress::parse("52:54:00:aa:bb:cc");
+  q.request.arch = inventory::ClientArch::EfiX64;
+  q.via = *Ipv4Address::parse("198.51.100.1");
+  auto a = explainDhcp(inv, q);
+  ASSERT_TRUE(a.answered) << a.why;
+  EXPECT_TRUE(a.proxy);
+  EXPECT_EQ(a.exchange, (std::vector<std::string>{"DISCOVER -> OFFER", "REQUEST -> ACK (port 4011)"}));
+  EXPECT_TRUE(a.yiaddr.isUnspecified());
+  EXPECT_EQ(a.file, "ipxe.efi");
+  const auto text = renderDhcpText(a);
+  EXPECT_THAT(text, HasSubstr("(proxyDHCP: boot information only"));
+  EXPECT_THAT(text, HasSubstr(optionLine(60, "vendor-class-identifier", "\"PXEClient\"")));
+  EXPECT_THAT(text, HasSubstr(optionLine(43, "vendor-encapsulated-options", "6=8")));
+  EXPECT_THAT(text, Not(HasSubstr("dhcp-lease-time")));
+}
+
+TEST_F(ExplainTest, InstallScriptWithTheTokenShownAsAPlaceholder) {
+  auto s = script(query("52:54:00:12:34:56", inventory::ClientArch::Bios));
+  EXPECT_EQ(s.kind, "install");
+  EXPECT_EQ(s.url, "http://192.0.2.1:8080/boot.ipxe?mac=52:54:00:12:34:56&uuid=&arch=x86_64&platform=pcbios");
+  EXPECT_THAT(s.text, HasSubstr("#!ipxe"));
+  EXPECT_THAT(s.text, HasSubstr("kernel http://192.0.2.1:8080/assets/boot-env/kernel drover.api=https://192.0.2.1:8443 "
+                                "drover.ca=sha256:" + std::string(64, 'c') + " drover.token=<token> drover.node=master-1"));
+  EXPECT_THAT(s.text, HasSubstr("console=ttyS0"));  // the profile's kernel args
+  EXPECT_THAT(s.text, Not(HasSubstr("initrd=initrd.img")));
+  auto efi = script(query("52:54:00:12:34:56", inventory::ClientArch::EfiX64));
+  EXPECT_THAT(efi.text, HasSubstr("initrd=initrd.img"));
+  EXPECT_THAT(efi.url, HasSubstr("platform=efi"));
+  const auto text = renderScriptText(s);
+  EXPECT_THAT(text, HasSubstr("ipxe     install script for GET http://192.0.2.1:8080/boot.ipxe?mac="));
+  EXPECT_THAT(text, HasSubstr("\n         #!ipxe\n"));
+}
+
+TEST_F(ExplainTest, InstalledNodeBootsItsDiskAndUnknownOnesDiscover) {
+  auto q = query("52:54:00:12:34:56", inventory::ClientArch::Bios);
+  q.request.state = inventory::NodeState::Installed;
+  auto local = script(q);
+  EXPECT_EQ(local.kind, "local");
+  EXPECT_THAT(local.text, HasSubstr("sanboot --no-describe --drive 0x80"));
+  EXPECT_THAT(local.text, Not(HasSubstr("<token>")));
+  auto unknown = script(query("52:54:00:aa:bb:cc", inventory::ClientArch::Bios));
+  EXPECT_EQ(unknown.kind, "discover");
+  EXPECT_THAT(unknown.text, HasSubstr("drover.mode=discover"));
+  EXPECT_THAT(unknown.text, HasSubstr("drover.token=<token>"));
+}
+
+TEST_F(ExplainTest, WithoutAKnownCaTheFingerprintIsAPlaceholder) {
+  auto q = query("52:54:00:12:34:56", inventory::ClientArch::Bios);
+  auto s = explainScript(inv_.config(), explain(inv_, q));
+  EXPECT_THAT(s.text, HasSubstr("drover.ca=<ca-fingerprint> drover.token=<token>"));
 }
 
 TEST(ValidateCommand, SummaryLineOrEveryError) {

@@ -62,6 +62,9 @@ int runImagesPull(const ImagesTarget& target, const std::string& image, std::ost
 int runImagesVerify(const ImagesTarget& target, std::ostream& out, std::ostream& err);
 int runImagesRm(const ImagesTarget& target, const std::string& image, std::ostream& out, std::ostream& err);
 int runImagesGc(const ImagesTarget& target, std::ostream& out, std::ostream& err);
+// drover images import-oci NAME PATH: into <state dir>/images/oci/NAME/{rootfs.tar,disk.raw}.
+int runImagesImportOci(const ImagesTarget& target, const std::string& name, const std::string& source, bool disk,
+                       std::ostream& out, std::ostream& err);
 
 // "45s", "3m12s", "2h05m", "3d4h".
 std::string formatAge(std::int64_t ms);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "images/catalog/catalog.hpp"
+#include "images/oci/oci_import.hpp"
 #include "images/verify/signature.hpp"
 #include "provisioner/app/commands.hpp"
 #include "provisioner/inventory/loader.hpp"
@@ -219,6 +220,30 @@ int runImagesGc(const ImagesTarget& t, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+int runImagesImportOci(const ImagesTarget& t, const std::string& name, const std::string& source, bool disk,
+                       std::ostream& out, std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  const auto dir = (t.state_dir.empty() ? serve::defaultStateDir(*l->config) : std::filesystem::path(t.state_dir)) /
+                   "images" / "oci" / name;
+  const auto work = l->catalog->blobs().tmpDir() / ("oci-" + name);
+  auto r = images::oci::importImage(source, dir, work, disk);
+  std::error_code ec;
+  std::filesystem::remove_all(work, ec);
+  if (!r) {
+    err << fmt::format("drover images import-oci: {} ({})\n", r.error().message, r.error().code);
+    return 1;
+  }
+  out << fmt::format("{}: {} layers -> {} (sha256 {})\n", name, r->layers, r->rootfs_tar.string(),
+                     r->rootfs_sha256.hex());
+  if (disk) {
+    out << fmt::format("{}: raw disk (GPT, ext4) -> {} (sha256 {})\n", name, r->disk_raw.string(), r->disk_sha256.hex());
+    out << fmt::format("declare it as:\n  {}:\n    disk: {{ path: {}, sha256: {} }}\n", name, r->disk_raw.string(),
+                       r->disk_sha256.hex());
+  }
+  return 0;
+}
+
 void addImagesCommands(CLI::App& root, Context& ctx) {
   auto* images = root.add_subcommand("images", "The image catalog: list, pull, verify, rm, gc");
   images->require_subcommand(1);
@@ -249,6 +274,17 @@ void addImagesCommands(CLI::App& root, Context& ctx) {
   common(rm);
   rm->add_option("IMAGE", *name, "image name")->required();
   rm->callback([&ctx, target, name] { ctx.exit_code = runImagesRm(*target, *name, ctx.out, ctx.err); });
+
+  auto* oci = images->add_subcommand("import-oci", "Import an OCI layout or oci-archive as a rootfs tarball and raw disk");
+  common(oci);
+  auto source = std::make_shared<std::string>();
+  auto no_disk = std::make_shared<bool>(false);
+  oci->add_option("NAME", *name, "image name")->required();
+  oci->add_option("PATH", *source, "OCI layout directory or oci-archive tar")->required();
+  oci->add_flag("--no-disk", *no_disk, "Only the rootfs tarball, no raw disk image");
+  oci->callback([&ctx, target, name, source, no_disk] {
+    ctx.exit_code = runImagesImportOci(*target, *name, *source, !*no_disk, ctx.out, ctx.err);
+  });
 
   auto* gc = images->add_subcommand("gc", "Remove cached versions unused for longer than update.expire");
   common(gc);

@@ -105,6 +105,23 @@ TEST_F(ImagesCliTest, PullListVerifyRmGc) {
   EXPECT_EQ(run([&](auto& o, auto& e) { return runImagesRm(target_, "os", o, e); }), 1);
 }
 
+TEST_F(ImagesCliTest, ImportOciWritesTarballAndDisk) {
+  const char* src = std::getenv("DROVER_SOURCE_DIR");
+  const auto layout = dir_.path() / "layout";
+  ASSERT_EQ(test::run("python3 " + std::string(src ? src : ".") + "/tests/images/make_oci_layout.py " + layout.string() +
+                      " " + (dir_.path() / "img.tar").string()),
+            0);
+  ASSERT_EQ(run([&](auto& o, auto& e) {
+              return runImagesImportOci(target_, "node-os", (dir_.path() / "img.tar").string(), true, o, e);
+            }),
+            0)
+      << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("node-os: 3 layers -> "));
+  EXPECT_THAT(out_.str(), HasSubstr("disk: { path: " + dir_.path().string() + "/state/images/oci/node-os/disk.raw"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "state/images/oci/node-os/rootfs.tar"));
+  EXPECT_EQ(run([&](auto& o, auto& e) { return runImagesImportOci(target_, "x", "/nonexistent", true, o, e); }), 1);
+}
+
 TEST_F(ImagesCliTest, ServeOpensUrlArtifactsFromTheCatalogOnFirstUse) {
   auto loaded = inventory::loadConfigFile(config_.string());
   ASSERT_TRUE(loaded.ok()) << loaded.errors[0].str();

@@ -22,6 +22,9 @@ class Progress {
   virtual void update(std::uint64_t done, std::uint64_t total) = 0;  // total 0: unknown
   virtual void finish(bool ok) = 0;
 };
+// "512 B", "1.5 MiB": sizes in progress lines and listings.
+std::string humanBytes(std::uint64_t bytes);
+
 // A bar redrawn in place when `out` is a terminal, else a line every 10% (or 64 MiB when
 // the size is unknown).
 std::unique_ptr<Progress> makeProgress(std::string label, std::FILE* out);

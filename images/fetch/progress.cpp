@@ -7,9 +7,7 @@
 #include "images/fetch/fetcher.hpp"
 
 namespace drover::images::fetch {
-namespace {
-
-std::string human(std::uint64_t bytes) {
+std::string humanBytes(std::uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(bytes);
   int u = 0;
@@ -19,6 +17,10 @@ std::string human(std::uint64_t bytes) {
   }
   return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
 }
+
+namespace {
+
+std::string human(std::uint64_t bytes) { return humanBytes(bytes); }
 
 // Redrawn in place (\r) at most 10 times a second.
 class Bar final : public Progress {

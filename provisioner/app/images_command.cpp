@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "images/catalog/catalog.hpp"
+#include "images/fetch/fetcher.hpp"
 #include "images/oci/oci_import.hpp"
 #include "images/verify/signature.hpp"
 #include "provisioner/app/commands.hpp"
@@ -46,12 +47,7 @@ std::optional<Loaded> open(const ImagesTarget& t, std::ostream& err, bool progre
   return l;
 }
 
-std::string human(std::uint64_t bytes) {
-  if (bytes < 1024) return fmt::format("{}B", bytes);
-  if (bytes < (1u << 20)) return fmt::format("{:.1f}K", static_cast<double>(bytes) / 1024);
-  if (bytes < (1u << 30)) return fmt::format("{:.1f}M", static_cast<double>(bytes) / (1 << 20));
-  return fmt::format("{:.1f}G", static_cast<double>(bytes) / (1 << 30));
-}
+std::string human(std::uint64_t bytes) { return images::fetch::humanBytes(bytes); }
 
 std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -13,14 +13,19 @@ using test::TempDir;
 
 const Sha256 kAbc = *Sha256::parse("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 
+// Writes `content` as a download in progress and publishes it as a blob that must be "abc".
+Result<Sha256> publishAsAbc(BlobStore& store, const std::string& content) {
+  test::writeFile(store.tmpDir() / "x.partial", content);
+  verify::FileCheck check;
+  check.expected = &kAbc;
+  return store.publish(store.tmpDir() / "x.partial", check);
+}
+
 TEST(BlobStoreTest, PublishesUnderTheDigestAndRemovesTheTempFile) {
   TempDir dir("store-test");
   BlobStore store(dir.path());
   ASSERT_TRUE(store.init());
-  test::writeFile(store.tmpDir() / "x.partial", "abc");
-  verify::FileCheck check;
-  check.expected = &kAbc;
-  auto d = store.publish(store.tmpDir() / "x.partial", check);
+  auto d = publishAsAbc(store, "abc");
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_EQ(*d, kAbc);
   EXPECT_TRUE(store.has(kAbc));
@@ -34,10 +39,7 @@ TEST(BlobStoreTest, BadBlobIsNeverPublished) {
   TempDir dir("store-test");
   BlobStore store(dir.path());
   ASSERT_TRUE(store.init());
-  test::writeFile(store.tmpDir() / "x.partial", "abd");
-  verify::FileCheck check;
-  check.expected = &kAbc;
-  auto d = store.publish(store.tmpDir() / "x.partial", check);
+  auto d = publishAsAbc(store, "abd");
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().code, "sha256_mismatch");
   EXPECT_TRUE(store.list().empty());

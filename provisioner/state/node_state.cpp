@@ -48,8 +48,10 @@ std::string_view toString(NodeEvent e) {
   return "?";
 }
 
+// "registered" is not here: registration goes through POST /v1/agent/register, which decides
+// between installing and discovered; the agent's own "registered" report is only a timeline
+// entry (mapping it would move a discovered machine to installing).
 std::optional<NodeEvent> eventForPhase(std::string_view phase) {
-  if (phase == "registered") return NodeEvent::kRegistered;
   if (phase == "installed") return NodeEvent::kInstalled;
   if (phase == "joined") return NodeEvent::kJoined;
   if (phase == "failed") return NodeEvent::kFailed;

@@ -38,7 +38,7 @@ enum class NodeEvent { kDiscovered, kRegistered, kInstalled, kJoined, kFailed, k
 std::string_view toString(NodeState s);
 std::optional<NodeState> parseNodeState(std::string_view s);
 std::string_view toString(NodeEvent e);
-// Agent phases that drive the machine ("registered", "installed", "joined", "failed");
+// Agent phases that drive the machine ("installed", "joined", "failed");
 // other phases (image_progress, ...) are timeline entries only and give nullopt.
 std::optional<NodeEvent> eventForPhase(std::string_view phase);
 

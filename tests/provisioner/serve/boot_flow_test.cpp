@@ -102,6 +102,13 @@ TEST_F(ServeTest, UnknownMachineBootsDiscoveryAndWaits) {
   ASSERT_EQ(reg.status, 200) << reg.body;
   EXPECT_EQ(reg.json().value("action", ""), "wait");
   EXPECT_EQ(reg.json().value("state", ""), "discovered");
+  // The agent reports its registration as a timeline entry; that moves nothing: a
+  // discovered machine stays discovered and waits (it is not told to install).
+  const auto credential = x.json().value("credential", "");
+  ASSERT_EQ(event(credential, "registered", "mode=discover action=wait state=discovered").status, 200);
+  reg = registerNode(credential, kUnknownMac);
+  EXPECT_EQ(reg.json().value("action", ""), "wait");
+  EXPECT_EQ(reg.json().value("state", ""), "discovered");
   // The operator sees it, undeclared.
   auto nodes = op("GET", "/v1/nodes").json();
   bool seen = false;

@@ -85,6 +85,8 @@ TEST(NodeStateTest, Names) {
   EXPECT_FALSE(parseNodeState("bogus"));
   EXPECT_EQ(eventForPhase("installed"), E::kInstalled);
   EXPECT_FALSE(eventForPhase("image_progress"));
+  // Registration is decided by the register call; the agent's report of it moves nothing.
+  EXPECT_FALSE(eventForPhase("registered"));
 }
 
 }  // namespace

@@ -40,6 +40,13 @@ Result<std::optional<MacAddress>> options(Reader& r) {
   return mac;
 }
 
+// Type, code 0 and a zero checksum (the kernel fills it in).
+void icmpHeader(Writer& w, std::uint8_t type) {
+  w.u8(type);
+  w.u8(0);
+  w.u16(0);
+}
+
 void sourceLinkLayer(Writer& w, const std::optional<MacAddress>& mac) {
   if (!mac) return;
   w.u8(kOptionSourceLinkLayer);
@@ -84,9 +91,7 @@ Result<RouterAdvertisement> parseRouterAdvertisement(ByteView data) {
 Bytes encodeRouterAdvertisement(const RouterAdvertisement& ra) {
   Bytes out;
   Writer w(out);
-  w.u8(kRouterAdvertisement);
-  w.u8(0);
-  w.u16(0);
+  icmpHeader(w, kRouterAdvertisement);
   w.u8(ra.cur_hop_limit);
   w.u8(static_cast<std::uint8_t>((ra.managed ? 0x80 : 0) | (ra.other ? 0x40 : 0)));
   w.u16(ra.router_lifetime_s);
@@ -99,10 +104,8 @@ Bytes encodeRouterAdvertisement(const RouterAdvertisement& ra) {
 Bytes encodeRouterSolicitation(const RouterSolicitation& rs) {
   Bytes out;
   Writer w(out);
-  w.u8(kRouterSolicitation);
-  w.u8(0);
-  w.u16(0);
-  w.u32(0);
+  icmpHeader(w, kRouterSolicitation);
+  w.u32(0);  // reserved
   sourceLinkLayer(w, rs.source_mac);
   return out;
 }

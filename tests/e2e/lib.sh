@@ -9,6 +9,18 @@
 E2E_NS=""
 E2E_DIR=""
 E2E_PIDS=()
+E2E_EXTRA_NS=()   # more namespaces a scenario adds (removed with the main one)
+
+# e2e_require BOOTENV IMAGE: exits 77 (skipped) when a tool, the boot environment or the
+# test OS image is missing.
+e2e_require() {
+  local t
+  for t in qemu-system-x86_64 curl python3; do
+    command -v "$t" >/dev/null || { echo "skipped: $t missing"; exit 77; }
+  done
+  [[ -f $1/vmlinuz && -f $1/initrd.img && -f $2 ]] ||
+    { echo "skipped: boot environment or test OS image missing"; exit 77; }
+}
 
 e2e_log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 e2e_die() { e2e_log "FAIL: $*"; exit 1; }
@@ -80,12 +92,15 @@ e2e_disk() {
 # The serial console goes to $E2E_DIR/NAME.console; the QEMU pid is in E2E_LAST_PID.
 e2e_qemu() {
   local name=$1 fw=$2 mac=$3 tap=$4 disk=$5 order=${6:-net-first}
-  local net_index=1 disk_index=2
+  local net_index=1 disk_index=2 rom=""
   [[ $order == disk-first ]] && net_index=2 disk_index=1
+  # UEFI machines PXE-boot with OVMF's own network stack (no option ROM), which fetches
+  # ipxe.efi over TFTP as real UEFI servers do; E2E_UEFI_PXE=ipxe-rom uses QEMU's iPXE ROM.
+  [[ $fw == uefi && ${E2E_UEFI_PXE:-ovmf} == ovmf ]] && rom=",romfile="
   local args=(-accel tcg -m 1024 -smp 1 -nographic -no-reboot -serial "file:$E2E_DIR/$name.console"
               -monitor none -display none
               -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no"
-              -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=$net_index"
+              -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=$net_index$rom"
               -drive "file=$disk,if=none,id=d0,format=raw"
               -device "virtio-blk-pci,drive=d0,bootindex=$disk_index")
   if [[ $fw == uefi ]]; then
@@ -114,6 +129,86 @@ e2e_wait_console() {
   done
 }
 
+# e2e_config FILE BOOTENV: writes the server, images and profiles part of a test cluster
+# declaration (networks and nodes are appended by the caller). Image: $E2E_IMAGE.
+e2e_config() {
+  local file=$1 bootenv=$2 sha
+  sha=$(sha256sum "$E2E_IMAGE" | cut -d' ' -f1)
+  mkdir -p "$E2E_DIR/tftp" "$E2E_DIR/state"
+  cat > "$file" <<YAML
+server:
+  advertise: 192.0.2.1
+  interfaces: [br0]
+  tftp: { listen: "0.0.0.0:69", root: $E2E_DIR/tftp }
+  http: { listen: "0.0.0.0:8080" }
+  api: { listen: "0.0.0.0:8443", tls: auto }
+  state: { backend: sqlite, path: $E2E_DIR/state/state.db }
+  boot: { ipv6_ra: $([[ ${E2E_IPV6_RA:-1} == 0 ]] && echo false || echo true) }
+images:
+  boot-env:
+    kernel: { path: $(realpath "$bootenv/vmlinuz") }
+    initrd: { path: $(realpath "$bootenv/initrd.img") }
+  test-os:
+    disk: { path: $(realpath "$E2E_IMAGE"), sha256: "$sha" }
+profiles:
+  node:
+    install: { image: test-os, disk: /dev/vda }
+    join: { runtime: containerd, recipe: etcd-member }
+  master:
+    install: { image: test-os, disk: /dev/vda }
+    join: { runtime: containerd, recipe: etcd-member }
+  worker:
+    install: { image: test-os, disk: /dev/vda }
+    join: { runtime: containerd, recipe: etcd-member }
+YAML
+}
+
+# e2e_serve DROVER CONFIG: validates the declaration and starts drover serve in the
+# namespace (log: $E2E_DIR/drover.log); the API helpers below talk to it.
+E2E_DROVER=""
+e2e_serve() {
+  E2E_DROVER=$1
+  "$1" validate "$2"
+  e2e_bg "$E2E_DIR/drover.log" "$1" --log-level info serve --config "$2"
+  for _ in $(seq 1 100); do grep -q SERVE_STARTED "$E2E_DIR/drover.log" && break; sleep 0.1; done
+  grep -q SERVE_STARTED "$E2E_DIR/drover.log" || { cat "$E2E_DIR/drover.log" >&2; e2e_die "drover serve did not start"; }
+}
+
+# e2e_api PATH: GET on the operator API (TLS with Drover's own CA, operator token).
+e2e_api() {
+  e2e_ns curl -sf --max-time 10 --cacert "$E2E_DIR/state/tls/ca.crt" \
+    -H "Authorization: Bearer $(cat "$E2E_DIR/state/operator.token")" "https://192.0.2.1:8443$1"
+}
+
+# e2e_node_state NODE: the node's state ("" if unknown).
+e2e_node_state() {
+  e2e_api "/v1/nodes/$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null || true
+}
+
+# e2e_wait_state NODE STATE [SECONDS]: waits until the node reaches STATE.
+e2e_wait_state() {
+  local node=$1 want=$2 limit=${3:-600}
+  local deadline=$((SECONDS + limit))
+  until [[ $(e2e_node_state "$node") == "$want" ]]; do
+    ((SECONDS < deadline)) || e2e_die "$node is '$(e2e_node_state "$node")' after ${limit}s, want $want"
+    sleep 1
+  done
+}
+
+# e2e_show_failure NODE...: Drover's log and the nodes' timelines, for a failed run.
+e2e_show_failure() {
+  e2e_log "drover log (last 40 lines):"
+  tail -n 40 "$E2E_DIR/drover.log" >&2 || true
+  local n
+  for n in "$@"; do e2e_api "/v1/nodes/$n/events" >&2 || true; done
+}
+
+# e2e_timeline NODE: prints the node's boot timeline with offsets.
+e2e_timeline() {
+  e2e_log "timeline of $1:"
+  e2e_api "/v1/nodes/$1/events" | python3 "$(dirname "${BASH_SOURCE[0]}")/timeline.py" >&2
+}
+
 e2e_kill() {
   local pid
   for pid in "$@"; do
@@ -127,6 +222,8 @@ e2e_kill() {
 e2e_cleanup() {
   local rc=${1:-$?}
   ((${#E2E_PIDS[@]})) && e2e_kill "${E2E_PIDS[@]}"
+  local ns
+  for ns in "${E2E_EXTRA_NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   [[ -n $E2E_NS ]] && ip netns del "$E2E_NS" 2>/dev/null
   if [[ $rc == 0 && -z ${E2E_KEEP:-} ]]; then
     rm -rf "$E2E_DIR"

@@ -18,11 +18,7 @@ fw=$1 drover=$2 bootenv=$3 image=$4
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-for t in qemu-system-x86_64 curl python3; do
-  command -v "$t" >/dev/null || { echo "skipped: $t missing"; exit 77; }
-done
-[[ -f $bootenv/vmlinuz && -f $bootenv/initrd.img && -f $image ]] ||
-  { echo "skipped: boot environment or test OS image missing"; exit 77; }
+e2e_require "$bootenv" "$image"
 
 e2e_init "boot-$fw"
 e2e_tap tap0
@@ -30,33 +26,15 @@ mac=52:54:00:e2:e0:01
 node=e2e-$fw
 order=net-first
 [[ $fw == uefi ]] && order=${E2E_UEFI_ORDER:-disk-first}
-mkdir -p "$E2E_DIR/tftp" "$E2E_DIR/state"
-sha=$(sha256sum "$image" | cut -d' ' -f1)
-cat > "$E2E_DIR/cluster.yaml" <<YAML
-server:
-  advertise: 192.0.2.1
-  interfaces: [br0]
-  tftp: { listen: "0.0.0.0:69", root: $E2E_DIR/tftp }
-  http: { listen: "0.0.0.0:8080" }
-  api: { listen: "0.0.0.0:8443", tls: auto }
-  state: { backend: sqlite, path: $E2E_DIR/state/state.db }
-  boot: { ipv6_ra: $([[ ${E2E_IPV6_RA:-1} == 0 ]] && echo false || echo true) }
+E2E_IMAGE=$image
+e2e_config "$E2E_DIR/cluster.yaml" "$bootenv"
+cat >> "$E2E_DIR/cluster.yaml" <<YAML
 networks:
   - name: lab
     subnet: 192.0.2.0/24
     pool: 192.0.2.100-192.0.2.199
     gateway: 192.0.2.1
     lease: 1h
-images:
-  boot-env:
-    kernel: { path: $(realpath "$bootenv/vmlinuz") }
-    initrd: { path: $(realpath "$bootenv/initrd.img") }
-  test-os:
-    disk: { path: $(realpath "$image"), sha256: "$sha" }
-profiles:
-  node:
-    install: { image: test-os, disk: /dev/vda }
-    join: { runtime: containerd, recipe: etcd-member }
 defaults:
   unknown: ignore
 nodes:
@@ -65,21 +43,9 @@ nodes:
     ip: 192.0.2.10
     profile: node
 YAML
-"$drover" validate "$E2E_DIR/cluster.yaml"
-e2e_bg "$E2E_DIR/drover.log" "$drover" --log-level info serve --config "$E2E_DIR/cluster.yaml"
-for _ in $(seq 1 100); do grep -q SERVE_STARTED "$E2E_DIR/drover.log" && break; sleep 0.1; done
-grep -q SERVE_STARTED "$E2E_DIR/drover.log" || { cat "$E2E_DIR/drover.log"; e2e_die "drover serve did not start"; }
-
-api() {
-  e2e_ns curl -sf --cacert "$E2E_DIR/state/tls/ca.crt" -H "Authorization: Bearer $(cat "$E2E_DIR/state/operator.token")" \
-    "https://192.0.2.1:8443$1"
-}
-node_state() { api "/v1/nodes/$node" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
-show_failure() {
-  e2e_log "drover log (last 40 lines):"; tail -n 40 "$E2E_DIR/drover.log" >&2 || true
-  api "/v1/nodes/$node/events" >&2 || true
-}
-trap 'rc=$?; ((rc)) && show_failure; e2e_cleanup $rc' EXIT
+e2e_serve "$drover" "$E2E_DIR/cluster.yaml"
+node_state() { e2e_node_state "$node"; }
+trap 'rc=$?; ((rc)) && e2e_show_failure "$node"; e2e_cleanup $rc' EXIT
 
 disk=$(e2e_disk "$node" 512M)
 # E2E_STREAM=1: the machine's serial console is copied to stdout as it boots.
@@ -116,11 +82,10 @@ qpid=$E2E_LAST_PID
 e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
 e2e_wait_exit "$qpid" "$node"
 [[ $(node_state) == joined ]] || e2e_die "node is $(node_state) after a third power-on, want joined"
-installs=$(api "/v1/nodes/$node/events" | python3 -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin) if e["phase"]=="install_started"))')
+installs=$(e2e_api "/v1/nodes/$node/events" | python3 -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin) if e["phase"]=="install_started"))')
 [[ $installs == 1 ]] || e2e_die "installed $installs times, want once"
 
-e2e_log "timeline of $node:"
-api "/v1/nodes/$node/events" | python3 "$here/timeline.py" >&2
+e2e_timeline "$node"
 e2e_log "PASS: $fw whole boot in $(since)s"
 if [[ -n ${E2E_SHOW_NODES:-} ]]; then
   echo

@@ -50,14 +50,31 @@ class WholeBoot : public ::testing::Test {
     EXPECT_EQ(rc, 0) << firmware << " whole boot failed (console and log above)";
   }
 
+  // tests/e2e/scenarios.sh: discovery, proxy, cluster.
+  void scenario(const std::string& name) {
+    const int rc = run(src_ + "/tests/e2e/scenarios.sh " + name + " " + bin_ + "/bin/drover " + bin_ + "/boot-env " +
+                       bin_ + "/e2e/test-os.raw.zst");
+    if (rc == 77) GTEST_SKIP() << "a prerequisite is missing";
+    EXPECT_EQ(rc, 0) << name << " scenario failed (console and log above)";
+  }
+
   std::string src_;
   std::string bin_;
 };
 
 TEST_F(WholeBoot, BiosInstallsBootsItsDiskAndJoins) { boot("bios"); }
 
-// OVMF with the iPXE EFI ROM; after the install the disk is reached through the firmware's
-// boot order (the local-boot script exits back to it).
+// OVMF's own PXE fetches ipxe.efi over TFTP, which chains to the per-node script; after the
+// install the disk is reached through the firmware's boot order (disk first).
 TEST_F(WholeBoot, UefiInstallsBootsItsDiskAndJoins) { boot("uefi"); }
+
+// An unknown machine boots the agent in discovery mode and shows up with its facts.
+TEST_F(WholeBoot, UnknownMachineIsDiscoveredWithItsFacts) { scenario("discovery"); }
+
+// dnsmasq leases the address; Drover in proxyDHCP mode gives the boot answers.
+TEST_F(WholeBoot, ProxyDhcpBesideDnsmasqInstalls) { scenario("proxy"); }
+
+// A master and a worker boot at once, install, and join.
+TEST_F(WholeBoot, MasterAndWorkerInstallAndJoin) { scenario("cluster"); }
 
 }  // namespace

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# More whole-boot scenarios on real firmware (SeaBIOS + iPXE ROM), beside whole-boot.sh:
+#
+#   scenarios.sh discovery DROVER BOOT_ENV_DIR TEST_OS_IMAGE
+#       an unknown machine boots the agent in discovery mode and appears as `discovered`
+#       with its hardware facts (CPUs, memory, its disk, its NIC)
+#   scenarios.sh proxy ...
+#       dnsmasq is the site's DHCP server (in a second namespace on the same link) and
+#       Drover runs in proxyDHCP mode: the machine takes its address from dnsmasq and its
+#       boot answers from Drover, and installs
+#   scenarios.sh cluster ...
+#       two machines at once, one `master` and one `worker`, install and join
+#
+# Exit 77 (skipped) when the boot environment or a tool is missing.
+set -euo pipefail
+scenario=$1 drover=$2 bootenv=$3
+E2E_IMAGE=$4
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+
+e2e_require "$bootenv" "$E2E_IMAGE"
+
+e2e_init "$scenario"
+config=$E2E_DIR/cluster.yaml
+e2e_config "$config" "$bootenv"
+nodes=()
+trap 'rc=$?; ((rc)) && e2e_show_failure "${nodes[@]}"; e2e_cleanup $rc' EXIT
+
+case $scenario in
+discovery)
+  mac=52:54:00:e2:e0:d1
+  node=unknown-${mac//:/}
+  nodes=("$node")
+  cat >> "$config" <<YAML
+networks:
+  - { name: lab, subnet: 192.0.2.0/24, pool: 192.0.2.100-192.0.2.199, gateway: 192.0.2.1 }
+defaults:
+  unknown: discover
+  boot_env: boot-env
+nodes: []
+YAML
+  e2e_serve "$drover" "$config"
+  e2e_tap tap0
+  e2e_log "power on: a machine Drover has never seen"
+  e2e_qemu "$node" bios "$mac" tap0 "$(e2e_disk "$node" 512M)"
+  qpid=$E2E_LAST_PID
+  e2e_wait_state "$node" discovered 300
+  e2e_api "/v1/nodes/$node" | python3 "$here/check_facts.py" "$mac" 512 1024 >&2
+  e2e_kill "$qpid"
+  e2e_timeline "$node"
+  e2e_log "PASS: discovery"
+  ;;
+
+proxy)
+  mac=52:54:00:e2:e0:a1
+  node=e2e-proxy
+  nodes=("$node")
+  command -v dnsmasq >/dev/null || { echo "skipped: dnsmasq missing"; exit 77; }
+  # The site: dnsmasq at 192.0.2.2 in its own namespace, on the same bridge.
+  site="${E2E_NS}-site"
+  ip netns add "$site"
+  E2E_EXTRA_NS+=("$site")
+  ip link add "sitev$$" type veth peer name "sitep$$"
+  ip link set "sitev$$" netns "$site"
+  ip link set "sitep$$" netns "$E2E_NS"
+  e2e_ns ip link set "sitep$$" master br0 up
+  ip -n "$site" link set lo up
+  ip -n "$site" addr add 192.0.2.2/24 dev "sitev$$"
+  ip -n "$site" link set "sitev$$" up
+  e2e_bg "$E2E_DIR/dnsmasq.log" ip netns exec "$site" dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
+    --interface="sitev$$" --bind-interfaces --dhcp-range=192.0.2.50,192.0.2.90,1h --no-ping \
+    --dhcp-leasefile="$E2E_DIR/dnsmasq.leases" --pid-file="$E2E_DIR/dnsmasq.pid" --log-dhcp
+  cat >> "$config" <<YAML
+networks:
+  - { name: site, subnet: 192.0.2.0/24, mode: proxy }
+defaults:
+  unknown: ignore
+nodes:
+  - { name: $node, mac: "$mac", profile: node }
+YAML
+  e2e_serve "$drover" "$config"
+  e2e_tap tap0
+  disk=$(e2e_disk "$node" 512M)
+  e2e_log "power on: address from dnsmasq, boot from Drover (proxyDHCP)"
+  e2e_qemu "$node" bios "$mac" tap0 "$disk"
+  qpid=$E2E_LAST_PID
+  e2e_wait_exit "$qpid" "$node"   # the agent reboots after the install; QEMU exits
+  [[ $(e2e_node_state "$node") == installed ]] || e2e_die "node is $(e2e_node_state "$node"), want installed"
+  grep -qi "$mac" "$E2E_DIR/dnsmasq.leases" || e2e_die "dnsmasq leased nothing to $mac"
+  e2e_log "dnsmasq lease: $(grep -i "$mac" "$E2E_DIR/dnsmasq.leases")"
+  e2e_timeline "$node"
+  e2e_log "PASS: proxyDHCP install beside dnsmasq"
+  ;;
+
+cluster)
+  nodes=(e2e-master e2e-worker)
+  cat >> "$config" <<YAML
+networks:
+  - { name: lab, subnet: 192.0.2.0/24, pool: 192.0.2.100-192.0.2.199, gateway: 192.0.2.1 }
+defaults:
+  unknown: ignore
+nodes:
+  - { name: e2e-master, mac: "52:54:00:e2:e0:c1", ip: 192.0.2.11, profile: master }
+  - { name: e2e-worker, mac: "52:54:00:e2:e0:c2", ip: 192.0.2.12, profile: worker }
+YAML
+  e2e_serve "$drover" "$config"
+  e2e_tap tap1
+  e2e_tap tap2
+  declare -A disk pid
+  for i in 1 2; do
+    n=${nodes[$((i - 1))]}
+    disk[$n]=$(e2e_disk "$n" 512M)
+  done
+  for pass in install join; do
+    e2e_log "power on both machines ($pass)"
+    for i in 1 2; do
+      n=${nodes[$((i - 1))]}
+      e2e_qemu "$n" bios "52:54:00:e2:e0:c$i" "tap$i" "${disk[$n]}"
+      pid[$n]=$E2E_LAST_PID
+    done
+    for n in "${nodes[@]}"; do e2e_wait_exit "${pid[$n]}" "$n"; done
+    want=installed
+    [[ $pass == join ]] && want=joined
+    for n in "${nodes[@]}"; do
+      [[ $(e2e_node_state "$n") == "$want" ]] || e2e_die "$n is $(e2e_node_state "$n") after $pass, want $want"
+    done
+  done
+  for n in "${nodes[@]}"; do e2e_timeline "$n"; done
+  e2e_ns "$drover" nodes --config "$config" >&2
+  e2e_log "PASS: master and worker installed and joined"
+  ;;
+
+*) echo "usage: $0 discovery|proxy|cluster DROVER BOOT_ENV_DIR TEST_OS_IMAGE" >&2; exit 2 ;;
+esac

@@ -27,7 +27,10 @@ namespace beast = boost::beast;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using boost::system::error_code;
 
-constexpr std::size_t kSendfileChunk = 8 * 1024 * 1024;  // then yield to other sessions
+// Then yield to other sessions. Small enough that a thousand concurrent downloads leave room
+// for TFTP on the same threads: with 8 MiB turns a boot storm's RRQs waited seconds behind
+// the kernel and initrd sends and were retransmitted (boot-storm finding).
+constexpr std::size_t kSendfileChunk = 1024 * 1024;
 constexpr std::size_t kCopyBuffer = 64 * 1024;
 
 // Waits until `socket` is writable, at most `timeout`. False on timeout or error.

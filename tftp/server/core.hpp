@@ -29,7 +29,7 @@ enum class Drop {
   UnknownTid,        // packet on a transfer socket from another address/port (error 5 sent)
   UnexpectedPacket,  // parses, but makes no sense here (DATA to the server, ACK to port 69)
   DuplicateRequest,  // RRQ retransmitted while its transfer runs
-  Busy,              // max_transfers reached (error sent)
+  Busy,              // max_transfers reached (no answer: the client retransmits)
   DuplicateAck,      // ACK for the block just before the window
   StaleAck,          // ACK for an older or unsent block
   kCount,

@@ -38,7 +38,6 @@ void logDrop(Server::Core& core, Drop d, const Endpoint& from) {
 
 asio::awaitable<void> listen(std::shared_ptr<Server::Core> core) {
   std::vector<std::byte> buf(kMaxRequestDatagram);
-  wire::Bytes reply;
   for (;;) {
     Endpoint from;
     boost::system::error_code ec;
@@ -80,10 +79,10 @@ asio::awaitable<void> listen(std::shared_ptr<Server::Core> core) {
         logDrop(*core, Drop::DuplicateRequest, from);
         break;
       case Server::Core::Admit::Busy:
+        // No ERROR: PXE firmware gives up the boot on one, while an unanswered RRQ is
+        // retransmitted and gets in once transfers finish (boot-storm finding).
         core->metrics.drop(Drop::Busy);
         logDrop(*core, Drop::Busy, from);
-        wire::encodeError(wire::ErrorCode::NotDefined, "server busy, try again", reply);
-        core->listener.send_to(asio::buffer(reply), from, 0, ec);
         break;
       case Server::Core::Admit::Stopping:
         co_return;

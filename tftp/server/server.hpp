@@ -55,7 +55,10 @@ struct Config {
   std::chrono::milliseconds max_retransmit_timeout{8000};
   int max_retries = 5;                            // consecutive timeouts before giving up
   std::chrono::milliseconds transfer_deadline{std::chrono::minutes(10)};  // whole transfer
-  std::size_t max_transfers = 1024;               // concurrent; more are refused ("busy")
+  // Concurrent transfers; requests past it are dropped unanswered ("busy") so the client
+  // retransmits its RRQ later. In a boot storm every machine may hold two at once (the
+  // tsize probe and the download), so 1,000 machines need more than 1,024.
+  std::size_t max_transfers = 4096;
 };
 
 // Hook for generated files (iPXE scripts, per-node configs). Called on an io thread for

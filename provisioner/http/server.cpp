@@ -58,6 +58,10 @@ asio::awaitable<void> Server::Impl::acceptLoop() {
       continue;  // EMFILE and friends: keep serving the connections we have
     }
     if (stopping_) break;
+    // Headers and a sendfile(2) body leave as separate writes: with Nagle on, the body's
+    // small last segment would wait for the client's delayed ACK (40 ms per response).
+    boost::system::error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     if (connectionCount() >= options_.max_connections) {
       boost::system::error_code ignored;
       drop("too_many_connections", socket.remote_endpoint(ignored));

@@ -73,11 +73,17 @@ struct Server::Core {
       : io(io_ctx), config(std::move(c)), vfs(v), observer(o), metrics(r), log(log::get("tftp")),
         listen_strand(boost::asio::make_strand(io_ctx)), listener(listen_strand) {}
 
-  // Registers a new transfer for `client`; false if one from the same address and port
-  // is already running (a retransmitted RRQ) or the server is full / stopping.
+  // Registers a new transfer for `client`; refused if one from the same address and port
+  // is already running, or just finished for the very same request bytes (a retransmitted
+  // RRQ that was read late: answering it would start a transfer to a port that has moved
+  // on), or the server is full / stopping. `request` is a hash of the RRQ datagram.
   enum class Admit { Yes, Duplicate, Busy, Stopping };
-  Admit admit(const Endpoint& client, const std::shared_ptr<TransferIo>& transfer_io);
+  Admit admit(const Endpoint& client, std::size_t request, const std::shared_ptr<TransferIo>& transfer_io);
   void release(const Endpoint& client);
+
+  // How long a finished transfer's request is remembered (boot-storm finding: under load
+  // clients retransmit RRQs that the listener reads only after the transfer ended).
+  static constexpr std::chrono::seconds kLateDuplicateHold{5};
 
   boost::asio::io_context& io;
   Config config;
@@ -91,8 +97,14 @@ struct Server::Core {
   boost::asio::ip::udp::socket listener;
   std::atomic<bool> stopping{false};
 
-  std::mutex mu;  // guards `active`
+  std::mutex mu;  // guards `active`, `requests` and `finished`
   std::map<Endpoint, std::weak_ptr<TransferIo>> active;
+  std::map<Endpoint, std::size_t> requests;  // the request each active transfer serves
+  struct Finished {
+    std::size_t request = 0;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::map<Endpoint, Finished> finished;
 };
 
 // Starts a transfer for an admitted request; the coroutine runs on io->strand.

@@ -7,6 +7,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <array>
+#include <chrono>
+#include <functional>
+#include <string_view>
 
 #include "tftp/server/core.hpp"
 #include "tftp/wire/packet.hpp"
@@ -70,7 +73,9 @@ asio::awaitable<void> listen(std::shared_ptr<Server::Core> core) {
       core->metrics.transfer(TransferResult::Error).fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    switch (core->admit(from, io)) {
+    const std::size_t request =
+        std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(buf.data()), n));
+    switch (core->admit(from, request, io)) {
       case Server::Core::Admit::Yes:
         spawnTransfer(core, std::move(io), std::move(*req), from);
         break;
@@ -132,12 +137,20 @@ Metrics::Metrics(metrics::Registry& r)
                           "reason=\"" + std::string(dropName(static_cast<Drop>(i))) + "\"");
 }
 
-Server::Core::Admit Server::Core::admit(const Endpoint& client, const std::shared_ptr<TransferIo>& transfer_io) {
+Server::Core::Admit Server::Core::admit(const Endpoint& client, std::size_t request,
+                                        const std::shared_ptr<TransferIo>& transfer_io) {
   std::lock_guard lock(mu);
   if (stopping.load()) return Admit::Stopping;
   if (auto it = active.find(client); it != active.end()) return Admit::Duplicate;
+  if (auto it = finished.find(client); it != finished.end()) {
+    if (it->second.request == request && std::chrono::steady_clock::now() < it->second.until) {
+      return Admit::Duplicate;
+    }
+    finished.erase(it);
+  }
   if (active.size() >= config.max_transfers) return Admit::Busy;
   active.emplace(client, transfer_io);
+  requests[client] = request;
   metrics.active.fetch_add(1, std::memory_order_relaxed);
   return Admit::Yes;
 }
@@ -145,6 +158,15 @@ Server::Core::Admit Server::Core::admit(const Endpoint& client, const std::share
 void Server::Core::release(const Endpoint& client) {
   std::lock_guard lock(mu);
   if (active.erase(client) > 0) metrics.active.fetch_sub(1, std::memory_order_relaxed);
+  const auto now = std::chrono::steady_clock::now();
+  if (auto it = requests.find(client); it != requests.end()) {
+    finished[client] = Finished{it->second, now + kLateDuplicateHold};
+    requests.erase(it);
+  }
+  // Bounded: expired entries go once the table outgrows the transfer limit.
+  if (finished.size() > 2 * config.max_transfers) {
+    std::erase_if(finished, [now](const auto& kv) { return kv.second.until <= now; });
+  }
 }
 
 Server::Server(asio::io_context& io, Config config, VirtualFiles* vfs, TransferObserver* observer,

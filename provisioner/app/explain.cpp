@@ -7,6 +7,7 @@
 #include "dhcp/server/engine.hpp"
 #include "provisioner/boot/dhcp_policy.hpp"
 #include "provisioner/boot/server_configs.hpp"
+#include "provisioner/serve/boot_routes.hpp"
 #include "provisioner/serve/context.hpp"
 #include "provisioner/templates/ipxe.hpp"
 
@@ -124,7 +125,6 @@ std::string renderText(const Config& c, const Explanation& e) {
   return out;
 }
 
-
 // `drover explain`, the DHCP answer: a DISCOVER shaped like the machine's firmware (PXE ROM,
 // UEFI, UEFI HTTP boot or iPXE, with their usual parameter request lists) goes through the
 // same Engine and InventoryBootPolicy `drover serve` runs, then the REQUEST that follows
@@ -143,7 +143,8 @@ class FixedSource final : public boot::InventorySource {
   std::shared_ptr<const boot::Snapshot> snapshot_;
 };
 
-void setBytes(dhcp::wire::Message& m, std::uint8_t code, std::initializer_list<std::uint8_t> bytes) {
+void setBytes(dhcp::wire::Message& m, std::uint8_t code,
+              std::initializer_list<std::uint8_t> bytes) {
   const std::vector<std::uint8_t> v(bytes);
   m.options.set(code, dhcp::wire::ByteView(reinterpret_cast<const std::byte*>(v.data()), v.size()));
 }
@@ -181,8 +182,8 @@ dhcp::wire::Message discoverFor(const ExplainQuery& q) {
     setBytes(m, opt::kIpxeEncap, {19, 1, 1, 37, 1, 1});
   } else {  // PXE 2.1 ROMs and EDK2
     setBytes(m, opt::kParameterList,
-             {1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 18, 22, 23, 28, 40, 41, 42, 43, 50, 51, 54, 58,
-              59, 60, 66, 67, 97, 128, 129, 130, 131, 132, 133, 134, 135});
+             {1,  2,  3,  4,  5,  6,  12, 13, 15, 17,  18,  22,  23,  28,  40,  41,  42, 43,
+              50, 51, 54, 58, 59, 60, 66, 67, 97, 128, 129, 130, 131, 132, 133, 134, 135});
   }
   if (q.uuid) {
     dhcp::wire::Bytes v(17);
@@ -276,7 +277,8 @@ DhcpAnswer explainDhcp(const inventory::Inventory& inv, const ExplainQuery& q) {
   dhcp::PacketContext ctx;
   ctx.interface = "explain";
   ctx.interface_address = *on;
-  auto exchange = [&](const dhcp::wire::Message& m, const char* label) -> std::optional<dhcp::wire::Message> {
+  auto exchange = [&](const dhcp::wire::Message& m,
+                      const char* label) -> std::optional<dhcp::wire::Message> {
     auto bytes = dhcp::wire::encode(m, dhcp::wire::kMaxUdpPayload);
     if (!bytes.ok()) return std::nullopt;
     auto out = engine.handle(*bytes, ctx);
@@ -286,8 +288,8 @@ DhcpAnswer explainDhcp(const inventory::Inventory& inv, const ExplainQuery& q) {
     }
     auto reply = dhcp::wire::decode(out.reply->payload);
     if (!reply.ok()) return std::nullopt;
-    a.exchange.push_back(fmt::format("{} -> {}{}", label, typeName(*reply),
-                                     ctx.proxy_port ? " (port 4011)" : ""));
+    a.exchange.push_back(
+        fmt::format("{} -> {}{}", label, typeName(*reply), ctx.proxy_port ? " (port 4011)" : ""));
     return *reply;
   };
   auto discover = discoverFor(q);
@@ -303,7 +305,8 @@ DhcpAnswer explainDhcp(const inventory::Inventory& inv, const ExplainQuery& q) {
       ctx.source_port = 4011;
     } else {
       request.options.setIpv4(opt::kRequestedAddress, offer->yiaddr);
-      if (auto sid = offer->options.ipv4(opt::kServerId)) request.options.setIpv4(opt::kServerId, *sid);
+      if (auto sid = offer->options.ipv4(opt::kServerId))
+        request.options.setIpv4(opt::kServerId, *sid);
     }
     final_reply = exchange(request, "REQUEST");
     if (!final_reply) final_reply = offer;
@@ -334,16 +337,18 @@ std::string renderDhcpText(const DhcpAnswer& a) {
   }
   std::string steps;
   for (const auto& s : a.exchange) steps += (steps.empty() ? "" : ", ") + s;
-  line("dhcp", fmt::format("{} from server {} ({})", steps, a.server_id.str(),
-                           a.proxy ? "proxyDHCP: boot information only, the address comes from the site's server"
-                                   : "full DHCP"));
-  line("", fmt::format("yiaddr {}  siaddr {}  file {}", a.yiaddr.isUnspecified() ? "-" : a.yiaddr.str(),
-                       a.siaddr.isUnspecified() ? "-" : a.siaddr.str(), a.file.empty() ? "-" : a.file));
+  line("dhcp",
+       fmt::format(
+           "{} from server {} ({})", steps, a.server_id.str(),
+           a.proxy ? "proxyDHCP: boot information only, the address comes from the site's server"
+                   : "full DHCP"));
+  line("",
+       fmt::format("yiaddr {}  siaddr {}  file {}", a.yiaddr.isUnspecified() ? "-" : a.yiaddr.str(),
+                   a.siaddr.isUnspecified() ? "-" : a.siaddr.str(), a.file.empty() ? "-" : a.file));
   for (const auto& o : a.options)
     line("", fmt::format("option {:>3} {:<26} {}", o.code, o.name, o.value));
   return out;
 }
-
 
 // `drover explain`, the iPXE script: what GET /boot.ipxe?mac=..&arch=..&platform=.. would
 // return for the machine, rendered with the same templates and parameters the boot routes
@@ -360,12 +365,6 @@ void replaceAll(std::string& s, std::string_view from, std::string_view to) {
     s.replace(at, from.size(), to);
 }
 
-std::string joinArgs(const std::vector<std::string>& args) {
-  std::string out;
-  for (const auto& a : args) out += (out.empty() ? "" : " ") + a;
-  return out;
-}
-
 std::string_view buildArch(inventory::ClientArch a) {
   return a == inventory::ClientArch::EfiArm64 ? "arm64" : "x86_64";
 }
@@ -378,8 +377,9 @@ ScriptAnswer explainScript(const inventory::Config& config, const Explanation& e
   const auto& q = e.query;
   const bool efi = q.request.arch != inventory::ClientArch::Bios;
   const std::string base = inventory::httpUrl(config, "");
-  out.url = fmt::format("{}/boot.ipxe?mac={}&uuid={}&arch={}&platform={}", base, q.mac.str(),
-                        q.uuid ? q.uuid->str() : "", buildArch(q.request.arch), efi ? "efi" : "pcbios");
+  out.url =
+      fmt::format("{}/boot.ipxe?mac={}&uuid={}&arch={}&platform={}", base, q.mac.str(),
+                  q.uuid ? q.uuid->str() : "", buildArch(q.request.arch), efi ? "efi" : "pcbios");
   const auto& m = e.match;
   const std::string name = m.known() ? m.node->name.value : serve::provisionalName(q.mac);
   std::optional<templates::Script> kind;
@@ -391,28 +391,21 @@ ScriptAnswer explainScript(const inventory::Config& config, const Explanation& e
   }
   auto refusal = [&](std::string_view why) {
     out.kind = "refusal";
-    out.text = fmt::format("#!ipxe\necho Drover: {}\nexit 1\n", templates::ipxeText(why));
+    out.text = serve::refusalScript(why);
     return out;
   };
   if (!kind) return refusal("this machine is not in the inventory");
 
-  templates::BootScriptParams params;
-  params.base_url = base;
-  params.node = name;
-  params.efi = efi;
-  params.api_url = fmt::format("https://{}:{}", config.server.advertise.str(), config.server.api.listen.port);
-  params.ca_fingerprint = ca_fingerprint.empty() ? std::string(kCaStandIn) : std::string(ca_fingerprint);
-  if (*kind != templates::Script::kLocalBoot) {
-    const auto* env = config.findImage(config.defaults.boot_env.value);
-    if (env == nullptr || !env->kernel || !env->initrd)
-      return refusal(fmt::format("boot environment {} has no kernel and initrd", config.defaults.boot_env.value));
-    params.kernel_url = fmt::format("{}/assets/{}/kernel", base, env->name);
-    params.initrd_url = fmt::format("{}/assets/{}/initrd", base, env->name);
-    if (m.profile) params.extra_args = joinArgs(m.profile->kernel_args);
-    params.token = std::string(kTokenStandIn);
-  }
+  const serve::ScriptEndpoints at{
+      base,
+      fmt::format("https://{}:{}", config.server.advertise.str(), config.server.api.listen.port),
+      ca_fingerprint.empty() ? std::string(kCaStandIn) : std::string(ca_fingerprint)};
+  auto params = serve::scriptParams(config, *kind, name, efi, m.profile, at);
+  if (!params) return refusal(params.error().message);
+  if (*kind == templates::Script::kInstall || *kind == templates::Script::kDiscover)
+    params->token = std::string(kTokenStandIn);
   out.kind = std::string(templates::scriptName(*kind));
-  auto text = templates::renderScript(*kind, params);
+  auto text = templates::renderScript(*kind, *params);
   if (!text) return refusal("script error: " + text.error().message);
   out.text = std::move(*text);
   replaceAll(out.text, kTokenStandIn, "<token>");

@@ -17,20 +17,22 @@ using HttpStatus = http::Status;
 
 constexpr std::string_view kIpxeType = "text/plain; charset=utf-8";
 
-Response script(std::string text) { return Response::text(HttpStatus::ok, std::move(text), kIpxeType); }
-
-// A script that explains itself and hands the machine back to its firmware.
-Response refusal(std::string_view why) {
-  return script(fmt::format("#!ipxe\necho Drover: {}\nexit 1\n", templates::ipxeText(why)));
+Response script(std::string text) {
+  return Response::text(HttpStatus::ok, std::move(text), kIpxeType);
 }
 
-Response rendered(templates::Script kind, const templates::BootScriptParams& params, const Context& ctx) {
+Response refusal(std::string_view why) {
+  return script(refusalScript(why));
+}
+
+Response rendered(templates::Script kind, const templates::BootScriptParams& params,
+                  const Context& ctx) {
   auto text = templates::renderScript(kind, params);
   if (!text) {
     ctx.log->error("SCRIPT_RENDER_FAILED script={} error={}", templates::scriptName(kind),
                    text.error().message);
-    return Response::text(HttpStatus::internal_server_error, "#!ipxe\necho Drover: script error\nexit 1\n",
-                          kIpxeType);
+    return Response::text(HttpStatus::internal_server_error,
+                          "#!ipxe\necho Drover: script error\nexit 1\n", kIpxeType);
   }
   return script(std::move(*text));
 }
@@ -76,10 +78,13 @@ Known lookupState(const Context& ctx, const std::string& name) {
 
 // Appends "script_served" to the node's timeline, except when a failed node's retry loop
 // asks again for the same failure script: one entry per failure, not one per 30 s.
-void noteScript(const Context& ctx, const std::string& name, state::BootAction action, std::string message) {
+void noteScript(const Context& ctx, const std::string& name, state::BootAction action,
+                std::string message) {
   if (action == state::BootAction::kFailed) {
     auto last = ctx.store.timeline(name, 1);
-    if (last && !last->empty() && last->back().phase == "script_served" && last->back().message == message) return;
+    if (last && !last->empty() && last->back().phase == "script_served" &&
+        last->back().message == message)
+      return;
   }
   recordEvent(ctx, name, "script_served", std::move(message));
 }
@@ -113,51 +118,44 @@ Response nodeScript(const Request& req, Context& ctx) {
     action = state::BootAction::kDiscover;
   }
 
-  templates::BootScriptParams params;
-  params.base_url = httpBase(ctx, config);
-  params.node = name;
-  params.efi = efi;
-  params.api_url = apiUrl(ctx, config);
-  params.ca_fingerprint = ctx.ca_fingerprint;
-
-  auto withBootEnv = [&](templates::Script kind) -> Response {
-    const auto* env = config.findImage(config.defaults.boot_env.value);
-    if (env == nullptr || !env->kernel || !env->initrd) {
-      return refusal(fmt::format("boot environment {} has no kernel and initrd", config.defaults.boot_env.value));
+  const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint};
+  auto respond = [&](templates::Script kind) -> Response {
+    auto params = scriptParams(config, kind, name, efi, match.profile, at);
+    if (!params) return refusal(params.error().message);
+    if (kind == templates::Script::kInstall || kind == templates::Script::kDiscover) {
+      auto token = ctx.tokens.issueBootToken(name);
+      if (!token) {
+        ctx.log->error("TOKEN_ISSUE_FAILED node={} error={}", name, token.error().message);
+        return refusal("could not issue a boot token");
+      }
+      params->token = *token;
     }
-    params.kernel_url = fmt::format("{}/assets/{}/kernel", params.base_url, env->name);
-    params.initrd_url = fmt::format("{}/assets/{}/initrd", params.base_url, env->name);
-    if (match.profile) params.extra_args = joinArgs(match.profile->kernel_args);
-    auto token = ctx.tokens.issueBootToken(name);
-    if (!token) {
-      ctx.log->error("TOKEN_ISSUE_FAILED node={} error={}", name, token.error().message);
-      return refusal("could not issue a boot token");
-    }
-    params.token = *token;
-    return rendered(kind, params, ctx);
+    if (kind == templates::Script::kFailed)
+      params->message = known.failure.empty() ? "installation failed" : known.failure;
+    return rendered(kind, *params, ctx);
   };
 
   Response out;
   switch (action) {
     case state::BootAction::kInstall:
-      out = withBootEnv(templates::Script::kInstall);
+      out = respond(templates::Script::kInstall);
       break;
     case state::BootAction::kDiscover:
-      out = withBootEnv(templates::Script::kDiscover);
+      out = respond(templates::Script::kDiscover);
       break;
     case state::BootAction::kLocalBoot:
-      out = rendered(templates::Script::kLocalBoot, params, ctx);
+      out = respond(templates::Script::kLocalBoot);
       break;
     case state::BootAction::kFailed:
-      params.message = known.failure.empty() ? "installation failed" : known.failure;
-      out = rendered(templates::Script::kFailed, params, ctx);
+      out = respond(templates::Script::kFailed);
       break;
   }
   const auto arch = req.queryOr("arch", "-");
   ctx.log->info("SCRIPT_SERVED node={} mac={} action={} arch={} platform={}", name, mac->str(),
                 state::toString(action), templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
   noteScript(ctx, name, action,
-             fmt::format("{} ({} {})", state::toString(action), templates::ipxeText(arch, 16), efi ? "efi" : "pcbios"));
+             fmt::format("{} ({} {})", state::toString(action), templates::ipxeText(arch, 16),
+                         efi ? "efi" : "pcbios"));
   return out;
 }
 
@@ -189,7 +187,8 @@ Response asset(const Request& req, Context& ctx) {
   auto file = openDeclaredFile(config, (*artifact)->path,
                                (*artifact)->sha256 ? (*artifact)->sha256->hex() : std::string());
   if (!file) {
-    ctx.log->warn("ASSET_OPEN_FAILED image={} kind={} error={}", image->name, kind, file.error().message);
+    ctx.log->warn("ASSET_OPEN_FAILED image={} kind={} error={}", image->name, kind,
+                  file.error().message);
     return Response::error(HttpStatus::not_found, "not_found", "file not available");
   }
   return Response::fromFile(std::move(*file));
@@ -209,9 +208,38 @@ Response loader(const Request& req, Context& ctx) {
 
 }  // namespace
 
+Result<templates::BootScriptParams> scriptParams(const inventory::Config& config,
+                                                 templates::Script kind, const std::string& node,
+                                                 bool efi, const inventory::Profile* profile,
+                                                 const ScriptEndpoints& at) {
+  templates::BootScriptParams params;
+  params.base_url = at.base_url;
+  params.node = node;
+  params.efi = efi;
+  params.api_url = at.api_url;
+  params.ca_fingerprint = at.ca_fingerprint;
+  if (kind == templates::Script::kInstall || kind == templates::Script::kDiscover) {
+    const auto* env = config.findImage(config.defaults.boot_env.value);
+    if (env == nullptr || !env->kernel || !env->initrd) {
+      return makeError("no_boot_env", fmt::format("boot environment {} has no kernel and initrd",
+                                                  config.defaults.boot_env.value));
+    }
+    params.kernel_url = fmt::format("{}/assets/{}/kernel", params.base_url, env->name);
+    params.initrd_url = fmt::format("{}/assets/{}/initrd", params.base_url, env->name);
+    if (profile) params.extra_args = joinArgs(profile->kernel_args);
+  }
+  return params;
+}
+
+std::string refusalScript(std::string_view why) {
+  return fmt::format("#!ipxe\necho Drover: {}\nexit 1\n", templates::ipxeText(why));
+}
+
 void addBootRoutes(http::Router& router, Context& ctx) {
-  router.add(http::Verb::get, "/boot.ipxe", [&ctx](const Request& r) { return entryOrNode(r, ctx); });
-  router.add(http::Verb::get, "/assets/{image}/{kind}", [&ctx](const Request& r) { return asset(r, ctx); });
+  router.add(http::Verb::get, "/boot.ipxe",
+             [&ctx](const Request& r) { return entryOrNode(r, ctx); });
+  router.add(http::Verb::get, "/assets/{image}/{kind}",
+             [&ctx](const Request& r) { return asset(r, ctx); });
   router.add(http::Verb::get, "/{file}", [&ctx](const Request& r) { return loader(r, ctx); });
 }
 

@@ -14,11 +14,35 @@
 // only the exchange for the node's credential over TLS.
 #pragma once
 
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
 #include "provisioner/http/router.hpp"
 #include "provisioner/serve/context.hpp"
+#include "provisioner/templates/ipxe.hpp"
 
 namespace drover::serve {
 
 void addBootRoutes(http::Router& router, Context& ctx);
+
+// Where a machine's script points: this server's boot URL, API URL and CA fingerprint.
+struct ScriptEndpoints {
+  std::string base_url;  // http://<advertise>:<port>
+  std::string api_url;   // https://<advertise>:<port>
+  std::string ca_fingerprint;
+};
+
+// The parameters of a machine's `kind` script, all but the boot token (the caller issues
+// one for install and discover). Error "no_boot_env" when the script needs the boot
+// environment and the declaration's has no kernel and initrd; its message is what the
+// machine is shown. Shared by GET /boot.ipxe and `drover explain`.
+Result<templates::BootScriptParams> scriptParams(const inventory::Config& config,
+                                                 templates::Script kind, const std::string& node,
+                                                 bool efi, const inventory::Profile* profile,
+                                                 const ScriptEndpoints& at);
+
+// A script that explains itself and hands the machine back to its firmware.
+std::string refusalScript(std::string_view why);
 
 }  // namespace drover::serve

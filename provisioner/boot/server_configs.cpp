@@ -19,6 +19,7 @@ dhcp::ServerConfig dhcpConfigFrom(const inventory::Config& config) {
     n.dns = net.dns;
     n.domain = net.domain;
     n.lease = net.lease;
+    n.always_send = net.always_send;
     out.networks.push_back(std::move(n));
   }
   return out;

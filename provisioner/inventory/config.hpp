@@ -92,6 +92,7 @@ struct Network {
   std::vector<Ipv4Address> dns;
   std::string domain;
   std::chrono::seconds lease{3600};
+  std::vector<std::uint8_t> always_send;  // option codes sent even if the client's 55 omits them
   Pos pos;
   std::string path;  // "networks[1]"
 };

@@ -171,7 +171,7 @@ class ConfigDecoder {
 
   void network(const YAML::Node& n, std::string path) {
     MapReader m(d_, n, path,
-                {"name", "subnet", "mode", "pool", "gateway", "dns", "domain", "lease"});
+                {"name", "subnet", "mode", "pool", "gateway", "dns", "domain", "lease", "always_send"});
     if (!m.valid()) return;
     Network net;
     net.pos = m.pos();
@@ -193,6 +193,9 @@ class ConfigDecoder {
         net.dns.push_back(a.value);
     setString(m, "domain", net.domain, checkDomain);
     duration(m, "lease", net.lease, true);
+    if (auto v = m.get("always_send"))
+      for (auto& code : oneOrMany<std::uint8_t>(*v, m.pathOf("always_send"), parseOptionCode))
+        net.always_send.push_back(code.value);
     c_.networks.push_back(std::move(net));
   }
 

@@ -1,5 +1,7 @@
 #include "provisioner/inventory/names.hpp"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 namespace drover::inventory {
@@ -139,6 +141,14 @@ Result<Url> parseHttpUrl(std::string_view text) {
   if (url->scheme != "http" && url->scheme != "https")
     return makeError("bad_url", fmt::format("\"{}\" is not an http:// or https:// URL", text));
   return url;
+}
+
+Result<std::uint8_t> parseOptionCode(std::string_view text) {
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 254)
+    return makeError("bad_option_code", "'" + std::string(text) + "' is not a DHCP option code (1-254)");
+  return static_cast<std::uint8_t>(value);
 }
 
 }  // namespace drover::inventory

@@ -2,6 +2,7 @@
 // text or an Error whose message quotes it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,8 @@ Result<std::string> checkRelativeOrAbsolute(std::string_view text);
 Result<std::string> checkLoaderFile(std::string_view text);
 // A block device: "/dev/sda", "/dev/disk/by-id/...".
 Result<std::string> checkDiskPath(std::string_view text);
+// A DHCP option code a network always sends: 1-254 (0 and 255 are pad and end).
+Result<std::uint8_t> parseOptionCode(std::string_view text);
 // An OpenSSH public key line: "<type> <base64> [comment]".
 Result<std::string> checkSshKey(std::string_view text);
 // An http:// or https:// URL.

@@ -38,6 +38,17 @@ TEST(ServerConfigs, EveryDeclaredPoolIsPassedInOrder) {
   EXPECT_EQ(cfg.networks[0].pools[1].str(), "192.0.2.100-192.0.2.109");
 }
 
+TEST(ServerConfigs, AlwaysSendCodesComeFromTheDeclaration) {
+  auto yaml = testing::clusterYaml();
+  const std::string one = "pool: 192.0.2.100-192.0.2.199";
+  yaml.replace(yaml.find(one), one.size(), one + "\n    always_send: [3, 6, 42]");
+  auto loaded = inventory::loadConfigText(yaml, "cluster.yaml", "/");
+  ASSERT_TRUE(loaded.config) << (loaded.errors.empty() ? "" : loaded.errors[0].str());
+  auto cfg = dhcpConfigFrom(*loaded.config);
+  EXPECT_EQ(cfg.networks[0].always_send, (std::vector<std::uint8_t>{3, 6, 42}));
+  EXPECT_TRUE(cfg.networks[1].always_send.empty());
+}
+
 TEST(ServerConfigs, TftpRootListenAndIpxeSearchPath) {
   testing::FixedSource source;
   auto cfg = tftpConfigFrom(source.current()->inventory.config());

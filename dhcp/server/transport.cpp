@@ -19,6 +19,10 @@ namespace drover::dhcp {
 namespace asio = boost::asio;
 using asio::ip::udp;
 
+namespace {
+constexpr int kReceiveBuffer = 4 << 20;
+}  // namespace
+
 struct Transport::Listener {
   Listener(asio::io_context& io, InterfaceAddress ifa, std::uint16_t bound_port, bool is_proxy)
       : iface(std::move(ifa)), port(bound_port), proxy(is_proxy), socket(io) {}
@@ -166,6 +170,11 @@ Status Transport::open(const InterfaceAddress& ifa, std::uint16_t port, bool pro
   if (ec) return fail("socket");
   l->socket.set_option(udp::socket::reuse_address(true), ec);
   l->socket.set_option(asio::socket_base::broadcast(true), ec);
+  // Room for a power-on burst (thousands of DISCOVERs, some through relays) while lease
+  // commits run. SO_RCVBUFFORCE passes net.core.rmem_max (the server runs with
+  // CAP_NET_ADMIN as root); without it SO_RCVBUF is capped there.
+  if (::setsockopt(l->socket.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveBuffer, sizeof kReceiveBuffer) != 0)
+    l->socket.set_option(asio::socket_base::receive_buffer_size(kReceiveBuffer), ec);
   if (::setsockopt(l->socket.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, ifa.name.c_str(),
                    static_cast<socklen_t>(ifa.name.size())) != 0) {
     ec.assign(errno, boost::system::system_category());

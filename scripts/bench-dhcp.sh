@@ -14,6 +14,7 @@
 # run is limited by -p and a timeout; servers are stopped by pid; namespaces removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-netns.sh
 
 build=build
 rates="250 500 750 1000 1500 2000 2500 3000 4000 5000 6000 8000 10000 12000"
@@ -42,22 +43,12 @@ server_pid=""
 
 cleanup() {
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  ip netns del "$srv" 2>/dev/null || true
-  ip netns del "$cli" 2>/dev/null || true
+  bench_netns_remove "$srv" "$cli"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-ip netns add "$srv"
-ip netns add "$cli"
-ip link add "$sif" type veth peer name "$cif"
-ip link set "$sif" netns "$srv"
-ip link set "$cif" netns "$cli"
-ip -n "$srv" addr add 192.0.2.1/24 dev "$sif"
-ip -n "$cli" addr add 192.0.2.2/24 dev "$cif"
-for ns in "$srv" "$cli"; do ip -n "$ns" link set lo up; done
-ip -n "$srv" link set "$sif" up
-ip -n "$cli" link set "$cif" up
+bench_netns_pair "$srv" "$cli" "$sif" "$cif"
 
 cat > "$work/drover.json" <<EOF
 {"server_address": "192.0.2.1", "interfaces": ["$sif"],

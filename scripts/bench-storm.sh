@@ -25,6 +25,7 @@
 # Needs root, dnsmasq and gnuplot (scripts/packages/storm.txt), Debian's ipxe.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-netns.sh
 
 build=build
 clients="100 1000"
@@ -74,22 +75,12 @@ stop_servers() {  # by pid, the ones this script started
 }
 cleanup() {
   stop_servers
-  ip netns del "$srv" 2>/dev/null || true
-  ip netns del "$cli" 2>/dev/null || true
+  bench_netns_remove "$srv" "$cli"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-ip netns add "$srv"
-ip netns add "$cli"
-ip link add "$sif" type veth peer name "$cif"
-ip link set "$sif" netns "$srv"
-ip link set "$cif" netns "$cli"
-ip -n "$srv" addr add 192.0.2.1/24 dev "$sif"
-ip -n "$cli" addr add 192.0.2.2/24 dev "$cif"
-for ns in "$srv" "$cli"; do ip -n "$ns" link set lo up; done
-ip -n "$srv" link set "$sif" up
-ip -n "$cli" link set "$cif" up
+bench_netns_pair "$srv" "$cli" "$sif" "$cif"
 ip -n "$cli" route add local 198.18.0.0/21 dev lo
 ip -n "$srv" route add 198.18.0.0/21 via 192.0.2.2
 

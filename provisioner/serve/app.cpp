@@ -2,10 +2,10 @@
 
 #include <utility>  // before Asio (GCC 12 + Boost 1.74)
 
+#include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <fmt/format.h>
 
 #include <fstream>
 #include <future>
@@ -27,6 +27,7 @@
 #include "provisioner/serve/boot_routes.hpp"
 #include "provisioner/serve/context.hpp"
 #include "provisioner/serve/node_metrics.hpp"
+#include "provisioner/serve/server_files.hpp"
 #include "provisioner/serve/timeline_observer.hpp"
 #include "provisioner/state/sqlite_store.hpp"
 #include "tftp/server/server.hpp"
@@ -39,7 +40,8 @@ Loaded loadSnapshot(const std::string& config_path) {
   auto loaded = inventory::loadConfigFile(config_path);
   if (!loaded.ok()) return {nullptr, std::move(loaded.errors)};
   auto snapshot = boot::Snapshot::build(loaded.config);
-  if (auto problems = boot::checkTemplates(snapshot->inventory); !problems.empty()) return {nullptr, problems};
+  if (auto problems = boot::checkTemplates(snapshot->inventory); !problems.empty())
+    return {nullptr, problems};
   return {snapshot, {}};
 }
 
@@ -87,7 +89,8 @@ Result<asio::ip::tcp::endpoint> tcpEndpoint(const ListenAddress& l, std::string_
   boost::system::error_code ec;
   auto address = l.host.empty() ? asio::ip::address(asio::ip::address_v4::any())
                                 : asio::ip::make_address(l.host, ec);
-  if (ec) return makeError("bad_listen", fmt::format("{}: \"{}\" is not an IP address", what, l.host));
+  if (ec)
+    return makeError("bad_listen", fmt::format("{}: \"{}\" is not an IP address", what, l.host));
   return asio::ip::tcp::endpoint(address, l.port);
 }
 
@@ -127,9 +130,11 @@ Result<std::unique_ptr<App>> App::create(Options options) {
   impl->options = std::move(options);
   const auto& config = loaded.snapshot->inventory.config();
   impl->state_dir = stateDirFor(impl->options, config);
+  setImageStateDir(impl->state_dir);  // the image catalog lives under the same directory
   std::error_code ec;
   std::filesystem::create_directories(impl->state_dir, ec);
-  if (ec) return makeError("state_dir", fmt::format("{}: {}", impl->state_dir.string(), ec.message()));
+  if (ec)
+    return makeError("state_dir", fmt::format("{}: {}", impl->state_dir.string(), ec.message()));
 
   auto store = state::SqliteStore::open(impl->state_dir / "state.db");
   if (!store) return store.error();
@@ -150,14 +155,18 @@ Result<std::unique_ptr<App>> App::create(Options options) {
   return app;
 }
 
-std::shared_ptr<const boot::Snapshot> App::current() const { return impl_->snapshot.load(); }
+std::shared_ptr<const boot::Snapshot> App::current() const {
+  return impl_->snapshot.load();
+}
 
 std::string App::issueBootTokenForTest(const std::string& node, std::int64_t ttl_ms) {
   auto token = impl_->tokens->issueBootToken(node, ttl_ms);
   return token ? *token : std::string();
 }
 
-const std::filesystem::path& App::stateDir() const { return impl_->state_dir; }
+const std::filesystem::path& App::stateDir() const {
+  return impl_->state_dir;
+}
 
 Status App::start() {
   auto& d = *impl_;
@@ -219,21 +228,24 @@ Status App::start() {
     auto restored = s.leases->loadAll();
     if (!restored) return restored.error();
     s.engine->restore(*restored);
-    s.transport = std::make_unique<dhcp::Transport>(s.io, *s.engine, *s.committer, d.observer.get());
+    s.transport =
+        std::make_unique<dhcp::Transport>(s.io, *s.engine, *s.committer, d.observer.get());
     if (auto st = withName(s.transport->start(), "dhcp"); !st) return st;
     if (config.server.boot.ipv6_ra) {
       s.ndp = std::make_unique<ndp::Responder>(s.io);
       // Only a speed-up for iPXE: without it machines still boot, so it never stops serve.
       if (auto st = s.ndp->start({config.server.interfaces}); !st)
-        d.log->warn("NDP_UNAVAILABLE error={} (iPXE will wait for IPv6 router advertisements)", st.error().message);
+        d.log->warn("NDP_UNAVAILABLE error={} (iPXE will wait for IPv6 router advertisements)",
+                    st.error().message);
     }
   }
 
   d.http->start();
   d.api->start();
-  d.log->info("SERVE_STARTED config={} state_dir={} http={} api={} tftp={} dhcp={}", d.options.config_path,
-              d.state_dir.string(), endpointForTest("http"), endpointForTest("api"),
-              d.tftp ? endpointForTest("tftp") : "off", d.dhcp ? "on" : "off");
+  d.log->info("SERVE_STARTED config={} state_dir={} http={} api={} tftp={} dhcp={}",
+              d.options.config_path, d.state_dir.string(), endpointForTest("http"),
+              endpointForTest("api"), d.tftp ? endpointForTest("tftp") : "off",
+              d.dhcp ? "on" : "off");
   return {};
 }
 
@@ -265,7 +277,9 @@ Status App::reloadDhcp(Impl& d, const inventory::Config& config) {
 }
 
 std::string App::endpointForTest(const std::string& listener) const {
-  auto fmtEp = [](const auto& ep) { return fmt::format("{}:{}", ep.address().to_string(), ep.port()); };
+  auto fmtEp = [](const auto& ep) {
+    return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+  };
   if (listener == "http" && impl_->http) return fmtEp(impl_->http->localEndpoint());
   if (listener == "api" && impl_->api) return fmtEp(impl_->api->localEndpoint());
   if (listener == "tftp" && impl_->tftp) return fmtEp(impl_->tftp->localEndpoint());
@@ -277,8 +291,9 @@ Status App::reload() {
   auto loaded = loadSnapshot(d.options.config_path);
   if (!loaded.snapshot) {
     for (const auto& e : loaded.errors) d.log->error("RELOAD_REJECTED {}", e.str());
-    return makeError("invalid_config", fmt::format("{} errors; still serving the previous declaration",
-                                                   loaded.errors.size()));
+    return makeError(
+        "invalid_config",
+        fmt::format("{} errors; still serving the previous declaration", loaded.errors.size()));
   }
   const auto& after = loaded.snapshot->inventory.config();
   d.snapshot.store(loaded.snapshot);
@@ -313,7 +328,8 @@ void App::run() {
     });
   }
   std::vector<std::thread> threads;
-  for (int i = 1; i < std::max(1, d.options.threads); ++i) threads.emplace_back([&d] { d.io.run(); });
+  for (int i = 1; i < std::max(1, d.options.threads); ++i)
+    threads.emplace_back([&d] { d.io.run(); });
   d.io.run();
   for (auto& t : threads) t.join();
   if (d.dhcp && d.dhcp->thread.joinable()) d.dhcp->thread.join();

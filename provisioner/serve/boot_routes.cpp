@@ -177,18 +177,12 @@ Response asset(const Request& req, Context& ctx) {
   const auto* image = config.findImage(req.params.at("image"));
   if (image == nullptr) return Response::error(HttpStatus::not_found, "not_found", "no such image");
   const auto& kind = req.params.at("kind");
-  const std::optional<inventory::Artifact>* artifact = nullptr;
-  if (kind == "kernel") artifact = &image->kernel;
-  if (kind == "initrd") artifact = &image->initrd;
-  if (kind == "disk") artifact = &image->disk;
-  if (artifact == nullptr || !*artifact || (*artifact)->path.empty()) {
-    return Response::error(HttpStatus::not_found, "not_found", "the image has no such local file");
-  }
-  auto file = openDeclaredFile(config, (*artifact)->path,
-                               (*artifact)->sha256 ? (*artifact)->sha256->hex() : std::string());
+  // A declared path, or the catalog's blob of the current version (fetched on first use).
+  auto file = openImageArtifact(config, *image, kind);
   if (!file) {
-    ctx.log->warn("ASSET_OPEN_FAILED image={} kind={} error={}", image->name, kind,
-                  file.error().message);
+    if (file.error().code != "not_found")
+      ctx.log->warn("ASSET_OPEN_FAILED image={} kind={} error={}", image->name,
+                    templates::ipxeText(kind, 16), file.error().message);
     return Response::error(HttpStatus::not_found, "not_found", "file not available");
   }
   return Response::fromFile(std::move(*file));

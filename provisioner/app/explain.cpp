@@ -365,8 +365,13 @@ void replaceAll(std::string& s, std::string_view from, std::string_view to) {
     s.replace(at, from.size(), to);
 }
 
+// iPXE's ${buildarch}: BIOS iPXE (undionly.kpxe, the NIC ROMs) is an i386 build.
 std::string_view buildArch(inventory::ClientArch a) {
-  return a == inventory::ClientArch::EfiArm64 ? "arm64" : "x86_64";
+  switch (a) {
+    case inventory::ClientArch::Bios: return "i386";
+    case inventory::ClientArch::EfiArm64: return "arm64";
+    default: return "x86_64";
+  }
 }
 
 }  // namespace

@@ -166,7 +166,7 @@ TEST(ExplainDhcpProxy, ProxyNetworkAddsBootInformationOnly) {
 TEST_F(ExplainTest, InstallScriptWithTheTokenShownAsAPlaceholder) {
   auto s = script(query("52:54:00:12:34:56", inventory::ClientArch::Bios));
   EXPECT_EQ(s.kind, "install");
-  EXPECT_EQ(s.url, "http://192.0.2.1:8080/boot.ipxe?mac=52:54:00:12:34:56&uuid=&arch=x86_64&platform=pcbios");
+  EXPECT_EQ(s.url, "http://192.0.2.1:8080/boot.ipxe?mac=52:54:00:12:34:56&uuid=&arch=i386&platform=pcbios");
   EXPECT_THAT(s.text, HasSubstr("#!ipxe"));
   EXPECT_THAT(s.text, HasSubstr("kernel http://192.0.2.1:8080/assets/boot-env/kernel drover.api=https://192.0.2.1:8443 "
                                 "drover.ca=sha256:" + std::string(64, 'c') + " drover.token=<token> drover.node=master-1"));

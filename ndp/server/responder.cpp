@@ -38,17 +38,20 @@ struct Counters {
   metrics::Counter& drop_send;
 
   static Counters& get() {
-    auto& r = metrics::Registry::global();
-    const std::string drops = "drover_ndp_dropped_total";
-    const std::string drops_help = "Router solicitations not answered, by reason";
-    static Counters c{
-        r.counter("drover_ndp_solicitations_total", "IPv6 router solicitations received"),
-        r.counter("drover_ndp_advertisements_total", "IPv6 router advertisements sent"),
-        r.counter(drops, drops_help, "reason=\"malformed\""),
-        r.counter(drops, drops_help, "reason=\"hop_limit\""),
-        r.counter(drops, drops_help, "reason=\"rate_limited\""),
-        r.counter(drops, drops_help, "reason=\"send_failed\""),
-    };
+    static Counters c = [] {
+      auto& r = metrics::Registry::global();
+      auto drop = [&r](const char* reason) -> metrics::Counter& {
+        return r.counter("drover_ndp_dropped_total", "Router solicitations not answered, by reason",
+                         std::string("reason=\"") + reason + "\"");
+      };
+      return Counters{
+          r.counter("drover_ndp_solicitations_total", "IPv6 router solicitations received"),
+          r.counter("drover_ndp_advertisements_total", "IPv6 router advertisements sent"),
+          drop("malformed"),
+          drop("hop_limit"),
+          drop("rate_limited"),
+          drop("send_failed")};
+    }();
     return c;
   }
 };

@@ -1,40 +1,28 @@
-// A temporary directory for a test, removed with everything in it at the end.
+// The shared test TempDir (tests/support/temp_dir.hpp) with the two helpers the TFTP tests
+// use: `dir / "name"` and write(rel, content).
 #pragma once
-
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
+
+#include "tests/support/temp_dir.hpp"
 
 namespace drover::tftp::testing {
 
-class TempDir {
+class TempDir : public ::drover::test::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "drover-tftp-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+  TempDir() : ::drover::test::TempDir("drover-tftp") {}
 
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& rel) const { return path_ / rel; }
+  std::filesystem::path operator/(const std::string& rel) const { return path() / rel; }
 
   // Writes `content` to `rel`, creating parent directories.
   std::filesystem::path write(const std::string& rel, const std::string& content) const {
-    auto p = path_ / rel;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
+    auto p = path() / rel;
+    ::drover::test::writeFile(p, content);
     return p;
   }
-
- private:
-  std::filesystem::path path_;
 };
 
 inline std::string readAll(const std::filesystem::path& p) {

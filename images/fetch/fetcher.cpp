@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -56,6 +57,7 @@ struct Attempt {
   std::uint64_t written = 0;
   bool decided = false;      // first body byte seen: status known
   bool keep_body = false;    // 200/206: the body is the file; anything else is discarded
+  bool restarted = false;    // a resume answered with the whole file
   bool io_error = false;
   std::string etag, last_modified;
   std::string* memory = nullptr;  // fetchSmall: body into memory
@@ -84,9 +86,11 @@ std::size_t onBody(char* data, std::size_t size, std::size_t n, void* user) {
     long status = 0;
     curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
     a->keep_body = status == 200 || status == 206;
-    if (status == 200 && a->offset > 0 && a->fd >= 0) {  // the server ignored Range: start over
+    // The server ignored Range, or If-Range said the file changed upstream: start over.
+    if (status == 200 && a->offset > 0 && a->fd >= 0) {
       if (::ftruncate(a->fd, 0) != 0) a->io_error = true;
       a->offset = 0;
+      a->restarted = true;
     }
   }
   if (!a->keep_body) return len;
@@ -148,7 +152,10 @@ Outcome perform(CURL* curl, Attempt& a, const std::string& url, const std::strin
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "drover-images");
   if (!ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file.c_str());
   if (headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  if (a.offset > 0) curl_easy_setopt(curl, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(a.offset));
+  // A Range header rather than CURLOPT_RESUME_FROM: curl fails a resume answered with 200,
+  // and a 200 (Range ignored, or If-Range saying the file changed) must start over instead.
+  const std::string range = fmt::format("{}-", a.offset);
+  if (a.offset > 0) curl_easy_setopt(curl, CURLOPT_RANGE, range.c_str());
   Outcome out;
   out.code = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
@@ -177,6 +184,24 @@ std::uint64_t fileSize(const std::filesystem::path& p) {
   return ::stat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
+// The validator of the response a partial file came from, kept beside it so a resume (in
+// this run or a later one) can send If-Range: a strong ETag, else Last-Modified. Weak ETags
+// are not allowed in If-Range.
+std::filesystem::path validatorPath(const std::filesystem::path& partial) {
+  return partial.string() + ".validator";
+}
+
+std::string rangeValidator(const Attempt& a) {
+  if (!a.etag.empty() && !a.etag.starts_with("W/")) return a.etag;
+  return a.last_modified;
+}
+
+void removePartial(const std::filesystem::path& partial) {
+  std::error_code ec;
+  std::filesystem::remove(partial, ec);
+  std::filesystem::remove(validatorPath(partial), ec);
+}
+
 }  // namespace
 
 Result<Response> download(const Request& r) {
@@ -193,13 +218,24 @@ Result<Response> download(const Request& r) {
     auto add = [&headers](const std::string& h) { headers.reset(curl_slist_append(headers.release(), h.c_str())); };
     if (a.offset == 0 && !r.etag.empty()) add("If-None-Match: " + r.etag);
     if (a.offset == 0 && !r.last_modified.empty()) add("If-Modified-Since: " + r.last_modified);
-    if (a.offset > 0) ++resp.resumes;
+    if (a.offset > 0) {
+      ++resp.resumes;
+      // Without a validator (the server sent none) the resume is blind; the checksum
+      // check at publish time still refuses a file spliced from two versions.
+      std::string v;
+      std::getline(std::ifstream(validatorPath(r.partial)), v);
+      if (!v.empty()) add("If-Range: " + v);
+    }
     auto curl = makeCurl();
     const auto outcome = perform(curl.get(), a, r.url, r.ca_file, headers.get(), r.connect_timeout_s, r.stall_timeout_s);
     ::close(a.fd);
     if (a.io_error) return makeError("eio", r.partial.string() + ": write failed");
+    if (a.restarted) ++resp.restarts;
+    if (a.keep_body && (a.restarted || a.offset == 0)) {  // the partial file now holds this response
+      std::ofstream(validatorPath(r.partial), std::ios::trunc) << rangeValidator(a);
+    }
     if (outcome.status == 416 && a.offset > 0) {  // the partial file does not fit upstream any more
-      std::filesystem::remove(r.partial);
+      removePartial(r.partial);
       if (++failures < r.max_attempts) continue;
     }
     bool retry = false;
@@ -209,9 +245,11 @@ Result<Response> download(const Request& r) {
       resp.last_modified = a.last_modified;
       if (outcome.status == 304) {
         resp.not_modified = true;
-        if (a.offset == 0) std::filesystem::remove(r.partial);
+        if (a.offset == 0) removePartial(r.partial);
         return resp;
       }
+      std::error_code ec;
+      std::filesystem::remove(validatorPath(r.partial), ec);
       resp.bytes = fileSize(r.partial);
       if (r.progress != nullptr) r.progress->finish(true);
       return resp;
@@ -219,7 +257,7 @@ Result<Response> download(const Request& r) {
     if (a.written > 0) failures = 0;  // progress was made: the budget is for failures in a row
     if (!retry || ++failures >= r.max_attempts) {
       if (r.progress != nullptr) r.progress->finish(false);
-      if (fileSize(r.partial) == 0) std::filesystem::remove(r.partial);
+      if (fileSize(r.partial) == 0) removePartial(r.partial);
       return *err;
     }
     std::this_thread::sleep_for(r.backoff * (1 << std::min(failures - 1, 6)));

@@ -1,5 +1,7 @@
 // Downloads with libcurl into a partial file of the store's tmp directory: resumes an
-// interrupted download with Range, re-checks upstream with If-None-Match /
+// interrupted download with Range + If-Range (the validator of the response the partial
+// file came from is kept beside it, so a file changed upstream is fetched whole rather
+// than spliced), re-checks upstream with If-None-Match /
 // If-Modified-Since (304 = unchanged), retries transient failures, and reports progress.
 // It does not verify: the finished file goes to BlobStore::publish(), which does.
 #pragma once
@@ -48,7 +50,8 @@ struct Response {
   std::string last_modified;
   std::uint64_t bytes = 0;  // size of the finished partial file
   int attempts = 0;
-  int resumes = 0;  // attempts that continued with Range
+  int resumes = 0;   // attempts that continued with Range
+  int restarts = 0;  // resumes answered with the whole file (If-Range: it changed upstream)
 };
 
 // Error codes: not_found (404), http_status (other 4xx; 5xx after the last attempt), tls

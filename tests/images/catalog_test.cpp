@@ -133,6 +133,24 @@ TEST_F(CatalogTest, PartialFileFromAFailedRunIsResumedByTheNextOne) {
   EXPECT_FALSE(std::filesystem::exists(partial));
 }
 
+TEST_F(CatalogTest, FileChangedUpstreamSinceThePartialIsFetchedWhole) {
+  // The first run keeps half of the old file; then upstream replaces it. The resume sends
+  // If-Range with the old ETag, so the server answers with the whole new file instead of
+  // its second half (which would splice two versions together).
+  const std::string changed = content(3 << 20, 'k');
+  auto once = makeCatalog(1);
+  auto r = once->ensure(spec("drop-once/disk.raw", digestOf(changed)));
+  ASSERT_FALSE(r);
+  test::writeFile(upstream_ / "disk.raw", changed);
+  r = catalog_->ensure(spec("drop-once/disk.raw", digestOf(changed)));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(readAll(r->path), changed);
+  auto ranges = server_->stats()["ranges"];
+  ASSERT_EQ(ranges.size(), 1u) << ranges.dump();
+  EXPECT_NE(ranges[0].get<std::string>().find("if-range=\""), std::string::npos) << ranges.dump();
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "state/images/tmp" / (digestOf(changed).hex() + ".partial.validator")));
+}
+
 TEST_F(CatalogTest, ConcurrentUsesShareOneDownload) {
   constexpr int kThreads = 8;
   std::vector<std::thread> threads;

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Upstream image server for the catalog tests: serves files of a directory on loopback.
 
-Supports Range (bytes=N-), ETag / If-None-Match and Last-Modified / If-Modified-Since.
+Supports Range (bytes=N-) with If-Range, ETag / If-None-Match and Last-Modified /
+If-Modified-Since.
 Paths with special behaviour:
   /drop-once/NAME  the first GET sends half of NAME then closes the connection
   /slow/NAME       waits a little before answering (so concurrent requests overlap)
-  /stats           JSON: GET count per path and the Range headers seen
+  /stats           JSON: GET count per path and the Range (and If-Range) headers seen
 Prints the bound port on stdout, then serves until killed.
 """
 import email.utils
@@ -39,7 +40,10 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             GETS[path] = GETS.get(path, 0) + 1
             if self.headers.get("Range"):
-                RANGES.append(path + " " + self.headers["Range"])
+                seen = path + " " + self.headers["Range"]
+                if self.headers.get("If-Range"):
+                    seen += " if-range=" + self.headers["If-Range"]
+                RANGES.append(seen)
         mode, name = "", path.lstrip("/")
         for prefix in ("drop-once/", "slow/"):
             if name.startswith(prefix):
@@ -61,6 +65,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(304, b"", headers)
         start = 0
         rng = self.headers.get("Range")
+        if_range = self.headers.get("If-Range")
+        if rng and if_range and if_range not in (etag, last_modified):
+            rng = None  # changed since the client's partial copy: the whole file, 200
         if rng and rng.startswith("bytes=") and rng.endswith("-"):
             start = int(rng[6:-1])
             if start >= len(data):

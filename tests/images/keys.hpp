@@ -2,13 +2,12 @@
 // and `openssl dgst -sha256 -sign` signatures, exactly what an operator would run.
 #pragma once
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
-namespace drover::test {
+#include "tests/images/shell.hpp"
 
-inline int run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+namespace drover::test {
 
 // type: "ec" (P-256), "rsa" or "ed25519". Writes <dir>/<name>.key and <dir>/<name>.pub.
 inline bool makeKeyPair(const std::filesystem::path& dir, const std::string& name, const std::string& type) {

@@ -6,8 +6,6 @@
 
 #include <sys/stat.h>
 
-#include <cstdio>
-
 #include "images/oci/oci_import.hpp"
 #include "images/verify/signature.hpp"
 #include "tests/images/keys.hpp"
@@ -19,16 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string output(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+using test::output;
 
 std::string slurp(const fs::path& p) { return verify::readSmallFile(p).valueOr(std::string("<missing>")); }
 

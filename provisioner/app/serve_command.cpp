@@ -16,7 +16,7 @@ void addServeCommand(CLI::App& root, Context& ctx) {
                   "State directory (default: the directory of server.state.path)");
   cmd->add_flag("!--no-dhcp", opts->dhcp, "Do not run the DHCP server");
   cmd->add_flag("!--no-tftp", opts->tftp, "Do not run the TFTP server");
-  cmd->add_option("--threads", opts->threads, "Threads for HTTP, API and TFTP")->check(CLI::Range(1, 64));
+  cmd->add_option("--threads", opts->threads, "Threads for HTTP and the API (DHCP and TFTP run on their own)")->check(CLI::Range(1, 64));
   cmd->callback([opts, &ctx] {
     auto app = serve::App::create(*opts);
     if (!app) {

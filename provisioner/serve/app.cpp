@@ -57,6 +57,14 @@ struct DhcpStack {
   std::thread thread;
 };
 
+// TFTP runs on its own thread too: a boot storm's RRQs and ACKs are answered while the HTTP
+// threads are busy sending kernels and initrds, not queued behind them.
+struct TftpStack {
+  asio::io_context io;
+  std::unique_ptr<tftp::Server> server;
+  std::thread thread;
+};
+
 struct App::Impl {
   Options options;
   std::filesystem::path state_dir;
@@ -71,7 +79,7 @@ struct App::Impl {
 
   std::unique_ptr<http::Server> http;
   std::unique_ptr<http::Server> api;
-  std::unique_ptr<tftp::Server> tftp;
+  std::unique_ptr<TftpStack> tftp;
   std::unique_ptr<boot::InventoryBootPolicy> policy;
   std::unique_ptr<DhcpStack> dhcp;
   asio::signal_set signals{io};
@@ -117,6 +125,7 @@ App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 App::~App() {
   stop();
   if (impl_->dhcp && impl_->dhcp->thread.joinable()) impl_->dhcp->thread.join();
+  if (impl_->tftp && impl_->tftp->thread.joinable()) impl_->tftp->thread.join();
 }
 
 Result<std::unique_ptr<App>> App::create(Options options) {
@@ -212,8 +221,10 @@ Status App::start() {
   if (d.options.tftp) {
     auto tcfg = boot::tftpConfigFrom(config);
     if (!tcfg) return tcfg.error();
-    d.tftp = std::make_unique<tftp::Server>(d.io, *tcfg, nullptr, d.observer.get());
-    if (auto st = withName(d.tftp->start(), "tftp"); !st) return st;
+    d.tftp = std::make_unique<TftpStack>();
+    d.tftp->server =
+        std::make_unique<tftp::Server>(d.tftp->io, *tcfg, nullptr, d.observer.get());
+    if (auto st = withName(d.tftp->server->start(), "tftp"); !st) return st;
   }
 
   if (d.options.dhcp) {
@@ -282,7 +293,7 @@ std::string App::endpointForTest(const std::string& listener) const {
   };
   if (listener == "http" && impl_->http) return fmtEp(impl_->http->localEndpoint());
   if (listener == "api" && impl_->api) return fmtEp(impl_->api->localEndpoint());
-  if (listener == "tftp" && impl_->tftp) return fmtEp(impl_->tftp->localEndpoint());
+  if (listener == "tftp" && impl_->tftp) return fmtEp(impl_->tftp->server->localEndpoint());
   return {};
 }
 
@@ -327,12 +338,14 @@ void App::run() {
       s->io.run();
     });
   }
+  if (d.tftp) d.tftp->thread = std::thread([s = d.tftp.get()] { s->io.run(); });
   std::vector<std::thread> threads;
   for (int i = 1; i < std::max(1, d.options.threads); ++i)
     threads.emplace_back([&d] { d.io.run(); });
   d.io.run();
   for (auto& t : threads) t.join();
   if (d.dhcp && d.dhcp->thread.joinable()) d.dhcp->thread.join();
+  if (d.tftp && d.tftp->thread.joinable()) d.tftp->thread.join();
   d.log->info("SERVE_STOPPED");
 }
 
@@ -347,7 +360,7 @@ void App::stop() {
   });
   if (d.http) d.http->stop();
   if (d.api) d.api->stop();
-  if (d.tftp) d.tftp->stop();
+  if (d.tftp) d.tftp->server->stop();
   if (d.dhcp) {
     if (d.dhcp->transport) {
       asio::post(d.dhcp->io, [s = d.dhcp.get()] {

@@ -30,7 +30,7 @@ struct Options {
   std::string state_dir;
   bool dhcp = true;  // run the DHCP server (needs root for port 67)
   bool tftp = true;  // run the TFTP server (needs root for port 69)
-  int threads = 2;   // io_context threads for HTTP/API/TFTP
+  int threads = 2;   // io_context threads for HTTP and the API (DHCP and TFTP have their own)
 };
 
 // Outcome of loading a declaration: the snapshot, or every problem found.

@@ -1,5 +1,5 @@
-// drover-agent: runs in the boot environment (install and discovery modes, from the kernel
-// command line) and on the installed OS (join mode, from the systemd unit the install lays
+// drover-agent: runs in the boot environment (install, capture and discovery modes, from the
+// kernel command line) and on the installed OS (join mode, from the systemd unit the install lays
 // down). Thin: flags in, drover::agent_core does the work, exit code out.
 #include <CLI/CLI.hpp>
 
@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/capture.hpp"
 #include "agent/cmdline.hpp"
 #include "agent/curl_util.hpp"
 #include "agent/install.hpp"
@@ -62,10 +63,22 @@ void addInstallFlags(CLI::App* c, InstallFlags& f, bool with_disk) {
   }
 }
 
+// drover.mode=capture on the kernel command line (the capture script adds it after the
+// installer's drover.mode=install; the later one wins).
+bool captureRequested(const std::string& cmdline) {
+  auto keys = droverKeys(cmdline);
+  auto it = keys.find("drover.mode");
+  return it != keys.end() && it->second == "capture";
+}
+
+int runCaptureFlags(InstallFlags& f, const std::string& text);
+
 int runInstallFlags(InstallFlags& f, Mode mode) {
   drover::Result<BootParams> params = f.params;
   if (!f.cmdline.empty()) {
-    params = parseKernelCmdline(readFile(f.cmdline));
+    const std::string text = readFile(f.cmdline);
+    if (mode == Mode::Install && captureRequested(text)) return runCaptureFlags(f, text);
+    params = parseKernelCmdline(text);
   } else {
     f.params.mode = mode;
     params = validateParams(f.params, mode == Mode::Install);
@@ -77,6 +90,31 @@ int runInstallFlags(InstallFlags& f, Mode mode) {
   if (!r) return report(r.error());
   std::fprintf(stderr, "drover-agent: node=%s action=%s installed=%s\n", r->node.c_str(),
                r->action.c_str(), r->installed ? "yes" : "no");
+  return kExitOk;
+}
+
+// Capture mode: `text` is a kernel command line, or empty for the flags.
+int runCaptureFlags(InstallFlags& f, const std::string& text) {
+  drover::Result<BootParams> params = f.params;
+  if (!text.empty()) {
+    params = parseKernelCmdline(text + " drover.mode=install");
+  } else {
+    f.params.mode = Mode::Install;
+    params = validateParams(f.params, true);
+  }
+  if (!params) return report(params.error());
+  CaptureOptions opt;
+  opt.params = *params;
+  opt.disk = f.opt.disk;
+  opt.allow_file_target = f.opt.allow_file_target;
+  opt.network_up = f.opt.network_up;
+  opt.sys_root = f.opt.sys_root;
+  opt.reboot = !f.no_reboot;
+  auto r = runCapture(opt);
+  if (!r) return report(r.error());
+  std::fprintf(stderr, "drover-agent: node=%s action=%s captured=%s image=%s version=%s raw_bytes=%llu bytes=%llu\n",
+               r->node.c_str(), r->action.c_str(), r->published ? "yes" : "no", r->image.c_str(), r->version.c_str(),
+               static_cast<unsigned long long>(r->raw_bytes), static_cast<unsigned long long>(r->bytes));
   return kExitOk;
 }
 
@@ -98,6 +136,12 @@ int main(int argc, char** argv) {
   InstallFlags inst_flags;
   auto* install = app.add_subcommand("install", "install this machine's OS as the server plans it");
   addInstallFlags(install, inst_flags, true);
+
+  InstallFlags cap_flags;
+  auto* capture = app.add_subcommand("capture", "read this machine's disk and upload it to the server as an image");
+  addInstallFlags(capture, cap_flags, false);
+  capture->add_option("--disk", cap_flags.opt.disk, "capture this disk instead of the plan's");
+  capture->add_flag("--allow-file-target", cap_flags.opt.allow_file_target, "the disk may be a plain file");
 
   InstallFlags disc_flags;
   auto* discover = app.add_subcommand("discover", "register this machine and wait for the operator");
@@ -144,6 +188,10 @@ int main(int argc, char** argv) {
     return runInstallFlags(boot_flags, Mode::Install);
   }
   if (*install) return runInstallFlags(inst_flags, Mode::Install);
+  if (*capture) {
+    if (!cap_flags.cmdline.empty()) return runCaptureFlags(cap_flags, readFile(cap_flags.cmdline));
+    return runCaptureFlags(cap_flags, "");
+  }
   if (*discover) return runInstallFlags(disc_flags, Mode::Discover);
   if (*join) {
     join_opt.heartbeat_interval = std::chrono::seconds(heartbeat_s);

@@ -314,6 +314,7 @@ Result<GcReport> Catalog::sweep(const std::function<bool(const store::Entry&, co
       if (blobs_.remove(digest)) ++report.blobs_removed;
       std::error_code ec;
       fs::remove(options_.root / "signatures" / (digest.hex() + ".sig"), ec);
+      fs::remove(options_.root / "meta" / (digest.hex() + ".json"), ec);
     }
     return Status::success();
   });
@@ -337,6 +338,54 @@ Result<GcReport> Catalog::gc(const std::vector<ArtifactSpec>& declared) {
 
 Result<GcReport> Catalog::remove(const std::string& image) {
   return sweep([&](const store::Entry& e, const store::Version&) { return e.image == image; });
+}
+
+Result<Resolved> Catalog::publishLocal(const LocalFile& f) {
+  std::error_code ec;
+  const auto size = fs::file_size(f.file, ec);
+  if (ec) {
+    fs::remove(f.file, ec);
+    return makeError("eio", f.file.string() + ": " + ec.message());
+  }
+  verify::FileCheck check;
+  check.expected = &f.expected;
+  auto digest = blobs_.publish(f.file, check);
+  if (!digest) {
+    countFailure(digest.error().code);
+    logger()->warn("IMAGE_REFUSED image={} kind={} url={} code={} error={}", f.image, f.kind, f.source,
+                   digest.error().code, digest.error().message);
+    return digest.error();
+  }
+  if (!f.metadata_json.empty()) {  // before the index names the version, so readers find it
+    const fs::path meta = options_.root / "meta" / (digest->hex() + ".json");
+    fs::create_directories(meta.parent_path(), ec);
+    const fs::path tmp = fs::path(meta).concat(".tmp");
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << f.metadata_json;
+    }
+    fs::rename(tmp, meta, ec);
+    if (ec) return makeError("eio", meta.string() + ": " + ec.message());
+  }
+  const std::int64_t t = now();
+  auto st = index_.update([&](store::IndexData& d) {
+    auto& e = d.entry(f.image, f.kind);
+    e.checked_ms = t;
+    // The same bytes captured again: that version becomes the current one.
+    std::erase_if(e.versions, [&](const store::Version& v) { return v.sha256 == *digest; });
+    e.versions.push_back(store::Version{*digest, size, f.source, "", "", t, t, f.pinned});
+    return Status::success();
+  });
+  if (!st) return st.error();
+  logger()->info("IMAGE_PUBLISHED image={} kind={} sha256={} bytes={} source={} pinned={}", f.image, f.kind,
+                 digest->hex(), size, f.source, f.pinned);
+  return Resolved{*digest, blobs_.blobPath(*digest), size, true, true};
+}
+
+Result<std::string> Catalog::metadataOf(const Sha256& digest) const {
+  auto text = verify::readSmallFile(options_.root / "meta" / (digest.hex() + ".json"));
+  if (!text) return makeError("not_found", describe("blob", "sha256", digest) + " has no metadata");
+  return *text;
 }
 
 Result<std::vector<std::uint8_t>> Catalog::signatureOf(const Sha256& digest) const {

@@ -74,6 +74,17 @@ struct GcReport {
   std::uint64_t bytes_freed = 0;
 };
 
+// A file made here (a captured disk), published as a new version of image/kind.
+struct LocalFile {
+  std::string image;
+  std::string kind = "disk";
+  std::filesystem::path file;   // in blobs().tmpDir(): moved into the store, or removed on failure
+  Sha256 expected;              // the sha256 the file must have
+  std::string source;           // kept as the version's url ("capture://node-1")
+  std::string metadata_json;    // kept beside the blob (metadataOf); empty: none
+  bool pinned = true;           // never expires
+};
+
 struct VerifyRow {
   std::string what;  // "image/kind@<sha256 prefix>"
   Status status;
@@ -108,6 +119,14 @@ class Catalog {
   // The detached signature a blob was verified with when it was published (raw bytes).
   // Code not_signed.
   Result<std::vector<std::uint8_t>> signatureOf(const Sha256& digest) const;
+
+  // Publishes a local file as the newest version of `f.image`/`f.kind`: the sha256 is
+  // checked, the blob moved in atomically (fsync + rename), then the index gains the
+  // version. On any failure the file is removed and nothing is published. Codes:
+  // sha256_mismatch, eio, those of the index.
+  Result<Resolved> publishLocal(const LocalFile& f);
+  // What publishLocal kept beside a blob (JSON text). Code not_found.
+  Result<std::string> metadataOf(const Sha256& digest) const;
 
   // Re-hashes every cached version's blob.
   std::vector<VerifyRow> verifyAll() const;

@@ -1,9 +1,14 @@
-// drover images list | pull | verify | rm | gc: the image catalog under the state
+// drover images list | pull | verify | rm | gc | capture: the image catalog under the state
 // directory (docs/images.md). Works beside a running `drover serve`: both lock the index.
+// `capture` asks the running server, through its operator API, to capture a node's disk.
+#include <curl/curl.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -60,6 +65,67 @@ bool catalogDeclared(const inventory::Config& config, const std::string& image, 
 
 std::string ago(std::int64_t ms) { return ms > 0 ? formatAge(nowMs() - ms) + " ago" : "-"; }
 
+constexpr std::string_view kCaptureSource = "capture://";
+
+// --- capture: one operator API call ------------------------------------------------------------
+
+struct CaptureFlags {
+  std::string image;  // empty: the server's default, <node>-capture
+  std::string api;    // empty: from the declaration's server.api
+  std::string token;  // empty: DROVER_TOKEN, else <state dir>/operator.token
+  std::string ca;     // empty: <state dir>/tls/ca.crt
+  bool cancel = false;
+};
+
+std::string firstLine(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  return line;
+}
+
+std::string apiBase(const inventory::Config& c) {
+  std::string host = c.server.api.listen.host;
+  if (host.empty() || host == "0.0.0.0" || host == "::") host = "127.0.0.1";  // the certificate names it
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return fmt::format("{}://{}:{}", c.server.api.tls == inventory::TlsMode::Off ? "http" : "https", host,
+                     c.server.api.listen.port);
+}
+
+struct ApiReply {
+  long status = 0;
+  std::string body;
+  std::string error;  // the transfer's, when it failed
+};
+
+ApiReply apiRequest(const std::string& method, const std::string& url, const std::string& token,
+                    const std::string& ca, const std::string& body) {
+  ApiReply r;
+  CURL* h = curl_easy_init();
+  const std::string auth = "Authorization: Bearer " + token;
+  curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  if (!ca.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca.c_str());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* u) {
+    static_cast<std::string*>(u)->append(p, s * n);
+    return s * n;
+  });
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
+  if (const CURLcode rc = curl_easy_perform(h); rc != CURLE_OK) r.error = curl_easy_strerror(rc);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(h);
+  return r;
+}
+
 }  // namespace
 
 int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::ostream& err) {
@@ -77,6 +143,17 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
     if (v != nullptr) {
       r.update({{"sha256", v->sha256.hex()}, {"size", v->size}, {"fetched_ms", v->fetched_ms},
                 {"used_ms", v->used_ms}, {"pinned", v->pinned}, {"current", current}});
+      if (v->url.starts_with(kCaptureSource)) {  // a node's disk, captured (docs/images.md)
+        r["source"] = "captured";
+        r["node"] = v->url.substr(kCaptureSource.size());
+        if (auto meta = l->catalog->metadataOf(v->sha256)) {
+          auto m = json::parse(*meta, nullptr, false);
+          if (m.is_object()) {
+            r["raw_sha256"] = m.value("raw_sha256", "");
+            r["raw_size"] = m.value("raw_size", std::uint64_t{0});
+          }
+        }
+      }
     }
     rows.push_back(r);
   };
@@ -240,8 +317,52 @@ int runImagesImportOci(const ImagesTarget& t, const std::string& name, const std
   return 0;
 }
 
+int runImagesCapture(const ImagesTarget& t, const CaptureFlags& f, const std::string& node, std::ostream& out,
+                     std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  const auto dir = t.state_dir.empty() ? serve::defaultStateDir(*l->config) : std::filesystem::path(t.state_dir);
+  std::string token = f.token;
+  if (token.empty()) {
+    const char* env = std::getenv("DROVER_TOKEN");
+    token = env != nullptr && *env != 0 ? env : firstLine(dir / "operator.token");
+  }
+  if (token.empty()) {
+    err << "drover images capture: no operator token (--token, DROVER_TOKEN or " << (dir / "operator.token").string()
+        << ")\n";
+    return 1;
+  }
+  std::string ca = f.ca;
+  if (ca.empty() && std::filesystem::exists(dir / "tls/ca.crt")) ca = (dir / "tls/ca.crt").string();
+  std::string base = f.api.empty() ? apiBase(*l->config) : f.api;
+  while (base.ends_with('/')) base.pop_back();
+  const std::string url = base + "/v1/nodes/" + node + "/capture";
+  auto r = apiRequest(f.cancel ? "DELETE" : "POST", url, token, ca,
+                      f.image.empty() ? std::string("{}") : json{{"image", f.image}}.dump());
+  if (!r.error.empty()) {
+    err << fmt::format("drover images capture: cannot reach the API at {}: {} (is drover serve running?)\n", base,
+                       r.error);
+    return 2;
+  }
+  auto j = json::parse(r.body, nullptr, false);
+  if (r.status != 200 || !j.is_object()) {
+    err << fmt::format("drover images capture: {}: {} ({})\n", node,
+                       j.is_object() ? j.value("message", r.body) : r.body,
+                       j.is_object() ? j.value("error", "http_status") : fmt::format("HTTP {}", r.status));
+    return 1;
+  }
+  if (f.cancel) {
+    out << node << ": capture cancelled\n";
+  } else {
+    out << fmt::format("{}: capture requested into image {}; its next network boot reads the disk "
+                       "(follow it with `drover node {}`)\n",
+                       node, j.value("capture", ""), node);
+  }
+  return 0;
+}
+
 void addImagesCommands(CLI::App& root, Context& ctx) {
-  auto* images = root.add_subcommand("images", "The image catalog: list, pull, verify, rm, gc");
+  auto* images = root.add_subcommand("images", "The image catalog: list, pull, verify, rm, gc, capture");
   images->require_subcommand(1);
   auto target = std::make_shared<ImagesTarget>();
   auto common = [target](CLI::App* cmd) {
@@ -280,6 +401,19 @@ void addImagesCommands(CLI::App& root, Context& ctx) {
   oci->add_flag("--no-disk", *no_disk, "Only the rootfs tarball, no raw disk image");
   oci->callback([&ctx, target, name, source, no_disk] {
     ctx.exit_code = runImagesImportOci(*target, *name, *source, !*no_disk, ctx.out, ctx.err);
+  });
+
+  auto* capture = images->add_subcommand("capture", "Capture a node's disk as a new image version on its next boot");
+  common(capture);
+  auto cf = std::make_shared<CaptureFlags>();
+  capture->add_option("NODE", *name, "node name")->required();
+  capture->add_option("--image", cf->image, "Target image (default: <node>-capture)");
+  capture->add_option("--api", cf->api, "API base URL (default: from the declaration's server.api)");
+  capture->add_option("--token", cf->token, "Operator token (default: DROVER_TOKEN or <state dir>/operator.token)");
+  capture->add_option("--ca", cf->ca, "CA certificate of the API (default: <state dir>/tls/ca.crt)");
+  capture->add_flag("--cancel", cf->cancel, "Cancel a pending capture instead");
+  capture->callback([&ctx, target, name, cf] {
+    ctx.exit_code = runImagesCapture(*target, *cf, *name, ctx.out, ctx.err);
   });
 
   auto* gc = images->add_subcommand("gc", "Remove cached versions unused for longer than update.expire");

@@ -12,6 +12,7 @@
 #include "provisioner/boot/template_data.hpp"
 #include "provisioner/serve/api_auth.hpp"
 #include "provisioner/serve/api_routes.hpp"
+#include "provisioner/serve/capture_api.hpp"
 #include "provisioner/serve/server_files.hpp"
 #include "provisioner/templates/template.hpp"
 
@@ -114,6 +115,7 @@ Response registerNode(const Request& req, Context& ctx, const std::string& node)
   auto body = jsonBody(req);
   if (auto* r = std::get_if<Response>(&body)) return std::move(*r);
   const auto& facts = std::get<json>(body);
+  if (auto capture = captureRegister(ctx, node, facts)) return std::move(*capture);
   auto snapshot = ctx.source.current();
   const bool installable = profileOf(*snapshot, declared(*snapshot, node)) != nullptr;
   const auto event = installable ? state::NodeEvent::kRegistered : state::NodeEvent::kDiscovered;
@@ -148,6 +150,7 @@ Response registerNode(const Request& req, Context& ctx, const std::string& node)
 }
 
 Response plan(Context& ctx, const std::string& node) {
+  if (auto capture = capturePlan(ctx, node)) return std::move(*capture);
   auto snapshot = ctx.source.current();
   const auto& c = snapshot->inventory.config();
   const auto* profile = profileOf(*snapshot, declared(*snapshot, node));
@@ -185,6 +188,15 @@ Response plan(Context& ctx, const std::string& node) {
               {"url", url},
               {"sha256", sha},
               {"format", formatOf(disk.path.empty() ? disk.url->target : disk.path)}};
+  std::uint64_t min_disk = static_cast<std::uint64_t>(size);
+  if (auto digest = Sha256::parse(sha)) {
+    if (auto captured = capturedInfo(c, *digest)) {  // a captured version: zstd of the raw disk
+      img["format"] = captured->format;
+      img["raw_sha256"] = captured->raw_sha256;
+      img["raw_size"] = captured->raw_size;
+      min_disk = captured->raw_size;
+    }
+  }
   if (disk.signature) {
     auto sig = planSignature(c, disk, sha);
     if (!sig) {
@@ -197,7 +209,7 @@ Response plan(Context& ctx, const std::string& node) {
   img["size"] = size;
   recordEvent(ctx, node, "plan", fmt::format("image {} version {}", image->name, img["version"].get<std::string>()));
   return Response::json(HttpStatus::ok,
-                        json{{"image", img}, {"disk", profile->install->disk}, {"min_disk_bytes", size}}.dump());
+                        json{{"action", "install"}, {"image", img}, {"disk", profile->install->disk}, {"min_disk_bytes", min_disk}}.dump());
 }
 
 std::string readFile(const std::filesystem::path& p) {
@@ -330,6 +342,7 @@ void addAgentRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuar
              authed([](const Request&, Context& c, const std::string& n) { return join(c, n); }));
   router.add(V::post, "/v1/agent/events", authed(events));
   router.add(V::post, "/v1/agent/heartbeat", authed(heartbeat));
+  addCaptureUploadRoutes(router, ctx, auth);
   // Cached image versions by digest: what a plan's url names. Content-addressed and the
   // same bytes /assets serves to anyone, so no credential is asked for.
   router.add(V::get, "/v1/images/{image}/{kind}/{sha256}", [&ctx](const Request& r) { return imageVersion(r, ctx); });

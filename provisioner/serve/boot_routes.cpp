@@ -119,9 +119,10 @@ Response nodeScript(const Request& req, Context& ctx) {
   }
 
   const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint};
-  auto respond = [&](templates::Script kind) -> Response {
+  auto respond = [&](templates::Script kind, std::string_view more_args = {}) -> Response {
     auto params = scriptParams(config, kind, name, efi, match.profile, at);
     if (!params) return refusal(params.error().message);
+    if (!more_args.empty()) params->extra_args += (params->extra_args.empty() ? "" : " ") + std::string(more_args);
     if (kind == templates::Script::kInstall || kind == templates::Script::kDiscover) {
       auto token = ctx.tokens.issueBootToken(name);
       if (!token) {
@@ -148,6 +149,10 @@ Response nodeScript(const Request& req, Context& ctx) {
       break;
     case state::BootAction::kFailed:
       out = respond(templates::Script::kFailed);
+      break;
+    case state::BootAction::kCapture:
+      // The installer's script; the agent's later drover.mode wins (docs/images.md).
+      out = respond(templates::Script::kInstall, "drover.mode=capture");
       break;
   }
   const auto arch = req.queryOr("arch", "-");

@@ -6,6 +6,7 @@
 
 #include "provisioner/serve/api_auth.hpp"
 #include "provisioner/serve/api_routes.hpp"
+#include "provisioner/serve/capture_api.hpp"
 
 namespace drover::serve {
 namespace {
@@ -17,7 +18,8 @@ using nlohmann::json;
 
 std::string stateName(const std::optional<state::NodeRecord>& rec) {
   if (!rec) return "new";
-  return std::string(state::toString(rec->status.state)) + (rec->status.reinstall_requested ? "+reinstall" : "");
+  return std::string(state::toString(rec->status.state)) + (rec->status.reinstall_requested ? "+reinstall" : "") +
+         (rec->status.capture_requested ? "+capture" : "");
 }
 
 // One row of the node table: the declaration and the stored record, either may be absent.
@@ -32,6 +34,7 @@ json nodeSummary(Context& ctx, const inventory::Config& c, const inventory::Node
     j["profile"] = c.profileNameOf(*decl);
   }
   if (rec && j["mac"] == "") j["mac"] = rec->mac;
+  j["capture"] = rec && rec->status.capture_requested ? rec->capture_image : std::string();
   if (auto tl = ctx.store.timeline(name, 1); tl && !tl->empty()) {
     j["last_event"] = tl->back().phase;
     j["last_event_ts"] = tl->back().ts_ms;
@@ -114,6 +117,15 @@ void addOperatorRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthG
              guarded([](const Request& r, Context& c) { return nodeEvents(c, r.params.at("name")); }));
   router.add(V::post, "/v1/nodes/{name}/reinstall",
              guarded([](const Request& r, Context& c) { return reinstall(c, r.params.at("name")); }));
+  router.add(V::post, "/v1/nodes/{name}/capture", guarded([](const Request& r, Context& c) {
+               auto body = nlohmann::json::parse(r.body(), nullptr, false);
+               std::string image = r.queryOr("image");
+               if (image.empty() && body.is_object() && body.contains("image") && body["image"].is_string())
+                 image = body["image"].get<std::string>();
+               return requestCapture(c, r.params.at("name"), image);
+             }));
+  router.add(V::delete_, "/v1/nodes/{name}/capture",
+             guarded([](const Request& r, Context& c) { return cancelCapture(c, r.params.at("name")); }));
 }
 
 }  // namespace drover::serve

@@ -14,13 +14,15 @@ constexpr std::array<std::pair<NodeState, std::string_view>, 5> kStates{{
     {NodeState::kFailed, "failed"},
 }};
 
-constexpr std::array<std::pair<NodeEvent, std::string_view>, 6> kEvents{{
+constexpr std::array<std::pair<NodeEvent, std::string_view>, 8> kEvents{{
     {NodeEvent::kDiscovered, "discovered"},
     {NodeEvent::kRegistered, "registered"},
     {NodeEvent::kInstalled, "installed"},
     {NodeEvent::kJoined, "joined"},
     {NodeEvent::kFailed, "failed"},
     {NodeEvent::kReinstallRequested, "reinstall_requested"},
+    {NodeEvent::kCaptureRequested, "capture_requested"},
+    {NodeEvent::kCaptureFinished, "capture_finished"},
 }};
 
 Error refused(const std::optional<NodeStatus>& cur, NodeEvent e) {
@@ -86,6 +88,14 @@ Result<NodeStatus> transition(const std::optional<NodeStatus>& current, NodeEven
       if (!current) return refused(current, event);
       next.reinstall_requested = true;
       return next;
+    case NodeEvent::kCaptureRequested:
+      if (!current || (from != NodeState::kInstalled && from != NodeState::kJoined)) return refused(current, event);
+      next.capture_requested = true;
+      return next;
+    case NodeEvent::kCaptureFinished:
+      if (!current) return refused(current, event);
+      next.capture_requested = false;
+      return next;
   }
   return refused(current, event);
 }
@@ -96,6 +106,7 @@ std::string_view toString(BootAction a) {
     case BootAction::kLocalBoot: return "local";
     case BootAction::kDiscover: return "discover";
     case BootAction::kFailed: return "failed";
+    case BootAction::kCapture: return "capture";
   }
   return "?";
 }
@@ -103,6 +114,8 @@ std::string_view toString(BootAction a) {
 BootAction decideBoot(bool in_inventory, const std::optional<NodeStatus>& current) {
   if (!in_inventory) return BootAction::kDiscover;
   if (!current) return BootAction::kInstall;
+  const bool has_disk = current->state == NodeState::kInstalled || current->state == NodeState::kJoined;
+  if (current->capture_requested && has_disk) return BootAction::kCapture;
   if (current->reinstall_requested) return BootAction::kInstall;
   switch (current->state) {
     case NodeState::kInstalled:

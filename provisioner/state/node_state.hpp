@@ -1,7 +1,7 @@
 // The node state machine: pure functions, no I/O.
 //
-// States: discovered, installing, installed, joined, failed; plus a separate
-// reinstall-requested flag the operator sets.
+// States: discovered, installing, installed, joined, failed; plus two flags the operator
+// sets: reinstall-requested and capture-requested.
 //
 // Transitions (event -> from state -> to state; anything else is refused, the record
 // unchanged):
@@ -16,9 +16,16 @@
 //   | joined (agent)               | installed, joined                      | joined      |
 //   | failed (agent)               | any                                    | failed      |
 //   | reinstall (operator)         | any                                    | unchanged, flag set |
+//   | capture_requested (operator) | installed, joined                      | unchanged, capture flag set |
+//   | capture_finished (server)    | any known                              | unchanged, capture flag cleared |
+//
+// Capture (docs/images.md): only a node with an installed disk (installed or joined) can
+// be captured; its state does not change while the capture runs, and the flag is cleared
+// when the upload ends, published or refused (a failed capture is not retried by itself).
 //
 // What a power-on gets (decideBoot): not in the inventory -> discovery environment; the
-// reinstall flag -> install; installed or joined -> local disk (never a reinstall);
+// capture flag on an installed or joined node -> capture (before a pending reinstall, so
+// the disk is saved before it is wiped); the reinstall flag -> install; installed or joined -> local disk (never a reinstall);
 // failed -> the failure script (message, sleep, retry; the operator's reinstall clears
 // it); new, discovered or installing -> install.
 #pragma once
@@ -33,7 +40,16 @@ namespace drover::state {
 
 enum class NodeState { kDiscovered, kInstalling, kInstalled, kJoined, kFailed };
 
-enum class NodeEvent { kDiscovered, kRegistered, kInstalled, kJoined, kFailed, kReinstallRequested };
+enum class NodeEvent {
+  kDiscovered,
+  kRegistered,
+  kInstalled,
+  kJoined,
+  kFailed,
+  kReinstallRequested,
+  kCaptureRequested,
+  kCaptureFinished,
+};
 
 std::string_view toString(NodeState s);
 std::optional<NodeState> parseNodeState(std::string_view s);
@@ -45,6 +61,7 @@ std::optional<NodeEvent> eventForPhase(std::string_view phase);
 struct NodeStatus {
   NodeState state = NodeState::kDiscovered;
   bool reinstall_requested = false;
+  bool capture_requested = false;
 
   friend bool operator==(const NodeStatus&, const NodeStatus&) = default;
 };
@@ -53,7 +70,7 @@ struct NodeStatus {
 // "transition_refused" naming the state and event.
 Result<NodeStatus> transition(const std::optional<NodeStatus>& current, NodeEvent event);
 
-enum class BootAction { kInstall, kLocalBoot, kDiscover, kFailed };
+enum class BootAction { kInstall, kLocalBoot, kDiscover, kFailed, kCapture };
 std::string_view toString(BootAction a);
 
 BootAction decideBoot(bool in_inventory, const std::optional<NodeStatus>& current);

@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <set>
+#include <utility>
+
 namespace drover::state {
 namespace {
 
@@ -17,7 +20,10 @@ CREATE TABLE IF NOT EXISTS nodes(
   state_since INTEGER NOT NULL,
   facts TEXT NOT NULL DEFAULT '{}',
   install_version TEXT NOT NULL DEFAULT '',
-  credential_hash TEXT NOT NULL DEFAULT '');
+  credential_hash TEXT NOT NULL DEFAULT '',
+  capture INTEGER NOT NULL DEFAULT 0,
+  capture_image TEXT NOT NULL DEFAULT '',
+  capture_token_hash TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS nodes_mac ON nodes(mac);
 CREATE INDEX IF NOT EXISTS nodes_uuid ON nodes(uuid);
 CREATE TABLE IF NOT EXISTS timeline(
@@ -34,8 +40,16 @@ CREATE TABLE IF NOT EXISTS tokens(
   expires INTEGER NOT NULL);
 )sql";
 
+// Columns added after the first schema: a database made before them gets them on open.
+constexpr std::pair<const char*, const char*> kAddedColumns[] = {
+    {"capture", "INTEGER NOT NULL DEFAULT 0"},
+    {"capture_image", "TEXT NOT NULL DEFAULT ''"},
+    {"capture_token_hash", "TEXT NOT NULL DEFAULT ''"},
+};
+
 constexpr const char* kNodeColumns =
-    "SELECT name, mac, uuid, state, reinstall, state_since, facts, install_version, credential_hash FROM nodes ";
+    "SELECT name, mac, uuid, state, reinstall, state_since, facts, install_version, credential_hash, "
+    "capture, capture_image, capture_token_hash FROM nodes ";
 
 // One prepared statement, finalized on scope exit.
 class Stmt {
@@ -81,6 +95,9 @@ NodeRecord readNode(const Stmt& s) {
   r.facts_json = s.text(6);
   r.install_version = s.text(7);
   r.credential_hash = s.text(8);
+  r.status.capture_requested = s.integer(9) != 0;
+  r.capture_image = s.text(10);
+  r.capture_token_hash = s.text(11);
   return r;
 }
 
@@ -129,6 +146,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     if (auto st = store->exec(pragma); !st) return st.error();
   }
   if (auto st = store->exec(kSchema); !st) return st.error();
+  if (auto st = store->addMissingColumns(); !st) return st.error();
   return store;
 }
 
@@ -140,6 +158,20 @@ drover::Status SqliteStore::exec(const char* sql) {
     std::string msg = err ? err : "unknown";
     sqlite3_free(err);
     return makeError("store_error", msg);
+  }
+  return {};
+}
+
+drover::Status SqliteStore::addMissingColumns() {
+  std::set<std::string> have;
+  {
+    Stmt s(db_, "PRAGMA table_info(nodes)");
+    while (s.step() == SQLITE_ROW) have.insert(s.text(1));
+  }
+  for (const auto& [name, type] : kAddedColumns) {
+    if (have.count(name) != 0) continue;
+    const std::string sql = std::string("ALTER TABLE nodes ADD COLUMN ") + name + " " + type;
+    if (auto st = exec(sql.c_str()); !st) return st;
   }
   return {};
 }
@@ -205,14 +237,18 @@ Result<NodeRecord> SqliteStore::updateNode(const std::string& name, const Update
   next->name = name;
   {
     Stmt s(db_,
-           "INSERT INTO nodes(name, mac, uuid, state, reinstall, state_since, facts, install_version, credential_hash) "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(name) DO UPDATE SET mac = excluded.mac, "
-           "uuid = excluded.uuid, state = excluded.state, reinstall = excluded.reinstall, "
+           "INSERT INTO nodes(name, mac, uuid, state, reinstall, state_since, facts, install_version, credential_hash, "
+           "capture, capture_image, capture_token_hash) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(name) DO UPDATE SET "
+           "mac = excluded.mac, uuid = excluded.uuid, state = excluded.state, reinstall = excluded.reinstall, "
            "state_since = excluded.state_since, facts = excluded.facts, install_version = excluded.install_version, "
-           "credential_hash = excluded.credential_hash");
+           "credential_hash = excluded.credential_hash, capture = excluded.capture, "
+           "capture_image = excluded.capture_image, capture_token_hash = excluded.capture_token_hash");
     s.bind(1, name).bind(2, next->mac).bind(3, next->uuid).bind(4, std::string(toString(next->status.state)));
     s.bind(5, std::int64_t{next->status.reinstall_requested ? 1 : 0}).bind(6, next->state_since_ms);
     s.bind(7, next->facts_json).bind(8, next->install_version).bind(9, next->credential_hash);
+    s.bind(10, std::int64_t{next->status.capture_requested ? 1 : 0}).bind(11, next->capture_image);
+    s.bind(12, next->capture_token_hash);
     if (s.step() != SQLITE_DONE) return s.error();
   }
   if (auto st = insertTimeline(name, entries); !st) return st.error();

@@ -36,6 +36,7 @@ class SqliteStore final : public StateStore {
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   drover::Status exec(const char* sql);
+  drover::Status addMissingColumns();
   Result<std::optional<NodeRecord>> queryOne(const char* sql, const std::string& key);
   drover::Status insertTimeline(const std::string& name, const std::vector<TimelineEntry>& entries);
 

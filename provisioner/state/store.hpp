@@ -24,6 +24,8 @@ struct NodeRecord {
   std::string facts_json = "{}";    // hardware facts from register
   std::string install_version;      // image version last installed
   std::string credential_hash;      // sha256 hex of the node credential, empty if none
+  std::string capture_image;        // image a requested capture publishes to (status.capture_requested)
+  std::string capture_token_hash;   // sha256 hex of the capture upload token, empty if none
 
   friend bool operator==(const NodeRecord&, const NodeRecord&) = default;
 };

@@ -55,7 +55,7 @@ Result<CaptureDigests> digestZstdFile(const std::filesystem::path& file) {
       }
       raw_hash.update({out.data(), ob.pos});
       d.raw_size += ob.pos;
-      full = ob.pos == ob.size;
+      full = ob.pos == ob.size && last != 0;  // 0: the frame is decoded and flushed
     } while (ib.pos < ib.size || full);
   }
   if (d.size == 0) return makeError("empty", file.string() + ": no bytes");

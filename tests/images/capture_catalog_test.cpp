@@ -49,6 +49,17 @@ TEST(CaptureDigest, GivesTheStreamAndTheRawDigests) {
   EXPECT_EQ(d->raw_size, raw.size());
 }
 
+TEST(CaptureDigest, ADiskOfWholeBlocksEndsItsFrame) {
+  // Every block decodes to exactly one output buffer: the last one fills it and ends the frame.
+  TempDir dir("capture-digest");
+  const std::string raw(4 * 1024 * 1024, '\0');
+  test::writeFile(dir.path() / "up", zstd(raw));
+  auto d = digestZstdFile(dir.path() / "up");
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->raw_size, raw.size());
+  EXPECT_EQ(d->raw_sha256, sha(raw));
+}
+
 TEST(CaptureDigest, RefusesTruncatedCorruptAndEmptyUploads) {
   TempDir dir("capture-digest");
   const auto z = zstd(disk());

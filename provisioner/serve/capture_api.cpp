@@ -208,6 +208,8 @@ Response finish(const Request& req, Context& ctx, AuthGuard& auth) {
   if (have != *size) {
     return refuseCapture(ctx, node, "truncated", fmt::format("{} bytes arrived, the agent sent {}", have, *size));
   }
+  // Reading the whole upload back takes a while for a large disk: say so.
+  ctx.log->info("CAPTURE_VERIFYING node={} image={} bytes={}", node, record.capture_image, have);
   auto got = images::catalog::digestZstdFile(file);
   if (!got) return refuseCapture(ctx, node, got.error().code, got.error().message);
   if (got->sha256 != *sha) {

@@ -208,6 +208,19 @@ TEST_F(CaptureTest, RealAgentCapturesADiskThatAnotherNodeInstalls) {
   EXPECT_EQ(op("GET", "/v1/nodes/node-2").json().value("state", ""), "installed");
 }
 
+TEST_F(CaptureTest, AnAgentThatCannotReadTheDiskEndsTheCaptureAndTheNodeStaysInstalled) {
+  install(kMac1);
+  ASSERT_EQ(requestCapture("node-1").status, 200);
+  const auto cmdline = cmdlineFor(kMac1, "cmdline-1");
+  auto agent = run("drover-agent", {"capture", "--cmdline", cmdline.string(), "--disk",
+                                    (dir_.path() / "no-such-disk").string(), "--allow-file-target", "--no-reboot"});
+  EXPECT_EQ(agent.code, 1) << agent.output;
+  EXPECT_THAT(agent.output, HasSubstr("disk_missing"));
+  EXPECT_THAT(lastMessage("node-1", "capture_failed"), HasSubstr("does not exist"));
+  expectNothingPublished();
+  EXPECT_THAT(script(kMac1), HasSubstr("sanboot"));
+}
+
 TEST_F(CaptureTest, ATruncatedUploadIsNeverPublished) {
   install(kMac1);
   ASSERT_EQ(requestCapture("node-1").status, 200);

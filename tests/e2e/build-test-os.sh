@@ -1,23 +1,50 @@
 #!/usr/bin/env bash
 # Builds the small OS image the whole-boot tests install, from the boot environment's
-# kernel and initramfs (so nothing more is downloaded):
+# kernel and initramfs and from Debian packages already installed on this host (so nothing
+# more is downloaded, except the boot environment's kernel package when it is not cached):
 #   partition 1: FAT, active, syslinux (BIOS) and syslinux.efi as \EFI\BOOT\BOOTX64.EFI
 #                (UEFI): the kernel and an initramfs whose /init is test-os-init.sh
-#                (appended as a second cpio archive over the boot env's)
-#   partition 2: ext4 root with etc/os-release, where the install writes the NoCloud seed,
-#                the agent and its config
+#                (appended as a second cpio archive over the boot env's, with the overlay
+#                module containerd's snapshotter needs)
+#   partition 2: ext4 root with etc/os-release, busybox, the container runtime (containerd,
+#                containerd-shim-runc-v2, ctr, runc and the shared libraries they load) and
+#                an OCI archive of etcd (the host's /usr/bin/etcd), where the install writes
+#                the NoCloud seed, the agent and its config
 # The MBR carries syslinux's boot code, so SeaBIOS (and iPXE's sanboot) can boot it.
 #
 #   build-test-os.sh BOOT_ENV_DIR OUT.raw.zst
 set -euo pipefail
-bootenv=$1
+bootenv=$(realpath "$1")
 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+start=$(date +%s)
 
-mkdir -p "$work/overlay" "$work/root/etc" "$work/root/var/lib/drover"
+runtime_bins=(/usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/bin/ctr /usr/sbin/runc)
+for f in "${runtime_bins[@]}" /usr/bin/etcd; do
+  [[ -x $f ]] || { echo "test OS: $f missing (scripts/packages/agent.txt: containerd runc etcd-server)" >&2; exit 1; }
+done
+
+# --- the boot environment's kernel: its overlay module --------------------------------
+kver=$(awk '$1 == "kernel" {print $2}' "$bootenv/manifest.txt")
+kpkg_line=$(awk -v p="linux-image-$kver" '$1 == p' "$bootenv/manifest.txt")
+[[ -n $kver && -n $kpkg_line ]] || { echo "test OS: no kernel in $bootenv/manifest.txt" >&2; exit 1; }
+kver_deb=$(awk '{print $2}' <<<"$kpkg_line" | sed 's/:/%3a/')
+cache="${DROVER_BOOTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drover/boot-env}"
+deb="$cache/linux-image-${kver}_${kver_deb}_amd64.deb"
+if [[ ! -f $deb ]]; then
+  mkdir -p "$cache"
+  (cd "$cache" && apt-get download -q "linux-image-$kver=$(awk '{print $2}' <<<"$kpkg_line")" >/dev/null)
+fi
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" --wildcards "./lib/modules/$kver/kernel/fs/overlayfs/overlay.ko"
+
+# --- initramfs overlay: /init and the overlay module ----------------------------------
+mkdir -p "$work/overlay/etc/drover-test" "$work/overlay/lib/modules/$kver/kernel/fs/overlayfs"
 install -m 0755 "$here/test-os-init.sh" "$work/overlay/init"
+cp "$work/lib/modules/$kver/kernel/fs/overlayfs/overlay.ko" "$work/overlay/lib/modules/$kver/kernel/fs/overlayfs/"
+echo "kernel/fs/overlayfs/overlay.ko" > "$work/overlay/etc/drover-test/modules.order"
 (cd "$work/overlay" && find . | sort | cpio -o -H newc --quiet | gzip -n) > "$work/overlay.cpio.gz"
 cat "$bootenv/initrd.img" "$work/overlay.cpio.gz" > "$work/initrd.img"
 
@@ -43,11 +70,40 @@ mcopy -i "$work/boot.fat" /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi ::/EFI/BOOT/B
 mcopy -i "$work/boot.fat" /usr/lib/syslinux/modules/efi64/ldlinux.e64 ::/EFI/BOOT/ldlinux.e64
 mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::/EFI/BOOT/syslinux.cfg
 
-printf 'PRETTY_NAME="Drover test OS"\nID=drover-test-os\n' > "$work/root/etc/os-release"
-truncate -s 64M "$work/root.ext4"
-mkfs.ext4 -q -F -L root -d "$work/root" "$work/root.ext4"
+# --- the installed root ----------------------------------------------------------------
+root=$work/root
+mkdir -p "$root"/{etc,bin,usr/bin,usr/sbin,usr/lib/drover-test,proc,sys,dev,run,tmp,var/lib/drover}
+chmod 1777 "$root/tmp"
+printf 'PRETTY_NAME="Drover test OS"\nID=drover-test-os\n' > "$root/etc/os-release"
+# ctr run --net-host bind-mounts these two into the container.
+printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
+: > "$root/etc/resolv.conf"
+# busybox-static from the boot environment, every applet linked in /bin (sh, wget, base64
+# for the etcd steps).
+(cd "$work" && gzip -dc "$bootenv/initrd.img" | cpio -i --quiet --make-directories bin/busybox)
+install -m 0755 "$work/bin/busybox" "$root/bin/busybox"
+for applet in $("$root/bin/busybox" --list); do [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"; done
+libs() { ldd "$1" | awk '/=> \//{print $3} /^[ \t]*\/.*ld-linux/{print $1}'; }
+for f in "${runtime_bins[@]}"; do
+  install -m 0755 "$f" "$root$f"
+  libs "$f"
+done | sort -u | while read -r lib; do
+  mkdir -p "$root$(dirname "$lib")"
+  cp -L "$lib" "$root$lib"
+done
+# etcd as a one-layer OCI image, imported with ctr and run by runc inside the machine.
+etcd_libs=()
+for lib in $(libs /usr/bin/etcd); do etcd_libs+=("$lib:$lib"); done
+python3 "$repo/tests/agent/make_oci.py" "$root/usr/lib/drover-test/etcd.tar" docker.io/drover/etcd:e2e \
+  /usr/bin/etcd:/usr/bin/etcd "${etcd_libs[@]}"
+install -m 0755 "$here/etcd-member.sh" "$root/usr/lib/drover-test/etcd-member"
 
-root_mb=64
+# Free space for what the machine adds: the agent and its libraries (about 40 MiB, laid
+# down by the install) and containerd's content store and snapshot of etcd (about 45 MiB).
+root_mb=$(( $(du -sm "$root" | cut -f1) * 11 / 10 + 128 ))
+truncate -s "${root_mb}M" "$work/root.ext4"
+mkfs.ext4 -q -F -L root -d "$root" "$work/root.ext4"
+
 total_mb=$((1 + boot_mb + root_mb))
 truncate -s "${total_mb}M" "$work/disk.raw"
 sfdisk -q "$work/disk.raw" <<PARTS
@@ -58,5 +114,7 @@ PARTS
 dd if=/usr/lib/syslinux/mbr/mbr.bin of="$work/disk.raw" bs=440 count=1 conv=notrunc status=none
 dd if="$work/boot.fat" of="$work/disk.raw" bs=1M seek=1 conv=notrunc status=none
 dd if="$work/root.ext4" of="$work/disk.raw" bs=1M seek=$((1 + boot_mb)) conv=notrunc status=none
-zstd -q -f -T0 "$work/disk.raw" -o "$out"
-echo "test OS: $out ($(stat -c %s "$out") bytes compressed, ${total_mb} MiB raw)"
+# --long=27: a 128 MiB window finds the code containerd, ctr and the shim share; it is
+# the largest window a zstd decoder accepts by default (the agent's does).
+zstd -q -f -T0 -9 --long=27 "$work/disk.raw" -o "$out"
+echo "test OS: $out ($(stat -c %s "$out") bytes compressed, ${total_mb} MiB raw, root ${root_mb} MiB) in $(( $(date +%s) - start ))s"

@@ -131,8 +131,14 @@ e2e_wait_console() {
 
 # e2e_config FILE BOOTENV: writes the server, images and profiles part of a test cluster
 # declaration (networks and nodes are appended by the caller). Image: $E2E_IMAGE.
+# Every profile joins with containerd, which the installed agent starts in the machine.
+# The master and worker profiles' cloud-config runs etcd there (etcd.cloud-config.mustache):
+# the server's join recipe carries no steps (profiles name a recipe but cannot declare its
+# steps), so the etcd steps come from the node's cloud-config runcmd.
 e2e_config() {
   local file=$1 bootenv=$2 sha
+  local etcd_cc
+  etcd_cc=$(realpath "$(dirname "${BASH_SOURCE[0]}")/etcd.cloud-config.mustache")
   sha=$(sha256sum "$E2E_IMAGE" | cut -d' ' -f1)
   mkdir -p "$E2E_DIR/tftp" "$E2E_DIR/state"
   cat > "$file" <<YAML
@@ -156,9 +162,11 @@ profiles:
     join: { runtime: containerd, recipe: etcd-member }
   master:
     install: { image: test-os, disk: /dev/vda }
+    cloud_config: $etcd_cc
     join: { runtime: containerd, recipe: etcd-member }
   worker:
     install: { image: test-os, disk: /dev/vda }
+    cloud_config: $etcd_cc
     join: { runtime: containerd, recipe: etcd-member }
 YAML
 }
@@ -201,6 +209,16 @@ e2e_show_failure() {
   tail -n 40 "$E2E_DIR/drover.log" >&2 || true
   local n
   for n in "$@"; do e2e_api "/v1/nodes/$n/events" >&2 || true; done
+}
+
+# e2e_check_runtime NODE: the installed system's agent reported that containerd answers
+# (runtime_started) before `joined`.
+e2e_check_runtime() {
+  e2e_api "/v1/nodes/$1/events" | python3 -c '
+import json, sys
+phases = [e["phase"] for e in json.load(sys.stdin)]
+ok = "runtime_started" in phases and "joined" in phases and phases.index("runtime_started") < phases.index("joined")
+sys.exit(0 if ok else "phases: " + " ".join(phases))' || e2e_die "$1: no runtime_started before joined"
 }
 
 # e2e_timeline NODE: prints the node's boot timeline with offsets.

@@ -2,7 +2,7 @@
 # A blank machine on real firmware boots from Drover, installs, boots its disk and joins:
 #   power on -> DHCP -> TFTP (iPXE) -> per-node script -> kernel + initrd over HTTP ->
 #   drover-agent installs the test OS -> reboot -> PXE again -> the script boots the local
-#   disk -> the installed OS's agent reports joined. Then a third power-on must boot the
+#   disk -> the installed OS's agent starts containerd and reports joined. Then a third power-on must boot the
 #   disk again without reinstalling.
 #
 #   whole-boot.sh bios|uefi DROVER BOOT_ENV_DIR TEST_OS_IMAGE
@@ -75,6 +75,7 @@ e2e_wait_exit "$qpid" "$node"
 e2e_log "joined after $(since)s"
 grep -aq 'drover-test-os: join done' "$E2E_DIR/$node.console" || { tail -n 40 "$E2E_DIR/$node.console" >&2; e2e_die "join failed"; }
 [[ $(node_state) == joined ]] || e2e_die "node is $(node_state), want joined"
+e2e_check_runtime "$node"
 
 e2e_log "power on #3: an installed machine boots its disk again, no reinstall"
 e2e_qemu "$node" "$fw" "$mac" tap0 "$disk" "$order"

@@ -219,6 +219,10 @@ udp_rcvbuf_errors() {  # namespace -> UDP datagrams the kernel dropped for a ful
   ip netns exec "$1" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' /proc/net/snmp
 }
 
+tcp_listen_drops() {  # namespace -> connection attempts dropped at a full accept queue
+  ip netns exec "$1" awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["ListenDrops"] }' /proc/net/netstat
+}
+
 declare -A R
 storm() {  # stack n run -> fills R[stack.n.*]
   local stack=$1 n=$2 run=$3 out=$work/$1-$2-$3
@@ -227,11 +231,15 @@ storm() {  # stack n run -> fills R[stack.n.*]
   local srv_drops0 cli_drops0
   srv_drops0=$(udp_rcvbuf_errors "$srv")
   cli_drops0=$(udp_rcvbuf_errors "$cli")
+  local listen0
+  listen0=$(tcp_listen_drops "$srv")
   timeout 1800 ip netns exec "$cli" "$drover" sim --server 192.0.2.1 --relay 198.18.0.1 --clients "$n" \
     --concurrency "$n" --spread "$spread" --bind-leased --deadline 10m \
     --json "$out.json" --timeline "$out.timeline" > "$out.txt" 2> "$out.progress" || true
   R[$stack.$n.rss]=$(tree_hwm_mib)
   R[$stack.$n.udpdrops]="$(($(udp_rcvbuf_errors "$srv") - srv_drops0)) / $(($(udp_rcvbuf_errors "$cli") - cli_drops0))"
+  R[$stack.$n.listendrops]=$(($(tcp_listen_drops "$srv") - listen0))
+  echo "bench-storm: $stack: TCP connections dropped at a full accept queue: ${R[$stack.$n.listendrops]}" >&2
   if [[ $stack == drover ]]; then  # the server's own account of drops and outcomes
     ip netns exec "$srv" curl -s --max-time 5 http://192.0.2.1:8080/metrics |
       grep -E '^drover_(dhcp_drops|dhcp_replies|tftp_transfers|tftp_drops|http_drops|http_requests)_total' |

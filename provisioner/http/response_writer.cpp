@@ -2,13 +2,17 @@
 #include <utility>  // before Asio (GCC 12)
 
 // followed by sendfile(2) (plain TCP) or a buffered copy (TLS).
+#include <fcntl.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -33,8 +37,10 @@ using boost::system::error_code;
 constexpr std::size_t kSendfileChunk = 1024 * 1024;
 constexpr std::size_t kCopyBuffer = 64 * 1024;
 
-// Waits until `socket` is writable, at most `timeout`. False on timeout or error.
-asio::awaitable<bool> awaitWritable(tcp::socket& socket, std::chrono::milliseconds timeout) {
+// Waits until `socket` (a tcp::socket, or a stream_descriptor of one) is writable, at most
+// `timeout`. False on timeout or error.
+template <class Waitable>
+asio::awaitable<bool> awaitWritable(Waitable& socket, std::chrono::milliseconds timeout) {
   struct Wait {
     bool done = false;
     bool timed_out = false;
@@ -51,7 +57,7 @@ asio::awaitable<bool> awaitWritable(tcp::socket& socket, std::chrono::millisecon
     socket.cancel(ignored);
   });
   error_code ec;
-  co_await socket.async_wait(tcp::socket::wait_write, asio::redirect_error(asio::use_awaitable, ec));
+  co_await socket.async_wait(Waitable::wait_write, asio::redirect_error(asio::use_awaitable, ec));
   wait->done = true;
   timer.cancel();
   co_return !ec && !wait->timed_out;
@@ -59,12 +65,10 @@ asio::awaitable<bool> awaitWritable(tcp::socket& socket, std::chrono::millisecon
 
 enum class SendResult { kOk, kTimeout, kError };
 
-// Zero-copy: the kernel moves file pages to the socket.
-asio::awaitable<SendResult> sendFileBody(Server::Impl& server, beast::tcp_stream& stream, int fd, ByteRange range) {
-  auto& socket = stream.socket();
-  error_code ec;
-  socket.native_non_blocking(true, ec);
-  if (ec) co_return SendResult::kError;
+// Zero-copy: the kernel moves file pages to the socket (non-blocking), waiting on `socket`
+// for room.
+template <class Waitable>
+asio::awaitable<SendResult> sendfileLoop(Server::Impl& server, Waitable& socket, int fd, ByteRange range) {
   off_t offset = static_cast<off_t>(range.offset);
   std::uint64_t left = range.length;
   std::size_t since_yield = 0;
@@ -91,6 +95,31 @@ asio::awaitable<SendResult> sendFileBody(Server::Impl& server, beast::tcp_stream
     }
     result = SendResult::kError;  // n == 0: the file shrank under us; or a socket error
     break;
+  }
+  co_return result;
+}
+
+// The send on the bulk io_context, through a duplicate descriptor of the session's socket
+// registered with the bulk reactor. Runs on its own strand (the writability wait's timer
+// and the wait may complete on different bulk threads).
+asio::awaitable<SendResult> sendOnBulk(Server::Impl& server, int socket_fd, int fd, ByteRange range) {
+  const int dup_fd = ::fcntl(socket_fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) co_return SendResult::kError;
+  asio::posix::stream_descriptor socket(co_await asio::this_coro::executor, dup_fd);
+  co_return co_await sendfileLoop(server, socket, fd, range);
+}
+
+asio::awaitable<SendResult> sendFileBody(Server::Impl& server, beast::tcp_stream& stream, int fd, ByteRange range) {
+  auto& socket = stream.socket();
+  error_code ec;
+  socket.native_non_blocking(true, ec);  // shared with the duplicate descriptor, if any
+  if (ec) co_return SendResult::kError;
+  SendResult result;
+  if (auto* bulk = server.options().bulk) {
+    result = co_await asio::co_spawn(asio::make_strand(*bulk),
+                                     sendOnBulk(server, socket.native_handle(), fd, range), asio::use_awaitable);
+  } else {
+    result = co_await sendfileLoop(server, socket, fd, range);
   }
   if (socket.is_open()) socket.native_non_blocking(false, ec);
   co_return result;

@@ -1,6 +1,8 @@
 #include "provisioner/http/server.hpp"
 #include <utility>  // before Asio (GCC 12)
 
+#include <csignal>
+#include <mutex>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -12,6 +14,16 @@
 #include "provisioner/http/server_impl.hpp"
 
 namespace drover::http {
+namespace {
+
+// sendfile(2) has no MSG_NOSIGNAL: writing a file body to a peer that went away raises
+// SIGPIPE, whose default action ends the process. The server wants EPIPE instead.
+void ignoreSigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { ::signal(SIGPIPE, SIG_IGN); });
+}
+
+}  // namespace
 
 Server::Impl::Impl(asio::io_context& io, Router router, ServerOptions options, metrics::Registry& registry)
     : io_(io),
@@ -25,7 +37,9 @@ Server::Impl::Impl(asio::io_context& io, Router router, ServerOptions options, m
       bytes_sent_(registry.counter("http_bytes_sent_total", "Bytes sent by the HTTP server (headers and bodies)",
                                    fmt::format("listener=\"{}\"", options_.name))),
       active_(registry.gauge("http_connections_active", "Open HTTP connections",
-                             fmt::format("listener=\"{}\"", options_.name))) {}
+                             fmt::format("listener=\"{}\"", options_.name))) {
+  ignoreSigpipe();
+}
 
 drover::Status Server::Impl::listen(const tcp::endpoint& endpoint) {
   boost::system::error_code ec;
@@ -100,6 +114,9 @@ void Server::Impl::closeConnections(bool idle_only) {
       if (!c || c->socket == nullptr || (idle_only && !c->idle)) return;
       boost::system::error_code ignored;
       c->socket->cancel(ignored);
+      // shutdown() first: a file body being sent on the bulk threads holds its own
+      // descriptor of this socket, and close() alone would not end that send.
+      c->socket->shutdown(tcp::socket::shutdown_both, ignored);
       c->socket->close(ignored);
     });
   }

@@ -43,6 +43,10 @@ struct ServerOptions {
   std::size_t max_requests_per_connection = 10000;
   std::size_t max_connections = 1024;
   std::shared_ptr<boost::asio::ssl::context> tls;  // set: the listener speaks TLS only
+  // Set: file bodies over plain TCP are sent from this io_context's threads, so requests
+  // (accepting, reading, small responses) never wait in line behind a thousand kernel and
+  // initrd sends. It must run until the server has stopped.
+  boost::asio::io_context* bulk = nullptr;
 };
 
 class Server {

@@ -72,6 +72,9 @@ struct App::Impl {
   std::shared_ptr<spdlog::logger> log = log::get("serve");
 
   asio::io_context io;
+  // Kernel, initrd and image bodies are sent from these threads (http::ServerOptions::bulk).
+  asio::io_context bulk;
+  asio::executor_work_guard<asio::io_context::executor_type> bulk_work{bulk.get_executor()};
   std::unique_ptr<state::SqliteStore> store;
   std::unique_ptr<state::TokenService> tokens;
   std::unique_ptr<Context> ctx;
@@ -198,6 +201,7 @@ Status App::start() {
   }
   http::Router api_router;
   addApiRoutes(api_router, *d.ctx);
+  api_opts.bulk = &d.bulk;  // a plain-HTTP API listener sends disk images from there too
   d.api = std::make_unique<http::Server>(d.io, std::move(api_router), api_opts);
   auto api_ep = tcpEndpoint(config.server.api.listen, "server.api.listen");
   if (!api_ep) return api_ep.error();
@@ -211,6 +215,7 @@ Status App::start() {
   http::ServerOptions http_opts;
   http_opts.name = "http";
   http_opts.body_limit = 64 * 1024;
+  http_opts.bulk = &d.bulk;
   d.http = std::make_unique<http::Server>(d.io, std::move(boot_router), http_opts);
   auto http_ep = tcpEndpoint(config.server.http.listen, "server.http.listen");
   if (!http_ep) return http_ep.error();
@@ -339,11 +344,16 @@ void App::run() {
     });
   }
   if (d.tftp) d.tftp->thread = std::thread([s = d.tftp.get()] { s->io.run(); });
-  std::vector<std::thread> threads;
+  std::vector<std::thread> threads, bulk_threads;
+  for (int i = 0; i < std::max(1, d.options.threads); ++i)
+    bulk_threads.emplace_back([&d] { d.bulk.run(); });
   for (int i = 1; i < std::max(1, d.options.threads); ++i)
     threads.emplace_back([&d] { d.io.run(); });
   d.io.run();
   for (auto& t : threads) t.join();
+  // Every session has ended, so no send is left on the bulk threads.
+  d.bulk_work.reset();
+  for (auto& t : bulk_threads) t.join();
   if (d.dhcp && d.dhcp->thread.joinable()) d.dhcp->thread.join();
   if (d.tftp && d.tftp->thread.joinable()) d.tftp->thread.join();
   d.log->info("SERVE_STOPPED");

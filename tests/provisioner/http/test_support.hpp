@@ -39,16 +39,22 @@ using ::drover::test::writeFile;
 // Runs a Server on 127.0.0.1:0 with two io threads until destroyed.
 class TestServer {
  public:
-  TestServer(Router router, ServerOptions options = {})
-      : server_(std::make_unique<Server>(io_, std::move(router), std::move(options), registry_)) {
+  // with_bulk: file bodies go out on a second io_context with its own two threads, as in
+  // `drover serve` (ServerOptions::bulk).
+  TestServer(Router router, ServerOptions options = {}, bool with_bulk = false)
+      : server_(std::make_unique<Server>(io_, std::move(router), withBulk(std::move(options), with_bulk), registry_)) {
     auto st = server_->listen({boost::asio::ip::make_address("127.0.0.1"), 0});
     EXPECT_TRUE(st.ok());
     server_->start();
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    if (with_bulk)
+      for (int i = 0; i < 2; ++i) bulk_threads_.emplace_back([this] { bulk_.run(); });
   }
   ~TestServer() {
     server_->stop(std::chrono::milliseconds(0));
     joinWithSafetyTimeout();
+    bulk_work_.reset();
+    for (auto& t : bulk_threads_) t.join();
   }
 
   // Waits for the io threads after a stop(); stops the io_context if they are still busy
@@ -75,8 +81,16 @@ class TestServer {
   boost::asio::io_context& io() { return io_; }
 
  private:
+  ServerOptions withBulk(ServerOptions o, bool with_bulk) {
+    if (with_bulk) o.bulk = &bulk_;
+    return o;
+  }
+
   metrics::Registry registry_;
   boost::asio::io_context io_;
+  boost::asio::io_context bulk_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> bulk_work_{bulk_.get_executor()};
+  std::vector<std::thread> bulk_threads_;
   std::unique_ptr<Server> server_;
   std::vector<std::thread> threads_;
 };

@@ -7,6 +7,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <sys/resource.h>
+
 #include <fstream>
 #include <future>
 #include <thread>
@@ -116,6 +118,22 @@ Result<std::filesystem::path> writeChain(const http::TlsFiles& files) {
   return chain;
 }
 
+// A boot storm holds a socket per TFTP transfer and per HTTP connection: thousands. Raise
+// the soft descriptor limit to the hard one (as a systemd unit's LimitNOFILE would), and
+// say so when even that is low.
+void raiseFileLimit(spdlog::logger& log) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    const rlim_t before = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) lim.rlim_cur = before;
+  }
+  if (lim.rlim_cur < 8192)
+    log.warn("FD_LIMIT_LOW nofile={} (a boot storm of many machines needs more: LimitNOFILE=65536)",
+             static_cast<unsigned long long>(lim.rlim_cur));
+}
+
 Status withName(Status st, std::string_view listener) {
   if (st) return st;
   return makeError(st.error().code, fmt::format("{}: {}", listener, st.error().message));
@@ -140,6 +158,7 @@ Result<std::unique_ptr<App>> App::create(Options options) {
   }
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
+  raiseFileLimit(*impl->log);
   const auto& config = loaded.snapshot->inventory.config();
   impl->state_dir = stateDirFor(impl->options, config);
   setImageStateDir(impl->state_dir);  // the image catalog lives under the same directory
@@ -216,6 +235,7 @@ Status App::start() {
   http_opts.name = "http";
   http_opts.body_limit = 64 * 1024;
   http_opts.bulk = &d.bulk;
+  http_opts.max_connections = 4096;  // a machine per connection in a boot storm, as TFTP
   d.http = std::make_unique<http::Server>(d.io, std::move(boot_router), http_opts);
   auto http_ep = tcpEndpoint(config.server.http.listen, "server.http.listen");
   if (!http_ep) return http_ep.error();

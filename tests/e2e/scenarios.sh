@@ -113,12 +113,16 @@ YAML
     n=${nodes[$((i - 1))]}
     disk[$n]=$(e2e_disk "$n" 512M)
   done
-  e2e_log "power on both machines (install)"
-  for i in 1 2; do
-    n=${nodes[$((i - 1))]}
-    e2e_qemu "$n" bios "52:54:00:e2:e0:c$i" "tap$i" "${disk[$n]}"
-    pid[$n]=$E2E_LAST_PID
-  done
+  power_on_both() {
+    e2e_log "power on both machines ($1)"
+    local i n
+    for i in 1 2; do
+      n=${nodes[$((i - 1))]}
+      e2e_qemu "$n" bios "52:54:00:e2:e0:c$i" "tap$i" "${disk[$n]}"
+      pid[$n]=$E2E_LAST_PID
+    done
+  }
+  power_on_both install
   for n in "${nodes[@]}"; do e2e_wait_exit "${pid[$n]}" "$n"; done
   for n in "${nodes[@]}"; do
     [[ $(e2e_node_state "$n") == installed ]] || e2e_die "$n is $(e2e_node_state "$n") after install, want installed"
@@ -126,24 +130,23 @@ YAML
   # Second power-on: each agent starts containerd and joins, then the node's cloud-config
   # runs etcd in a container: a new cluster on the master, the worker added to it. The
   # machines stay up serving etcd until the cluster is checked from this namespace.
-  e2e_log "power on both machines (join)"
-  for i in 1 2; do
-    n=${nodes[$((i - 1))]}
-    e2e_qemu "$n" bios "52:54:00:e2:e0:c$i" "tap$i" "${disk[$n]}"
-    pid[$n]=$E2E_LAST_PID
-  done
+  power_on_both join
   for n in "${nodes[@]}"; do
     e2e_wait_console "$n" 'drover-test-os: (runcmd (done|failed)|join failed)' 900
     grep -aq 'drover-test-os: runcmd done' "$E2E_DIR/$n.console" ||
       { tail -n 40 "$E2E_DIR/$n.console" >&2; e2e_die "$n: join or etcd member failed"; }
+    e2e_log "$n: $(grep -aE 'drover-test-os: (join|runcmd) done|etcd-member: member' "$E2E_DIR/$n.console" | tr -d '\r' | paste -sd ' ')"
     [[ $(e2e_node_state "$n") == joined ]] || e2e_die "$n is $(e2e_node_state "$n") after join, want joined"
     e2e_check_runtime "$n"
   done
   e2e_ns python3 "$here/check_etcd.py" e2e-master=192.0.2.11 e2e-worker=192.0.2.12 >&2 ||
     { for n in "${nodes[@]}"; do tail -n 20 "$E2E_DIR/$n.console" >&2; done; e2e_die "the etcd cluster is not whole"; }
+  e2e_log "etcd cluster checked"
   e2e_kill "${pid[@]}"
   for n in "${nodes[@]}"; do e2e_timeline "$n"; done
-  joined=$(e2e_ns "$drover" nodes --config "$config" | tee /dev/stderr | awk '$2 == "joined"' | wc -l)
+  table=$(e2e_ns "$drover" nodes --config "$config")
+  echo "$table" >&2
+  joined=$(awk '$2 == "joined"' <<<"$table" | wc -l)
   [[ $joined == 2 ]] || e2e_die "drover nodes shows $joined joined nodes, want 2"
   e2e_log "PASS: master and worker installed, joined, and formed one etcd cluster"
   ;;

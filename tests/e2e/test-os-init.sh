@@ -74,7 +74,7 @@ if [ -f "$seed" ] && grep -q '^runcmd:' "$seed" && [ ! -f "$done_marker" ]; then
   done < /tmp/runcmd
   if [ $ok = 1 ]; then
     mkdir -p "${done_marker%/*}" && : > "$done_marker"
-    echo "drover-test-os: runcmd done ($(cut -d' ' -f1 /proc/uptime) s uptime)"
+    echo "drover-test-os: runcmd done ($(cut -d' ' -f1 /proc/uptime) s uptime, root $(df -m $r | awk 'NR == 2 {print $4}') MiB free)"
   else
     echo "drover-test-os: runcmd failed"
   fi

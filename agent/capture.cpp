@@ -1,7 +1,6 @@
 #include "agent/capture.hpp"
 
 #include <fcntl.h>
-#include <sys/reboot.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +17,7 @@
 #include "agent/image_stream.hpp"
 #include "agent/inventory.hpp"
 #include "agent/netup.hpp"
+#include "agent/reporter.hpp"
 #include "common/log.hpp"
 
 namespace drover::agent {
@@ -206,25 +206,16 @@ class Uploader {
 
 class Capturer {
  public:
-  explicit Capturer(const CaptureOptions& opt) : opt_(opt), api_(apiOptions(opt)), log_(log::get("agent")) {}
+  explicit Capturer(const CaptureOptions& opt)
+      : opt_(opt), api_(apiOptionsFor(opt.api, opt.params)), log_(log::get("agent")), reporter_(api_) {}
 
   Result<CaptureOutcome> run();
 
  private:
-  static ApiOptions apiOptions(const CaptureOptions& opt) {
-    ApiOptions a = opt.api;
-    a.base = opt.params.api;
-    a.tls.ca_fingerprint = opt.params.ca_fingerprint;
-    return a;
+  void event(std::string_view phase, const std::string& message, std::optional<double> progress = {}) {
+    reporter_.event(phase, message, progress);
   }
 
-  void event(std::string_view phase, const std::string& message, std::optional<double> progress = {}) {
-    log_->info("AGENT_EVENT phase={} message=\"{}\"", phase, log::sanitize(message, 200));
-    if (!reporting_) return;
-    if (auto st = api_.event(phase, message, progress); !st) {
-      log_->warn("AGENT_EVENT_LOST phase={} reason=\"{}\"", phase, log::sanitize(st.error().message, 200));
-    }
-  }
 
   Error fail(const std::string& step, const Error& e) {
     const std::string msg = step + ": " + e.message;
@@ -241,12 +232,11 @@ class Capturer {
 
   Status stream(const std::string& path, std::uint64_t total);
   void progress(std::uint64_t total, bool last);
-  void rebootNow();
 
   const CaptureOptions& opt_;
   ApiClient api_;
   std::shared_ptr<spdlog::logger> log_;
-  bool reporting_ = false;
+  BootReporter reporter_;
   CapturePlan plan_;
   std::unique_ptr<Uploader> uploader_;
   std::unique_ptr<CaptureEncoder> encoder_;
@@ -336,7 +326,7 @@ Result<CaptureOutcome> Capturer::run() {
   auto x = api_.exchange(p.token);
   if (!x) return fail("exchange", x.error());
   out_.node = x->node;
-  reporting_ = true;
+  reporter_.enable();
   // The facts as install sends them, plus the mode: the server answers `capture` only to
   // an agent that says it captures.
   auto body = factsToJson(collectFacts(opt_.sys_root));
@@ -349,7 +339,7 @@ Result<CaptureOutcome> Capturer::run() {
     // Cancelled meanwhile (or another plan): the next network boot brings what is planned.
     log_->info("AGENT_NO_CAPTURE node={} action={}", out_.node, log::sanitize(out_.action, 40));
     event("capture_skipped", "the server plans " + out_.action + ", not a capture");
-    if (out_.action != "wait") rebootNow();
+    if (out_.action != "wait") reporter_.reboot(opt_.reboot, opt_.reboot_fn);
     return out_;
   }
   auto reply = api_.call("GET", "/v1/agent/plan");
@@ -393,20 +383,10 @@ Result<CaptureOutcome> Capturer::run() {
   out_.sha256 = done->value("sha256", encoder_->sha256());
   log_->info("AGENT_CAPTURED node={} image={} version={} raw_bytes={} bytes={} raw_sha256={} retries={}", out_.node,
              out_.image, out_.version, out_.raw_bytes, out_.bytes, out_.raw_sha256, out_.retries);
-  rebootNow();
+  reporter_.reboot(opt_.reboot, opt_.reboot_fn);
   return out_;
 }
 
-void Capturer::rebootNow() {
-  if (!opt_.reboot) return;
-  event("rebooting", "");
-  if (opt_.reboot_fn) {
-    opt_.reboot_fn();
-    return;
-  }
-  ::sync();
-  ::reboot(RB_AUTOBOOT);
-}
 
 }  // namespace
 

@@ -4,13 +4,13 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <sys/reboot.h>
 #include <unistd.h>
 
 #include "agent/disk.hpp"
 #include "agent/installed_root.hpp"
 #include "agent/inventory.hpp"
 #include "agent/netup.hpp"
+#include "agent/reporter.hpp"
 #include "agent/seed.hpp"
 #include "agent/sink.hpp"
 #include "common/log.hpp"
@@ -22,26 +22,16 @@ using Clock = std::chrono::steady_clock;
 
 class Installer {
  public:
-  explicit Installer(const InstallOptions& opt) : opt_(opt), api_(apiOptions(opt)), log_(log::get("agent")) {}
+  explicit Installer(const InstallOptions& opt)
+      : opt_(opt), api_(apiOptionsFor(opt.api, opt.params)), log_(log::get("agent")), reporter_(api_) {}
 
   Result<InstallOutcome> run();
 
  private:
-  static ApiOptions apiOptions(const InstallOptions& opt) {
-    ApiOptions a = opt.api;
-    a.base = opt.params.api;
-    a.tls.ca_fingerprint = opt.params.ca_fingerprint;
-    return a;
+  void event(std::string_view phase, const std::string& message, std::optional<double> progress = {}) {
+    reporter_.event(phase, message, progress);
   }
 
-  // Reports a phase; a failed report is logged, not fatal (except `installed`).
-  void event(std::string_view phase, const std::string& message, std::optional<double> progress = {}) {
-    log_->info("AGENT_EVENT phase={} message=\"{}\"", phase, log::sanitize(message, 200));
-    if (!reporting_) return;
-    if (auto st = api_.event(phase, message, progress); !st) {
-      log_->warn("AGENT_EVENT_LOST phase={} reason=\"{}\"", phase, log::sanitize(st.error().message, 200));
-    }
-  }
 
   Error fail(const std::string& step, const Error& e) {
     const std::string msg = step + ": " + e.message;
@@ -54,12 +44,11 @@ class Installer {
   Result<StreamResult> writeImage(const Plan& plan, const DiskInfo& disk);
   Status seedAndUnit(const DiskInfo& disk);
   void onProgress(const StreamProgress& p);
-  void rebootNow();
 
   const InstallOptions& opt_;
   ApiClient api_;
   std::shared_ptr<spdlog::logger> log_;
-  bool reporting_ = false;  // events need the node credential
+  BootReporter reporter_;  // events need the node credential: enabled after register
   InstallOutcome out_;
   Clock::time_point last_report_{};
   bool tty_ = ::isatty(2) == 1;
@@ -156,7 +145,7 @@ Result<InstallOutcome> Installer::run() {
     if (!x && p.mode == Mode::Install) return fail("exchange", x.error());
     if (x) {
       out_.node = x->node;
-      reporting_ = true;
+      reporter_.enable();
     } else {
       api_.setCredential(p.token);  // discovery: the boot token is accepted by register
     }
@@ -164,13 +153,13 @@ Result<InstallOutcome> Installer::run() {
   auto facts = factsToJson(collectFacts(opt_.sys_root));
   auto reg = registerUntilActionable(facts);
   if (!reg) return fail("register", reg.error());
-  reporting_ = true;
+  reporter_.enable();
   out_.action = reg->action;
   if (reg->action != "install" || p.mode == Mode::Discover) {
     // Discovery ends when the operator has decided: the next network boot brings the
     // install (with its own boot token) or the local disk.
     log_->info("AGENT_NO_INSTALL node={} action={} mode={}", out_.node, reg->action, modeName(p.mode));
-    if (reg->action != "wait") rebootNow();
+    if (reg->action != "wait") reporter_.reboot(opt_.reboot, opt_.reboot_fn);
     return out_;
   }
 
@@ -210,20 +199,10 @@ Result<InstallOutcome> Installer::run() {
   if (!inst) return fail("report", inst.error());
   out_.installed = true;
   log_->info("AGENT_INSTALLED node={} disk={} sha256={}", out_.node, disk->path, image->sha256);
-  rebootNow();
+  reporter_.reboot(opt_.reboot, opt_.reboot_fn);
   return out_;
 }
 
-void Installer::rebootNow() {
-  if (!opt_.reboot) return;
-  event("rebooting", "");
-  if (opt_.reboot_fn) {
-    opt_.reboot_fn();
-    return;
-  }
-  ::sync();
-  ::reboot(RB_AUTOBOOT);
-}
 
 }  // namespace
 

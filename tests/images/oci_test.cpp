@@ -4,11 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <sys/stat.h>
 
 #include "images/oci/oci_import.hpp"
 #include "images/verify/signature.hpp"
 #include "tests/images/keys.hpp"
+#include "tests/images/tree_checks.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace drover::images::oci {
@@ -30,12 +30,7 @@ class OciTest : public ::testing::Test {
   }
   void expectRoot(const fs::path& root) {
     EXPECT_EQ(slurp(root / "bin/tool"), "#!/bin/sh\necho tool\n");
-    struct stat a {}, b {};
-    ASSERT_EQ(::stat((root / "bin/tool").c_str(), &a), 0);
-    ASSERT_EQ(::stat((root / "bin/tool-hard").c_str(), &b), 0);
-    EXPECT_EQ(a.st_ino, b.st_ino) << "hard link kept";
-    EXPECT_EQ(a.st_mode & 0777, 0755u);
-    EXPECT_EQ(fs::read_symlink(root / "link-to-tool"), "bin/tool");
+    test::expectToolLinks(root);
     EXPECT_EQ(fs::read_symlink(root / "abs-link"), "/etc/os-release");
     EXPECT_FALSE(fs::exists(root / "opt/gone")) << "whiteout";
     EXPECT_EQ(slurp(root / "opt/keep/x"), "x");

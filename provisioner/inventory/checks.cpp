@@ -1,5 +1,6 @@
 #include "provisioner/inventory/checks.hpp"
 
+#include <algorithm>
 #include <system_error>
 #include <unordered_map>
 
@@ -198,11 +199,39 @@ void checkNodes(const Config& c, Diagnostics& out) {
   }
 }
 
+std::span<const std::string_view> joinRecipes() {
+  static constexpr std::string_view kRecipes[] = {"etcd-member", "etcd-proxy"};
+  return kRecipes;
+}
+
+bool recipeNeedsIp(std::string_view recipe) { return recipe == "etcd-member" || recipe == "etcd-proxy"; }
+
+void checkRecipes(const Config& c, Diagnostics& out) {
+  Reporter report(c, out);
+  const auto known = joinRecipes();
+  for (const auto& [name, p] : c.profiles) {
+    const auto& recipe = p.join.recipe;
+    if (recipe.empty() || std::find(known.begin(), known.end(), recipe) != known.end()) continue;
+    std::string list;
+    for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+    report(p.join.recipe_pos, p.path + ".join.recipe",
+           fmt::format("unknown recipe \"{}\"; known recipes: {}", recipe, list));
+  }
+  for (const auto& node : c.nodes) {
+    const Profile* p = c.findProfile(c.profileNameOf(node));
+    if (p == nullptr || node.ip || !recipeNeedsIp(p->join.recipe)) continue;
+    report(node.pos, node.path,
+           fmt::format("profile \"{}\" joins with recipe {}, which needs the node's ip: declare ip here",
+                       p->name, p->join.recipe));
+  }
+}
+
 void checkConfig(const Config& config, Diagnostics& out) {
   checkNetworks(config, out);
   checkImagesAndProfiles(config, out);
   checkNodes(config, out);
   checkTrust(config, out);
+  checkRecipes(config, out);
 }
 
 }  // namespace drover::inventory

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/net.hpp"
@@ -143,9 +144,18 @@ struct Install {
   std::string disk = "/dev/sda";
 };
 
+// The built-in join recipes (provisioner/boot/recipes.hpp renders their steps). A recipe
+// that runs etcd takes etcd from an OCI archive already on the node: `image` is where,
+// `image_ref` the name the archive carries (what `ctr images import` tags it with).
+inline constexpr std::string_view kDefaultEtcdArchive = "/var/lib/drover/images/etcd.oci.tar";
+inline constexpr std::string_view kDefaultEtcdImageRef = "gcr.io/etcd-development/etcd:v3.4.23";
+
 struct Join {
   std::string runtime = "containerd";
-  std::string recipe;
+  std::string recipe;  // empty: no steps
+  Pos recipe_pos;
+  std::string image{kDefaultEtcdArchive};
+  std::string image_ref{kDefaultEtcdImageRef};
 };
 
 struct Profile {

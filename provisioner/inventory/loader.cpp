@@ -302,13 +302,16 @@ class ConfigDecoder {
             {{"ipxe.efi", EfiLoader::IpxeEfi}, {"snponly.efi", EfiLoader::SnponlyEfi}});
     }
     if (auto v = m.get("join")) {
-      MapReader j(d_, *v, m.pathOf("join"), {"runtime", "recipe"});
+      MapReader j(d_, *v, m.pathOf("join"), {"runtime", "recipe", "image", "image_ref"});
       if (auto r = j.get("runtime"))
         if (auto rt = d_.choice<std::string>(
                 *r, j.pathOf("runtime"),
                 {{"containerd", "containerd"}, {"cri-o", "cri-o"}, {"docker", "docker"}}))
           p.join.runtime = *rt;
       setString(j, "recipe", p.join.recipe, checkName);
+      if (auto r = j.get("recipe")) p.join.recipe_pos = Decoder::pos(*r);
+      setString(j, "image", p.join.image, checkAbsolutePath);
+      setString(j, "image_ref", p.join.image_ref, checkImageRef);
     }
     c_.profiles.emplace(name, std::move(p));
   }

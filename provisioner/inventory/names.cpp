@@ -114,6 +114,14 @@ Result<std::string> checkDiskPath(std::string_view text) {
   return std::string(text);
 }
 
+Result<std::string> checkImageRef(std::string_view text) {
+  if (text.empty() || text.size() > 255 || hasSpaceOrControl(text) ||
+      text.find("${") != std::string_view::npos)
+    return makeError("bad_image_ref",
+                     fmt::format("{} is not a container image reference", quoted(text)));
+  return std::string(text);
+}
+
 Result<std::string> checkSshKey(std::string_view text) {
   auto space = text.find(' ');
   auto type = text.substr(0, space);

@@ -31,6 +31,8 @@ Result<std::string> checkDiskPath(std::string_view text);
 Result<std::uint8_t> parseOptionCode(std::string_view text);
 // An OpenSSH public key line: "<type> <base64> [comment]".
 Result<std::string> checkSshKey(std::string_view text);
+// A container image reference ("registry/name:tag"): printable, no spaces, no "${".
+Result<std::string> checkImageRef(std::string_view text);
 // An http:// or https:// URL.
 Result<Url> parseHttpUrl(std::string_view text);
 

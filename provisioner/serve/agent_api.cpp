@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "images/verify/signature.hpp"
+#include "provisioner/boot/recipes.hpp"
 #include "provisioner/boot/template_data.hpp"
 #include "provisioner/serve/api_auth.hpp"
 #include "provisioner/serve/api_routes.hpp"
@@ -238,36 +239,20 @@ Response cloudConfig(Context& ctx, const std::string& node) {
   return r;
 }
 
-// The recipe's variables, flat strings the agent substitutes as ${VAR} in the steps.
-json joinEnv(const json& data) {
-  std::string members;
-  std::string initial_cluster;
-  for (const auto& m : data["cluster"]["members"]) {
-    const auto name = m["name"].get<std::string>();
-    const auto ip = m["ip"].get<std::string>();
-    members += (members.empty() ? "" : ",") + name + "=" + ip;
-    initial_cluster += (initial_cluster.empty() ? "" : ",") + name + "=http://" + ip + ":2380";
-  }
-  return {{"DROVER_NODE_NAME", data["node"]["name"]},
-          {"DROVER_NODE_IP", data["node"]["ip"]},
-          {"DROVER_RECIPE", data["cluster"]["recipe"]},
-          {"DROVER_CLUSTER_MEMBERS", members},
-          {"ETCD_INITIAL_CLUSTER", initial_cluster}};
-}
-
+// The node's join recipe, rendered from the declaration (provisioner/boot/recipes.hpp).
 Response join(Context& ctx, const std::string& node) {
   auto snapshot = ctx.source.current();
   const auto* decl = declared(*snapshot, node);
-  const auto* profile = profileOf(*snapshot, decl);
-  if (decl == nullptr || profile == nullptr) {
+  if (decl == nullptr || profileOf(*snapshot, decl) == nullptr) {
     return Response::error(HttpStatus::conflict, "not_declared", "node has no profile");
   }
-  auto data = boot::templateData(snapshot->inventory, *decl);
-  return Response::json(HttpStatus::ok, json{{"runtime", profile->join.runtime},
-                                             {"recipe", profile->join.recipe},
-                                             {"steps", json::array()},
-                                             {"env", joinEnv(data)}}
-                                            .dump());
+  auto recipe = boot::renderJoin(snapshot->inventory.config(), *decl);
+  if (!recipe) {
+    ctx.log->warn("JOIN_RECIPE_UNAVAILABLE node={} code={} error={}", node, recipe.error().code,
+                  recipe.error().message);
+    return Response::error(HttpStatus::conflict, recipe.error().code, recipe.error().message);
+  }
+  return Response::json(HttpStatus::ok, recipe->dump());
 }
 
 Response events(const Request& req, Context& ctx, const std::string& node) {

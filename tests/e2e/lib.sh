@@ -159,15 +159,15 @@ images:
 profiles:
   node:
     install: { image: test-os, disk: /dev/vda }
-    join: { runtime: containerd, recipe: etcd-member }
+    join: { runtime: containerd }
   master:
     install: { image: test-os, disk: /dev/vda }
     cloud_config: $etcd_cc
-    join: { runtime: containerd, recipe: etcd-member }
+    join: { runtime: containerd }
   worker:
     install: { image: test-os, disk: /dev/vda }
     cloud_config: $etcd_cc
-    join: { runtime: containerd, recipe: etcd-member }
+    join: { runtime: containerd }
 YAML
 }
 

@@ -1,0 +1,98 @@
+// Join recipes in the declaration: an unknown name is refused with its position and the
+// known names, an etcd recipe needs the node's ip, no recipe is fine, and the profile's
+// etcd image options are read (with their defaults).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "provisioner/inventory/checks.hpp"
+#include "provisioner/inventory/loader.hpp"
+
+namespace drover::inventory {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+std::string declaration(const std::string& join, const std::string& nodes) {
+  return R"(server:
+  advertise: 192.0.2.1
+networks:
+  - { name: lan, subnet: 192.0.2.0/24, pool: 192.0.2.100-192.0.2.199, gateway: 192.0.2.1 }
+images:
+  boot-env:
+    kernel: { path: /srv/vmlinuz }
+    initrd: { path: /srv/initrd.img }
+  os:
+    disk: { path: /srv/os.raw }
+profiles:
+  p:
+    install: { image: os }
+)" + join + "nodes:\n" + nodes;
+}
+
+std::vector<std::string> errorsOf(const std::string& text) {
+  auto loaded = loadConfigText(text, "cluster.yaml", "/");
+  std::vector<std::string> out;
+  for (const auto& e : loaded.errors) out.push_back(e.str());
+  return out;
+}
+
+TEST(Recipes, KnownRecipesAreTheBuiltInOnes) {
+  EXPECT_THAT(std::vector<std::string_view>(joinRecipes().begin(), joinRecipes().end()),
+              ElementsAre("etcd-member", "etcd-proxy"));
+  EXPECT_TRUE(recipeNeedsIp("etcd-member"));
+  EXPECT_TRUE(recipeNeedsIp("etcd-proxy"));
+  EXPECT_FALSE(recipeNeedsIp(""));
+}
+
+TEST(Recipes, UnknownRecipeIsRefusedWithPositionAndKnownNames) {
+  auto errors = errorsOf(declaration("    join: { runtime: containerd, recipe: k3s-server }\n",
+                                     "  - { name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10, profile: p }\n"));
+  EXPECT_THAT(errors, ElementsAre("cluster.yaml:14:42: profiles.p.join.recipe: unknown recipe \"k3s-server\"; "
+                                  "known recipes: etcd-member, etcd-proxy"));
+}
+
+TEST(Recipes, EtcdRecipeNeedsTheNodesIp) {
+  auto errors = errorsOf(declaration("    join: { recipe: etcd-proxy }\n",
+                                     "  - { name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10, profile: p }\n"
+                                     "  - { name: b, mac: 52:54:00:00:00:02, profile: p }\n"));
+  EXPECT_THAT(errors, ElementsAre("cluster.yaml:17:5: nodes[1]: profile \"p\" joins with recipe etcd-proxy, "
+                                  "which needs the node's ip: declare ip here"));
+}
+
+TEST(Recipes, NoRecipeNeedsNoIp) {
+  auto loaded = loadConfigText(declaration("", "  - { name: b, mac: 52:54:00:00:00:02, profile: p }\n"),
+                               "cluster.yaml", "/");
+  EXPECT_THAT(loaded.errors, IsEmpty());
+  ASSERT_TRUE(loaded.config);
+  EXPECT_EQ(loaded.config->profiles.at("p").join.recipe, "");
+}
+
+TEST(Recipes, ImageOptionsHaveDefaultsAndAreRead) {
+  auto loaded = loadConfigText(declaration("    join: { recipe: etcd-member }\n",
+                                           "  - { name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10, profile: p }\n"),
+                               "cluster.yaml", "/");
+  ASSERT_TRUE(loaded.config) << (loaded.errors.empty() ? "" : loaded.errors[0].str());
+  const auto& j = loaded.config->profiles.at("p").join;
+  EXPECT_EQ(j.image, "/var/lib/drover/images/etcd.oci.tar");
+  EXPECT_EQ(j.image_ref, "gcr.io/etcd-development/etcd:v3.4.23");
+
+  loaded = loadConfigText(declaration("    join: { recipe: etcd-member, image: /opt/etcd.tar, image_ref: "
+                                      "registry.lab/etcd:3.5 }\n",
+                                      "  - { name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10, profile: p }\n"),
+                          "cluster.yaml", "/");
+  ASSERT_TRUE(loaded.config);
+  EXPECT_EQ(loaded.config->profiles.at("p").join.image, "/opt/etcd.tar");
+  EXPECT_EQ(loaded.config->profiles.at("p").join.image_ref, "registry.lab/etcd:3.5");
+}
+
+TEST(Recipes, BadImageOptionsAreRefused) {
+  auto errors = errorsOf(declaration("    join: { recipe: etcd-member, image: etcd.tar, image_ref: \"a b\" }\n",
+                                     "  - { name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10, profile: p }\n"));
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_THAT(errors[0], ::testing::HasSubstr("profiles.p.join.image:"));
+  EXPECT_THAT(errors[1], ::testing::HasSubstr("profiles.p.join.image_ref: \"a b\" is not a container image reference"));
+}
+
+}  // namespace
+}  // namespace drover::inventory

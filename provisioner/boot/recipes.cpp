@@ -26,7 +26,7 @@ std::vector<const inventory::Node*> etcdMembers(const inventory::Config& c) {
   return out;
 }
 
-std::string join(const std::vector<std::string>& parts) {
+std::string commaList(const std::vector<std::string>& parts) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
   return out;
@@ -93,20 +93,20 @@ Result<json> renderJoin(const inventory::Config& c, const inventory::Node& node)
   json env = {{"DROVER_NODE_NAME", node.name.value},
               {"DROVER_NODE_IP", ip},
               {"DROVER_RECIPE", j.recipe},
-              {"DROVER_CLUSTER_MEMBERS", join(names)}};
+              {"DROVER_CLUSTER_MEMBERS", commaList(names)}};
   json steps = json::array();
   if (j.recipe == "etcd-member" || j.recipe == "etcd-proxy") {
     if (ip.empty()) return makeError("no_ip", "recipe " + j.recipe + " needs the node's declared ip");
     env["ETCD_ARCHIVE"] = j.image;
     env["ETCD_IMAGE"] = j.image_ref;
-    env["ETCD_ENDPOINTS"] = join(endpoints);
-    env["ETCD_INITIAL_CLUSTER"] = join(initial);
+    env["ETCD_ENDPOINTS"] = commaList(endpoints);
+    env["ETCD_INITIAL_CLUSTER"] = commaList(initial);
     if (j.recipe == "etcd-member") {
       env["ETCD_NAME"] = node.name.value;
       env["ETCD_DATA_DIR"] = kEtcdDataDir;
       env["ETCD_CLIENT_URL"] = fmt::format("http://{}:{}", ip, kEtcdClientPort);
       env["ETCD_PEER_URL"] = fmt::format("http://{}:{}", ip, kEtcdPeerPort);
-      env["ETCD_CLUSTER_TOKEN"] = etcdClusterToken(join(initial));
+      env["ETCD_CLUSTER_TOKEN"] = etcdClusterToken(commaList(initial));
       steps = memberSteps();
     } else {
       if (endpoints.empty()) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "provisioner/inventory/loader.hpp"
+#include "tests/provisioner/inventory/recipe_config.hpp"
 
 namespace drover::boot {
 namespace {
@@ -14,18 +15,7 @@ using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr const char* kCluster = R"(server:
-  advertise: 192.0.2.1
-networks:
-  - { name: lan, subnet: 192.0.2.0/24, pool: 192.0.2.100-192.0.2.199, gateway: 192.0.2.1 }
-images:
-  boot-env:
-    kernel: { path: /srv/vmlinuz }
-    initrd: { path: /srv/initrd.img }
-  os:
-    disk: { path: /srv/os.raw }
-profiles:
-  master:
+const std::string kCluster = inventory::testing::recipeDeclaration(R"(  master:
     install: { image: os }
     join: { runtime: containerd, recipe: etcd-member }
   worker:
@@ -33,12 +23,12 @@ profiles:
     join: { runtime: containerd, recipe: etcd-proxy, image: /opt/etcd.tar, image_ref: "registry.lab/etcd:3.4" }
   plain:
     install: { image: os }
-nodes:
-  - { name: m1, mac: 52:54:00:00:00:01, ip: 192.0.2.11, profile: master }
+)",
+                                                                   R"(  - { name: m1, mac: 52:54:00:00:00:01, ip: 192.0.2.11, profile: master }
   - { name: m2, mac: 52:54:00:00:00:02, ip: 192.0.2.12, profile: master }
   - { name: w1, mac: 52:54:00:00:00:03, ip: 192.0.2.21, profile: worker }
   - { name: p1, mac: 52:54:00:00:00:04, profile: plain }
-)";
+)");
 
 class RecipesTest : public ::testing::Test {
  protected:

@@ -6,6 +6,7 @@
 
 #include "provisioner/inventory/checks.hpp"
 #include "provisioner/inventory/loader.hpp"
+#include "tests/provisioner/inventory/recipe_config.hpp"
 
 namespace drover::inventory {
 namespace {
@@ -13,21 +14,9 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
+// Profile p installs os; `join` is its join line (or empty).
 std::string declaration(const std::string& join, const std::string& nodes) {
-  return R"(server:
-  advertise: 192.0.2.1
-networks:
-  - { name: lan, subnet: 192.0.2.0/24, pool: 192.0.2.100-192.0.2.199, gateway: 192.0.2.1 }
-images:
-  boot-env:
-    kernel: { path: /srv/vmlinuz }
-    initrd: { path: /srv/initrd.img }
-  os:
-    disk: { path: /srv/os.raw }
-profiles:
-  p:
-    install: { image: os }
-)" + join + "nodes:\n" + nodes;
+  return testing::recipeDeclaration("  p:\n    install: { image: os }\n" + join, nodes);
 }
 
 std::vector<std::string> errorsOf(const std::string& text) {

@@ -8,8 +8,10 @@
 #                module containerd's snapshotter needs)
 #   partition 2: ext4 root with etc/os-release, busybox, the container runtime (containerd,
 #                containerd-shim-runc-v2, ctr, runc and the shared libraries they load) and
-#                an OCI archive of etcd (the host's /usr/bin/etcd), where the install writes
-#                the NoCloud seed, the agent and its config
+#                an OCI archive of etcd (the host's /usr/bin/etcd) where the join recipes
+#                expect it (/var/lib/drover/images/etcd.oci.tar, named
+#                docker.io/drover/etcd:e2e); the install writes the NoCloud seed, the agent
+#                and its config there
 # The MBR carries syslinux's boot code, so SeaBIOS (and iPXE's sanboot) can boot it.
 #
 #   build-test-os.sh BOOT_ENV_DIR OUT.raw.zst
@@ -72,14 +74,14 @@ mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::/EFI/BOOT/syslinux.cfg
 
 # --- the installed root ----------------------------------------------------------------
 root=$work/root
-mkdir -p "$root"/{etc,bin,usr/bin,usr/sbin,usr/lib/drover-test,proc,sys,dev,run,tmp,var/lib/drover}
+mkdir -p "$root"/{etc,bin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,var/lib/drover/images,var/lib/drover/etcd}
 chmod 1777 "$root/tmp"
 printf 'PRETTY_NAME="Drover test OS"\nID=drover-test-os\n' > "$root/etc/os-release"
 # ctr run --net-host bind-mounts these two into the container.
 printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
 : > "$root/etc/resolv.conf"
-# busybox-static from the boot environment, every applet linked in /bin (sh, wget, base64
-# for the etcd steps).
+# busybox-static from the boot environment, every applet linked in /bin (sh, mkdir, mount
+# for the init and the recipe's steps).
 (cd "$work" && gzip -dc "$bootenv/initrd.img" | cpio -i --quiet --make-directories bin/busybox)
 install -m 0755 "$work/bin/busybox" "$root/bin/busybox"
 for applet in $("$root/bin/busybox" --list); do [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"; done
@@ -91,12 +93,12 @@ done | sort -u | while read -r lib; do
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"
 done
-# etcd as a one-layer OCI image, imported with ctr and run by runc inside the machine.
+# etcd as a one-layer OCI image at the recipes' default archive path (join.image), imported
+# with ctr and run by runc inside the machine; the profiles name it with join.image_ref.
 etcd_libs=()
 for lib in $(libs /usr/bin/etcd); do etcd_libs+=("$lib:$lib"); done
-python3 "$repo/tests/agent/make_oci.py" "$root/usr/lib/drover-test/etcd.tar" docker.io/drover/etcd:e2e \
+python3 "$repo/tests/agent/make_oci.py" "$root/var/lib/drover/images/etcd.oci.tar" docker.io/drover/etcd:e2e \
   /usr/bin/etcd:/usr/bin/etcd "${etcd_libs[@]}"
-install -m 0755 "$here/etcd-member.sh" "$root/usr/lib/drover-test/etcd-member"
 
 # Free space for what the machine adds: the agent and its libraries (27 MiB, laid down by the
 # install) and containerd's content store and snapshot of etcd (45 MiB), about 30 MiB to spare

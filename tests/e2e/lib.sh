@@ -132,13 +132,10 @@ e2e_wait_console() {
 # e2e_config FILE BOOTENV: writes the server, images and profiles part of a test cluster
 # declaration (networks and nodes are appended by the caller). Image: $E2E_IMAGE.
 # Every profile joins with containerd, which the installed agent starts in the machine.
-# The master and worker profiles' cloud-config runs etcd there (etcd.cloud-config.mustache):
-# the server's join recipe carries no steps (profiles name a recipe but cannot declare its
-# steps), so the etcd steps come from the node's cloud-config runcmd.
+# node: no recipe (no steps). master and worker run the built-in recipes etcd-member and
+# etcd-proxy from the etcd archive the test OS carries at the default join.image path.
 e2e_config() {
   local file=$1 bootenv=$2 sha
-  local etcd_cc
-  etcd_cc=$(realpath "$(dirname "${BASH_SOURCE[0]}")/etcd.cloud-config.mustache")
   sha=$(sha256sum "$E2E_IMAGE" | cut -d' ' -f1)
   mkdir -p "$E2E_DIR/tftp" "$E2E_DIR/state"
   cat > "$file" <<YAML
@@ -162,12 +159,10 @@ profiles:
     join: { runtime: containerd }
   master:
     install: { image: test-os, disk: /dev/vda }
-    cloud_config: $etcd_cc
-    join: { runtime: containerd }
+    join: { runtime: containerd, recipe: etcd-member, image_ref: "docker.io/drover/etcd:e2e" }
   worker:
     install: { image: test-os, disk: /dev/vda }
-    cloud_config: $etcd_cc
-    join: { runtime: containerd }
+    join: { runtime: containerd, recipe: etcd-proxy, image_ref: "docker.io/drover/etcd:e2e" }
 YAML
 }
 
@@ -219,6 +214,16 @@ import json, sys
 phases = [e["phase"] for e in json.load(sys.stdin)]
 ok = "runtime_started" in phases and "joined" in phases and phases.index("runtime_started") < phases.index("joined")
 sys.exit(0 if ok else "phases: " + " ".join(phases))' || e2e_die "$1: no runtime_started before joined"
+}
+
+# e2e_check_steps NODE STEP...: the node's agent ran exactly these recipe steps, in this
+# order (its AGENT_JOIN_STEP console lines).
+e2e_check_steps() {
+  local node=$1 ran want
+  shift
+  ran=$(grep -aoE 'AGENT_JOIN_STEP name="[^"]*"' "$E2E_DIR/$node.console" | sed 's/.*name="\(.*\)"/\1/' | paste -sd '|')
+  want=$(printf '%s\n' "$@" | paste -sd '|')
+  [[ $ran == "$want" ]] || e2e_die "$node ran the steps '$ran', want '$want'"
 }
 
 # e2e_timeline NODE: prints the node's boot timeline with offsets.

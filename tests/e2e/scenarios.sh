@@ -10,8 +10,8 @@
 #       boot answers from Drover, and installs
 #   scenarios.sh cluster ...
 #       two machines at once, one `master` and one `worker`, install and join: each agent
-#       starts containerd, then etcd runs in a container on both and forms one cluster,
-#       checked from outside the machines
+#       starts containerd and runs its profile's built-in recipe, an etcd member on the
+#       master and an etcd proxy on the worker, checked from outside the machines
 #
 # Exit 77 (skipped) when the boot environment or a tool is missing.
 set -euo pipefail
@@ -127,19 +127,24 @@ YAML
   for n in "${nodes[@]}"; do
     [[ $(e2e_node_state "$n") == installed ]] || e2e_die "$n is $(e2e_node_state "$n") after install, want installed"
   done
-  # Second power-on: each agent starts containerd and joins, then the node's cloud-config
-  # runs etcd in a container: a new cluster on the master, the worker added to it. The
-  # machines stay up serving etcd until the cluster is checked from this namespace.
+  # Second power-on: each agent starts containerd and runs the recipe the server rendered
+  # (GET /v1/agent/join): etcd-member runs the cluster's one member on the master,
+  # etcd-proxy an etcd gateway to it on the worker. The machines stay up serving them
+  # until the cluster is checked from this namespace.
   power_on_both join
   for n in "${nodes[@]}"; do
-    e2e_wait_console "$n" 'drover-test-os: (runcmd (done|failed)|join failed)' 900
-    grep -aq 'drover-test-os: runcmd done' "$E2E_DIR/$n.console" ||
-      { tail -n 40 "$E2E_DIR/$n.console" >&2; e2e_die "$n: join or etcd member failed"; }
-    e2e_log "$n: $(grep -aE 'drover-test-os: (join|runcmd) done|etcd-member: member' "$E2E_DIR/$n.console" | tr -d '\r' | paste -sd ' ')"
+    e2e_wait_console "$n" 'drover-test-os: (containers running|join failed|join done)' 900
+    e2e_wait_console "$n" 'drover-test-os: (containers running|join failed)' 60
+    grep -aq 'drover-test-os: containers running' "$E2E_DIR/$n.console" ||
+      { tail -n 40 "$E2E_DIR/$n.console" >&2; e2e_die "$n: join failed or left no container running"; }
+    e2e_log "$n: $(grep -aE 'drover-test-os: (join done|containers running)|AGENT_JOIN_STEP' "$E2E_DIR/$n.console" | tr -d '\r' | paste -sd ' ')"
     [[ $(e2e_node_state "$n") == joined ]] || e2e_die "$n is $(e2e_node_state "$n") after join, want joined"
     e2e_check_runtime "$n"
   done
-  e2e_ns python3 "$here/check_etcd.py" e2e-master=192.0.2.11 e2e-worker=192.0.2.12 >&2 ||
+  # The agents ran the steps the server rendered, in order.
+  e2e_check_steps e2e-master "etcd data directory" "import etcd image" "start etcd member"
+  e2e_check_steps e2e-worker "import etcd image" "start etcd proxy"
+  e2e_ns python3 "$here/check_etcd.py" e2e-master=192.0.2.11 --proxy 192.0.2.12 >&2 ||
     { for n in "${nodes[@]}"; do tail -n 20 "$E2E_DIR/$n.console" >&2; done; e2e_die "the etcd cluster is not whole"; }
   e2e_log "etcd cluster checked"
   e2e_kill "${pid[@]}"
@@ -148,7 +153,7 @@ YAML
   echo "$table" >&2
   joined=$(awk '$2 == "joined"' <<<"$table" | wc -l)
   [[ $joined == 2 ]] || e2e_die "drover nodes shows $joined joined nodes, want 2"
-  e2e_log "PASS: master and worker installed, joined, and formed one etcd cluster"
+  e2e_log "PASS: master and worker installed and joined: an etcd member and a proxy to it"
   ;;
 
 *) echo "usage: $0 discovery|proxy|cluster DROVER BOOT_ENV_DIR TEST_OS_IMAGE" >&2; exit 2 ;;

@@ -4,10 +4,8 @@
 # etc/drover/agent.json, the agent and its systemd unit), brings the network up, and runs
 # the unit's ExecStart in the installed root the way systemd would: the agent starts
 # containerd (from the root: containerd, the runc shim, runc), runs the join recipe and
-# reports `joined`. Then, standing in for cloud-init, it runs the string entries of the
-# node's cloud-config `runcmd` (the NoCloud seed the install wrote), once per install.
-# Without a runcmd it powers off; with one it stays up (etcd serves the cluster) until the
-# test powers it off.
+# reports `joined`. When the recipe left containers running (etcd-member, etcd-proxy) it
+# stays up, serving them, until the test powers it off; otherwise it powers off.
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
@@ -48,6 +46,10 @@ mount -o bind /dev $r/dev
 mount -t tmpfs -o mode=0755 tmpfs $r/run
 mount -t tmpfs -o mode=1777 tmpfs $r/tmp
 in_root() { chroot $r /bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+# etcd's data directory on the machine's memory: the WAL preallocates 64 MiB, more than
+# the small root keeps free, and the machine is not rebooted with it.
+mkdir -p $r/var/lib/drover/etcd
+mount -t tmpfs -o mode=0700 tmpfs $r/var/lib/drover/etcd
 
 unit=$r/etc/systemd/system/drover-agent.service
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit" 2>/dev/null)
@@ -62,25 +64,13 @@ else
 fi
 sync
 
-seed=$r/var/lib/cloud/seed/nocloud/user-data
-done_marker=$r/var/lib/drover-test/runcmd-done
-if [ -f "$seed" ] && grep -q '^runcmd:' "$seed" && [ ! -f "$done_marker" ]; then
-  sed -n '/^runcmd:/,/^[^ ]/s/^  - //p' "$seed" > /tmp/runcmd
-  ok=1
-  while read -r cmd; do
-    echo "drover-test-os: runcmd $cmd"
-    # shellcheck disable=SC2086
-    in_root $cmd < /dev/null || { ok=0; break; }
-  done < /tmp/runcmd
-  if [ $ok = 1 ]; then
-    mkdir -p "${done_marker%/*}" && : > "$done_marker"
-    echo "drover-test-os: runcmd done ($(cut -d' ' -f1 /proc/uptime) s uptime, root $(df -m $r | awk 'NR == 2 {print $4}') MiB free)"
-  else
-    echo "drover-test-os: runcmd failed"
-  fi
-  sync
+tasks=$(in_root /usr/bin/ctr --address /run/drover/containerd/containerd.sock --namespace drover \
+  tasks ls -q 2>/dev/null | tr '\n' ' ')
+if [ -n "$tasks" ]; then
+  echo "drover-test-os: containers running: $tasks($(df -m $r | awk 'NR == 2 {print $4}') MiB free on the root)"
   while :; do sleep 3600; done
 fi
+umount $r/var/lib/drover/etcd 2>/dev/null
 umount $r/tmp $r/run $r/dev $r/sys/fs/cgroup $r/sys $r/proc 2>/dev/null
 umount /mnt/root
 poweroff -f

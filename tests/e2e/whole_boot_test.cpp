@@ -36,7 +36,7 @@ class WholeBoot : public ::testing::Test {
           << "building the boot environment failed";
     }
     const auto image = bin_ + "/e2e/test-os.raw.zst";
-    if (!fs::exists(image)) {
+    if (!fs::exists(image) || olderThanItsInputs(image)) {
       fs::create_directories(bin_ + "/e2e");
       ASSERT_EQ(run(src_ + "/tests/e2e/build-test-os.sh " + bootenv + " " + image), 0)
           << "building the test OS image failed";
@@ -56,6 +56,15 @@ class WholeBoot : public ::testing::Test {
                        bin_ + "/e2e/test-os.raw.zst");
     if (rc == 77) GTEST_SKIP() << "a prerequisite is missing";
     EXPECT_EQ(rc, 0) << name << " scenario failed (console and log above)";
+  }
+
+  // The test OS image is rebuilt when the scripts it is made from changed since.
+  bool olderThanItsInputs(const std::string& image) const {
+    const auto built = fs::last_write_time(image);
+    for (const char* input : {"build-test-os.sh", "test-os-init.sh"}) {
+      if (fs::last_write_time(src_ + "/tests/e2e/" + input) > built) return true;
+    }
+    return false;
   }
 
   std::string src_;

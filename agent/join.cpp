@@ -281,7 +281,10 @@ Status runJoin(const JoinOptions& opt) {
     if (auto st = runSteps(again, opt.exec); !st) return fail("restart", st.error());
     log->info("AGENT_ALREADY_JOINED node={} restarted={}", cfg->node, again.size());
   } else {
-    auto st = runSteps(*steps, opt.exec, [&](const PlannedStep& s) { log->info("AGENT_JOIN_STEP name=\"{}\"", log::sanitize(s.name, 80)); });
+    auto st = runSteps(*steps, opt.exec, [&](const PlannedStep& s) {
+      log->info("AGENT_JOIN_STEP name=\"{}\"", log::sanitize(s.name, 80));
+      report("join_step", s.name);  // the node's timeline shows the recipe's progress
+    });
     if (!st) return fail("step", st.error());
     fs::create_directories(opt.marker.parent_path(), ec);
     if (auto w = writeFileDurably(opt.marker, recipe->recipe + "\n"); !w) return fail("marker", w.error());

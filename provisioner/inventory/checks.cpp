@@ -217,6 +217,17 @@ void checkRecipes(const Config& c, Diagnostics& out) {
     report(p.join.recipe_pos, p.path + ".join.recipe",
            fmt::format("unknown recipe \"{}\"; known recipes: {}", recipe, list));
   }
+  // A proxy forwards to the members the declaration names: without one it has nowhere to go.
+  bool any_member = false;
+  for (const auto& node : c.nodes) {
+    const Profile* p = c.findProfile(c.profileNameOf(node));
+    any_member = any_member || (p != nullptr && p->join.recipe == "etcd-member");
+  }
+  for (const auto& [name, p] : c.profiles) {
+    if (p.join.recipe != "etcd-proxy" || any_member) continue;
+    report(p.join.recipe_pos, p.path + ".join.recipe",
+           "recipe etcd-proxy needs at least one node whose profile joins with etcd-member");
+  }
   for (const auto& node : c.nodes) {
     const Profile* p = c.findProfile(c.profileNameOf(node));
     if (p == nullptr || node.ip || !recipeNeedsIp(p->join.recipe)) continue;

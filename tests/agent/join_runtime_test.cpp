@@ -133,11 +133,15 @@ TEST_F(JoinRuntime, EtcdMemberJoinsThroughContainerd) {
   EXPECT_EQ(*rc, 0);
   EXPECT_NE(slurp(out).find("am9pbmVk"), std::string::npos) << slurp(out);
 
-  std::vector<std::string> phases;
+  // The timeline: the runtime, each step of the recipe by name, then joined.
+  std::vector<std::string> events;
   for (const auto& r : server_.requests()) {
-    if (r["path"] == "/v1/agent/events") phases.push_back(json::parse(r["body"].get<std::string>())["phase"]);
+    if (r["path"] != "/v1/agent/events") continue;
+    const auto e = json::parse(r["body"].get<std::string>());
+    events.push_back(e["phase"].get<std::string>() + (e["phase"] == "join_step" ? ":" + e["message"].get<std::string>() : ""));
   }
-  EXPECT_EQ(phases, (std::vector<std::string>{"runtime_started", "joined"}));
+  EXPECT_EQ(events, (std::vector<std::string>{"runtime_started", "join_step:import etcd", "join_step:start etcd",
+                                               "join_step:announce", "joined"}));
 }
 
 }  // namespace

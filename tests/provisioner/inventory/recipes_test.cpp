@@ -42,11 +42,18 @@ TEST(Recipes, UnknownRecipeIsRefusedWithPositionAndKnownNames) {
 }
 
 TEST(Recipes, EtcdRecipeNeedsTheNodesIp) {
-  auto errors = errorsOf(declaration("    join: { recipe: etcd-proxy }\n",
+  auto errors = errorsOf(declaration("    join: { recipe: etcd-member }\n",
                                      "  - { name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10, profile: p }\n"
                                      "  - { name: b, mac: 52:54:00:00:00:02, profile: p }\n"));
-  EXPECT_THAT(errors, ElementsAre("cluster.yaml:17:5: nodes[1]: profile \"p\" joins with recipe etcd-proxy, "
+  EXPECT_THAT(errors, ElementsAre("cluster.yaml:17:5: nodes[1]: profile \"p\" joins with recipe etcd-member, "
                                   "which needs the node's ip: declare ip here"));
+}
+
+TEST(Recipes, ProxyWithoutAnyMemberIsRefused) {
+  auto errors = errorsOf(declaration("    join: { runtime: containerd, recipe: etcd-proxy }\n",
+                                     "  - { name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10, profile: p }\n"));
+  EXPECT_THAT(errors, ElementsAre("cluster.yaml:14:42: profiles.p.join.recipe: recipe etcd-proxy needs at least one "
+                                  "node whose profile joins with etcd-member"));
 }
 
 TEST(Recipes, NoRecipeNeedsNoIp) {

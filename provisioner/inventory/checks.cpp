@@ -223,10 +223,13 @@ void checkRecipes(const Config& c, Diagnostics& out) {
     const Profile* p = c.findProfile(c.profileNameOf(node));
     any_member = any_member || (p != nullptr && p->join.recipe == "etcd-member");
   }
-  for (const auto& [name, p] : c.profiles) {
-    if (p.join.recipe != "etcd-proxy" || any_member) continue;
-    report(p.join.recipe_pos, p.path + ".join.recipe",
-           "recipe etcd-proxy needs at least one node whose profile joins with etcd-member");
+  for (const auto& node : c.nodes) {
+    const Profile* p = c.findProfile(c.profileNameOf(node));
+    if (p == nullptr || p->join.recipe != "etcd-proxy" || any_member) continue;
+    report(node.pos, node.path,
+           fmt::format("profile \"{}\" joins with recipe etcd-proxy, which needs a declared node that joins "
+                       "with etcd-member",
+                       p->name));
   }
   for (const auto& node : c.nodes) {
     const Profile* p = c.findProfile(c.profileNameOf(node));

@@ -49,11 +49,11 @@ TEST(Recipes, EtcdRecipeNeedsTheNodesIp) {
                                   "which needs the node's ip: declare ip here"));
 }
 
-TEST(Recipes, ProxyWithoutAnyMemberIsRefused) {
+TEST(Recipes, ProxyNodeWithoutAnyMemberIsRefused) {
   auto errors = errorsOf(declaration("    join: { runtime: containerd, recipe: etcd-proxy }\n",
                                      "  - { name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10, profile: p }\n"));
-  EXPECT_THAT(errors, ElementsAre("cluster.yaml:14:42: profiles.p.join.recipe: recipe etcd-proxy needs at least one "
-                                  "node whose profile joins with etcd-member"));
+  EXPECT_THAT(errors, ElementsAre("cluster.yaml:16:5: nodes[0]: profile \"p\" joins with recipe etcd-proxy, which "
+                                  "needs a declared node that joins with etcd-member"));
 }
 
 TEST(Recipes, NoRecipeNeedsNoIp) {

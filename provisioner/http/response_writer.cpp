@@ -38,6 +38,9 @@ using boost::system::error_code;
 // 8 MiB turns (boot-storm finding), hence the separate threads.
 constexpr std::size_t kSendfileChunk = 4 * 1024 * 1024;
 constexpr std::size_t kCopyBuffer = 64 * 1024;
+// Bodies up to this size go out from the request thread: a dup(2), a strand and two hops
+// to the bulk threads would cost more than the send itself (small assets, loaders).
+constexpr std::uint64_t kInlineBody = 256 * 1024;
 
 // Waits until `socket` (a tcp::socket, or a stream_descriptor of one) is writable, at most
 // `timeout`. False on timeout or error.
@@ -117,7 +120,8 @@ asio::awaitable<SendResult> sendFileBody(Server::Impl& server, beast::tcp_stream
   socket.native_non_blocking(true, ec);  // shared with the duplicate descriptor, if any
   if (ec) co_return SendResult::kError;
   SendResult result;
-  if (auto* bulk = server.options().bulk) {
+  auto* bulk = server.options().bulk;
+  if (bulk != nullptr && range.length > kInlineBody) {
     result = co_await asio::co_spawn(asio::make_strand(*bulk),
                                      sendOnBulk(server, socket.native_handle(), fd, range), asio::use_awaitable);
   } else {

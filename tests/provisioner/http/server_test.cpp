@@ -193,7 +193,7 @@ TEST_F(ServerTest, ReaderThatStopsReadingTimesOut) {
 }
 
 TEST_F(ServerTest, BulkThreadsSendFilesWhileRequestsAreAnswered) {
-  // File bodies go out on the bulk io_context. A reader that stops reading leaves its send
+  // Large file bodies go out on the bulk io_context (small ones inline). A reader that stops reading leaves its send
   // waiting for room there; meanwhile other requests on the request threads are answered,
   // a small file and a 64 MiB one arrive whole, keep-alive continues after a file body, and
   // stop() ends the stalled send (shutdown reaches the bulk side's descriptor).

@@ -5,7 +5,12 @@
 # boots completed over time (docs/benchmarks-storm.svg).
 #
 #   scripts/bench-storm.sh [--build DIR] [--clients "100 1000"] [--kernel-mib 8] [--initrd-mib 32]
-#                          [--spread 2s] [--runs 1] [--plot FILE]
+#                          [--spread 2s] [--runs 1] [--plot FILE] [--http-only]
+#
+# --http-only: the HTTP side alone, as a floor for the storm. Every machine starts at the
+# stack's boot script URL (`drover sim --script-url`): no DHCP, no TFTP, no lease binding;
+# the script, kernel and initrd of every machine. What is left of the storm is the bulk
+# transfer, so this shows how close each stack's storm comes to it.
 #
 # Layout: a server namespace (192.0.2.1/24) and a client namespace (192.0.2.2/24) joined by
 # a veth pair. `drover sim` runs in the client namespace as a DHCP relay (giaddr 198.18.0.1,
@@ -33,8 +38,9 @@ kernel_mib=8
 initrd_mib=32
 spread=2s
 runs=1
-plot=docs/benchmarks-storm.svg
+plot=
 stacks="drover reference"
+http_only=0
 while (($#)); do
   case "$1" in
     --build) build=$2; shift ;;
@@ -45,7 +51,8 @@ while (($#)); do
     --runs) runs=$2; shift ;;
     --plot) plot=$2; shift ;;
     --stacks) stacks=$2; shift ;;
-    *) echo "usage: $0 [--build DIR] [--clients LIST] [--kernel-mib N] [--initrd-mib N] [--spread D] [--runs N] [--plot FILE] [--stacks \"drover reference\"]" >&2; exit 2 ;;
+    --http-only) http_only=1 ;;
+    *) echo "usage: $0 [--build DIR] [--clients LIST] [--kernel-mib N] [--initrd-mib N] [--spread D] [--runs N] [--plot FILE] [--stacks \"drover reference\"] [--http-only]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -55,6 +62,8 @@ for tool in "$drover" dnsmasq gnuplot curl; do
   command -v "$tool" >/dev/null || { echo "bench-storm: $tool not found (build drover, run scripts/setup.sh)" >&2; exit 2; }
 done
 [[ -f /usr/lib/ipxe/undionly.kpxe ]] || { echo "bench-storm: needs Debian's ipxe package" >&2; exit 2; }
+# The plot in the docs is of whole boots; an HTTP-only run plots only when asked to.
+[[ -z $plot && $http_only == 0 ]] && plot=docs/benchmarks-storm.svg
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # sockets: one per TFTP transfer and HTTP connection
 
 tag=$$
@@ -233,8 +242,12 @@ storm() {  # stack n run -> fills R[stack.n.*]
   cli_drops0=$(udp_rcvbuf_errors "$cli")
   local listen0
   listen0=$(tcp_listen_drops "$srv")
-  timeout 1800 ip netns exec "$cli" "$drover" sim --server 192.0.2.1 --relay 198.18.0.1 --clients "$n" \
-    --concurrency "$n" --spread "$spread" --bind-leased --deadline 10m \
+  local boot=(--server 192.0.2.1 --relay 198.18.0.1 --bind-leased)
+  if ((http_only)); then
+    boot=(--script-url "http://192.0.2.1:$([[ $stack == drover ]] && echo 8080 || echo 8081)/boot.ipxe")
+  fi
+  timeout 1800 ip netns exec "$cli" "$drover" sim "${boot[@]}" --clients "$n" \
+    --concurrency "$n" --spread "$spread" --deadline 10m \
     --json "$out.json" --timeline "$out.timeline" > "$out.txt" 2> "$out.progress" || true
   R[$stack.$n.rss]=$(tree_hwm_mib)
   R[$stack.$n.udpdrops]="$(($(udp_rcvbuf_errors "$srv") - srv_drops0)) / $(($(udp_rcvbuf_errors "$cli") - cli_drops0))"
@@ -279,6 +292,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a > 0) printf "%.2fx", a
 
 echo "Machine: $(nproc) cores, $(uname -r); $(date -u +%Y-%m-%d); kernel ${kernel_mib} MiB + initrd ${initrd_mib} MiB;" \
   "loader undionly.kpxe $(stat -c %s /usr/lib/ipxe/undionly.kpxe) bytes; power-on spread $spread;" \
+  "$( ((http_only)) && echo "HTTP only (no DHCP, no TFTP);")" \
   "dnsmasq $(dnsmasq --version | head -1 | awk '{print $3}'), nginx $("$nginx_bin" -v 2>&1 | sed 's|.*nginx/||')"
 echo
 echo "| machines | stack | booted | storm (s) | boot p50 (s) | boot p99 (s) | DHCP p99 (s) | TFTP p99 (s) | HTTP p99 (s) | retransmits | UDP socket drops server / sim | peak RSS (MiB) | failures |"
@@ -296,7 +310,7 @@ done
 
 # Boots completed over time, the largest storm, both stacks.
 big=$(tr ' ' '\n' <<<"$clients" | sort -n | tail -1)
-if [[ -f $work/drover-$big-1.timeline && -f $work/reference-$big-1.timeline ]]; then
+if [[ -n $plot && -f $work/drover-$big-1.timeline && -f $work/reference-$big-1.timeline ]]; then
   gnuplot <<EOF
 set terminal svg size 800,450 dynamic font "sans,12"
 set output "$plot"

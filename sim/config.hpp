@@ -44,6 +44,11 @@ struct Config {
   int http_retries = 2;
   Millis http_timeout{std::chrono::seconds(60)};  // per request, no progress
 
+  // HTTP only: every machine starts at this iPXE script URL, with no DHCP and no TFTP (as a
+  // machine with a static address that boots from a URL). Measures the HTTP side alone:
+  // the script, kernel and initrd of every machine. Empty: the whole PXE boot.
+  std::string script_url;
+
   // Bind each machine's TFTP and HTTP sockets to its leased address (needs a local route
   // for the pool, e.g. `ip route add local 198.51.100.0/24 dev lo`).
   bool bind_leased = false;

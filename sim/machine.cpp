@@ -94,6 +94,13 @@ class Boot {
     Identity id{clientMac(config_.mac_base, record_.index), {}, config_.arch, false};
     id.uuid = clientUuid(id.mac);
     record_.mac = id.mac.str();
+    if (!config_.script_url.empty()) {  // HTTP only: no DHCP, no TFTP
+      // Named, not temporaries: GCC 12 mis-destroys temporaries inside a co_await.
+      const Lease none;
+      const auto settings = settingsFor(id, none);
+      co_await boot(config_.script_url, settings);
+      co_return;
+    }
     const std::uint32_t xid_base = (record_.index + 1) << 4;
 
     auto t = Clock::now();

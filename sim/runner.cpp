@@ -22,8 +22,13 @@ using asio::use_awaitable;
 Status validate(const Config& c) {
   if (c.clients == 0) return makeError("config", "clients must be at least 1");
   if (c.concurrency == 0) return makeError("config", "concurrency must be at least 1");
-  if (c.server.isUnspecified()) return makeError("config", "the DHCP server address is required");
-  if (c.relay.isUnspecified()) return makeError("config", "the relay address (giaddr) is required");
+  if (!c.script_url.empty()) {
+    if (!c.script_url.starts_with("http://")) return makeError("config", "the script URL must start with http://");
+    if (c.bind_leased) return makeError("config", "an HTTP-only run has no leases to bind to");
+  } else {
+    if (c.server.isUnspecified()) return makeError("config", "the DHCP server address is required");
+    if (c.relay.isUnspecified()) return makeError("config", "the relay address (giaddr) is required");
+  }
   if (c.dhcp_timeouts.empty()) return makeError("config", "at least one DHCP timeout is required");
   if (c.blksize < tftp::wire::kMinBlksize) return makeError("config", "blksize must be at least 8");
   if (c.windowsize == 0) return makeError("config", "windowsize must be at least 1");
@@ -42,7 +47,8 @@ class Storm {
         slot_(io), ticker_(io) {}
 
   Status start() {
-    if (auto st = relay_.open(); !st) return st;
+    if (config_.script_url.empty())
+      if (auto st = relay_.open(); !st) return st;
     start_ = Clock::now();
     asio::co_spawn(io_, launch(), asio::detached);
     asio::co_spawn(io_, tick(), asio::detached);

@@ -27,12 +27,18 @@ struct SimFlags {
 
 Status apply(SimFlags& f) {
   auto& c = f.config;
-  auto server = Ipv4Address::parse(f.server);
-  if (!server) return makeError("usage", "--server: " + server.error().message);
-  c.server = *server;
-  auto relay = Ipv4Address::parse(f.relay);
-  if (!relay) return makeError("usage", "--relay: " + relay.error().message);
-  c.relay = *relay;
+  if (f.config.script_url.empty() && (f.server.empty() || f.relay.empty()))
+    return makeError("usage", "--server and --relay are required (or --script-url for an HTTP-only run)");
+  if (!f.server.empty()) {
+    auto server = Ipv4Address::parse(f.server);
+    if (!server) return makeError("usage", "--server: " + server.error().message);
+    c.server = *server;
+  }
+  if (!f.relay.empty()) {
+    auto relay = Ipv4Address::parse(f.relay);
+    if (!relay) return makeError("usage", "--relay: " + relay.error().message);
+    c.relay = *relay;
+  }
   if (!f.mac_base.empty()) {
     auto mac = MacAddress::parse(f.mac_base);
     if (!mac) return makeError("usage", "--mac-base: " + mac.error().message);
@@ -94,7 +100,8 @@ int runSim(SimFlags& f, std::ostream& out, std::ostream& err) {
                    {"spread_ms", f.config.spread.count()}, {"deadline_ms", f.config.deadline.count()},
                    {"arch", f.config.arch},             {"blksize", f.config.blksize},
                    {"windowsize", f.config.windowsize}, {"tsize_probe", f.config.tftp_probe},
-                   {"server", f.server},                {"relay", f.relay}};
+                   {"server", f.server},                {"relay", f.relay},
+                   {"script_url", f.config.script_url}};
     std::ofstream file(f.json);
     file << j.dump(2) << '\n';
     if (!file) {
@@ -120,8 +127,10 @@ void addSimCommand(CLI::App& root, Context& ctx) {
   auto f = std::make_shared<SimFlags>();
   auto* cmd = root.add_subcommand("sim", "Simulate PXE machines booting at once (DHCP, TFTP, HTTP) and report latencies");
   auto& c = f->config;
-  cmd->add_option("--server", f->server, "DHCP server address (requests are relayed to it by unicast)")->required();
-  cmd->add_option("--relay", f->relay, "Address the sim listens on as a DHCP relay (giaddr)")->required();
+  cmd->add_option("--server", f->server, "DHCP server address (requests are relayed to it by unicast)");
+  cmd->add_option("--relay", f->relay, "Address the sim listens on as a DHCP relay (giaddr)");
+  cmd->add_option("--script-url", c.script_url,
+                  "HTTP only: skip DHCP and TFTP, every machine starts at this iPXE script URL");
   cmd->add_option("--relay-port", c.relay_port, "Relay port the server replies to")->capture_default_str();
   cmd->add_option("--server-port", c.server_port, "DHCP server port")->capture_default_str();
   cmd->add_option("-n,--clients", c.clients, "Simulated machines")->capture_default_str()->check(CLI::Range(1U, 1000000U));

@@ -173,5 +173,42 @@ TEST_F(StormTest, EveryMachineBootsAndTheServerCountersAgree) {
   EXPECT_EQ(serve.wait(), 0) << readFile(log);
 }
 
+TEST_F(StormTest, HttpOnlyRunStartsAtTheScriptUrl) {
+  // --script-url: no DHCP, no TFTP; every machine fetches the entry script (whose chain the
+  // sim expands with its MAC), then the kernel and initrd.
+  writeSite();
+  const auto log = (dir_.path() / "serve.log").string();
+  Process serve(srv_->exec({drover_, "--log-level", "warn", "serve", "--config", (dir_.path() / "cluster.yaml").string()}),
+                log);
+  ASSERT_TRUE(waitFor([&] { return serverMetrics().find("drover_http_requests_total") != std::string::npos || !serve.running(); }))
+      << readFile(log);
+  const auto before = serverMetrics();
+  const auto json = (dir_.path() / "http-only.json").string();
+  const auto out = (dir_.path() / "http-only.out").string();
+  Process sim(cli_->exec({drover_, "sim", "--script-url", "http://192.0.2.1:8080/boot.ipxe", "--clients",
+                          std::to_string(kClients), "--deadline", "3m", "-q", "--json", json}),
+              out);
+  ASSERT_EQ(sim.wait(std::chrono::seconds(300)), 0) << readFile(out) << "\n--- serve ---\n" << readFile(log);
+  const auto report = nlohmann::json::parse(readFile(json));
+  EXPECT_EQ(report["completed"], kClients) << report.dump(2);
+  EXPECT_EQ(report["config"]["script_url"], "http://192.0.2.1:8080/boot.ipxe");
+  for (const char* phase : {"script", "kernel", "initrd", "boot"}) EXPECT_EQ(report["phases"][phase]["count"], kClients) << phase;
+  for (const char* phase : {"dhcp", "tftp", "ipxe_dhcp"}) EXPECT_EQ(report["phases"][phase]["count"], 0) << phase;
+  EXPECT_EQ(report["bytes"]["tftp"], 0);
+  const auto after = serverMetrics();
+  EXPECT_EQ(metric(after, "drover_dhcp_replies_total", {}) - metric(before, "drover_dhcp_replies_total", {}), 0);
+  EXPECT_EQ(metric(after, "drover_tftp_transfers_total", {}) - metric(before, "drover_tftp_transfers_total", {}), 0);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(), 0) << readFile(log);
+}
+
+TEST(SimCli, HttpOnlyAndPxeFlagsAreChecked) {
+  const std::string drover = binaryDir() + "/bin/drover";
+  ASSERT_TRUE(dhcp::test::haveTool(drover));
+  EXPECT_EQ(sh(drover + " sim --clients 1"), 2) << "no server, relay or script URL";
+  EXPECT_EQ(sh(drover + " sim --script-url ftp://x/"), 2);
+  EXPECT_EQ(sh(drover + " sim --script-url http://192.0.2.1/ --bind-leased"), 2);
+}
+
 }  // namespace
 }  // namespace drover::sim

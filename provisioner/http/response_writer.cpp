@@ -3,10 +3,14 @@
 
 // followed by sendfile(2) (plain TCP) or a buffered copy (TLS).
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <type_traits>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
@@ -70,6 +74,12 @@ asio::awaitable<bool> awaitWritable(Waitable& socket, std::chrono::milliseconds 
 
 enum class SendResult { kOk, kTimeout, kError };
 
+// TCP_CORK on a plain TCP socket; failing only costs segment sizes, so it is not checked.
+void setCork(int socket_fd, bool on) {
+  const int v = on ? 1 : 0;
+  ::setsockopt(socket_fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v);
+}
+
 // Zero-copy: the kernel moves file pages to the socket (non-blocking), waiting on `socket`
 // for room.
 template <class Waitable>
@@ -79,7 +89,8 @@ asio::awaitable<SendResult> sendfileLoop(Server::Impl& server, Waitable& socket,
   std::size_t since_yield = 0;
   SendResult result = SendResult::kOk;
   while (left > 0) {
-    ssize_t n = ::sendfile(socket.native_handle(), fd, &offset, std::min<std::uint64_t>(left, kSendfileChunk));
+    const std::size_t asked = std::min<std::uint64_t>(left, kSendfileChunk);
+    ssize_t n = ::sendfile(socket.native_handle(), fd, &offset, asked);
     if (n > 0) {
       left -= static_cast<std::uint64_t>(n);
       server.countBytes(static_cast<std::uint64_t>(n));
@@ -87,6 +98,12 @@ asio::awaitable<SendResult> sendfileLoop(Server::Impl& server, Waitable& socket,
       if (since_yield >= kSendfileChunk) {
         since_yield = 0;
         co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+      }
+      // A short send means the socket buffer is full: wait for room rather than make a
+      // call that can only fail with EAGAIN (and has the kernel read file pages for it).
+      if (static_cast<std::size_t>(n) < asked && left > 0 && !co_await awaitWritable(socket, server.options().write_timeout)) {
+        result = socket.is_open() ? SendResult::kTimeout : SendResult::kError;
+        break;
       }
       continue;
     }
@@ -206,10 +223,19 @@ asio::awaitable<bool> writeResponse(Server::Impl& server, Stream& stream, const 
   if (!plan.content_range.empty()) header.set(beast_http::field::content_range, plan.content_range);
   if (plan.status != 304) header.content_length(plan.body.length);
   server.countRequest(header.result_int());
+  // A large body over plain TCP goes out corked, header included (full segments only; the
+  // tail is flushed when the cork comes off). The connection is TCP_NODELAY for small
+  // responses, and without the cork sendfile pushes a short segment at the end of each
+  // piece it moves: 1,000 machines fetching 40 MiB each took 10.0-10.8 s uncorked and
+  // 7.6-7.8 s corked (docs/benchmarks.md, "Boot storm").
+  const bool cork = std::is_same_v<Stream, beast::tcp_stream> && !head && plan.body.length > kInlineBody;
+  const int socket_fd = beast::get_lowest_layer(stream).socket().native_handle();
+  if (cork) setCork(socket_fd, true);
   if (!co_await writeMessage(server, stream, header)) co_return false;
   if (head || plan.body.length == 0) co_return true;
 
   SendResult sent = co_await sendFileBody(server, stream, file.fd.get(), plan.body);
+  if (cork && sent == SendResult::kOk) setCork(socket_fd, false);
   if (sent != SendResult::kOk) {
     error_code ignored;
     server.drop(sent == SendResult::kTimeout ? "timeout" : "write_error",

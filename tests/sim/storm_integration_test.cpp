@@ -110,19 +110,27 @@ class StormTest : public ::testing::Test {
                     "    ip: 198.51.100.5\n");
   }
 
+  // The site, and `drover serve` on it in the server namespace, answering /metrics.
+  void startServe() {
+    writeSite();
+    serve_log_ = (dir_.path() / "serve.log").string();
+    serve_.emplace(srv_->exec({drover_, "--log-level", "warn", "serve", "--config", (dir_.path() / "cluster.yaml").string()}),
+                   serve_log_);
+    ASSERT_TRUE(waitFor([&] { return serverMetrics().find("drover_http_requests_total") != std::string::npos || !serve_->running(); }))
+        << readFile(serve_log_);
+    ASSERT_TRUE(serve_->running()) << readFile(serve_log_);
+  }
+
   test::TempDir dir_{"drover-sim"};
-  std::string drover_, sif_, cif_;
+  std::string drover_, sif_, cif_, serve_log_;
   std::optional<Netns> srv_, cli_;
+  std::optional<Process> serve_;  // declared after the namespaces: stopped before they go
 };
 
 TEST_F(StormTest, EveryMachineBootsAndTheServerCountersAgree) {
-  writeSite();
-  const auto log = (dir_.path() / "serve.log").string();
-  Process serve(srv_->exec({drover_, "--log-level", "warn", "serve", "--config", (dir_.path() / "cluster.yaml").string()}),
-                log);
-  ASSERT_TRUE(waitFor([&] { return serverMetrics().find("drover_http_requests_total") != std::string::npos || !serve.running(); }))
-      << readFile(log);
-  ASSERT_TRUE(serve.running()) << readFile(log);
+  ASSERT_NO_FATAL_FAILURE(startServe());
+  auto& serve = *serve_;
+  const auto& log = serve_log_;
   const auto before = serverMetrics();
 
   const auto json = (dir_.path() / "report.json").string();
@@ -176,12 +184,9 @@ TEST_F(StormTest, EveryMachineBootsAndTheServerCountersAgree) {
 TEST_F(StormTest, HttpOnlyRunStartsAtTheScriptUrl) {
   // --script-url: no DHCP, no TFTP; every machine fetches the entry script (whose chain the
   // sim expands with its MAC), then the kernel and initrd.
-  writeSite();
-  const auto log = (dir_.path() / "serve.log").string();
-  Process serve(srv_->exec({drover_, "--log-level", "warn", "serve", "--config", (dir_.path() / "cluster.yaml").string()}),
-                log);
-  ASSERT_TRUE(waitFor([&] { return serverMetrics().find("drover_http_requests_total") != std::string::npos || !serve.running(); }))
-      << readFile(log);
+  ASSERT_NO_FATAL_FAILURE(startServe());
+  auto& serve = *serve_;
+  const auto& log = serve_log_;
   const auto before = serverMetrics();
   const auto json = (dir_.path() / "http-only.json").string();
   const auto out = (dir_.path() / "http-only.out").string();

@@ -137,8 +137,8 @@ asio::awaitable<SendResult> sendFileBody(Server::Impl& server, beast::tcp_stream
   socket.native_non_blocking(true, ec);  // shared with the duplicate descriptor, if any
   if (ec) co_return SendResult::kError;
   SendResult result;
-  auto* bulk = server.options().bulk;
-  if (bulk != nullptr && range.length > kInlineBody) {
+  auto* bulk = range.length > kInlineBody ? server.nextBulk() : nullptr;
+  if (bulk != nullptr) {
     result = co_await asio::co_spawn(asio::make_strand(*bulk),
                                      sendOnBulk(server, socket.native_handle(), fd, range), asio::use_awaitable);
   } else {

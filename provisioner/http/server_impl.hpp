@@ -45,6 +45,11 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   bool stopping() const { return stopping_.load(); }
   void countRequest(unsigned status);
   void countBytes(std::uint64_t n) { bytes_sent_.fetch_add(n, std::memory_order_relaxed); }
+  // The bulk io_context for the next file body (ServerOptions::bulk, in turn); null if none.
+  asio::io_context* nextBulk() {
+    if (options_.bulk.empty()) return nullptr;
+    return options_.bulk[next_bulk_.fetch_add(1, std::memory_order_relaxed) % options_.bulk.size()];
+  }
   void drop(std::string_view reason, const tcp::endpoint& peer);
 
  private:
@@ -66,6 +71,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   std::shared_ptr<spdlog::logger> log_;
   log::RateLimit drop_log_limit_;
 
+  std::atomic<std::size_t> next_bulk_{0};
   metrics::Counter& bytes_sent_;
   metrics::Gauge& active_;
   std::array<std::atomic<metrics::Counter*>, 600> by_status_{};

@@ -74,9 +74,13 @@ struct App::Impl {
   std::shared_ptr<spdlog::logger> log = log::get("serve");
 
   asio::io_context io;
-  // Kernel, initrd and image bodies are sent from these threads (http::ServerOptions::bulk).
-  asio::io_context bulk;
-  asio::executor_work_guard<asio::io_context::executor_type> bulk_work{bulk.get_executor()};
+  // Kernel, initrd and image bodies are sent from these, one thread each
+  // (http::ServerOptions::bulk); as many as options.threads.
+  struct Bulk {
+    asio::io_context io{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  };
+  std::vector<std::unique_ptr<Bulk>> bulk;
   std::unique_ptr<state::SqliteStore> store;
   std::unique_ptr<state::TokenService> tokens;
   std::unique_ptr<Context> ctx;
@@ -92,6 +96,15 @@ struct App::Impl {
 };
 
 namespace {
+
+// The bulk io_contexts, made on first use (options.threads of them), for ServerOptions::bulk.
+std::vector<asio::io_context*> bulkContexts(App::Impl& d) {
+  if (d.bulk.empty())
+    for (int i = 0; i < std::max(1, d.options.threads); ++i) d.bulk.push_back(std::make_unique<App::Impl::Bulk>());
+  std::vector<asio::io_context*> out;
+  for (auto& b : d.bulk) out.push_back(&b->io);
+  return out;
+}
 
 std::filesystem::path stateDirFor(const Options& o, const inventory::Config& c) {
   if (!o.state_dir.empty()) return o.state_dir;
@@ -220,7 +233,7 @@ Status App::start() {
   }
   http::Router api_router;
   addApiRoutes(api_router, *d.ctx);
-  api_opts.bulk = &d.bulk;  // a plain-HTTP API listener sends disk images from there too
+  api_opts.bulk = bulkContexts(d);  // a plain-HTTP API listener sends disk images from there too
   d.api = std::make_unique<http::Server>(d.io, std::move(api_router), api_opts);
   auto api_ep = tcpEndpoint(config.server.api.listen, "server.api.listen");
   if (!api_ep) return api_ep.error();
@@ -234,7 +247,7 @@ Status App::start() {
   http::ServerOptions http_opts;
   http_opts.name = "http";
   http_opts.body_limit = 64 * 1024;
-  http_opts.bulk = &d.bulk;
+  http_opts.bulk = bulkContexts(d);
   http_opts.max_connections = 4096;  // a machine per connection in a boot storm, as TFTP
   d.http = std::make_unique<http::Server>(d.io, std::move(boot_router), http_opts);
   auto http_ep = tcpEndpoint(config.server.http.listen, "server.http.listen");
@@ -365,14 +378,13 @@ void App::run() {
   }
   if (d.tftp) d.tftp->thread = std::thread([s = d.tftp.get()] { s->io.run(); });
   std::vector<std::thread> threads, bulk_threads;
-  for (int i = 0; i < std::max(1, d.options.threads); ++i)
-    bulk_threads.emplace_back([&d] { d.bulk.run(); });
+  for (auto& b : d.bulk) bulk_threads.emplace_back([&b] { b->io.run(); });
   for (int i = 1; i < std::max(1, d.options.threads); ++i)
     threads.emplace_back([&d] { d.io.run(); });
   d.io.run();
   for (auto& t : threads) t.join();
   // Every session has ended, so no send is left on the bulk threads.
-  d.bulk_work.reset();
+  for (auto& b : d.bulk) b->work.reset();
   for (auto& t : bulk_threads) t.join();
   if (d.dhcp && d.dhcp->thread.joinable()) d.dhcp->thread.join();
   if (d.tftp && d.tftp->thread.joinable()) d.tftp->thread.join();

@@ -39,7 +39,7 @@ using ::drover::test::writeFile;
 // Runs a Server on 127.0.0.1:0 with two io threads until destroyed.
 class TestServer {
  public:
-  // with_bulk: file bodies go out on a second io_context with its own two threads, as in
+  // with_bulk: file bodies go out on two more io_contexts with a thread each, as in
   // `drover serve` (ServerOptions::bulk).
   TestServer(Router router, ServerOptions options = {}, bool with_bulk = false)
       : server_(std::make_unique<Server>(io_, std::move(router), withBulk(std::move(options), with_bulk), registry_)) {
@@ -48,12 +48,12 @@ class TestServer {
     server_->start();
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
     if (with_bulk)
-      for (int i = 0; i < 2; ++i) bulk_threads_.emplace_back([this] { bulk_.run(); });
+      for (auto& b : bulk_) bulk_threads_.emplace_back([&b] { b.io.run(); });
   }
   ~TestServer() {
     server_->stop(std::chrono::milliseconds(0));
     joinWithSafetyTimeout();
-    bulk_work_.reset();
+    for (auto& b : bulk_) b.work.reset();
     for (auto& t : bulk_threads_) t.join();
   }
 
@@ -82,14 +82,18 @@ class TestServer {
 
  private:
   ServerOptions withBulk(ServerOptions o, bool with_bulk) {
-    if (with_bulk) o.bulk = &bulk_;
+    if (with_bulk)
+      for (auto& b : bulk_) o.bulk.push_back(&b.io);
     return o;
   }
+  struct Bulk {
+    boost::asio::io_context io{1};
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  };
 
   metrics::Registry registry_;
   boost::asio::io_context io_;
-  boost::asio::io_context bulk_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> bulk_work_{bulk_.get_executor()};
+  std::array<Bulk, 2> bulk_;
   std::vector<std::thread> bulk_threads_;
   std::unique_ptr<Server> server_;
   std::vector<std::thread> threads_;

@@ -216,7 +216,6 @@ class Capturer {
     reporter_.event(phase, message, progress);
   }
 
-
   Error fail(const std::string& step, const Error& e) {
     const std::string msg = step + ": " + e.message;
     log_->error("AGENT_CAPTURE_FAILED step={} code={} message=\"{}\"", step, e.code, log::sanitize(msg, 300));

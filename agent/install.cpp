@@ -32,7 +32,6 @@ class Installer {
     reporter_.event(phase, message, progress);
   }
 
-
   Error fail(const std::string& step, const Error& e) {
     const std::string msg = step + ": " + e.message;
     log_->error("AGENT_FAILED step={} code={} message=\"{}\"", step, e.code, log::sanitize(msg, 300));

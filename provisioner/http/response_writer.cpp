@@ -16,7 +16,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -42,7 +41,7 @@ using boost::system::error_code;
 // 8 MiB turns (boot-storm finding), hence the separate threads.
 constexpr std::size_t kSendfileChunk = 4 * 1024 * 1024;
 constexpr std::size_t kCopyBuffer = 64 * 1024;
-// Bodies up to this size go out from the request thread: a dup(2), a strand and two hops
+// Bodies up to this size go out from the request thread: a dup(2) and two hops
 // to the bulk threads would cost more than the send itself (small assets, loaders).
 constexpr std::uint64_t kInlineBody = 256 * 1024;
 
@@ -57,8 +56,8 @@ asio::awaitable<bool> awaitWritable(Waitable& socket, std::chrono::milliseconds 
   auto wait = std::make_shared<Wait>();
   asio::steady_timer timer(socket.get_executor());
   timer.expires_after(timeout);
-  // Both handlers run on the session's strand; `done` keeps a late timer from touching a
-  // socket the session no longer waits on.
+  // Both handlers run serialized (on the session's strand, or on a bulk context's one
+  // thread); `done` keeps a late timer from touching a socket no longer waited on.
   timer.async_wait([wait, &socket](error_code ec) {
     if (ec || wait->done) return;
     wait->timed_out = true;
@@ -122,8 +121,8 @@ asio::awaitable<SendResult> sendfileLoop(Server::Impl& server, Waitable& socket,
 }
 
 // The send on the bulk io_context, through a duplicate descriptor of the session's socket
-// registered with the bulk reactor. Runs on its own strand (the writability wait's timer
-// and the wait may complete on different bulk threads).
+// registered with the bulk reactor. A bulk io_context is run by one thread, so the
+// writability wait and its timer need no strand.
 asio::awaitable<SendResult> sendOnBulk(Server::Impl& server, int socket_fd, int fd, ByteRange range) {
   const int dup_fd = ::fcntl(socket_fd, F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) co_return SendResult::kError;
@@ -139,7 +138,7 @@ asio::awaitable<SendResult> sendFileBody(Server::Impl& server, beast::tcp_stream
   SendResult result;
   auto* bulk = range.length > kInlineBody ? server.nextBulk() : nullptr;
   if (bulk != nullptr) {
-    result = co_await asio::co_spawn(asio::make_strand(*bulk),
+    result = co_await asio::co_spawn(*bulk,
                                      sendOnBulk(server, socket.native_handle(), fd, range), asio::use_awaitable);
   } else {
     result = co_await sendfileLoop(server, socket, fd, range);

@@ -46,9 +46,10 @@ struct ServerOptions {
   std::shared_ptr<boost::asio::ssl::context> tls;  // set: the listener speaks TLS only
   // Set: file bodies over plain TCP are sent from these io_contexts, one picked per body in
   // turn, so requests (accepting, reading, small responses) never wait in line behind a
-  // thousand kernel and initrd sends. Each should run on one thread of its own (a context
-  // per thread sent a 1,000-machine storm's 40 GiB faster than one context on two
-  // threads), and all must run until the server has stopped.
+  // thousand kernel and initrd sends. Each must be run by exactly one thread (a send's
+  // socket wait and its timer share it, with no strand; and a context per thread sent a
+  // 1,000-machine storm's 40 GiB faster than one context on two threads), and all must
+  // run until the server has stopped.
   std::vector<boost::asio::io_context*> bulk;
 };
 

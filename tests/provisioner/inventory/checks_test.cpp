@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "provisioner/inventory/loader.hpp"
+#include "tests/provisioner/inventory/config_text.hpp"
 
 namespace drover::inventory {
 namespace {
@@ -13,15 +14,9 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-constexpr const char* kHead = R"(server:
+const std::string kHead = std::string(R"(server:
   advertise: 192.0.2.1
-images:
-  boot-env:
-    kernel: { path: /srv/vmlinuz }
-    initrd: { path: /srv/initrd.img }
-  os:
-    disk: { path: /srv/os.raw }
-profiles:
+)") + kTestImages + R"(profiles:
   p:
     install: { image: os }
 defaults:
@@ -31,7 +26,7 @@ defaults:
 // Decodes kHead + `rest` (which must parse), runs only the cross-field pass.
 std::vector<std::string> check(const std::string& rest) {
   Diagnostics decode_errors;
-  auto config = decodeConfig(std::string(kHead) + rest, "c.yaml", ".", decode_errors);
+  auto config = decodeConfig(kHead + rest, "c.yaml", ".", decode_errors);
   EXPECT_THAT(decode_errors, IsEmpty());
   Diagnostics out;
   checkConfig(config, out);
@@ -145,7 +140,7 @@ defaults: {unknown: ignore}
 TEST(Checks, TemplatePathsAreRelativeToTheConfigDirectory) {
   const char* src = std::getenv("DROVER_SOURCE_DIR");
   const std::filesystem::path root = src ? src : ".";
-  const std::string text = std::string(kHead) + std::string(kLan) + "  # template\n";
+  const std::string text = kHead + std::string(kLan) + "  # template\n";
   std::string with_template = text;
   with_template.replace(
       with_template.find("    install: { image: os }\n"),

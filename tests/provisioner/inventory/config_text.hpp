@@ -1,7 +1,18 @@
 // Cluster declarations used by several inventory tests.
 #pragma once
 
+#include <string>
+
 namespace drover::inventory {
+
+// The boot environment and disk image of the small test declarations.
+inline constexpr const char* kTestImages = R"(images:
+  boot-env:
+    kernel: { path: /srv/vmlinuz }
+    initrd: { path: /srv/initrd.img }
+  os:
+    disk: { path: /srv/os.raw }
+)";
 
 inline constexpr const char* kFullConfig = R"(server:
   advertise: 192.0.2.1
@@ -60,18 +71,12 @@ nodes:
     profile: worker
 )";
 
-inline constexpr const char* kMinimalConfig = R"(server:
+inline const std::string kMinimalConfig = std::string(R"(server:
   advertise: 192.0.2.1
 networks:
   - name: lan
     subnet: 192.0.2.0/24
-images:
-  boot-env:
-    kernel: { path: /srv/vmlinuz }
-    initrd: { path: /srv/initrd.img }
-  os:
-    disk: { path: /srv/os.raw }
-profiles:
+)") + kTestImages + R"(profiles:
   os:
     install: { image: os }
 defaults:

@@ -4,21 +4,16 @@
 
 #include <string>
 
+#include "tests/provisioner/inventory/config_text.hpp"
+
 namespace drover::inventory::testing {
 
 inline std::string recipeDeclaration(const std::string& profiles, const std::string& nodes) {
-  return R"(server:
+  return std::string(R"(server:
   advertise: 192.0.2.1
 networks:
   - { name: lan, subnet: 192.0.2.0/24, pool: 192.0.2.100-192.0.2.199, gateway: 192.0.2.1 }
-images:
-  boot-env:
-    kernel: { path: /srv/vmlinuz }
-    initrd: { path: /srv/initrd.img }
-  os:
-    disk: { path: /srv/os.raw }
-profiles:
-)" + profiles + "nodes:\n" + nodes;
+)") + kTestImages + "profiles:\n" + profiles + "nodes:\n" + nodes;
 }
 
 }  // namespace drover::inventory::testing

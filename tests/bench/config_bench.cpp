@@ -10,10 +10,10 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include "provisioner/inventory/inventory.hpp"
-#include "provisioner/inventory/loader.hpp"
+#include "cluster/inventory.hpp"
+#include "cluster/loader.hpp"
 
-namespace drover::inventory {
+namespace drover::cluster {
 namespace {
 
 // 198.18.0.0/15 is the benchmarking range (RFC 2544): nodes in 198.18/16, pool in 198.19/16.
@@ -116,7 +116,7 @@ void BM_MatchUnknownByUuid(benchmark::State& state) {
 BENCHMARK(BM_MatchUnknownByUuid);
 
 }  // namespace
-}  // namespace drover::inventory
+}  // namespace drover::cluster
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);

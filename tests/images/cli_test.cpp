@@ -9,14 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "images/verify/signature.hpp"
-#include "provisioner/app/commands.hpp"
-#include "provisioner/inventory/loader.hpp"
-#include "provisioner/serve/server_files.hpp"
+#include "cli/commands.hpp"
+#include "cluster/loader.hpp"
+#include "server/server_files.hpp"
 #include "tests/images/image_server.hpp"
 #include "tests/images/keys.hpp"
 #include "tests/support/temp_dir.hpp"
 
-namespace drover::app {
+namespace drover::cli {
 namespace {
 
 using ::testing::HasSubstr;
@@ -123,27 +123,27 @@ TEST_F(ImagesCliTest, ImportOciWritesTarballAndDisk) {
 }
 
 TEST_F(ImagesCliTest, ServeOpensUrlArtifactsFromTheCatalogOnFirstUse) {
-  auto loaded = inventory::loadConfigFile(config_.string());
+  auto loaded = cluster::loadConfigFile(config_.string());
   ASSERT_TRUE(loaded.ok()) << loaded.errors[0].str();
   const auto& c = *loaded.config;
-  serve::setImageStateDir(dir_.path() / "serve-state");
-  auto file = serve::openImageArtifact(c, *c.findImage("os"), "disk");
+  server::setImageStateDir(dir_.path() / "serve-state");
+  auto file = server::openImageArtifact(c, *c.findImage("os"), "disk");
   ASSERT_TRUE(file) << file.error().message;
   EXPECT_EQ(file->size, os_.size());
   EXPECT_THAT(file->etag, HasSubstr(sha(os_)));
   EXPECT_EQ(server_->gets("os.raw"), 1);
   // Again, and by version: from the cache.
-  ASSERT_TRUE(serve::openImageArtifact(c, *c.findImage("os"), "disk"));
-  ASSERT_TRUE(serve::openImageArtifact(c, *c.findImage("os"), "disk", *Sha256::parse(sha(os_))));
+  ASSERT_TRUE(server::openImageArtifact(c, *c.findImage("os"), "disk"));
+  ASSERT_TRUE(server::openImageArtifact(c, *c.findImage("os"), "disk", *Sha256::parse(sha(os_))));
   EXPECT_EQ(server_->gets("os.raw"), 1);
   // The signature it was verified with is kept for install plans.
-  EXPECT_TRUE(serve::serveCatalog(c).signatureOf(*Sha256::parse(sha(os_))));
+  EXPECT_TRUE(server::serveCatalog(c).signatureOf(*Sha256::parse(sha(os_))));
   // Unknown versions and kinds are not found; local files still open.
-  EXPECT_FALSE(serve::openImageArtifact(c, *c.findImage("os"), "disk", *Sha256::parse(std::string(64, 'a'))));
-  EXPECT_FALSE(serve::openImageArtifact(c, *c.findImage("os"), "kernel"));
-  ASSERT_TRUE(serve::openImageArtifact(c, *c.findImage("boot-env"), "initrd"));
+  EXPECT_FALSE(server::openImageArtifact(c, *c.findImage("os"), "disk", *Sha256::parse(std::string(64, 'a'))));
+  EXPECT_FALSE(server::openImageArtifact(c, *c.findImage("os"), "kernel"));
+  ASSERT_TRUE(server::openImageArtifact(c, *c.findImage("boot-env"), "initrd"));
   EXPECT_TRUE(std::filesystem::exists(dir_.path() / "serve-state/images/index.json"));
 }
 
 }  // namespace
-}  // namespace drover::app
+}  // namespace drover::cli

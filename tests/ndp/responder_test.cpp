@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/dhcp/support/netns.hpp"
+#include "tests/support/netns.hpp"
 
 namespace drover::ndp {
 namespace {

@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/dhcp/support/netns.hpp"
+#include "tests/support/netns.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace drover::sim {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "tests/dhcp/support/netns.hpp"
+#include "tests/support/netns.hpp"
 
 namespace drover::dhcp::test {
 

@@ -1,0 +1,124 @@
+#include "boot/recipes.hpp"
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace drover::boot {
+namespace {
+
+using nlohmann::json;
+
+const cluster::Profile* profileOf(const cluster::Config& c, const cluster::Node& node) {
+  return c.findProfile(c.profileNameOf(node));
+}
+
+// Every declared node whose profile runs an etcd member and that has an address, in
+// declaration order.
+std::vector<const cluster::Node*> etcdMembers(const cluster::Config& c) {
+  std::vector<const cluster::Node*> out;
+  for (const auto& n : c.nodes) {
+    const auto* p = profileOf(c, n);
+    if (p != nullptr && p->join.recipe == "etcd-member" && n.ip) out.push_back(&n);
+  }
+  return out;
+}
+
+std::string commaList(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
+json importStep() { return {{"name", "import etcd image"}, {"ctr_import", "${ETCD_ARCHIVE}"}}; }
+
+json memberSteps() {
+  return json::array(
+      {{{"name", "etcd data directory"}, {"run", json::array({"mkdir", "-p", "-m", "0700", "${ETCD_DATA_DIR}"})}},
+       importStep(),
+       {{"name", "start etcd member"},
+        {"ctr_run",
+         {{"image", "${ETCD_IMAGE}"},
+          {"id", "drover-etcd"},
+          {"net_host", true},
+          {"mounts", json::array({"${ETCD_DATA_DIR}:${ETCD_DATA_DIR}"})},
+          {"args",
+           json::array({"etcd", "--name", "${ETCD_NAME}", "--data-dir", "${ETCD_DATA_DIR}",
+            "--listen-client-urls", "${ETCD_CLIENT_URL},http://127.0.0.1:2379",
+            "--advertise-client-urls", "${ETCD_CLIENT_URL}",
+            "--listen-peer-urls", "${ETCD_PEER_URL}",
+            "--initial-advertise-peer-urls", "${ETCD_PEER_URL}",
+            "--initial-cluster", "${ETCD_INITIAL_CLUSTER}",
+            "--initial-cluster-state", "new",
+            "--initial-cluster-token", "${ETCD_CLUSTER_TOKEN}"})}}}}});
+}
+
+json proxySteps() {
+  return json::array(
+      {importStep(),
+       {{"name", "start etcd proxy"},
+        {"ctr_run",
+         {{"image", "${ETCD_IMAGE}"},
+          {"id", "drover-etcd-proxy"},
+          {"net_host", true},
+          {"args", json::array({"etcd", "gateway", "start", "--listen-addr", "${ETCD_PROXY_LISTEN}",
+                                 "--endpoints", "${ETCD_ENDPOINTS}"})}}}}});
+}
+
+}  // namespace
+
+std::string etcdClusterToken(const std::string& initial_cluster) {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
+  for (unsigned char ch : initial_cluster) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  return fmt::format("drover-etcd-{:016x}", h);
+}
+
+Result<json> renderJoin(const cluster::Config& c, const cluster::Node& node) {
+  const auto* profile = profileOf(c, node);
+  if (profile == nullptr) return makeError("no_profile", "node " + node.name.value + " has no profile");
+  const auto& j = profile->join;
+  const std::string ip = node.ip ? node.ip->value.str() : "";
+  std::vector<std::string> names, initial, endpoints;
+  for (const auto* m : etcdMembers(c)) {
+    const auto mip = m->ip->value.str();
+    names.push_back(m->name.value + "=" + mip);
+    initial.push_back(fmt::format("{}=http://{}:{}", m->name.value, mip, kEtcdPeerPort));
+    endpoints.push_back(fmt::format("{}:{}", mip, kEtcdClientPort));
+  }
+  json env = {{"DROVER_NODE_NAME", node.name.value},
+              {"DROVER_NODE_IP", ip},
+              {"DROVER_RECIPE", j.recipe},
+              {"DROVER_CLUSTER_MEMBERS", commaList(names)}};
+  json steps = json::array();
+  if (j.recipe == "etcd-member" || j.recipe == "etcd-proxy") {
+    if (ip.empty()) return makeError("no_ip", "recipe " + j.recipe + " needs the node's declared ip");
+    env["ETCD_ARCHIVE"] = j.image;
+    env["ETCD_IMAGE"] = j.image_ref;
+    env["ETCD_ENDPOINTS"] = commaList(endpoints);
+    env["ETCD_INITIAL_CLUSTER"] = commaList(initial);
+    if (j.recipe == "etcd-member") {
+      env["ETCD_NAME"] = node.name.value;
+      env["ETCD_DATA_DIR"] = kEtcdDataDir;
+      env["ETCD_CLIENT_URL"] = fmt::format("http://{}:{}", ip, kEtcdClientPort);
+      env["ETCD_PEER_URL"] = fmt::format("http://{}:{}", ip, kEtcdPeerPort);
+      env["ETCD_CLUSTER_TOKEN"] = etcdClusterToken(commaList(initial));
+      steps = memberSteps();
+    } else {
+      if (endpoints.empty()) {
+        return makeError("no_members", "recipe etcd-proxy: no declared node with an ip uses recipe etcd-member");
+      }
+      env["ETCD_PROXY_LISTEN"] = fmt::format("0.0.0.0:{}", kEtcdClientPort);
+      steps = proxySteps();
+    }
+  } else if (!j.recipe.empty()) {
+    return makeError("unknown_recipe", "unknown recipe " + j.recipe);
+  }
+  return json{{"runtime", j.runtime}, {"recipe", j.recipe}, {"steps", steps}, {"env", env}};
+}
+
+}  // namespace drover::boot

@@ -1,0 +1,41 @@
+// The built-in join recipes, rendered from the declaration for one node: what
+// GET /v1/agent/join answers and drover-agent's join mode runs (agent/join.hpp documents
+// the step kinds). Pure: no I/O, no logging.
+//
+//   etcd-member  an etcd member in a container (host network): client URL http://IP:2379
+//                (and 127.0.0.1:2379), peer URL http://IP:2380, data under
+//                /var/lib/drover/etcd, statically bootstrapped: --initial-cluster lists
+//                every declared node whose profile uses etcd-member, with a cluster token
+//                derived from that list.
+//   etcd-proxy   `etcd gateway start` in a container on 0.0.0.0:2379, its endpoints the
+//                members' client addresses: clients on the node reach the cluster there.
+//
+// Both import etcd from the profile's join.image (an OCI archive on the node) and run the
+// image named join.image_ref. The steps name values through "env" (${ETCD_NAME}, ...), so
+// the reply reads as a template plus its values.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+#include "cluster/config.hpp"
+
+namespace drover::boot {
+
+inline constexpr const char* kEtcdDataDir = "/var/lib/drover/etcd";
+inline constexpr int kEtcdClientPort = 2379;
+inline constexpr int kEtcdPeerPort = 2380;
+
+// The whole reply body: {"runtime", "recipe", "steps": [...], "env": {...}}. A profile
+// without a recipe gets no steps. Error codes: no_profile (the node's profile is not
+// declared), no_ip (an etcd recipe on a node without ip; validation refuses it),
+// no_members (etcd-proxy, but no declared node uses etcd-member), unknown_recipe.
+Result<nlohmann::json> renderJoin(const cluster::Config& config, const cluster::Node& node);
+
+// "drover-etcd-" + 16 hex digits of a hash of the initial-cluster list: the same for every
+// member of one declaration, different when the membership differs.
+std::string etcdClusterToken(const std::string& initial_cluster);
+
+}  // namespace drover::boot

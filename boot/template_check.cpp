@@ -1,0 +1,42 @@
+#include "boot/template_check.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "boot/template_data.hpp"
+#include "templates/template.hpp"
+
+namespace drover::boot {
+
+cluster::Diagnostics checkTemplates(const cluster::Inventory& inv) {
+  const auto& config = inv.config();
+  cluster::Diagnostics out;
+  const auto data = sampleTemplateData(inv);
+  for (const auto& [name, profile] : config.profiles) {
+    if (!profile.cloud_config) continue;
+    const auto& key = *profile.cloud_config;
+    auto problem = [&](std::string message) {
+      out.push_back({config.file, key.pos, key.path, std::move(message)});
+    };
+    std::ifstream in(profile.cloud_config_file, std::ios::binary);
+    if (!in) {
+      problem(fmt::format("cannot read template {}", profile.cloud_config_file.string()));
+      continue;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = templates::Template::parse(key.value, text.str());
+    if (!parsed) {
+      problem(parsed.error().message);
+      continue;
+    }
+    if (auto missing = parsed->missingNames(data); !missing.empty()) {
+      problem(templates::describeMissing(key.value, missing));
+    }
+  }
+  return out;
+}
+
+}  // namespace drover::boot

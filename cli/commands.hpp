@@ -1,0 +1,72 @@
+// The drover subcommands. Each lives in its own file and adds itself to the root CLI::App;
+// its callback stores the process exit code in the shared Context. The run* functions do
+// the work and are what the tests call.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace drover::cli {
+
+struct Context {
+  std::ostream& out;
+  std::ostream& err;
+  int exit_code = 0;
+};
+
+// drover validate FILE
+void addValidateCommand(CLI::App& root, Context& ctx);
+int runValidate(const std::string& file, std::ostream& out, std::ostream& err);
+
+// drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--installed]
+void addExplainCommand(CLI::App& root, Context& ctx);
+
+// drover serve --config FILE [--state-dir DIR] [--no-dhcp] [--no-tftp]
+void addServeCommand(CLI::App& root, Context& ctx);
+
+// drover nodes | node NAME | reinstall NAME, over the API of a running drover serve:
+// --config FILE (API address and state dir from the declaration) or --api URL --state-dir
+// DIR; the operator token from DROVER_TOKEN or STATE_DIR/operator.token, the CA from
+// STATE_DIR/tls/ca.crt. Exit codes: 0 ok, 1 refused or failed, 2 the API is unreachable.
+struct ApiTarget {
+  std::string config{};
+  std::string api{};
+  std::string state_dir{};
+  std::string ca{};
+  std::string token{};  // overrides DROVER_TOKEN and the state dir's file
+};
+void addNodesCommands(CLI::App& root, Context& ctx);
+int runNodes(const ApiTarget& target, bool json, std::ostream& out, std::ostream& err);
+int runNode(const ApiTarget& target, const std::string& name, bool json, std::ostream& out, std::ostream& err);
+int runReinstall(const ApiTarget& target, const std::string& name, std::ostream& out, std::ostream& err);
+// drover sim --server IP --relay IP [-n N] [--concurrency N] [--spread D] ... [--json FILE]:
+// simulated PXE machines booting at once (docs/sim.md). Exit 0: every boot completed;
+// 1: some failed; 2: could not run.
+void addSimCommand(CLI::App& root, Context& ctx);
+
+// drover images list | pull IMAGE | verify | rm IMAGE | gc, with --config FILE
+// [--state-dir DIR]: the image catalog (docs/images.md). Exit 0 ok, 1 failed.
+struct ImagesTarget {
+  std::string config{};
+  std::string state_dir{};  // default: the directory of server.state.path
+  bool progress = false;    // pull: progress lines even when stderr is not a terminal
+};
+void addImagesCommands(CLI::App& root, Context& ctx);
+int runImagesList(const ImagesTarget& target, bool json, std::ostream& out, std::ostream& err);
+int runImagesPull(const ImagesTarget& target, const std::string& image, std::ostream& out, std::ostream& err);
+int runImagesVerify(const ImagesTarget& target, std::ostream& out, std::ostream& err);
+int runImagesRm(const ImagesTarget& target, const std::string& image, std::ostream& out, std::ostream& err);
+int runImagesGc(const ImagesTarget& target, std::ostream& out, std::ostream& err);
+// drover images import-oci NAME PATH: into <state dir>/images/oci/NAME/{rootfs.tar,disk.raw}.
+int runImagesImportOci(const ImagesTarget& target, const std::string& name, const std::string& source, bool disk,
+                       std::ostream& out, std::ostream& err);
+
+// "45s", "3m12s", "2h05m", "3d4h".
+std::string formatAge(std::int64_t ms);
+
+}  // namespace drover::cli

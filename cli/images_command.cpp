@@ -1,0 +1,424 @@
+// drover images list | pull | verify | rm | gc | capture: the image catalog under the state
+// directory (docs/images.md). Works beside a running `drover serve`: both lock the index.
+// `capture` asks the running server, through its operator API, to capture a node's disk.
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <ostream>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "images/catalog/catalog.hpp"
+#include "images/fetch/fetcher.hpp"
+#include "images/oci/oci_import.hpp"
+#include "images/verify/signature.hpp"
+#include "cli/commands.hpp"
+#include "cluster/loader.hpp"
+#include "server/server_files.hpp"
+
+namespace drover::cli {
+namespace {
+
+using images::catalog::Catalog;
+using nlohmann::json;
+
+struct Loaded {
+  std::shared_ptr<const cluster::Config> config;
+  std::unique_ptr<Catalog> catalog;
+};
+
+// The declaration and the catalog it names; reports and returns nothing on failure.
+std::optional<Loaded> open(const ImagesTarget& t, std::ostream& err, bool progress = false) {
+  auto r = cluster::loadConfigFile(t.config);
+  if (!r.ok()) {
+    for (const auto& e : r.errors) err << e.str() << '\n';
+    return std::nullopt;
+  }
+  const auto dir = t.state_dir.empty() ? server::defaultStateDir(*r.config) : std::filesystem::path(t.state_dir);
+  auto options = server::catalogOptions(*r.config, dir);
+  if (progress) options.progress = stderr;
+  Loaded l{r.config, std::make_unique<Catalog>(options)};
+  if (auto st = l.catalog->init(); !st) {
+    err << "drover images: " << st.error().message << '\n';
+    return std::nullopt;
+  }
+  return l;
+}
+
+std::string human(std::uint64_t bytes) { return images::fetch::humanBytes(bytes); }
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool catalogDeclared(const cluster::Config& config, const std::string& image, const std::string& kind) {
+  return server::catalogSpec(config, image, kind).has_value();
+}
+
+std::string ago(std::int64_t ms) { return ms > 0 ? formatAge(nowMs() - ms) + " ago" : "-"; }
+
+constexpr std::string_view kCaptureSource = "capture://";
+
+// --- capture: one operator API call ------------------------------------------------------------
+
+struct CaptureFlags {
+  std::string image;  // empty: the server's default, <node>-capture
+  std::string api;    // empty: from the declaration's server.api
+  std::string token;  // empty: DROVER_TOKEN, else <state dir>/operator.token
+  std::string ca;     // empty: <state dir>/tls/ca.crt
+  bool cancel = false;
+};
+
+std::string firstLine(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  return line;
+}
+
+std::string apiBase(const cluster::Config& c) {
+  std::string host = c.server.api.listen.host;
+  if (host.empty() || host == "0.0.0.0" || host == "::") host = "127.0.0.1";  // the certificate names it
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return fmt::format("{}://{}:{}", c.server.api.tls == cluster::TlsMode::Off ? "http" : "https", host,
+                     c.server.api.listen.port);
+}
+
+struct ApiReply {
+  long status = 0;
+  std::string body;
+  std::string error;  // the transfer's, when it failed
+};
+
+ApiReply apiRequest(const std::string& method, const std::string& url, const std::string& token,
+                    const std::string& ca, const std::string& body) {
+  ApiReply r;
+  CURL* h = curl_easy_init();
+  const std::string auth = "Authorization: Bearer " + token;
+  curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  if (!ca.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca.c_str());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* u) {
+    static_cast<std::string*>(u)->append(p, s * n);
+    return s * n;
+  });
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
+  if (const CURLcode rc = curl_easy_perform(h); rc != CURLE_OK) r.error = curl_easy_strerror(rc);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(h);
+  return r;
+}
+
+}  // namespace
+
+int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  auto index = l->catalog->list();
+  if (!index) {
+    err << "drover images: " << index.error().message << '\n';
+    return 1;
+  }
+  json rows = json::array();
+  auto row = [&](const std::string& image, const std::string& kind, const std::string& source,
+                 const images::store::Version* v, bool current) {
+    json r = {{"image", image}, {"kind", kind}, {"source", source}};
+    if (v != nullptr) {
+      r.update({{"sha256", v->sha256.hex()}, {"size", v->size}, {"fetched_ms", v->fetched_ms},
+                {"used_ms", v->used_ms}, {"pinned", v->pinned}, {"current", current}});
+      if (v->url.starts_with(kCaptureSource)) {  // a node's disk, captured (docs/images.md)
+        r["source"] = "captured";
+        r["node"] = v->url.substr(kCaptureSource.size());
+        if (auto meta = l->catalog->metadataOf(v->sha256)) {
+          auto m = json::parse(*meta, nullptr, false);
+          if (m.is_object()) {
+            r["raw_sha256"] = m.value("raw_sha256", "");
+            r["raw_size"] = m.value("raw_size", std::uint64_t{0});
+          }
+        }
+      }
+    }
+    rows.push_back(r);
+  };
+  for (const auto& [name, image] : l->config->images) {
+    for (const char* kind : {"kernel", "initrd", "disk"}) {
+      const auto& a = std::string_view(kind) == "kernel" ? image.kernel
+                      : std::string_view(kind) == "initrd" ? image.initrd
+                                                           : image.disk;
+      if (!a) continue;
+      if (!a->url) {
+        row(name, kind, "local", nullptr, true);
+        continue;
+      }
+      const auto* e = index->find(name, kind);
+      if (e == nullptr || e->versions.empty()) row(name, kind, "not cached", nullptr, false);
+      else
+        for (const auto& v : e->versions) row(name, kind, "cached", &v, &v == e->current());
+    }
+  }
+  for (const auto& [key, e] : index->entries)
+    if (!catalogDeclared(*l->config, e.image, e.kind))
+      for (const auto& v : e.versions) row(e.image, e.kind, "undeclared", &v, &v == e.current());
+
+  if (as_json) {
+    out << json{{"images", rows}}.dump(2) << '\n';
+    return 0;
+  }
+  out << fmt::format("{:<20} {:<7} {:<11} {:<13} {:>8} {:<14} {:<14} {}\n", "IMAGE", "KIND", "SOURCE", "VERSION",
+                     "SIZE", "FETCHED", "USED", "PINNED");
+  for (const auto& r : rows) {
+    const bool has = r.contains("sha256");
+    std::string version = has ? r["sha256"].get<std::string>().substr(0, 12) + (r["current"] ? "*" : "") : "-";
+    out << fmt::format("{:<20} {:<7} {:<11} {:<13} {:>8} {:<14} {:<14} {}\n", r["image"].get<std::string>(),
+                       r["kind"].get<std::string>(), r["source"].get<std::string>(), version,
+                       has ? human(r["size"]) : "-", has ? ago(r["fetched_ms"]) : "-",
+                       has ? ago(r["used_ms"]) : "-", has && r["pinned"] ? "yes" : "");
+  }
+  return 0;
+}
+
+int runImagesPull(const ImagesTarget& t, const std::string& image, std::ostream& out, std::ostream& err) {
+  auto l = open(t, err, ::isatty(STDERR_FILENO) != 0 || t.progress);
+  if (!l) return 1;
+  if (l->config->findImage(image) == nullptr) {
+    err << "drover images pull: no image \"" << image << "\" in " << t.config << '\n';
+    return 1;
+  }
+  int failed = 0, pulled = 0;
+  for (const char* kind : {"kernel", "initrd", "disk"}) {
+    auto spec = server::catalogSpec(*l->config, image, kind);
+    if (!spec) continue;
+    ++pulled;
+    auto r = l->catalog->ensure(*spec, images::catalog::Mode::Pull);
+    if (!r) {
+      err << fmt::format("{}/{}: {} ({})\n", image, kind, r.error().message, r.error().code);
+      ++failed;
+      continue;
+    }
+    out << fmt::format("{}/{}: {} {} {}, pinned\n", image, kind, r->fetched ? "pulled" : "already cached",
+                       r->sha256.hex().substr(0, 12), human(r->size));
+  }
+  if (pulled == 0) out << image << ": nothing to pull (every file is a local path)\n";
+  return failed == 0 ? 0 : 1;
+}
+
+int runImagesVerify(const ImagesTarget& t, std::ostream& out, std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  int bad = 0;
+  for (const auto& row : l->catalog->verifyAll()) {
+    out << fmt::format("{}: {}\n", row.what, row.status ? "ok" : row.status.error().message);
+    if (!row.status) ++bad;
+  }
+  // Local files are checked against what the declaration says about them.
+  for (const auto& [name, image] : l->config->images) {
+    for (const auto& [kind, a] : {std::pair{"kernel", &image.kernel}, {"initrd", &image.initrd}, {"disk", &image.disk}}) {
+      if (!*a || (*a)->path.empty() || (!(*a)->sha256 && !(*a)->signature)) continue;
+      images::verify::FileCheck check;
+      if ((*a)->sha256) check.expected = &*(*a)->sha256;
+      std::optional<images::verify::PublicKey> key;
+      std::vector<std::uint8_t> sig;
+      Status st;
+      if (const auto& s = (*a)->signature) {
+        auto k = images::verify::PublicKey::load(l->config->trust.keys.at(s->key.value).value);
+        auto text = s->path.empty() ? Result<std::string>(makeError("signature_unavailable", "a local file's signature must be a path"))
+                                    : images::verify::readSmallFile(s->path);
+        if (!k) st = k.error();
+        else if (!text) st = text.error();
+        else if (auto b = images::verify::decodeSignature(*text); !b) st = b.error();
+        else {
+          key = std::move(*k);
+          sig = std::move(*b);
+          check.key = &*key;
+          check.signature = sig;
+        }
+      }
+      if (st) {
+        auto r = images::verify::checkFile((*a)->path, check);
+        if (!r) st = r.error();
+      }
+      out << fmt::format("{}/{} (local {}): {}\n", name, kind, (*a)->path, st ? "ok" : st.error().message);
+      if (!st) ++bad;
+    }
+  }
+  if (bad > 0) err << fmt::format("drover images verify: {} failed\n", bad);
+  return bad == 0 ? 0 : 1;
+}
+
+int runImagesRm(const ImagesTarget& t, const std::string& image, std::ostream& out, std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  auto r = l->catalog->remove(image);
+  if (!r) {
+    err << "drover images rm: " << r.error().message << '\n';
+    return 1;
+  }
+  if (r->removed.empty()) {
+    err << "drover images rm: nothing cached for \"" << image << "\"\n";
+    return 1;
+  }
+  for (const auto& v : r->removed) out << "removed " << v << '\n';
+  out << fmt::format("{} blob(s), {} freed\n", r->blobs_removed, human(r->bytes_freed));
+  return 0;
+}
+
+int runImagesGc(const ImagesTarget& t, std::ostream& out, std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  auto r = l->catalog->gc(server::catalogSpecs(*l->config));
+  if (!r) {
+    err << "drover images gc: " << r.error().message << '\n';
+    return 1;
+  }
+  for (const auto& v : r->removed) out << "removed " << v << '\n';
+  out << fmt::format("{} version(s), {} blob(s), {} freed\n", r->removed.size(), r->blobs_removed,
+                     human(r->bytes_freed));
+  return 0;
+}
+
+int runImagesImportOci(const ImagesTarget& t, const std::string& name, const std::string& source, bool disk,
+                       std::ostream& out, std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  const auto dir = (t.state_dir.empty() ? server::defaultStateDir(*l->config) : std::filesystem::path(t.state_dir)) /
+                   "images" / "oci" / name;
+  const auto work = l->catalog->blobs().tmpDir() / ("oci-" + name);
+  auto r = images::oci::importImage(source, dir, work, disk);
+  std::error_code ec;
+  std::filesystem::remove_all(work, ec);
+  if (!r) {
+    err << fmt::format("drover images import-oci: {} ({})\n", r.error().message, r.error().code);
+    return 1;
+  }
+  out << fmt::format("{}: {} layers -> {} (sha256 {})\n", name, r->layers, r->rootfs_tar.string(),
+                     r->rootfs_sha256.hex());
+  if (disk) {
+    out << fmt::format("{}: raw disk (GPT, ext4) -> {} (sha256 {})\n", name, r->disk_raw.string(), r->disk_sha256.hex());
+    out << fmt::format("declare it as:\n  {}:\n    disk: {{ path: {}, sha256: {} }}\n", name, r->disk_raw.string(),
+                       r->disk_sha256.hex());
+  }
+  return 0;
+}
+
+int runImagesCapture(const ImagesTarget& t, const CaptureFlags& f, const std::string& node, std::ostream& out,
+                     std::ostream& err) {
+  auto l = open(t, err);
+  if (!l) return 1;
+  const auto dir = t.state_dir.empty() ? server::defaultStateDir(*l->config) : std::filesystem::path(t.state_dir);
+  std::string token = f.token;
+  if (token.empty()) {
+    const char* env = std::getenv("DROVER_TOKEN");
+    token = env != nullptr && *env != 0 ? env : firstLine(dir / "operator.token");
+  }
+  if (token.empty()) {
+    err << "drover images capture: no operator token (--token, DROVER_TOKEN or " << (dir / "operator.token").string()
+        << ")\n";
+    return 1;
+  }
+  std::string ca = f.ca;
+  if (ca.empty() && std::filesystem::exists(dir / "tls/ca.crt")) ca = (dir / "tls/ca.crt").string();
+  std::string base = f.api.empty() ? apiBase(*l->config) : f.api;
+  while (base.ends_with('/')) base.pop_back();
+  const std::string url = base + "/v1/nodes/" + node + "/capture";
+  auto r = apiRequest(f.cancel ? "DELETE" : "POST", url, token, ca,
+                      f.image.empty() ? std::string("{}") : json{{"image", f.image}}.dump());
+  if (!r.error.empty()) {
+    err << fmt::format("drover images capture: cannot reach the API at {}: {} (is drover serve running?)\n", base,
+                       r.error);
+    return 2;
+  }
+  auto j = json::parse(r.body, nullptr, false);
+  if (r.status != 200 || !j.is_object()) {
+    err << fmt::format("drover images capture: {}: {} ({})\n", node,
+                       j.is_object() ? j.value("message", r.body) : r.body,
+                       j.is_object() ? j.value("error", "http_status") : fmt::format("HTTP {}", r.status));
+    return 1;
+  }
+  if (f.cancel) {
+    out << node << ": capture cancelled\n";
+  } else {
+    out << fmt::format("{}: capture requested into image {}; its next network boot reads the disk "
+                       "(follow it with `drover node {}`)\n",
+                       node, j.value("capture", ""), node);
+  }
+  return 0;
+}
+
+void addImagesCommands(CLI::App& root, Context& ctx) {
+  auto* images = root.add_subcommand("images", "The image catalog: list, pull, verify, rm, gc, capture");
+  images->require_subcommand(1);
+  auto target = std::make_shared<ImagesTarget>();
+  auto common = [target](CLI::App* cmd) {
+    cmd->add_option("-c,--config", target->config, "Cluster declaration (YAML)")->required();
+    cmd->add_option("--state-dir", target->state_dir, "State directory (default: the directory of server.state.path)");
+  };
+  auto name = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+
+  auto* list = images->add_subcommand("list", "Declared images and every cached version");
+  common(list);
+  list->add_flag("--json", *as_json, "JSON instead of a table");
+  list->callback([&ctx, target, as_json] { ctx.exit_code = runImagesList(*target, *as_json, ctx.out, ctx.err); });
+
+  auto* pull = images->add_subcommand("pull", "Fetch and verify an image's url files now, and pin them");
+  common(pull);
+  pull->add_option("IMAGE", *name, "image name")->required();
+  pull->add_flag("--progress", target->progress, "Progress lines even when stderr is not a terminal");
+  pull->callback([&ctx, target, name] { ctx.exit_code = runImagesPull(*target, *name, ctx.out, ctx.err); });
+
+  auto* verify = images->add_subcommand("verify", "Re-hash every cached blob and check local files");
+  common(verify);
+  verify->callback([&ctx, target] { ctx.exit_code = runImagesVerify(*target, ctx.out, ctx.err); });
+
+  auto* rm = images->add_subcommand("rm", "Forget every cached version of an image, pinned or not");
+  common(rm);
+  rm->add_option("IMAGE", *name, "image name")->required();
+  rm->callback([&ctx, target, name] { ctx.exit_code = runImagesRm(*target, *name, ctx.out, ctx.err); });
+
+  auto* oci = images->add_subcommand("import-oci", "Import an OCI layout or oci-archive as a rootfs tarball and raw disk");
+  common(oci);
+  auto source = std::make_shared<std::string>();
+  auto no_disk = std::make_shared<bool>(false);
+  oci->add_option("NAME", *name, "image name")->required();
+  oci->add_option("PATH", *source, "OCI layout directory or oci-archive tar")->required();
+  oci->add_flag("--no-disk", *no_disk, "Only the rootfs tarball, no raw disk image");
+  oci->callback([&ctx, target, name, source, no_disk] {
+    ctx.exit_code = runImagesImportOci(*target, *name, *source, !*no_disk, ctx.out, ctx.err);
+  });
+
+  auto* capture = images->add_subcommand("capture", "Capture a node's disk as a new image version on its next boot");
+  common(capture);
+  auto cf = std::make_shared<CaptureFlags>();
+  capture->add_option("NODE", *name, "node name")->required();
+  capture->add_option("--image", cf->image, "Target image (default: <node>-capture)");
+  capture->add_option("--api", cf->api, "API base URL (default: from the declaration's server.api)");
+  capture->add_option("--token", cf->token, "Operator token (default: DROVER_TOKEN or <state dir>/operator.token)");
+  capture->add_option("--ca", cf->ca, "CA certificate of the API (default: <state dir>/tls/ca.crt)");
+  capture->add_flag("--cancel", cf->cancel, "Cancel a pending capture instead");
+  capture->callback([&ctx, target, name, cf] {
+    ctx.exit_code = runImagesCapture(*target, *cf, *name, ctx.out, ctx.err);
+  });
+
+  auto* gc = images->add_subcommand("gc", "Remove cached versions unused for longer than update.expire");
+  common(gc);
+  gc->callback([&ctx, target] { ctx.exit_code = runImagesGc(*target, ctx.out, ctx.err); });
+}
+
+}  // namespace drover::cli

@@ -1,0 +1,37 @@
+// drover: the provisioner's command line. Parses flags and hands over to one subcommand;
+// start-up exceptions are caught here, once.
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "common/log.hpp"
+#include "common/version.hpp"
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  try {
+    CLI::App app{"drover: bare-metal cluster provisioner"};
+    app.set_version_flag("--version", std::string(drover::kVersion));
+    app.require_subcommand(1);
+    std::string level = "warn";
+    app.add_option("--log-level", level, "trace, debug, info, warn, error, critical or off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+        ->capture_default_str();
+    app.parse_complete_callback([&level] { drover::log::setup(level); });
+
+    drover::cli::Context ctx{std::cout, std::cerr};
+    drover::cli::addValidateCommand(app, ctx);
+    drover::cli::addExplainCommand(app, ctx);
+    drover::cli::addServeCommand(app, ctx);
+    drover::cli::addNodesCommands(app, ctx);
+    drover::cli::addImagesCommands(app, ctx);
+    drover::cli::addSimCommand(app, ctx);
+
+    CLI11_PARSE(app, argc, argv);
+    return ctx.exit_code;
+  } catch (const std::exception& e) {
+    std::cerr << "drover: " << e.what() << '\n';
+    return 1;
+  }
+}

@@ -1,0 +1,38 @@
+// drover serve --config FILE: runs DHCP, TFTP, HTTP and the API until SIGTERM.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "server/app.hpp"
+
+namespace drover::cli {
+
+void addServeCommand(CLI::App& root, Context& ctx) {
+  auto opts = std::make_shared<server::Options>();
+  auto* cmd = root.add_subcommand("serve", "Serve DHCP, TFTP, HTTP boot and the API from a cluster declaration");
+  cmd->add_option("-c,--config", opts->config_path, "Cluster declaration (YAML)")->required();
+  cmd->add_option("--state-dir", opts->state_dir,
+                  "State directory (default: the directory of server.state.path)");
+  cmd->add_flag("!--no-dhcp", opts->dhcp, "Do not run the DHCP server");
+  cmd->add_flag("!--no-tftp", opts->tftp, "Do not run the TFTP server");
+  cmd->add_option("--threads", opts->threads, "Threads for HTTP and the API (DHCP and TFTP run on their own)")->check(CLI::Range(1, 64));
+  cmd->callback([opts, &ctx] {
+    auto app = server::App::create(*opts);
+    if (!app) {
+      ctx.err << app.error().message;
+      if (!app.error().message.ends_with('\n')) ctx.err << '\n';
+      ctx.exit_code = 1;
+      return;
+    }
+    if (auto st = (*app)->start(); !st) {
+      ctx.err << "drover serve: " << st.error().message << '\n';
+      ctx.exit_code = 1;
+      return;
+    }
+    (*app)->run();
+    ctx.exit_code = 0;
+  });
+}
+
+}  // namespace drover::cli

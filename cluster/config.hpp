@@ -1,0 +1,221 @@
+// The cluster declaration as typed values: what configs/*.yaml says, after every value has
+// been parsed and normalised. Built by loadConfig() (loader.hpp), checked as a whole by
+// checkConfig() (checks.hpp), then shared read-only as std::shared_ptr<const Config>.
+// docs/configuration.md documents every key, its type and its default.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/net.hpp"
+#include "common/values.hpp"
+
+namespace drover::cluster {
+
+// Where a value was written: 1-based line and column. line 0 means "not written"
+// (a default).
+struct Pos {
+  int line = 0;
+  int col = 0;
+};
+
+// A value together with where it came from, for the cross-field pass's messages.
+template <typename T>
+struct Located {
+  T value{};
+  Pos pos;
+  std::string path;  // key path, e.g. "nodes[3].mac"
+};
+
+struct TftpServer {
+  ListenAddress listen{"0.0.0.0", 69};
+  std::string root = "/var/lib/drover/tftp";
+};
+
+struct HttpServer {
+  ListenAddress listen{"0.0.0.0", 8080};
+};
+
+enum class TlsMode { Auto, Off };
+
+struct ApiServer {
+  ListenAddress listen{"0.0.0.0", 8443};
+  TlsMode tls = TlsMode::Auto;
+  std::string cert;  // both or neither: an operator-provided certificate and key
+  std::string key;
+};
+
+enum class StateBackend { Sqlite, Etcd };
+
+struct StateConfig {
+  StateBackend backend = StateBackend::Sqlite;
+  std::string path = "/var/lib/drover/state.db";  // sqlite
+  std::vector<Url> endpoints;                     // etcd
+  std::string prefix = "/drover";                 // etcd
+};
+
+// Boot loader file names, as found in the TFTP root or /usr/lib/ipxe.
+struct ServerBoot {
+  std::string bios_loader = "undionly.kpxe";
+  std::string efi_loader = "ipxe.efi";
+  std::string arm64_loader;  // empty: arm64 machines are not offered a loader
+  // Answer IPv6 router solicitations on the DHCP interfaces with an advertisement that
+  // announces nothing, so iPXE does not wait ~13 s for one (see ndp/server/responder.hpp).
+  bool ipv6_ra = true;
+};
+
+struct Server {
+  Ipv4Address advertise;
+  std::vector<std::string> interfaces;  // empty: every interface
+  TftpServer tftp;
+  HttpServer http;
+  ApiServer api;
+  StateConfig state;
+  ServerBoot boot;
+};
+
+// dhcp: Drover leases addresses. proxy: the site's DHCP server leases them and Drover only
+// adds boot information (proxyDHCP).
+enum class NetworkMode { Dhcp, Proxy };
+
+struct Network {
+  Located<std::string> name;
+  Located<Cidr> subnet;
+  NetworkMode mode = NetworkMode::Dhcp;
+  std::vector<Located<Ipv4Range>> pools;  // dynamic addresses for machines without a reservation
+  std::optional<Located<Ipv4Address>> gateway;
+  std::vector<Ipv4Address> dns;
+  std::string domain;
+  std::chrono::seconds lease{3600};
+  std::vector<std::uint8_t> always_send;  // option codes sent even if the client's 55 omits them
+  Pos pos;
+  std::string path;  // "networks[1]"
+};
+
+// A detached signature over an artifact (`openssl dgst -sha256 -sign`), checked with a
+// key named under trust.keys before the artifact is published or installed.
+struct ArtifactSignature {
+  std::string path;          // one of path and url
+  std::optional<Url> url;
+  Located<std::string> key;  // a name under trust.keys
+};
+
+// A file the boot environment or the agent needs: a local path or a URL (then with a
+// sha256 digest, a signature, or both).
+struct Artifact {
+  std::string path;
+  std::optional<Url> url;
+  std::optional<Sha256> sha256;
+  std::optional<ArtifactSignature> signature;
+};
+
+// Public keys that sign images: name -> PEM file (RSA or ECDSA).
+struct Trust {
+  std::map<std::string, Located<std::string>> keys;
+};
+
+struct ImageUpdate {
+  std::chrono::seconds interval{0};  // 0: never re-check
+  std::chrono::seconds expire{0};    // 0: cached copies never expire
+};
+
+// An image is either a boot environment (kernel + initrd) or an OS disk image; a few are
+// both.
+struct Image {
+  std::string name;
+  std::optional<Artifact> kernel;
+  std::optional<Artifact> initrd;
+  std::optional<Artifact> disk;
+  ImageUpdate update;
+  Pos pos;
+  std::string path;  // "images.debian-12"
+};
+
+enum class EfiLoader { IpxeEfi, SnponlyEfi };
+
+struct Install {
+  Located<std::string> image;
+  std::string disk = "/dev/sda";
+};
+
+// The built-in join recipes (boot/recipes.hpp renders their steps). A recipe
+// that runs etcd takes etcd from an OCI archive already on the node: `image` is where,
+// `image_ref` the name the archive carries (what `ctr images import` tags it with).
+inline constexpr std::string_view kDefaultEtcdArchive = "/var/lib/drover/images/etcd.oci.tar";
+inline constexpr std::string_view kDefaultEtcdImageRef = "gcr.io/etcd-development/etcd:v3.4.23";
+
+struct Join {
+  std::string runtime = "containerd";
+  std::string recipe;  // empty: no steps
+  Pos recipe_pos;
+  std::string image{kDefaultEtcdArchive};
+  std::string image_ref{kDefaultEtcdImageRef};
+};
+
+struct Profile {
+  std::string name;
+  std::optional<Install> install;
+  std::optional<Located<std::string>> cloud_config;  // template path as written
+  std::filesystem::path cloud_config_file;           // resolved against the config's directory
+  std::vector<std::string> kernel_args;
+  std::optional<EfiLoader> efi_loader;  // boot.efi_loader; unset: server.boot.efi_loader
+  Join join;
+  Pos pos;
+  std::string path;  // "profiles.master"
+};
+
+// What happens to a machine that matches no node.
+enum class UnknownPolicy {
+  Discover,  // boot the agent in discovery mode: it registers and waits
+  Ignore,    // no boot answer at all
+  Install,   // install it with defaults.profile
+};
+
+struct Defaults {
+  UnknownPolicy unknown = UnknownPolicy::Discover;
+  Pos unknown_pos;
+  std::optional<Located<std::string>> profile;  // for nodes naming none, and unknown: install
+  Located<std::string> boot_env{"boot-env", {}, "defaults.boot_env"};
+  std::vector<std::string> ssh_authorized_keys;
+};
+
+struct Node {
+  Located<std::string> name;
+  std::vector<Located<MacAddress>> macs;
+  std::optional<Located<Uuid>> uuid;
+  std::optional<Located<Ipv4Address>> ip;
+  std::optional<Located<std::string>> profile;  // unset: defaults.profile
+  std::map<std::string, std::string> labels;
+  Pos pos;
+  std::string path;  // "nodes[3]"
+};
+
+struct Config {
+  std::string file;                // as given to the loader, used in messages
+  std::filesystem::path base_dir;  // relative template paths are resolved against it
+  Server server;
+  std::vector<Network> networks;
+  Trust trust;
+  std::map<std::string, Image> images;
+  std::map<std::string, Profile> profiles;
+  Defaults defaults;
+  std::vector<Node> nodes;
+
+  const Image* findImage(const std::string& name) const;
+  const Profile* findProfile(const std::string& name) const;
+  const Network* findNetwork(const std::string& name) const;
+  // The node's profile name, or defaults.profile's; empty when neither is set.
+  const std::string& profileNameOf(const Node& node) const;
+};
+
+std::string_view toString(NetworkMode m);
+std::string_view toString(UnknownPolicy p);
+std::string_view toString(EfiLoader l);  // "ipxe.efi" / "snponly.efi"
+
+}  // namespace drover::cluster

@@ -1,0 +1,454 @@
+// The per-value pass: walks the YAML tree section by section (server, networks, images,
+// profiles, defaults, nodes) into Config, reporting every problem and carrying on.
+#include "cluster/loader.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cluster/checks.hpp"
+#include "cluster/decoder.hpp"
+#include "cluster/names.hpp"
+
+namespace drover::cluster {
+namespace {
+
+template <typename T>
+Located<T> located(T value, const YAML::Node& n, std::string path) {
+  return Located<T>{std::move(value), Decoder::pos(n), std::move(path)};
+}
+
+class ConfigDecoder {
+ public:
+  ConfigDecoder(Decoder& d, Config& c) : d_(d), c_(c) {}
+
+  void root(const YAML::Node& doc) {
+    MapReader m(d_, doc, "", {"server", "networks", "trust", "images", "profiles", "defaults", "nodes"});
+    if (!m.valid()) return;
+    if (auto v = m.required("server")) server(*v);
+    if (auto v = m.required("networks")) networks(*v);
+    if (auto v = m.get("trust")) trust(*v);
+    if (auto v = m.get("images")) images(*v);
+    if (auto v = m.get("profiles")) profiles(*v);
+    if (auto v = m.get("defaults")) defaults(*v);
+    if (auto v = m.get("nodes")) nodes(*v);
+  }
+
+ private:
+  // --- helpers -------------------------------------------------------------------------
+  template <typename T, typename Parse>
+  void set(const MapReader& m, std::string_view key, T& out, Parse parse) {
+    if (auto v = m.get(key))
+      if (auto x = d_.value(*v, m.pathOf(key), parse)) out = std::move(*x);
+  }
+  void setString(const MapReader& m, std::string_view key, std::string& out,
+                 Result<std::string> (*check)(std::string_view) = nullptr) {
+    if (auto v = m.get(key)) {
+      if (check) {
+        if (auto x = d_.value(*v, m.pathOf(key), check)) out = std::move(*x);
+      } else if (auto s = d_.string(*v, m.pathOf(key))) {
+        out = std::move(*s);
+      }
+    }
+  }
+  template <typename T, typename Parse>
+  std::optional<Located<T>> locatedValue(const YAML::Node& n, std::string path, Parse parse) {
+    auto x = d_.value(n, path, parse);
+    if (!x) return std::nullopt;
+    return located(std::move(*x), n, std::move(path));
+  }
+  void duration(const MapReader& m, std::string_view key, std::chrono::seconds& out,
+                bool positive) {
+    auto v = m.get(key);
+    if (!v) return;
+    auto d = d_.value(*v, m.pathOf(key), parseDuration);
+    if (!d) return;
+    if (positive && d->count() == 0) {
+      d_.error(*v, m.pathOf(key), "must be longer than 0s");
+      return;
+    }
+    out = *d;
+  }
+  // A scalar or a list of scalars, each parsed.
+  template <typename T, typename Parse>
+  std::vector<Located<T>> oneOrMany(const YAML::Node& n, const std::string& path, Parse parse) {
+    std::vector<Located<T>> out;
+    if (n.IsSequence()) {
+      for (std::size_t i = 0; i < n.size(); ++i)
+        if (auto x = locatedValue<T>(n[i], indexPath(path, i), parse)) out.push_back(*x);
+    } else if (auto x = locatedValue<T>(n, path, parse)) {
+      out.push_back(*x);
+    }
+    return out;
+  }
+
+  // A map keyed by names (images, profiles): each key is checked, each entry decoded by
+  // decode(name, value, path).
+  template <typename Decode>
+  void namedEntries(const YAML::Node& n, const char* section, Decode decode) {
+    MapReader m(d_, n, section, {});
+    for (std::size_t i = 0; i < m.entries().size(); ++i) {
+      const auto& [name, value] = m.entries()[i];
+      std::string path = m.pathOf(name);
+      if (auto bad = checkName(name); !bad) d_.error(m.keyPos(i), path, bad.error().message);
+      decode(name, value, path);
+    }
+  }
+
+  // --- server --------------------------------------------------------------------------
+  void server(const YAML::Node& n) {
+    MapReader m(d_, n, "server",
+                {"advertise", "interfaces", "tftp", "http", "api", "state", "boot"});
+    auto& s = c_.server;
+    if (auto v = m.required("advertise"))
+      if (auto a = d_.value(*v, m.pathOf("advertise"), Ipv4Address::parse)) s.advertise = *a;
+    if (auto v = m.get("interfaces"))
+      if (auto list = d_.strings(*v, m.pathOf("interfaces"))) s.interfaces = std::move(*list);
+    if (auto v = m.get("tftp")) {
+      MapReader t(d_, *v, m.pathOf("tftp"), {"listen", "root"});
+      set(t, "listen", s.tftp.listen, ListenAddress::parse);
+      setString(t, "root", s.tftp.root, checkAbsolutePath);
+    }
+    if (auto v = m.get("http")) {
+      MapReader h(d_, *v, m.pathOf("http"), {"listen"});
+      set(h, "listen", s.http.listen, ListenAddress::parse);
+    }
+    if (auto v = m.get("api")) api(*v, m.pathOf("api"));
+    if (auto v = m.get("state")) state(*v, m.pathOf("state"));
+    if (auto v = m.get("boot")) {
+      MapReader b(d_, *v, m.pathOf("boot"), {"bios_loader", "efi_loader", "arm64_loader", "ipv6_ra"});
+      setString(b, "bios_loader", s.boot.bios_loader, checkLoaderFile);
+      setString(b, "efi_loader", s.boot.efi_loader, checkLoaderFile);
+      setString(b, "arm64_loader", s.boot.arm64_loader, checkLoaderFile);
+      if (auto ra = b.get("ipv6_ra"))
+        if (auto on = d_.boolean(*ra, b.pathOf("ipv6_ra"))) s.boot.ipv6_ra = *on;
+    }
+  }
+
+  void api(const YAML::Node& n, const std::string& path) {
+    MapReader m(d_, n, path, {"listen", "tls", "cert", "key"});
+    auto& a = c_.server.api;
+    set(m, "listen", a.listen, ListenAddress::parse);
+    if (auto v = m.get("tls"))
+      if (auto t = d_.choice<TlsMode>(*v, m.pathOf("tls"),
+                                      {{"auto", TlsMode::Auto}, {"off", TlsMode::Off}}))
+        a.tls = *t;
+    setString(m, "cert", a.cert, checkAbsolutePath);
+    setString(m, "key", a.key, checkAbsolutePath);
+    if (m.has("cert") != m.has("key"))
+      d_.error(m.pos(), path, "cert and key go together: give both or neither");
+  }
+
+  void state(const YAML::Node& n, const std::string& path) {
+    MapReader m(d_, n, path, {"backend", "path", "endpoints", "prefix"});
+    auto& st = c_.server.state;
+    if (auto v = m.get("backend"))
+      if (auto b = d_.choice<StateBackend>(
+              *v, m.pathOf("backend"),
+              {{"sqlite", StateBackend::Sqlite}, {"etcd", StateBackend::Etcd}}))
+        st.backend = *b;
+    setString(m, "path", st.path, checkAbsolutePath);
+    setString(m, "prefix", st.prefix, checkAbsolutePath);
+    if (auto v = m.get("endpoints")) {
+      for (auto& u : oneOrMany<Url>(*v, m.pathOf("endpoints"), parseHttpUrl))
+        st.endpoints.push_back(u.value);
+    }
+    if (st.backend == StateBackend::Etcd && !m.has("endpoints"))
+      d_.error(m.pos(), path, "backend etcd needs endpoints");
+  }
+
+  // --- networks ------------------------------------------------------------------------
+  void networks(const YAML::Node& n) {
+    if (!d_.isList(n, "networks")) return;
+    if (n.size() == 0) d_.error(n, "networks", "at least one network is needed");
+    for (std::size_t i = 0; i < n.size(); ++i) network(n[i], indexPath("networks", i));
+  }
+
+  void network(const YAML::Node& n, std::string path) {
+    MapReader m(d_, n, path,
+                {"name", "subnet", "mode", "pool", "gateway", "dns", "domain", "lease", "always_send"});
+    if (!m.valid()) return;
+    Network net;
+    net.pos = m.pos();
+    net.path = std::move(path);
+    if (auto v = m.required("name"))
+      if (auto x = locatedValue<std::string>(*v, m.pathOf("name"), checkName)) net.name = *x;
+    if (auto v = m.required("subnet"))
+      if (auto x = locatedValue<Cidr>(*v, m.pathOf("subnet"), Cidr::parse)) net.subnet = *x;
+    if (auto v = m.get("mode"))
+      if (auto mode = d_.choice<NetworkMode>(
+              *v, m.pathOf("mode"), {{"dhcp", NetworkMode::Dhcp}, {"proxy", NetworkMode::Proxy}}))
+        net.mode = *mode;
+    if (auto v = m.get("pool"))
+      net.pools = oneOrMany<Ipv4Range>(*v, m.pathOf("pool"), Ipv4Range::parse);
+    if (auto v = m.get("gateway"))
+      net.gateway = locatedValue<Ipv4Address>(*v, m.pathOf("gateway"), Ipv4Address::parse);
+    if (auto v = m.get("dns"))
+      for (auto& a : oneOrMany<Ipv4Address>(*v, m.pathOf("dns"), Ipv4Address::parse))
+        net.dns.push_back(a.value);
+    setString(m, "domain", net.domain, checkDomain);
+    duration(m, "lease", net.lease, true);
+    if (auto v = m.get("always_send"))
+      for (auto& code : oneOrMany<std::uint8_t>(*v, m.pathOf("always_send"), parseOptionCode))
+        net.always_send.push_back(code.value);
+    c_.networks.push_back(std::move(net));
+  }
+
+  // --- images --------------------------------------------------------------------------
+  void images(const YAML::Node& n) {
+    namedEntries(n, "images", [this](auto&... args) { image(args...); });
+  }
+
+  void image(const std::string& name, const YAML::Node& n, std::string path) {
+    MapReader m(d_, n, path, {"kernel", "initrd", "disk", "update"});
+    if (!m.valid()) return;
+    Image img;
+    img.name = name;
+    img.pos = m.pos();
+    img.path = std::move(path);
+    if (auto v = m.get("kernel")) img.kernel = artifact(*v, m.pathOf("kernel"));
+    if (auto v = m.get("initrd")) img.initrd = artifact(*v, m.pathOf("initrd"));
+    if (auto v = m.get("disk")) img.disk = artifact(*v, m.pathOf("disk"));
+    if (auto v = m.get("update")) {
+      MapReader u(d_, *v, m.pathOf("update"), {"interval", "expire"});
+      duration(u, "interval", img.update.interval, false);
+      duration(u, "expire", img.update.expire, false);
+    }
+    if (!m.has("disk") && !(m.has("kernel") && m.has("initrd")))
+      d_.error(m.pos(), img.path, "an image needs a disk, or a kernel and an initrd");
+    else if (m.has("kernel") != m.has("initrd"))
+      d_.error(m.pos(), img.path, "kernel and initrd go together: give both or neither");
+    c_.images.emplace(name, std::move(img));
+  }
+
+  Artifact artifact(const YAML::Node& n, const std::string& path) {
+    MapReader m(d_, n, path, {"path", "url", "sha256", "signature"});
+    Artifact a;
+    setString(m, "path", a.path, checkAbsolutePath);
+    set(m, "url", a.url, parseHttpUrl);
+    set(m, "sha256", a.sha256, Sha256::parse);
+    if (auto v = m.get("signature")) a.signature = signature(*v, m.pathOf("signature"));
+    if (!m.valid()) return a;
+    if (m.has("path") == m.has("url"))
+      d_.error(m.pos(), path, "give exactly one of path and url");
+    else if (m.has("url") && !m.has("sha256") && !m.has("signature"))
+      d_.error(m.pos(), path, "a downloaded file needs a sha256 digest or a signature");
+    return a;
+  }
+
+  ArtifactSignature signature(const YAML::Node& n, const std::string& path) {
+    MapReader m(d_, n, path, {"path", "url", "key"});
+    ArtifactSignature s;
+    setString(m, "path", s.path, checkAbsolutePath);
+    set(m, "url", s.url, parseHttpUrl);
+    if (auto v = m.required("key"))
+      if (auto k = locatedValue<std::string>(*v, m.pathOf("key"), checkName)) s.key = *k;
+    if (m.valid() && m.has("path") == m.has("url"))
+      d_.error(m.pos(), path, "give exactly one of path and url");
+    return s;
+  }
+
+  // --- trust ---------------------------------------------------------------------------
+  void trust(const YAML::Node& n) {
+    MapReader m(d_, n, "trust", {"keys"});
+    if (auto v = m.get("keys")) {
+      namedEntries(*v, "trust.keys", [this](const std::string& name, const YAML::Node& value, std::string path) {
+        if (auto p = locatedValue<std::string>(value, path, checkAbsolutePath)) c_.trust.keys.emplace(name, *p);
+      });
+    }
+  }
+
+  // --- profiles ------------------------------------------------------------------------
+  void profiles(const YAML::Node& n) {
+    namedEntries(n, "profiles", [this](auto&... args) { profile(args...); });
+  }
+
+  void profile(const std::string& name, const YAML::Node& n, std::string path) {
+    MapReader m(d_, n, path, {"install", "cloud_config", "kernel_args", "boot", "join"});
+    if (!m.valid()) return;
+    Profile p;
+    p.name = name;
+    p.pos = m.pos();
+    p.path = std::move(path);
+    if (auto v = m.get("install")) {
+      MapReader in(d_, *v, m.pathOf("install"), {"image", "disk"});
+      Install install;
+      if (auto img = in.required("image"))
+        if (auto x = locatedValue<std::string>(*img, in.pathOf("image"), checkName))
+          install.image = *x;
+      setString(in, "disk", install.disk, checkDiskPath);
+      p.install = std::move(install);
+    }
+    if (auto v = m.get("cloud_config")) {
+      if (auto x =
+              locatedValue<std::string>(*v, m.pathOf("cloud_config"), checkRelativeOrAbsolute)) {
+        std::filesystem::path file(x->value);
+        p.cloud_config_file = file.is_absolute() ? file : c_.base_dir / file;
+        p.cloud_config = std::move(*x);
+      }
+    }
+    if (auto v = m.get("kernel_args"))
+      if (auto args = d_.strings(*v, m.pathOf("kernel_args"))) p.kernel_args = std::move(*args);
+    if (auto v = m.get("boot")) {
+      MapReader b(d_, *v, m.pathOf("boot"), {"efi_loader"});
+      if (auto l = b.get("efi_loader"))
+        p.efi_loader = d_.choice<EfiLoader>(
+            *l, b.pathOf("efi_loader"),
+            {{"ipxe.efi", EfiLoader::IpxeEfi}, {"snponly.efi", EfiLoader::SnponlyEfi}});
+    }
+    if (auto v = m.get("join")) {
+      MapReader j(d_, *v, m.pathOf("join"), {"runtime", "recipe", "image", "image_ref"});
+      if (auto r = j.get("runtime"))
+        if (auto rt = d_.choice<std::string>(
+                *r, j.pathOf("runtime"),
+                {{"containerd", "containerd"}, {"cri-o", "cri-o"}, {"docker", "docker"}}))
+          p.join.runtime = *rt;
+      setString(j, "recipe", p.join.recipe, checkName);
+      if (auto r = j.get("recipe")) p.join.recipe_pos = Decoder::pos(*r);
+      setString(j, "image", p.join.image, checkAbsolutePath);
+      setString(j, "image_ref", p.join.image_ref, checkImageRef);
+    }
+    c_.profiles.emplace(name, std::move(p));
+  }
+
+  // --- defaults ------------------------------------------------------------------------
+  void defaults(const YAML::Node& n) {
+    MapReader m(d_, n, "defaults", {"unknown", "profile", "boot_env", "ssh_authorized_keys"});
+    auto& df = c_.defaults;
+    if (auto v = m.get("unknown"))
+      if (auto u = d_.choice<UnknownPolicy>(*v, m.pathOf("unknown"),
+                                            {{"discover", UnknownPolicy::Discover},
+                                             {"ignore", UnknownPolicy::Ignore},
+                                             {"install", UnknownPolicy::Install}}))
+        df.unknown = *u;
+    if (auto v = m.get("unknown")) df.unknown_pos = Decoder::pos(*v);
+    if (auto v = m.get("profile"))
+      df.profile = locatedValue<std::string>(*v, m.pathOf("profile"), checkName);
+    if (auto v = m.get("boot_env"))
+      if (auto x = locatedValue<std::string>(*v, m.pathOf("boot_env"), checkName)) df.boot_env = *x;
+    if (auto v = m.get("ssh_authorized_keys")) {
+      auto path = m.pathOf("ssh_authorized_keys");
+      if (d_.isList(*v, path))
+        for (std::size_t i = 0; i < v->size(); ++i)
+          if (auto key = d_.value((*v)[i], indexPath(path, i), checkSshKey))
+            df.ssh_authorized_keys.push_back(std::move(*key));
+    }
+  }
+
+  // --- nodes ---------------------------------------------------------------------------
+  void nodes(const YAML::Node& n) {
+    if (!d_.isList(n, "nodes")) return;
+    c_.nodes.reserve(n.size());
+    std::size_t i = 0;
+    for (auto it = n.begin(); it != n.end(); ++it, ++i) node(*it, indexPath("nodes", i));
+  }
+
+  void node(const YAML::Node& n, std::string path) {
+    MapReader m(d_, n, path, {"name", "mac", "macs", "uuid", "ip", "profile", "labels"});
+    if (!m.valid()) return;
+    Node node;
+    node.pos = m.pos();
+    node.path = std::move(path);
+    if (auto v = m.required("name"))
+      if (auto x = locatedValue<std::string>(*v, m.pathOf("name"), checkHostName)) node.name = *x;
+    if (auto v = m.get("mac"))
+      if (auto x = locatedValue<MacAddress>(*v, m.pathOf("mac"), MacAddress::parse))
+        node.macs.push_back(*x);
+    if (auto v = m.get("macs")) {
+      if (m.has("mac")) {
+        d_.error(*v, m.pathOf("macs"), "use either mac or macs, not both");
+      } else if (d_.isList(*v, m.pathOf("macs"))) {
+        node.macs = oneOrMany<MacAddress>(*v, m.pathOf("macs"), MacAddress::parse);
+      }
+    }
+    if (auto v = m.get("uuid")) node.uuid = locatedValue<Uuid>(*v, m.pathOf("uuid"), Uuid::parse);
+    if (auto v = m.get("ip"))
+      node.ip = locatedValue<Ipv4Address>(*v, m.pathOf("ip"), Ipv4Address::parse);
+    if (auto v = m.get("profile"))
+      node.profile = locatedValue<std::string>(*v, m.pathOf("profile"), checkName);
+    if (auto v = m.get("labels")) {
+      MapReader labels(d_, *v, m.pathOf("labels"), {});
+      for (const auto& [key, value] : labels.entries())
+        if (auto s = d_.string(value, labels.pathOf(key))) node.labels.emplace(key, std::move(*s));
+    }
+    c_.nodes.push_back(std::move(node));
+  }
+
+  Decoder& d_;
+  Config& c_;
+};
+
+}  // namespace
+
+Config decodeConfig(std::string_view yaml, const std::string& file,
+                    const std::filesystem::path& base_dir, Diagnostics& out) {
+  Config config;
+  config.file = file;
+  config.base_dir = base_dir;
+  Decoder d(file, out);
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    Pos at = e.mark.is_null() ? Pos{} : Pos{e.mark.line + 1, e.mark.column + 1};
+    d.error(at, "", "YAML syntax error: " + e.msg);
+    return config;
+  }
+  if (doc.IsNull()) {
+    d.error(Pos{1, 1}, "", "the file holds no configuration");
+    return config;
+  }
+  try {
+    ConfigDecoder(d, config).root(doc);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp's node API throws on misuse; report rather than let it escape.
+    d.error(Pos{}, "", "cannot read configuration: " + e.msg);
+  }
+  return config;
+}
+
+// Within one pass, errors are shown in file order; those without a position come last.
+void sortByPosition(Diagnostics& errors, std::size_t from) {
+  auto key = [](const Diagnostic& d) {
+    return std::pair(d.pos.line == 0 ? std::numeric_limits<int>::max() : d.pos.line, d.pos.col);
+  };
+  std::stable_sort(errors.begin() + static_cast<std::ptrdiff_t>(from), errors.end(),
+                   [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
+}
+
+LoadResult loadConfigText(std::string_view yaml, const std::string& file,
+                          const std::filesystem::path& base_dir) {
+  LoadResult result;
+  auto config = decodeConfig(yaml, file, base_dir, result.errors);
+  sortByPosition(result.errors, 0);
+  if (!result.errors.empty()) return result;
+  checkConfig(config, result.errors);
+  sortByPosition(result.errors, 0);
+  if (result.errors.empty()) result.config = std::make_shared<const Config>(std::move(config));
+  return result;
+}
+
+LoadResult loadConfigFile(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::error_code ec;
+  if (!in || std::filesystem::is_directory(file, ec)) {
+    const int err = errno;
+    LoadResult result;
+    std::string why =
+        std::filesystem::is_directory(file, ec) ? "is a directory" : std::strerror(err);
+    result.errors.push_back(Diagnostic{file, {}, "", "cannot read the file: " + why});
+    return result;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto dir = std::filesystem::path(file).parent_path();
+  if (dir.empty()) dir = ".";
+  return loadConfigText(text.str(), file, dir);
+}
+
+}  // namespace drover::cluster

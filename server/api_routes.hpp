@@ -1,0 +1,28 @@
+// The JSON API on the TLS listener (docs/api.md): the agent's calls under /v1/agent/ and
+// the operator's under /v1/nodes. Every call is authenticated:
+//   - operator calls: `Authorization: Bearer <operator token>`;
+//   - agent calls: `Authorization: Bearer <node>.<credential>`, the credential the agent
+//     got by exchanging its single-use boot token; it opens only that node's data;
+//   - /v1/agent/exchange: the boot token in the body, spent on use.
+// Failures answer 401 (403 for a valid credential asking for another node's data), are
+// counted (api_auth_failures_total{reason}) and, past a burst per client address,
+// answered 429 without checking.
+#pragma once
+
+#include <memory>
+
+#include "http/router.hpp"
+#include "server/context.hpp"
+
+namespace drover::server {
+
+class AuthGuard;
+
+void addApiRoutes(http::Router& router, Context& ctx);
+
+// /v1/agent/* and /v1/nodes*; addApiRoutes registers both over one AuthGuard, so failures
+// on either count toward one limit per client address.
+void addAgentRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> auth);
+void addOperatorRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> auth);
+
+}  // namespace drover::server

@@ -1,0 +1,48 @@
+// The plain-HTTP boot endpoints iPXE and UEFI HTTP boot firmware talk to:
+//
+//   GET /boot.ipxe                     the entry script: chains to itself with the
+//                                      machine's identity (mac, uuid, arch, platform)
+//   GET /boot.ipxe?mac=..&uuid=..      the machine's own script, from its node's state:
+//                                      install, boot the local disk, discovery, or the
+//                                      failure message; unknown machines per defaults.unknown
+//   GET /assets/{image}/{kind}         kernel | initrd | disk of a declared image, with its
+//                                      sha256 (when declared) as the ETag
+//   GET /{loader}                      iPXE binaries for UEFI HTTP boot (TFTP root, then
+//                                      /usr/lib/ipxe)
+//
+// Nothing secret is served here: the install script's boot token is single-use and opens
+// only the exchange for the node's credential over TLS.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "http/router.hpp"
+#include "server/context.hpp"
+#include "templates/ipxe.hpp"
+
+namespace drover::server {
+
+void addBootRoutes(http::Router& router, Context& ctx);
+
+// Where a machine's script points: this server's boot URL, API URL and CA fingerprint.
+struct ScriptEndpoints {
+  std::string base_url;  // http://<advertise>:<port>
+  std::string api_url;   // https://<advertise>:<port>
+  std::string ca_fingerprint;
+};
+
+// The parameters of a machine's `kind` script, all but the boot token (the caller issues
+// one for install and discover). Error "no_boot_env" when the script needs the boot
+// environment and the declaration's has no kernel and initrd; its message is what the
+// machine is shown. Shared by GET /boot.ipxe and `drover explain`.
+Result<templates::BootScriptParams> scriptParams(const cluster::Config& config,
+                                                 templates::Script kind, const std::string& node,
+                                                 bool efi, const cluster::Profile* profile,
+                                                 const ScriptEndpoints& at);
+
+// A script that explains itself and hands the machine back to its firmware.
+std::string refusalScript(std::string_view why);
+
+}  // namespace drover::server

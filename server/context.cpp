@@ -1,0 +1,46 @@
+#include "server/context.hpp"
+
+#include <fmt/format.h>
+
+#include "cluster/boot.hpp"
+
+namespace drover::server {
+
+std::string apiUrl(const Context& ctx, const cluster::Config& config) {
+  const auto port = config.server.api.listen.port != 0 ? config.server.api.listen.port : ctx.api_port;
+  return fmt::format("https://{}:{}", config.server.advertise.str(), port);
+}
+
+std::string httpBase(const Context& ctx, const cluster::Config& config) {
+  if (config.server.http.listen.port != 0 || ctx.http_port == 0) return cluster::httpUrl(config, "");
+  return fmt::format("http://{}:{}", config.server.advertise.str(), ctx.http_port);
+}
+
+bool Presence::touch(const std::string& node, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  auto [it, fresh] = last_.try_emplace(node, now_ms);
+  const bool after_gap = fresh || now_ms - it->second > kGapMs;
+  it->second = now_ms;
+  return after_gap;
+}
+
+std::int64_t Presence::lastSeen(const std::string& node) const {
+  std::lock_guard lock(mu_);
+  auto it = last_.find(node);
+  return it == last_.end() ? 0 : it->second;
+}
+
+std::string provisionalName(const MacAddress& mac) {
+  std::string hex;
+  for (auto o : mac.octets()) hex += fmt::format("{:02x}", o);
+  return "unknown-" + hex;
+}
+
+void recordEvent(const Context& ctx, const std::string& node, std::string phase, std::string message) {
+  state::TimelineEntry entry{state::nowMs(), std::move(phase), std::move(message)};
+  if (auto st = ctx.store.appendTimeline(node, {entry}); !st) {
+    ctx.log->warn("TIMELINE_WRITE_FAILED node={} phase={} error={}", node, entry.phase, st.error().message);
+  }
+}
+
+}  // namespace drover::server

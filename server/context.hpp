@@ -1,0 +1,64 @@
+// What the HTTP routes of `drover serve` share: the published declaration, the state store,
+// the credentials and where boot files live. Owned by the App; routes keep a reference.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "common/metrics.hpp"
+#include "boot/dhcp_policy.hpp"
+#include "state/store.hpp"
+#include "state/tokens.hpp"
+
+namespace drover::server {
+
+// When each node's agent was last heard from (heartbeats), in memory: a restart forgets
+// it until the next heartbeat.
+class Presence {
+ public:
+  // A heartbeat from `node` at `now_ms`; true when it is the first one after a gap (or
+  // ever), which is worth a timeline entry.
+  bool touch(const std::string& node, std::int64_t now_ms);
+  // Unix ms of the last heartbeat, 0 when none.
+  std::int64_t lastSeen(const std::string& node) const;
+
+  static constexpr std::int64_t kGapMs = 2 * 60 * 1000;  // four missed 30 s heartbeats
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::int64_t> last_;
+};
+
+struct Context {
+  const boot::InventorySource& source;
+  state::StateStore& store;
+  state::TokenService& tokens;
+  std::string ca_fingerprint;  // "sha256:<hex>" of the API's CA certificate
+  std::string operator_token;
+  metrics::Registry& registry;
+  std::shared_ptr<spdlog::logger> log;
+  // The bound ports, used in URLs handed to machines where the declaration says port 0.
+  std::uint16_t http_port = 0;
+  std::uint16_t api_port = 0;
+  std::shared_ptr<Presence> presence = std::make_shared<Presence>();
+};
+
+// https://<advertise>:<api port>
+std::string apiUrl(const Context& ctx, const cluster::Config& config);
+// http://<advertise>:<http port> (no trailing slash)
+std::string httpBase(const Context& ctx, const cluster::Config& config);
+
+// The name a machine that matches no node is known by until the operator adopts it:
+// "unknown-525400aabbcc".
+std::string provisionalName(const MacAddress& mac);
+
+// Appends one timeline entry, logging (not failing) when the store refuses.
+void recordEvent(const Context& ctx, const std::string& node, std::string phase, std::string message);
+
+}  // namespace drover::server

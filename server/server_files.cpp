@@ -1,0 +1,146 @@
+#include "server/server_files.hpp"
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "boot/server_configs.hpp"
+#include "http/static_files.hpp"
+
+namespace drover::server {
+
+Result<http::FileBody> openDeclaredFile(const cluster::Config& config, const std::string& path,
+                                        std::string_view checksum) {
+  std::filesystem::path p(path);
+  if (p.is_relative()) p = config.base_dir / p;
+  auto root = http::StaticRoot::open(p.parent_path());
+  if (!root) return root.error();
+  return root->openFile(p.filename().string(), checksum);
+}
+
+bool isLoaderName(const cluster::Config& config, std::string_view name) {
+  const auto& b = config.server.boot;
+  if (name.empty()) return false;
+  if (name == b.bios_loader || name == b.efi_loader || name == b.arm64_loader) return true;
+  return name == "ipxe.efi" || name == "snponly.efi";
+}
+
+Result<http::FileBody> openLoader(const cluster::Config& config, const std::string& name) {
+  if (auto root = http::StaticRoot::open(config.server.tftp.root); root) {
+    if (auto file = root->openFile(name); file) return file;
+  }
+  // Debian's directory is a system one whose entries may be symlinks (ipxe.efi points to
+  // /boot/ipxe.efi): resolve it, then open the real file. `name` is one of the loader
+  // names the declaration hands out, never a path from the request.
+  std::error_code ec;
+  const auto real = std::filesystem::canonical(std::filesystem::path(boot::kIpxeDir) / name, ec);
+  if (!ec) {
+    if (auto dir = http::StaticRoot::open(real.parent_path()); dir) {
+      if (auto file = dir->openFile(real.filename().string()); file) return file;
+    }
+  }
+  return makeError("not_found", "no such loader in the TFTP root or " + std::string(boot::kIpxeDir));
+}
+
+}  // namespace drover::server
+
+// --- the image catalog ---------------------------------------------------------------------
+namespace drover::server {
+namespace {
+
+std::mutex g_catalog_mu;
+std::filesystem::path g_state_dir;
+std::map<std::string, std::unique_ptr<images::catalog::Catalog>> g_catalogs;
+
+const std::optional<cluster::Artifact>* artifactOf(const cluster::Image& image, std::string_view kind) {
+  if (kind == "kernel") return &image.kernel;
+  if (kind == "initrd") return &image.initrd;
+  if (kind == "disk") return &image.disk;
+  return nullptr;
+}
+
+images::catalog::ArtifactSpec specOf(const cluster::Image& image, std::string_view kind,
+                                     const cluster::Artifact& a) {
+  images::catalog::ArtifactSpec s;
+  s.image = image.name;
+  s.kind = std::string(kind);
+  s.url = a.url ? a.url->str() : std::string();
+  s.sha256 = a.sha256;
+  if (a.signature) {
+    s.signature = images::catalog::SignatureSpec{a.signature->url ? a.signature->url->str() : std::string(),
+                                                 a.signature->path, a.signature->key.value};
+  }
+  s.interval = image.update.interval;
+  s.expire = image.update.expire;
+  return s;
+}
+
+}  // namespace
+
+std::filesystem::path defaultStateDir(const cluster::Config& config) {
+  return std::filesystem::path(config.server.state.path).parent_path();
+}
+
+images::catalog::Options catalogOptions(const cluster::Config& config, const std::filesystem::path& state_dir) {
+  images::catalog::Options o;
+  o.root = state_dir / "images";
+  for (const auto& [name, path] : config.trust.keys) o.trust_keys.emplace(name, path.value);
+  return o;
+}
+
+std::vector<images::catalog::ArtifactSpec> catalogSpecs(const cluster::Config& config) {
+  std::vector<images::catalog::ArtifactSpec> out;
+  for (const auto& [name, image] : config.images)
+    for (std::string_view kind : {"kernel", "initrd", "disk"})
+      if (auto s = catalogSpec(config, name, kind)) out.push_back(std::move(*s));
+  return out;
+}
+
+std::optional<images::catalog::ArtifactSpec> catalogSpec(const cluster::Config& config, const std::string& image,
+                                                         std::string_view kind) {
+  const cluster::Image* img = config.findImage(image);
+  if (img == nullptr) return std::nullopt;
+  const auto* a = artifactOf(*img, kind);
+  if (a == nullptr || !*a || !(*a)->url) return std::nullopt;
+  return specOf(*img, kind, **a);
+}
+
+void setImageStateDir(const std::filesystem::path& state_dir) {
+  std::lock_guard lock(g_catalog_mu);
+  g_state_dir = state_dir;
+}
+
+images::catalog::Catalog& serveCatalog(const cluster::Config& config) {
+  std::lock_guard lock(g_catalog_mu);
+  auto options = catalogOptions(config, g_state_dir.empty() ? defaultStateDir(config) : g_state_dir);
+  std::string key = options.root.string();
+  for (const auto& [name, path] : options.trust_keys) key += "|" + name + "=" + path.string();
+  auto& slot = g_catalogs[key];
+  if (!slot) {
+    slot = std::make_unique<images::catalog::Catalog>(options);
+    (void)slot->init();
+  }
+  return *slot;
+}
+
+Result<http::FileBody> openImageArtifact(const cluster::Config& config, const cluster::Image& image,
+                                         std::string_view kind, const std::optional<Sha256>& version) {
+  const auto* a = artifactOf(image, kind);
+  if (a == nullptr || !*a) return makeError("not_found", "the image has no " + std::string(kind));
+  const auto& artifact = **a;
+  if (!artifact.path.empty()) {
+    if (version && artifact.sha256 && *version != *artifact.sha256)
+      return makeError("not_found", "that version is not the declared file");
+    return openDeclaredFile(config, artifact.path, artifact.sha256 ? artifact.sha256->hex() : std::string());
+  }
+  auto& catalog = serveCatalog(config);
+  auto blob = version ? catalog.version(image.name, std::string(kind), *version)
+                      : catalog.ensure(specOf(image, kind, artifact));
+  if (!blob && version && artifact.sha256 && *version == *artifact.sha256)  // declared, not yet cached
+    blob = catalog.ensure(specOf(image, kind, artifact));
+  if (!blob) return blob.error();
+  return openDeclaredFile(config, blob->path.string(), blob->sha256.hex());
+}
+
+}  // namespace drover::server

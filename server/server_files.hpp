@@ -1,0 +1,56 @@
+// Files named by the declaration (image artifacts, iPXE loaders), opened for the HTTP
+// server without following symlinks out of their directory; url-declared image artifacts
+// come from the image catalog under the state directory (fetched on first use).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/values.hpp"
+#include "images/catalog/catalog.hpp"
+#include "http/message.hpp"
+#include "cluster/config.hpp"
+
+namespace drover::server {
+
+// Opens a file the operator declared (relative paths are relative to the config file).
+// The ETag is `checksum` when given.
+Result<http::FileBody> openDeclaredFile(const cluster::Config& config, const std::string& path,
+                                        std::string_view checksum = {});
+
+// Whether `name` is one of the loaders the declaration hands to firmware.
+bool isLoaderName(const cluster::Config& config, std::string_view name);
+
+// A loader from the TFTP root, else from Debian's /usr/lib/ipxe.
+Result<http::FileBody> openLoader(const cluster::Config& config, const std::string& name);
+
+// --- the image catalog ---------------------------------------------------------------------
+
+// The state directory when none is given: the directory of server.state.path.
+std::filesystem::path defaultStateDir(const cluster::Config& config);
+
+// Catalog settings for a declaration: <state dir>/images, the trusted keys.
+images::catalog::Options catalogOptions(const cluster::Config& config, const std::filesystem::path& state_dir);
+
+// The catalog's view of the url-declared artifacts (path-declared ones are not cached).
+std::vector<images::catalog::ArtifactSpec> catalogSpecs(const cluster::Config& config);
+std::optional<images::catalog::ArtifactSpec> catalogSpec(const cluster::Config& config, const std::string& image,
+                                                         std::string_view kind);
+
+// The catalog `drover serve` uses: under the state directory given here (the serve App
+// sets it at start-up), else defaultStateDir(config). One instance per store and key set,
+// shared by every request so concurrent uses share one download.
+void setImageStateDir(const std::filesystem::path& state_dir);
+images::catalog::Catalog& serveCatalog(const cluster::Config& config);
+
+// The artifact `kind` (kernel, initrd, disk) of `image`: the declared path, or the
+// catalog's blob of the current version, fetched now when not cached (or, with `version`,
+// that cached version only). The ETag is the sha256. Codes: not_found, and the catalog's.
+Result<http::FileBody> openImageArtifact(const cluster::Config& config, const cluster::Image& image,
+                                         std::string_view kind, const std::optional<Sha256>& version = {});
+
+}  // namespace drover::server

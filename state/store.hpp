@@ -1,0 +1,89 @@
+// Durable node state: records, the per-node boot timeline, and hashed tokens.
+// Implementations: SqliteStore (the default, WAL, durable before a call returns) and
+// MemoryStore (tests). Both pass tests/state/conformance_test.cpp.
+// Every method is safe to call from several threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "state/node_state.hpp"
+
+namespace drover::state {
+
+struct NodeRecord {
+  std::string name;
+  std::string mac;   // "52:54:00:12:34:56", lower case
+  std::string uuid;  // SMBIOS UUID, lower case, may be empty
+  NodeStatus status;
+  std::int64_t state_since_ms = 0;  // Unix ms of the last state change
+  std::string facts_json = "{}";    // hardware facts from register
+  std::string install_version;      // image version last installed
+  std::string credential_hash;      // sha256 hex of the node credential, empty if none
+  std::string capture_image;        // image a requested capture publishes to (status.capture_requested)
+  std::string capture_token_hash;   // sha256 hex of the capture upload token, empty if none
+
+  friend bool operator==(const NodeRecord&, const NodeRecord&) = default;
+};
+
+struct TimelineEntry {
+  std::int64_t ts_ms = 0;
+  std::string phase;
+  std::string message;
+
+  friend bool operator==(const TimelineEntry&, const TimelineEntry&) = default;
+};
+
+struct TokenRecord {
+  std::string hash;  // sha256 hex of the token
+  std::string kind;  // "boot"
+  std::string node;
+  std::int64_t expires_ms = 0;
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  virtual Result<std::optional<NodeRecord>> getNode(const std::string& name) = 0;
+  virtual Result<std::optional<NodeRecord>> findByMac(const std::string& mac) = 0;
+  virtual Result<std::optional<NodeRecord>> findByUuid(const std::string& uuid) = 0;
+  virtual Result<std::vector<NodeRecord>> listNodes() = 0;  // by name
+
+  // Atomic read-modify-write of one node plus timeline entries, in one transaction:
+  // `fn` gets the current record (nullopt if none) and returns the new one or an error
+  // (then nothing is written and the error is returned). Durable when it returns.
+  using UpdateFn = std::function<Result<NodeRecord>(const std::optional<NodeRecord>&)>;
+  virtual Result<NodeRecord> updateNode(const std::string& name, const UpdateFn& fn,
+                                        const std::vector<TimelineEntry>& entries = {}) = 0;
+
+  // Appends timeline entries for a node in one transaction (batch progress reports).
+  virtual drover::Status appendTimeline(const std::string& name, const std::vector<TimelineEntry>& entries) = 0;
+  // Oldest first; at most `limit` most recent entries.
+  virtual Result<std::vector<TimelineEntry>> timeline(const std::string& name, std::size_t limit = 1000) = 0;
+
+  virtual drover::Status removeNode(const std::string& name) = 0;  // record and timeline
+
+  virtual drover::Status putToken(const TokenRecord& token) = 0;
+  // Single use: returns the record and deletes it in one transaction; nullopt when absent.
+  // Expiry is the caller's check (the record carries it), so an expired token is spent too.
+  virtual Result<std::optional<TokenRecord>> takeToken(const std::string& hash) = 0;
+  // Drops tokens that expired before `now_ms`; returns how many.
+  virtual Result<std::size_t> purgeExpiredTokens(std::int64_t now_ms) = 0;
+};
+
+// Unix time in milliseconds (the default clock for records).
+std::int64_t nowMs();
+
+// Applies a state-machine event to a node (creating the record for kDiscovered /
+// kRegistered when absent), stamps state_since when the state changes, and appends
+// `entry` to the timeline in the same transaction. `init` fills a new record
+// (mac, uuid, facts).
+Result<NodeRecord> applyEvent(StateStore& store, const std::string& name, NodeEvent event, TimelineEntry entry,
+                              const std::function<void(NodeRecord&)>& init = {});
+
+}  // namespace drover::state

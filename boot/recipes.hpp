@@ -9,6 +9,7 @@
 //                derived from that list.
 //   etcd-proxy   `etcd gateway start` in a container on 0.0.0.0:2379, its endpoints the
 //                members' client addresses: clients on the node reach the cluster there.
+//                The proxy node's own address is not used, so it may come from a pool.
 //
 // Both import etcd from the profile's join.image (an OCI archive on the node) and run the
 // image named join.image_ref. The steps name values through "env" (${ETCD_NAME}, ...), so
@@ -16,6 +17,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,9 +32,13 @@ inline constexpr int kEtcdPeerPort = 2380;
 
 // The whole reply body: {"runtime", "recipe", "steps": [...], "env": {...}}. A profile
 // without a recipe gets no steps. Error codes: no_profile (the node's profile is not
-// declared), no_ip (an etcd recipe on a node without ip; validation refuses it),
+// declared), no_ip (etcd-member on a node without ip; validation refuses it),
 // no_members (etcd-proxy, but no declared node uses etcd-member), unknown_recipe.
 Result<nlohmann::json> renderJoin(const cluster::Config& config, const cluster::Node& node);
+
+// The etcd members a node joins: every declared node whose profile joins with recipe
+// etcd-member (and has its ip, which validation requires), in declaration order.
+std::vector<const cluster::Node*> etcdMembers(const cluster::Config& config);
 
 // "drover-etcd-" + 16 hex digits of a hash of the initial-cluster list: the same for every
 // member of one declaration, different when the membership differs.

@@ -1,5 +1,6 @@
 #include "boot/template_data.hpp"
 
+#include "boot/recipes.hpp"
 #include "cluster/boot.hpp"
 
 namespace drover::boot {
@@ -51,12 +52,9 @@ json templateData(const cluster::Inventory& inv, const cluster::Node& node) {
   };
   json members = json::array();
   const auto recipe = recipeOf(c, node);
-  if (!recipe.empty()) {
-    for (const auto& other : c.nodes) {
-      if (recipeOf(c, other) != recipe || !other.ip) continue;
-      members.push_back({{"name", other.name.value}, {"ip", other.ip->value.str()}});
-    }
-  }
+  if (!recipe.empty())
+    for (const auto* m : etcdMembers(c))
+      members.push_back({{"name", m->name.value}, {"ip", m->ip->value.str()}});
   data["cluster"] = {{"recipe", recipe}, {"members", members}};
   return data;
 }

@@ -6,8 +6,8 @@
 //   network: name, subnet, netmask, prefix, gateway, dns[], domain
 //   server:  advertise, http, api
 //   ssh_authorized_keys: [...]
-//   cluster: members[] of {name, ip} — every node whose profile has the same join recipe
-//            as this node's profile, for recipes that list their peers (etcd)
+//   cluster: recipe, members[] of {name, ip} — the etcd members this node's recipe joins
+//            (every node whose profile joins with etcd-member); empty without a recipe
 //
 // Values that may be absent are present as "" (a mustache section over them is skipped).
 #pragma once

@@ -204,7 +204,10 @@ std::span<const std::string_view> joinRecipes() {
   return kRecipes;
 }
 
-bool recipeNeedsIp(std::string_view recipe) { return recipe == "etcd-member" || recipe == "etcd-proxy"; }
+// A member's client and peer URLs are built from its ip; a proxy listens on 0.0.0.0.
+bool recipeNeedsIp(std::string_view recipe) {
+  return recipe == "etcd-member";
+}
 
 void checkRecipes(const Config& c, Diagnostics& out) {
   Reporter report(c, out);

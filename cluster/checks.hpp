@@ -17,8 +17,8 @@ void checkConfig(const Config& config, Diagnostics& out);
 void checkNetworks(const Config& config, Diagnostics& out);
 void checkImagesAndProfiles(const Config& config, Diagnostics& out);
 void checkNodes(const Config& config, Diagnostics& out);
-// Join recipes: every profile names a built-in one (or none), and every node whose recipe
-// runs etcd declares its ip (the member's URLs are built from it).
+// Join recipes: every profile names a built-in one (or none), and every node that joins
+// as an etcd member declares its ip (the member's URLs are built from it).
 void checkRecipes(const Config& config, Diagnostics& out);
 
 // The built-in join recipes, and whether one needs the node's declared ip.

@@ -2,10 +2,16 @@
 // they name, the static etcd bootstrap from the declaration, and what no recipe means.
 #include "boot/recipes.hpp"
 
+#include <fstream>
+#include <sstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "boot/template_data.hpp"
+#include "cluster/inventory.hpp"
 #include "cluster/loader.hpp"
+#include "templates/template.hpp"
 #include "tests/cluster/recipe_config.hpp"
 
 namespace drover::boot {
@@ -15,7 +21,8 @@ using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-const std::string kCluster = cluster::testing::recipeDeclaration(R"(  master:
+const std::string kCluster = cluster::testing::recipeDeclaration(
+    R"(  master:
     install: { image: os }
     join: { runtime: containerd, recipe: etcd-member }
   worker:
@@ -24,10 +31,11 @@ const std::string kCluster = cluster::testing::recipeDeclaration(R"(  master:
   plain:
     install: { image: os }
 )",
-                                                                   R"(  - { name: m1, mac: 52:54:00:00:00:01, ip: 192.0.2.11, profile: master }
+    R"(  - { name: m1, mac: 52:54:00:00:00:01, ip: 192.0.2.11, profile: master }
   - { name: m2, mac: 52:54:00:00:00:02, ip: 192.0.2.12, profile: master }
   - { name: w1, mac: 52:54:00:00:00:03, ip: 192.0.2.21, profile: worker }
   - { name: p1, mac: 52:54:00:00:00:04, profile: plain }
+  - { name: w2, mac: 52:54:00:00:00:05, profile: worker }
 )");
 
 class RecipesTest : public ::testing::Test {
@@ -119,6 +127,36 @@ TEST_F(RecipesTest, EtcdProxyServesTheMembersOnTheNode) {
   EXPECT_THAT(expand(steps.dump(), env), ::testing::Not(HasSubstr("${")));
 }
 
+TEST_F(RecipesTest, PoolAddressedProxyJoinsTheMembers) {
+  auto r = render("w2");  // no declared ip: the gateway listens on 0.0.0.0
+  EXPECT_EQ(r["env"]["DROVER_NODE_IP"], "");
+  EXPECT_EQ(r["env"]["ETCD_ENDPOINTS"], "192.0.2.11:2379,192.0.2.12:2379");
+  EXPECT_EQ(r["env"]["ETCD_PROXY_LISTEN"], "0.0.0.0:2379");
+}
+
+// A worker's /etc/drover/cluster-members (configs/templates/worker.yaml.mustache) lists the
+// etcd members it joins, not the other workers.
+TEST_F(RecipesTest, ClusterMembersAreTheEtcdMembers) {
+  const auto inv = cluster::Inventory::build(config_);
+  const auto& w1 = config_->nodes[2];
+  const auto data = templateData(inv, w1);
+  EXPECT_EQ(data["cluster"]["members"],
+            json::parse(R"([{"name":"m1","ip":"192.0.2.11"},{"name":"m2","ip":"192.0.2.12"}])"));
+  EXPECT_EQ(templateData(inv, config_->nodes[0])["cluster"]["members"], data["cluster"]["members"]);
+  EXPECT_TRUE(templateData(inv, config_->nodes[3])["cluster"]["members"].empty());  // no recipe
+
+  const char* src = std::getenv("DROVER_SOURCE_DIR");
+  std::ifstream in(std::string(src ? src : ".") + "/configs/templates/worker.yaml.mustache");
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto tpl = templates::Template::parse("worker.yaml.mustache", text.str());
+  ASSERT_TRUE(tpl.ok()) << tpl.error().message;
+  auto out = tpl->render(data);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_THAT(*out, HasSubstr("# recipe etcd-proxy\n      m1 192.0.2.11\n      m2 192.0.2.12\n"));
+  EXPECT_THAT(*out, ::testing::Not(HasSubstr("w1 192.0.2.21")));
+}
+
 TEST_F(RecipesTest, NoRecipeIsNoSteps) {
   auto r = render("p1");
   EXPECT_EQ(r["recipe"], "");
@@ -136,7 +174,7 @@ TEST_F(RecipesTest, ProxyWithoutMembersIsAnError) {
   EXPECT_EQ(r.error().code, "no_members");
 }
 
-TEST_F(RecipesTest, EtcdRecipeWithoutIpIsAnError) {
+TEST_F(RecipesTest, EtcdMemberWithoutIpIsAnError) {
   cluster::Config c = *config_;
   c.nodes[0].ip.reset();
   auto r = renderJoin(c, c.nodes[0]);

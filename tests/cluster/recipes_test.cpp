@@ -1,6 +1,6 @@
 // Join recipes in the declaration: an unknown name is refused with its position and the
-// known names, an etcd recipe needs the node's ip, no recipe is fine, and the profile's
-// etcd image options are read (with their defaults).
+// known names, an etcd member needs the node's ip (a proxy does not), no recipe is fine, and the
+// profile's etcd image options are read (with their defaults).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -30,7 +30,7 @@ TEST(Recipes, KnownRecipesAreTheBuiltInOnes) {
   EXPECT_THAT(std::vector<std::string_view>(joinRecipes().begin(), joinRecipes().end()),
               ElementsAre("etcd-member", "etcd-proxy"));
   EXPECT_TRUE(recipeNeedsIp("etcd-member"));
-  EXPECT_TRUE(recipeNeedsIp("etcd-proxy"));
+  EXPECT_FALSE(recipeNeedsIp("etcd-proxy"));  // the gateway listens on 0.0.0.0
   EXPECT_FALSE(recipeNeedsIp(""));
 }
 
@@ -54,6 +54,17 @@ TEST(Recipes, ProxyNodeWithoutAnyMemberIsRefused) {
                                      "  - { name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10, profile: p }\n"));
   EXPECT_THAT(errors, ElementsAre("cluster.yaml:16:5: nodes[0]: profile \"p\" joins with recipe etcd-proxy, which "
                                   "needs a declared node that joins with etcd-member"));
+}
+
+TEST(Recipes, PoolAddressedProxyIsAccepted) {
+  auto loaded = loadConfigText(
+      testing::recipeDeclaration(
+          "  m:\n    install: { image: os }\n    join: { recipe: etcd-member }\n"
+          "  w:\n    install: { image: os }\n    join: { recipe: etcd-proxy }\n",
+          "  - { name: a, mac: 52:54:00:00:00:01, ip: 192.0.2.10, profile: m }\n"
+          "  - { name: b, uuid: 8a6b0c3e-2f1d-4c5e-9a7b-1d2e3f405162, profile: w }\n"),
+      "cluster.yaml", "/");
+  EXPECT_THAT(loaded.errors, IsEmpty());
 }
 
 TEST(Recipes, NoRecipeNeedsNoIp) {

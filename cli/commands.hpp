@@ -23,6 +23,11 @@ struct Context {
 void addValidateCommand(CLI::App& root, Context& ctx);
 int runValidate(const std::string& file, std::ostream& out, std::ostream& err);
 
+// drover config-reference [--update FILE]: the declaration's key reference, from the key
+// table (cluster/keys.hpp); --update rewrites the generated part of FILE.
+void addConfigReferenceCommand(CLI::App& root, Context& ctx);
+int runConfigReference(const std::string& update, std::ostream& out, std::ostream& err);
+
 // drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--installed]
 void addExplainCommand(CLI::App& root, Context& ctx);
 

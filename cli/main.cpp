@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
 
     drover::cli::Context ctx{std::cout, std::cerr};
     drover::cli::addValidateCommand(app, ctx);
+    drover::cli::addConfigReferenceCommand(app, ctx);
     drover::cli::addExplainCommand(app, ctx);
     drover::cli::addServeCommand(app, ctx);
     drover::cli::addNodesCommands(app, ctx);

@@ -1,7 +1,8 @@
 // The cluster declaration as typed values: what configs/*.yaml says, after every value has
 // been parsed and normalised. Built by loadConfig() (loader.hpp), checked as a whole by
 // checkConfig() (checks.hpp), then shared read-only as std::shared_ptr<const Config>.
-// docs/configuration.md documents every key, its type and its default.
+// cluster/keys.hpp lists every key, its type and its default (docs/configuration.md is
+// generated from it).
 #pragma once
 
 #include <chrono>
@@ -24,6 +25,9 @@ struct Pos {
   int line = 0;
   int col = 0;
 };
+
+// File system paths below are absolute once loaded: the loader resolves relative ones
+// against the declaration's folder (Config::base_dir).
 
 // A value together with where it came from, for the cross-field pass's messages.
 template <typename T>
@@ -51,13 +55,14 @@ struct ApiServer {
   std::string key;
 };
 
-enum class StateBackend { Sqlite, Etcd };
+// Only SQLite for now: `backend: etcd` is refused until drover serve can use it.
+enum class StateBackend { Sqlite };
 
 struct StateConfig {
   StateBackend backend = StateBackend::Sqlite;
-  std::string path = "/var/lib/drover/state.db";  // sqlite
-  std::vector<Url> endpoints;                     // etcd
-  std::string prefix = "/drover";                 // etcd
+  // The database file; its folder is the state directory (leases.db, tls/, operator.token,
+  // images/).
+  std::string path = "/var/lib/drover/state.db";
 };
 
 // Boot loader file names, as found in the TFTP root or /usr/lib/ipxe.
@@ -162,7 +167,7 @@ struct Profile {
   std::string name;
   std::optional<Install> install;
   std::optional<Located<std::string>> cloud_config;  // template path as written
-  std::filesystem::path cloud_config_file;           // resolved against the config's directory
+  std::filesystem::path cloud_config_file;           // absolute (resolvePaths in loader.cpp)
   std::vector<std::string> kernel_args;
   std::optional<EfiLoader> efi_loader;  // boot.efi_loader; unset: server.boot.efi_loader
   Join join;
@@ -198,7 +203,8 @@ struct Node {
 
 struct Config {
   std::string file;                // as given to the loader, used in messages
-  std::filesystem::path base_dir;  // relative template paths are resolved against it
+  std::filesystem::path
+      base_dir;  // the declaration's folder (absolute): relative paths are resolved against it
   Server server;
   std::vector<Network> networks;
   Trust trust;

@@ -106,7 +106,7 @@ std::optional<std::vector<std::string>> Decoder::strings(const YAML::Node& n,
 }
 
 MapReader::MapReader(Decoder& d, const YAML::Node& node, std::string path,
-                     std::initializer_list<std::string_view> allowed)
+                     std::span<const std::string_view> allowed)
     : d_(d), path_(std::move(path)), pos_(Decoder::pos(node)) {
   if (!d_.isMap(node, path_)) return;
   valid_ = true;
@@ -120,7 +120,8 @@ MapReader::MapReader(Decoder& d, const YAML::Node& node, std::string path,
     }
     const std::string& name = key.Scalar();
     const auto kpos = Decoder::pos(key);
-    if (allowed.size() > 0 && std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+    const bool any = allowed.size() == 1 && allowed.front() == "*";
+    if (!any && std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
       std::string list;
       for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
       d_.error(kpos, childPath(path_, name), "unknown key (expected one of: " + list + ")");

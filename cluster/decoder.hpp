@@ -5,6 +5,7 @@
 
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -72,11 +73,12 @@ class Decoder {
 };
 
 // The keys of one YAML map. Unknown and duplicate keys are reported when it is made; a
-// value that is not a map is reported and reads as empty.
+// value that is not a map is reported and reads as empty. `allowed` comes from the key
+// table (keys.hpp: keysUnder); {"*"} allows any key (a map keyed by names).
 class MapReader {
  public:
   MapReader(Decoder& d, const YAML::Node& node, std::string path,
-            std::initializer_list<std::string_view> allowed);
+            std::span<const std::string_view> allowed);
 
   bool valid() const { return valid_; }
   const std::string& path() const { return path_; }

@@ -13,6 +13,7 @@
 
 #include "cluster/checks.hpp"
 #include "cluster/decoder.hpp"
+#include "cluster/keys.hpp"
 #include "cluster/names.hpp"
 
 namespace drover::cluster {
@@ -28,7 +29,7 @@ class ConfigDecoder {
   ConfigDecoder(Decoder& d, Config& c) : d_(d), c_(c) {}
 
   void root(const YAML::Node& doc) {
-    MapReader m(d_, doc, "", {"server", "networks", "trust", "images", "profiles", "defaults", "nodes"});
+    MapReader m(d_, doc, "", keysUnder(""));
     if (!m.valid()) return;
     if (auto v = m.required("server")) server(*v);
     if (auto v = m.required("networks")) networks(*v);
@@ -91,7 +92,7 @@ class ConfigDecoder {
   // decode(name, value, path).
   template <typename Decode>
   void namedEntries(const YAML::Node& n, const char* section, Decode decode) {
-    MapReader m(d_, n, section, {});
+    MapReader m(d_, n, section, keysUnder(section));
     for (std::size_t i = 0; i < m.entries().size(); ++i) {
       const auto& [name, value] = m.entries()[i];
       std::string path = m.pathOf(name);
@@ -102,26 +103,25 @@ class ConfigDecoder {
 
   // --- server --------------------------------------------------------------------------
   void server(const YAML::Node& n) {
-    MapReader m(d_, n, "server",
-                {"advertise", "interfaces", "tftp", "http", "api", "state", "boot"});
+    MapReader m(d_, n, "server", keysUnder("server"));
     auto& s = c_.server;
     if (auto v = m.required("advertise"))
       if (auto a = d_.value(*v, m.pathOf("advertise"), Ipv4Address::parse)) s.advertise = *a;
     if (auto v = m.get("interfaces"))
       if (auto list = d_.strings(*v, m.pathOf("interfaces"))) s.interfaces = std::move(*list);
     if (auto v = m.get("tftp")) {
-      MapReader t(d_, *v, m.pathOf("tftp"), {"listen", "root"});
+      MapReader t(d_, *v, m.pathOf("tftp"), keysUnder("server.tftp"));
       set(t, "listen", s.tftp.listen, ListenAddress::parse);
-      setString(t, "root", s.tftp.root, checkAbsolutePath);
+      setString(t, "root", s.tftp.root, checkRelativeOrAbsolute);
     }
     if (auto v = m.get("http")) {
-      MapReader h(d_, *v, m.pathOf("http"), {"listen"});
+      MapReader h(d_, *v, m.pathOf("http"), keysUnder("server.http"));
       set(h, "listen", s.http.listen, ListenAddress::parse);
     }
     if (auto v = m.get("api")) api(*v, m.pathOf("api"));
     if (auto v = m.get("state")) state(*v, m.pathOf("state"));
     if (auto v = m.get("boot")) {
-      MapReader b(d_, *v, m.pathOf("boot"), {"bios_loader", "efi_loader", "arm64_loader", "ipv6_ra"});
+      MapReader b(d_, *v, m.pathOf("boot"), keysUnder("server.boot"));
       setString(b, "bios_loader", s.boot.bios_loader, checkLoaderFile);
       setString(b, "efi_loader", s.boot.efi_loader, checkLoaderFile);
       setString(b, "arm64_loader", s.boot.arm64_loader, checkLoaderFile);
@@ -131,35 +131,32 @@ class ConfigDecoder {
   }
 
   void api(const YAML::Node& n, const std::string& path) {
-    MapReader m(d_, n, path, {"listen", "tls", "cert", "key"});
+    MapReader m(d_, n, path, keysUnder("server.api"));
     auto& a = c_.server.api;
     set(m, "listen", a.listen, ListenAddress::parse);
     if (auto v = m.get("tls"))
       if (auto t = d_.choice<TlsMode>(*v, m.pathOf("tls"),
                                       {{"auto", TlsMode::Auto}, {"off", TlsMode::Off}}))
         a.tls = *t;
-    setString(m, "cert", a.cert, checkAbsolutePath);
-    setString(m, "key", a.key, checkAbsolutePath);
+    setString(m, "cert", a.cert, checkRelativeOrAbsolute);
+    setString(m, "key", a.key, checkRelativeOrAbsolute);
     if (m.has("cert") != m.has("key"))
       d_.error(m.pos(), path, "cert and key go together: give both or neither");
   }
 
   void state(const YAML::Node& n, const std::string& path) {
-    MapReader m(d_, n, path, {"backend", "path", "endpoints", "prefix"});
+    MapReader m(d_, n, path, keysUnder("server.state"));
     auto& st = c_.server.state;
-    if (auto v = m.get("backend"))
-      if (auto b = d_.choice<StateBackend>(
-              *v, m.pathOf("backend"),
-              {{"sqlite", StateBackend::Sqlite}, {"etcd", StateBackend::Etcd}}))
+    if (auto v = m.get("backend")) {
+      if (v->IsScalar() && v->Scalar() == "etcd") {
+        d_.error(*v, m.pathOf("backend"),
+                 "the etcd backend is not implemented yet; only sqlite is available");
+      } else if (auto b = d_.choice<StateBackend>(*v, m.pathOf("backend"),
+                                                  {{"sqlite", StateBackend::Sqlite}})) {
         st.backend = *b;
-    setString(m, "path", st.path, checkAbsolutePath);
-    setString(m, "prefix", st.prefix, checkAbsolutePath);
-    if (auto v = m.get("endpoints")) {
-      for (auto& u : oneOrMany<Url>(*v, m.pathOf("endpoints"), parseHttpUrl))
-        st.endpoints.push_back(u.value);
+      }
     }
-    if (st.backend == StateBackend::Etcd && !m.has("endpoints"))
-      d_.error(m.pos(), path, "backend etcd needs endpoints");
+    setString(m, "path", st.path, checkRelativeOrAbsolute);
   }
 
   // --- networks ------------------------------------------------------------------------
@@ -170,8 +167,7 @@ class ConfigDecoder {
   }
 
   void network(const YAML::Node& n, std::string path) {
-    MapReader m(d_, n, path,
-                {"name", "subnet", "mode", "pool", "gateway", "dns", "domain", "lease", "always_send"});
+    MapReader m(d_, n, path, keysUnder("networks[]"));
     if (!m.valid()) return;
     Network net;
     net.pos = m.pos();
@@ -205,7 +201,7 @@ class ConfigDecoder {
   }
 
   void image(const std::string& name, const YAML::Node& n, std::string path) {
-    MapReader m(d_, n, path, {"kernel", "initrd", "disk", "update"});
+    MapReader m(d_, n, path, keysUnder("images.*"));
     if (!m.valid()) return;
     Image img;
     img.name = name;
@@ -215,7 +211,7 @@ class ConfigDecoder {
     if (auto v = m.get("initrd")) img.initrd = artifact(*v, m.pathOf("initrd"));
     if (auto v = m.get("disk")) img.disk = artifact(*v, m.pathOf("disk"));
     if (auto v = m.get("update")) {
-      MapReader u(d_, *v, m.pathOf("update"), {"interval", "expire"});
+      MapReader u(d_, *v, m.pathOf("update"), keysUnder("images.*.update"));
       duration(u, "interval", img.update.interval, false);
       duration(u, "expire", img.update.expire, false);
     }
@@ -227,9 +223,9 @@ class ConfigDecoder {
   }
 
   Artifact artifact(const YAML::Node& n, const std::string& path) {
-    MapReader m(d_, n, path, {"path", "url", "sha256", "signature"});
+    MapReader m(d_, n, path, keysUnder("<file>"));
     Artifact a;
-    setString(m, "path", a.path, checkAbsolutePath);
+    setString(m, "path", a.path, checkRelativeOrAbsolute);
     set(m, "url", a.url, parseHttpUrl);
     set(m, "sha256", a.sha256, Sha256::parse);
     if (auto v = m.get("signature")) a.signature = signature(*v, m.pathOf("signature"));
@@ -242,9 +238,9 @@ class ConfigDecoder {
   }
 
   ArtifactSignature signature(const YAML::Node& n, const std::string& path) {
-    MapReader m(d_, n, path, {"path", "url", "key"});
+    MapReader m(d_, n, path, keysUnder("<file>.signature"));
     ArtifactSignature s;
-    setString(m, "path", s.path, checkAbsolutePath);
+    setString(m, "path", s.path, checkRelativeOrAbsolute);
     set(m, "url", s.url, parseHttpUrl);
     if (auto v = m.required("key"))
       if (auto k = locatedValue<std::string>(*v, m.pathOf("key"), checkName)) s.key = *k;
@@ -255,11 +251,13 @@ class ConfigDecoder {
 
   // --- trust ---------------------------------------------------------------------------
   void trust(const YAML::Node& n) {
-    MapReader m(d_, n, "trust", {"keys"});
+    MapReader m(d_, n, "trust", keysUnder("trust"));
     if (auto v = m.get("keys")) {
-      namedEntries(*v, "trust.keys", [this](const std::string& name, const YAML::Node& value, std::string path) {
-        if (auto p = locatedValue<std::string>(value, path, checkAbsolutePath)) c_.trust.keys.emplace(name, *p);
-      });
+      namedEntries(*v, "trust.keys",
+                   [this](const std::string& name, const YAML::Node& value, std::string path) {
+                     if (auto p = locatedValue<std::string>(value, path, checkRelativeOrAbsolute))
+                       c_.trust.keys.emplace(name, *p);
+                   });
     }
   }
 
@@ -269,14 +267,14 @@ class ConfigDecoder {
   }
 
   void profile(const std::string& name, const YAML::Node& n, std::string path) {
-    MapReader m(d_, n, path, {"install", "cloud_config", "kernel_args", "boot", "join"});
+    MapReader m(d_, n, path, keysUnder("profiles.*"));
     if (!m.valid()) return;
     Profile p;
     p.name = name;
     p.pos = m.pos();
     p.path = std::move(path);
     if (auto v = m.get("install")) {
-      MapReader in(d_, *v, m.pathOf("install"), {"image", "disk"});
+      MapReader in(d_, *v, m.pathOf("install"), keysUnder("profiles.*.install"));
       Install install;
       if (auto img = in.required("image"))
         if (auto x = locatedValue<std::string>(*img, in.pathOf("image"), checkName))
@@ -284,29 +282,24 @@ class ConfigDecoder {
       setString(in, "disk", install.disk, checkDiskPath);
       p.install = std::move(install);
     }
-    if (auto v = m.get("cloud_config")) {
-      if (auto x =
-              locatedValue<std::string>(*v, m.pathOf("cloud_config"), checkRelativeOrAbsolute)) {
-        std::filesystem::path file(x->value);
-        p.cloud_config_file = file.is_absolute() ? file : c_.base_dir / file;
-        p.cloud_config = std::move(*x);
-      }
-    }
+    if (auto v = m.get("cloud_config"))
+      p.cloud_config =
+          locatedValue<std::string>(*v, m.pathOf("cloud_config"), checkRelativeOrAbsolute);
     if (auto v = m.get("kernel_args"))
       if (auto args = d_.strings(*v, m.pathOf("kernel_args"))) p.kernel_args = std::move(*args);
     if (auto v = m.get("boot")) {
-      MapReader b(d_, *v, m.pathOf("boot"), {"efi_loader"});
+      MapReader b(d_, *v, m.pathOf("boot"), keysUnder("profiles.*.boot"));
       if (auto l = b.get("efi_loader"))
         p.efi_loader = d_.choice<EfiLoader>(
             *l, b.pathOf("efi_loader"),
             {{"ipxe.efi", EfiLoader::IpxeEfi}, {"snponly.efi", EfiLoader::SnponlyEfi}});
     }
     if (auto v = m.get("join")) {
-      MapReader j(d_, *v, m.pathOf("join"), {"runtime", "recipe", "image", "image_ref"});
+      MapReader j(d_, *v, m.pathOf("join"), keysUnder("profiles.*.join"));
+      // Only what the agent runs: another runtime comes with its own start-up there.
       if (auto r = j.get("runtime"))
-        if (auto rt = d_.choice<std::string>(
-                *r, j.pathOf("runtime"),
-                {{"containerd", "containerd"}, {"cri-o", "cri-o"}, {"docker", "docker"}}))
+        if (auto rt =
+                d_.choice<std::string>(*r, j.pathOf("runtime"), {{"containerd", "containerd"}}))
           p.join.runtime = *rt;
       setString(j, "recipe", p.join.recipe, checkName);
       if (auto r = j.get("recipe")) p.join.recipe_pos = Decoder::pos(*r);
@@ -318,7 +311,7 @@ class ConfigDecoder {
 
   // --- defaults ------------------------------------------------------------------------
   void defaults(const YAML::Node& n) {
-    MapReader m(d_, n, "defaults", {"unknown", "profile", "boot_env", "ssh_authorized_keys"});
+    MapReader m(d_, n, "defaults", keysUnder("defaults"));
     auto& df = c_.defaults;
     if (auto v = m.get("unknown"))
       if (auto u = d_.choice<UnknownPolicy>(*v, m.pathOf("unknown"),
@@ -349,7 +342,7 @@ class ConfigDecoder {
   }
 
   void node(const YAML::Node& n, std::string path) {
-    MapReader m(d_, n, path, {"name", "mac", "macs", "uuid", "ip", "profile", "labels"});
+    MapReader m(d_, n, path, keysUnder("nodes[]"));
     if (!m.valid()) return;
     Node node;
     node.pos = m.pos();
@@ -372,7 +365,7 @@ class ConfigDecoder {
     if (auto v = m.get("profile"))
       node.profile = locatedValue<std::string>(*v, m.pathOf("profile"), checkName);
     if (auto v = m.get("labels")) {
-      MapReader labels(d_, *v, m.pathOf("labels"), {});
+      MapReader labels(d_, *v, m.pathOf("labels"), keysUnder("nodes[].labels"));
       for (const auto& [key, value] : labels.entries())
         if (auto s = d_.string(value, labels.pathOf(key))) node.labels.emplace(key, std::move(*s));
     }
@@ -382,6 +375,38 @@ class ConfigDecoder {
   Decoder& d_;
   Config& c_;
 };
+
+// The one place relative file system paths are resolved: every path of the declaration
+// (state, TLS files, TFTP root, image files and signatures, trusted keys, templates) is
+// made absolute against the declaration's folder, as `cloud_config` always was. Paths on
+// the installed node (join.image) and loader names under the TFTP root are not ours.
+void resolvePaths(Config& c) {
+  std::error_code ec;
+  if (auto abs = std::filesystem::absolute(c.base_dir, ec); !ec)
+    c.base_dir = abs.lexically_normal();
+  auto resolve = [&c](std::string& p) {
+    if (!p.empty() && std::filesystem::path(p).is_relative())
+      p = (c.base_dir / p).lexically_normal().string();
+  };
+  resolve(c.server.tftp.root);
+  resolve(c.server.api.cert);
+  resolve(c.server.api.key);
+  resolve(c.server.state.path);
+  for (auto& [name, key] : c.trust.keys) resolve(key.value);
+  for (auto& [name, img] : c.images) {
+    for (auto* a : {&img.kernel, &img.initrd, &img.disk}) {
+      if (!*a) continue;
+      resolve((*a)->path);
+      if ((*a)->signature) resolve((*a)->signature->path);
+    }
+  }
+  for (auto& [name, p] : c.profiles) {
+    if (!p.cloud_config) continue;
+    std::string file = p.cloud_config->value;
+    resolve(file);
+    p.cloud_config_file = file;
+  }
+}
 
 }  // namespace
 
@@ -405,6 +430,7 @@ Config decodeConfig(std::string_view yaml, const std::string& file,
   }
   try {
     ConfigDecoder(d, config).root(doc);
+    resolvePaths(config);
   } catch (const YAML::Exception& e) {
     // yaml-cpp's node API throws on misuse; report rather than let it escape.
     d.error(Pos{}, "", "cannot read configuration: " + e.msg);

@@ -20,9 +20,9 @@ struct LoadResult {
   bool ok() const { return errors.empty(); }
 };
 
-// Reads and checks `file`. Messages name the file as given; relative template paths are
-// resolved against the file's directory. A missing or unreadable file is one Diagnostic
-// without a position.
+// Reads and checks `file`. Messages name the file as given; relative paths (state, TLS,
+// TFTP root, image files, keys, templates) are resolved against the file's directory. A missing or
+// unreadable file is one Diagnostic without a position.
 LoadResult loadConfigFile(const std::string& file);
 
 // The same for text already in memory; `file` is only used in messages.

@@ -167,10 +167,8 @@ Response plan(Context& ctx, const std::string& node) {
   std::string url = fmt::format("{}/assets/{}/disk", httpBase(ctx, c), image->name);
   std::int64_t size = 0;
   if (!disk.path.empty()) {
-    std::filesystem::path p(disk.path);
-    if (p.is_relative()) p = c.base_dir / p;
     struct stat st {};
-    if (::stat(p.c_str(), &st) == 0) size = st.st_size;
+    if (::stat(disk.path.c_str(), &st) == 0) size = st.st_size;
   } else {
     // A url-declared image: the catalog's current version, fetched now on first use. The
     // plan names that version, so the node installs exactly it even if upstream moves on.

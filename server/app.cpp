@@ -106,9 +106,17 @@ std::vector<asio::io_context*> bulkContexts(App::Impl& d) {
   return out;
 }
 
+// server.state.path is the database; its folder is the state directory. --state-dir moves
+// the whole directory, the database keeping its file name.
 std::filesystem::path stateDirFor(const Options& o, const cluster::Config& c) {
   if (!o.state_dir.empty()) return o.state_dir;
-  return std::filesystem::path(c.server.state.path).parent_path();
+  return defaultStateDir(c);
+}
+
+std::filesystem::path databaseFor(const Options& o, const cluster::Config& c) {
+  const std::filesystem::path path(c.server.state.path);
+  if (!o.state_dir.empty()) return std::filesystem::path(o.state_dir) / path.filename();
+  return path;
 }
 
 Result<asio::ip::tcp::endpoint> tcpEndpoint(const ListenAddress& l, std::string_view what) {
@@ -180,7 +188,7 @@ Result<std::unique_ptr<App>> App::create(Options options) {
   if (ec)
     return makeError("state_dir", fmt::format("{}: {}", impl->state_dir.string(), ec.message()));
 
-  auto store = state::SqliteStore::open(impl->state_dir / "state.db");
+  auto store = state::SqliteStore::open(databaseFor(impl->options, config));
   if (!store) return store.error();
   impl->store = std::move(*store);
   impl->tokens = std::make_unique<state::TokenService>(*impl->store);

@@ -26,7 +26,8 @@ namespace drover::server {
 
 struct Options {
   std::string config_path;
-  // Overrides the directory of server.state.path (TLS files, operator token, leases).
+  // Overrides the directory of server.state.path (the database, keeping its file name; TLS
+  // files, operator token, leases, image catalog).
   std::string state_dir;
   bool dhcp = true;  // run the DHCP server (needs root for port 67)
   bool tftp = true;  // run the TFTP server (needs root for port 69)

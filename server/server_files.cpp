@@ -10,10 +10,8 @@
 
 namespace drover::server {
 
-Result<http::FileBody> openDeclaredFile(const cluster::Config& config, const std::string& path,
-                                        std::string_view checksum) {
-  std::filesystem::path p(path);
-  if (p.is_relative()) p = config.base_dir / p;
+Result<http::FileBody> openDeclaredFile(const std::string& path, std::string_view checksum) {
+  const std::filesystem::path p(path);
   auto root = http::StaticRoot::open(p.parent_path());
   if (!root) return root.error();
   return root->openFile(p.filename().string(), checksum);
@@ -132,7 +130,8 @@ Result<http::FileBody> openImageArtifact(const cluster::Config& config, const cl
   if (!artifact.path.empty()) {
     if (version && artifact.sha256 && *version != *artifact.sha256)
       return makeError("not_found", "that version is not the declared file");
-    return openDeclaredFile(config, artifact.path, artifact.sha256 ? artifact.sha256->hex() : std::string());
+    return openDeclaredFile(artifact.path,
+                            artifact.sha256 ? artifact.sha256->hex() : std::string());
   }
   auto& catalog = serveCatalog(config);
   auto blob = version ? catalog.version(image.name, std::string(kind), *version)
@@ -140,7 +139,7 @@ Result<http::FileBody> openImageArtifact(const cluster::Config& config, const cl
   if (!blob && version && artifact.sha256 && *version == *artifact.sha256)  // declared, not yet cached
     blob = catalog.ensure(specOf(image, kind, artifact));
   if (!blob) return blob.error();
-  return openDeclaredFile(config, blob->path.string(), blob->sha256.hex());
+  return openDeclaredFile(blob->path.string(), blob->sha256.hex());
 }
 
 }  // namespace drover::server

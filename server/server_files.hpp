@@ -17,10 +17,9 @@
 
 namespace drover::server {
 
-// Opens a file the operator declared (relative paths are relative to the config file).
-// The ETag is `checksum` when given.
-Result<http::FileBody> openDeclaredFile(const cluster::Config& config, const std::string& path,
-                                        std::string_view checksum = {});
+// Opens a file the operator declared (absolute: the loader resolved relative paths against
+// the declaration's folder). The ETag is `checksum` when given.
+Result<http::FileBody> openDeclaredFile(const std::string& path, std::string_view checksum = {});
 
 // Whether `name` is one of the loaders the declaration hands to firmware.
 bool isLoaderName(const cluster::Config& config, std::string_view name);

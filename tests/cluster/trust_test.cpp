@@ -75,9 +75,10 @@ TEST_F(TrustTest, KeyFileMustBeAUsablePublicKey) {
 }
 
 TEST_F(TrustTest, ShapeErrors) {
-  auto r = loadConfigText(declaration("trust:\n  keys:\n    release: relative.pem\n  other: 1\n",
-                                      "{ url: \"http://192.0.2.5/os.raw\", signature: { key: release } }"),
-                          "c.yaml", ".");
+  auto r = loadConfigText(
+      declaration("trust:\n  keys:\n    release: \"\"\n  other: 1\n",
+                  "{ url: \"http://192.0.2.5/os.raw\", signature: { key: release } }"),
+      "c.yaml", ".");
   auto m = messages(r);
   EXPECT_THAT(m, ::testing::Contains(HasSubstr("trust.other")));
   EXPECT_THAT(m, ::testing::Contains(HasSubstr("trust.keys.release")));

@@ -1,0 +1,203 @@
+#include "cluster/keys.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace drover::cluster {
+namespace {
+
+constexpr std::string_view kPath = "path";  // absolute, or relative to the declaration's folder
+
+// Keep the order of the documentation: sections, then keys as an operator reads them.
+constexpr KeyInfo kKeys[] = {
+    {"server.advertise", "IPv4", "**required**",
+     "the address booting machines use to reach Drover: TFTP next-server, HTTP URLs"},
+    {"server.interfaces", "list of strings, one or many", "every interface",
+     "where the DHCP server listens"},
+    {"server.tftp.listen", "listen", "`0.0.0.0:69`", "TFTP server"},
+    {"server.tftp.root", kPath, "`/var/lib/drover/tftp`",
+     "loaders are looked for here, then in `/usr/lib/ipxe`"},
+    {"server.http.listen", "listen", "`0.0.0.0:8080`",
+     "boot scripts, kernels, initrds, images; its port goes into boot URLs"},
+    {"server.api.listen", "listen", "`0.0.0.0:8443`", "the HTTPS API (docs/api.md)"},
+    {"server.api.tls", "`auto` \\| `off`", "`auto`",
+     "`auto`: Drover keeps its own CA and server certificate in the state directory (`tls/`)"},
+    {"server.api.cert", kPath, "none",
+     "an operator-provided certificate; goes with `server.api.key`"},
+    {"server.api.key", kPath, "none", "the private key of `server.api.cert`; both or neither"},
+    {"server.state.backend", "`sqlite`", "`sqlite`",
+     "where leases and node state live; `etcd` is not implemented yet and is refused"},
+    {"server.state.path", kPath, "`/var/lib/drover/state.db`",
+     "the SQLite database file; its folder is the state directory (leases, TLS, operator token, "
+     "image catalog)"},
+    {"server.boot.bios_loader", "loader file", "`undionly.kpxe`", "first file for BIOS PXE"},
+    {"server.boot.efi_loader", "loader file", "`ipxe.efi`",
+     "first file for x64 UEFI, unless a profile chooses"},
+    {"server.boot.arm64_loader", "loader file", "none",
+     "first file for arm64 UEFI; without it arm64 machines get no boot answer"},
+    {"server.boot.ipv6_ra", "bool", "`true`",
+     "answer IPv6 router solicitations on the DHCP interfaces with an empty advertisement, so iPXE "
+     "does not wait ~13 s for one (see operations.md)"},
+
+    {"networks[].name", "name", "**required**", "unique"},
+    {"networks[].subnet", "CIDR", "**required**", "subnets of different networks must not overlap"},
+    {"networks[].mode", "`dhcp` \\| `proxy`", "`dhcp`",
+     "`dhcp`: Drover leases addresses. `proxy`: the site's DHCP server does; Drover only adds boot "
+     "information (proxyDHCP)"},
+    {"networks[].pool", "range, one or many", "none",
+     "dynamic addresses for machines without a reserved `ip`; not in `proxy` mode; inside the "
+     "subnet, without its network or broadcast address or the gateway, not overlapping another "
+     "pool"},
+    {"networks[].gateway", "IPv4", "none", "router option; must be inside the subnet"},
+    {"networks[].dns", "IPv4, one or many", "none", "DNS servers option"},
+    {"networks[].domain", "DNS domain", "none", "domain name option"},
+    {"networks[].lease", "duration, > 0", "`1h`", "lease time"},
+    {"networks[].always_send", "list of option codes (1-254)", "none",
+     "options sent even when the client's option 55 leaves them out, e.g. `[3, 6]`"},
+
+    {"trust.keys.*", kPath, "none",
+     "a PEM public key (RSA or ECDSA) that signs images, under the name signatures use"},
+
+    {"images.*.kernel", "file", "none", "the boot environment's kernel; goes with `initrd`"},
+    {"images.*.initrd", "file", "none", "the boot environment's initrd; goes with `kernel`"},
+    {"images.*.disk", "file", "none", "the OS image the agent streams to disk"},
+    {"images.*.update.interval", "duration", "`0s` (never)",
+     "how often the source is checked for a new version"},
+    {"images.*.update.expire", "duration", "`0s` (never)", "when an unused cached copy is dropped"},
+
+    {"<file>.path", kPath, "none", "a file on this server; exactly one of `path` and `url`"},
+    {"<file>.url", "URL", "none", "a file to download; needs `sha256`, `signature`, or both"},
+    {"<file>.sha256", "sha256", "none", "the file's digest: pins its content"},
+    {"<file>.signature.path", kPath, "none",
+     "the detached signature on this server; exactly one of `path` and `url`"},
+    {"<file>.signature.url", "URL", "none", "the detached signature to download"},
+    {"<file>.signature.key", "name", "**required** with `signature`", "a key under `trust.keys`"},
+
+    {"profiles.*.install.image", "name", "**required** with `install`", "an image with a `disk`"},
+    {"profiles.*.install.disk", "`/dev/...`", "`/dev/sda`", "target disk"},
+    {"profiles.*.cloud_config", kPath, "none",
+     "mustache template rendered per node into the NoCloud user-data; must exist"},
+    {"profiles.*.kernel_args", "strings, one or many", "none",
+     "appended to the boot environment's kernel command line"},
+    {"profiles.*.boot.efi_loader", "`ipxe.efi` \\| `snponly.efi`", "`server.boot.efi_loader`",
+     "x64 UEFI loader for this profile's machines (`snponly.efi` uses the NIC's own UEFI driver)"},
+    {"profiles.*.join.runtime", "`containerd`", "`containerd`",
+     "the container runtime the agent starts"},
+    {"profiles.*.join.recipe", "`etcd-member` \\| `etcd-proxy`", "none",
+     "the built-in recipe the agent runs on the installed OS; none: the node joins once the "
+     "runtime answers"},
+    {"profiles.*.join.image", "absolute path on the node", "`/var/lib/drover/images/etcd.oci.tar`",
+     "where the etcd recipes find etcd on the node: an OCI or docker archive"},
+    {"profiles.*.join.image_ref", "image reference", "`gcr.io/etcd-development/etcd:v3.4.23`",
+     "the name that archive carries, which the recipe runs; its image must have `etcd` on its "
+     "`PATH`"},
+
+    {"defaults.unknown", "`discover` \\| `ignore` \\| `install`", "`discover`",
+     "what happens to a machine that matches no node: discovery, no boot answer, or an install "
+     "with `defaults.profile`"},
+    {"defaults.profile", "name", "none",
+     "the profile of nodes that name none, and of unknown machines with `unknown: install` (then "
+     "required)"},
+    {"defaults.boot_env", "name", "`boot-env`",
+     "the image (with `kernel` and `initrd`) booted for installs and discovery; must exist as soon "
+     "as anything boots"},
+    {"defaults.ssh_authorized_keys", "list of OpenSSH public keys", "none",
+     "given to every node's cloud-config"},
+
+    {"nodes[].name", "host name", "**required**", "unique"},
+    {"nodes[].mac", "MAC", "none", "the NIC the machine boots from"},
+    {"nodes[].macs", "list of MACs", "none",
+     "several NICs; any of them matches. Use `mac` or `macs`, not both"},
+    {"nodes[].uuid", "UUID", "none", "SMBIOS UUID (DHCP option 97), used when no MAC matches"},
+    {"nodes[].ip", "IPv4", "none",
+     "reserved address: inside a network's subnet, outside every pool, not the network, broadcast, "
+     "gateway or advertise address; without it the machine gets a pool address"},
+    {"nodes[].profile", "name", "`defaults.profile`", "must exist"},
+    {"nodes[].labels.*", "string", "none", "free-form labels, passed to templates"},
+};
+
+using Index = std::map<std::string_view, std::vector<std::string_view>, std::less<>>;
+
+// section -> its keys, from the table's paths.
+Index buildIndex() {
+  Index index;
+  for (const auto& k : kKeys) {
+    const std::string_view path = k.path;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+      std::size_t end = path.find('.', start);
+      if (end == std::string_view::npos) end = path.size();
+      std::string_view key = path.substr(start, end - start);
+      if (key.ends_with("[]")) key.remove_suffix(2);
+      const std::string_view section = path.substr(0, start == 0 ? 0 : start - 1);
+      auto& keys = index[section];
+      const bool shape = section.empty() && key.starts_with('<');  // <file> is no top-level key
+      if (!shape && std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+      start = end + 1;
+    }
+  }
+  return index;
+}
+
+std::string sectionTitle(std::string_view section) {
+  if (section == "<file>") return "`<file>`: the value of `images.*.kernel`, `initrd` and `disk`";
+  return fmt::format("`{}`", section);
+}
+
+}  // namespace
+
+std::span<const KeyInfo> configKeys() {
+  return kKeys;
+}
+
+std::span<const std::string_view> keysUnder(std::string_view section) {
+  static const Index index = buildIndex();
+  auto it = index.find(section);
+  if (it == index.end()) {
+    std::fprintf(stderr, "drover: no section \"%.*s\" in the key table\n",
+                 static_cast<int>(section.size()), section.data());
+    std::abort();
+  }
+  return it->second;
+}
+
+std::string configReference() {
+  std::string out = std::string(kReferenceBegin) + "\n";
+  std::string_view current;
+  for (const auto& k : kKeys) {
+    std::string_view top = k.path.substr(0, k.path.find('.'));
+    if (top.ends_with("[]") || top == "<file>") {
+      // a list of maps, or the file shape: its own table
+    } else if (auto star = k.path.find(".*");
+               star != std::string_view::npos && top != "trust" && k.path.substr(0, star) == top) {
+      top = k.path.substr(0, star + 2);  // images.*, profiles.*
+    }
+    if (top != current) {
+      current = top;
+      out += fmt::format("\n### {}\n\n| key | type | default | meaning |\n|---|---|---|---|\n",
+                         sectionTitle(top));
+    }
+    out += fmt::format("| `{}` | {} | {} | {} |\n", k.path, k.type, k.default_value, k.doc);
+  }
+  out += "\n" + std::string(kReferenceEnd);
+  return out;
+}
+
+Result<std::string> withConfigReference(std::string_view doc) {
+  const auto begin = doc.find(kReferenceBegin);
+  const auto end = doc.find(kReferenceEnd);
+  if (begin == std::string_view::npos || end == std::string_view::npos || end < begin)
+    return makeError("no_reference", "the reference markers are missing");
+  std::string out(doc.substr(0, begin));
+  out += configReference();
+  out += doc.substr(end + kReferenceEnd.size());
+  return out;
+}
+
+}  // namespace drover::cluster

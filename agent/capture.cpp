@@ -18,6 +18,7 @@
 #include "agent/inventory.hpp"
 #include "agent/netup.hpp"
 #include "agent/reporter.hpp"
+#include "common/fd.hpp"
 #include "common/log.hpp"
 
 namespace drover::agent {
@@ -263,13 +264,9 @@ void Capturer::progress(std::uint64_t total, bool last) {
 }
 
 Status Capturer::stream(const std::string& path, std::uint64_t total) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return makeError("read", fmt::format("open {}: {}", path, std::strerror(errno)));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return makeError("read", fmt::format("open {}: {}", path, std::strerror(errno)));
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   encoder_ = std::make_unique<CaptureEncoder>(opt_.zstd_level);
   std::vector<std::uint8_t> pending;  // compressed bytes not yet sent: at most one piece
   pending.reserve(plan_.chunk_bytes);
@@ -296,7 +293,7 @@ Status Capturer::stream(const std::string& path, std::uint64_t total) {
   std::vector<std::uint8_t> buf(1 << 20);
   start_ = Clock::now();
   for (;;) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return makeError("read", fmt::format("read {} at byte {}: {}", path, encoder_->rawBytes(), std::strerror(errno)));

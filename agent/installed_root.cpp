@@ -18,6 +18,7 @@
 
 #include "agent/inventory.hpp"
 #include "agent/seed.hpp"
+#include "common/fd.hpp"
 #include "common/log.hpp"
 
 namespace drover::agent {
@@ -70,12 +71,13 @@ std::string devNode(const Partition& p) {
 Result<MountedRoot> mountInstalledRoot(const std::string& disk, const fs::path& mountpoint) {
   auto log = log::get("agent");
   const std::string dev = "/dev/" + disk;
-  int fd = ::open(dev.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return makeError("mount", "open " + dev + ": " + std::strerror(errno));
-  if (::ioctl(fd, BLKRRPART) != 0) {
-    log->warn("AGENT_RRPART_FAILED disk={} reason=\"{}\"", disk, std::strerror(errno));
+  {
+    UniqueFd fd(::open(dev.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return makeError("mount", "open " + dev + ": " + std::strerror(errno));
+    if (::ioctl(fd.get(), BLKRRPART) != 0) {
+      log->warn("AGENT_RRPART_FAILED disk={} reason=\"{}\"", disk, std::strerror(errno));
+    }
   }
-  ::close(fd);
   std::vector<Partition> parts;
   for (int i = 0; i < 50 && parts.empty(); ++i) {  // udev-less: sysfs shows them shortly
     parts = partitions(disk);

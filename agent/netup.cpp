@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/inventory.hpp"
+#include "common/fd.hpp"
 #include "common/log.hpp"
 
 namespace drover::agent {
@@ -32,15 +33,14 @@ bool hasIpv4Address() {
 namespace {
 
 void setLinkUp(const std::string& name) {
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return;
+  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s) return;
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+  if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) == 0) {
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-    ::ioctl(s, SIOCSIFFLAGS, &ifr);
+    ::ioctl(s.get(), SIOCSIFFLAGS, &ifr);
   }
-  ::close(s);
 }
 
 }  // namespace

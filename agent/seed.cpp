@@ -1,5 +1,7 @@
 #include "agent/seed.hpp"
 
+#include "common/fd.hpp"
+
 #include <cerrno>
 #include <cstring>
 
@@ -30,28 +32,21 @@ std::string renderMetaData(const SeedData& s) {
 
 Status writeFileDurably(const fs::path& path, const std::string& content, unsigned mode) {
   const fs::path tmp = path.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return sysError("open " + tmp.string());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return sysError("open " + tmp.string());
   std::size_t off = 0;
   while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    ssize_t n = ::write(fd.get(), content.data() + off, content.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return sysError("write " + tmp.string());
-    }
+    if (n <= 0) return sysError("write " + tmp.string());
     off += static_cast<std::size_t>(n);
   }
-  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
-    ::close(fd);
+  if (::fchmod(fd.get(), mode) != 0 || ::fsync(fd.get()) != 0)
     return sysError("fsync " + tmp.string());
-  }
-  ::close(fd);
+  fd.close();
   if (::rename(tmp.c_str(), path.c_str()) != 0) return sysError("rename " + path.string());
-  int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  if (UniqueFd dir(::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); dir) {
+    ::fsync(dir.get());
   }
   return {};
 }

@@ -37,13 +37,11 @@ Result<std::uint64_t> deviceSize(const std::filesystem::path& path) {
   if (::stat(path.c_str(), &st) != 0) return sysError("stat", path.string(), errno);
   if (S_ISREG(st.st_mode)) return static_cast<std::uint64_t>(st.st_size);
   if (!S_ISBLK(st.st_mode)) return makeError("not_block_device", path.string() + " is not a block device");
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return sysError("open", path.string(), errno);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return sysError("open", path.string(), errno);
   std::uint64_t size = 0;
-  int rc = ::ioctl(fd, BLKGETSIZE64, &size);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return sysError("ioctl", "BLKGETSIZE64 " + path.string(), err);
+  if (::ioctl(fd.get(), BLKGETSIZE64, &size) != 0)
+    return sysError("ioctl", "BLKGETSIZE64 " + path.string(), errno);
   return size;
 }
 
@@ -60,31 +58,30 @@ Result<std::unique_ptr<FileSink>> FileSink::open(const std::filesystem::path& pa
   }
   // O_EXCL on a block device: the kernel refuses (EBUSY) while it is mounted or held.
   const int flags = block ? (O_WRONLY | O_EXCL | O_CLOEXEC) : (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
-  int fd = ::open(path.c_str(), flags, 0644);
-  if (fd < 0) return sysError("open", "open " + path.string(), errno);
+  UniqueFd fd(::open(path.c_str(), flags, 0644));
+  if (!fd) return sysError("open", "open " + path.string(), errno);
   auto limit = opt.limit;
   if (block && !limit) {
     std::uint64_t size = 0;
-    if (::ioctl(fd, BLKGETSIZE64, &size) == 0) limit = size;
+    if (::ioctl(fd.get(), BLKGETSIZE64, &size) == 0) limit = size;
   }
   return std::unique_ptr<FileSink>(
-      new FileSink(fd, block, limit, opt.buffer_bytes, path.string()));
+      new FileSink(std::move(fd), block, limit, opt.buffer_bytes, path.string()));
 }
 
-FileSink::FileSink(int fd, bool block, std::optional<std::uint64_t> limit,
+FileSink::FileSink(UniqueFd fd, bool block, std::optional<std::uint64_t> limit,
                    std::size_t buffer_bytes, std::string path)
-    : fd_(fd), block_(block), limit_(limit), path_(std::move(path)),
+    : fd_(std::move(fd)),
+      block_(block),
+      limit_(limit),
+      path_(std::move(path)),
       buf_(buffer_bytes == 0 ? 1 : buffer_bytes) {}
-
-FileSink::~FileSink() {
-  if (fd_ >= 0) ::close(fd_);
-}
 
 Status FileSink::flushBuffer() {
   std::size_t off = 0;
   while (off < buf_used_) {
-    const ssize_t n = ::pwrite(fd_, buf_.data() + off, buf_used_ - off,
-                               static_cast<off_t>(flushed_ + off));
+    const ssize_t n =
+        ::pwrite(fd_.get(), buf_.data() + off, buf_used_ - off, static_cast<off_t>(flushed_ + off));
     if (n < 0) {
       if (errno == EINTR) continue;
       return sysError(errno == ENOSPC ? "image_too_large" : "write", "write " + path_, errno);
@@ -98,7 +95,7 @@ Status FileSink::flushBuffer() {
 }
 
 Status FileSink::write(std::span<const std::uint8_t> data) {
-  if (fd_ < 0) return makeError("write", "sink already finished");
+  if (!fd_) return makeError("write", "sink already finished");
   if (auto st = checkLimit(limit_, written_, data.size()); !st) return st;
   written_ += data.size();
   while (!data.empty()) {
@@ -114,15 +111,13 @@ Status FileSink::write(std::span<const std::uint8_t> data) {
 }
 
 Status FileSink::finish() {
-  if (fd_ < 0) return makeError("write", "sink already finished");
+  if (!fd_) return makeError("write", "sink already finished");
   if (auto st = flushBuffer(); !st) return st;
-  if (::fdatasync(fd_) != 0) return sysError("flush", "fdatasync " + path_, errno);
-  if (block_ && ::ioctl(fd_, BLKFLSBUF, 0) != 0) {
+  if (::fdatasync(fd_.get()) != 0) return sysError("flush", "fdatasync " + path_, errno);
+  if (block_ && ::ioctl(fd_.get(), BLKFLSBUF, 0) != 0) {
     return sysError("flush", "BLKFLSBUF " + path_, errno);
   }
-  const int fd = fd_;
-  fd_ = -1;
-  if (::close(fd) != 0) return sysError("flush", "close " + path_, errno);
+  if (fd_.close() != 0) return sysError("flush", "close " + path_, errno);
   return {};
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.hpp"
 #include "common/result.hpp"
 
 namespace drover::agent {
@@ -49,19 +50,17 @@ class FileSink final : public Sink {
   // The limit defaults to the block device's size (BLKGETSIZE64).
   static Result<std::unique_ptr<FileSink>> open(const std::filesystem::path& path,
                                                 const FileSinkOptions& opt = {});
-  ~FileSink() override;
-
   Status write(std::span<const std::uint8_t> data) override;
   Status finish() override;
   std::uint64_t written() const override { return written_; }
   bool isBlockDevice() const { return block_; }
 
  private:
-  FileSink(int fd, bool block, std::optional<std::uint64_t> limit, std::size_t buffer_bytes,
+  FileSink(UniqueFd fd, bool block, std::optional<std::uint64_t> limit, std::size_t buffer_bytes,
            std::string path);
   Status flushBuffer();
 
-  int fd_;
+  UniqueFd fd_;
   bool block_;
   std::optional<std::uint64_t> limit_;
   std::string path_;

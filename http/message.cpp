@@ -1,22 +1,8 @@
 #include "http/message.hpp"
 
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 namespace drover::http {
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
 
 std::string_view Request::header(std::string_view name) const {
   auto it = message.find(name);

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/fd.hpp"
 #include "common/log.hpp"
 
 namespace drover::http {
@@ -46,10 +47,11 @@ Error sslError(std::string_view what) {
 drover::Status writeFileAtomic(const fs::path& path, const std::string& data, mode_t mode) {
   fs::path tmp = path;
   tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return makeError("tls_write", tmp.string() + ": " + std::strerror(errno));
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
-  ::close(fd);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return makeError("tls_write", tmp.string() + ": " + std::strerror(errno));
+  const bool ok =
+      ::write(fd.get(), data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
+      ::fsync(fd.get()) == 0 && fd.close() == 0;
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) return makeError("tls_write", path.string() + ": write failed");
   return {};
 }

@@ -12,9 +12,10 @@
 
 #include <fmt/format.h>
 
+#include "cluster/names.hpp"
+#include "common/fd.hpp"
 #include "common/log.hpp"
 #include "images/catalog/capture_digest.hpp"
-#include "cluster/names.hpp"
 #include "server/api_auth.hpp"
 #include "server/server_files.hpp"
 #include "state/tokens.hpp"
@@ -129,17 +130,13 @@ Response uploadPiece(const Request& req, Context& ctx, AuthGuard& auth) {
   auto snapshot = ctx.source.current();
   const fs::path file = partialFile(snapshot->inventory.config(), node);
   std::lock_guard lock(g_upload_mu);
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
+  const UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) {
     ctx.log->error("CAPTURE_WRITE_FAILED node={} file={} error={}", node, file.string(), std::strerror(errno));
     return Response::error(HttpStatus::internal_server_error, "eio", "cannot open the upload file");
   }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
   struct stat st {};
-  ::fstat(fd, &st);
+  ::fstat(fd.get(), &st);
   const auto have = static_cast<std::uint64_t>(st.st_size);
   if (*offset > have) {
     countDrop(ctx, "offset_gap");
@@ -150,13 +147,14 @@ Response uploadPiece(const Request& req, Context& ctx, AuthGuard& auth) {
                               .dump());
   }
   // A piece sent again (its reply was lost): what followed it is dropped and rewritten.
-  if (*offset < have && ::ftruncate(fd, static_cast<off_t>(*offset)) != 0) {
+  if (*offset < have && ::ftruncate(fd.get(), static_cast<off_t>(*offset)) != 0) {
     return Response::error(HttpStatus::internal_server_error, "eio", std::strerror(errno));
   }
   const auto& body = req.body();
   std::size_t done = 0;
   while (done < body.size()) {
-    const ssize_t n = ::pwrite(fd, body.data() + done, body.size() - done, static_cast<off_t>(*offset + done));
+    const ssize_t n = ::pwrite(fd.get(), body.data() + done, body.size() - done,
+                               static_cast<off_t>(*offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       ctx.log->error("CAPTURE_WRITE_FAILED node={} file={} error={}", node, file.string(), std::strerror(errno));

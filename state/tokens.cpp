@@ -1,5 +1,7 @@
 #include "state/tokens.hpp"
 
+#include "common/fd.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,11 +127,12 @@ Result<std::string> ensureOperatorToken(const std::filesystem::path& state_dir) 
     return token;
   }
   std::string token = generateToken();
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return makeError("operator_token", path.string() + ": " + std::strerror(errno));
-  std::string line = token + "\n";
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-  ::close(fd);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return makeError("operator_token", path.string() + ": " + std::strerror(errno));
+  const std::string line = token + "\n";
+  const bool ok =
+      ::write(fd.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+      ::fsync(fd.get()) == 0 && fd.close() == 0;
   if (!ok) return makeError("operator_token", path.string() + ": write failed");
   return token;
 }

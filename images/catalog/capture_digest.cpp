@@ -10,6 +10,7 @@
 
 #include <zstd.h>
 
+#include "common/fd.hpp"
 #include "images/verify/signature.hpp"
 
 namespace drover::images::catalog {
@@ -22,12 +23,8 @@ struct DctxDeleter {
 }  // namespace
 
 Result<CaptureDigests> digestZstdFile(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return makeError("eio", file.string() + ": " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return makeError("eio", file.string() + ": " + std::strerror(errno));
   std::unique_ptr<ZSTD_DCtx, DctxDeleter> dctx(ZSTD_createDCtx());
   if (!dctx) return makeError("decompress", "out of memory");
 
@@ -36,7 +33,7 @@ Result<CaptureDigests> digestZstdFile(const std::filesystem::path& file) {
   std::vector<std::uint8_t> in(ZSTD_DStreamInSize()), out(ZSTD_DStreamOutSize());
   std::size_t last = 0;  // ZSTD_decompressStream's hint: 0 once a frame is complete
   for (;;) {
-    const ssize_t n = ::read(fd, in.data(), in.size());
+    const ssize_t n = ::read(fd.get(), in.data(), in.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return makeError("eio", file.string() + ": " + std::strerror(errno));

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "common/fd.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "images/fetch/fetcher.hpp"
@@ -36,18 +37,13 @@ void countFailure(const std::string& reason) {
 class DownloadLock {
  public:
   explicit DownloadLock(const fs::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ >= 0)
-      while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    if (fd_)
+      while (::flock(fd_.get(), LOCK_EX) != 0 && errno == EINTR) {
       }
   }
-  ~DownloadLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  DownloadLock(const DownloadLock&) = delete;
-  DownloadLock& operator=(const DownloadLock&) = delete;
 
  private:
-  int fd_;
+  UniqueFd fd_;
 };
 
 std::string hashOfText(std::string_view s) {

@@ -15,6 +15,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "common/fd.hpp"
+
 namespace drover::images::fetch {
 namespace {
 
@@ -52,7 +54,7 @@ bool headerIs(std::string_view line, std::string_view name, std::string& out) {
 // State of one attempt, shared with the curl callbacks.
 struct Attempt {
   CURL* curl = nullptr;
-  int fd = -1;
+  int fd = -1;               // the partial file (owned by download())
   std::uint64_t offset = 0;  // bytes already in the file when the attempt started
   std::uint64_t written = 0;
   bool decided = false;      // first body byte seen: status known
@@ -212,8 +214,9 @@ Result<Response> download(const Request& r) {
     Attempt a;
     a.progress = r.progress;
     a.offset = fileSize(r.partial);
-    a.fd = ::open(r.partial.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (a.fd < 0) return makeError("eio", r.partial.string() + ": " + std::strerror(errno));
+    UniqueFd file(::open(r.partial.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    if (!file) return makeError("eio", r.partial.string() + ": " + std::strerror(errno));
+    a.fd = file.get();
     std::unique_ptr<curl_slist, SlistDeleter> headers;
     auto add = [&headers](const std::string& h) { headers.reset(curl_slist_append(headers.release(), h.c_str())); };
     if (a.offset == 0 && !r.etag.empty()) add("If-None-Match: " + r.etag);
@@ -228,7 +231,7 @@ Result<Response> download(const Request& r) {
     }
     auto curl = makeCurl();
     const auto outcome = perform(curl.get(), a, r.url, r.ca_file, headers.get(), r.connect_timeout_s, r.stall_timeout_s);
-    ::close(a.fd);
+    file.close();
     if (a.io_error) return makeError("eio", r.partial.string() + ": write failed");
     if (a.restarted) ++resp.restarts;
     if (a.keep_body && (a.restarted || a.offset == 0)) {  // the partial file now holds this response

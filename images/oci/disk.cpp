@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "common/fd.hpp"
 #include "images/oci/oci_import.hpp"
 
 namespace drover::images::oci {
@@ -23,12 +24,15 @@ constexpr std::uint64_t kGptTail = kMiB;         // room for the backup GPT
 
 // Runs a tool (no shell), `input` on its stdin; its stderr is the error message.
 Status runTool(const std::vector<std::string>& args, const std::string& input = "") {
-  int in[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return makeError("tool", "pipe failed");
+  int in_fds[2], err_fds[2];
+  if (::pipe2(in_fds, O_CLOEXEC) != 0) return makeError("tool", "pipe failed");
+  UniqueFd in_read(in_fds[0]), in_write(in_fds[1]);
+  if (::pipe2(err_fds, O_CLOEXEC) != 0) return makeError("tool", "pipe failed");
+  UniqueFd err_read(err_fds[0]), err_write(err_fds[1]);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(err[1], 2);
+    ::dup2(in_read.get(), 0);
+    ::dup2(err_write.get(), 2);
     const int null = ::open("/dev/null", O_WRONLY);
     ::dup2(null, 1);
     std::vector<char*> argv;
@@ -37,16 +41,17 @@ Status runTool(const std::vector<std::string>& args, const std::string& input = 
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
-  ::close(in[0]);
-  ::close(err[1]);
-  if (!input.empty() && ::write(in[1], input.data(), input.size()) < 0) {
+  in_read.close();
+  err_write.close();
+  if (!input.empty() && ::write(in_write.get(), input.data(), input.size()) < 0) {
   }
-  ::close(in[1]);
+  in_write.close();
   std::string message;
   char buf[512];
   ssize_t n;
-  while ((n = ::read(err[0], buf, sizeof buf)) > 0) message.append(buf, static_cast<std::size_t>(n));
-  ::close(err[0]);
+  while ((n = ::read(err_read.get(), buf, sizeof buf)) > 0)
+    message.append(buf, static_cast<std::size_t>(n));
+  err_read.close();
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::success();
@@ -66,23 +71,28 @@ std::uint64_t treeBytes(const fs::path& root) {
 }
 
 Status copyInto(const fs::path& from, const fs::path& to, std::uint64_t offset) {
-  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  const int out = ::open(to.c_str(), O_WRONLY | O_CLOEXEC);
+  const UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  const UniqueFd out(::open(to.c_str(), O_WRONLY | O_CLOEXEC));
   Status st;
-  if (in < 0 || out < 0) st = makeError("eio", "cannot open the disk image files");
+  if (!in || !out) st = makeError("eio", "cannot open the disk image files");
   std::vector<char> buf(1 << 20);
   off_t pos = static_cast<off_t>(offset);
   while (st) {
-    const ssize_t n = ::read(in, buf.data(), buf.size());
+    const ssize_t n = ::read(in.get(), buf.data(), buf.size());
     if (n < 0) st = makeError("eio", from.string() + ": " + std::strerror(errno));
     if (n <= 0) break;
-    if (::pwrite(out, buf.data(), static_cast<std::size_t>(n), pos) != n) st = makeError("eio", to.string() + ": short write");
+    if (::pwrite(out.get(), buf.data(), static_cast<std::size_t>(n), pos) != n)
+      st = makeError("eio", to.string() + ": short write");
     pos += n;
   }
-  if (st && ::fsync(out) != 0) st = makeError("eio", to.string() + ": fsync failed");
-  if (in >= 0) ::close(in);
-  if (out >= 0) ::close(out);
+  if (st && ::fsync(out.get()) != 0) st = makeError("eio", to.string() + ": fsync failed");
   return st;
+}
+
+// Creates (or truncates) `path` as a sparse file of `bytes`.
+bool createSized(const fs::path& path, std::uint64_t bytes) {
+  const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  return fd && ::ftruncate(fd.get(), static_cast<off_t>(bytes)) == 0;
 }
 
 }  // namespace
@@ -94,26 +104,13 @@ Status writeRawDisk(const fs::path& root, const fs::path& out, const fs::path& w
   const fs::path fs_image = work / "rootfs.ext4";
   std::error_code ec;
   fs::remove(fs_image, ec);
-  {
-    const int fd = ::open(fs_image.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(fs_bytes)) != 0) {
-      if (fd >= 0) ::close(fd);
-      return makeError("eio", fs_image.string() + ": cannot create");
-    }
-    ::close(fd);
-  }
+  if (!createSized(fs_image, fs_bytes))
+    return makeError("eio", fs_image.string() + ": cannot create");
   if (auto st = runTool({"mkfs.ext4", "-q", "-F", "-L", "rootfs", "-d", root.string(), fs_image.string()}); !st)
     return st;
   // The disk: table, partition, backup table.
   const std::uint64_t disk_bytes = kPartitionStart + fs_bytes + kGptTail;
-  {
-    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(disk_bytes)) != 0) {
-      if (fd >= 0) ::close(fd);
-      return makeError("eio", out.string() + ": cannot create");
-    }
-    ::close(fd);
-  }
+  if (!createSized(out, disk_bytes)) return makeError("eio", out.string() + ": cannot create");
   const std::string table = fmt::format(
       "label: gpt\nstart={}, size={}, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=rootfs\n",
       kPartitionStart / 512, fs_bytes / 512);

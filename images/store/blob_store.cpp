@@ -1,5 +1,7 @@
 #include "images/store/blob_store.hpp"
 
+#include "common/fd.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,12 +13,10 @@ namespace drover::images::store {
 namespace fs = std::filesystem;
 
 Status syncPath(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return makeError("eio", path.string() + ": " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return makeError("eio", "fsync " + path.string() + ": " + std::strerror(err));
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return makeError("eio", path.string() + ": " + std::strerror(errno));
+  if (::fsync(fd.get()) != 0)
+    return makeError("eio", "fsync " + path.string() + ": " + std::strerror(errno));
   return Status::success();
 }
 

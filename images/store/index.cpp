@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/fd.hpp"
 #include "images/store/blob_store.hpp"
 
 namespace drover::images::store {
@@ -23,22 +24,17 @@ namespace {
 // flock on <index>.lock for the lifetime of the object.
 class FileLock {
  public:
-  FileLock(const fs::path& path, int op) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ >= 0) {
-      while (::flock(fd_, op) != 0 && errno == EINTR) {
+  FileLock(const fs::path& path, int op)
+      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_) {
+      while (::flock(fd_.get(), op) != 0 && errno == EINTR) {
       }
     }
   }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  bool ok() const { return fd_ >= 0; }
+  bool ok() const { return fd_.valid(); }
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 json toJson(const Version& v) {

@@ -1,5 +1,7 @@
 #include "images/verify/signature.hpp"
 
+#include "common/fd.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -138,26 +140,21 @@ Result<std::string> readSmallFile(const std::filesystem::path& path, std::size_t
 }
 
 Result<Sha256> checkFile(const std::filesystem::path& path, const FileCheck& check) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return makeError("enoent", path.string() + ": " + std::strerror(errno));
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return makeError("enoent", path.string() + ": " + std::strerror(errno));
   Sha256Hasher hasher;
   std::optional<SignatureCheck> sig;
   if (check.key != nullptr) sig.emplace(*check.key);
   std::vector<std::uint8_t> buf(1 << 20);
   for (;;) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return makeError("eio", path.string() + ": " + std::strerror(err));
-    }
+    if (n < 0) return makeError("eio", path.string() + ": " + std::strerror(errno));
     if (n == 0) break;
     std::span<const std::uint8_t> chunk(buf.data(), static_cast<std::size_t>(n));
     hasher.update(chunk);
     if (sig) sig->update(chunk);
   }
-  ::close(fd);
   const Sha256 got = hasher.finish();
   if (check.expected != nullptr && got != *check.expected) {
     return makeError("sha256_mismatch",

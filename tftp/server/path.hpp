@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/fd.hpp"
 #include "common/result.hpp"
 
 namespace drover::tftp {
@@ -26,29 +27,6 @@ inline constexpr std::size_t kMaxPathLength = 255;
 
 // Error codes: "nul_byte", "bad_char", "too_long", "escapes_root", "empty".
 Result<std::string> normalizePath(std::string_view raw);
-
-// An owned file descriptor.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd();
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 struct OpenedFile {
   UniqueFd fd;

@@ -1,5 +1,7 @@
 #include "agent/curl_util.hpp"
 
+#include "common/hex.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
@@ -9,8 +11,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
-
-#include "agent/digest.hpp"
 
 namespace drover::agent {
 namespace {

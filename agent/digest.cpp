@@ -1,5 +1,7 @@
 #include "agent/digest.hpp"
 
+#include "common/hex.hpp"
+
 #include <cassert>
 
 #include <openssl/evp.h>
@@ -33,17 +35,6 @@ std::string sha256Hex(std::span<const std::uint8_t> data) {
   Sha256 h;
   h.update(data);
   return h.finalHex();
-}
-
-std::string toHex(std::span<const std::uint8_t> data) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(data.size() * 2);
-  for (auto b : data) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xf]);
-  }
-  return out;
 }
 
 }  // namespace drover::agent

@@ -25,6 +25,5 @@ class Sha256 {
 };
 
 std::string sha256Hex(std::span<const std::uint8_t> data);
-std::string toHex(std::span<const std::uint8_t> data);
 
 }  // namespace drover::agent

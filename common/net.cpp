@@ -1,33 +1,13 @@
 #include "common/net.hpp"
 
+#include "common/hex.hpp"
+
 #include <charconv>
 #include <span>
 
 #include <fmt/format.h>
 
 namespace drover {
-namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Reads exactly out.size() bytes as hex digit pairs from `digits` (separators removed).
-bool hexToBytes(std::string_view digits, std::span<std::uint8_t> out) {
-  if (digits.size() != out.size() * 2) return false;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = hexValue(digits[2 * i]);
-    int lo = hexValue(digits[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
-  return true;
-}
-
-}  // namespace
 
 Result<MacAddress> MacAddress::parse(std::string_view text) {
   auto bad = [&] { return makeError("bad_mac", fmt::format("\"{}\" is not a MAC address", text)); };
@@ -48,7 +28,7 @@ Result<MacAddress> MacAddress::parse(std::string_view text) {
       ++groups;
       continue;
     }
-    if (hexValue(c) < 0) return bad();
+    if (hexDigitValue(c) < 0) return bad();
     digits.push_back(c);
     ++group;
   }
@@ -60,7 +40,7 @@ Result<MacAddress> MacAddress::parse(std::string_view text) {
     if (!colon_or_dash && !dotted) return bad();
   }
   std::array<std::uint8_t, 6> o{};
-  if (!hexToBytes(digits, o)) return bad();
+  if (!fromHex(digits, o)) return bad();
   return MacAddress(o);
 }
 
@@ -176,7 +156,7 @@ Result<Uuid> Uuid::parse(std::string_view text) {
     if (!dash_pos) digits.push_back(t[i]);
   }
   std::array<std::uint8_t, 16> b{};
-  if (!hexToBytes(digits, b)) return bad();
+  if (!fromHex(digits, b)) return bad();
   return Uuid(b);
 }
 
@@ -187,13 +167,9 @@ bool Uuid::isZero() const {
 }
 
 std::string Uuid::str() const {
-  std::string s;
-  s.reserve(36);
-  for (std::size_t i = 0; i < bytes_.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
-    s += fmt::format("{:02x}", bytes_[i]);
-  }
-  return s;
+  const std::span<const std::uint8_t> b(bytes_);
+  return toHex(b.subspan(0, 4)) + '-' + toHex(b.subspan(4, 2)) + '-' + toHex(b.subspan(6, 2)) +
+         '-' + toHex(b.subspan(8, 2)) + '-' + toHex(b.subspan(10));
 }
 
 }  // namespace drover

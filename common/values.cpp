@@ -1,5 +1,7 @@
 #include "common/values.hpp"
 
+#include "common/hex.hpp"
+
 #include <charconv>
 #include <limits>
 #include <optional>
@@ -17,13 +19,6 @@ bool isDigit(char c) {
 }
 bool isAlpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-int hexValue(char c) {
-  if (isDigit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // A decimal port 0-65535, digits only.
@@ -46,7 +41,7 @@ bool isHostName(std::string_view h) {
 bool isIpv6Literal(std::string_view h) {
   if (h.empty()) return false;
   for (char c : h)
-    if (hexValue(c) < 0 && c != ':' && c != '.') return false;
+    if (hexDigitValue(c) < 0 && c != ':' && c != '.') return false;
   return h.find(':') != std::string_view::npos;
 }
 
@@ -197,28 +192,14 @@ std::string Url::str() const {
 
 Result<Sha256> Sha256::parse(std::string_view text) {
   std::array<std::uint8_t, 32> b{};
-  bool ok = text.size() == 64;
-  for (std::size_t i = 0; ok && i < b.size(); ++i) {
-    int hi = hexValue(text[2 * i]);
-    int lo = hexValue(text[2 * i + 1]);
-    ok = hi >= 0 && lo >= 0;
-    if (ok) b[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
-  if (!ok)
+  if (!fromHex(text, b))
     return makeError("bad_sha256",
                      fmt::format("\"{}\" is not a sha256 digest (expected 64 hex digits)", text));
   return Sha256(b);
 }
 
 std::string Sha256::hex() const {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(64);
-  for (auto b : bytes_) {
-    s.push_back(kHex[b >> 4]);
-    s.push_back(kHex[b & 0xf]);
-  }
-  return s;
+  return toHex(bytes_);
 }
 
 }  // namespace drover

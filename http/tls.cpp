@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/fd.hpp"
+#include "common/hex.hpp"
 #include "common/log.hpp"
 
 namespace drover::http {
@@ -136,13 +137,7 @@ std::string fingerprintOf(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   X509_digest(cert, EVP_sha256(), md, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xf]);
-  }
-  return out;
+  return "sha256:" + toHex({md, len});
 }
 
 bool certStillGood(X509* cert, X509* ca, const std::vector<std::string>& ips, const std::vector<std::string>& dns) {

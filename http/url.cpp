@@ -1,16 +1,8 @@
 #include "http/url.hpp"
 
+#include "common/hex.hpp"
+
 namespace drover::http {
-namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 std::optional<std::string> percentDecode(std::string_view s, bool plus_as_space) {
   std::string out;
@@ -19,8 +11,8 @@ std::optional<std::string> percentDecode(std::string_view s, bool plus_as_space)
     char c = s[i];
     if (c == '%') {
       if (s.size() - i < 3) return std::nullopt;
-      int hi = hexValue(s[i + 1]);
-      int lo = hexValue(s[i + 2]);
+      const int hi = hexDigitValue(s[i + 1]);
+      const int lo = hexDigitValue(s[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       c = static_cast<char>(hi * 16 + lo);
       i += 2;

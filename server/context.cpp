@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cluster/boot.hpp"
+#include "common/hex.hpp"
 
 namespace drover::server {
 
@@ -31,9 +32,7 @@ std::int64_t Presence::lastSeen(const std::string& node) const {
 }
 
 std::string provisionalName(const MacAddress& mac) {
-  std::string hex;
-  for (auto o : mac.octets()) hex += fmt::format("{:02x}", o);
-  return "unknown-" + hex;
+  return "unknown-" + toHex(mac.octets());
 }
 
 void recordEvent(const Context& ctx, const std::string& node, std::string phase, std::string message) {

@@ -1,6 +1,7 @@
 #include "state/tokens.hpp"
 
 #include "common/fd.hpp"
+#include "common/hex.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -54,13 +55,7 @@ std::string hashToken(std::string_view token) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
   EVP_Digest(token.data(), token.size(), md.data(), &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xf]);
-  }
-  return out;
+  return toHex({md.data(), len});
 }
 
 bool constantTimeEquals(std::string_view a, std::string_view b) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/hex.hpp"
 #include "dhcp/server/engine_request.hpp"
 
 namespace drover::dhcp {
@@ -312,16 +313,10 @@ Outcome Engine::onInform(Request& r) {
 }
 
 Exchange Engine::exchangeFor(const Request& r, Exchange::Kind kind, Ipv4Address address) const {
-  static constexpr char kHex[] = "0123456789abcdef";
   Exchange e;
   e.kind = kind;
   e.mac = r.msg.mac();
-  if (auto cid = r.msg.options.get(opt::kClientId)) {
-    for (auto b : *cid) {
-      e.client_id.push_back(kHex[std::to_integer<unsigned>(b) >> 4]);
-      e.client_id.push_back(kHex[std::to_integer<unsigned>(b) & 0xf]);
-    }
-  }
+  if (auto cid = r.msg.options.get(opt::kClientId)) e.client_id = toHex(*cid);
   const ClientFacts facts = factsFor(r);
   e.uuid = facts.uuid;
   e.arch = facts.arch;

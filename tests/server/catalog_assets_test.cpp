@@ -6,8 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "tests/support/netns.hpp"
+#include "common/hex.hpp"
 #include "tests/server/serve_fixture.hpp"
+#include "tests/support/netns.hpp"
 
 namespace drover::server::testing {
 namespace {
@@ -18,9 +19,7 @@ using drover::dhcp::test::waitFor;
 std::string sha256Hex(std::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  std::string out;
-  for (unsigned char b : digest) out += fmt::format("{:02x}", b);
-  return out;
+  return toHex(digest);
 }
 
 class CatalogAssetsTest : public ::testing::Test {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/hex.hpp"
 #include "common/metrics.hpp"
 #include "tests/tftp/temp_dir.hpp"
 #include "tftp/server/server.hpp"
@@ -68,13 +69,7 @@ inline std::string sha256(const std::string& data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
+  return toHex({md, len});
 }
 
 inline std::string sha256File(const std::filesystem::path& p) { return sha256(readAll(p)); }

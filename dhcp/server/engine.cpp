@@ -64,20 +64,20 @@ const NetworkConfig* Engine::selectNetwork(const wire::Message& m, const PacketC
 
 Outcome Engine::handle(wire::ByteView datagram, const PacketContext& ctx) {
   auto decoded = wire::decode(datagram);
-  if (!decoded.ok()) return drop(nullptr, decoded.error().code);
+  if (!decoded.ok()) return drop(nullptr, dropForDecodeError(decoded.error().code));
   Request r{ctx, std::move(*decoded), {}, nullptr, {}, 0, {}};
   const auto& m = r.msg;
   if (m.op != static_cast<std::uint8_t>(wire::Op::BootRequest))
-    return drop(nullptr, "bootreply", &m);
-  if (m.zeroChaddr() && !m.options.has(opt::kClientId)) return drop(nullptr, "zero_chaddr", &m);
+    return drop(nullptr, Drop::Bootreply, &m);
+  if (m.zeroChaddr() && !m.options.has(opt::kClientId)) return drop(nullptr, Drop::ZeroChaddr, &m);
   auto type = m.messageType();
-  if (!type) return drop(nullptr, "no_message_type", &m);
+  if (!type) return drop(nullptr, Drop::NoMessageType, &m);
   stats_.received(*type);
   r.key = clientKey(m);
   r.now = clock_.now();
   r.server_id = serverId(ctx);
   r.network = selectNetwork(m, ctx);
-  if (r.network == nullptr) return drop(&r, "no_network");
+  if (r.network == nullptr) return drop(&r, Drop::NoNetwork);
   if (r.network->mode == NetworkConfig::Mode::Proxy || ctx.proxy_port) return onProxy(r);
   switch (static_cast<MessageType>(*type)) {
     case MessageType::Discover:
@@ -91,7 +91,7 @@ Outcome Engine::handle(wire::ByteView datagram, const PacketContext& ctx) {
     case MessageType::Inform:
       return onInform(r);
     default:
-      return drop(&r, "unknown_message_type");
+      return drop(&r, Drop::UnknownMessageType);
   }
 }
 
@@ -130,17 +130,17 @@ std::optional<Ipv4Address> Engine::chooseAddress(Request& r, const BootAnswer& a
                                                  std::optional<Ipv4Address> requested) {
   if (answer.kind == BootAnswer::Kind::Reserved) {
     if (!r.network->subnet.contains(answer.reserved_ip)) {
-      r.reason = "no_network";
+      r.reason = Drop::NoNetwork;
       return std::nullopt;
     }
     if (!table_.isFreeFor(answer.reserved_ip, r.key, r.now)) {
-      r.reason = "reservation_conflict";
+      r.reason = Drop::ReservationConflict;
       return std::nullopt;
     }
     return answer.reserved_ip;
   }
   if (r.network->pools.empty()) {
-    r.reason = "no_pool";
+    r.reason = Drop::NoPool;
     return std::nullopt;
   }
   if (const Lease* mine = table_.byClient(r.key);
@@ -149,16 +149,16 @@ std::optional<Ipv4Address> Engine::chooseAddress(Request& r, const BootAnswer& a
   if (requested && acceptable(r, answer, *requested)) return requested;
   auto ip = table_.allocate(r.network->name, r.network->pools, r.key, r.now,
                             [&](Ipv4Address a) { return policy_.isReserved(a); });
-  if (!ip) r.reason = "pool_exhausted";
+  if (!ip) r.reason = Drop::PoolExhausted;
   return ip;
 }
 
 Outcome Engine::onDiscover(Request& r) {
   const BootAnswer answer = policy_.decide(factsFor(r));
-  if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, "policy_ignore");
+  if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, Drop::PolicyIgnore);
   auto ip = chooseAddress(r, answer, r.msg.options.ipv4(opt::kRequestedAddress));
   if (!ip) return drop(&r, r.reason);
-  if (probing_.count(ip->value()) != 0) return drop(&r, "probe_pending");
+  if (probing_.count(ip->value()) != 0) return drop(&r, Drop::ProbePending);
   const Lease* current = table_.byIp(*ip);
   // Probe only addresses new to this client: never reservations, never its own lease.
   const bool probe = config_.ping_before_offer && answer.kind == BootAnswer::Kind::Pool &&
@@ -186,7 +186,7 @@ Outcome Engine::onDiscover(Request& r) {
 std::vector<LeaseWrite> Engine::probeResult(Ipv4Address ip, bool answered) {
   probing_.erase(ip.value());
   if (!answered) return {};
-  stats_.drop("address_in_use");
+  stats_.drop(Drop::AddressInUse);
   const Lease* l = table_.byIp(ip);
   Lease quarantined{ip,
                     "",
@@ -209,23 +209,23 @@ Outcome Engine::onRequest(Request& r) {
     // SELECTING another server's offer: release what we held for this client.
     if (const Lease* l = table_.byClient(r.key); l != nullptr && l->state == LeaseState::Offered)
       table_.remove(l->ip);
-    return drop(&r, "other_server");
+    return drop(&r, Drop::OtherServer);
   }
   Ipv4Address ip;
   if (server_id) {  // SELECTING
-    if (!requested && r.msg.ciaddr.isUnspecified()) return drop(&r, "bad_request");
+    if (!requested && r.msg.ciaddr.isUnspecified()) return drop(&r, Drop::BadRequest);
     ip = requested ? *requested : r.msg.ciaddr;
   } else if (requested) {  // INIT-REBOOT
     ip = *requested;
     if (!r.network->subnet.contains(ip)) return nak(r, "wrong network");
   } else if (!r.msg.ciaddr.isUnspecified()) {  // RENEWING (unicast) or REBINDING (broadcast)
     ip = r.msg.ciaddr;
-    if (!r.network->subnet.contains(ip)) return drop(&r, "unknown_client");
+    if (!r.network->subnet.contains(ip)) return drop(&r, Drop::UnknownClient);
   } else {
-    return drop(&r, "bad_request");
+    return drop(&r, Drop::BadRequest);
   }
   const BootAnswer answer = policy_.decide(factsFor(r));
-  if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, "policy_ignore");
+  if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, Drop::PolicyIgnore);
   if (!acceptable(r, answer, ip)) return nak(r, "address not available to this client");
   return bind(r, answer, ip);
 }
@@ -271,10 +271,10 @@ Outcome Engine::nak(Request& r, std::string_view why) {
 
 Outcome Engine::onDecline(Request& r) {
   const auto server_id = r.msg.options.ipv4(opt::kServerId);
-  if (server_id && *server_id != r.server_id) return drop(&r, "other_server");
+  if (server_id && *server_id != r.server_id) return drop(&r, Drop::OtherServer);
   const auto ip = r.msg.options.ipv4(opt::kRequestedAddress);
   const Lease* l = ip ? table_.byIp(*ip) : nullptr;
-  if (l == nullptr || l->client_key != r.key) return drop(&r, "unknown_client");
+  if (l == nullptr || l->client_key != r.key) return drop(&r, Drop::UnknownClient);
   Lease quarantined{
       *ip,        "", l->mac, LeaseState::Declined, r.now + config_.decline_quarantine.count(),
       l->network, ""};
@@ -290,7 +290,7 @@ Outcome Engine::onDecline(Request& r) {
 Outcome Engine::onRelease(Request& r) {
   const Lease* l = table_.byIp(r.msg.ciaddr);
   if (l == nullptr || l->client_key != r.key || l->state != LeaseState::Bound)
-    return drop(&r, "unknown_client");
+    return drop(&r, Drop::UnknownClient);
   Lease released = *l;
   released.state = LeaseState::Released;
   released.expires = r.now;
@@ -304,7 +304,7 @@ Outcome Engine::onRelease(Request& r) {
 
 Outcome Engine::onInform(Request& r) {
   const BootAnswer answer = policy_.decide(factsFor(r));
-  if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, "policy_ignore");
+  if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, Drop::PolicyIgnore);
   auto reply = replyBase(r, MessageType::Ack);
   reply.ciaddr = r.msg.ciaddr;
   addNetworkOptions(reply, *r.network, answer);
@@ -339,16 +339,16 @@ std::vector<LeaseWrite> Engine::reclaimExpired() {
   return out;
 }
 
-Outcome Engine::drop(const Request* r, std::string_view reason, const wire::Message* m) {
-  reason = stats_.drop(reason);
+Outcome Engine::drop(const Request* r, Drop reason, const wire::Message* m) {
+  stats_.drop(reason);
   if (r != nullptr) m = &r->msg;
   std::uint64_t suppressed = 0;
   if (drop_log_limit_.allow(suppressed)) {
-    log_->debug("DHCP_DROP reason={} mac={} xid={:#x} suppressed={}", reason,
+    log_->debug("DHCP_DROP reason={} mac={} xid={:#x} suppressed={}", toString(reason),
                 m != nullptr ? m->mac().str() : "-", m != nullptr ? m->xid : 0, suppressed);
   }
   Outcome out;
-  out.drop = reason;
+  out.drop = toString(reason);
   return out;
 }
 

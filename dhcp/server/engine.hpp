@@ -57,7 +57,7 @@ struct Reply {
 struct Outcome {
   std::optional<Reply> reply;
   std::vector<LeaseWrite> writes;  // make durable before sending `reply`
-  std::string_view drop;           // reason when nothing is sent and it was not expected
+  std::string_view drop;           // toString(Drop) when nothing is sent and it was not expected
   // Ping-before-offer: send `reply` only if nothing answers an ICMP echo to this address
   // within ServerConfig::ping_timeout. Either way, report with Engine::probeResult().
   std::optional<Ipv4Address> probe;
@@ -123,7 +123,7 @@ class Engine {
   void applyParameterList(const Request& r, wire::Message& reply) const;
   Destination destinationFor(const Request& r, const wire::Message& reply) const;
   Outcome finish(const Request& r, wire::Message reply, Destination dest);
-  Outcome drop(const Request* r, std::string_view reason, const wire::Message* m = nullptr);
+  Outcome drop(const Request* r, Drop reason, const wire::Message* m = nullptr);
   Exchange exchangeFor(const Request& r, Exchange::Kind kind, Ipv4Address address) const;
   std::optional<Exchange> exchangeOf(const Request& r, const wire::Message& reply) const;
 

@@ -164,7 +164,7 @@ Outcome Engine::finish(const Request& r, wire::Message reply, Destination dest) 
     reply.flags |= wire::kBroadcastFlag;  // RFC 2131 4.1: relay broadcasts a NAK
   applyParameterList(r, reply);
   auto bytes = wire::encode(reply, wire::maxReplySize(r.msg));
-  if (!bytes.ok()) return drop(&r, "encode_failed");
+  if (!bytes.ok()) return drop(&r, Drop::EncodeFailed);
   Outcome out;
   const auto type = *reply.messageType();
   out.exchange = exchangeOf(r, reply);
@@ -177,18 +177,18 @@ Outcome Engine::onProxy(Request& r) {
   const auto type = *r.msg.messageType();
   const bool from_4011 = r.ctx.proxy_port;
   if (type == static_cast<std::uint8_t>(MessageType::Request) && !from_4011)
-    return drop(&r, "proxy_not_ours");
+    return drop(&r, Drop::ProxyNotOurs);
   if (type != static_cast<std::uint8_t>(MessageType::Discover) &&
       type != static_cast<std::uint8_t>(MessageType::Request) &&
       type != static_cast<std::uint8_t>(MessageType::Inform))
-    return drop(&r, "proxy_mode");
+    return drop(&r, Drop::ProxyMode);
   const ClientFacts facts = factsFor(r);
   const bool pxe =
       startsWith(facts.vendor_class, "PXEClient") || startsWith(facts.vendor_class, "HTTPClient");
-  if (!pxe && !facts.is_ipxe) return drop(&r, "not_pxe_client");
+  if (!pxe && !facts.is_ipxe) return drop(&r, Drop::NotPxeClient);
   const BootAnswer answer = policy_.decide(facts);
-  if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, "policy_ignore");
-  if (answer.boot_file.empty()) return drop(&r, "not_pxe_client");
+  if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, Drop::PolicyIgnore);
+  if (answer.boot_file.empty()) return drop(&r, Drop::NotPxeClient);
   // Never a lease: yiaddr stays 0, no lease time, no network options.
   auto reply =
       replyBase(r, type == static_cast<std::uint8_t>(MessageType::Discover) ? MessageType::Offer

@@ -12,7 +12,7 @@ struct Engine::Request {
   const NetworkConfig* network = nullptr;
   Ipv4Address server_id;
   std::int64_t now = 0;
-  std::string_view reason;  // why chooseAddress() found nothing
+  Drop reason = Drop::PoolExhausted;  // why chooseAddress() found nothing
 };
 
 }  // namespace drover::dhcp

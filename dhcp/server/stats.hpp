@@ -4,39 +4,74 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "common/metrics.hpp"
 
 namespace drover::dhcp {
 
-// Every drop reason, registered up front so each series exists (at 0) from the start.
-inline constexpr std::array<std::string_view, 28> kDropReasons{
-    // bad input (codec and header checks)
-    "truncated", "oversized", "bad_cookie", "bad_hlen", "option_overrun", "bad_option_length",
-    "bad_overload", "overload_loop", "bootreply", "zero_chaddr", "no_message_type",
-    "unknown_message_type",
-    // nothing to say to this client
-    "no_network", "policy_ignore", "pool_exhausted", "reservation_conflict", "no_pool",
-    "other_server", "unknown_client", "bad_request", "not_pxe_client", "proxy_mode",
-    "proxy_not_ours",
-    // local trouble
-    "encode_failed", "store_error", "send_failed", "address_in_use", "probe_pending"};
+// Why a datagram was dropped or left unanswered. Each is a dhcp_drops_total series,
+// registered up front so it exists (at 0) from the start; toString() is its label.
+enum class Drop {
+  // bad input (codec and header checks)
+  Truncated,
+  Oversized,
+  BadCookie,
+  BadHlen,
+  OptionOverrun,
+  BadOptionLength,
+  BadOverload,
+  OverloadLoop,
+  Bootreply,
+  ZeroChaddr,
+  NoMessageType,
+  UnknownMessageType,
+  // nothing to say to this client
+  NoNetwork,
+  PolicyIgnore,
+  PoolExhausted,
+  ReservationConflict,
+  NoPool,
+  OtherServer,
+  UnknownClient,
+  BadRequest,
+  NotPxeClient,
+  ProxyMode,
+  ProxyNotOurs,
+  // local trouble
+  EncodeFailed,
+  StoreError,
+  SendFailed,
+  AddressInUse,
+  ProbePending,
+  // a decode error code of dhcp/wire that this list does not name
+  Other,
+  kCount,
+};
+inline constexpr std::size_t kDropCount = static_cast<std::size_t>(Drop::kCount);
+
+// The metric label: "truncated", "pool_exhausted", ... ("other" for Other).
+std::string_view toString(Drop d);
+// The drop for a dhcp/wire decode error code ("truncated", "bad_cookie", ...); Other when the
+// codec reports a code not listed above.
+Drop dropForDecodeError(std::string_view code);
 
 class Stats {
  public:
   explicit Stats(metrics::Registry& registry);
 
-  // Counts a drop; returns the reason as a string with static storage (unknown: "other").
-  std::string_view drop(std::string_view reason);
+  void drop(Drop reason) {
+    drops_[static_cast<std::size_t>(reason)]->fetch_add(1, std::memory_order_relaxed);
+  }
   void received(std::uint8_t type);  // option 53 value
   void replied(std::uint8_t type);
   metrics::Registry& registry() { return registry_; }
 
  private:
   metrics::Registry& registry_;
-  std::array<metrics::Counter*, kDropReasons.size()> drops_{};
-  metrics::Counter* other_drop_ = nullptr;
+  std::array<metrics::Counter*, kDropCount> drops_{};
   std::array<metrics::Counter*, 9> received_{};  // by message type, 0 = unknown
   std::array<metrics::Counter*, 9> replied_{};
 };

@@ -258,7 +258,7 @@ void Transport::commit(std::vector<LeaseWrite> writes, const std::shared_ptr<Lis
     asio::post(io, [this, l, after, st, gate] {
       if (!gate->open) return;
       if (!st.ok()) {
-        engine_.stats().drop("store_error");
+        engine_.stats().drop(Drop::StoreError);
         log_->error("DHCP_STORE_FAILED error={}", st.error().message);
         return;
       }
@@ -306,7 +306,7 @@ void Transport::send(const std::shared_ptr<Listener>& l, const Reply& reply) {
     }
   }
   if (ec) {
-    engine_.stats().drop("send_failed");
+    engine_.stats().drop(Drop::SendFailed);
     log_->warn("DHCP_SEND_FAILED interface={} to={} error={}", l->iface.name, d.ip.str(),
                ec.message());
   }

@@ -1,4 +1,7 @@
 // Bad datagrams are counted, named drops; never a crash.
+#include <set>
+#include <string_view>
+
 #include "tests/dhcp/support/engine_fixture.hpp"
 
 namespace drover::dhcp::test {
@@ -40,6 +43,26 @@ TEST_F(EngineTest, CorpusNeverCrashesTheEngine) {
     EXPECT_FALSE(out.reply) << name;
     EXPECT_FALSE(out.drop.empty()) << name;
   }
+}
+
+// The drop reasons are an enum: every one has its own label and its own series from the
+// start, and each decode error of the codec lands on its named reason, not on "other".
+TEST_F(EngineTest, EveryDropReasonIsItsOwnSeries) {
+  const std::string rendered = registry_->render();
+  std::set<std::string_view> names;
+  for (std::size_t i = 0; i < kDropCount; ++i) {
+    const std::string name(toString(static_cast<Drop>(i)));
+    EXPECT_TRUE(names.insert(toString(static_cast<Drop>(i))).second) << name;
+    EXPECT_NE(rendered.find("dhcp_drops_total{reason=\"" + name + "\"} 0"), std::string::npos)
+        << name;
+  }
+  EXPECT_EQ(toString(Drop::Other), "other");
+  for (const char* code : {"truncated", "oversized", "bad_cookie", "bad_hlen", "option_overrun",
+                           "bad_option_length", "bad_overload", "overload_loop"})
+    EXPECT_EQ(toString(dropForDecodeError(code)), code);
+  EXPECT_EQ(dropForDecodeError("no_such_code"), Drop::Other);
+  engine_->stats().drop(Drop::StoreError);
+  EXPECT_EQ(drops("store_error"), 1);
 }
 
 }  // namespace

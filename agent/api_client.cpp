@@ -1,6 +1,7 @@
 #include "agent/api_client.hpp"
 
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -51,14 +52,7 @@ Status needUint(std::string_view call, const json& j, const char* key, std::uint
   return {};
 }
 
-
-std::size_t onBody(char* data, std::size_t size, std::size_t n, void* p) {
-  static constexpr std::size_t kMaxReply = 4 * 1024 * 1024;  // cloud-config and recipes are small
-  auto* s = static_cast<std::string*>(p);
-  if (s->size() + size * n > kMaxReply) return 0;
-  s->append(data, size * n);
-  return size * n;
-}
+constexpr std::size_t kMaxReply = 4 * 1024 * 1024;  // cloud-config and recipes are small
 
 }  // namespace
 
@@ -139,39 +133,31 @@ Result<HttpReply> ApiClient::call(const std::string& method, const std::string& 
   auto log = log::get("agent");
   const int attempts = max_attempts > 0 ? max_attempts : opt_.max_attempts;
   const std::string url = opt_.base + path;
+  curl::Options curl_options;
+  curl_options.user_agent = "drover-agent";
+  curl_options.connect_timeout_s = std::min(opt_.timeout_s, 15L);
+  curl_options.timeout_s = opt_.timeout_s;
+  curl_options.tls = opt_.tls;
   std::string last;
   for (int attempt = 1;; ++attempt) {
-    CurlHandle h = makeCurl();
-    CURL* c = h.get();
     HttpReply reply;
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, opt_.timeout_s);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, std::min(opt_.timeout_s, 15L));
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "drover-agent");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onBody);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
-    applyTls(c, opt_.tls);
-    curl_slist* headers = nullptr;
-    headers = curl_slist_append(headers, "Accept: application/json, text/cloud-config");
-    const std::string auth = "Authorization: Bearer " + credential_;
-    if (!credential_.empty()) headers = curl_slist_append(headers, auth.c_str());
-    if (method == "POST") {
-      headers = curl_slist_append(headers, "Content-Type: application/json");
-      curl_easy_setopt(c, CURLOPT_POST, 1L);
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    const CURLcode rc = curl_easy_perform(c);
-    curl_slist_free_all(headers);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
+    auto easy = curl::Easy::create(curl_options);
+    if (!easy) return easy.error();
+    std::vector<std::string> headers = {"Accept: application/json, text/cloud-config"};
+    if (!credential_.empty()) headers.push_back("Authorization: Bearer " + credential_);
+    if (method == "POST") headers.push_back("Content-Type: application/json");
+    easy->setUrl(url);
+    easy->setHeaders(headers);
+    easy->setRequest(method, body);
+    easy->collectBody(&reply.body, kMaxReply);
+    const curl::Outcome o = easy->perform();
+    reply.status = o.status;
     char* ct = nullptr;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    curl_easy_getinfo(easy->get(), CURLINFO_CONTENT_TYPE, &ct);
     if (ct) reply.content_type = ct;
 
-    if (rc == CURLE_OK && reply.status >= 200 && reply.status < 300) return reply;
-    if (rc == CURLE_OK) {
+    if (o.ok() && reply.status >= 200 && reply.status < 300) return reply;
+    if (o.ok()) {
       // The server's error body, when it has one: {"error": "<code>", "message": "..."}.
       json j = json::parse(reply.body, nullptr, false);
       std::string code = "http_status", msg;
@@ -180,17 +166,18 @@ Result<HttpReply> ApiClient::call(const std::string& method, const std::string& 
         if (j.contains("message") && j["message"].is_string()) msg = j["message"].get<std::string>();
       }
       last = fmt::format("{} {}: HTTP {} {} {}", method, path, reply.status, code, log::sanitize(msg, 200));
-      if (!isRetriable(rc, reply.status)) return makeError(code, last);
+      if (!curl::isRetriable(o.code, reply.status)) return makeError(code, last);
     } else {
-      last = fmt::format("{} {}: {}", method, path, curl_easy_strerror(rc));
-      if (!isRetriable(rc, 0)) return makeError("transfer", last);
+      const Error e = curl::transferError(o, method + " " + path);
+      last = e.message;
+      if (!curl::isRetriable(o.code, 0)) return e;
     }
     metrics::Registry::global()
         .counter("agent_api_retries_total", "Agent API calls that failed and were retried")++;
     if (attempt >= attempts) {
       return makeError("retries_exhausted", fmt::format("{} (after {} attempts)", last, attempt));
     }
-    const auto delay = backoffDelay(attempt, opt_.backoff_initial, opt_.backoff_max);
+    const auto delay = curl::backoffDelay(attempt, opt_.backoff_initial, opt_.backoff_max);
     log->warn("AGENT_API_RETRY method={} path={} attempt={} delay_ms={} reason=\"{}\"", method,
               path, attempt, delay.count(), log::sanitize(last, 200));
     if (opt_.sleep) {

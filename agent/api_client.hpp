@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/curl_util.hpp"
+#include "common/curl/easy.hpp"
 #include "common/result.hpp"
 
 namespace drover::agent {
@@ -57,7 +57,7 @@ Result<JoinRecipe> parseJoin(std::string_view body);
 
 struct ApiOptions {
   std::string base;            // https://192.0.2.1:8443
-  TlsOptions tls;
+  curl::Tls tls;               // drover.ca pin (ca_fingerprint)
   int max_attempts = 5;        // per call, for connection failures and 5xx
   std::chrono::milliseconds backoff_initial{1000};
   std::chrono::milliseconds backoff_max{15000};

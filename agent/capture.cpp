@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include "agent/inventory.hpp"
 #include "agent/netup.hpp"
 #include "agent/reporter.hpp"
+#include "common/curl/easy.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
 
@@ -106,9 +108,7 @@ using Clock = std::chrono::steady_clock;
 // The upload half: pieces and the final calls, with the capture token, on one connection.
 class Uploader {
  public:
-  Uploader(const CaptureOptions& opt, const CapturePlan& plan) : opt_(opt), plan_(plan) {
-    tls_.ca_fingerprint = opt.params.ca_fingerprint;
-  }
+  Uploader(const CaptureOptions& opt, const CapturePlan& plan) : opt_(opt), plan_(plan) {}
 
   // One piece at `offset`, retried with backoff; a reply that was lost is harmless (the
   // server rewrites from `offset`).
@@ -118,20 +118,20 @@ class Uploader {
       auto r = send("PUT", url, data, 120);
       if (r && r->status == 200) return {};
       std::string why;
-      bool retry = false;
       if (!r) {
+        if (r.error().code != "retriable") return r.error();
         why = r.error().message;
-        retry = r.error().code == "retriable";
       } else {
         why = fmt::format("HTTP {}: {}", r->status, log::sanitize(r->body, 200));
-        retry = isRetriable(CURLE_OK, r->status);
-        if (!retry) return makeError(errorCode(*r), fmt::format("PUT {}: {}", url, why));
+        if (!curl::isRetriable(CURLE_OK, r->status))
+          return makeError(errorCode(*r), fmt::format("PUT {}: {}", url, why));
       }
-      if (!retry || attempt >= opt_.max_attempts) {
-        return makeError(retry ? "retries_exhausted" : "transfer", fmt::format("PUT {}: {}", url, why));
+      if (attempt >= opt_.max_attempts) {
+        return makeError("retries_exhausted", fmt::format("PUT {}: {}", url, why));
       }
       ++retries_;
-      std::this_thread::sleep_for(backoffDelay(attempt, opt_.backoff_initial, opt_.backoff_max));
+      std::this_thread::sleep_for(
+          curl::backoffDelay(attempt, opt_.backoff_initial, opt_.backoff_max));
     }
   }
 
@@ -161,47 +161,39 @@ class Uploader {
 
   Result<HttpReply> send(const char* method, const std::string& url, std::span<const std::uint8_t> body,
                          long timeout_s) {
-    if (!curl_) curl_ = makeCurl();
-    CURL* h = curl_.get();
-    curl_easy_reset(h);
+    if (!easy_) {
+      curl::Options o;
+      o.user_agent = "drover-agent";
+      o.connect_timeout_s = 20;
+      o.tls.ca_fingerprint = opt_.params.ca_fingerprint;
+      auto e = curl::Easy::create(o);
+      if (!e) return e.error();
+      easy_.emplace(std::move(*e));
+    }
     HttpReply reply;
-    const std::string auth = "Authorization: Bearer " + plan_.token;
-    curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
-    headers = curl_slist_append(headers, std::string_view(method) == "PUT" ? "Content-Type: application/octet-stream"
-                                                                           : "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip per piece
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 20L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* u) {
-      auto* out = static_cast<std::string*>(u);
-      if (out->size() < 64 * 1024) out->append(p, s * n);
-      return s * n;
-    });
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
-    applyTls(h, tls_);
-    const CURLcode rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);
-    curl_slist_free_all(headers);
-    if (rc != CURLE_OK) {
-      const std::string why = errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc);
-      curl_.reset();  // a fresh connection next time
-      return makeError(isRetriable(rc, 0) ? "retriable" : "transfer", fmt::format("{} {}: {}", method, url, why));
+    curl_easy_setopt(easy_->get(), CURLOPT_TIMEOUT, timeout_s);
+    easy_->setUrl(url);
+    easy_->setHeaders({"Authorization: Bearer " + plan_.token,
+                       std::string_view(method) == "PUT" ? "Content-Type: application/octet-stream"
+                                                         : "Content-Type: application/json",
+                       "Expect:"});  // no 100-continue round trip per piece
+    easy_->setRequest(method, {reinterpret_cast<const char*>(body.data()), body.size()});
+    easy_->collectBody(&reply.body, kMaxReply);
+    const curl::Outcome o = easy_->perform();
+    reply.status = o.status;
+    if (!o.ok()) {
+      easy_.reset();  // a fresh connection next time
+      const Error e = curl::transferError(o, fmt::format("{} {}", method, url));
+      return makeError(curl::isRetriable(o.code, 0) ? "retriable" : e.code, e.message);
     }
     return reply;
   }
 
+  static constexpr std::size_t kMaxReply = 64 * 1024;  // JSON replies and error bodies
+
   const CaptureOptions& opt_;
   const CapturePlan& plan_;
-  TlsOptions tls_;
-  CurlHandle curl_;
+  std::optional<curl::Easy> easy_;
   int retries_ = 0;
 };
 

@@ -180,23 +180,21 @@ Status Transfer::finishStream(StreamResult& res) {
 
 Result<StreamResult> Transfer::run() {
   auto log = log::get("agent");
-  CurlHandle handle = makeCurl();
-  curl_ = handle.get();
-  if (!curl_) return makeError("transfer", "curl_easy_init failed");
-  curl_easy_setopt(curl_, CURLOPT_URL, opt_.url.c_str());
-  curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl_, CURLOPT_MAXREDIRS, 5L);
+  curl::Options curl_options;
+  curl_options.user_agent = "drover-agent";
+  curl_options.connect_timeout_s = opt_.connect_timeout_s;
+  curl_options.stall_timeout_s = opt_.stall_timeout_s;
+  curl_options.follow_redirects = true;
+  curl_options.tls = opt_.tls;
+  auto easy = curl::Easy::create(curl_options);
+  if (!easy) return easy.error();
+  curl_ = easy->get();
+  easy->setUrl(opt_.url);
   curl_easy_setopt(curl_, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT, opt_.connect_timeout_s);
-  curl_easy_setopt(curl_, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl_, CURLOPT_LOW_SPEED_TIME, opt_.stall_timeout_s);
   curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, &Transfer::onHeader);
   curl_easy_setopt(curl_, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &Transfer::onBody);
   curl_easy_setopt(curl_, CURLOPT_WRITEDATA, this);
-  curl_easy_setopt(curl_, CURLOPT_USERAGENT, "drover-agent");
-  applyTls(curl_, opt_.tls);
 
   StreamResult res;
   int failures_in_a_row = 0;
@@ -208,19 +206,19 @@ Result<StreamResult> Transfer::run() {
     const std::string range = fmt::format("{}-", offset_);
     curl_easy_setopt(curl_, CURLOPT_RANGE, offset_ > 0 ? range.c_str() : nullptr);
     if (offset_ > 0) ++res.resumes;
-    const CURLcode rc = curl_easy_perform(curl_);
-    long status = 0;
-    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
+    const curl::Outcome o = easy->perform();
+    const CURLcode rc = o.code;
+    const long status = o.status;
     res.attempts = attempt_;
     if (fatal_) return *fatal_;
     const bool complete = rc == CURLE_OK && (total_ == 0 || offset_ == total_);
     if (complete) break;
-    std::string reason = rc == CURLE_OK ? "short_body" : curl_easy_strerror(rc);
-    if (rc != CURLE_OK && !isRetriable(rc, status)) {
+    const std::string reason = rc == CURLE_OK ? "short_body" : o.error;
+    if (rc != CURLE_OK && !curl::isRetriable(rc, status)) {
       if (rc == CURLE_HTTP_RETURNED_ERROR) {
         return makeError("http_status", fmt::format("GET {}: HTTP {}", opt_.url, status));
       }
-      return makeError("transfer", fmt::format("GET {}: {}", opt_.url, reason));
+      return curl::transferError(o, "GET " + opt_.url);
     }
     failures_in_a_row = offset_ > before ? 1 : failures_in_a_row + 1;
     retryCounter(rc == CURLE_HTTP_RETURNED_ERROR ? "http_status" : rc == CURLE_OK ? "short_body" : "transfer")++;
@@ -229,7 +227,8 @@ Result<StreamResult> Transfer::run() {
                        fmt::format("GET {}: gave up after {} attempts (last: {}, HTTP {}) at byte {}",
                                    opt_.url, attempt_, reason, status, offset_));
     }
-    const auto delay = backoffDelay(failures_in_a_row, opt_.backoff_initial, opt_.backoff_max);
+    const auto delay =
+        curl::backoffDelay(failures_in_a_row, opt_.backoff_initial, opt_.backoff_max);
     log->warn("AGENT_IMAGE_RETRY attempt={} offset={} status={} reason=\"{}\" delay_ms={}",
               attempt_, offset_, status, log::sanitize(reason), delay.count());
     if (opt_.sleep) {

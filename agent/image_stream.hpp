@@ -15,9 +15,9 @@
 #include <string>
 #include <string_view>
 
-#include "agent/curl_util.hpp"
 #include "agent/decompress.hpp"
 #include "agent/sink.hpp"
+#include "common/curl/easy.hpp"
 #include "common/result.hpp"
 
 namespace drover::agent {
@@ -37,7 +37,7 @@ struct StreamOptions {
   std::string signature_key;       // PEM public key (RSA/ECDSA) for `signature`
   std::string format;              // plan format ("raw", "raw.zst", ...); "" = by magic only
   std::uint64_t size = 0;          // expected compressed size; 0 = unknown
-  TlsOptions tls;
+  curl::Tls tls;
   int max_attempts = 6;            // failed attempts in a row without new bytes
   int max_total_attempts = 100;    // all attempts of one stream
   std::chrono::milliseconds backoff_initial{1000};

@@ -9,11 +9,11 @@
 
 #include "agent/capture.hpp"
 #include "agent/cmdline.hpp"
-#include "agent/curl_util.hpp"
 #include "agent/install.hpp"
 #include "agent/inventory.hpp"
 #include "agent/join.hpp"
 #include "agent/seed.hpp"
+#include "common/curl/easy.hpp"
 #include "common/log.hpp"
 #include "common/version.hpp"
 
@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
     return st ? kExitOk : report(st.error());
   }
   if (*fp) {
-    auto f = certificateFingerprint(cert);
+    auto f = drover::curl::certificateFingerprint(cert);
     if (!f) return report(f.error());
     std::printf("sha256:%s\n", f->c_str());
     return kExitOk;

@@ -8,37 +8,17 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "common/curl/easy.hpp"
 #include "common/fd.hpp"
 
 namespace drover::images::fetch {
 namespace {
-
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-std::unique_ptr<CURL, CurlDeleter> makeCurl() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  return std::unique_ptr<CURL, CurlDeleter>(curl_easy_init());
-}
-
-bool isTls(CURLcode c) {
-  return c == CURLE_SSL_CONNECT_ERROR || c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CERTPROBLEM ||
-         c == CURLE_SSL_CIPHER || c == CURLE_SSL_CACERT_BADFILE || c == CURLE_SSL_ISSUER_ERROR ||
-         c == CURLE_SSL_PINNEDPUBKEYNOTMATCH || c == CURLE_SSL_INVALIDCERTSTATUS || c == CURLE_SSL_CRL_BADFILE ||
-         c == CURLE_SSL_ENGINE_INITFAILED || c == CURLE_SSL_ENGINE_NOTFOUND || c == CURLE_SSL_SHUTDOWN_FAILED;
-}
 
 bool headerIs(std::string_view line, std::string_view name, std::string& out) {
   if (line.size() <= name.size() || line[name.size()] != ':') return false;
@@ -124,26 +104,22 @@ int onProgress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_of
   return 0;
 }
 
-struct Outcome {
-  CURLcode code = CURLE_OK;
-  long status = 0;
-  std::string error;
-};
-
-Outcome perform(CURL* curl, Attempt& a, const std::string& url, const std::string& ca_file,
-                curl_slist* headers, long connect_timeout_s, long stall_timeout_s) {
-  char errbuf[CURL_ERROR_SIZE] = {0};
+// One attempt at `url` with the callbacks above; the handle lives for this attempt only.
+Result<curl::Outcome> perform(Attempt& a, const std::string& url, const std::string& ca_file,
+                              const std::vector<std::string>& headers, long connect_timeout_s,
+                              long stall_timeout_s) {
+  curl::Options o;
+  o.user_agent = "drover-images";
+  o.connect_timeout_s = connect_timeout_s;
+  o.stall_timeout_s = stall_timeout_s;
+  o.follow_redirects = true;
+  o.tls.ca_file = ca_file;
+  auto easy = curl::Easy::create(std::move(o));
+  if (!easy) return easy.error();
+  CURL* curl = easy->get();
   a.curl = curl;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, connect_timeout_s);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_timeout_s);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  easy->setUrl(url);
+  easy->setHeaders(headers);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &a);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);
@@ -151,34 +127,25 @@ Outcome perform(CURL* curl, Attempt& a, const std::string& url, const std::strin
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, onProgress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &a);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "drover-images");
-  if (!ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file.c_str());
-  if (headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   // A Range header rather than CURLOPT_RESUME_FROM: curl fails a resume answered with 200,
   // and a 200 (Range ignored, or If-Range saying the file changed) must start over instead.
   const std::string range = fmt::format("{}-", a.offset);
   if (a.offset > 0) curl_easy_setopt(curl, CURLOPT_RANGE, range.c_str());
-  Outcome out;
-  out.code = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
-  out.error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(out.code);
-  return out;
+  return easy->perform();
 }
 
 // Maps a finished attempt to an error, or none. `retry` says whether another attempt may help.
-std::optional<Error> classify(const Outcome& o, const std::string& url, bool& retry) {
+std::optional<Error> classify(const curl::Outcome& o, const std::string& url, bool& retry) {
   retry = false;
-  if (o.code == CURLE_OK) {
+  if (o.ok()) {
     if (o.status == 200 || o.status == 206 || o.status == 304) return std::nullopt;
     if (o.status == 404 || o.status == 410) return makeError("not_found", fmt::format("{}: HTTP {} (no such file upstream)", url, o.status));
-    retry = o.status >= 500 || o.status == 408 || o.status == 429;
+    retry = curl::isRetriable(CURLE_OK, o.status);
     return makeError("http_status", fmt::format("{}: HTTP {}", url, o.status));
   }
-  if (isTls(o.code)) return makeError("tls", fmt::format("{}: TLS failure: {}", url, o.error));
-  if (o.code == CURLE_UNSUPPORTED_PROTOCOL || o.code == CURLE_URL_MALFORMAT)
-    return makeError("bad_url", fmt::format("{}: {}", url, o.error));
-  retry = true;
-  return makeError("network", fmt::format("{}: {}", url, o.error));
+  Error e = curl::transferError(o, url);
+  retry = e.code == "network";
+  return e;
 }
 
 std::uint64_t fileSize(const std::filesystem::path& p) {
@@ -217,8 +184,8 @@ Result<Response> download(const Request& r) {
     UniqueFd file(::open(r.partial.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     if (!file) return makeError("eio", r.partial.string() + ": " + std::strerror(errno));
     a.fd = file.get();
-    std::unique_ptr<curl_slist, SlistDeleter> headers;
-    auto add = [&headers](const std::string& h) { headers.reset(curl_slist_append(headers.release(), h.c_str())); };
+    std::vector<std::string> headers;
+    auto add = [&headers](std::string h) { headers.push_back(std::move(h)); };
     if (a.offset == 0 && !r.etag.empty()) add("If-None-Match: " + r.etag);
     if (a.offset == 0 && !r.last_modified.empty()) add("If-Modified-Since: " + r.last_modified);
     if (a.offset > 0) {
@@ -229,9 +196,11 @@ Result<Response> download(const Request& r) {
       std::getline(std::ifstream(validatorPath(r.partial)), v);
       if (!v.empty()) add("If-Range: " + v);
     }
-    auto curl = makeCurl();
-    const auto outcome = perform(curl.get(), a, r.url, r.ca_file, headers.get(), r.connect_timeout_s, r.stall_timeout_s);
+    const auto performed =
+        perform(a, r.url, r.ca_file, headers, r.connect_timeout_s, r.stall_timeout_s);
     file.close();
+    if (!performed) return performed.error();
+    const curl::Outcome& outcome = *performed;
     if (a.io_error) return makeError("eio", r.partial.string() + ": write failed");
     if (a.restarted) ++resp.restarts;
     if (a.keep_body && (a.restarted || a.offset == 0)) {  // the partial file now holds this response
@@ -263,7 +232,7 @@ Result<Response> download(const Request& r) {
       if (fileSize(r.partial) == 0) removePartial(r.partial);
       return *err;
     }
-    std::this_thread::sleep_for(r.backoff * (1 << std::min(failures - 1, 6)));
+    std::this_thread::sleep_for(curl::backoffDelay(failures, r.backoff, r.backoff * 64));
   }
 }
 
@@ -272,11 +241,12 @@ Result<std::string> fetchSmall(const std::string& url, const std::string& ca_fil
   Attempt a;
   a.memory = &body;
   a.max_memory = max_bytes;
-  auto curl = makeCurl();
-  const auto outcome = perform(curl.get(), a, url, ca_file, nullptr, 20, 60);
+  const auto outcome = perform(a, url, ca_file, {}, 20, 60);
+  if (!outcome) return outcome.error();
   bool retry = false;
-  if (auto err = classify(outcome, url, retry)) return *err;
-  if (outcome.status != 200) return makeError("http_status", fmt::format("{}: HTTP {}", url, outcome.status));
+  if (auto err = classify(*outcome, url, retry)) return *err;
+  if (outcome->status != 200)
+    return makeError("http_status", fmt::format("{}: HTTP {}", url, outcome->status));
   return body;
 }
 

@@ -55,7 +55,7 @@ struct Response {
 };
 
 // Error codes: not_found (404), http_status (other 4xx; 5xx after the last attempt), tls
-// (certificate or handshake failure), network (connection, timeouts, transfer cut short,
+// (certificate or handshake failure), bad_url, network (connection, timeouts, transfer cut short,
 // after the last attempt; the partial file is kept), eio.
 Result<Response> download(const Request& request);
 

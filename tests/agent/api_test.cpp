@@ -172,7 +172,7 @@ class PinnedTls : public ::testing::Test {
 };
 
 TEST_F(PinnedTls, RightFingerprintConnects) {
-  auto fp = certificateFingerprint(pki_.ca);
+  auto fp = curl::certificateFingerprint(pki_.ca);
   ASSERT_TRUE(fp.ok());
   auto o = fastOptions(server_->url(""));
   o.tls.ca_fingerprint = *fp;
@@ -188,14 +188,14 @@ TEST_F(PinnedTls, WrongFingerprintIsRefusedWithoutRetry) {
   ApiClient api(o);
   auto r = api.heartbeat();
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, "transfer");
+  EXPECT_EQ(r.error().code, "tls");
   EXPECT_EQ(server_->requests().size(), before);  // refused in the handshake
 }
 
 TEST_F(PinnedTls, LeafFingerprintIsNotACa) {
   // The pin names the CA: a leaf signed by that CA is not a trust anchor of its own
   // (no X509_V_FLAG_PARTIAL_CHAIN).
-  auto leaf = certificateFingerprint((dir_->path() / "server.pem").string());
+  auto leaf = curl::certificateFingerprint((dir_->path() / "server.pem").string());
   ASSERT_TRUE(leaf.ok());
   auto o = fastOptions(server_->url(""));
   o.tls.ca_fingerprint = *leaf;
@@ -208,7 +208,7 @@ TEST_F(PinnedTls, NoPinUsesSystemTrustAndFails) {
   ApiClient api(fastOptions(server_->url("")));
   auto r = api.heartbeat();
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, "transfer");
+  EXPECT_EQ(r.error().code, "tls");
 }
 
 }  // namespace

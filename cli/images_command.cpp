@@ -1,26 +1,23 @@
 // drover images list | pull | verify | rm | gc | capture: the image catalog under the state
 // directory (docs/images.md). Works beside a running `drover serve`: both lock the index.
 // `capture` asks the running server, through its operator API, to capture a node's disk.
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cctype>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <ostream>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/api_client.hpp"
+#include "cli/commands.hpp"
+#include "cluster/loader.hpp"
 #include "images/catalog/catalog.hpp"
 #include "images/fetch/fetcher.hpp"
 #include "images/oci/oci_import.hpp"
 #include "images/verify/signature.hpp"
-#include "cli/commands.hpp"
-#include "cluster/loader.hpp"
 #include "server/server_files.hpp"
 
 namespace drover::cli {
@@ -76,55 +73,6 @@ struct CaptureFlags {
   std::string ca;     // empty: <state dir>/tls/ca.crt
   bool cancel = false;
 };
-
-std::string firstLine(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::string line;
-  std::getline(in, line);
-  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-  return line;
-}
-
-std::string apiBase(const cluster::Config& c) {
-  std::string host = c.server.api.listen.host;
-  if (host.empty() || host == "0.0.0.0" || host == "::") host = "127.0.0.1";  // the certificate names it
-  if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return fmt::format("{}://{}:{}", c.server.api.tls == cluster::TlsMode::Off ? "http" : "https", host,
-                     c.server.api.listen.port);
-}
-
-struct ApiReply {
-  long status = 0;
-  std::string body;
-  std::string error;  // the transfer's, when it failed
-};
-
-ApiReply apiRequest(const std::string& method, const std::string& url, const std::string& token,
-                    const std::string& ca, const std::string& body) {
-  ApiReply r;
-  CURL* h = curl_easy_init();
-  const std::string auth = "Authorization: Bearer " + token;
-  curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  if (!ca.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca.c_str());
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* u) {
-    static_cast<std::string*>(u)->append(p, s * n);
-    return s * n;
-  });
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
-  if (const CURLcode rc = curl_easy_perform(h); rc != CURLE_OK) r.error = curl_easy_strerror(rc);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(h);
-  return r;
-}
 
 }  // namespace
 
@@ -319,36 +267,28 @@ int runImagesImportOci(const ImagesTarget& t, const std::string& name, const std
 
 int runImagesCapture(const ImagesTarget& t, const CaptureFlags& f, const std::string& node, std::ostream& out,
                      std::ostream& err) {
-  auto l = open(t, err);
-  if (!l) return 1;
-  const auto dir = t.state_dir.empty() ? server::defaultStateDir(*l->config) : std::filesystem::path(t.state_dir);
-  std::string token = f.token;
-  if (token.empty()) {
-    const char* env = std::getenv("DROVER_TOKEN");
-    token = env != nullptr && *env != 0 ? env : firstLine(dir / "operator.token");
+  ApiTarget target;
+  target.config = t.config;
+  target.api = f.api;
+  target.state_dir = t.state_dir;
+  target.ca = f.ca;
+  target.token = f.token;
+  auto api = ApiClient::connect(target);
+  if (!api) {
+    err << "drover images capture: " << api.error().message << '\n';
+    return exitCodeFor(api.error());
   }
-  if (token.empty()) {
-    err << "drover images capture: no operator token (--token, DROVER_TOKEN or " << (dir / "operator.token").string()
-        << ")\n";
-    return 1;
+  auto r = api->call(f.cancel ? "DELETE" : "POST", "/v1/nodes/" + pathSegment(node) + "/capture",
+                     f.image.empty() ? std::string("{}") : json{{"image", f.image}}.dump());
+  if (!r) {
+    err << fmt::format("drover images capture: {}: {} ({})\n", node, r.error().message,
+                       r.error().code);
+    return exitCodeFor(r.error());
   }
-  std::string ca = f.ca;
-  if (ca.empty() && std::filesystem::exists(dir / "tls/ca.crt")) ca = (dir / "tls/ca.crt").string();
-  std::string base = f.api.empty() ? apiBase(*l->config) : f.api;
-  while (base.ends_with('/')) base.pop_back();
-  const std::string url = base + "/v1/nodes/" + node + "/capture";
-  auto r = apiRequest(f.cancel ? "DELETE" : "POST", url, token, ca,
-                      f.image.empty() ? std::string("{}") : json{{"image", f.image}}.dump());
-  if (!r.error.empty()) {
-    err << fmt::format("drover images capture: cannot reach the API at {}: {} (is drover serve running?)\n", base,
-                       r.error);
-    return 2;
-  }
-  auto j = json::parse(r.body, nullptr, false);
-  if (r.status != 200 || !j.is_object()) {
-    err << fmt::format("drover images capture: {}: {} ({})\n", node,
-                       j.is_object() ? j.value("message", r.body) : r.body,
-                       j.is_object() ? j.value("error", "http_status") : fmt::format("HTTP {}", r.status));
+  auto j = json::parse(*r, nullptr, false);
+  if (!j.is_object()) {
+    err << "drover images capture: " << node
+        << ": the API sent a reply that is not a JSON object\n";
     return 1;
   }
   if (f.cancel) {

@@ -1,7 +1,6 @@
 #include "tests/agent/test_server.hpp"
 
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include <csignal>
@@ -16,18 +15,6 @@ namespace fs = std::filesystem;
 fs::path sourceDir() {
   if (const char* s = std::getenv("DROVER_SOURCE_DIR")) return s;
   return fs::current_path();
-}
-
-TempDir::TempDir() {
-  std::random_device rd;
-  path_ = fs::temp_directory_path() /
-          ("drover-agent-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
 }
 
 TestServer::TestServer(const TlsFiles& tls) : https_(!tls.chain.empty()) {

@@ -30,10 +30,7 @@
 namespace drover::http::testing {
 
 // Temp directories named drover-http-XXXXXX.
-class TempDir : public ::drover::test::TempDir {
- public:
-  TempDir() : ::drover::test::TempDir("drover-http") {}
-};
+using ::drover::test::TempDir;
 using ::drover::test::writeFile;
 
 // Runs a Server on 127.0.0.1:0 with two io threads until destroyed.

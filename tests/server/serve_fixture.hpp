@@ -30,10 +30,7 @@
 namespace drover::server::testing {
 
 // Temp directories named drover-serve-XXXXXX.
-class TempDir : public ::drover::test::TempDir {
- public:
-  TempDir() : ::drover::test::TempDir("drover-serve") {}
-};
+using ::drover::test::TempDir;
 using ::drover::test::writeFile;
 
 inline constexpr const char* kMac1 = "52:54:00:12:34:56";  // node-1, profile server

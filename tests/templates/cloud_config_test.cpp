@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "templates/template.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace drover::templates {
 namespace {
@@ -69,8 +70,8 @@ std::pair<int, std::string> schemaCheck(const fs::path& file) {
 TEST(CloudConfigTest, TemplatesRenderToValidCloudConfig) {
   fs::path dir = sourceDir() / "configs" / "templates";
   ASSERT_TRUE(fs::is_directory(dir)) << dir;
-  char tmpl[] = "/tmp/drover-cc-XXXXXX";
-  fs::path out_dir = ::mkdtemp(tmpl);
+  const ::drover::test::TempDir tmp("drover-cc");
+  const fs::path& out_dir = tmp.path();
   int checked = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.path().extension() != ".mustache") continue;
@@ -93,7 +94,6 @@ TEST(CloudConfigTest, TemplatesRenderToValidCloudConfig) {
   fs::path bad = out_dir / "bad.yaml";
   std::ofstream(bad) << "#cloud-config\nhostname: [not, a, string]\n";
   EXPECT_NE(schemaCheck(bad).first, 0);
-  fs::remove_all(out_dir);
 }
 
 TEST(CloudConfigTest, MissingDataIsAnErrorNotAnEmptyString) {

@@ -58,7 +58,7 @@ TEST_F(TftpClients, TftpHpaNetascii) {
   const std::string text = "#!ipxe\nchain http://192.0.2.1/boot.ipxe\r\nbare\rcr\n" + std::string(700, 'x') + "\n";
   addFile("script.txt", text);
   ASSERT_EQ(run(hpa("-m ascii -c get script.txt " + out("script").string())), 0);
-  EXPECT_EQ(readAll(out("script")), text);
+  EXPECT_EQ(readFile(out("script")), text);
 }
 
 TEST_F(TftpClients, AtftpBlksizeAndWindowsize) {
@@ -104,7 +104,7 @@ TEST_F(TftpClients, VirtualFilesComeFromTheHook) {
   vfs_.set("boot.ipxe", "#!ipxe\necho virtual\n");
   addFile("boot.ipxe", "from disk\n");
   ASSERT_EQ(run("curl -s -o " + out("v").string() + " " + url("boot.ipxe")), 0);
-  EXPECT_EQ(readAll(out("v")), "#!ipxe\necho virtual\n");
+  EXPECT_EQ(readFile(out("v")), "#!ipxe\necho virtual\n");
   ASSERT_EQ(waitIdle(), 0);
   auto records = observer_.records();
   ASSERT_EQ(records.size(), 1u);
@@ -119,7 +119,7 @@ TEST_F(TftpClients, ErrorsAreAnsweredAndCounted) {
   EXPECT_NE(run("curl -s -o " + out("x").string() + " " + url("missing.bin")), 0);
   // tftp-hpa exits 0 even when the server answers with an error: check what happened.
   run(hpa("-m binary -c get ../secret.txt " + out("y").string()));
-  EXPECT_NE(readAll(out("y")), "outside the root\n");
+  EXPECT_NE(readFile(out("y")), "outside the root\n");
   run(hpa("-m binary -c put " + (dir_ / "secret.txt").string() + " upload.txt"));
   EXPECT_FALSE(std::filesystem::exists(root() / "upload.txt"));
   EXPECT_EQ(waitIdle(), 0);
@@ -180,7 +180,7 @@ TEST_F(TftpSearchPath, ServesDebianIpxeBinaries) {
   // A file in the root shadows the search path.
   addFile("undionly.kpxe", "local build\n");
   ASSERT_EQ(run("curl -s -o " + out("l").string() + " " + url("undionly.kpxe")), 0);
-  EXPECT_EQ(readAll(out("l")), "local build\n");
+  EXPECT_EQ(readFile(out("l")), "local build\n");
 }
 
 }  // namespace

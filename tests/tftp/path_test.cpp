@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tests/tftp/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tftp/server/file_cache.hpp"
 #include "tftp/server/path.hpp"
 
@@ -13,7 +13,7 @@ namespace drover::tftp {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::TempDir;
+using ::drover::test::TempDir;
 
 TEST(TftpNormalize, CleansSeparatorsAndDots) {
   EXPECT_EQ(*normalizePath("undionly.kpxe"), "undionly.kpxe");
@@ -133,7 +133,7 @@ TEST_P(TftpRootedOpen, HostileNamesNeverReadOutsideTheRoot) {
       "sub", "hello.txt/..", std::string("hello.txt\0../secret.txt", 23), std::string(300, '.'),
       std::string(100, '/') + "../secret.txt", "sub/deep/file.bin/../../../../secret.txt",
   };
-  const std::string secret = testing::readAll(secret_);
+  const std::string secret = ::drover::test::readFile(secret_);
   for (const auto& name : hostile) {
     auto norm = normalizePath(name);
     if (!norm) continue;  // refused before touching the filesystem

@@ -20,10 +20,13 @@
 
 #include "common/hex.hpp"
 #include "common/metrics.hpp"
-#include "tests/tftp/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tftp/server/server.hpp"
 
 namespace drover::tftp::testing {
+
+using ::drover::test::readFile;
+using ::drover::test::TempDir;
 
 class MapFiles : public VirtualFiles {
  public:
@@ -72,7 +75,7 @@ inline std::string sha256(const std::string& data) {
   return toHex({md, len});
 }
 
-inline std::string sha256File(const std::filesystem::path& p) { return sha256(readAll(p)); }
+inline std::string sha256File(const std::filesystem::path& p) { return sha256(readFile(p)); }
 
 // Deterministic pseudo-random bytes.
 inline std::string randomBytes(std::size_t n, std::uint64_t seed) {

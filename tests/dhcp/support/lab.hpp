@@ -6,8 +6,10 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "tests/support/netns.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace drover::dhcp::test {
 
@@ -16,8 +18,8 @@ class DhcpLab : public ::testing::Test {
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
     const std::string tag = std::to_string(::getpid() % 1000000) + std::to_string(counter_++);
-    dir_ = "/tmp/drover-dhcp-it-" + tag;
-    std::filesystem::create_directories(dir_);
+    work_.emplace("drover-dhcp-it");
+    dir_ = work_->path().string();
     server_ = std::make_unique<Netns>("dhcps-" + tag);
     client_ = std::make_unique<Netns>("dhcpc-" + tag);
     server_if_ = "ds" + tag;
@@ -32,10 +34,8 @@ class DhcpLab : public ::testing::Test {
     clients_.clear();
     client_.reset();
     server_.reset();
-    if (!dir_.empty()) {
-      std::filesystem::remove_all(dir_);
-      std::filesystem::remove(clientLog());
-    }
+    if (work_) std::filesystem::remove(clientLog());
+    work_.reset();
   }
 
   static std::string networksJson(int lease_seconds) {
@@ -115,7 +115,8 @@ class DhcpLab : public ::testing::Test {
 
   std::string metrics() const { return readFile(dir_ + "/metrics.txt"); }
 
-  std::string dir_, server_if_, client_if_;
+  std::optional<::drover::test::TempDir> work_;
+  std::string dir_, server_if_, client_if_;  // dir_: work_'s path
   std::unique_ptr<Netns> server_, client_;
   std::unique_ptr<Process> harness_;
   std::vector<std::unique_ptr<Process>> clients_;

@@ -7,6 +7,8 @@
 #     Fuzz targets always build. With clang and DROVER_LIBFUZZER they link libFuzzer;
 #     otherwise they link tests/support/fuzz_replay_main.cpp, which runs every file of the
 #     corpus through the target. Either way CTest replays the corpus (label `fuzz`).
+#     Each lives in tests/<component>/fuzz/<name>_fuzz.cpp, its corpus in
+#     tests/<component>/fuzz/corpus/.
 
 set(DROVER_WARNINGS -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wpedantic)
 # GCC 12 reports Asio's coroutine frame allocator as a mismatched new/delete (a false positive).

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Writes synthetic seeds into corpus/ next to the captured ones: PXE and iPXE requests,
+"""Writes synthetic seeds into fuzz/corpus/ next to the captured ones: PXE and iPXE requests,
 split and overloaded options, and the malformed shapes the server must drop."""
 import os
 import struct
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz", "corpus")
 
 
 def header(op=1, mac=b"\x52\x54\x00\x00\x00\x01", flags=0x8000, ciaddr=0, giaddr=0,

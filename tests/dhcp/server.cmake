@@ -12,4 +12,4 @@ drover_test(NAME dhcp_integration_test LABEL integration
   DEPS drover::dhcp drover::test_support)
 add_dependencies(dhcp_integration_test dhcp_harness)
 drover_fuzz(NAME dhcp_engine_fuzz SOURCES fuzz/engine_fuzz.cpp
-  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus DEPS drover::dhcp)
+  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus DEPS drover::dhcp)

@@ -31,7 +31,7 @@ inline wire::Message discoverFor(std::uint64_t mac_number) {
 
 inline std::string corpusFile(const std::string& name) {
   const char* src = std::getenv("DROVER_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/tests/dhcp/corpus/" + name;
+  return std::string(src ? src : ".") + "/tests/dhcp/fuzz/corpus/" + name;
 }
 
 inline wire::Bytes bytesOf(const std::string& path) {

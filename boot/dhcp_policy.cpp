@@ -1,23 +1,9 @@
 #include "boot/dhcp_policy.hpp"
 
-#include "cluster/boot.hpp"
-
 namespace drover::boot {
 
-std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const cluster::Config> config) {
-  auto s = std::make_shared<Snapshot>(Snapshot{cluster::Inventory::build(config), {}});
-  for (const auto& node : s->inventory.config().nodes) {
-    if (node.ip) s->node_by_ip.emplace(node.ip->value, &node);
-  }
-  return s;
-}
-
-cluster::ClientArch clientArchOf(const dhcp::ClientFacts& facts) {
-  if (facts.vendor_class.starts_with("HTTPClient")) return cluster::ClientArch::HttpX64;
-  if (facts.arch) {
-    if (auto a = cluster::clientArchFromOption93(*facts.arch)) return *a;
-  }
-  return cluster::ClientArch::Bios;
+ClientIdentity clientIdentityOf(const dhcp::ClientFacts& facts) {
+  return ClientIdentity{facts.arch, facts.vendor_class, facts.is_ipxe};
 }
 
 dhcp::BootAnswer InventoryBootPolicy::decide(const dhcp::ClientFacts& facts) const {
@@ -29,13 +15,10 @@ dhcp::BootAnswer InventoryBootPolicy::decide(const dhcp::ClientFacts& facts) con
   }
   const auto* inv = &snapshot->inventory;
   const auto match = inv->match(facts.mac, facts.uuid);
-  cluster::BootRequest request;
-  request.arch = clientArchOf(facts);
-  request.ipxe = facts.is_ipxe;
-  // The first file does not depend on whether the node is installed: the per-node iPXE
-  // script decides between install and local boot.
-  const auto decision = cluster::decideBoot(inv->config(), match, request);
-  if (decision.action == cluster::BootAction::Ignore) {
+  // The first file does not depend on the node's state (the DHCP server does not read the
+  // store): the per-node iPXE script decides between install and local boot.
+  const auto decision = boot::decide(inv->config(), match, clientIdentityOf(facts), std::nullopt);
+  if (decision.script == ScriptKind::kIgnore) {
     answer.kind = dhcp::BootAnswer::Kind::Ignore;
     return answer;
   }
@@ -46,8 +29,8 @@ dhcp::BootAnswer InventoryBootPolicy::decide(const dhcp::ClientFacts& facts) con
     answer.kind = dhcp::BootAnswer::Kind::Pool;
   }
   if (match.known()) answer.hostname = match.node->name.value;
-  if (decision.delivery != cluster::Delivery::None) answer.boot_file = decision.file;
-  answer.http_client = request.arch == cluster::ClientArch::HttpX64 && !request.ipxe;
+  if (decision.delivery != Delivery::kNone) answer.boot_file = decision.file;
+  answer.http_client = decision.http_client;
   answer.next_server = inv->config().server.advertise;
   return answer;
 }

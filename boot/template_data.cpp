@@ -1,7 +1,7 @@
 #include "boot/template_data.hpp"
 
+#include "boot/decision.hpp"
 #include "boot/recipes.hpp"
-#include "cluster/boot.hpp"
 
 namespace drover::boot {
 namespace {
@@ -46,7 +46,7 @@ json templateData(const cluster::Inventory& inv, const cluster::Node& node) {
       {"network", networkData(net)},
       {"server",
        {{"advertise", c.server.advertise.str()},
-        {"http", cluster::httpUrl(c, "")},
+        {"http", httpUrl(c, "")},
         {"api", "https://" + c.server.advertise.str() + ":" + std::to_string(c.server.api.listen.port)}}},
       {"ssh_authorized_keys", c.defaults.ssh_authorized_keys},
   };

@@ -28,7 +28,8 @@ int runValidate(const std::string& file, std::ostream& out, std::ostream& err);
 void addConfigReferenceCommand(CLI::App& root, Context& ctx);
 int runConfigReference(const std::string& update, std::ostream& out, std::ostream& err);
 
-// drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--installed]
+// drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--state STATE]
+//                [--installed] [--reinstall] [--capture] [--via IP]
 void addExplainCommand(CLI::App& root, Context& ctx);
 
 // drover serve --config FILE [--state-dir DIR] [--no-dhcp] [--no-tftp]

@@ -56,33 +56,57 @@ std::string scriptLine(const Explanation& e) {
   const auto& b = e.boot;
   const std::string env = b.boot_env ? b.boot_env->name : "?";
   std::string args;
-  for (const auto& a : b.kernel_args) args += " " + a;
-  switch (b.action) {
-    case BootAction::Install:
-      return fmt::format("install image {} on {}: boot {} (kernel + initrd), agent installs{}{}",
-                         b.profile->install->image.value, b.profile->install->disk, env,
-                         args.empty() ? "" : "; kernel args:", args);
-    case BootAction::Discover:
+  if (b.profile)
+    for (const auto& a : b.profile->kernel_args) args += " " + a;
+  const auto kind = templates::scriptName(b.script);
+  switch (b.script) {
+    case boot::ScriptKind::kInstall:
       return fmt::format(
-          "discovery: boot {} (kernel + initrd), agent registers the machine and "
-          "waits",
-          env);
-    case BootAction::LocalDisk:
-      return "boot from the local disk";
-    case BootAction::Ignore:
+          "{}: install image {} on {}: boot {} (kernel + initrd), agent installs{}{}", kind,
+          b.profile->install->image.value, b.profile->install->disk, env,
+          args.empty() ? "" : "; kernel args:", args);
+    case boot::ScriptKind::kDiscover:
+      return fmt::format("{}: boot {} (kernel + initrd), agent registers the machine and waits",
+                         kind, env);
+    case boot::ScriptKind::kCapture:
+      return fmt::format("{}: boot {} (kernel + initrd), agent uploads the disk as an image", kind,
+                         env);
+    case boot::ScriptKind::kLocalBoot:
+      return fmt::format("{}: boot from the local disk", kind);
+    case boot::ScriptKind::kFailed:
+      return fmt::format("{}: show why the install failed, pause, ask again", kind);
+    case boot::ScriptKind::kEntry:
+    case boot::ScriptKind::kIgnore:
       break;
   }
-  return "none: the machine gets no boot answer";
+  return fmt::format("{}: the machine gets no boot answer", kind);
 }
 
 }  // namespace
+
+boot::ClientIdentity clientIdentity(const ExplainQuery& q) {
+  const auto& a = *q.arch;
+  std::string vendor;
+  switch (a.firmware) {
+    case boot::Firmware::kBios:
+      vendor = fmt::format("PXEClient:Arch:{:05}:UNDI:002001", a.code);
+      break;
+    case boot::Firmware::kUefi:
+      vendor = fmt::format("PXEClient:Arch:{:05}:UNDI:003016", a.code);
+      break;
+    case boot::Firmware::kUefiHttp:
+      vendor = fmt::format("HTTPClient:Arch:{:05}:UNDI:003001", a.code);
+      break;
+  }
+  return boot::ClientIdentity{a.code, std::move(vendor), q.ipxe};
+}
 
 Explanation explain(const Inventory& inv, const ExplainQuery& q) {
   Explanation e;
   e.query = q;
   e.match = inv.match(q.mac, q.uuid);
   e.network = networkSection(inv, q, e.match);
-  e.boot = decideBoot(inv.config(), e.match, q.request);
+  e.boot = boot::decide(inv.config(), e.match, clientIdentity(q), q.status);
   return e;
 }
 
@@ -92,10 +116,15 @@ std::string renderText(const Config& c, const Explanation& e) {
     out += fmt::format("{:<9}{}\n", section, text);
   };
   const auto& q = e.query;
-  line("machine",
-       fmt::format("mac {}, uuid {}, arch {}{}{}", q.mac.str(), q.uuid ? q.uuid->str() : "-",
-                   toString(q.request.arch), q.request.ipxe ? ", running iPXE" : "",
-                   q.request.state == NodeState::Installed ? ", installed" : ""));
+  std::string record = "no record";
+  if (q.status) {
+    record = std::string(state::toString(q.status->state));
+    if (q.status->reinstall_requested) record += "+reinstall";
+    if (q.status->capture_requested) record += "+capture";
+  }
+  line("machine", fmt::format("mac {}, uuid {}, arch {} ({}, option 93 code {}){}, state {}",
+                              q.mac.str(), q.uuid ? q.uuid->str() : "-", q.arch->name,
+                              q.arch->title, q.arch->code, q.ipxe ? ", running iPXE" : "", record));
   const auto& m = e.match;
   if (m.known()) {
     line("match", fmt::format("node {} (by {}), profile {}", m.node->name.value, toString(m.by),
@@ -113,15 +142,20 @@ std::string renderText(const Config& c, const Explanation& e) {
   }
   line("address", e.network.address);
   const auto& b = e.boot;
-  if (b.delivery == Delivery::None) {
-    line("boot", fmt::format("no boot answer ({})", b.reason));
-  } else {
-    const auto via = b.delivery == Delivery::Tftp
-                         ? fmt::format("TFTP {} from {}", b.file, c.server.advertise.str())
-                         : fmt::format("HTTP {}", b.file);
-    line("boot", fmt::format("{} ({})", via, b.reason));
+  switch (b.delivery) {
+    case boot::Delivery::kNone:
+      line("boot", "no boot file");
+      break;
+    case boot::Delivery::kTftp:
+      line("boot", fmt::format("TFTP {} from {}", b.file, c.server.advertise.str()));
+      break;
+    case boot::Delivery::kHttp:
+      line("boot", fmt::format("HTTP {}{}", b.file,
+                               b.http_client ? " (reply carries option 60 HTTPClient)" : ""));
+      break;
   }
   line("script", scriptLine(e));
+  line("reason", b.reason);
   return out;
 }
 
@@ -155,27 +189,10 @@ dhcp::wire::Message discoverFor(const ExplainQuery& q) {
   m.xid = 0x4472766e;
   m.setMac(q.mac);
   m.setType(MessageType::Discover);
-  std::uint16_t arch = 0;
-  std::string vendor = "PXEClient:Arch:00000:UNDI:002001";
-  switch (q.request.arch) {
-    case cluster::ClientArch::Bios:
-      break;
-    case cluster::ClientArch::EfiX64:
-      arch = 7;
-      vendor = "PXEClient:Arch:00007:UNDI:003016";
-      break;
-    case cluster::ClientArch::EfiArm64:
-      arch = 11;
-      vendor = "PXEClient:Arch:00011:UNDI:003016";
-      break;
-    case cluster::ClientArch::HttpX64:
-      arch = 16;
-      vendor = "HTTPClient:Arch:00016:UNDI:003001";
-      break;
-  }
-  m.options.setU16(opt::kClientArch, arch);
-  m.options.setString(opt::kVendorClass, vendor);
-  if (q.request.ipxe) {  // iPXE's own list and identity (77, 175 with its features)
+  const auto identity = clientIdentity(q);
+  m.options.setU16(opt::kClientArch, *identity.arch);
+  m.options.setString(opt::kVendorClass, identity.vendor_class);
+  if (q.ipxe) {  // iPXE's own list and identity (77, 175 with its features)
     setBytes(m, opt::kParameterList,
              {1, 3, 6, 7, 12, 15, 17, 26, 43, 60, 66, 67, 119, 128, 129, 130, 135, 175, 203});
     m.options.setString(opt::kUserClass, "iPXE");
@@ -365,52 +382,36 @@ void replaceAll(std::string& s, std::string_view from, std::string_view to) {
     s.replace(at, from.size(), to);
 }
 
-// iPXE's ${buildarch}: BIOS iPXE (undionly.kpxe, the NIC ROMs) is an i386 build.
-std::string_view buildArch(cluster::ClientArch a) {
-  switch (a) {
-    case cluster::ClientArch::Bios: return "i386";
-    case cluster::ClientArch::EfiArm64: return "arm64";
-    default: return "x86_64";
-  }
-}
-
 }  // namespace
 
 ScriptAnswer explainScript(const cluster::Config& config, const Explanation& e,
                            std::string_view ca_fingerprint) {
   ScriptAnswer out;
   const auto& q = e.query;
-  const bool efi = q.request.arch != cluster::ClientArch::Bios;
-  const std::string base = cluster::httpUrl(config, "");
-  out.url =
-      fmt::format("{}/boot.ipxe?mac={}&uuid={}&arch={}&platform={}", base, q.mac.str(),
-                  q.uuid ? q.uuid->str() : "", buildArch(q.request.arch), efi ? "efi" : "pcbios");
+  const bool efi = q.arch->firmware != boot::Firmware::kBios;
+  const std::string base = boot::httpUrl(config, "");
+  out.url = fmt::format("{}/boot.ipxe?mac={}&uuid={}&arch={}&platform={}", base, q.mac.str(),
+                        q.uuid ? q.uuid->str() : "", q.arch->build_arch, efi ? "efi" : "pcbios");
   const auto& m = e.match;
   const std::string name = m.known() ? m.node->name.value : server::provisionalName(q.mac);
-  std::optional<templates::Script> kind;
-  if (m.known() || (m.policy == cluster::UnknownPolicy::Install && m.profile)) {
-    kind = q.request.state == cluster::NodeState::Installed ? templates::Script::kLocalBoot
-                                                              : templates::Script::kInstall;
-  } else if (m.policy != cluster::UnknownPolicy::Ignore) {
-    kind = templates::Script::kDiscover;
-  }
+  const auto kind = e.boot.script;
   auto refusal = [&](std::string_view why) {
     out.kind = "refusal";
     out.text = server::refusalScript(why);
     return out;
   };
-  if (!kind) return refusal("this machine is not in the inventory");
 
   const server::ScriptEndpoints at{
       base,
       fmt::format("https://{}:{}", config.server.advertise.str(), config.server.api.listen.port),
       ca_fingerprint.empty() ? std::string(kCaStandIn) : std::string(ca_fingerprint)};
-  auto params = server::scriptParams(config, *kind, name, efi, m.profile, at);
+  auto params = server::scriptParams(config, kind, name, efi, e.boot.profile, at);
   if (!params) return refusal(params.error().message);
-  if (*kind == templates::Script::kInstall || *kind == templates::Script::kDiscover)
-    params->token = std::string(kTokenStandIn);
-  out.kind = std::string(templates::scriptName(*kind));
-  auto text = templates::renderScript(*kind, *params);
+  if (server::needsBootToken(kind)) params->token = std::string(kTokenStandIn);
+  if (kind == boot::ScriptKind::kFailed) params->message = "(the failure the agent reported)";
+  if (kind == boot::ScriptKind::kIgnore) params->message = e.boot.reason;
+  out.kind = std::string(templates::scriptName(kind));
+  auto text = templates::renderScript(kind, *params);
   if (!text) return refusal("script error: " + text.error().message);
   out.text = std::move(*text);
   replaceAll(out.text, kTokenStandIn, "<token>");

@@ -12,18 +12,25 @@
 #include <string_view>
 #include <vector>
 
-#include "common/net.hpp"
-#include "cluster/boot.hpp"
+#include "boot/decision.hpp"
 #include "cluster/inventory.hpp"
+#include "common/net.hpp"
+#include "state/node_state.hpp"
 
 namespace drover::cli {
 
 struct ExplainQuery {
   MacAddress mac;
   std::optional<Uuid> uuid;
-  cluster::BootRequest request;
+  const boot::Architecture* arch = boot::architectureByCode(0);  // never null
+  bool ipxe = false;                        // already running iPXE (option 77 "iPXE")
+  std::optional<state::NodeStatus> status;  // the node's record; nullopt: none
   std::optional<Ipv4Address> via;  // relay giaddr or receiving interface address
 };
+
+// What the machine's firmware announces: option 93, and the vendor class its kind sends
+// ("PXEClient:Arch:00007:UNDI:003016", "HTTPClient:Arch:00019:UNDI:003001").
+boot::ClientIdentity clientIdentity(const ExplainQuery& query);
 
 struct NetworkSection {
   const cluster::Network* network = nullptr;  // null: not known from the config alone
@@ -35,7 +42,7 @@ struct Explanation {
   ExplainQuery query;
   cluster::Match match;
   NetworkSection network;
-  cluster::BootDecision boot;
+  boot::Decision boot;
 };
 
 Explanation explain(const cluster::Inventory& inventory, const ExplainQuery& query);
@@ -67,7 +74,7 @@ std::string renderDhcpText(const DhcpAnswer& answer);
 // <token> (and the CA fingerprint as <ca-fingerprint> when it is not known).
 struct ScriptAnswer {
   std::string url;   // the request iPXE makes after the entry script
-  std::string kind;  // install, discover, local, refusal
+  std::string kind;  // the script kind: install, discover, local, failed, capture, ignore
   std::string text;
 };
 ScriptAnswer explainScript(const cluster::Config& config, const Explanation& e,

@@ -1,9 +1,11 @@
-// drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--installed] [--via IP]
-// Prints the match and boot decision, the whole DHCP answer, and the iPXE script.
-#include <charconv>
+// drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--state STATE]
+//                [--installed] [--reinstall] [--capture] [--via IP]
+// Prints the match and the boot decision (boot/decision.hpp), the whole DHCP answer, and
+// the iPXE script.
 #include <filesystem>
 #include <ostream>
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
@@ -20,9 +22,19 @@ struct ExplainArgs {
   std::string uuid;
   std::string arch = "bios";
   std::string via;
+  std::string state;  // empty: no record
   bool ipxe = false;
   bool installed = false;
+  bool reinstall = false;
+  bool capture = false;
 };
+
+std::string archNames() {
+  std::string out;
+  for (const auto& a : boot::architectures())
+    out += fmt::format("{}{} ({})", out.empty() ? "" : ", ", a.name, a.code);
+  return out;
+}
 
 // Turns the text options into a query; reports the first bad one.
 bool toQuery(const ExplainArgs& a, ExplainQuery& q, std::ostream& err) {
@@ -38,20 +50,27 @@ bool toQuery(const ExplainArgs& a, ExplainQuery& q, std::ostream& err) {
     if (!uuid) return fail("--uuid", uuid.error());
     q.uuid = *uuid;
   }
-  auto arch = cluster::parseClientArch(a.arch);
-  if (!arch) {
-    // Also the DHCP option 93 code as a number: 0, 7, 9, 11, 16.
-    unsigned code = 0;
-    auto [end, ec] = std::from_chars(a.arch.data(), a.arch.data() + a.arch.size(), code);
-    auto from_code = ec == std::errc() && end == a.arch.data() + a.arch.size() && code <= 0xffff
-                         ? cluster::clientArchFromOption93(static_cast<std::uint16_t>(code))
-                         : std::nullopt;
-    if (!from_code) return fail("--arch", arch.error());
-    arch = *from_code;
+  q.arch = boot::findArchitecture(a.arch);
+  if (!q.arch)
+    return fail("--arch", makeError("bad_arch",
+                                    fmt::format("\"{}\" is none of: {}, by name or option 93 code",
+                                                a.arch, archNames())));
+  q.ipxe = a.ipxe;
+  if (a.installed && !a.state.empty() && a.state != "installed")
+    return fail("--installed", makeError("bad_state", "contradicts --state " + a.state));
+  const std::string state_name = a.installed ? "installed" : a.state;
+  if (!state_name.empty() && state_name != "none") {
+    auto s = state::parseNodeState(state_name);
+    if (!s)
+      return fail("--state",
+                  makeError("bad_state", fmt::format("\"{}\" is none of: none, discovered, "
+                                                     "installing, installed, joined, failed",
+                                                     state_name)));
+    q.status = state::NodeStatus{*s, a.reinstall, a.capture};
+  } else if (a.reinstall || a.capture) {
+    return fail(a.reinstall ? "--reinstall" : "--capture",
+                makeError("bad_state", "needs --state (a node record)"));
   }
-  q.request.arch = *arch;
-  q.request.ipxe = a.ipxe;
-  q.request.state = a.installed ? cluster::NodeState::Installed : cluster::NodeState::New;
   if (!a.via.empty()) {
     auto via = Ipv4Address::parse(a.via);
     if (!via) return fail("--via", via.error());
@@ -90,11 +109,16 @@ void addExplainCommand(CLI::App& root, Context& ctx) {
   cmd->add_option("FILE", args->file, "cluster declaration (YAML)")->required();
   cmd->add_option("--mac", args->mac, "the machine's MAC address (any common form)")->required();
   cmd->add_option("--uuid", args->uuid, "its SMBIOS UUID (DHCP option 97)");
-  cmd->add_option("--arch", args->arch,
-                  "firmware: bios, efi-x64, efi-arm64, http-x64, or a DHCP option 93 code")
+  cmd->add_option("--arch", args->arch, "firmware, by name or DHCP option 93 code: " + archNames())
       ->capture_default_str();
   cmd->add_flag("--ipxe", args->ipxe, "the machine is already running iPXE (option 77 \"iPXE\")");
-  cmd->add_flag("--installed", args->installed, "the node has reported its install finished");
+  cmd->add_option(
+      "--state", args->state,
+      "the node's state record: none (default), discovered, installing, installed, joined, failed");
+  cmd->add_flag("--installed", args->installed, "same as --state installed");
+  cmd->add_flag("--reinstall", args->reinstall,
+                "the operator asked for a reinstall (needs --state)");
+  cmd->add_flag("--capture", args->capture, "the operator asked for a capture (needs --state)");
   cmd->add_option("--via", args->via,
                   "address the request arrives on: relay giaddr or interface address");
   cmd->callback([&ctx, args] { ctx.exit_code = runExplain(*args, ctx.out, ctx.err); });

@@ -20,6 +20,7 @@
 #include "dhcp/server/sqlite_lease_store.hpp"
 #include "dhcp/server/transport.hpp"
 #include "ndp/server/responder.hpp"
+#include "boot/dhcp_policy.hpp"
 #include "boot/server_configs.hpp"
 #include "boot/template_check.hpp"
 #include "http/server.hpp"

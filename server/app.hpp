@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "common/result.hpp"
-#include "boot/dhcp_policy.hpp"
+#include "boot/snapshot.hpp"
 #include "cluster/diagnostics.hpp"
+#include "common/result.hpp"
 
 namespace drover::server {
 

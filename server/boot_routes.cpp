@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "boot/decision.hpp"
 #include "http/static_files.hpp"
-#include "cluster/boot.hpp"
 #include "server/server_files.hpp"
 #include "state/node_state.hpp"
 #include "templates/ipxe.hpp"
@@ -78,9 +78,9 @@ Known lookupState(const Context& ctx, const std::string& name) {
 
 // Appends "script_served" to the node's timeline, except when a failed node's retry loop
 // asks again for the same failure script: one entry per failure, not one per 30 s.
-void noteScript(const Context& ctx, const std::string& name, state::BootAction action,
+void noteScript(const Context& ctx, const std::string& name, boot::ScriptKind kind,
                 std::string message) {
-  if (action == state::BootAction::kFailed) {
+  if (kind == boot::ScriptKind::kFailed) {
     auto last = ctx.store.timeline(name, 1);
     if (last && !last->empty() && last->back().phase == "script_served" &&
         last->back().message == message)
@@ -102,64 +102,39 @@ Response nodeScript(const Request& req, Context& ctx) {
 
   const auto match = snapshot->inventory.match(*mac, uuid);
   const std::string name = match.known() ? match.node->name.value : provisionalName(*mac);
-
-  state::BootAction action;
-  Known known;
-  if (match.known()) {
-    known = lookupState(ctx, name);
-    action = state::decideBoot(true, known.status);
-  } else if (match.policy == cluster::UnknownPolicy::Ignore) {
-    ctx.log->info("SCRIPT_IGNORED mac={}", mac->str());
-    return refusal("this machine is not in the inventory");
-  } else if (match.policy == cluster::UnknownPolicy::Install && match.profile) {
-    known = lookupState(ctx, name);
-    action = state::decideBoot(true, known.status);
-  } else {
-    action = state::BootAction::kDiscover;
-  }
+  const Known known = lookupState(ctx, name);
+  // The one boot decision; the client asking here is iPXE.
+  boot::ClientIdentity client;
+  client.ipxe = true;
+  const auto decision = boot::decide(config, match, client, known.status);
+  const auto kind = decision.script;
 
   const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint};
-  auto respond = [&](templates::Script kind, std::string_view more_args = {}) -> Response {
-    auto params = scriptParams(config, kind, name, efi, match.profile, at);
-    if (!params) return refusal(params.error().message);
-    if (!more_args.empty()) params->extra_args += (params->extra_args.empty() ? "" : " ") + std::string(more_args);
-    if (kind == templates::Script::kInstall || kind == templates::Script::kDiscover) {
-      auto token = ctx.tokens.issueBootToken(name);
-      if (!token) {
-        ctx.log->error("TOKEN_ISSUE_FAILED node={} error={}", name, token.error().message);
-        return refusal("could not issue a boot token");
-      }
-      params->token = *token;
+  auto params = scriptParams(config, kind, name, efi, decision.profile, at);
+  if (!params) return refusal(params.error().message);
+  if (needsBootToken(kind)) {
+    auto token = ctx.tokens.issueBootToken(name);
+    if (!token) {
+      ctx.log->error("TOKEN_ISSUE_FAILED node={} error={}", name, token.error().message);
+      return refusal("could not issue a boot token");
     }
-    if (kind == templates::Script::kFailed)
-      params->message = known.failure.empty() ? "installation failed" : known.failure;
-    return rendered(kind, *params, ctx);
-  };
-
-  Response out;
-  switch (action) {
-    case state::BootAction::kInstall:
-      out = respond(templates::Script::kInstall);
-      break;
-    case state::BootAction::kDiscover:
-      out = respond(templates::Script::kDiscover);
-      break;
-    case state::BootAction::kLocalBoot:
-      out = respond(templates::Script::kLocalBoot);
-      break;
-    case state::BootAction::kFailed:
-      out = respond(templates::Script::kFailed);
-      break;
-    case state::BootAction::kCapture:
-      // The installer's script; the agent's later drover.mode wins (docs/images.md).
-      out = respond(templates::Script::kInstall, "drover.mode=capture");
-      break;
+    params->token = *token;
   }
+  if (kind == boot::ScriptKind::kFailed)
+    params->message = known.failure.empty() ? "installation failed" : known.failure;
+  if (kind == boot::ScriptKind::kIgnore) {
+    ctx.log->info("SCRIPT_IGNORED mac={}", mac->str());
+    params->message = decision.reason;
+    return rendered(kind, *params, ctx);
+  }
+  Response out = rendered(kind, *params, ctx);
+
   const auto arch = req.queryOr("arch", "-");
+  const auto script_name = templates::scriptName(kind);
   ctx.log->info("SCRIPT_SERVED node={} mac={} action={} arch={} platform={}", name, mac->str(),
-                state::toString(action), templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
-  noteScript(ctx, name, action,
-             fmt::format("{} ({} {})", state::toString(action), templates::ipxeText(arch, 16),
+                script_name, templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
+  noteScript(ctx, name, kind,
+             fmt::format("{} ({} {})", script_name, templates::ipxeText(arch, 16),
                          efi ? "efi" : "pcbios"));
   return out;
 }
@@ -217,7 +192,7 @@ Result<templates::BootScriptParams> scriptParams(const cluster::Config& config,
   params.efi = efi;
   params.api_url = at.api_url;
   params.ca_fingerprint = at.ca_fingerprint;
-  if (kind == templates::Script::kInstall || kind == templates::Script::kDiscover) {
+  if (needsBootToken(kind)) {  // the scripts that boot the boot environment
     const auto* env = config.findImage(config.defaults.boot_env.value);
     if (env == nullptr || !env->kernel || !env->initrd) {
       return makeError("no_boot_env", fmt::format("boot environment {} has no kernel and initrd",
@@ -228,6 +203,11 @@ Result<templates::BootScriptParams> scriptParams(const cluster::Config& config,
     if (profile) params.extra_args = joinArgs(profile->kernel_args);
   }
   return params;
+}
+
+bool needsBootToken(templates::Script kind) {
+  return kind == templates::Script::kInstall || kind == templates::Script::kDiscover ||
+         kind == templates::Script::kCapture;
 }
 
 std::string refusalScript(std::string_view why) {

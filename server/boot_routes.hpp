@@ -2,9 +2,10 @@
 //
 //   GET /boot.ipxe                     the entry script: chains to itself with the
 //                                      machine's identity (mac, uuid, arch, platform)
-//   GET /boot.ipxe?mac=..&uuid=..      the machine's own script, from its node's state:
-//                                      install, boot the local disk, discovery, or the
-//                                      failure message; unknown machines per defaults.unknown
+//   GET /boot.ipxe?mac=..&uuid=..      the machine's own script, the kind the boot decision
+//                                      (boot/decision.hpp) picks from its match and node
+//                                      state: install, local disk, discover, failed,
+//                                      capture, or ignore
 //   GET /assets/{image}/{kind}         kernel | initrd | disk of a declared image, with its
 //                                      sha256 (when declared) as the ETag
 //   GET /{loader}                      iPXE binaries for UEFI HTTP boot (TFTP root, then
@@ -33,8 +34,12 @@ struct ScriptEndpoints {
   std::string ca_fingerprint;
 };
 
+// The scripts that boot the boot environment and its agent (install, discover, capture):
+// they carry a boot token.
+bool needsBootToken(templates::Script kind);
+
 // The parameters of a machine's `kind` script, all but the boot token (the caller issues
-// one for install and discover). Error "no_boot_env" when the script needs the boot
+// one when needsBootToken(kind)). Error "no_boot_env" when the script needs the boot
 // environment and the declaration's has no kernel and initrd; its message is what the
 // machine is shown. Shared by GET /boot.ipxe and `drover explain`.
 Result<templates::BootScriptParams> scriptParams(const cluster::Config& config,

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "boot/decision.hpp"
 #include "cluster/names.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
@@ -333,7 +334,8 @@ Response cancelCapture(Context& ctx, const std::string& node) {
 
 std::optional<Response> captureRegister(Context& ctx, const std::string& node, const json& body) {
   auto rec = ctx.store.getNode(node);
-  if (!rec || !*rec || state::decideBoot(true, (*rec)->status) != state::BootAction::kCapture) return std::nullopt;
+  if (!rec || !*rec || boot::scriptForState((*rec)->status) != boot::ScriptKind::kCapture)
+    return std::nullopt;
   // Only an agent in capture mode says so; an installer that booted meanwhile is sent to
   // the local disk (never a reinstall, never a failure).
   const bool capturing = body.value("mode", "") == "capture";
@@ -359,7 +361,8 @@ std::optional<Response> captureRegister(Context& ctx, const std::string& node, c
 
 std::optional<Response> capturePlan(Context& ctx, const std::string& node) {
   auto rec = ctx.store.getNode(node);
-  if (!rec || !*rec || state::decideBoot(true, (*rec)->status) != state::BootAction::kCapture) return std::nullopt;
+  if (!rec || !*rec || boot::scriptForState((*rec)->status) != boot::ScriptKind::kCapture)
+    return std::nullopt;
   auto snapshot = ctx.source.current();
   const auto& c = snapshot->inventory.config();
   const auto* profile = profileOf(*snapshot, node);

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "cluster/boot.hpp"
+#include "boot/decision.hpp"
 #include "common/hex.hpp"
 
 namespace drover::server {
@@ -13,7 +13,7 @@ std::string apiUrl(const Context& ctx, const cluster::Config& config) {
 }
 
 std::string httpBase(const Context& ctx, const cluster::Config& config) {
-  if (config.server.http.listen.port != 0 || ctx.http_port == 0) return cluster::httpUrl(config, "");
+  if (config.server.http.listen.port != 0 || ctx.http_port == 0) return boot::httpUrl(config, "");
   return fmt::format("http://{}:{}", config.server.advertise.str(), ctx.http_port);
 }
 

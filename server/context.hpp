@@ -11,8 +11,8 @@
 
 #include <spdlog/logger.h>
 
+#include "boot/snapshot.hpp"
 #include "common/metrics.hpp"
-#include "boot/dhcp_policy.hpp"
 #include "state/store.hpp"
 #include "state/tokens.hpp"
 

@@ -100,31 +100,4 @@ Result<NodeStatus> transition(const std::optional<NodeStatus>& current, NodeEven
   return refused(current, event);
 }
 
-std::string_view toString(BootAction a) {
-  switch (a) {
-    case BootAction::kInstall: return "install";
-    case BootAction::kLocalBoot: return "local";
-    case BootAction::kDiscover: return "discover";
-    case BootAction::kFailed: return "failed";
-    case BootAction::kCapture: return "capture";
-  }
-  return "?";
-}
-
-BootAction decideBoot(bool in_inventory, const std::optional<NodeStatus>& current) {
-  if (!in_inventory) return BootAction::kDiscover;
-  if (!current) return BootAction::kInstall;
-  const bool has_disk = current->state == NodeState::kInstalled || current->state == NodeState::kJoined;
-  if (current->capture_requested && has_disk) return BootAction::kCapture;
-  if (current->reinstall_requested) return BootAction::kInstall;
-  switch (current->state) {
-    case NodeState::kInstalled:
-    case NodeState::kJoined: return BootAction::kLocalBoot;
-    case NodeState::kFailed: return BootAction::kFailed;
-    case NodeState::kDiscovered:
-    case NodeState::kInstalling: return BootAction::kInstall;
-  }
-  return BootAction::kInstall;
-}
-
 }  // namespace drover::state

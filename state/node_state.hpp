@@ -8,26 +8,23 @@
 //
 //   | event (who)                  | from                                   | to          |
 //   |------------------------------|----------------------------------------|-------------|
-//   | discovered (agent, discover) | (new) / any                            | unchanged, or discovered when new |
-//   | registered (agent, install)  | (new), discovered, installing, failed  | installing  |
-//   | registered                   | installed, joined + reinstall flag     | installing, flag cleared |
-//   | registered                   | installed, joined, no flag             | REFUSED (a stray install boot must not wipe a node) |
-//   | installed (agent)            | installing, installed                  | installed   |
-//   | joined (agent)               | installed, joined                      | joined      |
-//   | failed (agent)               | any                                    | failed      |
-//   | reinstall (operator)         | any                                    | unchanged, flag set |
-//   | capture_requested (operator) | installed, joined                      | unchanged, capture flag set |
-//   | capture_finished (server)    | any known                              | unchanged, capture flag cleared |
+//   | discovered (agent, discover) | (new) / any                            | unchanged, or
+//   discovered when new | | registered (agent, install)  | (new), discovered, installing, failed  |
+//   installing  | | registered                   | installed, joined + reinstall flag     |
+//   installing, flag cleared | | registered                   | installed, joined, no flag |
+//   REFUSED (a stray install boot must not wipe a node) | | installed (agent)            |
+//   installing, installed                  | installed   | | joined (agent)               |
+//   installed, joined                      | joined      | | failed (agent)               | any |
+//   failed      | | reinstall (operator)         | any                                    |
+//   unchanged, flag set | | capture_requested (operator) | installed, joined                      |
+//   unchanged, capture flag set | | capture_finished (server)    | any known | unchanged, capture
+//   flag cleared |
 //
 // Capture (docs/images.md): only a node with an installed disk (installed or joined) can
 // be captured; its state does not change while the capture runs, and the flag is cleared
 // when the upload ends, published or refused (a failed capture is not retried by itself).
 //
-// What a power-on gets (decideBoot): not in the inventory -> discovery environment; the
-// capture flag on an installed or joined node -> capture (before a pending reinstall, so
-// the disk is saved before it is wiped); the reinstall flag -> install; installed or joined -> local disk (never a reinstall);
-// failed -> the failure script (message, sleep, retry; the operator's reinstall clears
-// it); new, discovered or installing -> install.
+// What a power-on gets from these states is the boot decision's (boot/decision.hpp).
 #pragma once
 
 #include <optional>
@@ -69,10 +66,5 @@ struct NodeStatus {
 // `current` is nullopt for a node with no record yet. Refusals are errors with code
 // "transition_refused" naming the state and event.
 Result<NodeStatus> transition(const std::optional<NodeStatus>& current, NodeEvent event);
-
-enum class BootAction { kInstall, kLocalBoot, kDiscover, kFailed, kCapture };
-std::string_view toString(BootAction a);
-
-BootAction decideBoot(bool in_inventory, const std::optional<NodeStatus>& current);
 
 }  // namespace drover::state

@@ -72,6 +72,23 @@ sleep {{retry_seconds}}
 chain --autofree --replace {{{self_url}}}
 )";
 
+constexpr std::string_view kCapture = R"(#!ipxe
+# Drover: capture the disk of {{node}}.
+echo Drover: capturing the disk of {{node}}
+kernel {{kernel_url}} {{#efi}}initrd=initrd.img {{/efi}}drover.api={{api_url}} drover.ca={{ca}} drover.token={{token}} drover.node={{node}} drover.mode=capture {{console}}{{#extra_args}} {{extra_args}}{{/extra_args}} || goto failed
+initrd --name initrd.img {{initrd_url}} || goto failed
+boot || goto failed
+:failed
+echo Drover: could not boot the capture environment for {{node}}; retrying in {{retry_seconds}} s
+sleep {{retry_seconds}}
+chain --autofree --replace {{{self_url}}}
+)";
+
+constexpr std::string_view kIgnore = R"(#!ipxe
+echo Drover: {{message}}
+exit 1
+)";
+
 // A single word of URL characters: nothing iPXE would split, expand or treat as syntax.
 bool isWord(std::string_view s) {
   if (s.empty()) return false;
@@ -94,6 +111,10 @@ std::string_view scriptName(Script s) {
     case Script::kLocalBoot: return "local";
     case Script::kDiscover: return "discover";
     case Script::kFailed: return "failed";
+    case Script::kCapture:
+      return "capture";
+    case Script::kIgnore:
+      return "ignore";
   }
   return "?";
 }
@@ -105,6 +126,10 @@ std::string_view builtinScript(Script s) {
     case Script::kLocalBoot: return kLocalBoot;
     case Script::kDiscover: return kDiscover;
     case Script::kFailed: return kFailed;
+    case Script::kCapture:
+      return kCapture;
+    case Script::kIgnore:
+      return kIgnore;
   }
   return {};
 }
@@ -113,14 +138,16 @@ namespace {
 
 // The built-in scripts, parsed once (they are compiled in and known to parse).
 const Template& builtinTemplate(Script s) {
-  static const std::array<Template, 5> parsed = [] {
+  static const std::array<Template, 7> parsed = [] {
     auto one = [](Script k) {
       auto t = Template::parse(std::string(scriptName(k)) + ".ipxe", std::string(builtinScript(k)));
       if (!t) throw std::logic_error("built-in iPXE script does not parse: " + t.error().message);
       return std::move(*t);
     };
-    return std::array<Template, 5>{one(Script::kEntry), one(Script::kInstall), one(Script::kLocalBoot),
-                                   one(Script::kDiscover), one(Script::kFailed)};
+    return std::array<Template, 7>{one(Script::kEntry),     one(Script::kInstall),
+                                   one(Script::kLocalBoot), one(Script::kDiscover),
+                                   one(Script::kFailed),    one(Script::kCapture),
+                                   one(Script::kIgnore)};
   }();
   return parsed[static_cast<std::size_t>(s)];
 }

@@ -13,6 +13,11 @@
 //             to its next boot entry (see the comment in the script)
 //   discover  the boot environment with drover.mode=discover
 //   failed    a clear message, a pause, then a retry through the entry URL
+//   capture   the install script's boot environment with drover.mode=capture: the agent
+//             uploads the disk instead of writing it (docs/images.md)
+//   ignore    a machine Drover does not answer: the message, then back to the firmware
+//
+// Which one a machine gets is the boot decision's script kind (boot/decision.hpp).
 //
 // Every value that lands in a script is checked: URLs and tokens must be a single word
 // of URL characters (no spaces, quotes, '$' or control characters); free text (messages)
@@ -28,7 +33,7 @@
 
 namespace drover::templates {
 
-enum class Script { kEntry, kInstall, kLocalBoot, kDiscover, kFailed };
+enum class Script { kEntry, kInstall, kLocalBoot, kDiscover, kFailed, kCapture, kIgnore };
 
 std::string_view scriptName(Script s);      // "entry", "install", ...
 std::string_view builtinScript(Script s);   // the template text
@@ -44,7 +49,7 @@ struct BootScriptParams {
   std::string token;           // boot token
   std::string console = "console=tty0 console=ttyS0,115200n8";
   std::string extra_args;      // more kernel arguments (profile)
-  std::string message;         // failed: the reason shown on the console
+  std::string message;         // failed, ignore: the reason shown on the console
   int retry_seconds = 30;
 };
 

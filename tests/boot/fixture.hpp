@@ -6,18 +6,22 @@
 #include <memory>
 #include <string>
 
-#include "boot/dhcp_policy.hpp"
+#include "boot/snapshot.hpp"
 #include "cluster/loader.hpp"
 
 namespace drover::boot::testing {
 
-inline std::string clusterYaml(std::string_view unknown = "discover") {
+inline std::string clusterYaml(std::string_view unknown = "discover",
+                               std::string_view arm64_loader = {}) {
   return std::string(R"(
 server:
   advertise: 192.0.2.1
   interfaces: [br0]
   tftp: { listen: "0.0.0.0:69", root: /srv/tftp }
-  http: { listen: "0.0.0.0:8080" }
+  http: { listen: "0.0.0.0:8080" })") +
+         (arm64_loader.empty() ? std::string()
+                               : "\n  boot: { arm64_loader: " + std::string(arm64_loader) + " }") +
+         std::string(R"(
 networks:
   - name: rack1
     subnet: 192.0.2.0/24
@@ -39,7 +43,8 @@ profiles:
   worker:
     install: { image: os, disk: /dev/vda }
 defaults:
-  unknown: )") + std::string(unknown) + R"(
+  unknown: )") +
+         std::string(unknown) + R"(
 nodes:
   - name: worker-1
     mac: 52:54:00:12:34:57
@@ -53,8 +58,8 @@ nodes:
 
 class FixedSource final : public InventorySource {
  public:
-  explicit FixedSource(std::string_view unknown = "discover") {
-    auto loaded = cluster::loadConfigText(clusterYaml(unknown), "cluster.yaml", "/");
+  explicit FixedSource(std::string_view unknown = "discover", std::string_view arm64_loader = {}) {
+    auto loaded = cluster::loadConfigText(clusterYaml(unknown, arm64_loader), "cluster.yaml", "/");
     for (const auto& e : loaded.errors) ADD_FAILURE() << e.str();
     if (loaded.config) snapshot_ = Snapshot::build(loaded.config);
   }

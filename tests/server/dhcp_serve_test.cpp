@@ -213,15 +213,14 @@ TEST_F(ServeTest, ExplainShowsTheScriptTheServerServes) {
   };
   struct Case {
     const char* mac;
-    cluster::ClientArch arch;
+    const char* arch;
     const char* platform;
   };
-  for (const auto& c : {Case{kMac1, cluster::ClientArch::Bios, "pcbios"},
-                        Case{kMac2, cluster::ClientArch::EfiX64, "efi"},
-                        Case{kUnknownMac, cluster::ClientArch::Bios, "pcbios"}}) {
+  for (const auto& c : {Case{kMac1, "bios", "pcbios"}, Case{kMac2, "efi-x64", "efi"},
+                        Case{kUnknownMac, "bios", "pcbios"}}) {
     cli::ExplainQuery q;
     q.mac = *MacAddress::parse(c.mac);
-    q.request.arch = c.arch;
+    q.arch = boot::findArchitecture(c.arch);
     const auto shown = cli::explainScript(inv.config(), cli::explain(inv, q), *ca);
     EXPECT_EQ(normalise(shown.text), normalise(script(c.mac, c.platform))) << c.mac;
   }

@@ -38,15 +38,7 @@ TEST(CaptureState, FinishingClearsTheFlagAndKeepsTheState) {
   EXPECT_FALSE(transition(std::nullopt, NodeEvent::kCaptureFinished));
 }
 
-TEST(CaptureState, APendingCaptureBootsTheCaptureBeforeAReinstall) {
-  EXPECT_EQ(decideBoot(true, NodeStatus{NodeState::kInstalled, false, true}), BootAction::kCapture);
-  EXPECT_EQ(decideBoot(true, NodeStatus{NodeState::kJoined, true, true}), BootAction::kCapture);
-  EXPECT_EQ(decideBoot(true, NodeStatus{NodeState::kJoined, true, false}), BootAction::kInstall);
-  EXPECT_EQ(decideBoot(true, NodeStatus{NodeState::kInstalled, false, false}), BootAction::kLocalBoot);
-  // A flag left on a node that lost its disk meanwhile does not capture it.
-  EXPECT_EQ(decideBoot(true, NodeStatus{NodeState::kFailed, false, true}), BootAction::kFailed);
-  EXPECT_EQ(decideBoot(false, NodeStatus{NodeState::kInstalled, false, true}), BootAction::kDiscover);
-  EXPECT_EQ(toString(BootAction::kCapture), "capture");
+TEST(CaptureState, Names) {
   EXPECT_EQ(toString(NodeEvent::kCaptureRequested), "capture_requested");
 }
 

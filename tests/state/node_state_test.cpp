@@ -54,26 +54,12 @@ TEST(NodeStateTest, TransitionTable) {
   }
 }
 
-TEST(NodeStateTest, BootDecisions) {
-  EXPECT_EQ(decideBoot(false, std::nullopt), BootAction::kDiscover);
-  EXPECT_EQ(decideBoot(false, st(S::kInstalled)), BootAction::kDiscover);
-  EXPECT_EQ(decideBoot(true, std::nullopt), BootAction::kInstall);
-  EXPECT_EQ(decideBoot(true, st(S::kDiscovered)), BootAction::kInstall);
-  EXPECT_EQ(decideBoot(true, st(S::kInstalling)), BootAction::kInstall);
-  // A power-on of an installed node boots the disk, never a reinstall.
-  EXPECT_EQ(decideBoot(true, st(S::kInstalled)), BootAction::kLocalBoot);
-  EXPECT_EQ(decideBoot(true, st(S::kJoined)), BootAction::kLocalBoot);
-  EXPECT_EQ(decideBoot(true, st(S::kFailed)), BootAction::kFailed);
-  EXPECT_EQ(decideBoot(true, st(S::kJoined, true)), BootAction::kInstall);
-  EXPECT_EQ(decideBoot(true, st(S::kFailed, true)), BootAction::kInstall);
-}
-
 TEST(NodeStateTest, WholeLifeWithReinstall) {
   std::optional<NodeStatus> s;
   for (E e : {E::kRegistered, E::kInstalled, E::kJoined}) s = *transition(s, e);
-  EXPECT_EQ(decideBoot(true, s), BootAction::kLocalBoot);
+  EXPECT_EQ(s->state, S::kJoined);
   s = *transition(s, E::kReinstallRequested);
-  EXPECT_EQ(decideBoot(true, s), BootAction::kInstall);
+  EXPECT_TRUE(s->reinstall_requested);
   s = *transition(s, E::kRegistered);
   EXPECT_EQ(s->state, S::kInstalling);
   EXPECT_FALSE(s->reinstall_requested);

@@ -101,6 +101,26 @@ TEST(IpxeTest, FailedShowsSanitisedMessageAndRetries) {
   EXPECT_EQ(lineWith(*s, "chain "), std::string("chain --autofree --replace ") + kSelf);
 }
 
+TEST(IpxeTest, CaptureBootsTheEnvironmentInCaptureMode) {
+  auto s = renderScript(Script::kCapture, sample(true));
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  std::string kernel = lineWith(*s, "kernel ");
+  EXPECT_NE(kernel.find(" drover.mode=capture "), std::string::npos);
+  EXPECT_EQ(kernel.find("drover.mode=install"), std::string::npos);
+  EXPECT_NE(kernel.find("drover.node=worker-1"), std::string::npos);
+  EXPECT_NE(kernel.find("initrd=initrd.img"), std::string::npos);
+}
+
+TEST(IpxeTest, IgnoreSaysWhyAndExits) {
+  auto p = sample(false);
+  p.message = "unknown machine, not in the inventory: defaults.unknown is ignore ${x}";
+  auto s = renderScript(Script::kIgnore, p);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(*s,
+            "#!ipxe\necho Drover: unknown machine, not in the inventory: defaults.unknown is "
+            "ignore __x_\nexit 1\n");
+}
+
 TEST(IpxeTest, UnsafeValuesAreRefused) {
   auto p = sample(false);
   p.token = "abc ${evil}";
@@ -127,7 +147,8 @@ TEST(IpxeTest, OverridesAreCheckedToo) {
 TEST(IpxeTest, EveryBuiltinNeedsOnlyScriptData) {
   auto data = scriptData(sample(true));
   ASSERT_TRUE(data.ok());
-  for (Script s : {Script::kEntry, Script::kInstall, Script::kLocalBoot, Script::kDiscover, Script::kFailed}) {
+  for (Script s : {Script::kEntry, Script::kInstall, Script::kLocalBoot, Script::kDiscover,
+                   Script::kFailed, Script::kCapture, Script::kIgnore}) {
     auto t = Template::parse(std::string(scriptName(s)), std::string(builtinScript(s)));
     ASSERT_TRUE(t.ok());
     EXPECT_TRUE(t->missingNames(*data).empty()) << scriptName(s);

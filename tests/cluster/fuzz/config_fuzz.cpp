@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "cluster/boot.hpp"
+#include "boot/decision.hpp"
 #include "cluster/inventory.hpp"
 #include "cluster/loader.hpp"
 
@@ -19,13 +19,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& node : result.config->nodes) {
     for (const auto& mac : node.macs) {
       auto m = inv.match(mac.value, std::nullopt);
-      for (auto arch : {ClientArch::Bios, ClientArch::EfiX64, ClientArch::EfiArm64,
-                        ClientArch::HttpX64})
-        (void)decideBoot(*result.config, m, BootRequest{arch, false, NodeState::New});
+      for (const auto& arch : boot::architectures())
+        (void)boot::decide(*result.config, m, boot::ClientIdentity{arch.code, "PXEClient", false},
+                           std::nullopt);
     }
     if (node.uuid) (void)inv.match(MacAddress(), node.uuid->value);
     if (node.ip) (void)inv.networkFor(node.ip->value);
   }
-  (void)decideBoot(*result.config, inv.match(MacAddress(), std::nullopt), BootRequest{});
+  (void)boot::decide(*result.config, inv.match(MacAddress(), std::nullopt), boot::ClientIdentity{},
+                     std::nullopt);
   return 0;
 }

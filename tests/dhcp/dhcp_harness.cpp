@@ -1,5 +1,6 @@
 // drover-dhcp-harness: runs the DHCP server alone, for integration tests and benchmarks.
-// Config is a small JSON file (see docs/dhcp.md); the boot policy is StaticBootPolicy.
+// Config is a small JSON file (see docs/dhcp.md); the boot policy is the test
+// StaticBootPolicy (tests/dhcp/support/static_policy.hpp).
 //
 //   dhcp_harness --config net.json [--db leases.db | --memory] [--log-level info]
 //                [--metrics-out file]
@@ -17,11 +18,14 @@
 
 #include "dhcp/server/sqlite_lease_store.hpp"
 #include "dhcp/server/transport.hpp"
+#include "tests/dhcp/support/static_policy.hpp"
 
 namespace {
 
 using namespace drover;
 using namespace drover::dhcp;
+using drover::dhcp::test::StaticBootPolicy;
+using drover::dhcp::test::StaticReservation;
 using nlohmann::json;
 
 template <typename T>

@@ -85,6 +85,7 @@ TEST_F(EngineTest, BootFileFollowsTheFirmware) {
       {9, "PXEClient:Arch:00009:UNDI:003016", "ipxe.efi"},
       {11, "PXEClient:Arch:00011:UNDI:003016", "ipxe-arm64.efi"},
       {16, "HTTPClient:Arch:00016:UNDI:003001", "http://192.0.2.1:8080/ipxe.efi"},
+      {19, "HTTPClient:Arch:00019:UNDI:003001", "http://192.0.2.1:8080/ipxe-arm64.efi"},
   };
   std::uint64_t mac = 20;
   for (const auto& c : cases) {
@@ -94,7 +95,7 @@ TEST_F(EngineTest, BootFileFollowsTheFirmware) {
     EXPECT_EQ(offer.file, c.file);
     EXPECT_EQ(offer.siaddr, ip("192.0.2.1"));
     EXPECT_EQ(offer.options.string(opt::kTftpServer), "192.0.2.1");
-    EXPECT_EQ(offer.options.has(opt::kVendorClass), c.arch == 16) << c.arch;
+    EXPECT_EQ(offer.options.has(opt::kVendorClass), c.arch == 16 || c.arch == 19) << c.arch;
     EXPECT_FALSE(offer.options.has(opt::kIpxeEncap));
   }
   // A plain OS client gets no boot file.

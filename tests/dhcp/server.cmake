@@ -1,15 +1,21 @@
 # Server tests (included from CMakeLists.txt once dhcp/server exists).
+# The static boot policy the engine tests, the harness and the fuzzer answer with; its
+# firmware table is the boot decision's (drover::boot).
+add_library(drover_dhcp_test_policy STATIC support/static_policy.cpp)
+target_link_libraries(drover_dhcp_test_policy PUBLIC drover::dhcp drover::boot drover::test_support)
+drover_apply_flags(drover_dhcp_test_policy)
 drover_test(NAME dhcp_engine_test LABEL unit
   SOURCES dora_test.cpp lease_life_test.cpp relay_boot_test.cpp bad_input_test.cpp pools_test.cpp parameter_list_test.cpp exchange_test.cpp
-  DEPS drover::dhcp drover::test_support)
+          static_policy_test.cpp
+  DEPS drover_dhcp_test_policy drover::test_support)
 drover_test(NAME dhcp_lease_store_test LABEL unit
   SOURCES lease_store_conformance_test.cpp
   DEPS drover::dhcp drover::test_support)
 drover_executable(NAME dhcp_harness SOURCES dhcp_harness.cpp
-  DEPS drover::dhcp CLI11::CLI11 nlohmann_json::nlohmann_json)
+  DEPS drover_dhcp_test_policy CLI11::CLI11 nlohmann_json::nlohmann_json)
 drover_test(NAME dhcp_integration_test LABEL integration
   SOURCES clients_integration_test.cpp proxy_integration_test.cpp relay_crash_integration_test.cpp
   DEPS drover::dhcp drover::test_support)
 add_dependencies(dhcp_integration_test dhcp_harness)
 drover_fuzz(NAME dhcp_engine_fuzz SOURCES fuzz/engine_fuzz.cpp
-  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus DEPS drover::dhcp)
+  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus DEPS drover_dhcp_test_policy)

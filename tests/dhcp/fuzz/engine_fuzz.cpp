@@ -5,11 +5,14 @@
 #include <cstdlib>
 
 #include "dhcp/server/engine.hpp"
+#include "tests/dhcp/support/static_policy.hpp"
 
 namespace {
 
 using namespace drover;
 using namespace drover::dhcp;
+using drover::dhcp::test::StaticBootPolicy;
+using drover::dhcp::test::StaticReservation;
 
 class StepClock final : public Clock {
  public:

@@ -8,6 +8,7 @@
 
 #include "dhcp/server/engine.hpp"
 #include "tests/dhcp/support/packets.hpp"
+#include "tests/dhcp/support/static_policy.hpp"
 
 namespace drover::dhcp::test {
 

@@ -63,8 +63,8 @@ void addInstallFlags(CLI::App* c, InstallFlags& f, bool with_disk) {
   }
 }
 
-// drover.mode=capture on the kernel command line (the capture script adds it after the
-// installer's drover.mode=install; the later one wins).
+// drover.mode=capture on the kernel command line: the capture script boots the environment
+// in this mode (when an installer line also carries drover.mode=install, the later one wins).
 bool captureRequested(const std::string& cmdline) {
   auto keys = droverKeys(cmdline);
   auto it = keys.find("drover.mode");

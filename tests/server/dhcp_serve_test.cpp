@@ -70,19 +70,14 @@ class DhcpServeTest : public ::testing::Test {
   // The serve fixture's site, served on the server link: DHCP on `server_if_`, TFTP on
   // every address, and `networks` (YAML list items) as the declaration's networks.
   std::filesystem::path writeSite(const std::string& networks) {
-    auto config = makeSite(dir_.path());
-    std::string yaml = lab::readFile(config.string());
-    auto swap = [&](const std::string& from, const std::string& to) {
-      const auto at = yaml.find(from);
-      ASSERT_NE(at, std::string::npos) << from;
-      yaml.replace(at, from.size(), to);
-    };
-    swap("  advertise: 127.0.0.1\n", "  advertise: 192.0.2.1\n  interfaces: [" + server_if_ + "]\n");
-    swap("tftp: { listen: \"127.0.0.1:0\"", "tftp: { listen: \"0.0.0.0:0\"");
-    const auto from = yaml.find("networks:\n");
-    const auto to = yaml.find("images:\n");
-    yaml.replace(from, to - from, "networks:\n" + networks);
-    writeFile(config, yaml);
+    ::drover::test::ClusterYaml y;
+    y.advertise = "192.0.2.1";
+    y.interfaces = server_if_;
+    y.tftp_listen = "0.0.0.0:0";
+    y.networks = networks;
+    ::drover::test::writeSiteFiles(dir_.path(), kKernelBytes);
+    const auto config = dir_.path() / "cluster.yaml";
+    writeFile(config, y.str());
     return config;
   }
 

@@ -3,6 +3,7 @@
 // App's own CA.
 #pragma once
 
+#include "tests/support/cluster_yaml.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <arpa/inet.h>
@@ -37,44 +38,17 @@ inline constexpr const char* kMac1 = "52:54:00:12:34:56";  // node-1, profile se
 inline constexpr const char* kMac2 = "52:54:00:12:34:57";  // node-2, profile server
 inline constexpr const char* kUnknownMac = "52:54:00:aa:bb:cc";
 
-// The declaration the tests serve: two nodes with an install profile, a boot environment
-// and a disk image under `dir`/images, every listener on 127.0.0.1 port 0.
-// `unknown` is defaults.unknown; `extra_nodes` is appended to the nodes list.
-inline std::string clusterYaml(const std::filesystem::path& dir, std::string_view unknown = "discover",
+// The declaration the tests serve (tests/support/cluster_yaml.hpp): two nodes with an
+// install profile, a boot environment and a disk image under `dir`/images, every listener
+// on 127.0.0.1 port 0. `unknown` is defaults.unknown; `extra_nodes` is appended to the
+// nodes list.
+inline std::string clusterYaml(const std::filesystem::path& /*dir*/, std::string_view unknown = "discover",
                                std::string_view extra_nodes = "", std::string_view api_listen = "127.0.0.1:0") {
-  const auto d = dir.string();
-  return "server:\n"
-         "  advertise: 127.0.0.1\n"
-         "  tftp: { listen: \"127.0.0.1:0\", root: " + d + "/tftp }\n"
-         "  http: { listen: \"127.0.0.1:0\" }\n"
-         "  api: { listen: \"" + std::string(api_listen) + "\", tls: auto }\n"
-         "  state: { backend: sqlite, path: " + d + "/state/state.db }\n"
-         "networks:\n"
-         "  - name: lan\n"
-         "    subnet: 192.0.2.0/24\n"
-         "    pool: 192.0.2.100-192.0.2.199\n"
-         "    gateway: 192.0.2.1\n"
-         "images:\n"
-         "  boot-env:\n"
-         "    kernel: { path: " + d + "/images/vmlinuz }\n"
-         "    initrd: { path: " + d + "/images/initrd.img }\n"
-         "  os:\n"
-         "    disk: { path: " + d + "/images/os.raw, sha256: \"" + std::string(64, 'a') + "\" }\n"
-         "profiles:\n"
-         "  server:\n"
-         "    install: { image: os, disk: /dev/vda }\n"
-         "    cloud_config: templates/server.yaml.mustache\n"
-         "    join: { runtime: containerd, recipe: etcd-member }\n"
-         "defaults:\n"
-         "  profile: server\n"
-         "  unknown: " + std::string(unknown) + "\n"
-         "nodes:\n"
-         "  - name: node-1\n"
-         "    mac: " + kMac1 + "\n"
-         "    ip: 192.0.2.10\n"
-         "  - name: node-2\n"
-         "    mac: " + kMac2 + "\n"
-         "    ip: 192.0.2.11\n" + std::string(extra_nodes);
+  ::drover::test::ClusterYaml y;
+  y.unknown = unknown;
+  y.nodes += extra_nodes;
+  y.api_listen = api_listen;
+  return y.str();
 }
 
 inline constexpr std::string_view kKernelBytes = "KERNEL-0123456789abcdef";
@@ -82,12 +56,7 @@ inline constexpr std::string_view kKernelBytes = "KERNEL-0123456789abcdef";
 // Lays out a working directory: images, a cloud-config template, a TFTP root, and the
 // declaration (cluster.yaml).
 inline std::filesystem::path makeSite(const std::filesystem::path& dir, std::string_view unknown = "discover") {
-  writeFile(dir / "images/vmlinuz", kKernelBytes);
-  writeFile(dir / "images/initrd.img", std::string(100000, 'i'));
-  writeFile(dir / "images/os.raw", std::string(4096, 'o'));
-  writeFile(dir / "templates/server.yaml.mustache",
-            "#cloud-config\nhostname: {{node.name}}\n");
-  std::filesystem::create_directories(dir / "tftp");
+  ::drover::test::writeSiteFiles(dir, kKernelBytes);
   writeFile(dir / "cluster.yaml", clusterYaml(dir, unknown));
   return dir / "cluster.yaml";
 }

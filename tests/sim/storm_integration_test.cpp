@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cluster_yaml.hpp"
 #include "tests/support/netns.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -72,42 +73,24 @@ class StormTest : public ::testing::Test {
   }
 
   void writeSite() {
-    const auto d = dir_.path().string();
-    test::writeFile(dir_.path() / "images/vmlinuz", std::string(300 * 1024, 'k'));
-    test::writeFile(dir_.path() / "images/initrd.img", std::string(1024 * 1024 + 17, 'i'));
-    test::writeFile(dir_.path() / "images/os.raw", std::string(4096, 'o'));
-    test::writeFile(dir_.path() / "templates/server.yaml.mustache", "#cloud-config\nhostname: {{node.name}}\n");
-    std::filesystem::create_directories(dir_.path() / "tftp");
-    test::writeFile(dir_.path() / "cluster.yaml",
-                    "server:\n"
-                    "  advertise: 192.0.2.1\n"
-                    "  interfaces: [" + sif_ + "]\n"
-                    "  tftp: { listen: \"192.0.2.1:69\", root: " + d + "/tftp }\n"
-                    "  http: { listen: \"192.0.2.1:8080\" }\n"
-                    "  api: { listen: \"127.0.0.1:0\", tls: auto }\n"
-                    "  state: { backend: sqlite, path: " + d + "/state/state.db }\n"
-                    "networks:\n"
-                    "  - name: rack\n"
-                    "    subnet: 198.51.100.0/24\n"
-                    "    pool: 198.51.100.10-198.51.100.250\n"
-                    "    gateway: 198.51.100.1\n"
-                    "images:\n"
-                    "  boot-env:\n"
-                    "    kernel: { path: " + d + "/images/vmlinuz }\n"
-                    "    initrd: { path: " + d + "/images/initrd.img }\n"
-                    "  os:\n"
-                    "    disk: { path: " + d + "/images/os.raw, sha256: \"" + std::string(64, 'a') + "\" }\n"
-                    "profiles:\n"
-                    "  server:\n"
-                    "    install: { image: os, disk: /dev/vda }\n"
-                    "    cloud_config: templates/server.yaml.mustache\n"
-                    "defaults:\n"
-                    "  profile: server\n"
-                    "  unknown: install\n"
-                    "nodes:\n"
-                    "  - name: node-1\n"
-                    "    mac: 52:54:00:00:00:01\n"
-                    "    ip: 198.51.100.5\n");
+    test::ClusterYaml y;
+    y.advertise = "192.0.2.1";
+    y.interfaces = sif_;
+    y.tftp_listen = "192.0.2.1:69";
+    y.http_listen = "192.0.2.1:8080";
+    y.networks =
+        "  - name: rack\n"
+        "    subnet: 198.51.100.0/24\n"
+        "    pool: 198.51.100.10-198.51.100.250\n"
+        "    gateway: 198.51.100.1\n";
+    y.join.clear();
+    y.unknown = "install";
+    y.nodes =
+        "  - name: node-1\n"
+        "    mac: 52:54:00:00:00:01\n"
+        "    ip: 198.51.100.5\n";
+    test::writeSiteFiles(dir_.path(), std::string(300 * 1024, 'k'), 1024 * 1024 + 17);
+    test::writeFile(dir_.path() / "cluster.yaml", y.str());
   }
 
   // The site, and `drover serve` on it in the server namespace, answering /metrics.

@@ -1,0 +1,196 @@
+#include "state/etcd/client.hpp"
+
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "common/curl/easy.hpp"
+
+namespace drover::etcd {
+
+using nlohmann::json;
+
+struct Client::State {
+  std::mutex mu;
+  std::vector<std::string> endpoints;
+  Options options;
+  curl::Easy easy;
+  std::size_t current = 0;  // the endpoint that answered last
+};
+
+namespace {
+
+// The request never reached the endpoint, so another one may take it without doing it twice.
+bool unreachable(const curl::Easy& easy, const curl::Outcome& o) {
+  if (o.code == CURLE_COULDNT_CONNECT || o.code == CURLE_COULDNT_RESOLVE_HOST) return true;
+  curl_off_t connect_us = 0;
+  curl_easy_getinfo(easy.get(), CURLINFO_CONNECT_TIME_T, &connect_us);
+  return o.code == CURLE_OPERATION_TIMEDOUT && connect_us == 0;
+}
+
+Error badResponse(std::string message) {
+  return makeError("etcd_bad_response", std::move(message));
+}
+
+}  // namespace
+
+Client::Client(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+Result<Client> Client::create(std::vector<std::string> endpoints, Options options) {
+  if (endpoints.empty()) return makeError("bad_url", "etcd: no endpoints");
+  for (auto& e : endpoints) {
+    while (!e.empty() && e.back() == '/') e.pop_back();
+  }
+  curl::Options co;
+  co.connect_timeout_s = options.connect_timeout_s;
+  co.timeout_s = options.request_timeout_s;
+  co.tls.ca_file = options.ca_file;
+  auto easy = curl::Easy::create(co);
+  if (!easy) return easy.error();
+  easy->setHeaders({"Content-Type: application/json"});
+  return Client(std::unique_ptr<State>(
+      new State{{}, std::move(endpoints), std::move(options), std::move(*easy), 0}));
+}
+
+Result<json> Client::call(const std::string& path, const json& body) {
+  std::lock_guard lock(state_->mu);
+  auto& s = *state_;
+  const std::string request = body.dump();
+  std::string tried;
+  for (std::size_t i = 0; i < s.endpoints.size(); ++i) {
+    const std::size_t at = (s.current + i) % s.endpoints.size();
+    const std::string url = s.endpoints[at] + path;
+    std::string response;
+    s.easy.setUrl(url);
+    s.easy.setRequest("POST", request);
+    s.easy.collectBody(&response, s.options.max_response_bytes);
+    const auto o = s.easy.perform();
+    if (!o.ok() && unreachable(s.easy, o)) {
+      tried += fmt::format("{}{}: {}", tried.empty() ? "" : "; ", url, o.error);
+      continue;
+    }
+    if (!o.ok()) return curl::transferError(o, "etcd POST " + url);
+    s.current = at;
+    const std::string what = "etcd POST " + url;
+    auto j = json::parse(response, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded())
+      return badResponse(fmt::format("{}: HTTP {} with a body that is not JSON", what, o.status));
+    if (auto e = decodeError(j, what)) return *e;
+    if (o.status != 200) return makeError("etcd_http", fmt::format("{}: HTTP {}", what, o.status));
+    if (!j.is_object()) return badResponse(what + ": the answer is not a JSON object");
+    return j;
+  }
+  return makeError("network", "etcd: no endpoint could be reached: " + tried);
+}
+
+Result<std::optional<KeyValue>> Client::get(const std::string& key) {
+  auto j = call("/v3/kv/range", {{"key", encodeBase64(key)}});
+  if (!j) return j.error();
+  auto kvs = decodeKvs(*j);
+  if (!kvs) return kvs.error();
+  if (kvs->empty()) return std::optional<KeyValue>();
+  return std::optional<KeyValue>(std::move(kvs->front()));
+}
+
+Result<std::vector<KeyValue>> Client::range(const std::string& prefix, std::int64_t limit) {
+  std::vector<KeyValue> out;
+  json req = {{"key", encodeBase64(prefix.empty() ? std::string(1, '\0') : prefix)},
+              {"range_end", encodeBase64(prefixEnd(prefix))}};
+  std::int64_t revision = 0;  // every page reads the revision of the first
+  while (true) {
+    std::int64_t page = state_->options.range_page;
+    if (limit > 0)
+      page = std::min<std::int64_t>(page, limit - static_cast<std::int64_t>(out.size()));
+    req["limit"] = std::to_string(page);
+    if (revision != 0) req["revision"] = std::to_string(revision);
+    auto j = call("/v3/kv/range", req);
+    if (!j) return j.error();
+    auto kvs = decodeKvs(*j);
+    if (!kvs) return kvs.error();
+    if (revision == 0) {
+      auto rev = readInt64(j->value("header", json::object()), "revision");
+      if (!rev) return rev.error();
+      revision = *rev;
+    }
+    const auto more = j->find("more");
+    const bool has_more = more != j->end() && more->is_boolean() && more->get<bool>();
+    if (kvs->empty()) return out;
+    req["key"] = encodeBase64(kvs->back().key + '\0');
+    for (auto& kv : *kvs) out.push_back(std::move(kv));
+    if (!has_more || (limit > 0 && static_cast<std::int64_t>(out.size()) >= limit)) return out;
+  }
+}
+
+Result<std::int64_t> Client::put(const std::string& key, const std::string& value,
+                                 std::int64_t lease) {
+  json req = {{"key", encodeBase64(key)}, {"value", encodeBase64(value)}};
+  if (lease != 0) req["lease"] = std::to_string(lease);
+  auto j = call("/v3/kv/put", req);
+  if (!j) return j.error();
+  return readInt64(j->value("header", json::object()), "revision");
+}
+
+Result<bool> Client::erase(const std::string& key) {
+  auto j = call("/v3/kv/deleterange", {{"key", encodeBase64(key)}});
+  if (!j) return j.error();
+  auto deleted = readInt64(*j, "deleted");
+  if (!deleted) return deleted.error();
+  return *deleted > 0;
+}
+
+Result<TxnResult> Client::txn(const std::vector<Compare>& compares, const std::vector<Op>& success,
+                              const std::vector<Op>& failure) {
+  json req = {{"compare", json::array()}, {"success", json::array()}, {"failure", json::array()}};
+  for (const auto& c : compares) req["compare"].push_back(encodeCompare(c));
+  for (const auto& op : success) req["success"].push_back(encodeOp(op));
+  for (const auto& op : failure) req["failure"].push_back(encodeOp(op));
+  auto j = call("/v3/kv/txn", req);
+  if (!j) return j.error();
+  return decodeTxn(*j);
+}
+
+Result<bool> Client::createIfAbsent(const std::string& key, const std::string& value,
+                                    std::int64_t lease) {
+  auto r = txn({{key, Compare::Target::kCreate, Compare::Result::kEqual, 0, {}}},
+               {Op::put(key, value, lease)});
+  if (!r) return r.error();
+  return r->succeeded;
+}
+
+Result<bool> Client::compareAndSwap(const std::string& key, std::int64_t mod_revision,
+                                    const std::string& value, std::int64_t lease) {
+  auto r = txn({{key, Compare::Target::kMod, Compare::Result::kEqual, mod_revision, {}}},
+               {Op::put(key, value, lease)});
+  if (!r) return r.error();
+  return r->succeeded;
+}
+
+Result<std::int64_t> Client::grantLease(std::int64_t ttl_s) {
+  auto j = call("/v3/lease/grant", {{"TTL", std::to_string(ttl_s)}});
+  if (!j) return j.error();
+  auto id = readInt64(*j, "ID");
+  if (!id) return id.error();
+  if (*id == 0) return badResponse("etcd: lease grant without an ID");
+  return id;
+}
+
+Result<std::int64_t> Client::keepAlive(std::int64_t lease) {
+  // A stream on the gateway: one request, one {"result": ...} (or {"error": ...}) line.
+  auto j = call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}});
+  if (!j) return j.error();
+  const auto result = j->find("result");
+  if (result == j->end() || !result->is_object())
+    return badResponse("etcd: keepalive answer without a result");
+  return readInt64(*result, "TTL");
+}
+
+Status Client::revokeLease(std::int64_t lease) {
+  auto j = call("/v3/lease/revoke", {{"ID", std::to_string(lease)}});
+  if (!j) return j.error();
+  return Status::success();
+}
+
+}  // namespace drover::etcd

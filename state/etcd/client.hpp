@@ -1,0 +1,81 @@
+// An etcd v3 client over etcd's JSON gateway (HTTP POST of JSON to /v3/...), for the state
+// store that several `drover serve` replicas will share. Blocking calls, one HTTP request
+// each, through drover::curl; safe to call from several threads (one request at a time).
+//
+//   call                      gateway path          what it returns
+//   get(key)                  /v3/kv/range          the key's value and revisions, or nullopt
+//   range(prefix)             /v3/kv/range          every key under prefix, paged, one revision
+//   put(key, value, lease)    /v3/kv/put            the revision of the write
+//   erase(key)                /v3/kv/deleterange    whether the key existed
+//   txn(compares, ok, fail)   /v3/kv/txn            which branch ran and its responses
+//   createIfAbsent            /v3/kv/txn            true when the key was created
+//   compareAndSwap            /v3/kv/txn            true when mod_revision matched
+//   grantLease(ttl)           /v3/lease/grant       the lease id
+//   keepAlive(id)             /v3/lease/keepalive   the remaining TTL, 0 when the lease is gone
+//   revokeLease(id)           /v3/lease/revoke      (a lease already gone is etcd_not_found)
+//
+// Error codes: "network" / "tls" / "bad_url" (drover::curl, after every endpoint was tried
+// when none could be reached), "etcd_<grpc code name>" (etcd's JSON error body, its message
+// kept), "etcd_bad_response" (not the JSON etcd sends), "etcd_http" (another HTTP status).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "state/etcd/wire.hpp"
+
+namespace drover::etcd {
+
+struct Options {
+  long connect_timeout_s = 2;
+  long request_timeout_s = 5;                 // each HTTP request, connecting included
+  std::int64_t range_page = 1000;             // keys per /v3/kv/range request in range()
+  std::size_t max_response_bytes = 64 << 20;  // a longer answer is an error
+  std::string ca_file;                        // https endpoints: trust this CA bundle
+};
+
+class Client {
+ public:
+  // Endpoints are base URLs ("http://10.0.0.1:2379"). A request goes to the endpoint that
+  // answered last; when it cannot be reached (connection refused, unresolvable, connect
+  // timeout: the request was not sent), the next one is tried, each once per request.
+  static Result<Client> create(std::vector<std::string> endpoints, Options options = {});
+  ~Client();
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+
+  Result<std::optional<KeyValue>> get(const std::string& key);
+  // Every key that starts with `prefix` ("" for all), in key order, read at one revision.
+  // limit > 0: at most that many keys.
+  Result<std::vector<KeyValue>> range(const std::string& prefix, std::int64_t limit = 0);
+  Result<std::int64_t> put(const std::string& key, const std::string& value,
+                           std::int64_t lease = 0);
+  Result<bool> erase(const std::string& key);
+
+  Result<TxnResult> txn(const std::vector<Compare>& compares, const std::vector<Op>& success,
+                        const std::vector<Op>& failure = {});
+  // Puts `key` only if it does not exist (create_revision == 0).
+  Result<bool> createIfAbsent(const std::string& key, const std::string& value,
+                              std::int64_t lease = 0);
+  // Puts `key` only if its mod_revision is `mod_revision` (0: the key does not exist).
+  Result<bool> compareAndSwap(const std::string& key, std::int64_t mod_revision,
+                              const std::string& value, std::int64_t lease = 0);
+
+  Result<std::int64_t> grantLease(std::int64_t ttl_s);
+  Result<std::int64_t> keepAlive(std::int64_t lease);
+  Status revokeLease(std::int64_t lease);
+
+ private:
+  struct State;
+  explicit Client(std::unique_ptr<State> state);
+  // POSTs `body` to `path` on the first endpoint that can be reached; the parsed JSON answer.
+  Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body);
+
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace drover::etcd

@@ -1,0 +1,252 @@
+#include "state/etcd/wire.hpp"
+
+#include <array>
+#include <charconv>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+namespace drover::etcd {
+
+using nlohmann::json;
+
+namespace {
+
+Error badResponse(std::string message) {
+  return makeError("etcd_bad_response", std::move(message));
+}
+
+// gRPC status codes by number, as the gateway's error body carries them.
+constexpr std::array<std::string_view, 17> kGrpcCodes = {
+    "ok",        "cancelled",      "unknown",           "invalid_argument",   "deadline_exceeded",
+    "not_found", "already_exists", "permission_denied", "resource_exhausted", "failed_precondition",
+    "aborted",   "out_of_range",   "unimplemented",     "internal",           "unavailable",
+    "data_loss", "unauthenticated"};
+
+std::string_view targetName(Compare::Target t) {
+  switch (t) {
+    case Compare::Target::kVersion:
+      return "VERSION";
+    case Compare::Target::kCreate:
+      return "CREATE";
+    case Compare::Target::kMod:
+      return "MOD";
+    case Compare::Target::kValue:
+      return "VALUE";
+  }
+  return "MOD";
+}
+
+std::string_view resultName(Compare::Result r) {
+  switch (r) {
+    case Compare::Result::kEqual:
+      return "EQUAL";
+    case Compare::Result::kGreater:
+      return "GREATER";
+    case Compare::Result::kLess:
+      return "LESS";
+    case Compare::Result::kNotEqual:
+      return "NOT_EQUAL";
+  }
+  return "EQUAL";
+}
+
+// An optional field that must be of type `is` when present.
+template <typename Pred>
+Result<const json*> field(const json& obj, std::string_view name, Pred is, std::string_view kind) {
+  if (!obj.is_object()) return badResponse("expected a JSON object");
+  const auto it = obj.find(name);
+  if (it == obj.end()) return static_cast<const json*>(nullptr);
+  if (!is(*it)) return badResponse(fmt::format("field {} is not {}", name, kind));
+  return &*it;
+}
+
+Result<std::string> readBytes(const json& obj, std::string_view name) {
+  auto f = field(
+      obj, name, [](const json& j) { return j.is_string(); }, "a string");
+  if (!f) return f.error();
+  if (*f == nullptr) return std::string();
+  return decodeBase64((*f)->get_ref<const std::string&>());
+}
+
+}  // namespace
+
+std::string encodeBase64(std::string_view bytes) {
+  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+Result<std::string> decodeBase64(std::string_view text) {
+  if (text.size() % 4 != 0) return badResponse("base64 of a length that is not a multiple of 4");
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return badResponse("invalid base64");
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  std::size_t len = static_cast<std::size_t>(n);
+  for (std::size_t i = text.size(); i > 0 && len > 0 && text[i - 1] == '='; --i) --len;
+  out.resize(len);
+  return out;
+}
+
+std::string prefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(end.back());
+    if (last < 0xff) {
+      ++last;
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');
+}
+
+json encodeCompare(const Compare& c) {
+  json j = {{"key", encodeBase64(c.key)},
+            {"target", targetName(c.target)},
+            {"result", resultName(c.result)}};
+  switch (c.target) {
+    case Compare::Target::kVersion:
+      j["version"] = std::to_string(c.number);
+      break;
+    case Compare::Target::kCreate:
+      j["create_revision"] = std::to_string(c.number);
+      break;
+    case Compare::Target::kMod:
+      j["mod_revision"] = std::to_string(c.number);
+      break;
+    case Compare::Target::kValue:
+      j["value"] = encodeBase64(c.value);
+      break;
+  }
+  return j;
+}
+
+json encodeOp(const Op& op) {
+  json body = {{"key", encodeBase64(op.key)}};
+  switch (op.kind) {
+    case Op::Kind::kRange:
+      return {{"request_range", body}};
+    case Op::Kind::kPut:
+      body["value"] = encodeBase64(op.value);
+      if (op.lease != 0) body["lease"] = std::to_string(op.lease);
+      return {{"request_put", body}};
+    case Op::Kind::kDelete:
+      return {{"request_delete_range", body}};
+  }
+  return body;
+}
+
+Result<std::int64_t> readInt64(const json& obj, std::string_view name) {
+  auto f = field(
+      obj, name, [](const json& j) { return j.is_string() || j.is_number_integer(); },
+      "an integer");
+  if (!f) return f.error();
+  if (*f == nullptr) return std::int64_t{0};
+  if ((*f)->is_number_integer()) return (*f)->get<std::int64_t>();
+  const auto& s = (*f)->get_ref<const std::string&>();
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty())
+    return badResponse(fmt::format("field {} is not a 64-bit decimal: '{}'", name, s));
+  return v;
+}
+
+Result<KeyValue> decodeKeyValue(const json& j) {
+  KeyValue kv;
+  auto key = readBytes(j, "key");
+  if (!key) return key.error();
+  auto value = readBytes(j, "value");
+  if (!value) return value.error();
+  kv.key = std::move(*key);
+  kv.value = std::move(*value);
+  for (auto [name, out] : {std::pair{"create_revision", &kv.create_revision},
+                           std::pair{"mod_revision", &kv.mod_revision},
+                           std::pair{"version", &kv.version}, std::pair{"lease", &kv.lease}}) {
+    auto v = readInt64(j, name);
+    if (!v) return v.error();
+    *out = *v;
+  }
+  return kv;
+}
+
+Result<std::vector<KeyValue>> decodeKvs(const json& j) {
+  auto f = field(
+      j, "kvs", [](const json& v) { return v.is_array(); }, "an array");
+  if (!f) return f.error();
+  std::vector<KeyValue> out;
+  if (*f == nullptr) return out;
+  for (const auto& item : **f) {
+    auto kv = decodeKeyValue(item);
+    if (!kv) return kv.error();
+    out.push_back(std::move(*kv));
+  }
+  return out;
+}
+
+Result<TxnResult> decodeTxn(const json& j) {
+  TxnResult r;
+  auto succeeded = field(
+      j, "succeeded", [](const json& v) { return v.is_boolean(); }, "a bool");
+  if (!succeeded) return succeeded.error();
+  r.succeeded = *succeeded != nullptr && (*succeeded)->get<bool>();
+  auto header = field(
+      j, "header", [](const json& v) { return v.is_object(); }, "an object");
+  if (!header) return header.error();
+  if (*header != nullptr) {
+    auto rev = readInt64(**header, "revision");
+    if (!rev) return rev.error();
+    r.revision = *rev;
+  }
+  auto responses = field(
+      j, "responses", [](const json& v) { return v.is_array(); }, "an array");
+  if (!responses) return responses.error();
+  if (*responses == nullptr) return r;
+  for (const auto& item : **responses) {
+    if (!item.is_object() || item.size() != 1)
+      return badResponse("a txn response is not an object with one field");
+    const auto& [name, body] = *item.items().begin();
+    OpResult op;
+    if (name == "response_range") {
+      op.kind = Op::Kind::kRange;
+      auto kvs = decodeKvs(body);
+      if (!kvs) return kvs.error();
+      op.kvs = std::move(*kvs);
+    } else if (name == "response_put") {
+      op.kind = Op::Kind::kPut;
+    } else if (name == "response_delete_range") {
+      op.kind = Op::Kind::kDelete;
+      auto deleted = readInt64(body, "deleted");
+      if (!deleted) return deleted.error();
+      op.deleted = *deleted;
+    } else {
+      return badResponse(fmt::format("unknown txn response {}", name));
+    }
+    r.responses.push_back(std::move(op));
+  }
+  return r;
+}
+
+std::optional<Error> decodeError(const json& body, std::string_view what) {
+  if (!body.is_object() || !body.contains("error")) return std::nullopt;
+  // {"error": "...", "code": 5}, or on a stream {"error": {"grpc_code": 5, "message": "..."}}.
+  const json& err = body["error"];
+  const bool streamed = err.is_object();
+  if (!streamed && !body.contains("code")) return std::nullopt;
+  const json& code = streamed ? err.value("grpc_code", json()) : body["code"];
+  const json& message = streamed ? err.value("message", json()) : err;
+  const std::int64_t n = code.is_number_integer() ? code.get<std::int64_t>() : -1;
+  const std::string text = message.is_string() ? message.get<std::string>() : message.dump();
+  const std::string name = n >= 0 && n < static_cast<std::int64_t>(kGrpcCodes.size())
+                               ? std::string(kGrpcCodes[static_cast<std::size_t>(n)])
+                               : "error";
+  return makeError("etcd_" + name, fmt::format("{}: {} (code {})", what, text, code.dump()));
+}
+
+}  // namespace drover::etcd

@@ -1,0 +1,327 @@
+// drover::etcd against a real etcd started on 127.0.0.1 with free ports and a temporary data
+// directory, stopped by pid when the suite ends; a closed port and a local stub server for the
+// failures. Without /usr/bin/etcd the tests skip, or fail when CI is set.
+#include "state/etcd/client.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
+
+namespace drover::etcd {
+namespace {
+
+constexpr const char* kEtcd = "/usr/bin/etcd";
+
+// A listening socket on 127.0.0.1, port chosen by the kernel.
+int listenLoopback(int* port) {
+  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(s, 16) != 0 ||
+      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(s);
+    return -1;
+  }
+  *port = ntohs(a.sin_port);
+  return s;
+}
+
+// A port nothing listens on (bound, then closed).
+int closedPort() {
+  int port = 0;
+  ::close(listenLoopback(&port));
+  return port;
+}
+
+std::string url(int port) {
+  return "http://127.0.0.1:" + std::to_string(port);
+}
+
+// One etcd member for the whole suite.
+struct Etcd {
+  test::TempDir dir{"drover-etcd"};
+  pid_t pid = -1;
+  std::string endpoint;
+
+  bool start() {
+    const int client = closedPort(), peer = closedPort();
+    endpoint = url(client);
+    const std::string peer_url = url(peer), data = (dir / "data").string();
+    const std::string log = (dir / "etcd.log").string();
+    const std::string cluster = "drover-test=" + peer_url;
+    pid = ::fork();
+    if (pid == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::execl(kEtcd, kEtcd, "--name", "drover-test", "--data-dir", data.c_str(),
+              "--listen-client-urls", endpoint.c_str(), "--advertise-client-urls", endpoint.c_str(),
+              "--listen-peer-urls", peer_url.c_str(), "--initial-advertise-peer-urls",
+              peer_url.c_str(), "--initial-cluster", cluster.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    if (pid < 0) return false;
+    // Ready once a read is served (a member serves reads when it has a leader).
+    Options opt;
+    opt.connect_timeout_s = 1;
+    opt.request_timeout_s = 2;
+    auto c = Client::create({endpoint}, opt);
+    for (int i = 0; i < 300 && c.ok(); ++i) {
+      if (c->get("ready").ok()) return true;
+      if (::waitpid(pid, nullptr, WNOHANG) == pid) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  ~Etcd() {
+    if (pid <= 0) return;
+    ::kill(pid, SIGTERM);
+    ::waitpid(pid, nullptr, 0);
+  }
+};
+
+class EtcdClient : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::access(kEtcd, X_OK) != 0) return;
+    etcd_ = new Etcd;
+    if (!etcd_->start()) {
+      log_ = test::readFile(etcd_->dir / "etcd.log");
+      delete etcd_;
+      etcd_ = nullptr;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete etcd_;
+    etcd_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (::access(kEtcd, X_OK) != 0) {
+      if (std::getenv("CI") != nullptr) FAIL() << kEtcd << " missing (scripts/packages/test.txt)";
+      GTEST_SKIP() << kEtcd << " missing (scripts/packages/test.txt)";
+    }
+    ASSERT_NE(etcd_, nullptr) << "etcd did not start:\n" << log_;
+  }
+
+  Client client(Options opt = {}) {
+    auto c = Client::create({etcd_->endpoint}, opt);
+    EXPECT_TRUE(c.ok());
+    return std::move(*c);
+  }
+
+  // Keys of this test only.
+  std::string key(const std::string& rel) const {
+    return std::string("/") + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+           "/" + rel;
+  }
+
+  static Etcd* etcd_;
+  static std::string log_;
+};
+
+Etcd* EtcdClient::etcd_ = nullptr;
+std::string EtcdClient::log_;
+
+TEST_F(EtcdClient, PutGetRangeErase) {
+  Options paged;
+  paged.range_page = 2;
+  auto c = client(paged);
+  EXPECT_FALSE(c.get(key("missing"))->has_value());
+  const std::string binary("v\0\xff", 3);
+  for (const char* k : {"a", "b", "c", "d", "e"}) ASSERT_TRUE(c.put(key(k), binary + k).ok());
+  ASSERT_TRUE(c.put(key("").substr(0, key("").size() - 1) + "0", "outside").ok());
+
+  auto a = c.get(key("a"));
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  ASSERT_TRUE(a->has_value());
+  EXPECT_EQ((*a)->value, binary + "a");
+  EXPECT_GT((*a)->mod_revision, 0);
+
+  auto all = c.range(key(""));  // three pages of two
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  std::vector<std::string> keys;
+  for (const auto& kv : *all) keys.push_back(kv.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{key("a"), key("b"), key("c"), key("d"), key("e")}));
+  EXPECT_EQ(c.range(key(""), 3)->size(), 3u);
+
+  EXPECT_TRUE(*c.erase(key("a")));
+  EXPECT_FALSE(*c.erase(key("a")));
+  EXPECT_FALSE(c.get(key("a"))->has_value());
+  EXPECT_EQ(c.range(key(""))->size(), 4u);
+}
+
+TEST_F(EtcdClient, CreateIfAbsentOnce) {
+  auto c = client();
+  EXPECT_TRUE(*c.createIfAbsent(key("lease"), "one"));
+  EXPECT_FALSE(*c.createIfAbsent(key("lease"), "two"));
+  EXPECT_EQ((*c.get(key("lease")))->value, "one");
+}
+
+TEST_F(EtcdClient, TwoClientsRacingOneWins) {
+  for (int round = 0; round < 10; ++round) {
+    const std::string k = key(std::to_string(round));
+    std::atomic<int> wins{0}, errors{0};
+    std::vector<std::thread> racers;
+    for (const char* who : {"first", "second"}) {
+      racers.emplace_back([&, who] {
+        auto c = Client::create({etcd_->endpoint});
+        auto r = c.ok() ? c->createIfAbsent(k, who) : Result<bool>(c.error());
+        if (!r.ok())
+          ++errors;
+        else if (*r)
+          ++wins;
+      });
+    }
+    for (auto& t : racers) t.join();
+    EXPECT_EQ(errors, 0);
+    EXPECT_EQ(wins, 1) << k;
+  }
+}
+
+TEST_F(EtcdClient, CompareAndSwapOnModRevision) {
+  auto c = client();
+  EXPECT_FALSE(*c.compareAndSwap(key("node"), 1, "v0"));  // absent: its mod_revision is 0
+  EXPECT_TRUE(*c.compareAndSwap(key("node"), 0, "v1"));
+  const auto rev = (*c.get(key("node")))->mod_revision;
+  EXPECT_TRUE(*c.compareAndSwap(key("node"), rev, "v2"));
+  EXPECT_FALSE(*c.compareAndSwap(key("node"), rev, "v3"));  // a stale revision
+  EXPECT_EQ((*c.get(key("node")))->value, "v2");
+
+  auto r = c.txn({{key("node"), Compare::Target::kValue, Compare::Result::kEqual, 0, "v1"}},
+                 {Op::erase(key("node"))}, {Op::get(key("node"))});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->succeeded);
+  ASSERT_EQ(r->responses.size(), 1u);
+  EXPECT_EQ(r->responses[0].kvs.at(0).value, "v2");
+}
+
+TEST_F(EtcdClient, LeaseKeysGoWithTheLease) {
+  auto c = client();
+  auto lease = c.grantLease(60);
+  ASSERT_TRUE(lease.ok()) << lease.error().message;
+  ASSERT_TRUE(c.put(key("owner"), "replica-1", *lease).ok());
+  EXPECT_EQ((*c.get(key("owner")))->lease, *lease);
+  auto ttl = c.keepAlive(*lease);
+  ASSERT_TRUE(ttl.ok()) << ttl.error().message;
+  EXPECT_GT(*ttl, 0);
+
+  ASSERT_TRUE(c.revokeLease(*lease).ok());
+  EXPECT_FALSE(c.get(key("owner"))->has_value());
+  EXPECT_EQ(*c.keepAlive(*lease), 0);  // gone
+  auto again = c.revokeLease(*lease);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "etcd_not_found");
+}
+
+TEST_F(EtcdClient, EtcdErrorsKeepTheirMessage) {
+  auto c = client();
+  auto r = c.put(key("k"), "v", 12345);  // no such lease
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "etcd_not_found");
+  EXPECT_NE(r.error().message.find("requested lease not found"), std::string::npos)
+      << r.error().message;
+}
+
+TEST_F(EtcdClient, NextEndpointWhenOneIsDown) {
+  auto c = Client::create({url(closedPort()), etcd_->endpoint});
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->put(key("k"), "v").ok());
+  EXPECT_EQ((*c->get(key("k")))->value, "v");
+
+  auto none = Client::create({url(closedPort()), url(closedPort())});
+  auto r = none->get(key("k"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "network");
+}
+
+// Answers every connection with `response`, then closes it.
+class StubServer {
+ public:
+  explicit StubServer(std::string response) : response_(std::move(response)) {
+    fd_ = listenLoopback(&port_);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~StubServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string endpoint() const { return url(port_); }
+
+ private:
+  void run() {
+    while (!stop_) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string request;
+      char buf[4096];
+      // The headers, then as many bytes as Content-Length says.
+      while (true) {
+        const auto end = request.find("\r\n\r\n");
+        if (end != std::string::npos) {
+          const auto at = request.find("Content-Length: ");
+          const auto length = at == std::string::npos ? 0 : std::stoul(request.substr(at + 16));
+          if (request.size() >= end + 4 + length) break;
+        }
+        const auto n = ::read(c, buf, sizeof(buf));
+        if (n <= 0) break;
+        request.append(buf, static_cast<std::size_t>(n));
+      }
+      (void)!::write(c, response_.data(), response_.size());
+      ::close(c);
+    }
+  }
+
+  std::string response_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::string httpOk(const std::string& body) {
+  return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+TEST(EtcdClientStub, MalformedAnswersAreErrors) {
+  for (const std::string body : {"{\"kvs\": [", "<html>bad gateway</html>", "{\"kvs\":\"x\"}",
+                                 "{\"kvs\":[{\"key\":\"!!!!\"}]}", "[1,2]", ""}) {
+    StubServer stub(httpOk(body));
+    auto c = Client::create({stub.endpoint()});
+    ASSERT_TRUE(c.ok());
+    auto r = c->get("k");
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.error().code, "etcd_bad_response") << body << ": " << r.error().message;
+  }
+  StubServer teapot("HTTP/1.1 418 I'm a teapot\r\nContent-Length: 2\r\n\r\n{}");
+  auto r = Client::create({teapot.endpoint()})->put("k", "v");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "etcd_http");
+}
+
+TEST(EtcdClientStub, ConnectionClosedWithoutAnswer) {
+  StubServer stub("");
+  auto r = Client::create({stub.endpoint()})->get("k");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "network");
+}
+
+}  // namespace
+}  // namespace drover::etcd

@@ -249,10 +249,12 @@ TEST_F(EtcdClient, NextEndpointWhenOneIsDown) {
   EXPECT_EQ(r.error().code, "network");
 }
 
-// Answers every connection with `response`, then closes it.
+// Answers every connection with `response`, then closes it; or, silent, reads the request and
+// keeps the connection open without a word until the stub is destroyed.
 class StubServer {
  public:
-  explicit StubServer(std::string response) : response_(std::move(response)) {
+  explicit StubServer(std::string response, bool silent = false)
+      : response_(std::move(response)), silent_(silent) {
     fd_ = listenLoopback(&port_);
     thread_ = std::thread([this] { run(); });
   }
@@ -268,7 +270,7 @@ class StubServer {
   void run() {
     while (!stop_) {
       const int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
+      if (c < 0) break;
       std::string request;
       char buf[4096];
       // The headers, then as many bytes as Content-Length says.
@@ -283,12 +285,19 @@ class StubServer {
         if (n <= 0) break;
         request.append(buf, static_cast<std::size_t>(n));
       }
+      if (silent_) {
+        held_.push_back(c);
+        continue;
+      }
       (void)!::write(c, response_.data(), response_.size());
       ::close(c);
     }
+    for (const int c : held_) ::close(c);
   }
 
   std::string response_;
+  bool silent_ = false;
+  std::vector<int> held_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -321,6 +330,21 @@ TEST(EtcdClientStub, ConnectionClosedWithoutAnswer) {
   auto r = Client::create({stub.endpoint()})->get("k");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "network");
+}
+
+// A request that reached an endpoint is not sent again to the next one when it times out: a
+// transaction may have been applied.
+TEST_F(EtcdClient, TimeoutAfterConnectingIsNotResent) {
+  StubServer silent("", /*silent=*/true);
+  Options opt;
+  opt.request_timeout_s = 1;
+  auto c = Client::create({silent.endpoint(), etcd_->endpoint}, opt);
+  ASSERT_TRUE(c.ok());
+  auto r = c->createIfAbsent(key("k"), "v");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "network");
+  EXPECT_FALSE(c->get(key("k")).ok());  // still the silent endpoint: it was reached
+  EXPECT_FALSE(client().get(key("k"))->has_value());
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ Client& Client::operator=(Client&&) noexcept = default;
 
 Result<Client> Client::create(std::vector<std::string> endpoints, Options options) {
   if (endpoints.empty()) return makeError("bad_url", "etcd: no endpoints");
+  if (options.range_page <= 0) return makeError("bad_option", "etcd: range_page must be positive");
   for (auto& e : endpoints) {
     while (!e.empty() && e.back() == '/') e.pop_back();
   }

@@ -43,6 +43,7 @@ class Client {
   // Endpoints are base URLs ("http://10.0.0.1:2379"). A request goes to the endpoint that
   // answered last; when it cannot be reached (connection refused, unresolvable, connect
   // timeout: the request was not sent), the next one is tried, each once per request.
+  // Error codes: bad_url (no endpoints), bad_option (range_page not positive), curl_init.
   static Result<Client> create(std::vector<std::string> endpoints, Options options = {});
   ~Client();
   Client(Client&&) noexcept;

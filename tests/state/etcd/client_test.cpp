@@ -325,6 +325,13 @@ TEST(EtcdClientStub, MalformedAnswersAreErrors) {
   EXPECT_EQ(r.error().code, "etcd_http");
 }
 
+TEST(EtcdClientStub, CreateChecksItsArguments) {
+  EXPECT_EQ(Client::create({}).error().code, "bad_url");
+  Options opt;
+  opt.range_page = 0;
+  EXPECT_EQ(Client::create({"http://127.0.0.1:2379"}, opt).error().code, "bad_option");
+}
+
 TEST(EtcdClientStub, ConnectionClosedWithoutAnswer) {
   StubServer stub("");
   auto r = Client::create({stub.endpoint()})->get("k");

@@ -1,6 +1,7 @@
 #include "state/etcd/client.hpp"
 
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -31,6 +32,55 @@ bool unreachable(const curl::Easy& easy, const curl::Outcome& o) {
 Error badResponse(std::string message) {
   return makeError("etcd_bad_response", std::move(message));
 }
+
+// A watch stream being read: newline-separated {"result": ...} messages.
+struct WatchStream {
+  const Client::OnEvents* on_events = nullptr;
+  const std::atomic<bool>* stop = nullptr;
+  std::string what;
+  std::string buffer;  // the part of a line received so far
+  std::optional<Error> error;
+  bool done = false;  // on_events said stop
+
+  bool stopped() const { return done || (stop != nullptr && stop->load()); }
+
+  // False when the watch ends here (done or error set).
+  bool line(std::string_view text) {
+    if (text.find_first_not_of(" \t\r") == std::string_view::npos) return true;
+    const auto j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return fail(badResponse(what + ": a watch message that is not JSON"));
+    if (auto e = decodeError(j, what)) return fail(*e);
+    const auto result = j.is_object() ? j.find("result") : j.end();
+    if (result == j.end()) return fail(badResponse(what + ": a watch message without a result"));
+    auto w = decodeWatch(*result);
+    if (!w) return fail(w.error());
+    if (w->compact_revision != 0)
+      return fail(makeError(
+          "etcd_compacted",
+          fmt::format("{}: history before revision {} is compacted", what, w->compact_revision)));
+    if (w->canceled) return fail(makeError("etcd_canceled", what + ": etcd canceled the watch"));
+    if (!w->events.empty() && !(*on_events)(w->events)) done = true;
+    return !done;
+  }
+  bool fail(Error e) {
+    error = std::move(e);
+    return false;
+  }
+
+  static std::size_t onData(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* w = static_cast<WatchStream*>(user);
+    w->buffer.append(data, size * n);
+    for (auto nl = w->buffer.find('\n'); nl != std::string::npos; nl = w->buffer.find('\n')) {
+      const std::string text = w->buffer.substr(0, nl);
+      w->buffer.erase(0, nl + 1);
+      if (!w->line(text)) return 0;  // ends the transfer
+    }
+    return size * n;
+  }
+  static int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return static_cast<WatchStream*>(user)->stopped() ? 1 : 0;
+  }
+};
 
 }  // namespace
 
@@ -192,6 +242,50 @@ Status Client::revokeLease(std::int64_t lease) {
   auto j = call("/v3/lease/revoke", {{"ID", std::to_string(lease)}});
   if (!j) return j.error();
   return Status::success();
+}
+
+Status Client::watch(const std::string& prefix, std::int64_t start_revision,
+                     const OnEvents& on_events, const std::atomic<bool>* stop) {
+  curl::Options co;  // no limit on the whole transfer: a watch lasts
+  co.connect_timeout_s = state_->options.connect_timeout_s;
+  co.tls.ca_file = state_->options.ca_file;
+  auto easy = curl::Easy::create(co);
+  if (!easy) return easy.error();
+  easy->setHeaders({"Content-Type: application/json"});
+  json create = {{"key", encodeBase64(prefix.empty() ? std::string(1, '\0') : prefix)},
+                 {"range_end", encodeBase64(prefixEnd(prefix))}};
+  if (start_revision > 0) create["start_revision"] = std::to_string(start_revision);
+  const std::string body = json{{"create_request", create}}.dump();
+  std::size_t first = 0;
+  std::vector<std::string> endpoints;
+  {
+    std::lock_guard lock(state_->mu);
+    first = state_->current;
+    endpoints = state_->endpoints;
+  }
+  std::string tried;
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    const std::string url = endpoints[(first + i) % endpoints.size()] + "/v3/watch";
+    WatchStream w{&on_events, stop, "etcd POST " + url, {}, {}, false};
+    easy->setUrl(url);
+    easy->setRequest("POST", body);
+    curl_easy_setopt(easy->get(), CURLOPT_WRITEFUNCTION, &WatchStream::onData);
+    curl_easy_setopt(easy->get(), CURLOPT_WRITEDATA, &w);
+    curl_easy_setopt(easy->get(), CURLOPT_XFERINFOFUNCTION, &WatchStream::onProgress);
+    curl_easy_setopt(easy->get(), CURLOPT_XFERINFODATA, &w);
+    curl_easy_setopt(easy->get(), CURLOPT_NOPROGRESS, 0L);
+    const auto o = easy->perform();
+    if (w.stopped()) return Status::success();
+    if (!w.error && !w.buffer.empty()) w.line(w.buffer);  // an error body without a newline
+    if (w.error) return *w.error;
+    if (!o.ok() && unreachable(*easy, o)) {
+      tried += fmt::format("{}{}: {}", tried.empty() ? "" : "; ", url, o.error);
+      continue;
+    }
+    if (!o.ok()) return curl::transferError(o, w.what);
+    return makeError("network", fmt::format("{}: the watch ended (HTTP {})", w.what, o.status));
+  }
+  return makeError("network", "etcd: no endpoint could be reached: " + tried);
 }
 
 }  // namespace drover::etcd

@@ -13,13 +13,16 @@
 //   grantLease(ttl)           /v3/lease/grant       the lease id
 //   keepAlive(id)             /v3/lease/keepalive   the remaining TTL, 0 when the lease is gone
 //   revokeLease(id)           /v3/lease/revoke      (a lease already gone is etcd_not_found)
+//   watch(prefix, ...)        /v3/watch             every change under prefix, as it happens
 //
 // Error codes: "network" / "tls" / "bad_url" (drover::curl, after every endpoint was tried
 // when none could be reached), "etcd_<grpc code name>" (etcd's JSON error body, its message
 // kept), "etcd_bad_response" (not the JSON etcd sends), "etcd_http" (another HTTP status).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +72,15 @@ class Client {
   Result<std::int64_t> grantLease(std::int64_t ttl_s);
   Result<std::int64_t> keepAlive(std::int64_t lease);
   Status revokeLease(std::int64_t lease);
+
+  // Follows every change to keys under `prefix` from `start_revision` (0: from now), on its
+  // own connection (the other calls go on meanwhile): `on_events` gets each batch in revision
+  // order. Returns ok when `on_events` returns false or `*stop` is set (looked at about once a
+  // second); etcd_compacted when start_revision is older than the compacted history; network
+  // when the stream breaks (watch again from the last event's kv.mod_revision + 1).
+  using OnEvents = std::function<bool(const std::vector<Event>& events)>;
+  Status watch(const std::string& prefix, std::int64_t start_revision, const OnEvents& on_events,
+               const std::atomic<bool>* stop = nullptr);
 
  private:
   struct State;

@@ -233,6 +233,46 @@ Result<TxnResult> decodeTxn(const json& j) {
   return r;
 }
 
+Result<WatchResponse> decodeWatch(const json& j) {
+  WatchResponse w;
+  for (auto [name, out] : {std::pair{"created", &w.created}, std::pair{"canceled", &w.canceled}}) {
+    auto f = field(
+        j, name, [](const json& v) { return v.is_boolean(); }, "a bool");
+    if (!f) return f.error();
+    *out = *f != nullptr && (*f)->get<bool>();
+  }
+  auto compact = readInt64(j, "compact_revision");
+  if (!compact) return compact.error();
+  w.compact_revision = *compact;
+  auto header = field(
+      j, "header", [](const json& v) { return v.is_object(); }, "an object");
+  if (!header) return header.error();
+  if (*header != nullptr) {
+    auto rev = readInt64(**header, "revision");
+    if (!rev) return rev.error();
+    w.revision = *rev;
+  }
+  auto events = field(
+      j, "events", [](const json& v) { return v.is_array(); }, "an array");
+  if (!events) return events.error();
+  if (*events == nullptr) return w;
+  for (const auto& item : **events) {
+    Event e;
+    auto type = field(
+        item, "type", [](const json& v) { return v.is_string(); }, "a string");
+    if (!type) return type.error();
+    if (*type != nullptr && **type == "DELETE")
+      e.type = Event::Type::kDelete;
+    else if (*type != nullptr && **type != "PUT")
+      return badResponse(fmt::format("unknown watch event type {}", (*type)->dump()));
+    auto kv = decodeKeyValue(item.value("kv", json::object()));
+    if (!kv) return kv.error();
+    e.kv = std::move(*kv);
+    w.events.push_back(std::move(e));
+  }
+  return w;
+}
+
 std::optional<Error> decodeError(const json& body, std::string_view what) {
   if (!body.is_object() || !body.contains("error")) return std::nullopt;
   // {"error": "...", "code": 5}, or on a stream {"error": {"grpc_code": 5, "message": "..."}}.

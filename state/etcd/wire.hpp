@@ -66,6 +66,22 @@ struct TxnResult {
   std::vector<OpResult> responses;
 };
 
+// One change seen by a watch.
+struct Event {
+  enum class Type { kPut, kDelete };
+  Type type = Type::kPut;
+  KeyValue kv;  // kDelete: the key and the revision of the deletion
+};
+
+// One message of a watch stream.
+struct WatchResponse {
+  std::int64_t revision = 0;  // of the store when the message was sent
+  bool created = false;       // the watch is set up
+  bool canceled = false;      // etcd ended the watch (compact_revision says why when set)
+  std::int64_t compact_revision = 0;
+  std::vector<Event> events;
+};
+
 std::string encodeBase64(std::string_view bytes);
 // Error code etcd_bad_response when `text` is not base64.
 Result<std::string> decodeBase64(std::string_view text);
@@ -84,6 +100,8 @@ Result<std::int64_t> readInt64(const nlohmann::json& obj, std::string_view field
 Result<KeyValue> decodeKeyValue(const nlohmann::json& kv);
 Result<std::vector<KeyValue>> decodeKvs(const nlohmann::json& range_response);
 Result<TxnResult> decodeTxn(const nlohmann::json& txn_response);
+// The "result" of one line of /v3/watch.
+Result<WatchResponse> decodeWatch(const nlohmann::json& result);
 // The error carried by a gateway error body ({"error", "message", "code"}): its code named
 // "etcd_" + the gRPC code ("etcd_not_found", "etcd_unavailable", ...), its message kept;
 // nullopt when `body` is not an error body.

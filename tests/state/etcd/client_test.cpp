@@ -325,6 +325,24 @@ TEST(EtcdClientStub, MalformedAnswersAreErrors) {
   EXPECT_EQ(r.error().code, "etcd_http");
 }
 
+TEST(EtcdClientStub, BrokenWatchStreams) {
+  const auto never = [](const std::vector<Event>&) { return true; };
+  const std::pair<std::string, std::string> cases[] = {
+      {httpOk("{\"result\":{\"events\":\"x\"}}\n"), "etcd_bad_response"},
+      {httpOk("{\"result\":{\"created\":true}}\nnot json\n"), "etcd_bad_response"},
+      {httpOk("{\"result\":{\"canceled\":true,\"compact_revision\":\"5\"}}\n"), "etcd_compacted"},
+      {httpOk("{\"result\":{\"created\":true}}\n"), "network"},  // the stream just ends
+      {"HTTP/1.1 400 Bad Request\r\nContent-Length: 41\r\n\r\n"
+       "{\"error\":\"unexpected EOF\",\"code\":3,\"x\":0}",
+       "etcd_invalid_argument"}};
+  for (const auto& [response, code] : cases) {
+    StubServer stub(response);
+    auto st = Client::create({stub.endpoint()})->watch("k", 0, never);
+    ASSERT_FALSE(st.ok()) << response;
+    EXPECT_EQ(st.error().code, code) << response << ": " << st.error().message;
+  }
+}
+
 TEST(EtcdClientStub, CreateChecksItsArguments) {
   EXPECT_EQ(Client::create({}).error().code, "bad_url");
   Options opt;
@@ -337,6 +355,56 @@ TEST(EtcdClientStub, ConnectionClosedWithoutAnswer) {
   auto r = Client::create({stub.endpoint()})->get("k");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "network");
+}
+
+TEST_F(EtcdClient, WatchFromARevision) {
+  auto c = client();
+  auto first = c.put(key("a"), "1");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_TRUE(c.put(key("b"), "2").ok());
+  ASSERT_TRUE(c.put(key("").substr(0, key("").size() - 1) + "0", "outside").ok());
+  ASSERT_TRUE(*c.erase(key("a")));
+
+  std::vector<Event> seen;
+  auto st = c.watch(key(""), *first, [&](const std::vector<Event>& events) {
+    seen.insert(seen.end(), events.begin(), events.end());
+    return seen.size() < 3;
+  });
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].type, Event::Type::kPut);
+  EXPECT_EQ(seen[0].kv.key, key("a"));
+  EXPECT_EQ(seen[0].kv.value, "1");
+  EXPECT_EQ(seen[0].kv.mod_revision, *first);
+  EXPECT_EQ(seen[1].kv.key, key("b"));
+  EXPECT_EQ(seen[2].type, Event::Type::kDelete);
+  EXPECT_EQ(seen[2].kv.key, key("a"));
+}
+
+TEST_F(EtcdClient, WatchLiveUntilStopped) {
+  auto c = client();
+  std::atomic<bool> stop{false}, seen{false};
+  Status st;
+  std::thread watcher([&] {
+    st = c.watch(
+        key(""), 0,
+        [&](const std::vector<Event>& events) {
+          for (const auto& e : events) {
+            if (e.kv.key == key("k")) seen = true;
+          }
+          return true;
+        },
+        &stop);
+  });
+  // The watch starts at the revision current when it is set up: write until it sees a write.
+  for (int i = 0; i < 200 && !seen; ++i) {
+    ASSERT_TRUE(c.put(key("k"), std::to_string(i)).ok());  // the other calls go on meanwhile
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  stop = true;
+  watcher.join();
+  EXPECT_TRUE(seen);
+  EXPECT_TRUE(st.ok()) << st.error().message;
 }
 
 // A request that reached an endpoint is not sent again to the next one when it times out: a

@@ -72,6 +72,25 @@ TEST(EtcdWire, RejectsWhatEtcdDoesNotSend) {
   }
 }
 
+TEST(EtcdWire, WatchMessages) {
+  auto w = decodeWatch(json::parse(R"({"header":{"revision":"3"},"events":[
+      {"kv":{"key":"YQ==","create_revision":"2","mod_revision":"2","version":"1","value":"Yg=="}},
+      {"type":"DELETE","kv":{"key":"YQ==","mod_revision":"3"}}]})"));
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->revision, 3);
+  ASSERT_EQ(w->events.size(), 2u);
+  EXPECT_EQ(w->events[0].type, Event::Type::kPut);
+  EXPECT_EQ(w->events[0].kv.value, "b");
+  EXPECT_EQ(w->events[1].type, Event::Type::kDelete);
+  EXPECT_EQ(w->events[1].kv.mod_revision, 3);
+  EXPECT_TRUE(decodeWatch(json::parse(R"({"header":{},"created":true})"))->created);
+  auto compacted = decodeWatch(json::parse(R"({"canceled":true,"compact_revision":"7"})"));
+  EXPECT_TRUE(compacted->canceled);
+  EXPECT_EQ(compacted->compact_revision, 7);
+  EXPECT_FALSE(decodeWatch(json::parse(R"({"events":[{"type":"EXPIRE"}]})")).ok());
+  EXPECT_FALSE(decodeWatch(json::parse(R"({"events":[{"kv":[]}]})")).ok());
+}
+
 TEST(EtcdWire, ErrorBodies) {
   auto e = decodeError(json::parse(R"({"error":"etcdserver: requested lease not found",
       "message":"etcdserver: requested lease not found","code":5})"),

@@ -146,32 +146,31 @@ Result<std::optional<KeyValue>> Client::get(const std::string& key) {
   return std::optional<KeyValue>(std::move(kvs->front()));
 }
 
-Result<std::vector<KeyValue>> Client::range(const std::string& prefix, std::int64_t limit) {
-  std::vector<KeyValue> out;
+Result<RangeResult> Client::range(const std::string& prefix, std::int64_t limit) {
+  RangeResult out;
   json req = {{"key", encodeBase64(prefix.empty() ? std::string(1, '\0') : prefix)},
               {"range_end", encodeBase64(prefixEnd(prefix))}};
-  std::int64_t revision = 0;  // every page reads the revision of the first
   while (true) {
     std::int64_t page = state_->options.range_page;
     if (limit > 0)
-      page = std::min<std::int64_t>(page, limit - static_cast<std::int64_t>(out.size()));
+      page = std::min<std::int64_t>(page, limit - static_cast<std::int64_t>(out.kvs.size()));
     req["limit"] = std::to_string(page);
-    if (revision != 0) req["revision"] = std::to_string(revision);
+    if (out.revision != 0) req["revision"] = std::to_string(out.revision);
     auto j = call("/v3/kv/range", req);
     if (!j) return j.error();
     auto kvs = decodeKvs(*j);
     if (!kvs) return kvs.error();
-    if (revision == 0) {
+    if (out.revision == 0) {  // every page reads the revision of the first
       auto rev = readInt64(j->value("header", json::object()), "revision");
       if (!rev) return rev.error();
-      revision = *rev;
+      out.revision = *rev;
     }
     const auto more = j->find("more");
     const bool has_more = more != j->end() && more->is_boolean() && more->get<bool>();
     if (kvs->empty()) return out;
     req["key"] = encodeBase64(kvs->back().key + '\0');
-    for (auto& kv : *kvs) out.push_back(std::move(kv));
-    if (!has_more || (limit > 0 && static_cast<std::int64_t>(out.size()) >= limit)) return out;
+    for (auto& kv : *kvs) out.kvs.push_back(std::move(kv));
+    if (!has_more || (limit > 0 && static_cast<std::int64_t>(out.kvs.size()) >= limit)) return out;
   }
 }
 

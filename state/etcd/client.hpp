@@ -4,7 +4,8 @@
 //
 //   call                      gateway path          what it returns
 //   get(key)                  /v3/kv/range          the key's value and revisions, or nullopt
-//   range(prefix)             /v3/kv/range          every key under prefix, paged, one revision
+//   range(prefix)             /v3/kv/range          every key under prefix (paged) and the
+//                                                   revision they were all read at
 //   put(key, value, lease)    /v3/kv/put            the revision of the write
 //   erase(key)                /v3/kv/deleterange    whether the key existed
 //   txn(compares, ok, fail)   /v3/kv/txn            which branch ran and its responses
@@ -53,9 +54,9 @@ class Client {
   Client& operator=(Client&&) noexcept;
 
   Result<std::optional<KeyValue>> get(const std::string& key);
-  // Every key that starts with `prefix` ("" for all), in key order, read at one revision.
-  // limit > 0: at most that many keys.
-  Result<std::vector<KeyValue>> range(const std::string& prefix, std::int64_t limit = 0);
+  // Every key that starts with `prefix` ("" for all), in key order, read at one revision
+  // (a watch from revision + 1 sees every later change). limit > 0: at most that many keys.
+  Result<RangeResult> range(const std::string& prefix, std::int64_t limit = 0);
   Result<std::int64_t> put(const std::string& key, const std::string& value,
                            std::int64_t lease = 0);
   Result<bool> erase(const std::string& key);

@@ -26,6 +26,11 @@ struct KeyValue {
   friend bool operator==(const KeyValue&, const KeyValue&) = default;
 };
 
+struct RangeResult {
+  std::vector<KeyValue> kvs;
+  std::int64_t revision = 0;  // of the store when the keys were read
+};
+
 // One condition of a transaction: `target` of `key` compared with `number` (or `value` for
 // Target::kValue). A key that does not exist has create/mod revision and version 0.
 struct Compare {

@@ -155,14 +155,15 @@ TEST_F(EtcdClient, PutGetRangeErase) {
   auto all = c.range(key(""));  // three pages of two
   ASSERT_TRUE(all.ok()) << all.error().message;
   std::vector<std::string> keys;
-  for (const auto& kv : *all) keys.push_back(kv.key);
+  for (const auto& kv : all->kvs) keys.push_back(kv.key);
+  EXPECT_GE(all->revision, (*a)->mod_revision);
   EXPECT_EQ(keys, (std::vector<std::string>{key("a"), key("b"), key("c"), key("d"), key("e")}));
-  EXPECT_EQ(c.range(key(""), 3)->size(), 3u);
+  EXPECT_EQ(c.range(key(""), 3)->kvs.size(), 3u);
 
   EXPECT_TRUE(*c.erase(key("a")));
   EXPECT_FALSE(*c.erase(key("a")));
   EXPECT_FALSE(c.get(key("a"))->has_value());
-  EXPECT_EQ(c.range(key(""))->size(), 4u);
+  EXPECT_EQ(c.range(key(""))->kvs.size(), 4u);
 }
 
 TEST_F(EtcdClient, CreateIfAbsentOnce) {

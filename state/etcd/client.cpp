@@ -38,6 +38,7 @@ struct WatchStream {
   const Client::OnEvents* on_events = nullptr;
   const std::atomic<bool>* stop = nullptr;
   std::string what;
+  std::size_t max_line = 0;
   std::string buffer;  // the part of a line received so far
   std::optional<Error> error;
   bool done = false;  // on_events said stop
@@ -74,6 +75,10 @@ struct WatchStream {
       const std::string text = w->buffer.substr(0, nl);
       w->buffer.erase(0, nl + 1);
       if (!w->line(text)) return 0;  // ends the transfer
+    }
+    if (w->buffer.size() > w->max_line) {
+      w->fail(badResponse(w->what + ": a watch message longer than the limit"));
+      return 0;
     }
     return size * n;
   }
@@ -265,7 +270,11 @@ Status Client::watch(const std::string& prefix, std::int64_t start_revision,
   std::string tried;
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
     const std::string url = endpoints[(first + i) % endpoints.size()] + "/v3/watch";
-    WatchStream w{&on_events, stop, "etcd POST " + url, {}, {}, false};
+    WatchStream w;
+    w.on_events = &on_events;
+    w.stop = stop;
+    w.what = "etcd POST " + url;
+    w.max_line = state_->options.max_response_bytes;
     easy->setUrl(url);
     easy->setRequest("POST", body);
     curl_easy_setopt(easy->get(), CURLOPT_WRITEFUNCTION, &WatchStream::onData);

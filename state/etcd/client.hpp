@@ -18,7 +18,8 @@
 //
 // Error codes: "network" / "tls" / "bad_url" (drover::curl, after every endpoint was tried
 // when none could be reached), "etcd_<grpc code name>" (etcd's JSON error body, its message
-// kept), "etcd_bad_response" (not the JSON etcd sends), "etcd_http" (another HTTP status).
+// kept), "etcd_bad_response" (not the JSON etcd sends), "etcd_http" (another HTTP status);
+// for a watch also "etcd_compacted" and "etcd_canceled".
 #pragma once
 
 #include <atomic>
@@ -38,7 +39,7 @@ struct Options {
   long connect_timeout_s = 2;
   long request_timeout_s = 5;                 // each HTTP request, connecting included
   std::int64_t range_page = 1000;             // keys per /v3/kv/range request in range()
-  std::size_t max_response_bytes = 64 << 20;  // a longer answer is an error
+  std::size_t max_response_bytes = 64 << 20;  // a longer answer (watch: line) is an error
   std::string ca_file;                        // https endpoints: trust this CA bundle
 };
 

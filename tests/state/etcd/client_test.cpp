@@ -336,11 +336,20 @@ TEST(EtcdClientStub, BrokenWatchStreams) {
       {"HTTP/1.1 400 Bad Request\r\nContent-Length: 41\r\n\r\n"
        "{\"error\":\"unexpected EOF\",\"code\":3,\"x\":0}",
        "etcd_invalid_argument"}};
+  Options small;
+  small.max_response_bytes = 16;
   for (const auto& [response, code] : cases) {
     StubServer stub(response);
     auto st = Client::create({stub.endpoint()})->watch("k", 0, never);
     ASSERT_FALSE(st.ok()) << response;
     EXPECT_EQ(st.error().code, code) << response << ": " << st.error().message;
+  }
+  {  // a line longer than the limit, never ending
+    StubServer stub(httpOk("{\"result\":{\"created\":true,\"padding\":\"...\"}}"));
+    auto st = Client::create({stub.endpoint()}, small)->watch("k", 0, never);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, "etcd_bad_response") << st.error().message;
+    EXPECT_NE(st.error().message.find("longer than the limit"), std::string::npos);
   }
 }
 

@@ -41,7 +41,7 @@ class CatalogAssetsTest : public ::testing::Test {
   // The site's declaration with the boot environment's kernel fetched from the upstream.
   void serveWithKernelDigest(const std::string& sha) {
     auto yaml = clusterYaml(dir_.path());
-    const std::string local = "kernel: { path: " + dir_.path().string() + "/images/vmlinuz }";
+    const std::string local = "kernel: { path: images/vmlinuz }";
     yaml.replace(yaml.find(local), local.size(),
                  fmt::format("kernel: {{ url: \"http://127.0.0.1:{}/vmlinuz\", sha256: \"{}\" }}", port_, sha));
     writeFile(dir_.path() / "cluster.yaml", yaml);

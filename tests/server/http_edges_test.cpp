@@ -63,8 +63,8 @@ class HostilePathTest : public ServeTest {
     writeFile(dir_.path() / "tftp/secret.txt", kSecret);
     std::filesystem::create_symlink(dir_.path() / "secret.txt", dir_.path() / "images/evil");
     auto yaml = clusterYaml(dir_.path());
-    const std::string from = "/images/os.raw";
-    yaml.replace(yaml.find(from), from.size(), "/images/evil");
+    const std::string from = "images/os.raw";
+    yaml.replace(yaml.find(from), from.size(), "images/evil");
     writeFile(config_, yaml);
     ASSERT_TRUE(app_->app().reload().ok());
   }

@@ -10,6 +10,7 @@
 
 #include "images/verify/signature.hpp"
 #include "boot/recipes.hpp"
+#include "common/base64.hpp"
 #include "boot/template_data.hpp"
 #include "server/api_auth.hpp"
 #include "server/api_routes.hpp"
@@ -71,7 +72,7 @@ Result<std::pair<std::string, std::string>> planSignature(const cluster::Config&
   }
   auto key = images::verify::readSmallFile(c.trust.keys.at(s.key.value).value);
   if (!key) return key.error();
-  return std::pair{images::verify::encodeBase64(raw), *key};
+  return std::pair{encodeBase64(raw), *key};
 }
 
 // Image formats by file name: the agent picks its decompressor by magic bytes anyway.

@@ -1,5 +1,6 @@
 #include "images/verify/signature.hpp"
 
+#include "common/base64.hpp"
 #include "common/fd.hpp"
 
 #include <fcntl.h>
@@ -109,23 +110,9 @@ Result<std::vector<std::uint8_t>> decodeSignature(std::string_view content) {
     else if (c != '\n' && c != '\r' && c != ' ' && c != '\t') text = false;
   }
   if (!text) return std::vector<std::uint8_t>(content.begin(), content.end());
-  if (b64.empty() || b64.size() % 4 != 0) return makeError("signature_invalid", "the signature is neither DER nor base64");
-  std::vector<std::uint8_t> out(b64.size() / 4 * 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(b64.data()),
-                                static_cast<int>(b64.size()));
-  if (n < 0) return makeError("signature_invalid", "the signature is not valid base64");
-  std::size_t len = static_cast<std::size_t>(n);
-  for (std::size_t i = b64.size(); i > 0 && b64[i - 1] == '='; --i) --len;  // padding
-  out.resize(len);
-  return out;
-}
-
-std::string encodeBase64(std::span<const std::uint8_t> bytes) {
-  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
+  auto raw = b64.empty() ? std::nullopt : decodeBase64(b64);
+  if (!raw) return makeError("signature_invalid", "the signature is neither DER nor base64");
+  return std::vector<std::uint8_t>(raw->begin(), raw->end());
 }
 
 Result<std::string> readSmallFile(const std::filesystem::path& path, std::size_t max_bytes) {

@@ -72,8 +72,6 @@ class SignatureCheck {
 // same in base64 (whitespace ignored). Error code signature_invalid.
 Result<std::vector<std::uint8_t>> decodeSignature(std::string_view content);
 
-// Base64 (no line breaks) of raw bytes: how a plan carries a signature.
-std::string encodeBase64(std::span<const std::uint8_t> bytes);
 
 // Reads a whole (small) file. Error code enoent / eio with the path in the message.
 Result<std::string> readSmallFile(const std::filesystem::path& path, std::size_t max_bytes = 1 << 20);

@@ -4,7 +4,6 @@
 #include <charconv>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 namespace drover::etcd {
 
@@ -71,27 +70,10 @@ Result<std::string> readBytes(const json& obj, std::string_view name) {
 
 }  // namespace
 
-std::string encodeBase64(std::string_view bytes) {
-  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 Result<std::string> decodeBase64(std::string_view text) {
-  if (text.size() % 4 != 0) return badResponse("base64 of a length that is not a multiple of 4");
-  std::string out(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return badResponse("invalid base64");
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  std::size_t len = static_cast<std::size_t>(n);
-  for (std::size_t i = text.size(); i > 0 && len > 0 && text[i - 1] == '='; --i) --len;
-  out.resize(len);
-  return out;
+  auto bytes = drover::decodeBase64(text);
+  if (!bytes) return badResponse("invalid base64");
+  return std::move(*bytes);
 }
 
 std::string prefixEnd(std::string_view prefix) {

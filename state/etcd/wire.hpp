@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base64.hpp"
 #include "common/result.hpp"
 
 namespace drover::etcd {
@@ -87,8 +88,8 @@ struct WatchResponse {
   std::vector<Event> events;
 };
 
-std::string encodeBase64(std::string_view bytes);
-// Error code etcd_bad_response when `text` is not base64.
+// drover::decodeBase64 with error code etcd_bad_response when `text` is not base64
+// (encoding is drover::encodeBase64).
 Result<std::string> decodeBase64(std::string_view text);
 
 // The end of the range of every key starting with `prefix`: the prefix with its last byte

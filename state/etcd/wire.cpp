@@ -193,7 +193,9 @@ Result<TxnResult> decodeTxn(const json& j) {
   for (const auto& item : **responses) {
     if (!item.is_object() || item.size() != 1)
       return badResponse("a txn response is not an object with one field");
-    const auto& [name, body] = *item.items().begin();
+    const auto first = item.begin();  // the iterator must outlive the key it hands out
+    const std::string& name = first.key();
+    const json& body = first.value();
     OpResult op;
     if (name == "response_range") {
       op.kind = Op::Kind::kRange;

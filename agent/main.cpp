@@ -13,6 +13,7 @@
 #include "agent/inventory.hpp"
 #include "agent/join.hpp"
 #include "agent/seed.hpp"
+#include "common/certificate.hpp"
 #include "common/curl/easy.hpp"
 #include "common/log.hpp"
 #include "common/version.hpp"
@@ -212,7 +213,7 @@ int main(int argc, char** argv) {
     return st ? kExitOk : report(st.error());
   }
   if (*fp) {
-    auto f = drover::curl::certificateFingerprint(cert);
+    auto f = drover::certificateSha256File(cert);
     if (!f) return report(f.error());
     std::printf("sha256:%s\n", f->c_str());
     return kExitOk;

@@ -19,8 +19,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/certificate.hpp"
 #include "common/fd.hpp"
-#include "common/hex.hpp"
 #include "common/log.hpp"
 
 namespace drover::http {
@@ -134,10 +134,7 @@ Result<CertPtr> makeCert(const CertSpec& spec, EVP_PKEY* key, X509* issuer, EVP_
 }
 
 std::string fingerprintOf(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  X509_digest(cert, EVP_sha256(), md, &len);
-  return "sha256:" + toHex({md, len});
+  return "sha256:" + certificateSha256(cert);
 }
 
 bool certStillGood(X509* cert, X509* ca, const std::vector<std::string>& ips, const std::vector<std::string>& dns) {

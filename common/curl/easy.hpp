@@ -91,7 +91,4 @@ Error transferError(const Outcome& o, std::string_view what);
 std::chrono::milliseconds backoffDelay(int attempt, std::chrono::milliseconds initial,
                                        std::chrono::milliseconds max);
 
-// Sha256 (lowercase hex) of a PEM or DER certificate file, as Tls::ca_fingerprint wants it.
-Result<std::string> certificateFingerprint(const std::string& path);
-
 }  // namespace drover::curl

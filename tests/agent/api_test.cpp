@@ -1,4 +1,5 @@
 // The API client against a fake server on 127.0.0.1 (http, and https with a pinned CA).
+#include "common/certificate.hpp"
 #include "agent/api_client.hpp"
 
 #include <gtest/gtest.h>
@@ -172,7 +173,7 @@ class PinnedTls : public ::testing::Test {
 };
 
 TEST_F(PinnedTls, RightFingerprintConnects) {
-  auto fp = curl::certificateFingerprint(pki_.ca);
+  auto fp = certificateSha256File(pki_.ca);
   ASSERT_TRUE(fp.ok());
   auto o = fastOptions(server_->url(""));
   o.tls.ca_fingerprint = *fp;
@@ -195,7 +196,7 @@ TEST_F(PinnedTls, WrongFingerprintIsRefusedWithoutRetry) {
 TEST_F(PinnedTls, LeafFingerprintIsNotACa) {
   // The pin names the CA: a leaf signed by that CA is not a trust anchor of its own
   // (no X509_V_FLAG_PARTIAL_CHAIN).
-  auto leaf = curl::certificateFingerprint((dir_->path() / "server.pem").string());
+  auto leaf = certificateSha256File((dir_->path() / "server.pem").string());
   ASSERT_TRUE(leaf.ok());
   auto o = fastOptions(server_->url(""));
   o.tls.ca_fingerprint = *leaf;

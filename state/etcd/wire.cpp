@@ -172,20 +172,28 @@ Result<std::vector<KeyValue>> decodeKvs(const json& j) {
   return out;
 }
 
+namespace {
+
+// The store revision in a response's header; 0 when there is no header.
+Result<std::int64_t> headerRevision(const json& j) {
+  auto header = field(
+      j, "header", [](const json& v) { return v.is_object(); }, "an object");
+  if (!header) return header.error();
+  if (*header == nullptr) return std::int64_t{0};
+  return readInt64(**header, "revision");
+}
+
+}  // namespace
+
 Result<TxnResult> decodeTxn(const json& j) {
   TxnResult r;
   auto succeeded = field(
       j, "succeeded", [](const json& v) { return v.is_boolean(); }, "a bool");
   if (!succeeded) return succeeded.error();
   r.succeeded = *succeeded != nullptr && (*succeeded)->get<bool>();
-  auto header = field(
-      j, "header", [](const json& v) { return v.is_object(); }, "an object");
-  if (!header) return header.error();
-  if (*header != nullptr) {
-    auto rev = readInt64(**header, "revision");
-    if (!rev) return rev.error();
-    r.revision = *rev;
-  }
+  auto rev = headerRevision(j);
+  if (!rev) return rev.error();
+  r.revision = *rev;
   auto responses = field(
       j, "responses", [](const json& v) { return v.is_array(); }, "an array");
   if (!responses) return responses.error();
@@ -228,14 +236,9 @@ Result<WatchResponse> decodeWatch(const json& j) {
   auto compact = readInt64(j, "compact_revision");
   if (!compact) return compact.error();
   w.compact_revision = *compact;
-  auto header = field(
-      j, "header", [](const json& v) { return v.is_object(); }, "an object");
-  if (!header) return header.error();
-  if (*header != nullptr) {
-    auto rev = readInt64(**header, "revision");
-    if (!rev) return rev.error();
-    w.revision = *rev;
-  }
+  auto rev = headerRevision(j);
+  if (!rev) return rev.error();
+  w.revision = *rev;
   auto events = field(
       j, "events", [](const json& v) { return v.is_array(); }, "an array");
   if (!events) return events.error();

@@ -110,7 +110,7 @@ ScriptKind scriptFor(const cluster::Match& m, const std::optional<state::NodeSta
       reason = "unknown machine: defaults.unknown is discover";
       return ScriptKind::kDiscover;
     case cluster::UnknownPolicy::Install:
-      if (m.profile && m.profile->install) {
+      if (dependsOnState(m)) {
         const auto kind = declaredScript(m, status, reason);
         reason = "unknown machine: defaults.unknown is install; " + reason;
         return kind;
@@ -125,6 +125,11 @@ ScriptKind scriptFor(const cluster::Match& m, const std::optional<state::NodeSta
 }
 
 }  // namespace
+
+bool dependsOnState(const cluster::Match& m) {
+  return m.known() ||
+         (m.policy == cluster::UnknownPolicy::Install && m.profile && m.profile->install);
+}
 
 std::span<const Architecture> architectures() {
   return kArchitectures;

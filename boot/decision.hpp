@@ -113,6 +113,10 @@ struct Decision {
 Decision decide(const cluster::Config& config, const cluster::Match& match,
                 const ClientIdentity& client, const std::optional<state::NodeStatus>& status);
 
+// Whether the script depends on the node's state record: a declared node, or an unknown
+// one installed under defaults.unknown install. Otherwise the record need not be read.
+bool dependsOnState(const cluster::Match& match);
+
 // The script a machine the declaration installs gets, from its state record alone (the
 // rows of the script table from "capture flag" down, profile aside).
 ScriptKind scriptForState(const std::optional<state::NodeStatus>& status);

@@ -102,7 +102,8 @@ Response nodeScript(const Request& req, Context& ctx) {
 
   const auto match = snapshot->inventory.match(*mac, uuid);
   const std::string name = match.known() ? match.node->name.value : provisionalName(*mac);
-  const Known known = lookupState(ctx, name);
+  // Discovered and ignored machines get the same script whatever the store holds: no read.
+  const Known known = boot::dependsOnState(match) ? lookupState(ctx, name) : Known{};
   // The one boot decision; the client asking here is iPXE.
   boot::ClientIdentity client;
   client.ipxe = true;

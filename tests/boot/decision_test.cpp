@@ -195,6 +195,23 @@ TEST_F(DecisionTest, ScriptKinds) {
             ScriptKind::kLocalBoot);
 }
 
+// The script route reads the store only when the decision depends on it.
+TEST_F(DecisionTest, OnlyDeclaredOrAutoInstalledMachinesDependOnTheirState) {
+  inv_ = cluster::Inventory::build(config_);
+  const auto match = [&](std::string_view mac) {
+    return inv_.match(*MacAddress::parse(mac), std::nullopt);
+  };
+  EXPECT_TRUE(dependsOnState(match(kMaster)));
+  EXPECT_FALSE(dependsOnState(match(kUnknown)));  // discover
+  config_->defaults.unknown = cluster::UnknownPolicy::Ignore;
+  inv_ = cluster::Inventory::build(config_);
+  EXPECT_FALSE(dependsOnState(match(kUnknown)));
+  config_->defaults.unknown = cluster::UnknownPolicy::Install;
+  config_->defaults.profile = cluster::Located<std::string>{"worker", {}, "defaults.profile"};
+  inv_ = cluster::Inventory::build(config_);
+  EXPECT_TRUE(dependsOnState(match(kUnknown)));
+}
+
 TEST_F(DecisionTest, ProfileWithoutInstallBootsLocalDisk) {
   config_->profiles.at("master").install.reset();
   EXPECT_EQ(decide(kMaster, pxe(0)).script, ScriptKind::kLocalBoot);

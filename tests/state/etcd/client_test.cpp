@@ -16,91 +16,24 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/etcd_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace drover::etcd {
 namespace {
 
-constexpr const char* kEtcd = "/usr/bin/etcd";
-
-// A listening socket on 127.0.0.1, port chosen by the kernel.
-int listenLoopback(int* port) {
-  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(s, 16) != 0 ||
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(s);
-    return -1;
-  }
-  *port = ntohs(a.sin_port);
-  return s;
-}
-
-// A port nothing listens on (bound, then closed).
-int closedPort() {
-  int port = 0;
-  ::close(listenLoopback(&port));
-  return port;
-}
-
-std::string url(int port) {
-  return "http://127.0.0.1:" + std::to_string(port);
-}
-
-// One etcd member for the whole suite.
-struct Etcd {
-  test::TempDir dir{"drover-etcd"};
-  pid_t pid = -1;
-  std::string endpoint;
-
-  bool start() {
-    const int client = closedPort(), peer = closedPort();
-    endpoint = url(client);
-    const std::string peer_url = url(peer), data = (dir / "data").string();
-    const std::string log = (dir / "etcd.log").string();
-    const std::string cluster = "drover-test=" + peer_url;
-    pid = ::fork();
-    if (pid == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execl(kEtcd, kEtcd, "--name", "drover-test", "--data-dir", data.c_str(),
-              "--listen-client-urls", endpoint.c_str(), "--advertise-client-urls", endpoint.c_str(),
-              "--listen-peer-urls", peer_url.c_str(), "--initial-advertise-peer-urls",
-              peer_url.c_str(), "--initial-cluster", cluster.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    if (pid < 0) return false;
-    // Ready once a read is served (a member serves reads when it has a leader).
-    Options opt;
-    opt.connect_timeout_s = 1;
-    opt.request_timeout_s = 2;
-    auto c = Client::create({endpoint}, opt);
-    for (int i = 0; i < 300 && c.ok(); ++i) {
-      if (c->get("ready").ok()) return true;
-      if (::waitpid(pid, nullptr, WNOHANG) == pid) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
-
-  ~Etcd() {
-    if (pid <= 0) return;
-    ::kill(pid, SIGTERM);
-    ::waitpid(pid, nullptr, 0);
-  }
-};
+using test::closedPort;
+using test::listenLoopback;
+const auto url = test::loopbackUrl;
+using Etcd = test::EtcdServer;
 
 class EtcdClient : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (::access(kEtcd, X_OK) != 0) return;
+    if (!test::etcdAvailable()) return;
     etcd_ = new Etcd;
     if (!etcd_->start()) {
-      log_ = test::readFile(etcd_->dir / "etcd.log");
+      log_ = etcd_->log();
       delete etcd_;
       etcd_ = nullptr;
     }
@@ -111,10 +44,7 @@ class EtcdClient : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (::access(kEtcd, X_OK) != 0) {
-      if (std::getenv("CI") != nullptr) FAIL() << kEtcd << " missing (scripts/packages/test.txt)";
-      GTEST_SKIP() << kEtcd << " missing (scripts/packages/test.txt)";
-    }
+    DROVER_REQUIRE_ETCD();
     ASSERT_NE(etcd_, nullptr) << "etcd did not start:\n" << log_;
   }
 

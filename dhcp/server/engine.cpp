@@ -25,6 +25,21 @@ void Engine::restore(const std::vector<Lease>& leases) {
   log_->info("DHCP_LEASES_RESTORED count={}", table_.size());
 }
 
+void Engine::learn(const Lease& lease) {
+  if (lease.state == LeaseState::Offered) return;
+  table_.put(lease);
+}
+
+void Engine::forget(Ipv4Address ip, const std::string& client_key) {
+  const Lease* l = table_.byIp(ip);
+  if (l == nullptr || l->state == LeaseState::Offered) return;
+  if (client_key.empty() || l->client_key == client_key) table_.remove(ip);
+}
+
+bool Engine::owns(const std::string& client_key) const {
+  return responsibility_ == nullptr || responsibility_->owns(client_key);
+}
+
 void Engine::reconfigure(ServerConfig config) {
   config_ = std::move(config);
   log_->info("DHCP_RECONFIGURED networks={}", config_.networks.size());
@@ -78,6 +93,13 @@ Outcome Engine::handle(wire::ByteView datagram, const PacketContext& ctx) {
   r.server_id = serverId(ctx);
   r.network = selectNetwork(m, ctx);
   if (r.network == nullptr) return drop(&r, Drop::NoNetwork);
+  // With replicas, a broadcast is answered by the client's owner only. A REQUEST naming a
+  // server (SELECTING) is for that server; a DECLINE or RELEASE names its lease.
+  const bool broadcastable =
+      *type == static_cast<std::uint8_t>(MessageType::Discover) ||
+      *type == static_cast<std::uint8_t>(MessageType::Inform) ||
+      (*type == static_cast<std::uint8_t>(MessageType::Request) && !m.options.has(opt::kServerId));
+  if (broadcastable && !owns(r.key)) return drop(&r, Drop::OtherReplica);
   if (r.network->mode == NetworkConfig::Mode::Proxy || ctx.proxy_port) return onProxy(r);
   switch (static_cast<MessageType>(*type)) {
     case MessageType::Discover:
@@ -147,8 +169,14 @@ std::optional<Ipv4Address> Engine::chooseAddress(Request& r, const BootAnswer& a
       mine != nullptr && acceptable(r, answer, mine->ip))
     return mine->ip;
   if (requested && acceptable(r, answer, *requested)) return requested;
-  auto ip = table_.allocate(r.network->name, r.network->pools, r.key, r.now,
-                            [&](Ipv4Address a) { return policy_.isReserved(a); });
+  std::optional<Ipv4Address> ip;
+  if (responsibility_ != nullptr)  // this server's share first
+    ip = table_.allocate(r.network->name, r.network->pools, r.key, r.now, [&](Ipv4Address a) {
+      return policy_.isReserved(a) || !responsibility_->prefers(a);
+    });
+  if (!ip)
+    ip = table_.allocate(r.network->name, r.network->pools, r.key, r.now,
+                         [&](Ipv4Address a) { return policy_.isReserved(a); });
   if (!ip) r.reason = Drop::PoolExhausted;
   return ip;
 }
@@ -324,14 +352,15 @@ Exchange Engine::exchangeFor(const Request& r, Exchange::Kind kind, Ipv4Address 
   e.network = r.network != nullptr ? r.network->name : "";
   e.interface = r.ctx.interface;
   e.xid = r.msg.xid;
-  e.proxy = r.ctx.proxy_port ||
-            (r.network != nullptr && r.network->mode == NetworkConfig::Mode::Proxy);
+  e.proxy =
+      r.ctx.proxy_port || (r.network != nullptr && r.network->mode == NetworkConfig::Mode::Proxy);
   return e;
 }
 
 std::vector<LeaseWrite> Engine::reclaimExpired() {
   std::vector<LeaseWrite> out;
   for (const auto& l : table_.reclaimable(clock_.now(), config_.reclaim_after.count())) {
+    if (!owns(l.client_key.empty() ? l.ip.str() : l.client_key)) continue;  // its owner's job
     table_.remove(l.ip);
     out.push_back(LeaseWrite{LeaseWrite::Op::Remove, l});
   }

@@ -20,6 +20,7 @@
 #include "dhcp/server/lease_table.hpp"
 #include "dhcp/server/observer.hpp"
 #include "dhcp/server/policy.hpp"
+#include "dhcp/server/responsibility.hpp"
 #include "dhcp/server/stats.hpp"
 #include "dhcp/wire/message.hpp"
 
@@ -79,6 +80,18 @@ class Engine {
 
   Outcome handle(wire::ByteView datagram, const PacketContext& ctx);
 
+  // Shares the clients with other servers on the same lease store: broadcasts of clients
+  // `r` does not own are dropped (other_replica), allocation prefers r's share, and only
+  // owned leases are reclaimed. Null (the default): every client is ours. `r` must outlive
+  // the engine.
+  void setResponsibility(const Responsibility* r) { responsibility_ = r; }
+  // A lease another server stored (seen on the shared store): it replaces what this engine
+  // holds for that address, an offer included. Offered leases are ignored.
+  void learn(const Lease& lease);
+  // Another server removed the lease `client_key` held on `ip` ("": whoever held it):
+  // forgotten unless this engine holds an offer or a lease of another client there now.
+  void forget(Ipv4Address ip, const std::string& client_key = {});
+
   // Leases expired past `reclaim_after` (Declined: past quarantine), removed from memory
   // and returned as Remove writes for the store.
   std::vector<LeaseWrite> reclaimExpired();
@@ -130,7 +143,10 @@ class Engine {
   Ipv4Address serverId(const PacketContext& ctx) const;
 
   ServerConfig config_;
+  bool owns(const std::string& client_key) const;
+
   const BootPolicy& policy_;
+  const Responsibility* responsibility_ = nullptr;
   const Clock& clock_;
   Stats stats_;
   LeaseTable table_;

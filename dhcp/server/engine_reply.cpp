@@ -154,7 +154,8 @@ std::optional<Exchange> Engine::exchangeOf(const Request& r, const wire::Message
     return std::nullopt;
   }
   Exchange e = exchangeFor(r, kind, address);
-  e.boot_file = !reply.file.empty() ? reply.file : reply.options.string(opt::kBootfile).value_or("");
+  e.boot_file =
+      !reply.file.empty() ? reply.file : reply.options.string(opt::kBootfile).value_or("");
   return e;
 }
 

@@ -32,7 +32,7 @@ void GroupCommitter::submit(std::vector<LeaseWrite> writes, Done done) {
 
 void GroupCommitter::run() {
   std::vector<Item> batch;
-  std::vector<LeaseWrite> flat;
+  std::vector<std::vector<LeaseWrite>> groups;
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -46,16 +46,22 @@ void GroupCommitter::run() {
         queue_.erase(queue_.begin(), cut);
       }
     }
-    flat.clear();
-    for (auto& item : batch) flat.insert(flat.end(), item.writes.begin(), item.writes.end());
-    const Status st = store_.apply(flat);
+    groups.clear();
+    for (auto& item : batch) groups.push_back(std::move(item.writes));
+    const std::vector<Status> results = store_.applyGroups(groups);
     commits_.fetch_add(1, std::memory_order_relaxed);
-    if (st.ok()) {
-      writes_.fetch_add(flat.size(), std::memory_order_relaxed);
-    } else {
-      failures_.fetch_add(1, std::memory_order_relaxed);
+    bool failed = false;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Status st =
+          i < results.size() ? results[i] : Status(makeError("store", "no result for a write"));
+      if (st.ok()) {
+        writes_.fetch_add(groups[i].size(), std::memory_order_relaxed);
+      } else {
+        failed = true;
+      }
+      batch[i].done(st);
     }
-    for (auto& item : batch) item.done(st);
+    if (failed) failures_.fetch_add(1, std::memory_order_relaxed);
     batch.clear();
   }
 }

@@ -18,6 +18,18 @@ std::string_view leaseStateName(LeaseState s) {
   return "unknown";
 }
 
+bool leaseFreeFor(const Lease& lease, const std::string& client_key, std::int64_t now) {
+  if (lease.state == LeaseState::Declined) return lease.expires <= now;
+  if (lease.client_key == client_key) return true;
+  return lease.state == LeaseState::Released || lease.expires <= now;
+}
+
+std::vector<Status> LeaseStore::applyGroups(std::span<const std::vector<LeaseWrite>> groups) {
+  std::vector<LeaseWrite> flat;
+  for (const auto& g : groups) flat.insert(flat.end(), g.begin(), g.end());
+  return std::vector<Status>(groups.size(), apply(flat));
+}
+
 Result<std::vector<Lease>> MemoryLeaseStore::loadAll() {
   std::lock_guard lock(mu_);
   std::vector<Lease> out;

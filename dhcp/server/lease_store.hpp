@@ -40,6 +40,10 @@ struct Lease {
   friend bool operator==(const Lease&, const Lease&) = default;
 };
 
+// True if `lease` leaves its address free for `client_key` at `now`: the client's own lease,
+// a released or expired one; a Declined address only once its quarantine has passed.
+bool leaseFreeFor(const Lease& lease, const std::string& client_key, std::int64_t now);
+
 struct LeaseWrite {
   enum class Op : std::uint8_t { Put, Remove };  // Remove: by lease.ip
   Op op = Op::Put;
@@ -54,6 +58,10 @@ class LeaseStore {
   // Applies the writes in order, atomically, and returns once they are durable. Leases are
   // keyed by address: a Put replaces the lease for the same ip.
   virtual Status apply(std::span<const LeaseWrite> writes) = 0;
+  // Applies several independent groups of writes (one per reply) and says how each one went.
+  // By default all of them in one apply(), so they share its outcome; a store shared with
+  // other servers overrides it so that one group's conflict does not fail the others.
+  virtual std::vector<Status> applyGroups(std::span<const std::vector<LeaseWrite>> groups);
 };
 
 // Keeps leases in a map; durable for the life of the object. Thread-safe.

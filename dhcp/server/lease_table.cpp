@@ -40,10 +40,7 @@ void LeaseTable::remove(Ipv4Address ip) {
 
 bool LeaseTable::isFreeFor(Ipv4Address ip, const std::string& client_key, std::int64_t now) const {
   const Lease* l = byIp(ip);
-  if (l == nullptr) return true;
-  if (l->state == LeaseState::Declined) return l->expires <= now;
-  if (l->client_key == client_key) return true;
-  return l->state == LeaseState::Released || l->expires <= now;
+  return l == nullptr || leaseFreeFor(*l, client_key, now);
 }
 
 std::optional<Ipv4Address> LeaseTable::allocate(const std::string& pool_name,

@@ -19,7 +19,7 @@ struct Exchange {
   enum class Kind { Offer, Ack, Nak, Decline, Release };
   Kind kind = Kind::Offer;
   MacAddress mac;
-  std::string client_id;  // option 61 as lower-case hex; empty without one
+  std::string client_id;              // option 61 as lower-case hex; empty without one
   std::optional<Uuid> uuid;           // option 97
   std::optional<std::uint16_t> arch;  // option 93, first entry
   Ipv4Address address;  // offered / acknowledged / declined / released; NAK: the one asked for

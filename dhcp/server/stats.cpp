@@ -51,6 +51,8 @@ std::string_view toString(Drop d) {
       return "no_pool";
     case Drop::OtherServer:
       return "other_server";
+    case Drop::OtherReplica:
+      return "other_replica";
     case Drop::UnknownClient:
       return "unknown_client";
     case Drop::BadRequest:

@@ -35,6 +35,7 @@ enum class Drop {
   ReservationConflict,
   NoPool,
   OtherServer,
+  OtherReplica,
   UnknownClient,
   BadRequest,
   NotPxeClient,

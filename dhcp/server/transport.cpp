@@ -173,7 +173,8 @@ Status Transport::open(const InterfaceAddress& ifa, std::uint16_t port, bool pro
   // Room for a power-on burst (thousands of DISCOVERs, some through relays) while lease
   // commits run. SO_RCVBUFFORCE passes net.core.rmem_max (the server runs with
   // CAP_NET_ADMIN as root); without it SO_RCVBUF is capped there.
-  if (::setsockopt(l->socket.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveBuffer, sizeof kReceiveBuffer) != 0)
+  if (::setsockopt(l->socket.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveBuffer,
+                   sizeof kReceiveBuffer) != 0)
     l->socket.set_option(asio::socket_base::receive_buffer_size(kReceiveBuffer), ec);
   if (::setsockopt(l->socket.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, ifa.name.c_str(),
                    static_cast<socklen_t>(ifa.name.size())) != 0) {

@@ -71,10 +71,9 @@ struct EtcdServer {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       ::execl(kEtcdBinary, kEtcdBinary, "--name", "drover-test", "--data-dir", data.c_str(),
-              "--listen-client-urls", endpoint.c_str(), "--advertise-client-urls",
-              endpoint.c_str(), "--listen-peer-urls", peer_url.c_str(),
-              "--initial-advertise-peer-urls", peer_url.c_str(), "--initial-cluster",
-              cluster.c_str(), static_cast<char*>(nullptr));
+              "--listen-client-urls", endpoint.c_str(), "--advertise-client-urls", endpoint.c_str(),
+              "--listen-peer-urls", peer_url.c_str(), "--initial-advertise-peer-urls",
+              peer_url.c_str(), "--initial-cluster", cluster.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     if (pid < 0) return false;
@@ -110,11 +109,11 @@ inline bool etcdAvailable() {
 }  // namespace drover::test
 
 // In a test body or SetUp: skip without etcd, fail without it when CI is set.
-#define DROVER_REQUIRE_ETCD()                                                               \
-  do {                                                                                      \
-    if (!::drover::test::etcdAvailable()) {                                                 \
-      if (std::getenv("CI") != nullptr)                                                     \
-        FAIL() << ::drover::test::kEtcdBinary << " missing (scripts/packages/test.txt)";   \
+#define DROVER_REQUIRE_ETCD()                                                                \
+  do {                                                                                       \
+    if (!::drover::test::etcdAvailable()) {                                                  \
+      if (std::getenv("CI") != nullptr)                                                      \
+        FAIL() << ::drover::test::kEtcdBinary << " missing (scripts/packages/test.txt)";     \
       GTEST_SKIP() << ::drover::test::kEtcdBinary << " missing (scripts/packages/test.txt)"; \
-    }                                                                                       \
+    }                                                                                        \
   } while (0)

@@ -55,14 +55,19 @@ struct ApiServer {
   std::string key;
 };
 
-// Only SQLite for now: `backend: etcd` is refused until drover serve can use it.
-enum class StateBackend { Sqlite };
+// SQLite: one server, everything in the state directory. etcd: several replicas share
+// leases, node state and tokens in etcd (docs/etcd.md, docs/operations.md).
+enum class StateBackend { Sqlite, Etcd };
 
 struct StateConfig {
   StateBackend backend = StateBackend::Sqlite;
   // The database file; its folder is the state directory (leases.db, tls/, operator.token,
-  // images/).
+  // images/). With etcd only the folder is used, for this replica's local files.
   std::string path = "/var/lib/drover/state.db";
+  std::vector<std::string> endpoints;  // etcd client URLs
+  std::string prefix = "/drover";      // every key under it
+  std::chrono::seconds replica_ttl{3};  // a dead replica's clients move after this long
+  std::string ca_file;                  // https endpoints: trust this CA bundle
 };
 
 // Boot loader file names, as found in the TFTP root or /usr/lib/ipxe.

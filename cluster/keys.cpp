@@ -31,11 +31,20 @@ constexpr KeyInfo kKeys[] = {
     {"server.api.cert", kPath, "none",
      "an operator-provided certificate; goes with `server.api.key`"},
     {"server.api.key", kPath, "none", "the private key of `server.api.cert`; both or neither"},
-    {"server.state.backend", "`sqlite`", "`sqlite`",
-     "where leases and node state live; `etcd` is not implemented yet and is refused"},
+    {"server.state.backend", "`sqlite` \\| `etcd`", "`sqlite`",
+     "where leases, node state and tokens live: `sqlite` for one server, `etcd` for several "
+     "replicas sharing them (docs/operations.md, HA with etcd)"},
     {"server.state.path", kPath, "`/var/lib/drover/state.db`",
      "the SQLite database file; its folder is the state directory (leases, TLS, operator token, "
-     "image catalog)"},
+     "image catalog). With `etcd`, only the folder is used, for this replica's own files"},
+    {"server.state.endpoints", "list of URLs", "none (required with `etcd`)",
+     "etcd client URLs (`http://` or `https://`), tried in turn"},
+    {"server.state.prefix", "key prefix", "`/drover`",
+     "every key Drover keeps in etcd is under it; one prefix per cluster"},
+    {"server.state.replica_ttl", "duration, 2s..60s", "`3s`",
+     "a replica renews its liveness this often over three; when it dies, the others take its "
+     "DHCP clients over after at most this long"},
+    {"server.state.ca_file", kPath, "none", "CA bundle that signs the `https://` endpoints' certificates"},
     {"server.boot.bios_loader", "loader file", "`undionly.kpxe`", "first file for BIOS PXE"},
     {"server.boot.efi_loader", "loader file", "`ipxe.efi`",
      "first file for x64 UEFI, unless a profile chooses"},

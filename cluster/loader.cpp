@@ -147,16 +147,34 @@ class ConfigDecoder {
   void state(const YAML::Node& n, const std::string& path) {
     MapReader m(d_, n, path, keysUnder("server.state"));
     auto& st = c_.server.state;
-    if (auto v = m.get("backend")) {
-      if (v->IsScalar() && v->Scalar() == "etcd") {
-        d_.error(*v, m.pathOf("backend"),
-                 "the etcd backend is not implemented yet; only sqlite is available");
-      } else if (auto b = d_.choice<StateBackend>(*v, m.pathOf("backend"),
-                                                  {{"sqlite", StateBackend::Sqlite}})) {
+    if (auto v = m.get("backend"))
+      if (auto b = d_.choice<StateBackend>(
+              *v, m.pathOf("backend"),
+              {{"sqlite", StateBackend::Sqlite}, {"etcd", StateBackend::Etcd}}))
         st.backend = *b;
-      }
-    }
     setString(m, "path", st.path, checkRelativeOrAbsolute);
+    setString(m, "ca_file", st.ca_file, checkRelativeOrAbsolute);
+    setString(m, "prefix", st.prefix);
+    duration(m, "replica_ttl", st.replica_ttl, true);
+    if (auto v = m.get("endpoints"))
+      if (auto list = d_.strings(*v, m.pathOf("endpoints"))) {
+        for (const auto& e : *list)
+          if (e.rfind("http://", 0) != 0 && e.rfind("https://", 0) != 0)
+            d_.error(*v, m.pathOf("endpoints"),
+                     "\"" + e + "\" is not an etcd client URL (http://host:port or https://...)");
+        st.endpoints = *list;
+      }
+    const bool etcd = st.backend == StateBackend::Etcd;
+    if (etcd && st.endpoints.empty())
+      d_.error(m.pos(), m.pathOf("endpoints"), "the etcd backend needs its endpoints");
+    if (!etcd)
+      for (const char* key : {"endpoints", "prefix", "replica_ttl", "ca_file"})
+        if (auto v = m.get(key))
+          d_.error(*v, m.pathOf(key), "only meaningful with backend: etcd");
+    if (st.prefix.empty() || st.prefix.front() != '/' || st.prefix.back() == '/')
+      d_.error(m.pos(), m.pathOf("prefix"), "starts with / and does not end with one: /drover");
+    if (st.replica_ttl < std::chrono::seconds(2) || st.replica_ttl > std::chrono::seconds(60))
+      d_.error(m.pos(), m.pathOf("replica_ttl"), "between 2s and 60s");
   }
 
   // --- networks ------------------------------------------------------------------------
@@ -392,6 +410,7 @@ void resolvePaths(Config& c) {
   resolve(c.server.api.cert);
   resolve(c.server.api.key);
   resolve(c.server.state.path);
+  resolve(c.server.state.ca_file);
   for (auto& [name, key] : c.trust.keys) resolve(key.value);
   for (auto& [name, img] : c.images) {
     for (auto* a : {&img.kernel, &img.initrd, &img.disk}) {

@@ -29,14 +29,28 @@ std::string withServerLine(const std::string& line) {
   return text;
 }
 
-TEST(HonouredKeys, EtcdBackendIsRefusedUntilItIsImplemented) {
-  EXPECT_THAT(
-      errorsOf(withServerLine("  state: { backend: etcd }")),
-      ElementsAre(
-          "c.yaml:3:21: server.state.backend: the etcd backend is not implemented yet; only "
-          "sqlite is available"));
+TEST(HonouredKeys, TheEtcdBackendNeedsItsEndpointsAndItsKeysNeedIt) {
+  EXPECT_THAT(errorsOf(withServerLine("  state: { backend: etcd }")),
+              ElementsAre("c.yaml:3:10: server.state.endpoints: the etcd backend needs its "
+                          "endpoints"));
+  EXPECT_THAT(errorsOf(withServerLine(
+                  "  state: { backend: etcd, endpoints: [\"http://198.51.100.1:2379\"], "
+                  "prefix: /site-a, replica_ttl: 5s }")),
+              ::testing::IsEmpty());
   EXPECT_THAT(errorsOf(withServerLine("  state: { backend: sqlite, path: /srv/drover/state.db }")),
               ::testing::IsEmpty());
+  EXPECT_THAT(
+      errorsOf(withServerLine("  state: { endpoints: [\"http://198.51.100.1:2379\"] }")),
+      ElementsAre("c.yaml:3:23: server.state.endpoints: only meaningful with backend: etcd"));
+  EXPECT_THAT(
+      errorsOf(withServerLine(
+          "  state: { backend: etcd, endpoints: [\"198.51.100.1:2379\"], prefix: drover/, "
+          "replica_ttl: 1s }")),
+      ElementsAre("c.yaml:3:10: server.state.prefix: starts with / and does not end with one: "
+                  "/drover",
+                  "c.yaml:3:10: server.state.replica_ttl: between 2s and 60s",
+                  "c.yaml:3:38: server.state.endpoints: \"198.51.100.1:2379\" is not an etcd "
+                  "client URL (http://host:port or https://...)"));
 }
 
 TEST(HonouredKeys, OnlyTheRuntimeTheAgentStartsIsAccepted) {

@@ -24,7 +24,8 @@ std::vector<std::string_view> under(std::string_view section) {
 TEST(Keys, SectionsComeFromTheTablePaths) {
   EXPECT_THAT(under(""), ElementsAre("server", "networks", "trust", "images", "profiles",
                                      "defaults", "nodes"));
-  EXPECT_THAT(under("server.state"), ElementsAre("backend", "path"));
+  EXPECT_THAT(under("server.state"),
+              ElementsAre("backend", "path", "endpoints", "prefix", "replica_ttl", "ca_file"));
   EXPECT_THAT(under("server.http"), ElementsAre("listen"));
   EXPECT_THAT(under("networks[]"), ElementsAre("name", "subnet", "mode", "pool", "gateway", "dns",
                                                "domain", "lease", "always_send"));
@@ -35,13 +36,13 @@ TEST(Keys, SectionsComeFromTheTablePaths) {
 }
 
 TEST(Keys, AKeyWithoutAnEntryIsRefused) {
-  // state.endpoints and state.prefix went with the etcd backend: no entry, no key.
   std::string text = kMinimalConfig;
-  text.replace(text.find("networks:"), 0, "  state: { endpoints: [\"http://127.0.0.1:2379\"] }\n");
+  text.replace(text.find("networks:"), 0, "  state: { endpoint: [\"http://127.0.0.1:2379\"] }\n");
   auto r = loadConfigText(text, "c.yaml", "/");
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].str(),
-            "c.yaml:3:12: server.state.endpoints: unknown key (expected one of: backend, path)");
+            "c.yaml:3:12: server.state.endpoint: unknown key (expected one of: backend, path, "
+            "endpoints, prefix, replica_ttl, ca_file)");
 }
 
 TEST(Keys, EveryPathIsDocumented) {

@@ -152,9 +152,19 @@ Result<std::optional<KeyValue>> Client::get(const std::string& key) {
 }
 
 Result<RangeResult> Client::range(const std::string& prefix, std::int64_t limit) {
+  return range(prefix, RangeOptions{limit, false, false});
+}
+
+Result<RangeResult> Client::range(const std::string& prefix, const RangeOptions& options) {
   RangeResult out;
+  const std::int64_t limit = options.limit;
   json req = {{"key", encodeBase64(prefix.empty() ? std::string(1, '\0') : prefix)},
               {"range_end", encodeBase64(prefixEnd(prefix))}};
+  if (options.descending) {
+    req["sort_order"] = "DESCEND";
+    req["sort_target"] = "KEY";
+  }
+  if (options.keys_only) req["keys_only"] = true;
   while (true) {
     std::int64_t page = state_->options.range_page;
     if (limit > 0)
@@ -173,7 +183,11 @@ Result<RangeResult> Client::range(const std::string& prefix, std::int64_t limit)
     const auto more = j->find("more");
     const bool has_more = more != j->end() && more->is_boolean() && more->get<bool>();
     if (kvs->empty()) return out;
-    req["key"] = encodeBase64(kvs->back().key + '\0');
+    // The next page starts after the last key (ascending) or ends before it (descending).
+    if (options.descending)
+      req["range_end"] = encodeBase64(kvs->back().key);
+    else
+      req["key"] = encodeBase64(kvs->back().key + '\0');
     for (auto& kv : *kvs) out.kvs.push_back(std::move(kv));
     if (!has_more || (limit > 0 && static_cast<std::int64_t>(out.kvs.size()) >= limit)) return out;
   }
@@ -194,6 +208,15 @@ Result<bool> Client::erase(const std::string& key) {
   auto deleted = readInt64(*j, "deleted");
   if (!deleted) return deleted.error();
   return *deleted > 0;
+}
+
+Result<std::optional<KeyValue>> Client::take(const std::string& key) {
+  auto j = call("/v3/kv/deleterange", {{"key", encodeBase64(key)}, {"prev_kv", true}});
+  if (!j) return j.error();
+  auto prev = decodeKvs(*j, "prev_kvs");
+  if (!prev) return prev.error();
+  if (prev->empty()) return std::optional<KeyValue>();
+  return std::optional<KeyValue>(std::move(prev->front()));
 }
 
 Result<TxnResult> Client::txn(const std::vector<Compare>& compares, const std::vector<Op>& success,

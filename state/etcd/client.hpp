@@ -6,8 +6,12 @@
 //   get(key)                  /v3/kv/range          the key's value and revisions, or nullopt
 //   range(prefix)             /v3/kv/range          every key under prefix (paged) and the
 //                                                   revision they were all read at
+//   range(prefix, options)    /v3/kv/range          the same, newest key first, keys only,
+//                                                   or at most a given count
 //   put(key, value, lease)    /v3/kv/put            the revision of the write
 //   erase(key)                /v3/kv/deleterange    whether the key existed
+//   take(key)                 /v3/kv/deleterange    the key's value as it was deleted
+//                                                   (prev_kv), nullopt when absent
 //   txn(compares, ok, fail)   /v3/kv/txn            which branch ran and its responses
 //   createIfAbsent            /v3/kv/txn            true when the key was created
 //   compareAndSwap            /v3/kv/txn            true when mod_revision matched
@@ -43,6 +47,14 @@ struct Options {
   std::string ca_file;                        // https endpoints: trust this CA bundle
 };
 
+// How range() reads: key order ascending or descending, at most `limit` keys (0: all), values
+// left out (keys_only: KeyValue::value is empty).
+struct RangeOptions {
+  std::int64_t limit = 0;
+  bool descending = false;
+  bool keys_only = false;
+};
+
 class Client {
  public:
   // Endpoints are base URLs ("http://10.0.0.1:2379"). A request goes to the endpoint that
@@ -58,9 +70,14 @@ class Client {
   // Every key that starts with `prefix` ("" for all), in key order, read at one revision
   // (a watch from revision + 1 sees every later change). limit > 0: at most that many keys.
   Result<RangeResult> range(const std::string& prefix, std::int64_t limit = 0);
+  // The same with RangeOptions; descending pages go from the last key down.
+  Result<RangeResult> range(const std::string& prefix, const RangeOptions& options);
   Result<std::int64_t> put(const std::string& key, const std::string& value,
                            std::int64_t lease = 0);
   Result<bool> erase(const std::string& key);
+  // Deletes `key` and returns what it held, in one request: of several callers taking the
+  // same key at once, exactly one gets it, the others nullopt.
+  Result<std::optional<KeyValue>> take(const std::string& key);
 
   Result<TxnResult> txn(const std::vector<Compare>& compares, const std::vector<Op>& success,
                         const std::vector<Op>& failure = {});

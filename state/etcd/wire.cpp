@@ -110,8 +110,16 @@ json encodeCompare(const Compare& c) {
   return j;
 }
 
+Op Op::erasePrefix(std::string prefix) {
+  Op op = erase(prefix.empty() ? std::string(1, '\0') : prefix);
+  op.range_end = etcd::prefixEnd(prefix);
+  return op;
+}
+
 json encodeOp(const Op& op) {
   json body = {{"key", encodeBase64(op.key)}};
+  if (op.kind != Op::Kind::kPut && !op.range_end.empty())
+    body["range_end"] = encodeBase64(op.range_end);
   switch (op.kind) {
     case Op::Kind::kRange:
       return {{"request_range", body}};
@@ -120,6 +128,7 @@ json encodeOp(const Op& op) {
       if (op.lease != 0) body["lease"] = std::to_string(op.lease);
       return {{"request_put", body}};
     case Op::Kind::kDelete:
+      if (op.prev_kv) body["prev_kv"] = true;
       return {{"request_delete_range", body}};
   }
   return body;
@@ -158,9 +167,9 @@ Result<KeyValue> decodeKeyValue(const json& j) {
   return kv;
 }
 
-Result<std::vector<KeyValue>> decodeKvs(const json& j) {
+Result<std::vector<KeyValue>> decodeKvs(const json& j, std::string_view name) {
   auto f = field(
-      j, "kvs", [](const json& v) { return v.is_array(); }, "an array");
+      j, name, [](const json& v) { return v.is_array(); }, "an array");
   if (!f) return f.error();
   std::vector<KeyValue> out;
   if (*f == nullptr) return out;
@@ -217,6 +226,9 @@ Result<TxnResult> decodeTxn(const json& j) {
       auto deleted = readInt64(body, "deleted");
       if (!deleted) return deleted.error();
       op.deleted = *deleted;
+      auto prev = decodeKvs(body, "prev_kvs");
+      if (!prev) return prev.error();
+      op.prev_kvs = std::move(*prev);
     } else {
       return badResponse(fmt::format("unknown txn response {}", name));
     }

@@ -51,19 +51,26 @@ struct Op {
   std::string key;
   std::string value;       // kPut
   std::int64_t lease = 0;  // kPut
+  std::string range_end;   // kRange, kDelete: every key in [key, range_end); "": the key alone
+  bool prev_kv = false;    // kDelete: the response carries the deleted keys and values
 
-  static Op get(std::string key) { return {Kind::kRange, std::move(key), {}, 0}; }
+  static Op get(std::string key) { return {Kind::kRange, std::move(key), {}, 0, {}, false}; }
   static Op put(std::string key, std::string value, std::int64_t lease = 0) {
-    return {Kind::kPut, std::move(key), std::move(value), lease};
+    return {Kind::kPut, std::move(key), std::move(value), lease, {}, false};
   }
-  static Op erase(std::string key) { return {Kind::kDelete, std::move(key), {}, 0}; }
+  static Op erase(std::string key, bool prev_kv = false) {
+    return {Kind::kDelete, std::move(key), {}, 0, {}, prev_kv};
+  }
+  // Every key that starts with `prefix`.
+  static Op erasePrefix(std::string prefix);
 };
 
 // What one operation of a transaction came to, in the order of the operations.
 struct OpResult {
   Op::Kind kind = Op::Kind::kRange;
-  std::vector<KeyValue> kvs;  // kRange
-  std::int64_t deleted = 0;   // kDelete
+  std::vector<KeyValue> kvs;       // kRange
+  std::int64_t deleted = 0;        // kDelete
+  std::vector<KeyValue> prev_kvs;  // kDelete with prev_kv: what was deleted
 };
 
 struct TxnResult {
@@ -104,7 +111,9 @@ nlohmann::json encodeOp(const Op& op);
 // An absent int64 field reads as 0.
 Result<std::int64_t> readInt64(const nlohmann::json& obj, std::string_view field);
 Result<KeyValue> decodeKeyValue(const nlohmann::json& kv);
-Result<std::vector<KeyValue>> decodeKvs(const nlohmann::json& range_response);
+// The array `field` ("kvs" of a range answer, "prev_kvs" of a delete answer); absent: empty.
+Result<std::vector<KeyValue>> decodeKvs(const nlohmann::json& response,
+                                        std::string_view field = "kvs");
 Result<TxnResult> decodeTxn(const nlohmann::json& txn_response);
 // The "result" of one line of /v3/watch.
 Result<WatchResponse> decodeWatch(const nlohmann::json& result);

@@ -106,10 +106,16 @@ Result<std::optional<NodeRecord>> EtcdStore::getNode(const std::string& name) {
   auto kv = client_->get(nodeKey(name));
   if (!kv) return kv.error();
   if (!*kv) return std::optional<NodeRecord>();
-  auto r = rec::decodeNode((*kv)->key, (*kv)->value);
+  auto r = readNode(**kv);
   if (!r) return r.error();
-  if (r->name != name) return rec::corrupt((*kv)->key, "the record is named " + r->name);
   return std::optional<NodeRecord>(std::move(*r));
+}
+
+Result<NodeRecord> EtcdStore::readNode(const KeyValue& kv) const {
+  auto r = rec::decodeNode(kv.key, kv.value);
+  if (r && nodeKey(r->name) != kv.key)
+    return rec::corrupt(kv.key, "the record is named " + r->name);
+  return r;
 }
 
 Result<std::optional<NodeRecord>> EtcdStore::findByMac(const std::string& mac) {
@@ -137,7 +143,7 @@ Result<std::vector<NodeRecord>> EtcdStore::listNodes() {
   if (!all) return all.error();
   std::vector<NodeRecord> out;
   for (const auto& kv : all->kvs) {
-    auto r = rec::decodeNode(kv.key, kv.value);
+    auto r = readNode(kv);
     if (!r) return r.error();
     out.push_back(std::move(*r));
   }
@@ -206,7 +212,7 @@ Result<NodeRecord> EtcdStore::updateNode(const std::string& name, const UpdateFn
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     std::optional<NodeRecord> current;
     if (cur) {
-      auto r = rec::decodeNode(cur->key, cur->value);
+      auto r = readNode(*cur);
       if (!r) return r.error();
       current = std::move(*r);
     }
@@ -267,7 +273,7 @@ drover::Status EtcdStore::removeNode(const std::string& name) {
     if (!kv) return kv.error();
     std::optional<NodeRecord> current;
     if (*kv) {  // a record that cannot be read is removed all the same, its index keys stay
-      if (auto r = rec::decodeNode((*kv)->key, (*kv)->value)) current = std::move(*r);
+      if (auto r = readNode(**kv)) current = std::move(*r);
     }
     std::vector<Compare> compares{modIs(key, *kv ? (**kv).mod_revision : 0)};
     std::vector<Op> ops{Op::erase(key), Op::erasePrefix(timelinePrefix(name))};

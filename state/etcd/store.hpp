@@ -89,6 +89,8 @@ class EtcdStore final : public StateStore {
                           const NodeRecord* next, std::vector<etcd::Compare>& compares,
                           std::vector<etcd::Op>& ops);
   std::mutex& lockFor(const std::string& name);
+  // The record at kv; state_corrupt when it is not one or its name is not the key's.
+  Result<NodeRecord> readNode(const etcd::KeyValue& kv) const;
 
   std::shared_ptr<etcd::Client> client_;
   std::string prefix_;

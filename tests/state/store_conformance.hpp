@@ -1,0 +1,203 @@
+// The StateStore conformance suite: every backend passes it. A test binary includes this file
+// once and instantiates the suite with its factories:
+//
+//   INSTANTIATE_TYPED_TEST_SUITE_P(Name, StoreConformance, ::testing::Types<F1, F2>);
+//
+// A factory has static setUpSuite()/tearDownSuite() (once per suite, e.g. start a server),
+// setUp() (per test; it may GTEST_SKIP or FAIL) and make(dir), which opens a fresh, empty
+// store (dir: a temporary directory of the test).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "state/store.hpp"
+#include "state/tokens.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace drover::state {
+
+// setUpSuite/tearDownSuite/setUp that do nothing, for factories that need none.
+struct PlainFactory {
+  static void setUpSuite() {}
+  static void tearDownSuite() {}
+  void setUp() {}
+};
+
+template <class Factory>
+class StoreConformance : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { Factory::setUpSuite(); }
+  static void TearDownTestSuite() { Factory::tearDownSuite(); }
+  void SetUp() override {
+    factory_.setUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    store_ = factory_.make(dir_.path());
+    ASSERT_NE(store_, nullptr);
+  }
+  test::TempDir dir_{"drover-state"};
+  Factory factory_;
+  std::unique_ptr<StateStore> store_;
+};
+
+TYPED_TEST_SUITE_P(StoreConformance);
+
+TYPED_TEST_P(StoreConformance, NodeLifecycleAndTimeline) {
+  StateStore& s = *this->store_;
+  auto init = [](NodeRecord& r) {
+    r.mac = "52:54:00:12:34:56";
+    r.uuid = "c0ffee00-0000-4000-8000-000000000001";
+    r.facts_json = R"({"cpu":{"count":2}})";
+  };
+  auto rec =
+      applyEvent(s, "worker-1", NodeEvent::kRegistered, {1000, "registered", "agent up"}, init);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->status.state, NodeState::kInstalling);
+  EXPECT_EQ(rec->state_since_ms, 1000);
+  ASSERT_TRUE(s.appendTimeline("worker-1",
+                               {{1100, "image_progress", "10%"}, {1200, "image_progress", "90%"}})
+                  .ok());
+  rec = applyEvent(s, "worker-1", NodeEvent::kInstalled, {1300, "installed", ""});
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->state_since_ms, 1300);
+
+  // Refused transitions change nothing and add no timeline entry.
+  auto refused = applyEvent(s, "worker-1", NodeEvent::kRegistered, {1400, "registered", "stray"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "transition_refused");
+
+  auto got = s.getNode("worker-1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->status.state, NodeState::kInstalled);
+  EXPECT_EQ((*got)->mac, "52:54:00:12:34:56");
+  EXPECT_EQ((*got)->facts_json, R"({"cpu":{"count":2}})");
+  auto by_mac = s.findByMac("52:54:00:12:34:56");
+  ASSERT_TRUE(by_mac.ok() && by_mac->has_value());
+  EXPECT_EQ((*by_mac)->name, "worker-1");
+  auto by_uuid = s.findByUuid("c0ffee00-0000-4000-8000-000000000001");
+  ASSERT_TRUE(by_uuid.ok() && by_uuid->has_value());
+  EXPECT_FALSE(s.findByMac("00:00:00:00:00:01")->has_value());
+  EXPECT_FALSE(s.findByMac("")->has_value());
+
+  auto tl = s.timeline("worker-1", 1000);
+  ASSERT_TRUE(tl.ok());
+  ASSERT_EQ(tl->size(), 4u);
+  EXPECT_EQ((*tl)[0], (TimelineEntry{1000, "registered", "agent up"}));
+  EXPECT_EQ((*tl)[3].phase, "installed");
+  auto last2 = s.timeline("worker-1", 2);
+  ASSERT_EQ(last2->size(), 2u);
+  EXPECT_EQ((*last2)[0].message, "90%");
+
+  ASSERT_TRUE(
+      applyEvent(s, "worker-1", NodeEvent::kReinstallRequested, {1500, "reinstall_requested", ""})
+          .ok());
+  EXPECT_TRUE((*s.getNode("worker-1"))->status.reinstall_requested);
+  rec = applyEvent(s, "worker-1", NodeEvent::kRegistered, {1600, "registered", ""});
+  ASSERT_TRUE(rec.ok());
+  EXPECT_FALSE(rec->status.reinstall_requested);
+  EXPECT_EQ(rec->status.state, NodeState::kInstalling);
+}
+
+TYPED_TEST_P(StoreConformance, ListAndRemove) {
+  StateStore& s = *this->store_;
+  for (const char* n : {"c", "a", "b"})
+    ASSERT_TRUE(applyEvent(s, n, NodeEvent::kDiscovered, {1, "discovered", ""}).ok());
+  auto all = s.listNodes();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].name, "a");
+  EXPECT_EQ((*all)[0].status.state, NodeState::kDiscovered);
+  ASSERT_TRUE(s.removeNode("b").ok());
+  EXPECT_EQ(s.listNodes()->size(), 2u);
+  EXPECT_TRUE(s.timeline("b", 10)->empty());
+  EXPECT_FALSE(s.getNode("b")->has_value());
+}
+
+TYPED_TEST_P(StoreConformance, UpdateFnErrorWritesNothing) {
+  StateStore& s = *this->store_;
+  auto r = s.updateNode("x",
+                        [](const std::optional<NodeRecord>&) -> Result<NodeRecord> {
+                          return makeError("nope", "refused");
+                        },
+                        {{1, "p", "m"}});
+  EXPECT_FALSE(r.ok());
+  EXPECT_FALSE(s.getNode("x")->has_value());
+  EXPECT_TRUE(s.timeline("x", 10)->empty());
+}
+
+TYPED_TEST_P(StoreConformance, ConcurrentUpdatesAreAtomic) {
+  StateStore& s = *this->store_;
+  auto bump = [&] {
+    for (int i = 0; i < 50; ++i) {
+      auto r =
+          s.updateNode("counter", [](const std::optional<NodeRecord>& cur) -> Result<NodeRecord> {
+            NodeRecord rec = cur.value_or(NodeRecord{});
+            rec.state_since_ms += 1;
+            return rec;
+          });
+      ASSERT_TRUE(r.ok());
+    }
+  };
+  std::thread t1(bump), t2(bump);
+  t1.join();
+  t2.join();
+  EXPECT_EQ((*s.getNode("counter"))->state_since_ms, 100);
+}
+
+TYPED_TEST_P(StoreConformance, TokensSingleUseExpiryWrongNode) {
+  StateStore& s = *this->store_;
+  std::int64_t now = 1'000'000;
+  TokenService tokens(s, [&now] { return now; });
+  ASSERT_TRUE(applyEvent(s, "worker-1", NodeEvent::kRegistered, {1, "registered", ""}).ok());
+  ASSERT_TRUE(applyEvent(s, "worker-2", NodeEvent::kRegistered, {1, "registered", ""}).ok());
+
+  auto boot = tokens.issueBootToken("worker-1", 60'000);
+  ASSERT_TRUE(boot.ok());
+  EXPECT_EQ(boot->size(), 43u);
+  auto node = tokens.redeemBootToken(*boot);
+  ASSERT_TRUE(node.ok());
+  EXPECT_EQ(*node, "worker-1");
+  auto again = tokens.redeemBootToken(*boot);  // single use
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "invalid_token");
+
+  auto old = tokens.issueBootToken("worker-1", 60'000);
+  now += 60'001;
+  auto expired = tokens.redeemBootToken(*old);
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(expired.error().code, "expired_token");
+  EXPECT_FALSE(tokens.redeemBootToken(*old).ok());  // spent even though expired
+
+  auto stale = tokens.issueBootToken("worker-2", 10);
+  auto fresh = tokens.issueBootToken("worker-2", 10'000'000);
+  now += 1000;
+  EXPECT_EQ(*s.purgeExpiredTokens(now), 1u);
+  EXPECT_FALSE(tokens.redeemBootToken(*stale).ok());
+  EXPECT_TRUE(tokens.redeemBootToken(*fresh).ok());
+  EXPECT_FALSE(tokens.redeemBootToken("not-a-token").ok());
+
+  // Node credentials: bound to one node, compared in constant time.
+  auto cred = tokens.issueNodeCredential("worker-1");
+  ASSERT_TRUE(cred.ok());
+  EXPECT_NE((*s.getNode("worker-1"))->credential_hash, *cred);  // stored hashed
+  EXPECT_EQ((*s.getNode("worker-1"))->credential_hash, hashToken(*cred));
+  std::uint64_t before = constantTimeCompareCountForTest();
+  EXPECT_TRUE(tokens.verifyNodeCredential("worker-1", *cred).ok());
+  EXPECT_GT(constantTimeCompareCountForTest(), before);
+  EXPECT_EQ(tokens.verifyNodeCredential("worker-2", *cred).error().code, "invalid_credential");
+  EXPECT_FALSE(tokens.verifyNodeCredential("nobody", *cred).ok());
+  EXPECT_FALSE(tokens.verifyNodeCredential("worker-1", *cred + "x").ok());
+  EXPECT_FALSE(tokens.issueNodeCredential("nobody").ok());
+  auto rotated = tokens.issueNodeCredential("worker-1");
+  EXPECT_FALSE(tokens.verifyNodeCredential("worker-1", *cred).ok());
+  EXPECT_TRUE(tokens.verifyNodeCredential("worker-1", *rotated).ok());
+}
+
+REGISTER_TYPED_TEST_SUITE_P(StoreConformance, NodeLifecycleAndTimeline, ListAndRemove,
+                            UpdateFnErrorWritesNothing, ConcurrentUpdatesAreAtomic,
+                            TokensSingleUseExpiryWrongNode);
+
+}  // namespace drover::state

@@ -96,6 +96,75 @@ TEST_F(EtcdClient, PutGetRangeErase) {
   EXPECT_EQ(c.range(key(""))->kvs.size(), 4u);
 }
 
+TEST_F(EtcdClient, RangeDescendingLimitedKeysOnly) {
+  Options paged;
+  paged.range_page = 2;
+  auto c = client(paged);
+  for (const char* k : {"a", "b", "c", "d", "e"}) ASSERT_TRUE(c.put(key(k), k).ok());
+  ASSERT_TRUE(c.put(key("").substr(0, key("").size() - 1) + "0", "outside").ok());
+  auto keysOf = [](const RangeResult& r) {
+    std::vector<std::string> out;
+    for (const auto& kv : r.kvs) out.push_back(kv.key);
+    return out;
+  };
+  RangeOptions desc;
+  desc.descending = true;
+  auto all = c.range(key(""), desc);  // three pages of two, from the last key down
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_EQ(keysOf(*all),
+            (std::vector<std::string>{key("e"), key("d"), key("c"), key("b"), key("a")}));
+  EXPECT_EQ(all->kvs[0].value, "e");
+  desc.limit = 3;
+  EXPECT_EQ(keysOf(*c.range(key(""), desc)),
+            (std::vector<std::string>{key("e"), key("d"), key("c")}));
+  RangeOptions keys_only;
+  keys_only.keys_only = true;
+  auto keys = c.range(key(""), keys_only);
+  ASSERT_TRUE(keys.ok()) << keys.error().message;
+  ASSERT_EQ(keys->kvs.size(), 5u);
+  EXPECT_EQ(keys->kvs[0].key, key("a"));
+  EXPECT_EQ(keys->kvs[0].value, "");
+}
+
+TEST_F(EtcdClient, TakeHasOneWinner) {
+  auto c = client();
+  EXPECT_FALSE(c.take(key("absent"))->has_value());
+  for (int round = 0; round < 5; ++round) {
+    const std::string k = key(std::to_string(round));
+    ASSERT_TRUE(c.put(k, "prize").ok());
+    std::atomic<int> wins{0}, errors{0};
+    std::vector<std::thread> racers;
+    for (int i = 0; i < 6; ++i) {
+      racers.emplace_back([&] {
+        auto own = Client::create({etcd_->endpoint});
+        auto r = own.ok() ? own->take(k) : Result<std::optional<KeyValue>>(own.error());
+        if (!r.ok())
+          ++errors;
+        else if (r->has_value() && (*r)->value == "prize")
+          ++wins;
+      });
+    }
+    for (auto& t : racers) t.join();
+    EXPECT_EQ(errors, 0);
+    EXPECT_EQ(wins, 1) << k;
+    EXPECT_FALSE(c.get(k)->has_value());
+  }
+}
+
+TEST_F(EtcdClient, TxnDeletesAPrefixAndReturnsWhatItDeleted) {
+  auto c = client();
+  for (const char* k : {"p/a", "p/b", "q"}) ASSERT_TRUE(c.put(key(k), k).ok());
+  ASSERT_TRUE(c.put(key("p0"), "outside").ok());
+  auto r = c.txn({}, {Op::erasePrefix(key("p/")), Op::erase(key("q"), /*prev_kv=*/true)});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->responses.size(), 2u);
+  EXPECT_EQ(r->responses[0].deleted, 2);
+  EXPECT_TRUE(r->responses[0].prev_kvs.empty());
+  ASSERT_EQ(r->responses[1].prev_kvs.size(), 1u);
+  EXPECT_EQ(r->responses[1].prev_kvs[0].value, "q");
+  EXPECT_EQ(c.range(key(""))->kvs.size(), 1u);  // p0 only
+}
+
 TEST_F(EtcdClient, CreateIfAbsentOnce) {
   auto c = client();
   EXPECT_TRUE(*c.createIfAbsent(key("lease"), "one"));

@@ -38,6 +38,19 @@ TEST(EtcdWire, EncodesComparesAndOps) {
   EXPECT_EQ(encodeOp(Op::erase("k")), json::parse(R"({"request_delete_range":{"key":"aw=="}})"));
 }
 
+TEST(EtcdWire, PrefixDeletesAndPreviousValues) {
+  EXPECT_EQ(encodeOp(Op::erasePrefix("k")),
+            json::parse(R"({"request_delete_range":{"key":"aw==","range_end":"bA=="}})"));
+  EXPECT_EQ(encodeOp(Op::erase("k", /*prev_kv=*/true)),
+            json::parse(R"({"request_delete_range":{"key":"aw==","prev_kv":true}})"));
+  auto txn = decodeTxn(json::parse(R"({"succeeded":true,"responses":[
+      {"response_delete_range":{"deleted":"1","prev_kvs":[{"key":"aw==","value":"dg=="}]}}]})"));
+  ASSERT_TRUE(txn.ok()) << txn.error().message;
+  ASSERT_EQ(txn->responses.at(0).prev_kvs.size(), 1u);
+  EXPECT_EQ(txn->responses[0].prev_kvs[0].value, "v");
+  EXPECT_FALSE(decodeKvs(json::parse(R"({"prev_kvs":3})"), "prev_kvs").ok());
+}
+
 TEST(EtcdWire, AbsentFieldsAreZero) {
   // An empty value and lease 0 are left out; so is "succeeded" when false.
   auto kvs = decodeKvs(json::parse(

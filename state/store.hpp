@@ -1,6 +1,7 @@
 // Durable node state: records, the per-node boot timeline, and hashed tokens.
-// Implementations: SqliteStore (the default, WAL, durable before a call returns) and
-// MemoryStore (tests). Both pass tests/state/conformance_test.cpp.
+// Implementations: SqliteStore (the default, WAL, durable before a call returns),
+// EtcdStore (state/etcd/store.hpp: shared by several replicas) and MemoryStore (tests). All
+// pass the suite in tests/state/store_conformance.hpp.
 // Every method is safe to call from several threads.
 #pragma once
 

@@ -6,8 +6,8 @@
 //   get(key)                  /v3/kv/range          the key's value and revisions, or nullopt
 //   range(prefix)             /v3/kv/range          every key under prefix (paged) and the
 //                                                   revision they were all read at
-//   range(prefix, options)    /v3/kv/range          the same, newest key first, keys only,
-//                                                   or at most a given count
+//   range(prefix, options)    /v3/kv/range          the same in descending key order, keys
+//                                                   only, or at most a given count
 //   put(key, value, lease)    /v3/kv/put            the revision of the write
 //   erase(key)                /v3/kv/deleterange    whether the key existed
 //   take(key)                 /v3/kv/deleterange    the key's value as it was deleted

@@ -51,8 +51,9 @@ struct Op {
   std::string key;
   std::string value;       // kPut
   std::int64_t lease = 0;  // kPut
-  std::string range_end;   // kRange, kDelete: every key in [key, range_end); "": the key alone
-  bool prev_kv = false;    // kDelete: the response carries the deleted keys and values
+  // Initialised here so that an Op braced from its first four fields still compiles cleanly.
+  std::string range_end = {};  // kRange, kDelete: every key in [key, range_end); "": the key alone
+  bool prev_kv = false;        // kDelete: the response carries the deleted keys and values
 
   static Op get(std::string key) { return {Kind::kRange, std::move(key), {}, 0, {}, false}; }
   static Op put(std::string key, std::string value, std::int64_t lease = 0) {
@@ -68,9 +69,9 @@ struct Op {
 // What one operation of a transaction came to, in the order of the operations.
 struct OpResult {
   Op::Kind kind = Op::Kind::kRange;
-  std::vector<KeyValue> kvs;       // kRange
-  std::int64_t deleted = 0;        // kDelete
-  std::vector<KeyValue> prev_kvs;  // kDelete with prev_kv: what was deleted
+  std::vector<KeyValue> kvs;            // kRange
+  std::int64_t deleted = 0;             // kDelete
+  std::vector<KeyValue> prev_kvs = {};  // kDelete with prev_kv: what was deleted
 };
 
 struct TxnResult {

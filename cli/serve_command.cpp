@@ -10,13 +10,21 @@ namespace drover::cli {
 
 void addServeCommand(CLI::App& root, Context& ctx) {
   auto opts = std::make_shared<server::Options>();
-  auto* cmd = root.add_subcommand("serve", "Serve DHCP, TFTP, HTTP boot and the API from a cluster declaration");
+  auto* cmd = root.add_subcommand(
+      "serve", "Serve DHCP, TFTP, HTTP boot and the API from a cluster declaration");
   cmd->add_option("-c,--config", opts->config_path, "Cluster declaration (YAML)")->required();
   cmd->add_option("--state-dir", opts->state_dir,
                   "State directory (default: the directory of server.state.path)");
   cmd->add_flag("!--no-dhcp", opts->dhcp, "Do not run the DHCP server");
   cmd->add_flag("!--no-tftp", opts->tftp, "Do not run the TFTP server");
-  cmd->add_option("--threads", opts->threads, "Threads for HTTP and the API (DHCP and TFTP run on their own)")->check(CLI::Range(1, 64));
+  cmd->add_option("--replica-id", opts->replica_id,
+                  "With server.state.backend etcd: this replica's name (default: the host name)");
+  cmd->add_option("--advertise", opts->advertise,
+                  "The address handed to machines, instead of server.advertise (replicas share "
+                  "one declaration)");
+  cmd->add_option("--threads", opts->threads,
+                  "Threads for HTTP and the API (DHCP and TFTP run on their own)")
+      ->check(CLI::Range(1, 64));
   cmd->callback([opts, &ctx] {
     auto app = server::App::create(*opts);
     if (!app) {

@@ -2,7 +2,13 @@
 // keeps beyond one statement lives in one of these.
 #pragma once
 
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string_view>
 #include <utility>
+
+#include "common/result.hpp"
 
 namespace drover {
 
@@ -28,5 +34,9 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// Writes `data` to `path` through a temporary file beside it (fsynced, then renamed), so a
+// crash leaves the old file or the new one, never half of one. Error code write_failed.
+Status writeFileAtomic(const std::filesystem::path& path, std::string_view data, mode_t mode);
 
 }  // namespace drover

@@ -20,6 +20,7 @@ struct EtcdLeaseStore::Planned {
   std::vector<etcd::Op> reads;  // the failure branch: each key read back
   std::vector<std::pair<std::string, std::optional<Lease>>> after;  // key -> written lease
   std::set<std::string> keys;
+  std::optional<Lease> refused;  // what holds the address a refused write wanted
 
   void merge(Planned&& o) {
     compares.insert(compares.end(), o.compares.begin(), o.compares.end());
@@ -71,7 +72,12 @@ EtcdLeaseStore::Known EtcdLeaseStore::decoded(const etcd::KeyValue& kv, std::int
   return k;
 }
 
-void EtcdLeaseStore::see(const std::string& key, Known k, bool notify) {
+void EtcdLeaseStore::tellRefused(const std::optional<Lease>& lease) {
+  LeaseListener* listener = listener_.load();
+  if (lease && listener != nullptr) listener->corrected(*lease);
+}
+
+void EtcdLeaseStore::see(const std::string& key, Known k, Notify notify) {
   std::optional<std::string> previous_client;
   {
     std::lock_guard lock(mu_);
@@ -82,12 +88,15 @@ void EtcdLeaseStore::see(const std::string& key, Known k, bool notify) {
     slot = k;
     if (same) return;
   }
-  if (!notify || listener_ == nullptr) return;
-  if (k.lease) {
-    listener_->stored(*k.lease);
+  LeaseListener* listener = listener_.load();
+  if (notify == Notify::kNo || listener == nullptr) return;
+  if (k.lease && notify == Notify::kCorrection) {
+    listener->corrected(*k.lease);
+  } else if (k.lease) {
+    listener->stored(*k.lease);
   } else if (!k.corrupt) {
     auto ip = Ipv4Address::parse(key.substr(leasePrefix(options_.prefix).size()));
-    if (ip) listener_->removed(*ip, previous_client.value_or(""));
+    if (ip) listener->removed(*ip, previous_client.value_or(""));
   }
 }
 
@@ -124,6 +133,7 @@ Status EtcdLeaseStore::plan(std::span<const LeaseWrite> writes, Planned& out) {
     if (w.op == LeaseWrite::Op::Put) {
       if (held_by_other) {
         conflicts_.fetch_add(1, std::memory_order_relaxed);
+        out.refused = k.lease;
         return makeError("lease_conflict",
                          fmt::format("{} is held by another client{}", w.lease.ip.str(),
                                      k.corrupt ? " (undecodable lease)" : ""));
@@ -166,7 +176,7 @@ Result<bool> EtcdLeaseStore::commit(const Planned& p) {
       k.seen_at = r->revision;
       k.mod_revision = lease ? r->revision : 0;
       k.lease = lease;
-      see(key, std::move(k), /*notify=*/false);
+      see(key, std::move(k), Notify::kNo);
     }
     return true;
   }
@@ -178,7 +188,7 @@ Result<bool> EtcdLeaseStore::commit(const Planned& p) {
     } else {
       k = decoded(kvs.front(), r->revision);
     }
-    see(p.reads[i].key, std::move(k), /*notify=*/true);  // the engine learns what won
+    see(p.reads[i].key, std::move(k), Notify::kCorrection);  // the engine learns what won
   }
   return false;
 }
@@ -186,7 +196,10 @@ Result<bool> EtcdLeaseStore::commit(const Planned& p) {
 Status EtcdLeaseStore::applyOne(std::span<const LeaseWrite> writes) {
   for (int attempt = 0; attempt < options_.attempts; ++attempt) {
     Planned p;
-    if (auto st = plan(writes, p); !st.ok()) return st;
+    if (auto st = plan(writes, p); !st.ok()) {
+      tellRefused(p.refused);
+      return st;
+    }
     auto done = commit(p);
     if (!done) return done.error();
     if (*done) return {};
@@ -229,6 +242,7 @@ std::vector<Status> EtcdLeaseStore::applyGroups(std::span<const std::vector<Leas
     }
     Planned p;
     if (auto st = plan(groups[i], p); !st.ok()) {
+      tellRefused(p.refused);
       results[i] = st;
       continue;
     }
@@ -248,7 +262,7 @@ Status EtcdLeaseStore::resync(std::int64_t& from) {
     present.insert(kv.key);
     std::string by;
     Known k = decoded(kv, r->revision, &by);
-    see(kv.key, std::move(k), by != options_.replica);
+    see(kv.key, std::move(k), by != options_.replica ? Notify::kChange : Notify::kNo);
   }
   std::vector<std::string> gone;
   {
@@ -259,7 +273,7 @@ Status EtcdLeaseStore::resync(std::int64_t& from) {
   for (const auto& key : gone) {
     Known k;
     k.seen_at = r->revision;
-    see(key, std::move(k), /*notify=*/true);
+    see(key, std::move(k), Notify::kChange);
   }
   from = r->revision + 1;
   return {};
@@ -280,11 +294,11 @@ void EtcdLeaseStore::follow(etcd::Client& watcher, const std::atomic<bool>& stop
             if (e.type == etcd::Event::Type::kPut) {
               std::string by;
               Known k = decoded(e.kv, e.kv.mod_revision, &by);
-              see(e.kv.key, std::move(k), by != options_.replica);
+              see(e.kv.key, std::move(k), by != options_.replica ? Notify::kChange : Notify::kNo);
             } else {
               Known k;
               k.seen_at = e.kv.mod_revision;
-              see(e.kv.key, std::move(k), /*notify=*/true);
+              see(e.kv.key, std::move(k), Notify::kChange);
             }
             from = e.kv.mod_revision + 1;
           }

@@ -41,6 +41,9 @@ class LeaseListener {
  public:
   virtual ~LeaseListener() = default;
   virtual void stored(const dhcp::Lease& lease) = 0;
+  // What the store holds for an address this replica just tried to write (a conflict): it
+  // wins over whatever the engine holds there.
+  virtual void corrected(const dhcp::Lease& lease) { stored(lease); }
   // The lease of `ip` that `client_key` held is gone ("" when who held it is not known).
   virtual void removed(Ipv4Address ip, const std::string& client_key) = 0;
 };
@@ -59,7 +62,7 @@ class EtcdLeaseStore final : public dhcp::LeaseStore {
 
   // Called for other replicas' writes seen by follow() and for the lease that won a
   // conflict; set before follow() starts. Called on follow()'s or the committer's thread.
-  void setListener(LeaseListener* listener) { listener_ = listener; }
+  void setListener(LeaseListener* listener) { listener_.store(listener); }
 
   // Watches the lease keys from loadAll()'s revision until `*stop`, on `watcher` (its own
   // client: a watch holds a connection). Reconnects after a broken stream; when etcd has
@@ -85,14 +88,16 @@ class EtcdLeaseStore final : public dhcp::LeaseStore {
   Status applyOne(std::span<const dhcp::LeaseWrite> writes);
   // Records what `key` was at revision `k.seen_at` unless something newer is known; tells
   // the listener when `notify` and it was news.
-  void see(const std::string& key, Known k, bool notify);
+  enum class Notify { kNo, kChange, kCorrection };
+  void see(const std::string& key, Known k, Notify notify);
+  void tellRefused(const std::optional<dhcp::Lease>& lease);
   Known decoded(const etcd::KeyValue& kv, std::int64_t seen_at, std::string* by = nullptr);
   // After a compacted watch: reads every lease again and reports what changed.
   Status resync(std::int64_t& from);
 
   etcd::Client& client_;
   LeaseStoreOptions options_;
-  LeaseListener* listener_ = nullptr;
+  std::atomic<LeaseListener*> listener_{nullptr};
   std::mutex mu_;
   std::map<std::string, Known> known_;  // by key
   std::int64_t revision_ = 0;           // of the last loadAll

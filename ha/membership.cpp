@@ -107,7 +107,12 @@ std::string Membership::key() const {
 Status Membership::registerSelf() {
   auto lease = client_.grantLease(options_.ttl_s);
   if (!lease) return lease.error();
-  auto created = client_.createIfAbsent(key(), encodeReplica(options_.self), *lease);
+  ReplicaInfo self;
+  {
+    std::lock_guard lock(mu_);
+    self = options_.self;
+  }
+  auto created = client_.createIfAbsent(key(), encodeReplica(self), *lease);
   if (!created || !*created) {
     (void)client_.revokeLease(*lease);
     if (!created) return created.error();
@@ -268,6 +273,20 @@ bool Membership::prefers(Ipv4Address ip) const {
 std::vector<ReplicaInfo> Membership::live() const {
   std::lock_guard lock(mu_);
   return live_;
+}
+
+Status Membership::update(const std::string& config_hash) {
+  ReplicaInfo self;
+  {
+    std::lock_guard lock(mu_);
+    options_.self.config_hash = config_hash;
+    self = options_.self;
+  }
+  const auto lease = lease_.load();
+  if (lease == 0) return makeError("replica_not_alive", "not registered with etcd right now");
+  auto put = client_.put(key(), encodeReplica(self), lease);
+  if (!put) return put.error();
+  return {};
 }
 
 void Membership::setOnChange(std::function<void(const std::vector<ReplicaInfo>&)> fn) {

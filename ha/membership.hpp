@@ -72,6 +72,9 @@ class Membership final : public dhcp::Responsibility {
   bool selfAlive() const { return self_alive_.load(); }
   const std::string& id() const { return options_.self.id; }
 
+  // Publishes a new declaration hash for this replica (after a reload).
+  Status update(const std::string& config_hash);
+
   // Called on the watcher's thread after every change of the live set.
   void setOnChange(std::function<void(const std::vector<ReplicaInfo>&)> fn);
 

@@ -10,7 +10,6 @@
 
 #include <utility>
 
-#include <boost/asio/ssl/context.hpp>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -18,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <boost/asio/ssl/context.hpp>
 
 #include "common/certificate.hpp"
 #include "common/fd.hpp"
@@ -41,19 +41,13 @@ constexpr long kCertDays = 365;
 constexpr long kRenewBeforeDays = 30;
 
 Error sslError(std::string_view what) {
-  return makeError("tls_error", std::string(what) + ": " + ERR_error_string(ERR_get_error(), nullptr));
+  return makeError("tls_error",
+                   std::string(what) + ": " + ERR_error_string(ERR_get_error(), nullptr));
 }
 
-// Writes via a temporary file and rename, so a crash never leaves half a key.
 drover::Status writeFileAtomic(const fs::path& path, const std::string& data, mode_t mode) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) return makeError("tls_write", tmp.string() + ": " + std::strerror(errno));
-  const bool ok =
-      ::write(fd.get(), data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
-      ::fsync(fd.get()) == 0 && fd.close() == 0;
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) return makeError("tls_write", path.string() + ": write failed");
+  auto st = drover::writeFileAtomic(path, data, mode);
+  if (!st) return makeError("tls_write", st.error().message);
   return {};
 }
 
@@ -120,9 +114,11 @@ Result<CertPtr> makeCert(const CertSpec& spec, EVP_PKEY* key, X509* issuer, EVP_
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);  // tolerate clock skew
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), spec.days * 24 * 3600);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Drover"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Drover"), -1, -1, 0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1,
+                             -1, 0);
   X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name);
   if (X509_set_pubkey(cert.get(), key) != 1) return sslError("X509_set_pubkey");
   X509* issuer_cert = issuer ? issuer : cert.get();
@@ -137,7 +133,8 @@ std::string fingerprintOf(X509* cert) {
   return "sha256:" + certificateSha256(cert);
 }
 
-bool certStillGood(X509* cert, X509* ca, const std::vector<std::string>& ips, const std::vector<std::string>& dns) {
+bool certStillGood(X509* cert, X509* ca, const std::vector<std::string>& ips,
+                   const std::vector<std::string>& dns) {
   EVP_PKEY* ca_key = X509_get0_pubkey(ca);
   if (ca_key == nullptr || X509_verify(cert, ca_key) != 1) return false;
   std::time_t renew_at = std::time(nullptr) + kRenewBeforeDays * 24 * 3600;
@@ -182,7 +179,8 @@ Result<TlsFiles> ensureAutoTls(const fs::path& state_dir, const std::vector<std:
   } else {
     ca_key.reset(EVP_EC_gen("P-256"));
     if (!ca_key) return sslError("EVP_EC_gen");
-    CertSpec spec{"Drover CA", kCaDays,
+    CertSpec spec{"Drover CA",
+                  kCaDays,
                   {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
                    {NID_key_usage, "critical,keyCertSign,cRLSign"},
                    {NID_subject_key_identifier, "hash"}}};
@@ -208,7 +206,8 @@ Result<TlsFiles> ensureAutoTls(const fs::path& state_dir, const std::vector<std:
     std::string san;
     for (const auto& ip : ip_sans) san += (san.empty() ? "IP:" : ",IP:") + ip;
     for (const auto& name : dns_sans) san += (san.empty() ? "DNS:" : ",DNS:") + name;
-    CertSpec spec{ip_sans.empty() ? std::string("drover") : ip_sans.front(), kCertDays,
+    CertSpec spec{ip_sans.empty() ? std::string("drover") : ip_sans.front(),
+                  kCertDays,
                   {{NID_basic_constraints, "critical,CA:FALSE"},
                    {NID_key_usage, "critical,digitalSignature"},
                    {NID_ext_key_usage, "serverAuth"},
@@ -221,8 +220,8 @@ Result<TlsFiles> ensureAutoTls(const fs::path& state_dir, const std::vector<std:
     if (auto st = writeCert(files.cert, c->get()); !st) return st.error();
     files.issued_cert = true;
   }
-  log::get("http")->info("HTTP_TLS_AUTO dir={} created_ca={} issued_cert={} ca={}", dir.string(), files.created_ca,
-                         files.issued_cert, files.ca_fingerprint);
+  log::get("http")->info("HTTP_TLS_AUTO dir={} created_ca={} issued_cert={} ca={}", dir.string(),
+                         files.created_ca, files.issued_cert, files.ca_fingerprint);
   return files;
 }
 
@@ -231,8 +230,9 @@ Result<std::shared_ptr<boost::asio::ssl::context>> makeServerTlsContext(const fs
   namespace ssl = boost::asio::ssl;
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   boost::system::error_code ec;
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use,
                    ec);
   if (!ec) ctx->use_certificate_chain_file(cert_chain.string(), ec);
   if (!ec) ctx->use_private_key_file(key.string(), ssl::context::pem, ec);

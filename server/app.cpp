@@ -8,28 +8,30 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <future>
 #include <thread>
 
+#include "boot/dhcp_policy.hpp"
+#include "boot/server_configs.hpp"
+#include "boot/template_check.hpp"
+#include "cluster/loader.hpp"
 #include "common/log.hpp"
 #include "dhcp/server/clock.hpp"
 #include "dhcp/server/engine.hpp"
 #include "dhcp/server/group_commit.hpp"
 #include "dhcp/server/sqlite_lease_store.hpp"
 #include "dhcp/server/transport.hpp"
-#include "ndp/server/responder.hpp"
-#include "boot/dhcp_policy.hpp"
-#include "boot/server_configs.hpp"
-#include "boot/template_check.hpp"
 #include "http/server.hpp"
 #include "http/tls.hpp"
-#include "cluster/loader.hpp"
+#include "ndp/server/responder.hpp"
 #include "server/api_routes.hpp"
 #include "server/boot_routes.hpp"
 #include "server/context.hpp"
 #include "server/node_metrics.hpp"
+#include "server/replication.hpp"
 #include "server/server_files.hpp"
 #include "server/timeline_observer.hpp"
 #include "state/sqlite_store.hpp"
@@ -39,9 +41,19 @@ namespace drover::server {
 
 namespace asio = boost::asio;
 
-Loaded loadSnapshot(const std::string& config_path) {
+Loaded loadSnapshot(const std::string& config_path, const std::string& advertise) {
   auto loaded = cluster::loadConfigFile(config_path);
   if (!loaded.ok()) return {nullptr, std::move(loaded.errors)};
+  if (!advertise.empty()) {
+    auto ip = Ipv4Address::parse(advertise);
+    if (!ip)
+      return {nullptr,
+              {cluster::Diagnostic{
+                  config_path, {}, "--advertise", "\"" + advertise + "\" is not an IPv4 address"}}};
+    auto config = std::make_shared<cluster::Config>(*loaded.config);
+    config->server.advertise = *ip;
+    loaded.config = std::move(config);
+  }
   auto snapshot = boot::Snapshot::build(loaded.config);
   if (auto problems = boot::checkTemplates(snapshot->inventory); !problems.empty())
     return {nullptr, problems};
@@ -52,7 +64,8 @@ Loaded loadSnapshot(const std::string& config_path) {
 struct DhcpStack {
   asio::io_context io;
   dhcp::SystemClock clock;
-  std::unique_ptr<dhcp::SqliteLeaseStore> leases;
+  std::unique_ptr<dhcp::LeaseStore> own_leases;  // SQLite; with replicas the shared one
+  dhcp::LeaseStore* leases = nullptr;
   std::unique_ptr<dhcp::GroupCommitter> committer;
   std::unique_ptr<dhcp::Engine> engine;
   std::unique_ptr<dhcp::Transport> transport;
@@ -82,7 +95,9 @@ struct App::Impl {
     asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   };
   std::vector<std::unique_ptr<Bulk>> bulk;
-  std::unique_ptr<state::SqliteStore> store;
+  std::unique_ptr<Replication> replication;  // server.state.backend: etcd
+  std::string config_hash;                   // sha256 of the declaration file served
+  std::unique_ptr<state::StateStore> store;
   std::unique_ptr<state::TokenService> tokens;
   std::unique_ptr<Context> ctx;
   std::unique_ptr<TimelineObserver> observer;
@@ -101,7 +116,8 @@ namespace {
 // The bulk io_contexts, made on first use (options.threads of them), for ServerOptions::bulk.
 std::vector<asio::io_context*> bulkContexts(App::Impl& d) {
   if (d.bulk.empty())
-    for (int i = 0; i < std::max(1, d.options.threads); ++i) d.bulk.push_back(std::make_unique<App::Impl::Bulk>());
+    for (int i = 0; i < std::max(1, d.options.threads); ++i)
+      d.bulk.push_back(std::make_unique<App::Impl::Bulk>());
   std::vector<asio::io_context*> out;
   for (auto& b : d.bulk) out.push_back(&b->io);
   return out;
@@ -156,6 +172,20 @@ void raiseFileLimit(spdlog::logger& log) {
              static_cast<unsigned long long>(lim.rlim_cur));
 }
 
+// What replicas compare to tell whether they serve the same declaration.
+std::string configHash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return state::hashToken(text);  // sha256, hex
+}
+
+std::string replicaId(const Options& o) {
+  if (!o.replica_id.empty()) return o.replica_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "drover";
+  return host;
+}
+
 Status withName(Status st, std::string_view listener) {
   if (st) return st;
   return makeError(st.error().code, fmt::format("{}: {}", listener, st.error().message));
@@ -169,10 +199,12 @@ App::~App() {
   stop();
   if (impl_->dhcp && impl_->dhcp->thread.joinable()) impl_->dhcp->thread.join();
   if (impl_->tftp && impl_->tftp->thread.joinable()) impl_->tftp->thread.join();
+  if (impl_->replication) impl_->replication->stopDhcp();  // before the engine goes
+  if (impl_->dhcp) impl_->dhcp.reset();                    // its committer uses the leases
 }
 
 Result<std::unique_ptr<App>> App::create(Options options) {
-  auto loaded = loadSnapshot(options.config_path);
+  auto loaded = loadSnapshot(options.config_path, options.advertise);
   if (!loaded.snapshot) {
     std::string all;
     for (const auto& e : loaded.errors) all += e.str() + "\n";
@@ -189,9 +221,21 @@ Result<std::unique_ptr<App>> App::create(Options options) {
   if (ec)
     return makeError("state_dir", fmt::format("{}: {}", impl->state_dir.string(), ec.message()));
 
-  auto store = state::SqliteStore::open(databaseFor(impl->options, config));
-  if (!store) return store.error();
-  impl->store = std::move(*store);
+  impl->config_hash = configHash(impl->options.config_path);
+  if (config.server.state.backend == cluster::StateBackend::Etcd) {
+    auto r = Replication::open(config.server.state, replicaId(impl->options));
+    if (!r) return r.error();
+    impl->replication = std::move(*r);
+    impl->store = impl->replication->takeStore();
+    if (config.server.api.tls == cluster::TlsMode::Auto || !config.server.api.cert.empty())
+      if (auto st = impl->replication->shareSecrets(impl->state_dir, config.server.advertise.str());
+          !st)
+        return st.error();
+  } else {
+    auto store = state::SqliteStore::open(databaseFor(impl->options, config));
+    if (!store) return store.error();
+    impl->store = std::move(*store);
+  }
   impl->tokens = std::make_unique<state::TokenService>(*impl->store);
   auto op = state::ensureOperatorToken(impl->state_dir);
   if (!op) return op.error();
@@ -269,23 +313,40 @@ Status App::start() {
     auto tcfg = boot::tftpConfigFrom(config);
     if (!tcfg) return tcfg.error();
     d.tftp = std::make_unique<TftpStack>();
-    d.tftp->server =
-        std::make_unique<tftp::Server>(d.tftp->io, *tcfg, nullptr, d.observer.get());
+    d.tftp->server = std::make_unique<tftp::Server>(d.tftp->io, *tcfg, nullptr, d.observer.get());
     if (auto st = withName(d.tftp->server->start(), "tftp"); !st) return st;
+  }
+
+  if (d.replication) {
+    ha::ReplicaInfo self{d.replication->id(),    config.server.advertise.str(),
+                         apiUrl(*d.ctx, config), httpBase(*d.ctx, config),
+                         d.config_hash,          state::nowMs()};
+    // Another replica serves another declaration: re-read ours (it may have been reloaded
+    // there from the same file), on the main io_context like a SIGHUP.
+    auto on_differs = [this, &d] {
+      if (!d.stopping) asio::post(d.io, [this] { (void)reload(); });
+    };
+    if (auto st = d.replication->join(std::move(self), on_differs); !st) return st;
   }
 
   if (d.options.dhcp) {
     d.dhcp = std::make_unique<DhcpStack>();
     auto& s = *d.dhcp;
-    auto leases = dhcp::SqliteLeaseStore::open((d.state_dir / "leases.db").string());
-    if (!leases) return leases.error();
-    s.leases = std::move(*leases);
+    if (d.replication) {
+      s.leases = &d.replication->leases();
+    } else {
+      auto leases = dhcp::SqliteLeaseStore::open((d.state_dir / "leases.db").string());
+      if (!leases) return leases.error();
+      s.own_leases = std::move(*leases);
+      s.leases = s.own_leases.get();
+    }
     s.committer = std::make_unique<dhcp::GroupCommitter>(*s.leases);
     d.policy = std::make_unique<boot::InventoryBootPolicy>(*this);
     s.engine = std::make_unique<dhcp::Engine>(boot::dhcpConfigFrom(config), *d.policy, s.clock);
     auto restored = s.leases->loadAll();
     if (!restored) return restored.error();
     s.engine->restore(*restored);
+    if (d.replication) d.replication->serveDhcp(*s.engine, s.io, *s.committer);
     s.transport =
         std::make_unique<dhcp::Transport>(s.io, *s.engine, *s.committer, d.observer.get());
     if (auto st = withName(s.transport->start(), "dhcp"); !st) return st;
@@ -346,7 +407,7 @@ std::string App::endpointForTest(const std::string& listener) const {
 
 Status App::reload() {
   auto& d = *impl_;
-  auto loaded = loadSnapshot(d.options.config_path);
+  auto loaded = loadSnapshot(d.options.config_path, d.options.advertise);
   if (!loaded.snapshot) {
     for (const auto& e : loaded.errors) d.log->error("RELOAD_REJECTED {}", e.str());
     return makeError(
@@ -355,6 +416,8 @@ Status App::reload() {
   }
   const auto& after = loaded.snapshot->inventory.config();
   d.snapshot.store(loaded.snapshot);
+  d.config_hash = configHash(d.options.config_path);
+  if (d.replication) d.replication->servingConfig(d.config_hash);
   Status dhcp_status = reloadDhcp(d, after);
   d.log->info("RELOADED config={} nodes={} networks={}", d.options.config_path, after.nodes.size(),
               after.networks.size());

@@ -32,6 +32,11 @@ struct Options {
   bool dhcp = true;  // run the DHCP server (needs root for port 67)
   bool tftp = true;  // run the TFTP server (needs root for port 69)
   int threads = 2;   // io_context threads for HTTP and the API (DHCP and TFTP have their own)
+  // Replicas (server.state.backend: etcd): this replica's name (default: the host name) and
+  // the address it hands to machines instead of server.advertise, since the declaration is
+  // the same file on every replica.
+  std::string replica_id;
+  std::string advertise;
 };
 
 // Outcome of loading a declaration: the snapshot, or every problem found.
@@ -39,7 +44,8 @@ struct Loaded {
   std::shared_ptr<const boot::Snapshot> snapshot;
   cluster::Diagnostics errors;
 };
-Loaded loadSnapshot(const std::string& config_path);
+// `advertise` (when not empty) replaces server.advertise.
+Loaded loadSnapshot(const std::string& config_path, const std::string& advertise = {});
 
 class App final : public boot::InventorySource {
  public:

@@ -25,6 +25,7 @@ struct Config {
 
   // DHCP: the server (unicast, as a relay does) and the relay address the sim acts as.
   Ipv4Address server{};
+  std::vector<Ipv4Address> more_servers;  // relayed to as well, as a relay with several servers
   std::uint16_t server_port = 67;
   Ipv4Address relay{};                   // giaddr; the sim listens on relay:relay_port
   std::uint16_t relay_port = 67;
@@ -42,6 +43,9 @@ struct Config {
 
   // HTTP (iPXE): one keep-alive connection per machine; failed GETs retried.
   int http_retries = 2;
+  // A failed boot starts over from DHCP this many times (before the deadline), as firmware
+  // that loops over its boot order does.
+  int reboots = 0;
   Millis http_timeout{std::chrono::seconds(60)};  // per request, no progress
 
   // HTTP only: every machine starts at this iPXE script URL, with no DHCP and no TFTP (as a

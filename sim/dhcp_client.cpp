@@ -35,7 +35,8 @@ void addIdentity(wire::Message& m, const Identity& id) {
   m.flags = wire::kBroadcastFlag;  // PXE ROMs ask for broadcast replies
   m.options.setU16(opt::kMaxMessageSize, kMaxMessageSize);
   m.options.set(opt::kParameterList,
-                wire::ByteView(reinterpret_cast<const std::byte*>(kParameterList.data()), kParameterList.size()));
+                wire::ByteView(reinterpret_cast<const std::byte*>(kParameterList.data()),
+                               kParameterList.size()));
   m.options.setU16(opt::kClientArch, id.arch);
   const std::byte ndi[] = {std::byte{1}, std::byte{3}, std::byte{16}};  // UNDI 3.16
   m.options.set(opt::kClientNdi, wire::ByteView(ndi));
@@ -46,14 +47,21 @@ void addIdentity(wire::Message& m, const Identity& id) {
   if (id.ipxe) {
     m.options.setString(opt::kUserClass, "iPXE");
     // iPXE's encapsulated options: feature flags for HTTP, and its version.
-    const std::byte encap[] = {std::byte{wire::ipxe::kFeatureHttp}, std::byte{1}, std::byte{1},
-                               std::byte{wire::ipxe::kVersion},     std::byte{3}, std::byte{1},
-                               std::byte{21},                       std::byte{1}};
+    const std::byte encap[] = {std::byte{wire::ipxe::kFeatureHttp},
+                               std::byte{1},
+                               std::byte{1},
+                               std::byte{wire::ipxe::kVersion},
+                               std::byte{3},
+                               std::byte{1},
+                               std::byte{21},
+                               std::byte{1}};
     m.options.set(opt::kIpxeEncap, wire::ByteView(encap));
   }
 }
 
-std::string cString(const std::string& s) { return s.substr(0, s.find('\0')); }
+std::string cString(const std::string& s) {
+  return s.substr(0, s.find('\0'));
+}
 
 }  // namespace
 
@@ -67,7 +75,8 @@ wire::Message buildDiscover(const Identity& id, std::uint32_t xid, Ipv4Address g
   return m;
 }
 
-wire::Message buildRequest(const Identity& id, std::uint32_t xid, Ipv4Address giaddr, const wire::Message& offer) {
+wire::Message buildRequest(const Identity& id, std::uint32_t xid, Ipv4Address giaddr,
+                           const wire::Message& offer) {
   wire::Message m;
   m.xid = xid;
   m.giaddr = giaddr;
@@ -98,11 +107,11 @@ Lease leaseFrom(const wire::Message& ack) {
   return l;
 }
 
-Relay::Relay(asio::io_context& io, const Config& config)
-    : io_(io),
-      config_(config),
-      socket_(io),
-      server_(asio::ip::address_v4(config.server.value()), config.server_port) {}
+Relay::Relay(asio::io_context& io, const Config& config) : io_(io), config_(config), socket_(io) {
+  servers_.emplace_back(asio::ip::address_v4(config.server.value()), config.server_port);
+  for (const auto& s : config.more_servers)
+    servers_.emplace_back(asio::ip::address_v4(s.value()), config.server_port);
+}
 
 Status Relay::open() {
   boost::system::error_code ec;
@@ -112,10 +121,12 @@ Status Relay::open() {
   // dropping them. SO_RCVBUFFORCE passes net.core.rmem_max when allowed (CAP_NET_ADMIN).
   if (!ec) {
     const int size = kRelayBuffer;
-    if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
+    if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) !=
+        0) {
       socket_.set_option(asio::socket_base::receive_buffer_size(size), ec);
     }
-    if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) {
+    if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) !=
+        0) {
       socket_.set_option(asio::socket_base::send_buffer_size(size), ec);
     }
   }
@@ -140,7 +151,8 @@ asio::awaitable<void> Relay::receiveLoop() {
   asio::ip::udp::endpoint from;
   while (open_) {
     boost::system::error_code ec;
-    const auto n = co_await socket_.async_receive_from(asio::buffer(buf), from, redirect_error(use_awaitable, ec));
+    const auto n = co_await socket_.async_receive_from(asio::buffer(buf), from,
+                                                       redirect_error(use_awaitable, ec));
     if (ec) {
       if (!open_ || ec == asio::error::operation_aborted) co_return;
       continue;
@@ -162,16 +174,21 @@ asio::awaitable<void> Relay::receiveLoop() {
   }
 }
 
-asio::awaitable<std::optional<wire::Message>> Relay::exchange(const wire::Message& m, wire::MessageType want,
-                                                              Millis timeout, Clock::time_point deadline) {
+asio::awaitable<std::optional<wire::Message>> Relay::exchange(const wire::Message& m,
+                                                              wire::MessageType want,
+                                                              Millis timeout,
+                                                              Clock::time_point deadline) {
   std::optional<wire::Message> reply;
   auto encoded = wire::encode(m, wire::kMinMaxMessageSize);
   if (!encoded) co_return reply;
   asio::steady_timer timer(io_);
   waiters_[m.xid] = Waiter{static_cast<std::uint8_t>(want), &timer, &reply};
   boost::system::error_code ec;
-  co_await socket_.async_send_to(asio::buffer(*encoded), server_, redirect_error(use_awaitable, ec));
-  if (ec) ++send_errors_;
+  for (const auto& server : servers_) {
+    co_await socket_.async_send_to(asio::buffer(*encoded), server,
+                                   redirect_error(use_awaitable, ec));
+    if (ec) ++send_errors_;
+  }
   if (!reply) {
     timer.expires_at(std::min(Clock::now() + timeout, deadline));
     co_await timer.async_wait(redirect_error(use_awaitable, ec));

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "common/net.hpp"
 #include "common/result.hpp"
@@ -59,7 +60,8 @@ class Relay {
   // are counted (stray()).
   asio::awaitable<std::optional<dhcp::wire::Message>> exchange(const dhcp::wire::Message& m,
                                                                dhcp::wire::MessageType want,
-                                                               Millis timeout, Clock::time_point deadline);
+                                                               Millis timeout,
+                                                               Clock::time_point deadline);
 
   std::uint64_t stray() const { return stray_; }
   std::uint64_t sendErrors() const { return send_errors_; }
@@ -75,7 +77,7 @@ class Relay {
   asio::io_context& io_;
   const Config& config_;
   asio::ip::udp::socket socket_;
-  asio::ip::udp::endpoint server_;
+  std::vector<asio::ip::udp::endpoint> servers_;
   std::unordered_map<std::uint32_t, Waiter> waiters_;
   std::uint64_t stray_ = 0;
   std::uint64_t send_errors_ = 0;

@@ -18,8 +18,8 @@ using asio::use_awaitable;
 
 namespace {
 
-constexpr int kMaxNakRestarts = 3;   // DISCOVER again after a NAK, then give up
-constexpr int kMaxChainHops = 4;     // scripts chaining to scripts
+constexpr int kMaxNakRestarts = 3;  // DISCOVER again after a NAK, then give up
+constexpr int kMaxChainHops = 4;    // scripts chaining to scripts
 constexpr std::uint16_t kTftpPort = 69;
 
 double msSince(Clock::time_point t) {
@@ -27,7 +27,8 @@ double msSince(Clock::time_point t) {
 }
 
 Error timeoutOrDeadline(Clock::time_point deadline, std::string_view what) {
-  if (Clock::now() >= deadline) return makeError("deadline", std::string(what) + ": deadline passed");
+  if (Clock::now() >= deadline)
+    return makeError("deadline", std::string(what) + ": deadline passed");
   return makeError("timeout", std::string(what) + ": no answer after every retransmit");
 }
 
@@ -39,25 +40,31 @@ asio::awaitable<Result<wire::Message>> dora(const Config& config, Relay& relay, 
     const std::uint32_t xid = xid_base + static_cast<std::uint32_t>(restart);
     const auto began = Clock::now();
     auto secs = [&] {
-      return static_cast<std::uint16_t>(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - began).count());
+      return static_cast<std::uint16_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - began).count());
     };
     auto discover = buildDiscover(id, xid, config.relay);
     std::optional<wire::Message> offer;
-    for (std::size_t i = 0; i < config.dhcp_timeouts.size() && !offer && Clock::now() < deadline; ++i) {
+    for (std::size_t i = 0; i < config.dhcp_timeouts.size() && !offer && Clock::now() < deadline;
+         ++i) {
       if (i > 0) ++retransmits;
       discover.secs = secs();
-      offer = co_await relay.exchange(discover, wire::MessageType::Offer, config.dhcp_timeouts[i], deadline);
+      offer = co_await relay.exchange(discover, wire::MessageType::Offer, config.dhcp_timeouts[i],
+                                      deadline);
     }
     if (!offer) co_return timeoutOrDeadline(deadline, "DISCOVER");
     auto request = buildRequest(id, xid, config.relay, *offer);
     std::optional<wire::Message> ack;
-    for (std::size_t i = 0; i < config.dhcp_timeouts.size() && !ack && Clock::now() < deadline; ++i) {
+    for (std::size_t i = 0; i < config.dhcp_timeouts.size() && !ack && Clock::now() < deadline;
+         ++i) {
       if (i > 0) ++retransmits;
       request.secs = secs();
-      ack = co_await relay.exchange(request, wire::MessageType::Ack, config.dhcp_timeouts[i], deadline);
+      ack = co_await relay.exchange(request, wire::MessageType::Ack, config.dhcp_timeouts[i],
+                                    deadline);
     }
     if (!ack) co_return timeoutOrDeadline(deadline, "REQUEST");
-    if (ack->messageType() == static_cast<std::uint8_t>(wire::MessageType::Ack)) co_return std::move(*ack);
+    if (ack->messageType() == static_cast<std::uint8_t>(wire::MessageType::Ack))
+      co_return std::move(*ack);
   }
   co_return makeError("nak", "NAK after every REQUEST");
 }
@@ -85,12 +92,23 @@ std::string resolve(const std::string& url, const HttpUrl& base) {
 
 class Boot {
  public:
-  Boot(asio::io_context& io, const Config& config, Relay& relay, ClientRecord& record, Clock::time_point start)
+  Boot(asio::io_context& io, const Config& config, Relay& relay, ClientRecord& record,
+       Clock::time_point start)
       : io_(io), config_(config), relay_(relay), record_(record), start_(start) {}
 
   asio::awaitable<void> run() {
-    const auto power_on = Clock::now();
-    deadline_ = power_on + config_.deadline;
+    deadline_ = Clock::now() + config_.deadline;
+    for (int reboot = 0;; ++reboot) {
+      co_await attempt();
+      if (record_.ok || reboot >= config_.reboots || Clock::now() >= deadline_) co_return;
+      record_.retry_reasons.push_back("reboot_after_" + record_.failure);
+      record_.failure.clear();
+      bind_.reset();
+    }
+  }
+
+ private:
+  asio::awaitable<void> attempt() {
     Identity id{clientMac(config_.mac_base, record_.index), {}, config_.arch, false};
     id.uuid = clientUuid(id.mac);
     record_.mac = id.mac.str();
@@ -132,7 +150,8 @@ class Boot {
       // The loader (iPXE) runs and asks again, as iPXE.
       id.ipxe = true;
       t = Clock::now();
-      auto ack2 = co_await dora(config_, relay_, id, xid_base + 8, deadline_, record_.dhcp_retransmits);
+      auto ack2 =
+          co_await dora(config_, relay_, id, xid_base + 8, deadline_, record_.dhcp_retransmits);
       if (!ack2) co_return fail(Phase::IpxeDhcp, ack2.error().code);
       record_.phase_ms[2] = msSince(t);
       lease = leaseFrom(*ack2);
@@ -142,7 +161,6 @@ class Boot {
     co_await boot(script_url, settingsFor(id, lease));
   }
 
- private:
   asio::awaitable<void> boot(std::string url, const Settings& settings) {
     HttpConnection conn(io_, bind_);
     auto t = Clock::now();
@@ -180,7 +198,8 @@ class Boot {
   }
 
   // A GET, retried on a fresh connection after a short pause, like a script's retry loop.
-  asio::awaitable<Result<HttpReply>> fetch(HttpConnection& conn, const HttpUrl& url, bool keep_body, Phase phase) {
+  asio::awaitable<Result<HttpReply>> fetch(HttpConnection& conn, const HttpUrl& url, bool keep_body,
+                                           Phase phase) {
     for (int attempt = 0;; ++attempt) {
       auto r = co_await conn.get(url, keep_body, config_.http_timeout, deadline_);
       if (r) {

@@ -25,9 +25,28 @@ void Engine::restore(const std::vector<Lease>& leases) {
   log_->info("DHCP_LEASES_RESTORED count={}", table_.size());
 }
 
-void Engine::learn(const Lease& lease) {
-  if (lease.state == LeaseState::Offered) return;
+std::vector<LeaseWrite> Engine::learn(const Lease& lease, bool authoritative) {
+  if (lease.state == LeaseState::Offered) return {};
+  // A store change seen late: this engine bound the address since (its lease ends later,
+  // as every newer lease does), so what it holds is newer.
+  if (const Lease* here = table_.byIp(lease.ip); !authoritative && here != nullptr &&
+                                                 here->state == LeaseState::Bound &&
+                                                 here->expires > lease.expires)
+    return {};
+  std::vector<LeaseWrite> out;
+  const Lease* held = lease.client_key.empty() ? nullptr : table_.byClient(lease.client_key);
+  if (held != nullptr && held->ip != lease.ip && held->state == LeaseState::Bound &&
+      lease.state == LeaseState::Bound && owns(lease.client_key)) {
+    // The one that ends later stays (the lower address on a tie), whichever replica asks.
+    const bool keep_held =
+        held->expires != lease.expires ? held->expires > lease.expires : held->ip < lease.ip;
+    log_->warn("DHCP_DOUBLE_LEASE mac={} kept={} dropped={}", lease.mac.str(),
+               (keep_held ? held : &lease)->ip.str(), (keep_held ? &lease : held)->ip.str());
+    if (keep_held) return {LeaseWrite{LeaseWrite::Op::Remove, lease}};
+    out.push_back(LeaseWrite{LeaseWrite::Op::Remove, *held});
+  }
   table_.put(lease);
+  return out;
 }
 
 void Engine::forget(Ipv4Address ip, const std::string& client_key) {

@@ -86,8 +86,13 @@ class Engine {
   // the engine.
   void setResponsibility(const Responsibility* r) { responsibility_ = r; }
   // A lease another server stored (seen on the shared store): it replaces what this engine
-  // holds for that address, an offer included. Offered leases are ignored.
-  void learn(const Lease& lease);
+  // holds for that address, an offer included; ignored when this engine has bound the
+  // address since (a later end). Offered leases are ignored. When the client
+  // is this engine's and now holds two bound addresses (two servers answered it around a
+  // takeover), the one that ends first is returned as a Remove to store.
+  // `authoritative`: the store refused this engine's write of that address and holds
+  // `lease` there: it replaces what the engine holds, newer or not.
+  std::vector<LeaseWrite> learn(const Lease& lease, bool authoritative = false);
   // Another server removed the lease `client_key` held on `ip` ("": whoever held it):
   // forgotten unless this engine holds an offer or a lease of another client there now.
   void forget(Ipv4Address ip, const std::string& client_key = {});

@@ -1,5 +1,9 @@
 #include "state/etcd/client.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <mutex>
 #include <optional>
 
@@ -44,6 +48,12 @@ struct WatchStream {
   bool done = false;  // on_events said stop
 
   bool stopped() const { return done || (stop != nullptr && stop->load()); }
+
+  static int onSocket(void*, curl_socket_t fd, curlsocktype) {
+    const int probes = 3;
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof(probes));
+    return CURL_SOCKOPT_OK;
+  }
 
   // False when the watch ends here (done or error set).
   bool line(std::string_view text) {
@@ -305,6 +315,12 @@ Status Client::watch(const std::string& prefix, std::int64_t start_revision,
     curl_easy_setopt(easy->get(), CURLOPT_XFERINFOFUNCTION, &WatchStream::onProgress);
     curl_easy_setopt(easy->get(), CURLOPT_XFERINFODATA, &w);
     curl_easy_setopt(easy->get(), CURLOPT_NOPROGRESS, 0L);
+    // An idle watch sends nothing: TCP keepalives find a peer that is gone (a partition
+    // drops packets without a reset) within about five seconds.
+    curl_easy_setopt(easy->get(), CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy->get(), CURLOPT_TCP_KEEPIDLE, 2L);
+    curl_easy_setopt(easy->get(), CURLOPT_TCP_KEEPINTVL, 1L);
+    curl_easy_setopt(easy->get(), CURLOPT_SOCKOPTFUNCTION, &WatchStream::onSocket);
     const auto o = easy->perform();
     if (w.stopped()) return Status::success();
     if (!w.error && !w.buffer.empty()) w.line(w.buffer);  // an error body without a newline

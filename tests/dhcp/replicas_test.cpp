@@ -66,9 +66,9 @@ TEST_F(ReplicaEngine, AllocationPrefersThisReplicasShare) {
 
 TEST_F(ReplicaEngine, ALeaseAnotherReplicaStoredIsRespectedAndRebindingKeepsIt) {
   // Another replica gave 192.0.2.101 to client 7; this engine learns it from the store.
-  Lease theirs{ip("192.0.2.101"), keyOf(7), macFor(7), LeaseState::Bound, clock_.now() + 3600,
-               "lab", ""};
-  engine_->learn(theirs);
+  Lease theirs{ip("192.0.2.101"),   keyOf(7), macFor(7), LeaseState::Bound,
+               clock_.now() + 3600, "lab",    ""};
+  EXPECT_TRUE(engine_->learn(theirs).empty());
   share_.everyone = true;
   // Nobody else gets it.
   for (std::uint64_t mac = 1; mac <= 3; ++mac)
@@ -84,6 +84,42 @@ TEST_F(ReplicaEngine, ALeaseAnotherReplicaStoredIsRespectedAndRebindingKeepsIt) 
   EXPECT_EQ(ack.yiaddr, theirs.ip);
   ASSERT_EQ(out.writes.size(), 1u);
   EXPECT_EQ(out.writes[0].lease.client_key, keyOf(7));
+}
+
+TEST_F(ReplicaEngine, AClientAnsweredByTwoReplicasKeepsOneAddress) {
+  share_.everyone = true;
+  auto ack = dora(4);  // 192.0.2.101, from this replica
+  // Another replica had acknowledged it an address just before the takeover.
+  Lease older{ip("192.0.2.102"), keyOf(4), macFor(4), LeaseState::Bound,
+              clock_.now() + 60, "rack1",  ""};
+  auto writes = engine_->learn(older);
+  ASSERT_EQ(writes.size(), 1u);  // the one that ends first goes
+  EXPECT_EQ(writes[0].op, LeaseWrite::Op::Remove);
+  EXPECT_EQ(writes[0].lease.ip, older.ip);
+  EXPECT_EQ(engine_->leases().byClient(keyOf(4))->ip, ack.yiaddr);
+  Lease newer = older;
+  newer.expires = clock_.now() + 7200;
+  writes = engine_->learn(newer);
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].lease.ip, ack.yiaddr);
+  EXPECT_EQ(engine_->leases().byClient(keyOf(4))->ip, newer.ip);
+  // Another replica's client: its owner settles it.
+  share_.everyone = false;
+  Lease theirs = newer;
+  theirs.ip = ip("192.0.2.103");
+  theirs.expires += 10;
+  EXPECT_TRUE(engine_->learn(theirs).empty());
+}
+
+TEST_F(ReplicaEngine, AStaleChangeSeenLateDoesNotUndoANewerBinding) {
+  share_.everyone = true;
+  auto ack = dora(5);
+  // Another client's lease of the same address, from before this binding, seen only now.
+  Lease stale{ack.yiaddr, keyOf(6), macFor(6), LeaseState::Bound, clock_.now() + 100, "rack1", ""};
+  EXPECT_TRUE(engine_->learn(stale).empty());
+  EXPECT_EQ(engine_->leases().byIp(ack.yiaddr)->client_key, keyOf(5));
+  engine_->forget(ack.yiaddr, keyOf(6));  // and its removal
+  EXPECT_EQ(engine_->leases().byClient(keyOf(5))->ip, ack.yiaddr);
 }
 
 TEST_F(ReplicaEngine, ForgettingKeepsThisEnginesOwnOffers) {

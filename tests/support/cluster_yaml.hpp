@@ -18,6 +18,7 @@ struct ClusterYaml {
   std::string tftp_listen = "127.0.0.1:0";
   std::string http_listen = "127.0.0.1:0";
   std::string api_listen = "127.0.0.1:0";
+  std::string state = "{ backend: sqlite, path: state/state.db }";
   // YAML list items under `networks:`.
   std::string networks =
       "  - name: lan\n"
@@ -41,7 +42,7 @@ struct ClusterYaml {
     y += "  tftp: { listen: \"" + tftp_listen + "\", root: tftp }\n"
          "  http: { listen: \"" + http_listen + "\" }\n"
          "  api: { listen: \"" + api_listen + "\", tls: auto }\n"
-         "  state: { backend: sqlite, path: state/state.db }\n"
+         "  state: " + state + "\n"
          "networks:\n" + networks +
          "images:\n"
          "  boot-env:\n"

@@ -49,7 +49,17 @@ struct ApiTarget {
 void addNodesCommands(CLI::App& root, Context& ctx);
 int runNodes(const ApiTarget& target, bool json, std::ostream& out, std::ostream& err);
 int runNode(const ApiTarget& target, const std::string& name, bool json, std::ostream& out, std::ostream& err);
-int runReinstall(const ApiTarget& target, const std::string& name, std::ostream& out, std::ostream& err);
+// power: also through the node's BMC, next boot from the network once, then power cycle.
+int runReinstall(const ApiTarget& target, const std::string& name, std::ostream& out,
+                 std::ostream& err, bool power = false);
+// -c/--config, --api, --state-dir, --ca: where the API is (shared by the API commands).
+void addTargetOptions(CLI::App* cmd, ApiTarget& target);
+
+// drover power NAME on|off|cycle|reset|status: through the node's BMC, over the API.
+// Exit codes as for the commands above.
+void addPowerCommand(CLI::App& root, Context& ctx);
+int runPower(const ApiTarget& target, const std::string& name, const std::string& action,
+             std::ostream& out, std::ostream& err);
 // drover sim --server IP --relay IP [-n N] [--concurrency N] [--spread D] ... [--json FILE]:
 // simulated PXE machines booting at once (docs/sim.md). Exit 0: every boot completed;
 // 1: some failed; 2: could not run.

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     drover::cli::addExplainCommand(app, ctx);
     drover::cli::addServeCommand(app, ctx);
     drover::cli::addNodesCommands(app, ctx);
+    drover::cli::addPowerCommand(app, ctx);
     drover::cli::addImagesCommands(app, ctx);
     drover::cli::addSimCommand(app, ctx);
 

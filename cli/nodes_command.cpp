@@ -88,14 +88,14 @@ std::string factsSummary(const json& f) {
   return out.empty() ? "none reported" : out;
 }
 
+}  // namespace
+
 void addTargetOptions(CLI::App* cmd, ApiTarget& t) {
   cmd->add_option("-c,--config", t.config, "Cluster declaration: the API address and state dir come from it");
   cmd->add_option("--api", t.api, "API URL, e.g. https://192.0.2.1:8443");
   cmd->add_option("--state-dir", t.state_dir, "State directory (operator.token, tls/ca.crt)");
   cmd->add_option("--ca", t.ca, "CA certificate to trust (default: STATE_DIR/tls/ca.crt)");
 }
-
-}  // namespace
 
 std::string formatAge(std::int64_t ms) {
   if (ms < 0) ms = 0;
@@ -162,12 +162,20 @@ int runNode(const ApiTarget& target, const std::string& name, bool raw, std::ost
   return 0;
 }
 
-int runReinstall(const ApiTarget& target, const std::string& name, std::ostream& out, std::ostream& err) {
+int runReinstall(const ApiTarget& target, const std::string& name, std::ostream& out,
+                 std::ostream& err, bool power) {
   auto api = ApiClient::connect(target);
   if (!api) return report(err, api.error());
-  auto r = api->call("POST", "/v1/nodes/" + pathSegment(name) + "/reinstall", "{}");
+  auto r = api->call("POST", "/v1/nodes/" + pathSegment(name) + "/reinstall",
+                     power ? R"({"power":true})" : "{}");
   if (!r) return report(err, r.error());
-  out << name << ": reinstall requested; its next network boot installs it again\n";
+  if (power) {
+    auto j = json::parse(*r, nullptr, false);
+    out << name << ": reinstall requested; next boot from the network (read back), power "
+        << (j.is_object() ? str(j, "power") : std::string("cycle")) << " sent\n";
+  } else {
+    out << name << ": reinstall requested; its next network boot installs it again\n";
+  }
   return 0;
 }
 
@@ -176,6 +184,7 @@ void addNodesCommands(CLI::App& root, Context& ctx) {
     ApiTarget target;
     std::string name;
     bool json = false;
+    bool power = false;
   };
   auto f = std::make_shared<Flags>();
   auto* nodes = root.add_subcommand("nodes", "List nodes: NAME STATE IP MAC PROFILE LAST-EVENT AGE");
@@ -192,7 +201,11 @@ void addNodesCommands(CLI::App& root, Context& ctx) {
   auto* reinstall = root.add_subcommand("reinstall", "Install a node again on its next network boot");
   reinstall->add_option("name", f->name, "Node name")->required();
   addTargetOptions(reinstall, f->target);
-  reinstall->callback([f, &ctx] { ctx.exit_code = runReinstall(f->target, f->name, ctx.out, ctx.err); });
+  reinstall->add_flag(
+      "--power", f->power,
+      "Through its BMC: next boot from the network once (read back), then power cycle");
+  reinstall->callback(
+      [f, &ctx] { ctx.exit_code = runReinstall(f->target, f->name, ctx.out, ctx.err, f->power); });
 }
 
 }  // namespace drover::cli

@@ -45,4 +45,8 @@ std::string_view toString(EfiLoader l) {
   return l == EfiLoader::IpxeEfi ? "ipxe.efi" : "snponly.efi";
 }
 
+std::string_view toString(BmcDriver d) {
+  return d == BmcDriver::Redfish ? "redfish" : "ipmi";
+}
+
 }  // namespace drover::cluster

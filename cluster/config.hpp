@@ -195,6 +195,22 @@ struct Defaults {
   std::vector<std::string> ssh_authorized_keys;
 };
 
+// The node's baseboard management controller (power/): how Drover powers it and sets its
+// next boot device. No user name or password here: `credentials` names an entry of the
+// state directory's bmc-credentials.yaml or of the environment (power/credentials.hpp).
+enum class BmcDriver { Ipmi, Redfish };
+
+struct NodeBmc {
+  BmcDriver driver = BmcDriver::Ipmi;
+  std::string address;      // ipmi: host[:port]; redfish: http(s)://host[:port]
+  std::string credentials;  // a name
+  std::string system;       // redfish: a member of /redfish/v1/Systems; empty: the first
+  std::string ca_file;      // redfish: the CA the certificate must verify against
+  bool insecure = false;    // redfish: no certificate verification
+  std::chrono::seconds timeout{10};
+  Pos pos;
+};
+
 struct Node {
   Located<std::string> name;
   std::vector<Located<MacAddress>> macs;
@@ -202,6 +218,7 @@ struct Node {
   std::optional<Located<Ipv4Address>> ip;
   std::optional<Located<std::string>> profile;  // unset: defaults.profile
   std::map<std::string, std::string> labels;
+  std::optional<NodeBmc> bmc;
   Pos pos;
   std::string path;  // "nodes[3]"
 };
@@ -227,6 +244,7 @@ struct Config {
 
 std::string_view toString(NetworkMode m);
 std::string_view toString(UnknownPolicy p);
-std::string_view toString(EfiLoader l);  // "ipxe.efi" / "snponly.efi"
+std::string_view toString(EfiLoader l);
+std::string_view toString(BmcDriver d);  // "ipmi" / "redfish"  // "ipxe.efi" / "snponly.efi"
 
 }  // namespace drover::cluster

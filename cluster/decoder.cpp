@@ -106,7 +106,7 @@ std::optional<std::vector<std::string>> Decoder::strings(const YAML::Node& n,
 }
 
 MapReader::MapReader(Decoder& d, const YAML::Node& node, std::string path,
-                     std::span<const std::string_view> allowed)
+                     std::span<const std::string_view> allowed, std::span<const RefusedKey> refused)
     : d_(d), path_(std::move(path)), pos_(Decoder::pos(node)) {
   if (!d_.isMap(node, path_)) return;
   valid_ = true;
@@ -121,6 +121,12 @@ MapReader::MapReader(Decoder& d, const YAML::Node& node, std::string path,
     const std::string& name = key.Scalar();
     const auto kpos = Decoder::pos(key);
     const bool any = allowed.size() == 1 && allowed.front() == "*";
+    if (auto r = std::find_if(refused.begin(), refused.end(),
+                              [&](const RefusedKey& k) { return k.key == name; });
+        r != refused.end()) {
+      d_.error(kpos, childPath(path_, name), std::string(r->message));
+      continue;
+    }
     if (!any && std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
       std::string list;
       for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);

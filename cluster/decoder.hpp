@@ -74,11 +74,17 @@ class Decoder {
 
 // The keys of one YAML map. Unknown and duplicate keys are reported when it is made; a
 // value that is not a map is reported and reads as empty. `allowed` comes from the key
-// table (keys.hpp: keysUnder); {"*"} allows any key (a map keyed by names).
+// table (keys.hpp: keysUnder); {"*"} allows any key (a map keyed by names). A key in
+// `refused` is reported with its own message instead of as unknown.
+struct RefusedKey {
+  std::string_view key;
+  std::string_view message;
+};
+
 class MapReader {
  public:
   MapReader(Decoder& d, const YAML::Node& node, std::string path,
-            std::span<const std::string_view> allowed);
+            std::span<const std::string_view> allowed, std::span<const RefusedKey> refused = {});
 
   bool valid() const { return valid_; }
   const std::string& path() const { return path_; }

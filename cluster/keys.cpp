@@ -129,6 +129,22 @@ constexpr KeyInfo kKeys[] = {
      "gateway or advertise address; without it the machine gets a pool address"},
     {"nodes[].profile", "name", "`defaults.profile`", "must exist"},
     {"nodes[].labels.*", "string", "none", "free-form labels, passed to templates"},
+    {"nodes[].bmc.driver", "`ipmi` \\| `redfish`", "**required** with `bmc`",
+     "how Drover reaches the machine's BMC: IPMI v2.0 over LAN (lanplus) or Redfish "
+     "(docs/operations.md)"},
+    {"nodes[].bmc.address", "host[:port] \\| URL", "**required** with `bmc`",
+     "ipmi: `host[:port]` (UDP 623 by default); redfish: `https://host[:port]`, or `http://` with "
+     "`insecure: true`"},
+    {"nodes[].bmc.credentials", "name", "**required** with `bmc`",
+     "an entry of `<state dir>/bmc-credentials.yaml` (mode 0600) or `DROVER_BMC_<NAME>_USERNAME` "
+     "and `_PASSWORD`; a `username` or `password` written here is refused"},
+    {"nodes[].bmc.system", "name", "the first member",
+     "redfish: the member of `/redfish/v1/Systems` to drive"},
+    {"nodes[].bmc.ca_file", kPath, "the system's trust store",
+     "redfish: the CA (PEM) the BMC's certificate must verify against"},
+    {"nodes[].bmc.insecure", "bool", "`false`",
+     "redfish: do not verify the BMC's certificate; logged as a warning on every use"},
+    {"nodes[].bmc.timeout", "duration, > 0", "`10s`", "the longest one BMC call may take"},
 };
 
 using Index = std::map<std::string_view, std::vector<std::string_view>, std::less<>>;

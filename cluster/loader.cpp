@@ -387,7 +387,73 @@ class ConfigDecoder {
       for (const auto& [key, value] : labels.entries())
         if (auto s = d_.string(value, labels.pathOf(key))) node.labels.emplace(key, std::move(*s));
     }
+    if (auto v = m.get("bmc")) node.bmc = bmc(*v, m.pathOf("bmc"));
     c_.nodes.push_back(std::move(node));
+  }
+
+  std::optional<NodeBmc> bmc(const YAML::Node& n, const std::string& path) {
+    static constexpr std::string_view kSecret =
+        "BMC user names and passwords do not go into the declaration: name an entry of "
+        "<state dir>/bmc-credentials.yaml (or DROVER_BMC_<NAME>_USERNAME/_PASSWORD) with "
+        "`credentials: NAME`";
+    static constexpr RefusedKey kRefused[] = {{"password", kSecret}, {"username", kSecret}};
+    const auto errors = d_.errorCount();
+    MapReader m(d_, n, path, keysUnder("nodes[].bmc"), kRefused);
+    if (!m.valid()) return std::nullopt;
+    NodeBmc b;
+    b.pos = m.pos();
+    if (auto v = m.required("driver"))
+      if (auto d = d_.choice<BmcDriver>(
+              *v, m.pathOf("driver"), {{"ipmi", BmcDriver::Ipmi}, {"redfish", BmcDriver::Redfish}}))
+        b.driver = *d;
+    if (auto v = m.required("address")) {
+      if (auto a = d_.string(*v, m.pathOf("address"))) {
+        b.address = *a;
+        if (auto bad = checkBmcAddress(b.driver, *a); !bad.empty())
+          d_.error(*v, m.pathOf("address"), bad);
+      }
+    }
+    if (auto v = m.required("credentials"))
+      if (auto c = d_.value(*v, m.pathOf("credentials"), checkName)) b.credentials = *c;
+    setString(m, "system", b.system);
+    setString(m, "ca_file", b.ca_file, checkRelativeOrAbsolute);
+    if (auto v = m.get("insecure"))
+      if (auto on = d_.boolean(*v, m.pathOf("insecure"))) b.insecure = *on;
+    duration(m, "timeout", b.timeout, true);
+    if (b.driver == BmcDriver::Ipmi)
+      for (auto key : {"system", "ca_file", "insecure"})
+        if (auto v = m.get(key)) d_.error(*v, m.pathOf(key), "only for driver: redfish");
+    if (b.insecure && !b.ca_file.empty())
+      d_.error(m.pos(), path, "ca_file and insecure: true contradict each other: give one");
+    if (b.driver == BmcDriver::Redfish && b.address.starts_with("http://") && !b.insecure)
+      d_.error(m.pos(), path,
+               "a Redfish address over plain http sends the BMC password in clear: use https, or "
+               "say insecure: true");
+    if (d_.errorCount() != errors) return std::nullopt;
+    return b;
+  }
+
+  static std::string checkBmcAddress(BmcDriver driver, const std::string& text) {
+    if (driver == BmcDriver::Redfish) {
+      auto url = Url::parse(text);
+      if (!url || (url->scheme != "https" && url->scheme != "http"))
+        return "a Redfish address is a URL: https://host[:port]";
+      if (url->target != "/")
+        return "a Redfish address has no path: the service root is /redfish/v1 below it";
+      return "";
+    }
+    if (text.find("://") != std::string::npos) return "an IPMI address is host[:port], not a URL";
+    const auto colon = text.rfind(':');
+    const std::string host = colon == std::string::npos ? text : text.substr(0, colon);
+    if (host.empty() || (!Ipv4Address::parse(host) && !checkHostName(host) && !checkDomain(host)))
+      return "\"" + text + "\" is not host[:port]";
+    if (colon != std::string::npos) {
+      const auto port = text.substr(colon + 1);
+      int p = 0;
+      for (char c : port) p = (c >= '0' && c <= '9' && p < 100000) ? p * 10 + (c - '0') : 100000;
+      if (port.empty() || p < 1 || p > 65535) return "\"" + text + "\": the port is not 1-65535";
+    }
+    return "";
   }
 
   Decoder& d_;
@@ -419,6 +485,8 @@ void resolvePaths(Config& c) {
       if ((*a)->signature) resolve((*a)->signature->path);
     }
   }
+  for (auto& node : c.nodes)
+    if (node.bmc) resolve(node.bmc->ca_file);
   for (auto& [name, p] : c.profiles) {
     if (!p.cloud_config) continue;
     std::string file = p.cloud_config->value;

@@ -248,7 +248,8 @@ Result<std::unique_ptr<App>> App::create(Options options) {
                                                       .ca_fingerprint = "",
                                                       .operator_token = *op,
                                                       .registry = metrics::Registry::global(),
-                                                      .log = log::get("http")});
+                                                      .log = log::get("http"),
+                                                      .state_dir = app->impl_->state_dir});
   return app;
 }
 

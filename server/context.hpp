@@ -13,6 +13,7 @@
 
 #include "boot/snapshot.hpp"
 #include "common/metrics.hpp"
+#include "power/gate.hpp"
 #include "state/store.hpp"
 #include "state/tokens.hpp"
 
@@ -47,6 +48,10 @@ struct Context {
   std::uint16_t http_port = 0;
   std::uint16_t api_port = 0;
   std::shared_ptr<Presence> presence = std::make_shared<Presence>();
+  // Where bmc-credentials.yaml is looked for (power/credentials.hpp).
+  std::filesystem::path state_dir{};
+  // One power operation per node, a bounded rate per BMC (power/gate.hpp).
+  std::shared_ptr<power::PowerGate> power_gate = std::make_shared<power::PowerGate>();
 };
 
 // https://<advertise>:<api port>

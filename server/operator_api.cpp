@@ -7,6 +7,7 @@
 #include "server/api_auth.hpp"
 #include "server/api_routes.hpp"
 #include "server/capture_api.hpp"
+#include "server/power_api.hpp"
 
 namespace drover::server {
 namespace {
@@ -115,8 +116,27 @@ void addOperatorRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthG
              guarded([](const Request& r, Context& c) { return getNode(c, r.params.at("name")); }));
   router.add(V::get, "/v1/nodes/{name}/events",
              guarded([](const Request& r, Context& c) { return nodeEvents(c, r.params.at("name")); }));
-  router.add(V::post, "/v1/nodes/{name}/reinstall",
-             guarded([](const Request& r, Context& c) { return reinstall(c, r.params.at("name")); }));
+  router.add(V::post, "/v1/nodes/{name}/reinstall", guarded([](const Request& r, Context& c) {
+               const auto& name = r.params.at("name");
+               auto body = nlohmann::json::parse(r.body(), nullptr, false);
+               const bool power = body.is_object() && body.value("power", false) == true;
+               if (power) {
+                 // Refuse before marking anything when there is no BMC to act on.
+                 const auto* decl = c.source.current()->inventory.findNode(name);
+                 if (decl && !decl->bmc)
+                   return Response::error(HttpStatus::conflict, "no_bmc",
+                                          name + " declares no bmc");
+               }
+               auto marked = reinstall(c, name);
+               if (!power || marked.status != HttpStatus::ok) return marked;
+               return powerReinstall(c, name);
+             }));
+  router.add(V::get, "/v1/nodes/{name}/power", guarded([](const Request& r, Context& c) {
+               return powerStatus(c, r.params.at("name"));
+             }));
+  router.add(V::post, "/v1/nodes/{name}/power", guarded([](const Request& r, Context& c) {
+               return powerAction(c, r.params.at("name"), r.body());
+             }));
   router.add(V::post, "/v1/nodes/{name}/capture", guarded([](const Request& r, Context& c) {
                auto body = nlohmann::json::parse(r.body(), nullptr, false);
                std::string image = r.queryOr("image");

@@ -1,0 +1,24 @@
+// Power over the operator API, through the node's declared BMC (power/):
+//   GET  /v1/nodes/{name}/power                  {"node","driver","power":"on"|"off"}
+//   POST /v1/nodes/{name}/power {"action": on|off|cycle|reset}
+//   POST /v1/nodes/{name}/reinstall {"power": true}: mark for reinstall, next boot from the
+//        network once (read back), then power cycle (power on when it is off)
+// One operation per node at a time: a request for a node whose operation is still running
+// answers 409 bmc_busy at once; more than the gate's burst per BMC answers 429. A BMC's
+// failure answers 502 with its code (bmc_timeout, bmc_auth, ...); missing credentials 500.
+// Every action and its outcome go on the node's timeline (phases power, power_failed).
+#pragma once
+
+#include <string>
+
+#include "http/message.hpp"
+#include "server/context.hpp"
+
+namespace drover::server {
+
+http::Response powerStatus(Context& ctx, const std::string& name);
+http::Response powerAction(Context& ctx, const std::string& name, const std::string& body);
+// After the reinstall was requested: boot override and power cycle.
+http::Response powerReinstall(Context& ctx, const std::string& name);
+
+}  // namespace drover::server

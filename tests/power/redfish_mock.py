@@ -7,11 +7,13 @@ prints its port on the first line of stdout. --mode picks a misbehaviour:
   ignore-boot   answers 204 to the Boot PATCH and keeps the old override
   timeout       accepts connections and never answers
   malformed     answers every GET with a body that is not JSON
-Every request is appended to --log (one "METHOD PATH BODY" line) when given.
+Every request is appended to --log (one "METHOD PATH BODY" line) when given. With
+--cert and --key it serves HTTPS with that certificate.
 """
 import argparse
 import base64
 import json
+import ssl
 import sys
 import threading
 import time
@@ -26,6 +28,8 @@ def main():
     ap.add_argument("--user", default="admin")
     ap.add_argument("--password", default="secret")
     ap.add_argument("--log", default="")
+    ap.add_argument("--cert", default="")
+    ap.add_argument("--key", default="")
     args = ap.parse_args()
     state = {"power": "Off", "target": "None", "enabled": "Disabled"}
     lock = threading.Lock()
@@ -111,6 +115,10 @@ def main():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if args.cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.cert, args.key)
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 

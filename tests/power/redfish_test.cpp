@@ -25,11 +25,19 @@ class RedfishMock {
       : process_({"python3", mockScript().string(), "--mode", mode, "--log", log}) {
     port_ = process_.readLine();
   }
+  // HTTPS with this certificate and key.
+  RedfishMock(const std::filesystem::path& cert, const std::filesystem::path& key)
+      : process_(
+            {"python3", mockScript().string(), "--cert", cert.string(), "--key", key.string()}),
+        scheme_("https") {
+    port_ = process_.readLine();
+  }
   bool ok() const { return !port_.empty(); }
-  std::string url() const { return "http://127.0.0.1:" + port_; }
+  std::string url() const { return scheme_ + "://127.0.0.1:" + port_; }
 
  private:
   ChildProcess process_;
+  std::string scheme_ = "http";
   std::string port_;
 };
 
@@ -131,6 +139,37 @@ TEST(RedfishBmc, NothingListeningIsUnreachable) {
   auto st = (*bmc)->status();
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, "bmc_unreachable") << st.error().message;
+}
+
+// A self-signed certificate for 127.0.0.1 made with the openssl command; false without it.
+bool makeCertificate(const std::filesystem::path& dir) {
+  const auto cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=bmc "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      (dir / "bmc.key").string() + " -out " + (dir / "bmc.crt").string() + " >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+TEST(RedfishBmc, CertificateIsVerifiedAgainstTheConfiguredCa) {
+  test::TempDir dir;
+  if (!makeCertificate(dir.path())) GTEST_SKIP() << "no openssl command";
+  RedfishMock mock(dir.path() / "bmc.crt", dir.path() / "bmc.key");
+  ASSERT_TRUE(mock.ok());
+  BmcConfig c;
+  c.driver = Driver::Redfish;
+  c.address = mock.url();
+  c.timeout = std::chrono::seconds(5);
+  const Credentials creds{"admin", "secret"};
+  auto untrusted = (*makeBmc(c, creds))->status();  // the system's trust store does not know it
+  ASSERT_FALSE(untrusted);
+  EXPECT_EQ(untrusted.error().code, "bmc_tls") << untrusted.error().message;
+  c.ca_file = (dir.path() / "bmc.crt").string();
+  auto trusted = (*makeBmc(c, creds))->status();
+  ASSERT_TRUE(trusted) << trusted.error().message;
+  c.ca_file.clear();
+  c.insecure = true;
+  auto insecure = (*makeBmc(c, creds))->status();
+  ASSERT_TRUE(insecure) << insecure.error().message;
 }
 
 TEST(RedfishBmc, AddressMustBeAUrl) {

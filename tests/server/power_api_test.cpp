@@ -149,6 +149,24 @@ TEST_F(PowerApiTest, ASecondRequestWhileOneRunsIsRefused) {
   EXPECT_THAT(timeline(), ::testing::HasSubstr("bmc_timeout"));
 }
 
+TEST_F(PowerApiTest, CredentialsFileOthersCanReadIsRefused) {
+  serve("normal");
+  ASSERT_FALSE(HasFatalFailure());
+  ::unsetenv("DROVER_BMC_LAB_USERNAME");
+  ::unsetenv("DROVER_BMC_LAB_PASSWORD");
+  const auto file = app_->app().stateDir() / "bmc-credentials.yaml";
+  writeFile(file, "lab: {username: admin, password: secret}\n");
+  std::filesystem::permissions(file, std::filesystem::perms(0644));
+  const std::string path = std::string("/v1/nodes/") + kBmcNode + "/power";
+  auto refused = call("GET", path, app_->operatorToken());
+  EXPECT_EQ(refused.status, 500) << refused.body;
+  EXPECT_EQ(refused.json().value("error", ""), "bmc_credentials");
+  EXPECT_THAT(refused.json().value("message", ""), ::testing::HasSubstr("chmod 600"));
+  std::filesystem::permissions(file, std::filesystem::perms(0600));
+  auto ok = call("GET", path, app_->operatorToken());
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
 TEST_F(PowerApiTest, PowerCommandPrintsStateAndRefusals) {
   serve("normal");
   ASSERT_FALSE(HasFatalFailure());

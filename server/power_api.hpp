@@ -3,9 +3,11 @@
 //   POST /v1/nodes/{name}/power {"action": on|off|cycle|reset}
 //   POST /v1/nodes/{name}/reinstall {"power": true}: mark for reinstall, next boot from the
 //        network once (read back), then power cycle (power on when it is off)
-// One operation per node at a time: a request for a node whose operation is still running
-// answers 409 bmc_busy at once; more than the gate's burst per BMC answers 429. A BMC's
-// failure answers 502 with its code (bmc_timeout, bmc_auth, ...); missing credentials 500.
+// One operation at a time (power/gate.hpp): a request while another one is still running,
+// for this node or another, answers 409 bmc_busy at once, since it would hold one of the
+// API's threads while it waits on the BMC; more than the gate's burst per BMC answers 429.
+// A BMC's failure answers 502 with its code (bmc_timeout, bmc_auth, ...); missing
+// credentials 500.
 // Every action and its outcome go on the node's timeline (phases power, power_failed).
 #pragma once
 

@@ -22,6 +22,9 @@ void addServeCommand(CLI::App& root, Context& ctx) {
   cmd->add_option("--advertise", opts->advertise,
                   "The address handed to machines, instead of server.advertise (replicas share "
                   "one declaration)");
+  cmd->add_option("--session-ttl", opts->session_ttl_s,
+                  "Seconds a dashboard session lives after its last request")
+      ->check(CLI::Range(1, 86400));
   cmd->add_option("--threads", opts->threads,
                   "Threads for HTTP and the API (DHCP and TFTP run on their own)")
       ->check(CLI::Range(1, 64));

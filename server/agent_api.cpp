@@ -336,6 +336,7 @@ void addApiRoutes(http::Router& router, Context& ctx) {
   auto auth = std::make_shared<AuthGuard>(ctx);
   addAgentRoutes(router, ctx, auth);
   addOperatorRoutes(router, ctx, auth);
+  addUiRoutes(router, ctx, auth);
 }
 
 }  // namespace drover::server

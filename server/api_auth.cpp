@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/log.hpp"
+#include "server/sessions.hpp"
 #include "state/tokens.hpp"
 
 namespace drover::server {
@@ -48,7 +49,9 @@ http::Response AuthGuard::fail(const http::Request& req, std::string_view reason
     ctx_.log->warn("API_AUTH_FAILED client={} path={} reason={} suppressed={}", req.client.to_string(),
                    log::sanitize(req.path), reason, suppressed);
   }
-  const auto status = reason == "other_node" ? HttpStatus::forbidden : HttpStatus::unauthorized;
+  const auto status = reason == "other_node" || reason.starts_with("csrf")
+                          ? HttpStatus::forbidden
+                          : HttpStatus::unauthorized;
   return http::Response::error(status, reason, message);
 }
 
@@ -68,6 +71,13 @@ std::variant<std::string, http::Response> AuthGuard::node(const http::Request& r
 std::optional<http::Response> AuthGuard::operatorCall(const http::Request& req) {
   if (auto t = throttled(req)) return t;
   auto token = bearerToken(req);
+  if (token.empty() && ctx_.sessions && !req.header("Cookie").empty()) {
+    // A dashboard session stands in for the token; state changes also need its CSRF token.
+    const auto check = ctx_.sessions->check(req);
+    if (check == SessionCheck::kOk) return std::nullopt;
+    if (check != SessionCheck::kNoCookie)
+      return fail(req, toString(check), "the dashboard session was refused");
+  }
   if (token.empty()) return fail(req, "missing", "the operator token is required");
   if (!state::constantTimeEquals(token, ctx_.operator_token)) return fail(req, "invalid", "invalid token");
   return std::nullopt;

@@ -25,7 +25,8 @@ class AuthGuard {
 
   // The node the request's credential belongs to, or the error response to send.
   std::variant<std::string, http::Response> node(const http::Request& req);
-  // nullopt when the operator token matches, else the error response to send.
+  // nullopt when the operator token matches (or, without a token, a dashboard session with
+  // its CSRF token for state changes: server/sessions.hpp), else the error response to send.
   std::optional<http::Response> operatorCall(const http::Request& req);
   // Records a failed attempt (also used by the token exchange); the response to send.
   http::Response fail(const http::Request& req, std::string_view reason, std::string_view message);

@@ -11,6 +11,10 @@
 
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+
 #include "http/router.hpp"
 #include "server/context.hpp"
 
@@ -24,5 +28,10 @@ void addApiRoutes(http::Router& router, Context& ctx);
 // on either count toward one limit per client address.
 void addAgentRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> auth);
 void addOperatorRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> auth);
+// The rows of GET /v1/nodes: declared nodes first (in declaration order), then the
+// machines only the state store knows.
+Result<nlohmann::json> nodeRows(Context& ctx);
+// The web dashboard: its pages, login and logout, and the data it shows (server/ui_routes.hpp).
+void addUiRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> auth);
 
 }  // namespace drover::server

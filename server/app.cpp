@@ -33,6 +33,7 @@
 #include "server/node_metrics.hpp"
 #include "server/replication.hpp"
 #include "server/server_files.hpp"
+#include "server/sessions.hpp"
 #include "server/timeline_observer.hpp"
 #include "state/sqlite_store.hpp"
 #include "tftp/server/server.hpp"
@@ -250,6 +251,9 @@ Result<std::unique_ptr<App>> App::create(Options options) {
                                                       .registry = metrics::Registry::global(),
                                                       .log = log::get("http"),
                                                       .state_dir = app->impl_->state_dir});
+  app->impl_->ctx->sessions =
+      std::make_shared<SessionStore>(std::chrono::seconds(app->impl_->options.session_ttl_s),
+                                     std::chrono::hours(12), state::nowMs);
   return app;
 }
 

@@ -37,6 +37,7 @@ struct Options {
   // the same file on every replica.
   std::string replica_id;
   std::string advertise;
+  int session_ttl_s = 3600;  // a dashboard session ends this long after its last request
 };
 
 // Outcome of loading a declaration: the snapshot, or every problem found.

@@ -36,6 +36,8 @@ class Presence {
   std::map<std::string, std::int64_t> last_;
 };
 
+class SessionStore;
+
 struct Context {
   const boot::InventorySource& source;
   state::StateStore& store;
@@ -52,6 +54,7 @@ struct Context {
   std::filesystem::path state_dir{};
   // One power operation per node, a bounded rate per BMC (power/gate.hpp).
   std::shared_ptr<power::PowerGate> power_gate = std::make_shared<power::PowerGate>();
+  std::shared_ptr<SessionStore> sessions = nullptr;  // dashboard logins (server/sessions.hpp); null: none
 };
 
 // https://<advertise>:<api port>

@@ -44,24 +44,10 @@ json nodeSummary(Context& ctx, const cluster::Config& c, const cluster::Node* de
 }
 
 Response listNodes(Context& ctx) {
-  auto snapshot = ctx.source.current();
-  const auto& c = snapshot->inventory.config();
-  auto records = ctx.store.listNodes();
-  if (!records) return Response::error(HttpStatus::internal_server_error, "store_error", records.error().message);
-  std::map<std::string, std::optional<state::NodeRecord>> by_name;
-  for (auto& r : *records) by_name[r.name] = r;
-  json out = json::array();
-  for (const auto& n : c.nodes) {
-    auto it = by_name.find(n.name.value);
-    std::optional<state::NodeRecord> rec;
-    if (it != by_name.end()) {
-      rec = it->second;
-      by_name.erase(it);
-    }
-    out.push_back(nodeSummary(ctx, c, &n, rec, n.name.value));
-  }
-  for (const auto& [name, rec] : by_name) out.push_back(nodeSummary(ctx, c, nullptr, rec, name));
-  return Response::json(HttpStatus::ok, out.dump());
+  auto rows = nodeRows(ctx);
+  if (!rows)
+    return Response::error(HttpStatus::internal_server_error, "store_error", rows.error().message);
+  return Response::json(HttpStatus::ok, rows->dump());
 }
 
 Response getNode(Context& ctx, const std::string& name) {
@@ -102,6 +88,27 @@ Response reinstall(Context& ctx, const std::string& name) {
 }
 
 }  // namespace
+
+Result<nlohmann::json> nodeRows(Context& ctx) {
+  auto snapshot = ctx.source.current();
+  const auto& c = snapshot->inventory.config();
+  auto records = ctx.store.listNodes();
+  if (!records) return records.error();
+  std::map<std::string, std::optional<state::NodeRecord>> by_name;
+  for (auto& r : *records) by_name[r.name] = r;
+  json out = json::array();
+  for (const auto& n : c.nodes) {
+    auto it = by_name.find(n.name.value);
+    std::optional<state::NodeRecord> rec;
+    if (it != by_name.end()) {
+      rec = it->second;
+      by_name.erase(it);
+    }
+    out.push_back(nodeSummary(ctx, c, &n, rec, n.name.value));
+  }
+  for (const auto& [name, rec] : by_name) out.push_back(nodeSummary(ctx, c, nullptr, rec, name));
+  return out;
+}
 
 void addOperatorRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> auth) {
   auto guarded = [&ctx, auth](auto fn) {

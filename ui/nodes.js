@@ -128,6 +128,7 @@ export async function render(view) {
     }
     count.textContent = `${shown.length} of ${rows.length} nodes`;
     spacer.style.height = `${shown.length * ROW}px`;
+    scroller.style.height = `${Math.min(Math.max(shown.length, 1) * ROW, Math.round(window.innerHeight * 0.6))}px`;
     paint(true);
   }
 

@@ -54,7 +54,8 @@ struct Context {
   std::filesystem::path state_dir{};
   // One power operation per node, a bounded rate per BMC (power/gate.hpp).
   std::shared_ptr<power::PowerGate> power_gate = std::make_shared<power::PowerGate>();
-  std::shared_ptr<SessionStore> sessions = nullptr;  // dashboard logins (server/sessions.hpp); null: none
+  // Dashboard logins (server/sessions.hpp); null: none.
+  std::shared_ptr<SessionStore> sessions = nullptr;
 };
 
 // https://<advertise>:<api port>

@@ -5,12 +5,14 @@
 
 Logs in with the operator token; the declared nodes appear; a node's timeline grows while
 an agent reports; reinstall from the page changes the node's state; a state change without
-the CSRF token and a request on an expired session are refused; a hostile hostname is shown
-as text; logout ends the session; no page logs a console error. Exit 77 (skipped) without
+the CSRF token and a request on an expired session are refused; capture and its cancel
+from the page; a hostile hostname is shown as text; logout ends the session; no page logs
+a console error. Exit 77 (skipped) without
 Chromium, unless CI is set.
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -45,10 +47,13 @@ def main():
     finally:
         browser.close()
         serve.stop()
+        shutil.rmtree(work, ignore_errors=True)
     print("PASS")
 
 
 def page(browser, serve, hash_, ready):
+    # A new hash in the same document keeps the old page's mark until the new one is drawn.
+    browser.eval("document.body && (document.body.dataset.ready = '')")
     browser.goto(f"{serve.api}/ui/#{hash_}")
     browser.wait(f"document.body.dataset.ready === '{ready}'", what=f"page {hash_}")
 
@@ -168,6 +173,24 @@ def run(serve, browser, shots):
     browser.wait("document.querySelector('.node-head .state').textContent === 'installed+reinstall'", timeout=10,
                  what="the reinstall on the page")
     check(serve.op("GET", "/v1/nodes/node-1")[1]["state"] == "installed+reinstall", "reinstall from the page")
+
+    # Capture and cancel it from the page (node-3 has joined).
+    page(browser, serve, "/node/node-3", "nodes")
+    check(browser.eval("document.getElementById('cancel-capture').hidden"), "no capture to cancel at first")
+    browser.eval("document.getElementById('capture').click()")
+    browser.wait("document.getElementById('confirm').open", what="the capture confirmation")
+    browser.eval("document.querySelector('#confirm-extra input[name=image]').value = 'golden'; "
+                 "document.getElementById('confirm-ok').click()")
+    browser.wait("document.querySelector('.node-head .state').textContent === 'joined+capture'", timeout=10,
+                 what="the capture on the page")
+    check(serve.op("GET", "/v1/nodes/node-3")[1].get("capture") == "golden", "capture from the page, to the image named")
+    browser.wait("!document.getElementById('cancel-capture').hidden", what="the cancel button")
+    browser.eval("document.getElementById('cancel-capture').click()")
+    browser.wait("document.getElementById('confirm').open", what="the cancel confirmation")
+    browser.eval("document.getElementById('confirm-ok').click()")
+    browser.wait("document.querySelector('.node-head .state').textContent === 'joined'", timeout=10,
+                 what="the cancelled capture on the page")
+    check(serve.op("GET", "/v1/nodes/node-3")[1].get("capture") == "", "cancel capture from the page")
 
     # Images.
     page(browser, serve, "/images", "images")

@@ -13,6 +13,7 @@ Then sorting by IP and searching, each timed in the page.
 """
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -70,6 +71,7 @@ def main():
     finally:
         browser.close()
         serve.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -2,66 +2,33 @@
 
 #include <sqlite3.h>
 
-#include <set>
 #include <utility>
+
+#include "common/log.hpp"
+#include "state/sqlite_schema.hpp"
 
 namespace drover::state {
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');
-CREATE TABLE IF NOT EXISTS nodes(
-  name TEXT PRIMARY KEY,
-  mac TEXT NOT NULL DEFAULT '',
-  uuid TEXT NOT NULL DEFAULT '',
-  state TEXT NOT NULL,
-  reinstall INTEGER NOT NULL DEFAULT 0,
-  state_since INTEGER NOT NULL,
-  facts TEXT NOT NULL DEFAULT '{}',
-  install_version TEXT NOT NULL DEFAULT '',
-  credential_hash TEXT NOT NULL DEFAULT '',
-  capture INTEGER NOT NULL DEFAULT 0,
-  capture_image TEXT NOT NULL DEFAULT '',
-  capture_token_hash TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS nodes_mac ON nodes(mac);
-CREATE INDEX IF NOT EXISTS nodes_uuid ON nodes(uuid);
-CREATE TABLE IF NOT EXISTS timeline(
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  node TEXT NOT NULL,
-  ts INTEGER NOT NULL,
-  phase TEXT NOT NULL,
-  message TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS timeline_node ON timeline(node, id);
-CREATE TABLE IF NOT EXISTS tokens(
-  hash TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,
-  node TEXT NOT NULL,
-  expires INTEGER NOT NULL);
-)sql";
-
-// Columns added after the first schema: a database made before them gets them on open.
-constexpr std::pair<const char*, const char*> kAddedColumns[] = {
-    {"capture", "INTEGER NOT NULL DEFAULT 0"},
-    {"capture_image", "TEXT NOT NULL DEFAULT ''"},
-    {"capture_token_hash", "TEXT NOT NULL DEFAULT ''"},
-};
-
 constexpr const char* kNodeColumns =
-    "SELECT name, mac, uuid, state, reinstall, state_since, facts, install_version, credential_hash, "
+    "SELECT name, mac, uuid, state, reinstall, state_since, facts, install_version, "
+    "credential_hash, "
     "capture, capture_image, capture_token_hash FROM nodes ";
 
 // One prepared statement, finalized on scope exit.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
   ~Stmt() { sqlite3_finalize(stmt_); }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
   bool ok() const { return rc_ == SQLITE_OK; }
   Stmt& bind(int i, const std::string& s) {
-    if (ok()) rc_ = sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    if (ok())
+      rc_ = sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
     return *this;
   }
   Stmt& bind(int i, std::int64_t v) {
@@ -72,7 +39,8 @@ class Stmt {
   int step() { return ok() ? sqlite3_step(stmt_) : rc_; }
   std::string text(int col) const {
     auto* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
              : std::string();
   }
   std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
@@ -133,8 +101,8 @@ class Transaction {
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -142,15 +110,21 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore(db));
   sqlite3_busy_timeout(db, 5000);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     if (auto st = store->exec(pragma); !st) return st.error();
   }
-  if (auto st = store->exec(kSchema); !st) return st.error();
-  if (auto st = store->addMissingColumns(); !st) return st.error();
+  auto schema = openSchema(db, path);
+  if (!schema) return schema.error();
+  if (!schema->backup.empty())
+    log::get("state")->info("STATE_MIGRATED db={} from={} to={} backup={}", path.string(),
+                            schema->from, schema->to, schema->backup.string());
   return store;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+SqliteStore::~SqliteStore() {
+  sqlite3_close(db_);
+}
 
 drover::Status SqliteStore::exec(const char* sql) {
   char* err = nullptr;
@@ -158,20 +132,6 @@ drover::Status SqliteStore::exec(const char* sql) {
     std::string msg = err ? err : "unknown";
     sqlite3_free(err);
     return makeError("store_error", msg);
-  }
-  return {};
-}
-
-drover::Status SqliteStore::addMissingColumns() {
-  std::set<std::string> have;
-  {
-    Stmt s(db_, "PRAGMA table_info(nodes)");
-    while (s.step() == SQLITE_ROW) have.insert(s.text(1));
-  }
-  for (const auto& [name, type] : kAddedColumns) {
-    if (have.count(name) != 0) continue;
-    const std::string sql = std::string("ALTER TABLE nodes ADD COLUMN ") + name + " " + type;
-    if (auto st = exec(sql.c_str()); !st) return st;
   }
   return {};
 }
@@ -210,7 +170,8 @@ Result<std::vector<NodeRecord>> SqliteStore::listNodes() {
   return out;
 }
 
-drover::Status SqliteStore::insertTimeline(const std::string& name, const std::vector<TimelineEntry>& entries) {
+drover::Status SqliteStore::insertTimeline(const std::string& name,
+                                           const std::vector<TimelineEntry>& entries) {
   for (const auto& e : entries) {
     Stmt s(db_, "INSERT INTO timeline(node, ts, phase, message) VALUES (?1, ?2, ?3, ?4)");
     s.bind(1, name).bind(2, e.ts_ms).bind(3, e.phase).bind(4, e.message);
@@ -229,22 +190,32 @@ Result<NodeRecord> SqliteStore::updateNode(const std::string& name, const Update
     Stmt s(db_, (std::string(kNodeColumns) + "WHERE name = ?1").c_str());
     s.bind(1, name);
     int rc = s.step();
-    if (rc == SQLITE_ROW) current = readNode(s);
-    else if (rc != SQLITE_DONE) return s.error();
+    if (rc == SQLITE_ROW)
+      current = readNode(s);
+    else if (rc != SQLITE_DONE)
+      return s.error();
   }
   auto next = fn(current);
   if (!next) return next.error();
   next->name = name;
   {
-    Stmt s(db_,
-           "INSERT INTO nodes(name, mac, uuid, state, reinstall, state_since, facts, install_version, credential_hash, "
-           "capture, capture_image, capture_token_hash) "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(name) DO UPDATE SET "
-           "mac = excluded.mac, uuid = excluded.uuid, state = excluded.state, reinstall = excluded.reinstall, "
-           "state_since = excluded.state_since, facts = excluded.facts, install_version = excluded.install_version, "
-           "credential_hash = excluded.credential_hash, capture = excluded.capture, "
-           "capture_image = excluded.capture_image, capture_token_hash = excluded.capture_token_hash");
-    s.bind(1, name).bind(2, next->mac).bind(3, next->uuid).bind(4, std::string(toString(next->status.state)));
+    Stmt s(
+        db_,
+        "INSERT INTO nodes(name, mac, uuid, state, reinstall, state_since, facts, install_version, "
+        "credential_hash, "
+        "capture, capture_image, capture_token_hash) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(name) DO UPDATE "
+        "SET "
+        "mac = excluded.mac, uuid = excluded.uuid, state = excluded.state, reinstall = "
+        "excluded.reinstall, "
+        "state_since = excluded.state_since, facts = excluded.facts, install_version = "
+        "excluded.install_version, "
+        "credential_hash = excluded.credential_hash, capture = excluded.capture, "
+        "capture_image = excluded.capture_image, capture_token_hash = excluded.capture_token_hash");
+    s.bind(1, name)
+        .bind(2, next->mac)
+        .bind(3, next->uuid)
+        .bind(4, std::string(toString(next->status.state)));
     s.bind(5, std::int64_t{next->status.reinstall_requested ? 1 : 0}).bind(6, next->state_since_ms);
     s.bind(7, next->facts_json).bind(8, next->install_version).bind(9, next->credential_hash);
     s.bind(10, std::int64_t{next->status.capture_requested ? 1 : 0}).bind(11, next->capture_image);
@@ -256,7 +227,8 @@ Result<NodeRecord> SqliteStore::updateNode(const std::string& name, const Update
   return next;
 }
 
-drover::Status SqliteStore::appendTimeline(const std::string& name, const std::vector<TimelineEntry>& entries) {
+drover::Status SqliteStore::appendTimeline(const std::string& name,
+                                           const std::vector<TimelineEntry>& entries) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   if (!tx.ok()) return makeError("store_error", sqlite3_errmsg(db_));
@@ -264,11 +236,13 @@ drover::Status SqliteStore::appendTimeline(const std::string& name, const std::v
   return tx.commit();
 }
 
-Result<std::vector<TimelineEntry>> SqliteStore::timeline(const std::string& name, std::size_t limit) {
+Result<std::vector<TimelineEntry>> SqliteStore::timeline(const std::string& name,
+                                                         std::size_t limit) {
   std::lock_guard lock(mu_);
-  Stmt s(db_,
-         "SELECT ts, phase, message FROM (SELECT id, ts, phase, message FROM timeline WHERE node = ?1 "
-         "ORDER BY id DESC LIMIT ?2) ORDER BY id");
+  Stmt s(
+      db_,
+      "SELECT ts, phase, message FROM (SELECT id, ts, phase, message FROM timeline WHERE node = ?1 "
+      "ORDER BY id DESC LIMIT ?2) ORDER BY id");
   s.bind(1, name).bind(2, static_cast<std::int64_t>(limit));
   std::vector<TimelineEntry> out;
   int rc = 0;
@@ -280,7 +254,8 @@ Result<std::vector<TimelineEntry>> SqliteStore::timeline(const std::string& name
 drover::Status SqliteStore::removeNode(const std::string& name) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
-  for (const char* sql : {"DELETE FROM nodes WHERE name = ?1", "DELETE FROM timeline WHERE node = ?1"}) {
+  for (const char* sql :
+       {"DELETE FROM nodes WHERE name = ?1", "DELETE FROM timeline WHERE node = ?1"}) {
     Stmt s(db_, sql);
     s.bind(1, name);
     if (s.step() != SQLITE_DONE) return s.error();
@@ -305,8 +280,10 @@ Result<std::optional<TokenRecord>> SqliteStore::takeToken(const std::string& has
     Stmt s(db_, "SELECT hash, kind, node, expires FROM tokens WHERE hash = ?1");
     s.bind(1, hash);
     int rc = s.step();
-    if (rc == SQLITE_ROW) rec = TokenRecord{s.text(0), s.text(1), s.text(2), s.integer(3)};
-    else if (rc != SQLITE_DONE) return s.error();
+    if (rc == SQLITE_ROW)
+      rec = TokenRecord{s.text(0), s.text(1), s.text(2), s.integer(3)};
+    else if (rc != SQLITE_DONE)
+      return s.error();
   }
   if (!rec) return rec;
   Stmt del(db_, "DELETE FROM tokens WHERE hash = ?1");

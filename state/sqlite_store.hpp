@@ -16,7 +16,8 @@ namespace drover::state {
 
 class SqliteStore final : public StateStore {
  public:
-  // Opens (creating if needed) the database file and its schema.
+  // Opens (creating if needed) the database file; an older layout is migrated first, a
+  // newer one refused (state/sqlite_schema.hpp).
   static Result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& path);
   ~SqliteStore() override;
 
@@ -26,7 +27,8 @@ class SqliteStore final : public StateStore {
   Result<std::vector<NodeRecord>> listNodes() override;
   Result<NodeRecord> updateNode(const std::string& name, const UpdateFn& fn,
                                 const std::vector<TimelineEntry>& entries) override;
-  drover::Status appendTimeline(const std::string& name, const std::vector<TimelineEntry>& entries) override;
+  drover::Status appendTimeline(const std::string& name,
+                                const std::vector<TimelineEntry>& entries) override;
   Result<std::vector<TimelineEntry>> timeline(const std::string& name, std::size_t limit) override;
   drover::Status removeNode(const std::string& name) override;
   drover::Status putToken(const TokenRecord& token) override;
@@ -36,7 +38,6 @@ class SqliteStore final : public StateStore {
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   drover::Status exec(const char* sql);
-  drover::Status addMissingColumns();
   Result<std::optional<NodeRecord>> queryOne(const char* sql, const std::string& key);
   drover::Status insertTimeline(const std::string& name, const std::vector<TimelineEntry>& entries);
 

@@ -16,6 +16,10 @@ CREATE TABLE IF NOT EXISTS dhcp_leases (
   hostname TEXT NOT NULL
 ))sql";
 
+// PRAGMA user_version: 0 (made before versions) and 1 are this layout.
+constexpr int kLeaseSchemaVersion = 1;
+constexpr const char* kSetVersion = "PRAGMA user_version = 1";
+
 constexpr const char* kPut =
     "INSERT OR REPLACE INTO dhcp_leases (ip, client_key, mac, state, expires, network, hostname) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -43,7 +47,11 @@ Result<std::unique_ptr<SqliteLeaseStore>> SqliteLeaseStore::open(const std::stri
   }
   std::unique_ptr<SqliteLeaseStore> store(new SqliteLeaseStore(db));
   sqlite3_busy_timeout(db, 5000);
-  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", kSchema}) {
+  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
+    if (auto st = store->exec(sql); !st) return st.error();
+  }
+  if (auto st = store->checkVersion(path); !st) return st.error();
+  for (const char* sql : {kSchema, kSetVersion}) {
     if (auto st = store->exec(sql); !st) return st.error();
   }
   if (sqlite3_prepare_v2(db, kPut, -1, &store->put_, nullptr) != SQLITE_OK ||
@@ -66,6 +74,19 @@ Status SqliteLeaseStore::exec(const char* sql) {
     return makeError("store_error", msg);
   }
   return {};
+}
+
+Status SqliteLeaseStore::checkVersion(const std::string& path) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &s, nullptr) != SQLITE_OK)
+    return lastError("user_version");
+  const int version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+  sqlite3_finalize(s);
+  if (version <= kLeaseSchemaVersion) return {};
+  return makeError("schema_too_new",
+                   path + ": the lease database has schema version " + std::to_string(version) +
+                       ", newer than this drover knows (version " +
+                       std::to_string(kLeaseSchemaVersion) + "): it was written by a newer drover");
 }
 
 Error SqliteLeaseStore::lastError(const std::string& what) const {

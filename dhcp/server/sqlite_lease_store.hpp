@@ -29,6 +29,7 @@ class SqliteLeaseStore final : public LeaseStore {
  private:
   explicit SqliteLeaseStore(sqlite3* db) : db_(db) {}
   Status exec(const char* sql);
+  Status checkVersion(const std::string& path);
   Error lastError(const std::string& what) const;
 
   std::mutex mu_;

@@ -1,5 +1,7 @@
 // The lease store conformance suite (tests/dhcp/support/lease_store_conformance.hpp) on the
 // embedded backends; the etcd one runs it in tests/ha.
+#include <sqlite3.h>
+
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -38,6 +40,19 @@ struct SqliteBackend {
 
 using Backends = ::testing::Types<MemoryBackend, SqliteBackend>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Embedded, LeaseStoreConformance, Backends);
+
+TEST(SqliteLeaseSchema, ALeaseDatabaseFromANewerDroverIsRefused) {
+  SqliteBackend backend;
+  { auto first = backend.make(); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(backend.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 7", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = SqliteLeaseStore::open(backend.path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "schema_too_new");
+  EXPECT_NE(s.error().message.find("schema version 7"), std::string::npos) << s.error().message;
+}
 
 }  // namespace
 }  // namespace drover::dhcp::test

@@ -10,7 +10,7 @@ drover_test(NAME dhcp_engine_test LABEL unit
   DEPS drover_dhcp_test_policy drover::test_support)
 drover_test(NAME dhcp_lease_store_test LABEL unit
   SOURCES lease_store_conformance_test.cpp
-  DEPS drover::dhcp drover::test_support)
+  DEPS drover::dhcp drover::test_support SQLite::SQLite3)
 drover_executable(NAME dhcp_harness SOURCES dhcp_harness.cpp
   DEPS drover_dhcp_test_policy CLI11::CLI11 nlohmann_json::nlohmann_json)
 drover_test(NAME dhcp_integration_test LABEL integration

@@ -19,6 +19,7 @@
 #include "boot/template_check.hpp"
 #include "cluster/loader.hpp"
 #include "common/log.hpp"
+#include "common/sd_notify.hpp"
 #include "dhcp/server/clock.hpp"
 #include "dhcp/server/engine.hpp"
 #include "dhcp/server/group_commit.hpp"
@@ -185,6 +186,12 @@ std::string replicaId(const Options& o) {
   char host[256] = {};
   if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "drover";
   return host;
+}
+
+// Tells the service manager (Type=notify) where serve is; a no-op outside systemd.
+void notify(App::Impl& d, const std::string& message) {
+  if (auto st = notifyService(message); !st)
+    d.log->warn("NOTIFY_FAILED error=\"{}\"", st.error().message);
 }
 
 Status withName(Status st, std::string_view listener) {
@@ -438,11 +445,16 @@ void App::run() {
       [this, &d, &onSignal](const boost::system::error_code& ec, int sig) {
         if (ec || d.stopping) return;
         if (sig == SIGHUP) {
-          (void)reload();
+          notify(d, reloadingMessage());
+          auto st = reload();
+          notify(d,
+                 st ? std::string("READY=1\nSTATUS=serving")
+                    : fmt::format("READY=1\nSTATUS=serving; last reload: {}", st.error().message));
           d.signals.async_wait(onSignal);
           return;
         }
         d.log->info("SERVE_STOPPING signal={}", sig);
+        notify(d, "STOPPING=1");
         stop();
       };
   d.signals.async_wait(onSignal);
@@ -458,6 +470,8 @@ void App::run() {
   for (auto& b : d.bulk) bulk_threads.emplace_back([&b] { b->io.run(); });
   for (int i = 1; i < std::max(1, d.options.threads); ++i)
     threads.emplace_back([&d] { d.io.run(); });
+  // Every listener was bound by start(): the service manager may report the unit started.
+  notify(d, "READY=1\nSTATUS=serving");
   d.io.run();
   for (auto& t : threads) t.join();
   // Every session has ended, so no send is left on the bulk threads.

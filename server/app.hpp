@@ -60,7 +60,8 @@ class App final : public boot::InventorySource {
   // interface, no permission) names the listener.
   Status start();
   // Runs the io_context on `threads` threads until stop(). Handles SIGHUP (reload) and
-  // SIGINT/SIGTERM (drain and stop) itself.
+  // SIGINT/SIGTERM (drain and stop) itself. Under systemd (Type=notify) it reports READY=1
+  // once running, RELOADING=1 then READY=1 around a reload, and STOPPING=1.
   void run();
   // Re-reads the declaration; an invalid one is rejected with its errors and the current
   // one keeps serving. A valid one is live at once: nodes, profiles and images, and the

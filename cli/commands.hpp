@@ -5,7 +5,11 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
+
+#include "common/net.hpp"
+#include "common/result.hpp"
 
 namespace CLI {
 class App;
@@ -31,6 +35,25 @@ int runConfigReference(const std::string& update, std::ostream& out, std::ostrea
 // drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--state STATE]
 //                [--installed] [--reinstall] [--capture] [--via IP]
 void addExplainCommand(CLI::App& root, Context& ctx);
+
+// drover init --interface IF [--proxy] [--output FILE] [--state-dir DIR]: a starter
+// declaration for this host on IF (its address and subnet, a pool unless --proxy, the
+// boot environment under the state directory). An existing FILE is never overwritten.
+struct InitOptions {
+  std::string interface {};
+  bool proxy = false;
+  std::string output = "/etc/drover/cluster.yaml";
+  std::string state_dir = "/var/lib/drover";
+};
+struct HostAddress {
+  Ipv4Address address{};
+  int prefix = 0;
+  std::optional<Ipv4Address> gateway{};  // the default route's, through this interface
+};
+void addInitCommand(CLI::App& root, Context& ctx);
+int runInit(const InitOptions& options, std::ostream& out, std::ostream& err);
+Result<HostAddress> interfaceAddress(const std::string& interface);
+Result<std::string> starterDeclaration(const InitOptions& options, const HostAddress& host);
 
 // drover serve --config FILE [--state-dir DIR] [--no-dhcp] [--no-tftp]
 void addServeCommand(CLI::App& root, Context& ctx);
@@ -74,13 +97,15 @@ struct ImagesTarget {
 };
 void addImagesCommands(CLI::App& root, Context& ctx);
 int runImagesList(const ImagesTarget& target, bool json, std::ostream& out, std::ostream& err);
-int runImagesPull(const ImagesTarget& target, const std::string& image, std::ostream& out, std::ostream& err);
+int runImagesPull(const ImagesTarget& target, const std::string& image, std::ostream& out,
+                  std::ostream& err);
 int runImagesVerify(const ImagesTarget& target, std::ostream& out, std::ostream& err);
-int runImagesRm(const ImagesTarget& target, const std::string& image, std::ostream& out, std::ostream& err);
+int runImagesRm(const ImagesTarget& target, const std::string& image, std::ostream& out,
+                std::ostream& err);
 int runImagesGc(const ImagesTarget& target, std::ostream& out, std::ostream& err);
 // drover images import-oci NAME PATH: into <state dir>/images/oci/NAME/{rootfs.tar,disk.raw}.
-int runImagesImportOci(const ImagesTarget& target, const std::string& name, const std::string& source, bool disk,
-                       std::ostream& out, std::ostream& err);
+int runImagesImportOci(const ImagesTarget& target, const std::string& name,
+                       const std::string& source, bool disk, std::ostream& out, std::ostream& err);
 
 // "45s", "3m12s", "2h05m", "3d4h".
 std::string formatAge(std::int64_t ms);

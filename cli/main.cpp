@@ -5,9 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/commands.hpp"
 #include "common/log.hpp"
 #include "common/version.hpp"
-#include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
   try {
@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     app.parse_complete_callback([&level] { drover::log::setup(level); });
 
     drover::cli::Context ctx{std::cout, std::cerr};
+    drover::cli::addInitCommand(app, ctx);
     drover::cli::addValidateCommand(app, ctx);
     drover::cli::addConfigReferenceCommand(app, ctx);
     drover::cli::addExplainCommand(app, ctx);

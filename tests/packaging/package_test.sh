@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# The Debian package as an operator meets it, in a fresh Debian 12 root:
+#
+#   tests/packaging/package_test.sh BUILD_DIR
+#
+#  1. `cmake --build BUILD_DIR --target deb`, then lintian: no errors;
+#  2. a fresh Debian 12 root (mmdebstrap; the pristine tarball is cached for a week in
+#     ~/.cache/drover/package-test), `apt-get install ./drover_*.deb` in it: the drover
+#     user, /var/lib/drover owned by it, the unit enabled, nothing written to /etc/drover;
+#  3. in a network namespace of its own (a veth at 192.0.2.1/24, so no DHCP reaches a real
+#     network) the root is booted with systemd-nspawn --boot when this machine can; else the
+#     unit's ExecStart runs as its User= with its capabilities (setpriv) in a chroot, and the
+#     systemctl steps are done by hand (the test then ends as skipped, saying why):
+#     `drover init --interface` + validate, start, GET /healthz, a broken declaration +
+#     reload (still serving, the log says why), apt-get remove (stopped, /var/lib/drover
+#     kept), apt-get purge (/var/lib/drover and /etc/drover gone).
+#
+# Needs root, mmdebstrap, lintian, systemd-container and the Debian mirror. Exit 77 (CTest:
+# skipped) when it cannot run; under CI=true a skip fails.
+set -euo pipefail
+build=$(cd "$1" && pwd)
+start_s=$(date +%s)
+ns=drvpkg$$
+veth=dpkg$$
+root=""
+nspawn_pid=""
+serve_pid=""
+mounted=()
+
+say() { echo "[$(($(date +%s) - start_s))s] $*"; }
+skip() {
+  say "SKIPPED: $*"
+  [[ ${CI:-} == true ]] && { echo "CI=true: a skipped test fails"; exit 1; }
+  exit 77
+}
+fail() { say "FAIL: $*"; exit 1; }
+
+cleanup() {
+  set +e
+  [[ -n $serve_pid ]] && kill "$serve_pid" 2>/dev/null
+  if [[ -n $nspawn_pid ]]; then
+    kill -TERM "$nspawn_pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$nspawn_pid" 2>/dev/null
+  fi
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null; done
+  ip netns del "$ns" 2>/dev/null
+  ip link del "$veth" 2>/dev/null
+  [[ -n $root && -d $root ]] && rm -rf --one-file-system "$root"
+}
+trap cleanup EXIT
+
+[[ $(id -u) == 0 ]] || skip "needs root (mmdebstrap, chroot, network namespaces)"
+for tool in mmdebstrap lintian systemd-nspawn ip setpriv curl; do
+  command -v "$tool" >/dev/null || skip "$tool is missing (scripts/packages/package.txt)"
+done
+
+# --- 1. the package ---------------------------------------------------------------------
+say "building the package"
+cmake --build "$build" --target deb >"$build/package-test-cpack.log" 2>&1 ||
+  { cat "$build/package-test-cpack.log"; fail "cmake --build --target deb"; }
+deb=$(ls -t "$build"/drover_*_amd64.deb | head -1)
+say "package: $deb ($(du -k "$deb" | cut -f1) KiB)"
+dpkg-deb -f "$deb" Package Version Depends
+if ! lintian --fail-on error --tag-display-limit 0 "$deb" >"$build/package-test-lintian.log" 2>&1; then
+  cat "$build/package-test-lintian.log"
+  fail "lintian reports errors"
+fi
+say "lintian: no errors ($(grep -c '^[WI]:' "$build/package-test-lintian.log" || true) warnings/infos)"
+
+# --- 2. a fresh Debian 12 root with the package -----------------------------------------
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/drover/package-test
+base=$cache/bookworm.tar
+mkdir -p "$cache"
+if [[ ! -s $base || -n $(find "$base" -mtime +7) ]]; then
+  say "making a Debian 12 root with mmdebstrap (cached in $base)"
+  mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus,curl,iproute2,ca-certificates \
+    --mode=root bookworm "$base.new" \
+    "deb http://deb.debian.org/debian bookworm main" \
+    "deb http://deb.debian.org/debian bookworm-updates main" \
+    "deb http://deb.debian.org/debian-security bookworm-security main" >"$build/package-test-mmdebstrap.log" 2>&1 ||
+    { tail -20 "$build/package-test-mmdebstrap.log"; skip "mmdebstrap could not make a Debian 12 root (mirror unreachable?)"; }
+  mv "$base.new" "$base"
+fi
+root=$(mktemp -d /var/tmp/drover-package-XXXXXX)
+tar -C "$root" -xf "$base"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+for m in proc sys dev; do
+  mount --rbind "/$m" "$root/$m" && mounted+=("$root/$m")
+done
+in_root() { chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
+
+cp "$deb" "$root/tmp/drover.deb"
+say "apt-get install ./drover.deb"
+in_root apt-get -q update >/dev/null
+in_root apt-get install -y -q --no-install-recommends /tmp/drover.deb >"$build/package-test-apt.log" 2>&1 ||
+  { cat "$build/package-test-apt.log"; fail "apt-get install"; }
+in_root getent passwd drover >/dev/null || fail "no drover user"
+[[ $(in_root stat -c %U:%G /var/lib/drover) == drover:drover ]] || fail "/var/lib/drover is not drover's"
+[[ -L $root/etc/systemd/system/multi-user.target.wants/drover.service ]] || fail "drover.service is not enabled"
+[[ ! -e $root/etc/drover/cluster.yaml ]] || fail "the package wrote /etc/drover/cluster.yaml"
+for f in usr/bin/drover usr/bin/drover-agent usr/share/drover/boot-env/build.sh usr/share/man/man1/drover.1.gz \
+  usr/share/bash-completion/completions/drover usr/share/doc/drover/examples/cluster.yaml lib/systemd/system/drover.service; do
+  [[ -e $root/$f ]] || fail "/$f is not installed"
+done
+in_root test -e /usr/lib/ipxe/undionly.kpxe || fail "ipxe was not pulled in"
+in_root drover validate /usr/share/doc/drover/examples/cluster.yaml || fail "the packaged example does not validate"
+say "installed: user, state directory, unit, files"
+for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}"; done
+mounted=()
+
+# --- 3. a network of its own ------------------------------------------------------------
+ip netns add "$ns"
+ip link add "$veth" type veth peer name "${veth}p"
+ip link set "${veth}p" netns "$ns"
+ip -n "$ns" link set lo up
+ip -n "$ns" link set "${veth}p" name pkg0
+ip -n "$ns" addr add 192.0.2.1/24 dev pkg0
+ip -n "$ns" link set pkg0 up
+ip link set "$veth" up
+
+# Boot with systemd-nspawn if this machine can.
+mode=chroot
+why=""
+nspawn_log=$build/package-test-nspawn.log
+systemd-nspawn --quiet --boot --register=no --keep-unit --network-namespace-path="/run/netns/$ns" \
+  -D "$root" >"$nspawn_log" 2>&1 </dev/null &
+nspawn_pid=$!
+leader=""
+for _ in $(seq 150); do
+  kill -0 "$nspawn_pid" 2>/dev/null || break
+  for c in $(pgrep -P "$nspawn_pid") $(pgrep -P "$(pgrep -P "$nspawn_pid" | head -1)" 2>/dev/null); do
+    [[ $(cat "/proc/$c/comm" 2>/dev/null) == systemd ]] && leader=$c
+  done
+  if [[ -n $leader ]] &&
+    nsenter -t "$leader" -m -u -i -n -p systemctl is-system-running 2>/dev/null | grep -qE 'running|degraded'; then
+    mode=nspawn
+    break
+  fi
+  sleep 0.2
+done
+if [[ $mode != nspawn ]]; then
+  why="systemd-nspawn --boot did not come up: $(grep -v '^$' "$nspawn_log" | tail -3 | tr '\n' ' ')"
+  kill -TERM "$nspawn_pid" 2>/dev/null || true
+  wait "$nspawn_pid" 2>/dev/null || true
+  nspawn_pid=""
+  say "$why; the rest runs in a chroot"
+  for m in proc sys dev; do
+    mount --rbind "/$m" "$root/$m" && mounted+=("$root/$m")
+  done
+else
+  say "booted with systemd-nspawn (init pid $leader)"
+fi
+
+# Runs a command in the root, in its network namespace.
+run() {
+  if [[ $mode == nspawn ]]; then
+    nsenter -t "$leader" -m -u -i -n -p /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"
+  else
+    ip netns exec "$ns" chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"
+  fi
+}
+healthy() { run curl -fsS --max-time 2 http://192.0.2.1:8080/healthz >/dev/null 2>&1; }
+wait_healthy() {
+  for _ in $(seq 100); do healthy && return 0; sleep 0.2; done
+  return 1
+}
+serve_log() {
+  if [[ $mode == nspawn ]]; then run journalctl -u drover --no-pager -o cat; else cat "$root/var/log/drover-test.log"; fi
+}
+
+# The unit's own command line and user, for the chroot.
+unit=$root/lib/systemd/system/drover.service
+exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+user=$(sed -n 's/^User=//p' "$unit")
+caps=$(sed -n 's/^AmbientCapabilities=//p' "$unit" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+start_service() {
+  if [[ $mode == nspawn ]]; then
+    run systemctl start drover || { run systemctl status drover --no-pager || true; return 1; }
+    [[ $(run systemctl is-active drover) == active ]]
+  else
+    ip netns exec "$ns" chroot "$root" setpriv --reuid="$user" --regid="$user" --init-groups \
+      --inh-caps="$caps" --ambient-caps="$caps" -- $exec_start >"$root/var/log/drover-test.log" 2>&1 &
+    serve_pid=$!
+  fi
+}
+reload_service() {
+  if [[ $mode == nspawn ]]; then run systemctl reload drover; else kill -HUP "$serve_pid"; sleep 1; fi
+}
+
+# --- 4. init, start, reload, remove, purge ----------------------------------------------
+run drover init --interface pkg0 || fail "drover init"
+run drover validate /etc/drover/cluster.yaml || fail "the starter declaration does not validate"
+run drover init --interface pkg0 2>/dev/null && fail "drover init overwrote /etc/drover/cluster.yaml"
+say "drover init wrote a declaration that validates, and refuses to overwrite it"
+
+start_service || fail "start"
+wait_healthy || { serve_log; fail "/healthz does not answer"; }
+say "started ($mode): /healthz answers"
+serve_log | grep -q SERVE_STARTED || { serve_log; fail "no SERVE_STARTED in the log"; }
+run test -f /var/lib/drover/state.db || fail "no state database in /var/lib/drover"
+
+cp "$root/etc/drover/cluster.yaml" "$root/tmp/good.yaml"
+printf 'networks:\n  - name: [broken\n' >>"$root/etc/drover/cluster.yaml"
+reload_service || { [[ $mode == nspawn ]] && run systemctl status drover --no-pager; fail "reload"; }
+sleep 0.5
+healthy || { serve_log; fail "a broken declaration stopped the service"; }
+serve_log | grep -q RELOAD_REJECTED || { serve_log; fail "the log does not say why the reload was refused"; }
+[[ $mode != nspawn ]] || [[ $(run systemctl is-active drover) == active ]] || fail "the unit is no longer active"
+say "reload with a broken declaration: still serving; $(serve_log | grep -m1 RELOAD_REJECTED | cut -c1-120)"
+cp "$root/tmp/good.yaml" "$root/etc/drover/cluster.yaml"
+
+if [[ $mode == chroot ]]; then
+  kill -TERM "$serve_pid"
+  wait "$serve_pid" || true
+  serve_pid=""
+fi
+run apt-get remove -y -q drover >/dev/null || fail "apt-get remove"
+healthy && fail "still serving after apt-get remove"
+[[ $mode != nspawn ]] || ! run systemctl is-active -q drover || fail "the unit is active after remove"
+run test -f /var/lib/drover/state.db || fail "apt-get remove lost /var/lib/drover"
+run test -f /etc/drover/cluster.yaml || fail "apt-get remove lost /etc/drover/cluster.yaml"
+say "apt-get remove: stopped, /var/lib/drover and the declaration kept"
+run apt-get purge -y -q drover >/dev/null || fail "apt-get purge"
+run test -e /var/lib/drover && fail "apt-get purge kept /var/lib/drover"
+run test -e /etc/drover && fail "apt-get purge kept /etc/drover"
+say "apt-get purge: /var/lib/drover and /etc/drover removed"
+
+say "PASS in $(($(date +%s) - start_s))s ($mode)"
+[[ $mode == nspawn ]] || skip "$why (every step passed in a chroot, the systemd steps done by hand)"

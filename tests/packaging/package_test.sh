@@ -11,14 +11,18 @@
 #     network) the root is booted with systemd-nspawn --boot when this machine can; else the
 #     unit's ExecStart runs as its User= with its capabilities (setpriv) in a chroot, and the
 #     systemctl steps are done by hand (the test then ends as skipped, saying why):
-#     `drover init --interface` + validate, start, GET /healthz, a broken declaration +
+#     `drover init --interface` + validate, a state database of the version 1 layout
+#     (tests/testdata/state/v1-state.db, as an older drover left it), start (migrated, the
+#     backup beside it), GET /healthz, a broken declaration +
 #     reload (still serving, the log says why), apt-get remove (stopped, /var/lib/drover
 #     kept), apt-get purge (/var/lib/drover and /etc/drover gone).
 #
+# PACKAGE_TEST_BOOT=chroot takes the chroot way even where nspawn could boot.
 # Needs root, mmdebstrap, lintian, systemd-container and the Debian mirror. Exit 77 (CTest:
 # skipped) when it cannot run; under CI=true a skip fails.
 set -euo pipefail
 build=$(cd "$1" && pwd)
+v1_db=$(cd "$(dirname "$0")/../testdata/state" && pwd)/v1-state.db
 start_s=$(date +%s)
 ns=drvpkg$$
 veth=dpkg$$
@@ -89,6 +93,8 @@ for m in proc sys dev; do
   mount --rbind "/$m" "$root/$m" && mounted+=("$root/$m")
 done
 in_root() { chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
+in_uid() { awk -F: -v u="$1" '$1 == u { print $3 }' "$root/etc/passwd"; }
+in_gid() { awk -F: -v g="$1" '$1 == g { print $3 }' "$root/etc/group"; }
 
 cp "$deb" "$root/tmp/drover.deb"
 say "apt-get install ./drover.deb"
@@ -123,12 +129,16 @@ ip link set "$veth" up
 mode=chroot
 why=""
 nspawn_log=$build/package-test-nspawn.log
-systemd-nspawn --quiet --boot --register=no --keep-unit --network-namespace-path="/run/netns/$ns" \
-  -D "$root" >"$nspawn_log" 2>&1 </dev/null &
-nspawn_pid=$!
+if [[ ${PACKAGE_TEST_BOOT:-} == chroot ]]; then
+  echo "PACKAGE_TEST_BOOT=chroot" >"$nspawn_log"
+else
+  systemd-nspawn --quiet --boot --register=no --keep-unit --network-namespace-path="/run/netns/$ns" \
+    -D "$root" >"$nspawn_log" 2>&1 </dev/null &
+  nspawn_pid=$!
+fi
 leader=""
 for _ in $(seq 150); do
-  kill -0 "$nspawn_pid" 2>/dev/null || break
+  [[ -n $nspawn_pid ]] && kill -0 "$nspawn_pid" 2>/dev/null || break
   for c in $(pgrep -P "$nspawn_pid") $(pgrep -P "$(pgrep -P "$nspawn_pid" | head -1)" 2>/dev/null); do
     [[ $(cat "/proc/$c/comm" 2>/dev/null) == systemd ]] && leader=$c
   done
@@ -141,9 +151,14 @@ for _ in $(seq 150); do
 done
 if [[ $mode != nspawn ]]; then
   why="systemd-nspawn --boot did not come up: $(grep -v '^$' "$nspawn_log" | tail -3 | tr '\n' ' ')"
-  kill -TERM "$nspawn_pid" 2>/dev/null || true
-  wait "$nspawn_pid" 2>/dev/null || true
-  nspawn_pid=""
+  [[ ${PACKAGE_TEST_BOOT:-} == chroot ]] && why="PACKAGE_TEST_BOOT=chroot asked for a chroot"
+  if [[ -n $nspawn_pid ]]; then
+    kill -TERM "$nspawn_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$nspawn_pid" 2>/dev/null || true
+    wait "$nspawn_pid" 2>/dev/null || true
+    nspawn_pid=""
+  fi
   say "$why; the rest runs in a chroot"
   for m in proc sys dev; do
     mount --rbind "/$m" "$root/$m" && mounted+=("$root/$m")
@@ -194,11 +209,15 @@ run drover validate /etc/drover/cluster.yaml || fail "the starter declaration do
 run drover init --interface pkg0 2>/dev/null && fail "drover init overwrote /etc/drover/cluster.yaml"
 say "drover init wrote a declaration that validates, and refuses to overwrite it"
 
+install -o "$(in_uid drover)" -g "$(in_gid drover)" -m 0600 "$v1_db" "$root/var/lib/drover/state.db"
 start_service || fail "start"
 wait_healthy || { serve_log; fail "/healthz does not answer"; }
 say "started ($mode): /healthz answers"
 serve_log | grep -q SERVE_STARTED || { serve_log; fail "no SERVE_STARTED in the log"; }
 run test -f /var/lib/drover/state.db || fail "no state database in /var/lib/drover"
+serve_log | grep -q 'STATE_MIGRATED .*from=1 to=2' || { serve_log; fail "the version 1 database was not migrated"; }
+run test -f /var/lib/drover/state.db.v1.bak || fail "no backup of the version 1 database"
+say "the version 1 state database was migrated on start, its backup beside it"
 
 cp "$root/etc/drover/cluster.yaml" "$root/tmp/good.yaml"
 printf 'networks:\n  - name: [broken\n' >>"$root/etc/drover/cluster.yaml"

@@ -19,6 +19,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 out=""
 agent="$repo/build/bin/drover-agent"
+# Installed from the Debian package (/usr/share/drover/boot-env): the packaged agent.
+[[ -x $agent || ! -x /usr/bin/drover-agent ]] || agent=/usr/bin/drover-agent
 cache="${DROVER_BOOTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drover/boot-env}"
 while (($#)); do
   case "$1" in

@@ -35,8 +35,8 @@ struct Options {
   // Replicas (server.state.backend: etcd): this replica's name (default: the host name) and
   // the address it hands to machines instead of server.advertise, since the declaration is
   // the same file on every replica.
-  std::string replica_id;
-  std::string advertise;
+  std::string replica_id{};
+  std::string advertise{};
   int session_ttl_s = 3600;  // a dashboard session ends this long after its last request
 };
 

@@ -219,35 +219,42 @@ class ReplicasOnEtcd : public ::testing::Test {
 
   int liveSeenBy(int i) { return static_cast<int>(metric(metrics(i), "drover_ha_replicas_live")); }
 
-  // Runs `clients` machines relayed to every replica; the report (null on a bad run).
+  // `drover sim` with `clients` machines relayed to every replica, its report in
+  // <name>.json.
+  std::vector<std::string> simArgs(int clients, const std::string& name,
+                                   const std::string& mac_base, const std::string& spread,
+                                   const std::string& deadline) {
+    return client_ns_->exec({drover_,
+                             "sim",
+                             "--server",
+                             replicaIp(0) + "," + replicaIp(1) + "," + replicaIp(2),
+                             "--relay",
+                             "198.18.0.1",
+                             "--clients",
+                             std::to_string(clients),
+                             "--spread",
+                             spread,
+                             "--concurrency",
+                             "150",
+                             "--bind-leased",
+                             "--mac-base",
+                             mac_base,
+                             "--reboots",
+                             "3",
+                             "--deadline",
+                             deadline,
+                             "-q",
+                             "--json",
+                             (dir_ / (name + ".json")).string()});
+  }
+
+  // Runs `clients` machines to the end; the report (null on a bad run).
   nlohmann::json storm(int clients, const std::string& name, const std::string& mac_base,
                        const std::string& deadline = "3m") {
-    const auto json = (dir_ / (name + ".json")).string();
-    std::vector<std::string> argv{drover_,
-                                  "sim",
-                                  "--server",
-                                  replicaIp(0) + "," + replicaIp(1) + "," + replicaIp(2),
-                                  "--relay",
-                                  "198.18.0.1",
-                                  "--clients",
-                                  std::to_string(clients),
-                                  "--spread",
-                                  "6s",
-                                  "--concurrency",
-                                  "100",
-                                  "--bind-leased",
-                                  "--mac-base",
-                                  mac_base,
-                                  "--reboots",
-                                  "3",
-                                  "--deadline",
-                                  deadline,
-                                  "-q",
-                                  "--json",
-                                  json};
-    Process sim(client_ns_->exec(argv), (dir_ / (name + ".out")).string());
+    Process sim(simArgs(clients, name, mac_base, "6s", deadline),
+                (dir_ / (name + ".out")).string());
     sim.wait(std::chrono::seconds(400));  // a safety bound, not a measurement
-    return nlohmann::json::parse(readFile(json), nullptr, false);
+    return nlohmann::json::parse(readFile((dir_ / (name + ".json")).string()), nullptr, false);
   }
 
   std::string serveLogs() {
@@ -287,28 +294,7 @@ class ReplicasOnEtcd : public ::testing::Test {
 TEST_F(ReplicasOnEtcd, AStormSurvivesAReplicaAndAMemberKilled) {
   constexpr int kClients = 300;
   const auto json = (dir_ / "storm.json").string();
-  Process sim(client_ns_->exec({drover_,
-                                "sim",
-                                "--server",
-                                replicaIp(0) + "," + replicaIp(1) + "," + replicaIp(2),
-                                "--relay",
-                                "198.18.0.1",
-                                "--clients",
-                                std::to_string(kClients),
-                                "--spread",
-                                "8s",
-                                "--concurrency",
-                                "150",
-                                "--bind-leased",
-                                "--mac-base",
-                                "52:54:00:a0:00:00",
-                                "--reboots",
-                                "3",
-                                "--deadline",
-                                "3m",
-                                "-q",
-                                "--json",
-                                json}),
+  Process sim(simArgs(kClients, "storm", "52:54:00:a0:00:00", "8s", "3m"),
               (dir_ / "storm.out").string());
   std::this_thread::sleep_for(std::chrono::seconds(3));
   const auto killed = Clock::now();

@@ -188,7 +188,9 @@ Result<bool> EtcdLeaseStore::commit(const Planned& p) {
     } else {
       k = decoded(kvs.front(), r->revision);
     }
-    see(p.reads[i].key, std::move(k), Notify::kCorrection);  // the engine learns what won
+    // News for the engine, not a verdict: the compare that failed may have been another
+    // key's; a write this replica cannot make is refused by its retry (tellRefused).
+    see(p.reads[i].key, std::move(k), Notify::kChange);
   }
   return false;
 }

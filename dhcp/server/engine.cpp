@@ -28,10 +28,12 @@ void Engine::restore(const std::vector<Lease>& leases) {
 std::vector<LeaseWrite> Engine::learn(const Lease& lease, bool authoritative) {
   if (lease.state == LeaseState::Offered) return {};
   // A store change seen late: this engine bound the address since (its lease ends later,
-  // as every newer lease does), so what it holds is newer.
-  if (const Lease* here = table_.byIp(lease.ip); !authoritative && here != nullptr &&
-                                                 here->state == LeaseState::Bound &&
-                                                 here->expires > lease.expires)
+  // or in the same second for another client: a newer lease of another client could only
+  // follow this one's end), so what it holds is newer.
+  if (const Lease* here = table_.byIp(lease.ip);
+      !authoritative && here != nullptr && here->state == LeaseState::Bound &&
+      (here->expires > lease.expires ||
+       (here->expires == lease.expires && here->client_key != lease.client_key)))
     return {};
   std::vector<LeaseWrite> out;
   const Lease* held = lease.client_key.empty() ? nullptr : table_.byClient(lease.client_key);

@@ -118,6 +118,9 @@ TEST_F(ReplicaEngine, AStaleChangeSeenLateDoesNotUndoANewerBinding) {
   Lease stale{ack.yiaddr, keyOf(6), macFor(6), LeaseState::Bound, clock_.now() + 100, "rack1", ""};
   EXPECT_TRUE(engine_->learn(stale).empty());
   EXPECT_EQ(engine_->leases().byIp(ack.yiaddr)->client_key, keyOf(5));
+  stale.expires = clock_.now() + 3600;  // written in the same second as this binding
+  EXPECT_TRUE(engine_->learn(stale).empty());
+  EXPECT_EQ(engine_->leases().byIp(ack.yiaddr)->client_key, keyOf(5));
   engine_->forget(ack.yiaddr, keyOf(6));  // and its removal
   EXPECT_EQ(engine_->leases().byClient(keyOf(5))->ip, ack.yiaddr);
 }

@@ -57,6 +57,14 @@ void Engine::forget(Ipv4Address ip, const std::string& client_key) {
   if (client_key.empty() || l->client_key == client_key) table_.remove(ip);
 }
 
+void Engine::rollback(const std::vector<LeaseWrite>& writes) {
+  for (const auto& w : writes) {
+    if (w.op != LeaseWrite::Op::Put) continue;
+    const Lease* l = table_.byIp(w.lease.ip);
+    if (l != nullptr && *l == w.lease) table_.remove(w.lease.ip);
+  }
+}
+
 bool Engine::owns(const std::string& client_key) const {
   return responsibility_ == nullptr || responsibility_->owns(client_key);
 }

@@ -93,6 +93,10 @@ class Engine {
   // `authoritative`: the store refused this engine's write of that address and holds
   // `lease` there: it replaces what the engine holds, newer or not.
   std::vector<LeaseWrite> learn(const Lease& lease, bool authoritative = false);
+  // The store refused or lost `writes` (no reply was sent for them): the leases they put
+  // are dropped from memory where nothing changed them since, so that this engine never
+  // holds a binding the store does not have.
+  void rollback(const std::vector<LeaseWrite>& writes);
   // Another server removed the lease `client_key` held on `ip` ("": whoever held it):
   // forgotten unless this engine holds an offer or a lease of another client there now.
   void forget(Ipv4Address ip, const std::string& client_key = {});

@@ -251,8 +251,9 @@ void Transport::commit(std::vector<LeaseWrite> writes, const std::shared_ptr<Lis
   struct After {
     std::optional<Reply> reply;
     std::optional<Exchange> exchange;
+    std::vector<LeaseWrite> writes;
   };
-  auto after = std::make_shared<After>(After{std::move(pending), std::move(exchange)});
+  auto after = std::make_shared<After>(After{std::move(pending), std::move(exchange), writes});
   committer_.submit(std::move(writes), [this, &io = io_, l, after, gate = gate_](const Status& st) {
     std::lock_guard lock(gate->mu);
     if (!gate->open) return;  // shutting down: the reply is not sent (the lease is stored)
@@ -260,6 +261,7 @@ void Transport::commit(std::vector<LeaseWrite> writes, const std::shared_ptr<Lis
       if (!gate->open) return;
       if (!st.ok()) {
         engine_.stats().drop(Drop::StoreError);
+        engine_.rollback(after->writes);
         log_->error("DHCP_STORE_FAILED error={}", st.error().message);
         return;
       }

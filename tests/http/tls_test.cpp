@@ -105,5 +105,38 @@ TEST(TlsServerTest, CurlWithCacert) {
       [&] { return srv.registry().valueForTest("http_drops_total", "listener=\"api\",reason=\"tls_handshake\"") >= 1; }));
 }
 
+TEST(TlsServerTest, OnlyTls12And13WithForwardSecretAeadSuites) {
+  TempDir dir;
+  auto files = ensureAutoTls(dir.path() / "state", {"127.0.0.1"});
+  ASSERT_TRUE(files.ok());
+  auto ctx = makeServerTlsContext(files->cert, files->key);
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  Router router;
+  router.add(Verb::get, "/v1/hello", [](const Request&) { return Response::json(Status::ok, "{}"); });
+  ServerOptions opts;
+  opts.name = "api";
+  opts.tls = *ctx;
+  TestServer srv(std::move(router), opts);
+  // The client is allowed everything (security level 0), so a refusal is the server's.
+  const auto client = [&](const std::string& args) {
+    return run("openssl s_client -connect 127.0.0.1:" + std::to_string(srv.port()) + " " + args +
+               " -CAfile '" + files->ca_cert.string() + "' </dev/null 2>&1; echo rc=$?");
+  };
+  for (const std::string proto : {"-tls1_2", "-tls1_3"}) {
+    auto r = client(proto);
+    EXPECT_NE(r.out.find("Verify return code: 0 (ok)"), std::string::npos) << proto << ":\n" << r.out;
+    EXPECT_NE(r.out.find("rc=0"), std::string::npos) << proto << ":\n" << r.out;
+  }
+  for (const std::string refused :
+       {"-tls1 -cipher DEFAULT:@SECLEVEL=0", "-tls1_1 -cipher DEFAULT:@SECLEVEL=0",
+        "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0", "-tls1_2 -cipher AES128-GCM-SHA256:@SECLEVEL=0",
+        "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA256:@SECLEVEL=0"}) {
+    auto r = client(refused);
+    EXPECT_EQ(r.out.find("rc=0"), std::string::npos) << refused << " was accepted:\n" << r.out;
+    // The server answered with an alert: the client did offer what is refused.
+    EXPECT_NE(r.out.find("alert"), std::string::npos) << refused << ":\n" << r.out;
+  }
+}
+
 }  // namespace
 }  // namespace drover::http

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 
 #include "images/oci/oci_import.hpp"
 #include "images/verify/signature.hpp"
@@ -101,7 +102,22 @@ TEST_F(OciPodmanTest, TamperedArchiveIsRefused) {
   ASSERT_FALSE(img->layers.empty());
   const fs::path blob = img->blobPath(img->layers.back().digest);
   fs::permissions(blob, fs::perms::owner_write, fs::perm_options::add);
-  ASSERT_EQ(test::run("printf X | dd of=" + blob.string() + " bs=1 seek=100 conv=notrunc"), 0);
+  // Invert one byte in the middle: writing a fixed byte would leave the blob as it was
+  // whenever that byte was already there, and the test would prove nothing.
+  {
+    std::fstream f(blob, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f);
+    const auto at = static_cast<std::streamoff>(fs::file_size(blob) / 2);
+    char c = 0;
+    f.seekg(at);
+    ASSERT_TRUE(f.get(c));
+    f.seekp(at);
+    f.put(static_cast<char>(~c));
+    ASSERT_TRUE(f.flush());
+  }
+  verify::FileCheck same;
+  same.expected = &img->layers.back().digest;
+  ASSERT_FALSE(verify::checkFile(blob, same).ok()) << "the blob did not change";
   auto r = importImage(layout, dir_.path() / "out", dir_.path() / "work2");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "digest_mismatch");

@@ -30,7 +30,9 @@ Status BlobStore::init() const {
   return Status::success();
 }
 
-fs::path BlobStore::blobPath(const Sha256& digest) const { return root_ / "blobs" / "sha256" / digest.hex(); }
+fs::path BlobStore::blobPath(const Sha256& digest) const {
+  return root_ / "blobs" / "sha256" / digest.hex();
+}
 
 bool BlobStore::has(const Sha256& digest) const {
   std::error_code ec;
@@ -51,11 +53,17 @@ Result<Sha256> BlobStore::publish(const fs::path& tmp, const verify::FileCheck& 
     fs::remove(tmp, ec);
     return digest.error();
   }
+  if (auto st = publishHashed(tmp, *digest); !st) return st.error();
+  return *digest;
+}
+
+Status BlobStore::publishHashed(const fs::path& tmp, const Sha256& digest) {
+  std::error_code ec;
   if (auto st = syncPath(tmp); !st) {
     fs::remove(tmp, ec);
     return st.error();
   }
-  const fs::path dest = blobPath(*digest);
+  const fs::path dest = blobPath(digest);
   fs::permissions(tmp, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read, ec);
   fs::rename(tmp, dest, ec);
   if (ec) {
@@ -63,8 +71,7 @@ Result<Sha256> BlobStore::publish(const fs::path& tmp, const verify::FileCheck& 
     fs::remove(tmp, ignore);
     return makeError("eio", "publish " + dest.string() + ": " + ec.message());
   }
-  if (auto st = syncPath(dest.parent_path()); !st) return st.error();
-  return *digest;
+  return syncPath(dest.parent_path());
 }
 
 Status BlobStore::verify(const Sha256& digest) const {

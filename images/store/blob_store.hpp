@@ -37,6 +37,11 @@ class BlobStore {
   // eio.
   Result<Sha256> publish(const std::filesystem::path& tmp, const verify::FileCheck& check);
 
+  // Moves `tmp` into the store as `digest` without reading it again: for a file whose
+  // bytes were hashed as they were written (a blob fetched from another replica). On failure
+  // the file is removed. Code eio.
+  Status publishHashed(const std::filesystem::path& tmp, const Sha256& digest);
+
   // Re-hashes a published blob. Code sha256_mismatch when it no longer matches its name.
   Status verify(const Sha256& digest) const;
 

@@ -38,9 +38,14 @@ class FileLock {
 };
 
 json toJson(const Version& v) {
-  return json{{"sha256", v.sha256.hex()}, {"size", v.size},       {"url", v.url},
-              {"etag", v.etag},           {"last_modified", v.last_modified},
-              {"fetched_ms", v.fetched_ms}, {"used_ms", v.used_ms}, {"pinned", v.pinned}};
+  return json{{"sha256", v.sha256.hex()},
+              {"size", v.size},
+              {"url", v.url},
+              {"etag", v.etag},
+              {"last_modified", v.last_modified},
+              {"fetched_ms", v.fetched_ms},
+              {"used_ms", v.used_ms},
+              {"pinned", v.pinned}};
 }
 
 Result<Version> versionFrom(const json& j) {
@@ -93,12 +98,11 @@ Result<IndexData> Index::read() const {
   return readUnlocked();
 }
 
-Result<IndexData> Index::readUnlocked() const {
+Result<IndexData> decodeIndex(std::string_view text) {
   IndexData data;
-  std::ifstream in(file_);
-  if (!in) return data;  // no index yet
-  json j = json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return makeError("bad_index", file_.string() + ": not a JSON object");
+  if (text.empty()) return data;
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return makeError("bad_index", "not a JSON object");
   for (const auto& je : j.value("entries", json::array())) {
     Entry e;
     e.image = je.value("image", std::string());
@@ -106,11 +110,35 @@ Result<IndexData> Index::readUnlocked() const {
     e.checked_ms = je.value("checked_ms", std::int64_t{0});
     for (const auto& jv : je.value("versions", json::array())) {
       auto v = versionFrom(jv);
-      if (!v) return makeError("bad_index", file_.string() + ": " + v.error().message);
+      if (!v) return v.error();
       e.versions.push_back(std::move(*v));
     }
     data.entries[IndexData::key(e.image, e.kind)] = std::move(e);
   }
+  return data;
+}
+
+std::string encodeIndex(const IndexData& data) {
+  json entries = json::array();
+  for (const auto& [k, e] : data.entries) {
+    if (e.versions.empty()) continue;
+    json versions = json::array();
+    for (const auto& v : e.versions) versions.push_back(toJson(v));
+    entries.push_back({{"image", e.image},
+                       {"kind", e.kind},
+                       {"checked_ms", e.checked_ms},
+                       {"versions", versions}});
+  }
+  return json{{"version", 1}, {"entries", entries}}.dump(2) + "\n";
+}
+
+Result<IndexData> Index::readUnlocked() const {
+  std::ifstream in(file_);
+  if (!in) return IndexData{};  // no index yet
+  std::stringstream text;
+  text << in.rdbuf();
+  auto data = decodeIndex(text.str());
+  if (!data) return makeError("bad_index", file_.string() + ": " + data.error().message);
   return data;
 }
 
@@ -121,17 +149,10 @@ Status Index::update(const std::function<Status(IndexData&)>& change) {
   if (!data) return data.error();
   if (auto st = change(*data); !st) return st;
 
-  json entries = json::array();
-  for (const auto& [k, e] : data->entries) {
-    if (e.versions.empty()) continue;
-    json versions = json::array();
-    for (const auto& v : e.versions) versions.push_back(toJson(v));
-    entries.push_back({{"image", e.image}, {"kind", e.kind}, {"checked_ms", e.checked_ms}, {"versions", versions}});
-  }
   const fs::path tmp = fs::path(file_).concat(".tmp");
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << json{{"version", 1}, {"entries", entries}}.dump(2) << '\n';
+    out << encodeIndex(*data);
     if (!out.flush()) return makeError("eio", tmp.string() + ": write failed");
   }
   if (auto st = syncPath(tmp); !st) return st;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -19,8 +20,8 @@ namespace drover::images::store {
 struct Version {
   Sha256 sha256;
   std::uint64_t size = 0;
-  std::string url;            // where it came from
-  std::string etag;           // validators for the next conditional re-check
+  std::string url;   // where it came from
+  std::string etag;  // validators for the next conditional re-check
   std::string last_modified;
   std::int64_t fetched_ms = 0;  // unix ms
   std::int64_t used_ms = 0;     // last served or installed
@@ -43,12 +44,19 @@ struct Entry {
 struct IndexData {
   std::map<std::string, Entry> entries;  // keyed "image/kind"
 
-  static std::string key(const std::string& image, const std::string& kind) { return image + "/" + kind; }
+  static std::string key(const std::string& image, const std::string& kind) {
+    return image + "/" + kind;
+  }
   Entry& entry(const std::string& image, const std::string& kind);
   const Entry* find(const std::string& image, const std::string& kind) const;
   // Whether any version of any entry is this blob.
   bool references(const Sha256& digest) const;
 };
+
+// The index as the JSON document index.json holds (also the value of the etcd key).
+std::string encodeIndex(const IndexData& data);
+// Error code bad_index. Empty text: an empty index.
+Result<IndexData> decodeIndex(std::string_view text);
 
 class Index {
  public:

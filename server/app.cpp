@@ -209,6 +209,7 @@ App::~App() {
   if (impl_->tftp && impl_->tftp->thread.joinable()) impl_->tftp->thread.join();
   if (impl_->replication) impl_->replication->stopDhcp();  // before the engine goes
   if (impl_->dhcp) impl_->dhcp.reset();                    // its committer uses the leases
+  if (impl_->replication) setImageReplica("", {});         // its membership goes with it
 }
 
 Result<std::unique_ptr<App>> App::create(Options options) {
@@ -235,6 +236,15 @@ Result<std::unique_ptr<App>> App::create(Options options) {
     if (!r) return r.error();
     impl->replication = std::move(*r);
     impl->store = impl->replication->takeStore();
+    // The catalog records the blobs held here and fetches the others from live replicas.
+    Replication* rep = impl->replication.get();
+    setImageReplica(rep->id(), [rep](const std::string& id) -> std::string {
+      const auto* m = rep->membership();
+      if (m == nullptr) return "";
+      for (const auto& info : m->live())
+        if (info.id == id) return info.http_url;
+      return "";
+    });
     if (config.server.api.tls == cluster::TlsMode::Auto || !config.server.api.cert.empty())
       if (auto st = impl->replication->shareSecrets(impl->state_dir, config.server.advertise.str());
           !st)

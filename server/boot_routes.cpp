@@ -169,6 +169,23 @@ Response asset(const Request& req, Context& ctx) {
   return Response::fromFile(std::move(*file));
 }
 
+// A blob of this replica's store by its sha256, for the other replicas (obtain()): only
+// blobs the catalog names, only those already here (never fetched on behalf of the caller,
+// so two replicas cannot ask each other in a loop). The same bytes /v1/images/... serves to
+// anyone who has the digest; the caller checks them against the digest anyway.
+Response blob(const Request& req, Context& ctx) {
+  auto snapshot = ctx.source.current();
+  if (!snapshot) return Response::error(HttpStatus::service_unavailable, "not_ready", "starting");
+  auto digest = Sha256::parse(req.params.at("sha256"));
+  if (!digest) return Response::error(HttpStatus::not_found, "not_found", "no such blob");
+  auto held = serveCatalog(snapshot->inventory.config()).localBlob(*digest);
+  if (!held) return Response::error(HttpStatus::not_found, "not_found", "no such blob here");
+  auto file = openDeclaredFile(held->path.string(), digest->hex());
+  if (!file) return Response::error(HttpStatus::not_found, "not_found", "no such blob here");
+  ctx.registry.counter("image_blobs_served_total", "Blobs served to other replicas by digest")++;
+  return Response::fromFile(std::move(*file));
+}
+
 Response loader(const Request& req, Context& ctx) {
   auto snapshot = ctx.source.current();
   if (!snapshot) return Response::error(HttpStatus::service_unavailable, "not_ready", "starting");
@@ -220,6 +237,8 @@ void addBootRoutes(http::Router& router, Context& ctx) {
              [&ctx](const Request& r) { return entryOrNode(r, ctx); });
   router.add(http::Verb::get, "/assets/{image}/{kind}",
              [&ctx](const Request& r) { return asset(r, ctx); });
+  router.add(http::Verb::get, "/blobs/sha256/{sha256}",
+             [&ctx](const Request& r) { return blob(r, ctx); });
   router.add(http::Verb::get, "/{file}", [&ctx](const Request& r) { return loader(r, ctx); });
 }
 

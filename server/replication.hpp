@@ -3,9 +3,11 @@
 // What is shared, in etcd under server.state.prefix: node records, timelines and tokens
 // (state::EtcdStore), DHCP leases (ha::EtcdLeaseStore), the replicas alive and what each
 // serves (ha::Membership), the API's CA and the operator token (`secrets/`, so an agent that
-// pinned the CA through one replica trusts every other, and one token works everywhere).
-// What stays on this replica: its copies of those secrets in the state directory, image
-// blobs, and the TFTP root.
+// pinned the CA through one replica trusts every other, and one token works everywhere),
+// the image catalog's index and sidecars and which replica holds which blob
+// (images::shared::EtcdMetadata, through server_files' catalogOptions). What stays on this
+// replica: its copies of those secrets in the state directory, its image blobs (fetched by
+// digest from a replica that holds them when first needed), and the TFTP root.
 //
 // The declaration is the operator's to keep the same on every replica (one file deployed
 // everywhere). Each replica publishes the sha256 of the file it serves; when another

@@ -7,6 +7,7 @@
 
 #include "boot/server_configs.hpp"
 #include "http/static_files.hpp"
+#include "images/shared/etcd_metadata.hpp"
 
 namespace drover::server {
 
@@ -38,7 +39,8 @@ Result<http::FileBody> openLoader(const cluster::Config& config, const std::stri
       if (auto file = dir->openFile(real.filename().string()); file) return file;
     }
   }
-  return makeError("not_found", "no such loader in the TFTP root or " + std::string(boot::kIpxeDir));
+  return makeError("not_found",
+                   "no such loader in the TFTP root or " + std::string(boot::kIpxeDir));
 }
 
 }  // namespace drover::server
@@ -50,8 +52,29 @@ namespace {
 std::mutex g_catalog_mu;
 std::filesystem::path g_state_dir;
 std::map<std::string, std::unique_ptr<images::catalog::Catalog>> g_catalogs;
+std::string g_replica_id;
+std::function<std::string(const std::string&)> g_peer_url;
 
-const std::optional<cluster::Artifact>* artifactOf(const cluster::Image& image, std::string_view kind) {
+std::shared_ptr<images::store::Metadata> sharedMetadata(const cluster::StateConfig& state) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<images::store::Metadata>> made;
+  std::string key = state.prefix + "|" + state.ca_file;
+  for (const auto& e : state.endpoints) key += "|" + e;
+  std::lock_guard lock(mu);
+  auto& slot = made[key];
+  if (!slot) {
+    etcd::Options o;
+    o.ca_file = state.ca_file;
+    auto client = etcd::Client::create(state.endpoints, o);
+    if (!client) return nullptr;  // no endpoints: the loader refuses that declaration first
+    slot = std::make_shared<images::shared::EtcdMetadata>(
+        std::make_shared<etcd::Client>(std::move(*client)), state.prefix);
+  }
+  return slot;
+}
+
+const std::optional<cluster::Artifact>* artifactOf(const cluster::Image& image,
+                                                   std::string_view kind) {
   if (kind == "kernel") return &image.kernel;
   if (kind == "initrd") return &image.initrd;
   if (kind == "disk") return &image.disk;
@@ -66,8 +89,9 @@ images::catalog::ArtifactSpec specOf(const cluster::Image& image, std::string_vi
   s.url = a.url ? a.url->str() : std::string();
   s.sha256 = a.sha256;
   if (a.signature) {
-    s.signature = images::catalog::SignatureSpec{a.signature->url ? a.signature->url->str() : std::string(),
-                                                 a.signature->path, a.signature->key.value};
+    s.signature =
+        images::catalog::SignatureSpec{a.signature->url ? a.signature->url->str() : std::string(),
+                                       a.signature->path, a.signature->key.value};
   }
   s.interval = image.update.interval;
   s.expire = image.update.expire;
@@ -80,10 +104,13 @@ std::filesystem::path defaultStateDir(const cluster::Config& config) {
   return std::filesystem::path(config.server.state.path).parent_path();
 }
 
-images::catalog::Options catalogOptions(const cluster::Config& config, const std::filesystem::path& state_dir) {
+images::catalog::Options catalogOptions(const cluster::Config& config,
+                                        const std::filesystem::path& state_dir) {
   images::catalog::Options o;
   o.root = state_dir / "images";
   for (const auto& [name, path] : config.trust.keys) o.trust_keys.emplace(name, path.value);
+  if (config.server.state.backend == cluster::StateBackend::Etcd)
+    o.metadata = sharedMetadata(config.server.state);
   return o;
 }
 
@@ -95,7 +122,8 @@ std::vector<images::catalog::ArtifactSpec> catalogSpecs(const cluster::Config& c
   return out;
 }
 
-std::optional<images::catalog::ArtifactSpec> catalogSpec(const cluster::Config& config, const std::string& image,
+std::optional<images::catalog::ArtifactSpec> catalogSpec(const cluster::Config& config,
+                                                         const std::string& image,
                                                          std::string_view kind) {
   const cluster::Image* img = config.findImage(image);
   if (img == nullptr) return std::nullopt;
@@ -109,10 +137,31 @@ void setImageStateDir(const std::filesystem::path& state_dir) {
   g_state_dir = state_dir;
 }
 
+void setImageReplica(const std::string& id,
+                     std::function<std::string(const std::string&)> peer_url) {
+  std::lock_guard lock(g_catalog_mu);
+  g_replica_id = id;
+  g_peer_url = std::move(peer_url);
+}
+
 images::catalog::Catalog& serveCatalog(const cluster::Config& config) {
   std::lock_guard lock(g_catalog_mu);
-  auto options = catalogOptions(config, g_state_dir.empty() ? defaultStateDir(config) : g_state_dir);
-  std::string key = options.root.string();
+  auto options =
+      catalogOptions(config, g_state_dir.empty() ? defaultStateDir(config) : g_state_dir);
+  if (options.metadata) {
+    options.replica_id = g_replica_id;
+    // Whatever the serving App set last (it unsets it when it goes).
+    options.peer_url = [](const std::string& id) -> std::string {
+      std::function<std::string(const std::string&)> peer_url;
+      {
+        std::lock_guard inner(g_catalog_mu);
+        peer_url = g_peer_url;
+      }
+      return peer_url ? peer_url(id) : std::string();
+    };
+  }
+  std::string key =
+      options.root.string() + "|" + (options.metadata ? "etcd:" + g_replica_id : "file");
   for (const auto& [name, path] : options.trust_keys) key += "|" + name + "=" + path.string();
   auto& slot = g_catalogs[key];
   if (!slot) {
@@ -123,7 +172,8 @@ images::catalog::Catalog& serveCatalog(const cluster::Config& config) {
 }
 
 Result<http::FileBody> openImageArtifact(const cluster::Config& config, const cluster::Image& image,
-                                         std::string_view kind, const std::optional<Sha256>& version) {
+                                         std::string_view kind,
+                                         const std::optional<Sha256>& version) {
   const auto* a = artifactOf(image, kind);
   if (a == nullptr || !*a) return makeError("not_found", "the image has no " + std::string(kind));
   const auto& artifact = **a;
@@ -136,7 +186,8 @@ Result<http::FileBody> openImageArtifact(const cluster::Config& config, const cl
   auto& catalog = serveCatalog(config);
   auto blob = version ? catalog.version(image.name, std::string(kind), *version)
                       : catalog.ensure(specOf(image, kind, artifact));
-  if (!blob && version && artifact.sha256 && *version == *artifact.sha256)  // declared, not yet cached
+  if (!blob && version && artifact.sha256 &&
+      *version == *artifact.sha256)  // declared, not yet cached
     blob = catalog.ensure(specOf(image, kind, artifact));
   if (!blob) return blob.error();
   return openDeclaredFile(blob->path.string(), blob->sha256.hex());

@@ -4,16 +4,17 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "cluster/config.hpp"
 #include "common/result.hpp"
 #include "common/values.hpp"
-#include "images/catalog/catalog.hpp"
 #include "http/message.hpp"
-#include "cluster/config.hpp"
+#include "images/catalog/catalog.hpp"
 
 namespace drover::server {
 
@@ -32,24 +33,36 @@ Result<http::FileBody> openLoader(const cluster::Config& config, const std::stri
 // The state directory when none is given: the directory of server.state.path.
 std::filesystem::path defaultStateDir(const cluster::Config& config);
 
-// Catalog settings for a declaration: <state dir>/images, the trusted keys.
-images::catalog::Options catalogOptions(const cluster::Config& config, const std::filesystem::path& state_dir);
+// Catalog settings for a declaration: <state dir>/images, the trusted keys; with
+// server.state.backend etcd, the index and sidecars in etcd (one client per endpoints and
+// prefix, shared by every catalog of the process), so every replica and every
+// `drover images` command sees one catalog.
+
+images::catalog::Options catalogOptions(const cluster::Config& config,
+                                        const std::filesystem::path& state_dir);
 
 // The catalog's view of the url-declared artifacts (path-declared ones are not cached).
 std::vector<images::catalog::ArtifactSpec> catalogSpecs(const cluster::Config& config);
-std::optional<images::catalog::ArtifactSpec> catalogSpec(const cluster::Config& config, const std::string& image,
+std::optional<images::catalog::ArtifactSpec> catalogSpec(const cluster::Config& config,
+                                                         const std::string& image,
                                                          std::string_view kind);
 
 // The catalog `drover serve` uses: under the state directory given here (the serve App
 // sets it at start-up), else defaultStateDir(config). One instance per store and key set,
 // shared by every request so concurrent uses share one download.
 void setImageStateDir(const std::filesystem::path& state_dir);
+// This process is replica `id` (etcd backend): it records the blobs it holds, and fetches
+// those it lacks from the live replica `peer_url(id)` names (its http:// base URL, "" when
+// that replica is not alive). Set before the first serveCatalog(); empty `id` undoes it.
+void setImageReplica(const std::string& id,
+                     std::function<std::string(const std::string&)> peer_url);
 images::catalog::Catalog& serveCatalog(const cluster::Config& config);
 
 // The artifact `kind` (kernel, initrd, disk) of `image`: the declared path, or the
 // catalog's blob of the current version, fetched now when not cached (or, with `version`,
 // that cached version only). The ETag is the sha256. Codes: not_found, and the catalog's.
 Result<http::FileBody> openImageArtifact(const cluster::Config& config, const cluster::Image& image,
-                                         std::string_view kind, const std::optional<Sha256>& version = {});
+                                         std::string_view kind,
+                                         const std::optional<Sha256>& version = {});
 
 }  // namespace drover::server

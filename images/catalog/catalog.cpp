@@ -36,7 +36,8 @@ void countFailure(const std::string& reason) {
 // processes sharing the store.
 class DownloadLock {
  public:
-  explicit DownloadLock(const fs::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+  explicit DownloadLock(const fs::path& path)
+      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
     if (fd_)
       while (::flock(fd_.get(), LOCK_EX) != 0 && errno == EINTR) {
       }
@@ -59,13 +60,41 @@ std::string describe(const std::string& image, const std::string& kind, const Sh
 }
 
 Catalog::Catalog(Options options)
-    : options_(std::move(options)), blobs_(options_.root), index_(options_.root / "index.json") {}
+    : options_(std::move(options)),
+      blobs_(options_.root),
+      meta_(options_.metadata ? options_.metadata
+                              : std::make_shared<store::FileMetadata>(options_.root)) {}
 
-Status Catalog::init() { return blobs_.init(); }
+Status Catalog::init() {
+  if (auto st = blobs_.init(); !st) return st;
+  // A replica that starts with blobs (a restart, a copied store) offers them at once.
+  if (meta_->shared() && !options_.replica_id.empty()) {
+    auto index = meta_->read();
+    if (index)
+      for (const auto& digest : blobs_.list())
+        if (index->references(digest)) advertise(digest);
+  }
+  return Status::success();
+}
+
+void Catalog::advertise(const Sha256& digest) {
+  if (!meta_->shared() || options_.replica_id.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    if (!advertised_.insert(digest.hex()).second) return;
+  }
+  if (auto st = meta_->addHolder(digest, options_.replica_id); !st) {
+    std::lock_guard lock(mu_);
+    advertised_.erase(digest.hex());
+    logger()->warn("IMAGE_HOLDER_NOT_RECORDED sha256={} code={} error={}", digest.hex(),
+                   st.error().code, st.error().message);
+  }
+}
 
 std::int64_t Catalog::now() const {
   if (options_.now_ms) return options_.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -99,8 +128,9 @@ Result<Resolved> Catalog::ensure(const ArtifactSpec& spec, Mode mode) {
 }
 
 Result<Resolved> Catalog::ensureOnce(const ArtifactSpec& spec, Mode mode) {
-  DownloadLock lock(blobs_.tmpDir() / (hashOfText(spec.image + "/" + spec.kind).substr(0, 16) + ".lock"));
-  auto index = index_.read();
+  DownloadLock lock(blobs_.tmpDir() /
+                    (hashOfText(spec.image + "/" + spec.kind).substr(0, 16) + ".lock"));
+  auto index = meta_->read();
   if (!index) return index.error();
   const store::Entry* entry = index->find(spec.image, spec.kind);
   // The cached version to use: the declared sha256's, else the current one.
@@ -108,21 +138,37 @@ Result<Resolved> Catalog::ensureOnce(const ArtifactSpec& spec, Mode mode) {
   if (entry != nullptr) {
     for (const auto& v : entry->versions) {
       const bool wanted = spec.sha256 ? v.sha256 == *spec.sha256 : &v == entry->current();
-      if (wanted && blobs_.has(v.sha256)) cached = &v;
+      if (!wanted) continue;
+      // Known to the catalog but not here: another replica has it, or its upstream.
+      if (!blobs_.has(v.sha256) && meta_->shared()) {
+        // No source had it (its upstream among them): an error, rather than a fetch that
+        // would make upstream's content the current version over a captured one.
+        auto got = obtain(v.sha256, v.size, v.url.empty() ? spec.url : v.url);
+        if (!got) {
+          logger()->warn("IMAGE_VERSION_UNAVAILABLE version={} code={} error={}",
+                         describe(spec.image, spec.kind, v.sha256), got.error().code,
+                         got.error().message);
+          return got.error();
+        }
+      }
+      if (blobs_.has(v.sha256)) cached = &v;
     }
   }
   if (cached != nullptr) {
-    const auto interval_ms = std::chrono::duration_cast<std::chrono::milliseconds>(spec.interval).count();
+    advertise(cached->sha256);
+    const auto interval_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(spec.interval).count();
     if (interval_ms > 0 && now() - entry->checked_ms >= interval_ms) {
       auto fresh = refresh(spec);
       if (fresh) return markUsed(spec, fresh->sha256, mode, *fresh);
-      logger()->warn("IMAGE_UPDATE_CHECK_FAILED image={} kind={} code={} error={}", spec.image, spec.kind,
-                     fresh.error().code, fresh.error().message);
+      logger()->warn("IMAGE_UPDATE_CHECK_FAILED image={} kind={} code={} error={}", spec.image,
+                     spec.kind, fresh.error().code, fresh.error().message);
     }
     Resolved r{cached->sha256, blobs_.blobPath(cached->sha256), cached->size};
     return markUsed(spec, cached->sha256, mode, r);
   }
-  if (spec.sha256 && blobs_.has(*spec.sha256) && !spec.signature) {  // the same bytes under another name
+  if (spec.sha256 && blobs_.has(*spec.sha256) &&
+      !spec.signature) {  // the same bytes under another name
     Resolved r{*spec.sha256, blobs_.blobPath(*spec.sha256), blobs_.size(*spec.sha256).value_or(0)};
     return markUsed(spec, *spec.sha256, mode, r);
   }
@@ -132,7 +178,7 @@ Result<Resolved> Catalog::ensureOnce(const ArtifactSpec& spec, Mode mode) {
 }
 
 Result<Resolved> Catalog::refresh(const ArtifactSpec& spec) {
-  auto index = index_.read();
+  auto index = meta_->read();
   if (!index) return index.error();
   const store::Entry* entry = index->find(spec.image, spec.kind);
   const store::Version* current = entry != nullptr ? entry->current() : nullptr;
@@ -141,10 +187,12 @@ Result<Resolved> Catalog::refresh(const ArtifactSpec& spec) {
   if (current != nullptr) validators = *current;
   auto r = fetchVersion(spec, validators ? &*validators : nullptr);
   if (!r && r.error().code == "sha256_mismatch" && current != nullptr) {
-    return makeError("upstream_changed",
-                     fmt::format("{}/{}: upstream serves new content but the declared sha256 pins {}; "
-                                 "update the declaration to take it ({})",
-                                 spec.image, spec.kind, spec.sha256 ? spec.sha256->hex() : "", r.error().message));
+    return makeError(
+        "upstream_changed",
+        fmt::format("{}/{}: upstream serves new content but the declared sha256 pins {}; "
+                    "update the declaration to take it ({})",
+                    spec.image, spec.kind, spec.sha256 ? spec.sha256->hex() : "",
+                    r.error().message));
   }
   return r;
 }
@@ -157,16 +205,17 @@ Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Ve
     auto it = options_.trust_keys.find(spec.signature->key);
     if (it == options_.trust_keys.end()) {
       countFailure("untrusted_key");
-      return makeError("untrusted_key", fmt::format("{}/{}: key \"{}\" is not under trust.keys", spec.image,
-                                                    spec.kind, spec.signature->key));
+      return makeError("untrusted_key", fmt::format("{}/{}: key \"{}\" is not under trust.keys",
+                                                    spec.image, spec.kind, spec.signature->key));
     }
     auto k = verify::PublicKey::load(it->second);
     if (!k) return k.error();
     key = std::move(*k);
   }
   if (spec.signature) {
-    auto text = spec.signature->url.empty() ? verify::readSmallFile(spec.signature->path)
-                                            : fetch::fetchSmall(spec.signature->url, options_.ca_file);
+    auto text = spec.signature->url.empty()
+                    ? verify::readSmallFile(spec.signature->path)
+                    : fetch::fetchSmall(spec.signature->url, options_.ca_file);
     if (!text) {
       countFailure("signature_unavailable");
       return makeError("signature_unavailable", "signature: " + text.error().message);
@@ -193,8 +242,8 @@ Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Ve
     req.etag = validators->etag;
     req.last_modified = validators->last_modified;
   }
-  logger()->info("IMAGE_FETCH_START image={} kind={} url={} conditional={}", spec.image, spec.kind, spec.url,
-                 validators != nullptr);
+  logger()->info("IMAGE_FETCH_START image={} kind={} url={} conditional={}", spec.image, spec.kind,
+                 spec.url, validators != nullptr);
   auto got = fetch::download(req);
   if (!got) {
     countFailure(got.error().code);
@@ -204,40 +253,38 @@ Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Ve
   }
   const std::int64_t t = now();
   if (got->not_modified && validators != nullptr) {
-    logger()->info("IMAGE_UNCHANGED image={} kind={} sha256={}", spec.image, spec.kind, validators->sha256.hex());
+    logger()->info("IMAGE_UNCHANGED image={} kind={} sha256={}", spec.image, spec.kind,
+                   validators->sha256.hex());
     const Sha256 digest = validators->sha256;
-    auto st = index_.update([&](store::IndexData& d) {
+    auto st = meta_->update([&](store::IndexData& d) {
       d.entry(spec.image, spec.kind).checked_ms = t;
       return Status::success();
     });
     if (!st) return st.error();
     return Resolved{digest, blobs_.blobPath(digest), validators->size};
   }
-  if (got->not_modified) return makeError("http_status", spec.url + ": 304 to an unconditional request");
+  if (got->not_modified)
+    return makeError("http_status", spec.url + ": 304 to an unconditional request");
 
   verify::FileCheck check{spec.sha256 ? &*spec.sha256 : nullptr, key ? &*key : nullptr, signature};
   auto digest = blobs_.publish(partial, check);
   if (!digest) {
     countFailure(digest.error().code);
-    logger()->warn("IMAGE_REFUSED image={} kind={} url={} code={} error={}", spec.image, spec.kind, spec.url,
-                   digest.error().code, digest.error().message);
+    logger()->warn("IMAGE_REFUSED image={} kind={} url={} code={} error={}", spec.image, spec.kind,
+                   spec.url, digest.error().code, digest.error().message);
     return digest.error();
   }
   if (key) {  // kept beside the blob, for install plans that pass it on to the agent
-    const fs::path sig_file = options_.root / "signatures" / (digest->hex() + ".sig");
-    std::error_code ec;
-    fs::create_directories(sig_file.parent_path(), ec);
-    const fs::path tmp = fs::path(sig_file).concat(".tmp");
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out.write(reinterpret_cast<const char*>(signature.data()), static_cast<std::streamsize>(signature.size()));
-    }
-    fs::rename(tmp, sig_file, ec);
+    const std::string bytes(signature.begin(), signature.end());
+    if (auto st = meta_->putSidecar(store::Sidecar::kSignature, *digest, bytes); !st)
+      return st.error();
   }
+  advertise(*digest);
   const bool changed = validators != nullptr && validators->sha256 != *digest;
-  logger()->info("IMAGE_PUBLISHED image={} kind={} sha256={} bytes={} resumes={} signed={} new_version={}",
-                 spec.image, spec.kind, digest->hex(), got->bytes, got->resumes, key.has_value(), changed);
-  auto st = index_.update([&](store::IndexData& d) {
+  logger()->info(
+      "IMAGE_PUBLISHED image={} kind={} sha256={} bytes={} resumes={} signed={} new_version={}",
+      spec.image, spec.kind, digest->hex(), got->bytes, got->resumes, key.has_value(), changed);
+  auto st = meta_->update([&](store::IndexData& d) {
     auto& e = d.entry(spec.image, spec.kind);
     e.checked_ms = t;
     store::Version* v = e.find(*digest);
@@ -255,9 +302,26 @@ Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Ve
   return r;
 }
 
-Result<Resolved> Catalog::markUsed(const ArtifactSpec& spec, const Sha256& digest, Mode mode, Resolved r) {
+// Shared metadata: every replica marks a version used on every request, one write to one
+// key each. A version marked in the last minute (and pinned when it is pulled) is left as
+// it is: expiry counts in hours and days, and a read is cheaper than a contended write.
+bool Catalog::usedLately(const std::string& image, const std::string& kind, const Sha256& digest,
+                         bool pin) const {
+  if (!meta_->shared()) return false;
+  auto index = meta_->read();
+  if (!index) return false;
+  const store::Entry* e = index->find(image, kind);
+  if (e == nullptr) return false;
+  for (const auto& v : e->versions)
+    if (v.sha256 == digest) return now() - v.used_ms < 60'000 && (!pin || v.pinned);
+  return false;
+}
+
+Result<Resolved> Catalog::markUsed(const ArtifactSpec& spec, const Sha256& digest, Mode mode,
+                                   Resolved r) {
   const std::int64_t t = now();
-  auto st = index_.update([&](store::IndexData& d) {
+  if (usedLately(spec.image, spec.kind, digest, mode == Mode::Pull)) return r;
+  auto st = meta_->update([&](store::IndexData& d) {
     auto& e = d.entry(spec.image, spec.kind);
     store::Version* v = e.find(digest);
     if (v == nullptr) {
@@ -273,11 +337,27 @@ Result<Resolved> Catalog::markUsed(const ArtifactSpec& spec, const Sha256& diges
   return r;
 }
 
-Result<Resolved> Catalog::version(const std::string& image, const std::string& kind, const Sha256& digest) {
-  if (!blobs_.has(digest)) return makeError("not_cached", describe(image, kind, digest) + " is not cached");
+Result<Resolved> Catalog::version(const std::string& image, const std::string& kind,
+                                  const Sha256& digest) {
+  if (!blobs_.has(digest) && meta_->shared()) {
+    auto index = meta_->read();
+    if (!index) return index.error();
+    const store::Entry* e = index->find(image, kind);
+    const store::Version* v = nullptr;
+    if (e != nullptr)
+      for (const auto& candidate : e->versions)
+        if (candidate.sha256 == digest) v = &candidate;
+    if (v != nullptr) {
+      auto got = obtain(digest, v->size, v->url);
+      if (!got) return got.error();
+    }
+  }
+  if (!blobs_.has(digest))
+    return makeError("not_cached", describe(image, kind, digest) + " is not cached");
+  advertise(digest);
   const std::int64_t t = now();
-  bool known = false;
-  auto st = index_.update([&](store::IndexData& d) {
+  bool known = usedLately(image, kind, digest, false);
+  auto st = known ? Status::success() : meta_->update([&](store::IndexData& d) {
     auto& e = d.entry(image, kind);
     if (store::Version* v = e.find(digest)) {
       v->used_ms = t;
@@ -286,15 +366,22 @@ Result<Resolved> Catalog::version(const std::string& image, const std::string& k
     return Status::success();
   });
   if (!st) return st.error();
-  if (!known) return makeError("not_cached", describe(image, kind, digest) + " is not a version of it");
+  if (!known)
+    return makeError("not_cached", describe(image, kind, digest) + " is not a version of it");
   return Resolved{digest, blobs_.blobPath(digest), blobs_.size(digest).value_or(0)};
 }
 
-Result<store::IndexData> Catalog::list() const { return index_.read(); }
+Result<store::IndexData> Catalog::list() const {
+  return meta_->read();
+}
 
-Result<GcReport> Catalog::sweep(const std::function<bool(const store::Entry&, const store::Version&)>& drop) {
+Result<GcReport> Catalog::sweep(
+    const std::function<bool(const store::Entry&, const store::Version&)>& drop) {
   GcReport report;
-  auto st = index_.update([&](store::IndexData& d) {
+  std::vector<Sha256> deleted;
+  auto st = meta_->update([&](store::IndexData& d) {
+    report = GcReport{};  // the change runs again when another replica wrote meanwhile
+    deleted.clear();
     for (auto& [k, e] : d.entries) {
       std::erase_if(e.versions, [&](const store::Version& v) {
         if (!drop(e, v)) return false;
@@ -308,13 +395,17 @@ Result<GcReport> Catalog::sweep(const std::function<bool(const store::Entry&, co
       if (d.references(digest)) continue;
       report.bytes_freed += blobs_.size(digest).value_or(0);
       if (blobs_.remove(digest)) ++report.blobs_removed;
-      std::error_code ec;
-      fs::remove(options_.root / "signatures" / (digest.hex() + ".sig"), ec);
-      fs::remove(options_.root / "meta" / (digest.hex() + ".json"), ec);
+      deleted.push_back(digest);
     }
     return Status::success();
   });
   if (!st) return st.error();
+  for (const auto& digest : deleted) {
+    (void)meta_->removeSidecars(digest);
+    (void)meta_->removeHolder(digest, options_.replica_id);
+    std::lock_guard lock(mu_);
+    advertised_.erase(digest.hex());
+  }
   for (const auto& what : report.removed) logger()->info("IMAGE_VERSION_REMOVED version={}", what);
   return report;
 }
@@ -348,23 +439,18 @@ Result<Resolved> Catalog::publishLocal(const LocalFile& f) {
   auto digest = blobs_.publish(f.file, check);
   if (!digest) {
     countFailure(digest.error().code);
-    logger()->warn("IMAGE_REFUSED image={} kind={} url={} code={} error={}", f.image, f.kind, f.source,
-                   digest.error().code, digest.error().message);
+    logger()->warn("IMAGE_REFUSED image={} kind={} url={} code={} error={}", f.image, f.kind,
+                   f.source, digest.error().code, digest.error().message);
     return digest.error();
   }
   if (!f.metadata_json.empty()) {  // before the index names the version, so readers find it
-    const fs::path meta = options_.root / "meta" / (digest->hex() + ".json");
-    fs::create_directories(meta.parent_path(), ec);
-    const fs::path tmp = fs::path(meta).concat(".tmp");
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << f.metadata_json;
-    }
-    fs::rename(tmp, meta, ec);
-    if (ec) return makeError("eio", meta.string() + ": " + ec.message());
+    if (auto st = meta_->putSidecar(store::Sidecar::kCapture, *digest, f.metadata_json); !st)
+      return st.error();
   }
+  advertise(
+      *digest);  // before the index names it too: a replica that reads the index finds a holder
   const std::int64_t t = now();
-  auto st = index_.update([&](store::IndexData& d) {
+  auto st = meta_->update([&](store::IndexData& d) {
     auto& e = d.entry(f.image, f.kind);
     e.checked_ms = t;
     // The same bytes captured again: that version becomes the current one.
@@ -373,32 +459,37 @@ Result<Resolved> Catalog::publishLocal(const LocalFile& f) {
     return Status::success();
   });
   if (!st) return st.error();
-  logger()->info("IMAGE_PUBLISHED image={} kind={} sha256={} bytes={} source={} pinned={}", f.image, f.kind,
-                 digest->hex(), size, f.source, f.pinned);
+  logger()->info("IMAGE_PUBLISHED image={} kind={} sha256={} bytes={} source={} pinned={}", f.image,
+                 f.kind, digest->hex(), size, f.source, f.pinned);
   return Resolved{*digest, blobs_.blobPath(*digest), size, true, true};
 }
 
 Result<std::string> Catalog::metadataOf(const Sha256& digest) const {
-  auto text = verify::readSmallFile(options_.root / "meta" / (digest.hex() + ".json"));
-  if (!text) return makeError("not_found", describe("blob", "sha256", digest) + " has no metadata");
-  return *text;
+  auto text = meta_->sidecar(store::Sidecar::kCapture, digest);
+  if (!text || !*text)
+    return makeError("not_found", describe("blob", "sha256", digest) + " has no metadata");
+  return **text;
 }
 
 Result<std::vector<std::uint8_t>> Catalog::signatureOf(const Sha256& digest) const {
-  auto text = verify::readSmallFile(options_.root / "signatures" / (digest.hex() + ".sig"));
-  if (!text) return makeError("not_signed", describe("blob", "sha256", digest) + " has no stored signature");
-  return std::vector<std::uint8_t>(text->begin(), text->end());
+  auto text = meta_->sidecar(store::Sidecar::kSignature, digest);
+  if (!text || !*text)
+    return makeError("not_signed", describe("blob", "sha256", digest) + " has no stored signature");
+  return std::vector<std::uint8_t>((*text)->begin(), (*text)->end());
 }
 
 std::vector<VerifyRow> Catalog::verifyAll() const {
   std::vector<VerifyRow> rows;
-  auto index = index_.read();
+  auto index = meta_->read();
   if (!index) {
     rows.push_back({"index", index.error()});
     return rows;
   }
   for (const auto& [k, e] : index->entries)
-    for (const auto& v : e.versions) rows.push_back({describe(e.image, e.kind, v.sha256), blobs_.verify(v.sha256)});
+    for (const auto& v : e.versions) {
+      if (meta_->shared() && !blobs_.has(v.sha256)) continue;  // another replica's
+      rows.push_back({describe(e.image, e.kind, v.sha256), blobs_.verify(v.sha256)});
+    }
   return rows;
 }
 

@@ -17,8 +17,10 @@
 #include <functional>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,13 +28,14 @@
 #include "common/values.hpp"
 #include "images/store/blob_store.hpp"
 #include "images/store/index.hpp"
+#include "images/store/metadata.hpp"
 
 namespace drover::images::catalog {
 
 struct SignatureSpec {
-  std::string url;              // one of url and path
+  std::string url;  // one of url and path
   std::filesystem::path path;
-  std::string key;              // a name under trust.keys
+  std::string key;  // a name under trust.keys
 };
 
 struct ArtifactSpec {
@@ -51,8 +54,15 @@ struct Options {
   std::string ca_file;                                      // extra CA bundle for https
   int max_attempts = 3;
   std::chrono::milliseconds backoff{500};
-  std::FILE* progress = nullptr;           // progress bar / lines here; null: quiet
-  std::function<std::int64_t()> now_ms;    // unix ms; default: the system clock
+  std::FILE* progress = nullptr;         // progress bar / lines here; null: quiet
+  std::function<std::int64_t()> now_ms;  // unix ms; default: the system clock
+  // Where the index and sidecars live; null: store::FileMetadata under `root`. Shared
+  // metadata (etcd) makes this store one of several replicas' stores: see obtain().
+  std::shared_ptr<store::Metadata> metadata;
+  std::string replica_id;  // shared metadata: this store's replica, recorded as a holder
+  // The base URL of a live replica's blob endpoint (".../blobs/sha256/<hex>" is appended),
+  // "" when that replica is not alive. Unset: no peer is asked.
+  std::function<std::string(const std::string& replica_id)> peer_url;
 };
 
 enum class Mode {
@@ -78,11 +88,11 @@ struct GcReport {
 struct LocalFile {
   std::string image;
   std::string kind = "disk";
-  std::filesystem::path file;   // in blobs().tmpDir(): moved into the store, or removed on failure
-  Sha256 expected;              // the sha256 the file must have
-  std::string source;           // kept as the version's url ("capture://node-1")
-  std::string metadata_json;    // kept beside the blob (metadataOf); empty: none
-  bool pinned = true;           // never expires
+  std::filesystem::path file;  // in blobs().tmpDir(): moved into the store, or removed on failure
+  Sha256 expected;             // the sha256 the file must have
+  std::string source;          // kept as the version's url ("capture://node-1")
+  std::string metadata_json;   // kept beside the blob (metadataOf); empty: none
+  bool pinned = true;          // never expires
 };
 
 struct VerifyRow {
@@ -128,7 +138,18 @@ class Catalog {
   // What publishLocal kept beside a blob (JSON text). Code not_found.
   Result<std::string> metadataOf(const Sha256& digest) const;
 
-  // Re-hashes every cached version's blob.
+  // A blob this store holds and the index names (the endpoint other replicas fetch from):
+  // never fetched here, so two replicas cannot ask each other in a loop. Code not_cached.
+  Result<Resolved> localBlob(const Sha256& digest) const;
+
+  // A blob the index names but this store lacks: fetched by digest from a live replica
+  // that holds it (in id order), else from `upstream` (http or https; a capture:// source
+  // has none), each hashed as it arrives; a source that sends other bytes is refused
+  // (image_peer_refused_total) and the next one tried. Concurrent calls for one digest
+  // share one fetch. Codes: not_cached (no source had it), those of fetch::fetchVerified.
+  Result<Resolved> obtain(const Sha256& digest, std::uint64_t size, const std::string& upstream);
+
+  // Re-hashes every cached version's blob (with shared metadata: those this store holds).
   std::vector<VerifyRow> verifyAll() const;
 
   const store::BlobStore& blobs() const { return blobs_; }
@@ -136,15 +157,25 @@ class Catalog {
  private:
   Result<Resolved> ensureOnce(const ArtifactSpec& spec, Mode mode);
   Result<Resolved> fetchVersion(const ArtifactSpec& spec, const store::Version* validators);
+  bool usedLately(const std::string& image, const std::string& kind, const Sha256& digest,
+                  bool pin) const;
   Result<Resolved> markUsed(const ArtifactSpec& spec, const Sha256& digest, Mode mode, Resolved r);
-  Result<GcReport> sweep(const std::function<bool(const store::Entry&, const store::Version&)>& drop);
+  Result<GcReport> sweep(
+      const std::function<bool(const store::Entry&, const store::Version&)>& drop);
+  Result<Resolved> obtainOnce(const Sha256& digest, std::uint64_t size,
+                              const std::string& upstream);
+  Result<Resolved> fetchFrom(const std::string& url, const Sha256& digest, std::uint64_t size);
+  // Records this replica as a holder of `digest` (once per process and digest).
+  void advertise(const Sha256& digest);
   std::int64_t now() const;
 
   Options options_;
   store::BlobStore blobs_;
-  store::Index index_;
+  std::shared_ptr<store::Metadata> meta_;
   std::mutex mu_;
   std::map<std::string, std::shared_future<Result<Resolved>>> inflight_;
+  std::set<std::string> advertised_;  // digests recorded as held here
+  std::uint64_t fetch_seq_ = 0;
 };
 
 // "image/kind@0123456789ab"

@@ -7,6 +7,8 @@ Paths with special behaviour:
   /drop-once/NAME  the first GET sends half of NAME then closes the connection
   /slow/NAME       waits a little before answering (so concurrent requests overlap)
   /stats           JSON: GET count per path and the Range (and If-Range) headers seen
+  /blobs/sha256/H  the file H (a replica's blob endpoint over a store's blobs/sha256/)
+  /peer/ID/blobs/sha256/H  the file ID/blobs/sha256/H (several replicas' stores, one server)
 Prints the bound port on stdout, then serves until killed.
 """
 import email.utils
@@ -48,7 +50,15 @@ class Handler(BaseHTTPRequestHandler):
         for prefix in ("drop-once/", "slow/"):
             if name.startswith(prefix):
                 mode, name = prefix[:-1], name[len(prefix):]
-        file = os.path.join(ROOT, name)
+        if name.startswith("blobs/sha256/"):
+            name = name[len("blobs/sha256/"):]
+        parts = name.split("/")
+        if len(parts) == 5 and parts[0] == "peer" and parts[1].isalnum() and parts[2:4] == ["blobs", "sha256"]:
+            name = parts[4]
+            root = os.path.join(ROOT, parts[1], "blobs", "sha256")
+        else:
+            root = ROOT
+        file = os.path.join(root, name)
         if "/" in name or not os.path.isfile(file):
             return self.reply(404, b"not found\n", {})
         with open(file, "rb") as f:

@@ -1,7 +1,8 @@
 // A boot environment declared by URL: `drover serve` fetches the kernel into its image
 // catalog on first use (checked against the declared sha256) and serves it at
 // /assets/{image}/kernel with the digest as its ETag; content that does not match the
-// declared digest is never served.
+// declared digest is never served. /blobs/sha256/{digest} serves what the catalog holds to
+// other replicas, and nothing else.
 #include <openssl/sha.h>
 
 #include <fmt/format.h>
@@ -43,7 +44,8 @@ class CatalogAssetsTest : public ::testing::Test {
     auto yaml = clusterYaml(dir_.path());
     const std::string local = "kernel: { path: images/vmlinuz }";
     yaml.replace(yaml.find(local), local.size(),
-                 fmt::format("kernel: {{ url: \"http://127.0.0.1:{}/vmlinuz\", sha256: \"{}\" }}", port_, sha));
+                 fmt::format("kernel: {{ url: \"http://127.0.0.1:{}/vmlinuz\", sha256: \"{}\" }}",
+                             port_, sha));
     writeFile(dir_.path() / "cluster.yaml", yaml);
     app_ = std::make_unique<RunningApp>(dir_.path() / "cluster.yaml");
     ASSERT_TRUE(app_->ok());
@@ -77,6 +79,20 @@ TEST_F(CatalogAssetsTest, ContentThatDoesNotMatchTheDeclaredDigestIsNotServed) {
   auto r = get("/assets/boot-env/kernel");
   EXPECT_EQ(r.status, 404) << r.body;
   EXPECT_EQ(r.body.find(kUpstreamKernel), std::string::npos);
+}
+
+TEST_F(CatalogAssetsTest, TheBlobEndpointServesOnlyBlobsTheCatalogHoldsByTheirDigest) {
+  const auto sha = sha256Hex(kUpstreamKernel);
+  serveWithKernelDigest(sha);
+  EXPECT_EQ(get("/blobs/sha256/" + sha).status,
+            404);  // not fetched yet, and not fetched for the caller
+  ASSERT_EQ(get("/assets/boot-env/kernel").status, 200);
+  auto r = get("/blobs/sha256/" + sha);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, kUpstreamKernel);
+  EXPECT_EQ(get("/blobs/sha256/" + std::string(64, 'c')).status, 404);
+  EXPECT_EQ(get("/blobs/sha256/..%2f..%2fstate.db").status, 404);
+  EXPECT_EQ(get("/blobs/sha256/" + sha.substr(0, 12)).status, 404);
 }
 
 }  // namespace

@@ -10,6 +10,9 @@ E2E_NS=""
 E2E_DIR=""
 E2E_PIDS=()
 E2E_EXTRA_NS=()   # more namespaces a scenario adds (removed with the main one)
+# More QEMU arguments for every machine e2e_qemu starts, e.g. (-boot reboot-timeout=1000):
+# SeaBIOS then resets after a failed boot, as rack firmware retries PXE, instead of halting.
+E2E_QEMU_ARGS=()
 
 # e2e_require BOOTENV IMAGE: exits 77 (skipped) when a tool, the boot environment or the
 # test OS image is missing.
@@ -110,7 +113,7 @@ e2e_qemu() {
            -drive "if=pflash,format=raw,unit=1,file=$E2E_DIR/$name.vars.fd")
   fi
   : >"$E2E_DIR/$name.console"
-  e2e_bg "$E2E_DIR/$name.qemu.log" qemu-system-x86_64 "${args[@]}"
+  e2e_bg "$E2E_DIR/$name.qemu.log" qemu-system-x86_64 "${args[@]}" "${E2E_QEMU_ARGS[@]}"
 }
 
 # e2e_wait_console NAME REGEX [SECONDS]: waits for a console line; prints the console

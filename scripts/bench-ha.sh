@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# DHCP throughput of Drover in HA: three `drover serve` replicas on a three-member etcd
+# (server.state.backend: etcd) against one `drover serve` on SQLite, taking turns in the
+# same run, with the same load. Not a test: it measures, prints a table and plots; nothing
+# fails on a number (only duplicate addresses in etcd make it exit 1).
+#
+#   scripts/bench-ha.sh [--build DIR] [--rates "500 1000 2000 4000 8000"] [--period S]
+#                       [--clients N] [--setups "ha sqlite"] [--results DIR] [--store-dir DIR]
+#
+# Layout: one L2 segment, a bridge in a switch namespace, 198.18.0.0/15 (RFC 2544
+# benchmarking range): perfdhcp in a client namespace at 198.18.0.1, replica rN in its own
+# namespace at 198.18.0.(2+N) (eth0, --advertise), the etcd members m0-m2 on the bridge at
+# 198.18.0.11-13. perfdhcp (Debian kea-admin) acts as a relay (giaddr 198.18.0.1) and
+# broadcasts (server `all`), so every replica hears every request and only the client's
+# owner answers, as on a rack's segment; the SQLite setup is replica r0 alone, same
+# broadcast. Pool: 198.18.1.0-198.19.255.250; unknown machines get an address.
+# For each setup the offered rate ramps up (each rate `--period` seconds, -R `--clients`
+# MACs, every rate on fresh servers and an empty store: etcd and SQLite data in
+# `--store-dir`, by default a new directory in /var/tmp, so both fsync to the same disk).
+# The ramp of a setup stops after the first rate with more than 2.5% REQUEST-ACK drops;
+# its capacity is the highest rate at or under 2.5%. After every HA rate, etcd's lease keys
+# are read (tests/e2e/check_ha_leases.py): an address held by two MACs is a duplicate, and
+# the total must be 0.
+# The 1-minute load average is printed before and after; a run that starts above 1.5 is
+# marked discarded (the machine was busy: its numbers say little).
+# Output in --results (default BUILD/bench-ha/<UTC time>): results.csv, summary.txt (the
+# table), achieved-vs-offered.svg (gnuplot), each rate's perfdhcp output and the replicas'
+# DHCP reply and drop counters.
+# Needs root, perfdhcp (scripts/packages/dhcp.txt), etcd (etcd-server), gnuplot, curl.
+# Bounded: every perfdhcp run has -p and a timeout, every wait a limit; servers are
+# stopped by pid and the namespaces removed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+build=build
+rates="500 1000 2000 4000 8000"
+period=5
+clients=60000
+setups="ha sqlite"
+results=""
+store_parent=/var/tmp
+while (($#)); do
+  case "$1" in
+    --build) build=$2; shift ;;
+    --rates) rates=$2; shift ;;
+    --period) period=$2; shift ;;
+    --clients) clients=$2; shift ;;
+    --setups) setups=$2; shift ;;
+    --results) results=$2; shift ;;
+    --store-dir) store_parent=$2; shift ;;
+    *) echo "usage: $0 [--build DIR] [--rates LIST] [--period S] [--clients N] [--setups \"ha sqlite\"] [--results DIR] [--store-dir DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+drover=$root/$build/bin/drover
+[[ -x $drover ]] || { echo "bench-ha: $drover is not built" >&2; exit 2; }
+for tool in perfdhcp etcd gnuplot curl python3; do
+  command -v "$tool" >/dev/null || { echo "bench-ha: $tool not found (scripts/packages/dhcp.txt, test.txt, storm.txt)" >&2; exit 2; }
+done
+((EUID == 0)) || { echo "bench-ha: needs root (network namespaces)" >&2; exit 2; }
+for s in $setups; do [[ $s == ha || $s == sqlite ]] || { echo "bench-ha: unknown setup $s (ha, sqlite)" >&2; exit 2; }; done
+results=${results:-$root/$build/bench-ha/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$results"
+results=$(realpath "$results")
+
+tag=$$
+sw=bhas$tag cli=bhac$tag
+rns=(bhar0$tag bhar1$tag bhar2$tag)
+rip=(198.18.0.2 198.18.0.3 198.18.0.4)
+mip=(198.18.0.11 198.18.0.12 198.18.0.13)
+work=$(mktemp -d /tmp/drover-bench-ha.XXXXXX)
+store=$(mktemp -d "$store_parent/drover-bench-ha-store.XXXXXX")
+pids=()
+
+stop_all() {  # newest first (replicas before etcd): SIGTERM, then -9 after 5 s, by pid
+  local i p
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    p=${pids[$i]}
+    kill "$p" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  pids=()
+}
+cleanup() {
+  stop_all
+  local ns
+  for ns in "$cli" "${rns[@]}" "$sw"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$work" "$store"
+}
+trap cleanup EXIT
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+load_start=$(load1)
+discarded=$(awk -v l="$load_start" 'BEGIN { print (l > 1.5) ? 1 : 0 }')
+echo "bench-ha: load average before: $(cut -d' ' -f1-3 /proc/loadavg)$( ((discarded)) && echo " (> 1.5: this run is marked discarded)")"
+
+# The segment: a bridge in the switch namespace; etcd's addresses on the bridge itself.
+ip netns add "$sw"
+ip -n "$sw" link set lo up
+ip -n "$sw" link add br0 type bridge
+ip -n "$sw" link set br0 type bridge forward_delay 0 stp_state 0 mcast_snooping 0
+for a in "${mip[@]}"; do ip -n "$sw" addr add "$a/15" dev br0; done
+ip -n "$sw" link set br0 up
+plug() {  # NS IP: NS gets eth0, a port of the bridge, holding IP
+  local ns=$1 outer=v$1
+  ip netns add "$ns"
+  ip link add "$outer" type veth peer name "i$outer"
+  ip link set "$outer" netns "$sw"
+  ip link set "i$outer" netns "$ns"
+  ip -n "$ns" link set "i$outer" name eth0
+  ip -n "$ns" addr add "$2/15" dev eth0
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link set eth0 up
+  ip -n "$sw" link set "$outer" master br0 up
+}
+plug "$cli" 198.18.0.1
+for i in 0 1 2; do plug "${rns[$i]}" "${rip[$i]}"; done
+
+# The declaration: a boot environment and an OS image of a few bytes (no machine boots
+# here; unknown machines only need an address), one network on the segment.
+mkdir -p "$work/images" "$work/tftp"
+head -c 4096 /dev/zero > "$work/images/vmlinuz"
+head -c 4096 /dev/zero > "$work/images/initrd.img"
+head -c 4096 /dev/zero > "$work/images/os.raw"
+endpoints=""
+for a in "${mip[@]}"; do endpoints+="${endpoints:+, }\"http://$a:2379\""; done
+declaration() {  # STATE_LINE -> the cluster file
+  cat <<EOF
+server:
+  advertise: ${rip[0]}
+  interfaces: [eth0]
+  tftp: { listen: "0.0.0.0:69", root: $work/tftp }
+  http: { listen: "0.0.0.0:8080" }
+  api: { listen: "0.0.0.0:8443", tls: auto }
+  state: $1
+networks:
+  - name: bench
+    subnet: 198.18.0.0/15
+    pool: 198.18.1.0-198.19.255.250
+    gateway: 198.18.0.1
+    lease: 1h
+images:
+  boot-env:
+    kernel: { path: $work/images/vmlinuz }
+    initrd: { path: $work/images/initrd.img }
+  os:
+    disk: { path: $work/images/os.raw }
+profiles:
+  server:
+    install: { image: os, disk: /dev/vda }
+defaults:
+  profile: server
+  unknown: install
+nodes:
+  - name: node-0
+    mac: 02:00:00:00:00:01
+    ip: 198.18.0.5
+EOF
+}
+declaration "{ backend: etcd, endpoints: [$endpoints], prefix: /drover, replica_ttl: 3s, path: $store/r/state.db }" > "$work/ha.yaml"
+declaration "{ backend: sqlite, path: $store/r0/state.db }" > "$work/sqlite.yaml"
+"$drover" validate "$work/ha.yaml" > /dev/null
+"$drover" validate "$work/sqlite.yaml" > /dev/null
+
+bg() {  # NS LOG CMD...: in the background, pid recorded
+  local ns=$1 log=$2
+  shift 2
+  ip netns exec "$ns" "$@" > "$log" 2>&1 < /dev/null &
+  pids+=($!)
+}
+live() {  # replicas that replica N sees alive
+  ip netns exec "$cli" curl -sf --max-time 2 "http://${rip[$1]}:8080/metrics" 2>/dev/null |
+    awk '$1 == "drover_ha_replicas_live" { print $2 + 0; f = 1 } END { if (!f) print 0 }'
+}
+
+start_ha() {
+  local i cluster="" token="bench-ha-$tag-$RANDOM"
+  rm -rf "$store"/*
+  for i in 0 1 2; do cluster+="${cluster:+,}m$i=http://${mip[$i]}:2380"; done
+  for i in 0 1 2; do
+    bg "$sw" "$work/etcd$i.log" etcd --name "m$i" --data-dir "$store/etcd$i" \
+      --listen-client-urls "http://${mip[$i]}:2379" --advertise-client-urls "http://${mip[$i]}:2379" \
+      --listen-peer-urls "http://${mip[$i]}:2380" --initial-advertise-peer-urls "http://${mip[$i]}:2380" \
+      --initial-cluster "$cluster" --initial-cluster-token "$token" --logger zap --log-level warn
+  done
+  local ok=0 deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    ok=1
+    for i in 0 1 2; do
+      ip netns exec "$cli" curl -sf --max-time 1 "http://${mip[$i]}:2379/health" 2>/dev/null | grep -q '"health":"true"' || ok=0
+    done
+    ((ok)) && break
+    sleep 0.1
+  done
+  ((ok)) || { cat "$work/etcd0.log" >&2; echo "bench-ha: etcd is not healthy" >&2; exit 1; }
+  for i in 0 1 2; do
+    bg "${rns[$i]}" "$work/r$i.log" "$drover" --log-level warn serve --config "$work/ha.yaml" \
+      --state-dir "$store/r$i" --replica-id "r$i" --advertise "${rip[$i]}"
+  done
+  deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    [[ $(live 0) == 3 && $(live 1) == 3 && $(live 2) == 3 ]] && return
+    sleep 0.1
+  done
+  tail -n 20 "$work"/r?.log >&2
+  echo "bench-ha: the replicas did not all see each other" >&2
+  exit 1
+}
+
+start_sqlite() {
+  rm -rf "$store"/*
+  bg "${rns[0]}" "$work/r0.log" "$drover" --log-level warn serve --config "$work/sqlite.yaml" --state-dir "$store/r0"
+  local deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    ip netns exec "$cli" curl -sf --max-time 1 -o /dev/null "http://${rip[0]}:8080/healthz" && return
+    sleep 0.1
+  done
+  cat "$work/r0.log" >&2
+  echo "bench-ha: drover serve (SQLite) did not start" >&2
+  exit 1
+}
+
+# The replicas' DHCP counters (replies by type, drops by reason), summed over replicas.
+counters() {  # N_REPLICAS
+  local i
+  for ((i = 0; i < $1; i++)); do
+    ip netns exec "$cli" curl -sf --max-time 5 "http://${rip[$i]}:8080/metrics" 2>/dev/null || true
+  done | awk '/^drover_dhcp_(replies|drops)_total\{/ { s[$1] += $2 } END { for (k in s) if (s[k] > 0) print k, s[k] }' | sort
+}
+
+# One perfdhcp run; prints "<discovers> <offers> <offer-drop%> <requests> <acks> <ack-drop%>".
+run_rate() {  # RATE OUTFILE
+  timeout $((period + 30)) ip netns exec "$cli" perfdhcp -4 -l 198.18.0.1 -r "$1" -R "$clients" \
+    -p "$period" -W 2000000 all > "$2" 2>&1 || true
+  awk '/Statistics for: DISCOVER-OFFER/ {s = 1} /Statistics for: REQUEST-ACK/ {s = 2}
+       /sent packets:/ {t[s] = $3} /received packets:/ {r[s] = $3}
+       /drops ratio:/ {gsub("%", ""); d[s] = $3}
+       END {printf "%d %d %s %d %d %s\n", t[1], r[1], (d[1] == "" ? 100 : d[1]), t[2], r[2], (d[2] == "" ? 100 : d[2])}' "$2"
+}
+
+csv=$results/results.csv
+echo "setup,offered_per_s,period_s,discovers,offers,offer_drop_pct,requests,acks,ack_drop_pct,achieved_per_s,load1_before,within_2_5pct" > "$csv"
+declare -A capacity
+duplicates=0
+for setup in $setups; do
+  capacity[$setup]=0
+  for rate in $rates; do
+    if [[ $setup == ha ]]; then start_ha; n=3; else start_sqlite; n=1; fi
+    before=$(load1)
+    out=$results/$setup-$rate.perfdhcp.txt
+    read -r discovers offers offer_drop requests acks ack_drop < <(run_rate "$rate" "$out")
+    counters "$n" > "$results/$setup-$rate.counters.txt"
+    if [[ $setup == ha ]]; then
+      check=$(ip netns exec "$cli" python3 tests/e2e/check_ha_leases.py "http://${mip[0]}:2379" /drover 2>&1 || true)
+      echo "$check" > "$results/$setup-$rate.leases.txt"
+      d=$(sed -n 's/^duplicates=//p' <<<"$check")
+      [[ -n $d ]] || { echo "$check" >&2; echo "bench-ha: could not read etcd's lease keys" >&2; d=1; }
+      duplicates=$((duplicates + d))
+    fi
+    stop_all
+    achieved=$(awk -v a="$acks" -v p="$period" 'BEGIN { printf "%.0f", a / p }')
+    ok=$(awk -v d="$ack_drop" 'BEGIN { print (d <= 2.5) ? 1 : 0 }')
+    echo "$setup,$rate,$period,$discovers,$offers,$offer_drop,$requests,$acks,$ack_drop,$achieved,$before,$ok" >> "$csv"
+    printf 'bench-ha: %-6s offered %5s/s: achieved %5s/s, offer drops %6s%%, ack drops %6s%% (load %s)\n' \
+      "$setup" "$rate" "$achieved" "$offer_drop" "$ack_drop" "$before"
+    ((ok)) || break
+    capacity[$setup]=$rate
+  done
+done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "bench-ha: load average after: $load_end"
+
+label() { [[ $1 == ha ]] && echo "3 replicas, 3-member etcd" || echo "1 replica, SQLite"; }
+{
+  echo "bench-ha $(date -u +%Y-%m-%dT%H:%M:%SZ): $(nproc) cores, $(uname -r), perfdhcp $(perfdhcp -v 2>&1 | head -1 | awk '{print $2}')," \
+    "etcd $(etcd --version | awk 'NR == 1 {print $3}'), $period s per rate, -R $clients, store in $store_parent"
+  echo "load average (1 min) before: $load_start, after: $(cut -d" " -f1 <<<"$load_end")$( ((discarded)) && echo "; DISCARDED: the run started above 1.5")"
+  echo
+  echo "| setup | offered (DORA/s) | achieved (ACK/s) | DISCOVER-OFFER drops | REQUEST-ACK drops |"
+  echo "|---|---|---|---|---|"
+  tail -n +2 "$csv" | while IFS=, read -r s r _ _ _ od _ _ ad ach _ _; do
+    echo "| $(label "$s") | $r | $ach | $od% | $ad% |"
+  done
+  echo
+  for s in $setups; do
+    echo "capacity, $(label "$s"): ${capacity[$s]} DORA/s (highest rate with <= 2.5% REQUEST-ACK drops)"
+  done
+  [[ $setups == *ha* ]] && echo "duplicate addresses in etcd's lease keys: $duplicates"
+} | tee "$results/summary.txt"
+
+plot=$results/achieved-vs-offered.svg
+{
+  echo "set terminal svg size 800,450 dynamic font \"sans,12\""
+  echo "set output \"$plot\""
+  echo "set title \"DHCP: achieved vs offered ($period s per rate)$( ((discarded)) && echo " [discarded: load $load_start at start]")\""
+  echo "set xlabel \"offered (DORA/s)\"; set ylabel \"achieved (ACK/s)\"; set key top left; set grid"
+  echo "set datafile separator \",\""
+  printf 'plot x with lines dashtype 2 lc rgb "gray" title "offered"'
+  for s in $setups; do
+    printf ', "< grep ^%s, %s" using 2:10 with linespoints lw 2 title "%s"' "$s" "$csv" "$(label "$s")"
+  done
+  echo
+} | gnuplot
+echo "bench-ha: results in $results (results.csv, summary.txt, $(basename "$plot"))"
+((duplicates == 0)) || { echo "bench-ha: $duplicates duplicate address(es) in etcd's lease keys" >&2; exit 1; }

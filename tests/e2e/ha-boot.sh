@@ -58,9 +58,10 @@ show_failure() {
 }
 trap 'rc=$?; ((rc)) && show_failure; ((${#E2E_PIDS[@]})) && e2e_kill "${E2E_PIDS[@]}"; E2E_PIDS=(); rm -rf "$etcd_dir"; e2e_cleanup $rc' EXIT
 
-# The operator API of replica N (its own CA copy and token: both are the shared ones).
+# The operator API of replica N (its own CA copy and token: both are the shared ones); a
+# call that times out on the loaded machine is tried again, twice.
 ha_api() {
-  e2e_ns curl -sf --max-time 10 --cacert "$E2E_DIR/r$1/tls/ca.crt" \
+  e2e_ns curl -sf --max-time 10 --retry 2 --retry-delay 1 --retry-all-errors --cacert "$E2E_DIR/r$1/tls/ca.crt" \
     -H "Authorization: Bearer $(cat "$E2E_DIR/r$1/operator.token")" "https://${rip[$1]}:8443$2"
 }
 # lib.sh's node helpers (state, timeline, runtime check) ask a surviving replica.
@@ -217,7 +218,7 @@ e2e_log "joined after $(since "$t_on")s from the first power-on"
 api_replica=$survivor
 for s in "$survivor" "$other"; do
   survivor=$s
-  [[ $(e2e_node_state "$node") == joined ]] || e2e_die "r$s says $node is '$(e2e_node_state "$node")', want joined"
+  e2e_wait_state "$node" joined 60
   e2e_check_runtime "$node"
   e2e_api "/v1/nodes/$node/events" | python3 -c '
 import json, sys

@@ -1,5 +1,6 @@
 #include "agent/api_client.hpp"
 
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -126,13 +127,17 @@ Result<JoinRecipe> parseJoin(std::string_view body) {
   return r;
 }
 
-ApiClient::ApiClient(ApiOptions opt) : opt_(std::move(opt)) {}
+ApiClient::ApiClient(ApiOptions opt) : opt_(std::move(opt)) {
+  bases_.push_back(opt_.base);
+  for (const auto& alt : opt_.alternates)
+    if (std::find(bases_.begin(), bases_.end(), alt) == bases_.end()) bases_.push_back(alt);
+}
 
 Result<HttpReply> ApiClient::call(const std::string& method, const std::string& path,
                                   const std::string& body, int max_attempts) {
   auto log = log::get("agent");
-  const int attempts = max_attempts > 0 ? max_attempts : opt_.max_attempts;
-  const std::string url = opt_.base + path;
+  const int attempts = std::max(max_attempts > 0 ? max_attempts : opt_.max_attempts,
+                                static_cast<int>(bases_.size()));
   curl::Options curl_options;
   curl_options.user_agent = "drover-agent";
   curl_options.connect_timeout_s = std::min(opt_.timeout_s, 15L);
@@ -140,6 +145,7 @@ Result<HttpReply> ApiClient::call(const std::string& method, const std::string& 
   curl_options.tls = opt_.tls;
   std::string last;
   for (int attempt = 1;; ++attempt) {
+    const std::string url = bases_[current_] + path;
     HttpReply reply;
     auto easy = curl::Easy::create(curl_options);
     if (!easy) return easy.error();
@@ -163,17 +169,21 @@ Result<HttpReply> ApiClient::call(const std::string& method, const std::string& 
       std::string code = "http_status", msg;
       if (j.is_object()) {
         if (j.contains("error") && j["error"].is_string()) code = j["error"].get<std::string>();
-        if (j.contains("message") && j["message"].is_string()) msg = j["message"].get<std::string>();
+        if (j.contains("message") && j["message"].is_string())
+          msg = j["message"].get<std::string>();
       }
-      last = fmt::format("{} {}: HTTP {} {} {}", method, path, reply.status, code, log::sanitize(msg, 200));
+      last = fmt::format("{} {}: HTTP {} {} {}", method, path, reply.status, code,
+                         log::sanitize(msg, 200));
       if (!curl::isRetriable(o.code, reply.status)) return makeError(code, last);
+      if (reply.status == 502 || reply.status == 503 || reply.status == 504) failOver(last);
     } else {
       const Error e = curl::transferError(o, method + " " + path);
       last = e.message;
       if (!curl::isRetriable(o.code, 0)) return e;
+      failOver(last);
     }
-    metrics::Registry::global()
-        .counter("agent_api_retries_total", "Agent API calls that failed and were retried")++;
+    metrics::Registry::global().counter("agent_api_retries_total",
+                                        "Agent API calls that failed and were retried")++;
     if (attempt >= attempts) {
       return makeError("retries_exhausted", fmt::format("{} (after {} attempts)", last, attempt));
     }
@@ -186,6 +196,16 @@ Result<HttpReply> ApiClient::call(const std::string& method, const std::string& 
       std::this_thread::sleep_for(delay);
     }
   }
+}
+
+void ApiClient::failOver(const std::string& reason) {
+  if (bases_.size() < 2) return;
+  const std::size_t from = current_;
+  current_ = (current_ + 1) % bases_.size();
+  metrics::Registry::global().counter("agent_api_failovers_total",
+                                      "Agent API calls moved to another replica's URL")++;
+  log::get("agent")->warn("AGENT_API_FAILOVER from={} to={} reason=\"{}\"", bases_[from],
+                          bases_[current_], log::sanitize(reason, 200));
 }
 
 Result<ExchangeReply> ApiClient::exchange(const std::string& boot_token) {

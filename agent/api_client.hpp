@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -57,6 +58,10 @@ Result<JoinRecipe> parseJoin(std::string_view body);
 
 struct ApiOptions {
   std::string base;            // https://192.0.2.1:8443
+  // Other replicas' API URLs. A call that cannot reach the current one (connection failure,
+  // 502/503/504) tries the next on its following attempt, and the client stays with the one
+  // that answered; every call gets at least one attempt per URL.
+  std::vector<std::string> alternates{};
   curl::Tls tls;               // drover.ca pin (ca_fingerprint)
   int max_attempts = 5;        // per call, for connection failures and 5xx
   std::chrono::milliseconds backoff_initial{1000};
@@ -95,7 +100,11 @@ class ApiClient {
                          const std::string& body = "", int max_attempts = 0);
 
  private:
+  void failOver(const std::string& reason);  // moves to the next URL, if there is one
+
   ApiOptions opt_;
+  std::vector<std::string> bases_;  // base, then the alternates
+  std::size_t current_ = 0;         // index into bases_ of the URL in use
   std::string credential_;
 };
 

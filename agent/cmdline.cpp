@@ -1,14 +1,20 @@
 #include "agent/cmdline.hpp"
 
+#include <algorithm>
 #include <cctype>
+
+#include <fmt/format.h>
 
 namespace drover::agent {
 
 std::string_view modeName(Mode m) {
   switch (m) {
-    case Mode::Install: return "install";
-    case Mode::Discover: return "discover";
-    case Mode::Join: return "join";
+    case Mode::Install:
+      return "install";
+    case Mode::Discover:
+      return "discover";
+    case Mode::Join:
+      return "join";
   }
   return "?";
 }
@@ -69,12 +75,41 @@ Result<std::string> normalizeFingerprint(std::string_view text) {
   return hex;
 }
 
-Result<BootParams> validateParams(BootParams p, bool token_required) {
-  if (p.api.empty()) return makeError("missing_api", "drover.api (--api) is required");
-  if (p.api.rfind("https://", 0) != 0 && p.api.rfind("http://", 0) != 0) {
-    return makeError("bad_api", "drover.api must start with https:// or http://: " + p.api);
+namespace {
+
+constexpr std::size_t kMaxApiUrls = 16;
+
+Result<std::string> checkApiUrl(std::string url) {
+  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
+    return makeError("bad_api", "drover.api must start with https:// or http://: " + url);
   }
-  while (!p.api.empty() && p.api.back() == '/') p.api.pop_back();
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+}  // namespace
+
+Result<BootParams> validateParams(BootParams p, bool token_required) {
+  // "a,b,c": the first is the API, the others are alternates tried after it.
+  std::vector<std::string> urls;
+  for (std::size_t start = 0; start <= p.api.size();) {
+    const std::size_t comma = std::min(p.api.find(',', start), p.api.size());
+    if (comma > start) urls.push_back(p.api.substr(start, comma - start));
+    start = comma + 1;
+  }
+  for (auto& alt : p.api_alternates) urls.push_back(alt);
+  if (urls.empty()) return makeError("missing_api", "drover.api (--api) is required");
+  if (urls.size() > kMaxApiUrls) {
+    return makeError("bad_api",
+                     fmt::format("drover.api lists {} URLs, at most {}", urls.size(), kMaxApiUrls));
+  }
+  for (auto& url : urls) {
+    auto checked = checkApiUrl(std::move(url));
+    if (!checked) return checked.error();
+    url = std::move(*checked);
+  }
+  p.api = urls.front();
+  p.api_alternates.assign(urls.begin() + 1, urls.end());
   if (token_required && p.token.empty()) {
     return makeError("missing_token", "drover.token (--token) is required");
   }

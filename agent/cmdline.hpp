@@ -17,6 +17,9 @@ std::string_view modeName(Mode m);
 
 struct BootParams {
   std::string api;              // https://192.0.2.1:8443 (no trailing slash)
+  // Further API URLs (other replicas), tried in turn when the current one cannot be reached:
+  // `drover.api=https://a:8443,https://b:8443` gives api=a, api_alternates={b}.
+  std::vector<std::string> api_alternates{};
   std::string ca_fingerprint;   // lowercase hex sha256 of the CA certificate (DER); empty: none
   std::string token;            // boot token (single use)
   Mode mode = Mode::Install;
@@ -31,6 +34,7 @@ std::vector<std::string> splitCmdline(std::string_view cmdline);
 std::map<std::string, std::string> droverKeys(std::string_view cmdline);
 
 // Parses `drover.api= drover.ca=sha256:<hex> drover.token= drover.mode= drover.node=`.
+// drover.api may list several URLs separated by commas (at most 16), the first one used first.
 // Errors: missing_api, bad_api (not http(s)://), missing_token, bad_ca (not sha256:<64 hex>),
 // bad_mode. drover.mode defaults to install.
 Result<BootParams> parseKernelCmdline(std::string_view cmdline);

@@ -9,6 +9,7 @@ namespace drover::agent {
 
 ApiOptions apiOptionsFor(ApiOptions retry, const BootParams& params) {
   retry.base = params.api;
+  retry.alternates = params.api_alternates;
   retry.tls.ca_fingerprint = params.ca_fingerprint;
   return retry;
 }

@@ -147,6 +147,31 @@ TEST(ApiUnreachable, GivesUpAfterBoundedAttempts) {
   EXPECT_EQ(sleeps, 2);
 }
 
+TEST_F(ApiTest, AnUnreachableReplicaIsLeftForTheNextAndTheClientStaysThere) {
+  server_.setRoutes({{"POST /v1/agent/heartbeat", {{{"json", json::object()}}}},
+                     {"GET /v1/agent/plan", {{{"json", kPlan}}}}});
+  auto o = fastOptions("http://127.0.0.1:1");  // a replica that is gone
+  o.alternates = {server_.url("")};
+  o.max_attempts = 1;  // still one attempt per URL
+  ApiClient api(o);
+  ASSERT_TRUE(api.heartbeat().ok());
+  ASSERT_TRUE(api.plan().ok());  // straight to the replica that answered
+  EXPECT_EQ(server_.requests().size(), 2u);
+}
+
+TEST_F(ApiTest, AReplicaAnswering503IsLeftForTheNext) {
+  test::TestServer second;
+  ASSERT_TRUE(second.ok());
+  server_.setRoutes({{"POST /v1/agent/heartbeat", {{{"status", 503}, {"json", {{"error", "unavailable"}}}}}}});
+  second.setRoutes({{"POST /v1/agent/heartbeat", {{{"json", json::object()}}}}});
+  auto o = fastOptions(server_.url(""));
+  o.alternates = {second.url("")};
+  ApiClient api(o);
+  ASSERT_TRUE(api.heartbeat().ok());
+  EXPECT_EQ(server_.requests().size(), 1u);
+  EXPECT_EQ(second.requests().size(), 1u);
+}
+
 // One CA, server certificate and TLS server for the whole suite (RSA keys are slow to make).
 class PinnedTls : public ::testing::Test {
  protected:

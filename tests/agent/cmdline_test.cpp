@@ -29,6 +29,26 @@ TEST(Cmdline, ParsesEveryKeyAndIgnoresOthers) {
   EXPECT_EQ(p->node, "worker-1");
 }
 
+TEST(Cmdline, SeveralApiUrlsAreTheReplicasInOrder) {
+  auto p = parseKernelCmdline("drover.api=https://192.0.2.1:8443/,https://192.0.2.2:8443,,https://192.0.2.3:8443 "
+                              "drover.token=t");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->api, "https://192.0.2.1:8443");
+  EXPECT_EQ(p->api_alternates, (std::vector<std::string>{"https://192.0.2.2:8443", "https://192.0.2.3:8443"}));
+
+  auto bad = parseKernelCmdline("drover.api=https://192.0.2.1:8443,ftp://192.0.2.2 drover.token=t");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "bad_api");
+  EXPECT_NE(bad.error().message.find("ftp://192.0.2.2"), std::string::npos);
+
+  std::string many = "https://192.0.2.1:8443";
+  for (int i = 2; i <= 17; ++i) many += ",https://192.0.2." + std::to_string(i) + ":8443";
+  auto too_many = parseKernelCmdline("drover.api=" + many + " drover.token=t");
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().code, "bad_api");
+  EXPECT_EQ(parseKernelCmdline("drover.api=, drover.token=t").error().code, "missing_api");
+}
+
 TEST(Cmdline, QuotedValuesAndDefaults) {
   auto p = parseKernelCmdline("drover.api=\"http://192.0.2.1:8080\" drover.token=\"a b\"");
   ASSERT_TRUE(p.ok());

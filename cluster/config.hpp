@@ -78,6 +78,9 @@ struct ServerBoot {
   // Answer IPv6 router solicitations on the DHCP interfaces with an advertisement that
   // announces nothing, so iPXE does not wait ~13 s for one (see ndp/server/responder.hpp).
   bool ipv6_ra = true;
+  // When not empty, scripts that carry a boot token are served, and boot tokens exchanged,
+  // only for addresses inside these subnets (docs/api.md, boot tokens).
+  std::vector<Cidr> allowed_subnets{};
 };
 
 struct Server {

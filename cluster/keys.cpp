@@ -53,6 +53,10 @@ constexpr KeyInfo kKeys[] = {
     {"server.boot.ipv6_ra", "bool", "`true`",
      "answer IPv6 router solicitations on the DHCP interfaces with an empty advertisement, so iPXE "
      "does not wait ~13 s for one (see operations.md)"},
+    {"server.boot.allowed_subnets", "CIDR, one or many", "any address",
+     "scripts that carry a boot token are served, and boot tokens exchanged, only for addresses "
+     "inside these subnets; refusals are counted in `drover_boot_token_refusals_total` (api.md, "
+     "boot tokens)"},
 
     {"networks[].name", "name", "**required**", "unique"},
     {"networks[].subnet", "CIDR", "**required**", "subnets of different networks must not overlap"},

@@ -127,6 +127,13 @@ class ConfigDecoder {
       setString(b, "arm64_loader", s.boot.arm64_loader, checkLoaderFile);
       if (auto ra = b.get("ipv6_ra"))
         if (auto on = d_.boolean(*ra, b.pathOf("ipv6_ra"))) s.boot.ipv6_ra = *on;
+      if (auto subnets = b.get("allowed_subnets")) {
+        const auto path = b.pathOf("allowed_subnets");
+        if (subnets->IsSequence() && subnets->size() == 0)
+          d_.error(*subnets, path, "names no subnet: leave the key out to allow every address");
+        for (auto& c : oneOrMany<Cidr>(*subnets, path, Cidr::parse))
+          s.boot.allowed_subnets.push_back(c.value);
+      }
     }
   }
 

@@ -14,6 +14,7 @@
 #include "boot/template_data.hpp"
 #include "server/api_auth.hpp"
 #include "server/api_routes.hpp"
+#include "server/boot_guard.hpp"
 #include "server/capture_api.hpp"
 #include "server/server_files.hpp"
 #include "templates/template.hpp"
@@ -89,10 +90,36 @@ Response exchange(const Request& req, Context& ctx, AuthGuard& auth) {
   if (auto* r = std::get_if<Response>(&body)) return std::move(*r);
   auto token = stringField(std::get<json>(body), "token");
   if (token.empty()) return auth.fail(req, "missing", "a boot token is required");
-  auto node = ctx.tokens.redeemBootToken(token);
-  if (!node) return auth.fail(req, node.error().code, node.error().message);
-
   auto snapshot = ctx.source.current();
+  if (!snapshot) return Response::error(HttpStatus::service_unavailable, "not_ready", "starting");
+  auto& guard = *ctx.boot_guard;
+  // The API says invalid_token for every token it cannot accept as such; the metric and
+  // the log say which.
+  auto refuse = [&](const std::string& node, std::string_view reason, std::string_view code,
+                    std::string_view message) {
+    guard.refused(ctx, node, reason, req.client);
+    return auth.fail(req, code, message);
+  };
+  auto claims = ctx.tokens.checkBootToken(token);
+  if (!claims) {
+    const auto& code = claims.error().code;
+    if (code == "expired_token")
+      return refuse("", boot_refusal::kExpired, code, claims.error().message);
+    return refuse("", code == "forged_token" ? boot_refusal::kForged : boot_refusal::kMalformed,
+                  "invalid_token", "unknown or already used boot token");
+  }
+  if (auto reason = guard.checkExchange(ctx, snapshot->inventory.config(), *claims, req.client))
+    return refuse(claims->node, *reason, "wrong_source",
+                  "this address may not exchange that boot token");
+  if (auto st = ctx.tokens.spendBootToken(token, *claims); !st) {
+    if (st.error().code != "replayed_token")
+      return Response::error(HttpStatus::internal_server_error, "store_error", st.error().message);
+    return refuse(claims->node, boot_refusal::kReplayed, "invalid_token",
+                  "unknown or already used boot token");
+  }
+  guard.purgeSpent(ctx);
+  const std::string* node = &claims->node;
+
   const auto* decl = declared(*snapshot, *node);
   // The record exists from the first exchange on: the credential is kept in it.
   auto rec = ctx.store.updateNode(
@@ -102,7 +129,10 @@ Response exchange(const Request& req, Context& ctx, AuthGuard& auth) {
         state::NodeRecord r;
         r.name = *node;
         r.state_since_ms = state::nowMs();
-        if (decl && !decl->macs.empty()) r.mac = decl->macs.front().value.str();
+        if (decl && !decl->macs.empty())
+          r.mac = decl->macs.front().value.str();
+        else if (!claims->mac.isZero())
+          r.mac = claims->mac.str();
         if (decl && decl->uuid) r.uuid = decl->uuid->value.str();
         return r;
       },

@@ -29,6 +29,7 @@
 #include "http/tls.hpp"
 #include "ndp/server/responder.hpp"
 #include "server/api_routes.hpp"
+#include "server/boot_guard.hpp"
 #include "server/boot_routes.hpp"
 #include "server/context.hpp"
 #include "server/node_metrics.hpp"
@@ -108,6 +109,7 @@ struct App::Impl {
   std::unique_ptr<http::Server> api;
   std::unique_ptr<TftpStack> tftp;
   std::unique_ptr<boot::InventoryBootPolicy> policy;
+  std::shared_ptr<dhcp::LeaseView> leases;  // outlives the engine that writes it
   std::unique_ptr<DhcpStack> dhcp;
   asio::signal_set signals{io};
   std::atomic<bool> stopping{false};
@@ -249,12 +251,16 @@ Result<std::unique_ptr<App>> App::create(Options options) {
       if (auto st = impl->replication->shareSecrets(impl->state_dir, config.server.advertise.str());
           !st)
         return st.error();
+    // A token one replica issued is spent through another.
+    if (auto st = impl->replication->shareBootTokenKey(impl->state_dir); !st) return st.error();
   } else {
     auto store = state::SqliteStore::open(databaseFor(impl->options, config));
     if (!store) return store.error();
     impl->store = std::move(*store);
   }
-  impl->tokens = std::make_unique<state::TokenService>(*impl->store);
+  auto boot_key = state::ensureBootTokenKey(impl->state_dir);
+  if (!boot_key) return boot_key.error();
+  impl->tokens = std::make_unique<state::TokenService>(*impl->store, std::move(*boot_key));
   auto op = state::ensureOperatorToken(impl->state_dir);
   if (!op) return op.error();
   impl->snapshot.store(loaded.snapshot);
@@ -268,6 +274,7 @@ Result<std::unique_ptr<App>> App::create(Options options) {
                                                       .registry = metrics::Registry::global(),
                                                       .log = log::get("http"),
                                                       .state_dir = app->impl_->state_dir});
+  app->impl_->ctx->boot_guard = std::make_shared<BootGuard>();
   app->impl_->ctx->sessions =
       std::make_shared<SessionStore>(std::chrono::seconds(app->impl_->options.session_ttl_s),
                                      std::chrono::hours(12), state::nowMs);
@@ -279,7 +286,8 @@ std::shared_ptr<const boot::Snapshot> App::current() const {
 }
 
 std::string App::issueBootTokenForTest(const std::string& node, std::int64_t ttl_ms) {
-  auto token = impl_->tokens->issueBootToken(node, ttl_ms);
+  auto token = impl_->tokens->issueBootToken(
+      {.node = node, .mac = {}, .holder = {}, .expires_ms = 0}, ttl_ms);
   return token ? *token : std::string();
 }
 
@@ -368,6 +376,9 @@ Status App::start() {
     auto restored = s.leases->loadAll();
     if (!restored) return restored.error();
     s.engine->restore(*restored);
+    d.leases = std::make_shared<dhcp::LeaseView>();
+    s.engine->setLeaseView(d.leases.get());
+    d.ctx->leases = d.leases;
     if (d.replication) d.replication->serveDhcp(*s.engine, s.io, *s.committer);
     s.transport =
         std::make_unique<dhcp::Transport>(s.io, *s.engine, *s.committer, d.observer.get());

@@ -4,6 +4,7 @@
 
 #include "boot/decision.hpp"
 #include "http/static_files.hpp"
+#include "server/boot_guard.hpp"
 #include "server/server_files.hpp"
 #include "state/node_state.hpp"
 #include "templates/ipxe.hpp"
@@ -76,16 +77,16 @@ Known lookupState(const Context& ctx, const std::string& name) {
   return k;
 }
 
-// Appends "script_served" to the node's timeline, except when a failed node's retry loop
-// asks again for the same failure script: one entry per failure, not one per 30 s.
-void noteScript(const Context& ctx, const std::string& name, boot::ScriptKind kind,
-                std::string message) {
-  if (kind == boot::ScriptKind::kFailed) {
-    auto last = ctx.store.timeline(name, 1);
-    if (last && !last->empty() && last->back().phase == "script_served" &&
-        last->back().message == message)
-      return;
-  }
+// Appends "script_served" to the node's timeline, once per boot attempt: not when the last
+// entry (boot refusals aside) already says the same script was served, so repeated requests
+// for the same script (a failed node's 30 s retry loop, or anyone asking again and again)
+// are not recorded, while a new DHCP exchange, exchange or state change starts a new run.
+// Machines that match no node get entries only once the store has a record of them.
+void noteScript(const Context& ctx, const cluster::Config& config, const std::string& name,
+                std::string_view script_name, std::string message) {
+  if (!timelineWorthy(ctx, config, name)) return;
+  if (repeatsLast(ctx, name, "script_served", std::string(script_name) + " (", "boot_refused"))
+    return;
   recordEvent(ctx, name, "script_served", std::move(message));
 }
 
@@ -114,7 +115,17 @@ Response nodeScript(const Request& req, Context& ctx) {
   auto params = scriptParams(config, kind, name, efi, decision.profile, at);
   if (!params) return refusal(params.error().message);
   if (needsBootToken(kind)) {
-    auto token = ctx.tokens.issueBootToken(name);
+    auto bound = ctx.boot_guard->bindScript(ctx, config, *mac, req.client);
+    if (const auto* reason = std::get_if<std::string_view>(&bound)) {
+      ctx.boot_guard->refused(ctx, name, *reason, req.client);
+      return refusal(*reason == boot_refusal::kSubnetNotAllowed
+                         ? "this address may not boot from this server"
+                         : "this address does not hold the lease of that MAC address");
+    }
+    auto token = ctx.tokens.issueBootToken({.node = name,
+                                            .mac = *mac,
+                                            .holder = std::get<std::optional<Ipv4Address>>(bound),
+                                            .expires_ms = 0});
     if (!token) {
       ctx.log->error("TOKEN_ISSUE_FAILED node={} error={}", name, token.error().message);
       return refusal("could not issue a boot token");
@@ -134,7 +145,7 @@ Response nodeScript(const Request& req, Context& ctx) {
   const auto script_name = templates::scriptName(kind);
   ctx.log->info("SCRIPT_SERVED node={} mac={} action={} arch={} platform={}", name, mac->str(),
                 script_name, templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
-  noteScript(ctx, name, kind,
+  noteScript(ctx, config, name, script_name,
              fmt::format("{} ({} {})", script_name, templates::ipxeText(arch, 16),
                          efi ? "efi" : "pcbios"));
   return out;

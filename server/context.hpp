@@ -13,6 +13,7 @@
 
 #include "boot/snapshot.hpp"
 #include "common/metrics.hpp"
+#include "dhcp/server/lease_view.hpp"
 #include "power/gate.hpp"
 #include "state/store.hpp"
 #include "state/tokens.hpp"
@@ -37,6 +38,7 @@ class Presence {
 };
 
 class SessionStore;
+class BootGuard;
 
 struct Context {
   const boot::InventorySource& source;
@@ -56,6 +58,10 @@ struct Context {
   std::shared_ptr<power::PowerGate> power_gate = std::make_shared<power::PowerGate>();
   // Dashboard logins (server/sessions.hpp); null: none.
   std::shared_ptr<SessionStore> sessions = nullptr;
+  // The DHCP server's bound leases (null: it does not run), and who may be handed and
+  // spend boot tokens (server/boot_guard.hpp).
+  std::shared_ptr<dhcp::LeaseView> leases = nullptr;
+  std::shared_ptr<BootGuard> boot_guard = nullptr;
 };
 
 // https://<advertise>:<api port>

@@ -161,6 +161,30 @@ Status Replication::shareSecrets(const fs::path& state_dir, const std::string& c
   return {};
 }
 
+Status Replication::shareBootTokenKey(const fs::path& state_dir) {
+  const std::string key_name = config_.prefix + "/secrets/boot-token-key";
+  auto shared = store_client_->get(key_name);
+  if (!shared) return shared.error();
+  std::string text;
+  if (*shared) {
+    text = (*shared)->value;
+  } else {
+    auto local = state::ensureBootTokenKey(state_dir);
+    if (!local) return local.error();
+    auto won = adopt(key_name, state::bootTokenKeyFileText(*local));
+    if (!won) return won.error();
+    text = *won;
+  }
+  if (!state::parseBootTokenKey(text))
+    return makeError("secret_corrupt", key_name + " is not a key");
+  const fs::path file = state_dir / "boot-token.key";
+  if (readWhole(file) != text) {
+    if (auto st = writeFileAtomic(file, text, 0600); !st) return st;
+    log_->info("HA_BOOT_TOKEN_KEY_ADOPTED key={}", key_name);
+  }
+  return {};
+}
+
 Status Replication::join(ha::ReplicaInfo self, std::function<void()> on_config_differs) {
   {
     std::lock_guard lock(config_mu_);

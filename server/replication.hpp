@@ -2,8 +2,9 @@
 //
 // What is shared, in etcd under server.state.prefix: node records, timelines and tokens
 // (state::EtcdStore), DHCP leases (ha::EtcdLeaseStore), the replicas alive and what each
-// serves (ha::Membership), the API's CA and the operator token (`secrets/`, so an agent that
-// pinned the CA through one replica trusts every other, and one token works everywhere),
+// serves (ha::Membership), the API's CA, the operator token and the boot token key
+// (`secrets/`, so an agent that pinned the CA through one replica trusts every other, one
+// operator token works everywhere, and a boot token one replica issued is accepted by all),
 // the image catalog's index and sidecars and which replica holds which blob
 // (images::shared::EtcdMetadata, through server_files' catalogOptions). What stays on this
 // replica: its copies of those secrets in the state directory, its image blobs (fetched by
@@ -52,6 +53,10 @@ class Replication {
   // Makes the state directory's tls/ca.{crt,key} and operator.token the shared ones: the
   // first replica publishes its own (made now if it has none), the others take them.
   Status shareSecrets(const std::filesystem::path& state_dir, const std::string& ca_common_ip);
+
+  // Makes the state directory's boot-token.key the shared one (`secrets/boot-token-key`):
+  // the first replica publishes its own (made now if it has none), the others take it.
+  Status shareBootTokenKey(const std::filesystem::path& state_dir);
 
   // Joins the live replicas; from then on `on_config_differs` runs (on a watcher thread)
   // whenever another replica serves a declaration with another hash than this one's.

@@ -85,6 +85,11 @@ Result<std::optional<TokenRecord>> MemoryStore::takeToken(const std::string& has
   return std::optional<TokenRecord>(rec);
 }
 
+Result<bool> MemoryStore::claimToken(const TokenRecord& token) {
+  std::lock_guard lock(mu_);
+  return tokens_.try_emplace(token.hash, token).second;
+}
+
 Result<std::size_t> MemoryStore::purgeExpiredTokens(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
   std::size_t n = std::erase_if(tokens_, [&](const auto& kv) { return kv.second.expires_ms < now_ms; });

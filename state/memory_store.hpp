@@ -22,6 +22,7 @@ class MemoryStore final : public StateStore {
   drover::Status removeNode(const std::string& name) override;
   drover::Status putToken(const TokenRecord& token) override;
   Result<std::optional<TokenRecord>> takeToken(const std::string& hash) override;
+  Result<bool> claimToken(const TokenRecord& token) override;
   Result<std::size_t> purgeExpiredTokens(std::int64_t now_ms) override;
 
  private:

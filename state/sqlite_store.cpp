@@ -293,6 +293,14 @@ Result<std::optional<TokenRecord>> SqliteStore::takeToken(const std::string& has
   return rec;
 }
 
+Result<bool> SqliteStore::claimToken(const TokenRecord& token) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "INSERT OR IGNORE INTO tokens(hash, kind, node, expires) VALUES (?1, ?2, ?3, ?4)");
+  s.bind(1, token.hash).bind(2, token.kind).bind(3, token.node).bind(4, token.expires_ms);
+  if (s.step() != SQLITE_DONE) return s.error();
+  return sqlite3_changes(db_) == 1;
+}
+
 Result<std::size_t> SqliteStore::purgeExpiredTokens(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
   Stmt s(db_, "DELETE FROM tokens WHERE expires < ?1");

@@ -41,7 +41,7 @@ struct TimelineEntry {
 
 struct TokenRecord {
   std::string hash;  // sha256 hex of the token
-  std::string kind;  // "boot"
+  std::string kind;  // "boot" (issued), "boot_spent" (a derived boot token, used)
   std::string node;
   std::int64_t expires_ms = 0;
 };
@@ -73,6 +73,9 @@ class StateStore {
   // Single use: returns the record and deletes it in one transaction; nullopt when absent.
   // Expiry is the caller's check (the record carries it), so an expired token is spent too.
   virtual Result<std::optional<TokenRecord>> takeToken(const std::string& hash) = 0;
+  // Records `token` unless a record of its hash exists, in one transaction: true when this
+  // call recorded it, false when it was there already (the single use of boot tokens).
+  virtual Result<bool> claimToken(const TokenRecord& token) = 0;
   // Drops tokens that expired before `now_ms`; returns how many.
   virtual Result<std::size_t> purgeExpiredTokens(std::int64_t now_ms) = 0;
 };

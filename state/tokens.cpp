@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 namespace drover::state {
@@ -38,6 +39,64 @@ std::string base64url(const unsigned char* data, std::size_t n) {
   }
   if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
   return out;
+}
+
+// base64url without padding back to bytes; nullopt on any other character or a dangling
+// partial byte.
+std::optional<std::string> unbase64url(std::string_view text) {
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v = -1;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  // Canonical only: the bits left over must be padding (zero), so one token has one text.
+  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+// Boot token layout (before base64url): version, flags (bit 0: holder), expiry (Unix ms,
+// big-endian), nonce, MAC, holder address, name length, name, then HMAC-SHA256 of all that.
+constexpr unsigned char kBootVersion = 1;
+constexpr std::size_t kNonceBytes = 12;
+constexpr std::size_t kHeaderBytes = 1 + 1 + 8 + kNonceBytes + 6 + 4 + 1;
+constexpr std::size_t kMacBytes = 32;
+constexpr std::size_t kMaxTokenChars = (kHeaderBytes + 255 + kMacBytes) * 4 / 3 + 4;
+
+std::string hmac(std::string_view key, std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data(), &len);
+  return std::string(reinterpret_cast<const char*>(md.data()), len);
+}
+
+void putBigEndian(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::uint64_t getBigEndian(std::string_view in, std::size_t at, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i)
+    v = (v << 8) | static_cast<unsigned char>(in[at + static_cast<std::size_t>(i)]);
+  return v;
 }
 
 }  // namespace
@@ -66,21 +125,66 @@ bool constantTimeEquals(std::string_view a, std::string_view b) {
 
 std::uint64_t constantTimeCompareCountForTest() { return g_compares.load(); }
 
-Result<std::string> TokenService::issueBootToken(const std::string& node, std::int64_t ttl_ms) {
-  std::string token = generateToken();
-  TokenRecord rec{hashToken(token), "boot", node, clock_() + ttl_ms};
-  if (auto st = store_.putToken(rec); !st) return st.error();
-  return token;
+Result<std::string> TokenService::issueBootToken(BootClaims claims, std::int64_t ttl_ms) const {
+  if (claims.node.empty() || claims.node.size() > 255)
+    return makeError("bad_claims", "a boot token names a node of 1 to 255 bytes");
+  claims.expires_ms = clock_() + ttl_ms;
+  std::array<unsigned char, kNonceBytes> nonce{};
+  if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1)
+    throw std::runtime_error("RAND_bytes failed");  // a broken environment, as in generateToken
+  std::string raw;
+  raw.reserve(kHeaderBytes + claims.node.size() + kMacBytes);
+  raw.push_back(static_cast<char>(kBootVersion));
+  raw.push_back(static_cast<char>(claims.holder ? 1 : 0));
+  putBigEndian(raw, static_cast<std::uint64_t>(claims.expires_ms), 8);
+  raw.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
+  for (auto o : claims.mac.octets()) raw.push_back(static_cast<char>(o));
+  putBigEndian(raw, claims.holder ? claims.holder->value() : 0, 4);
+  raw.push_back(static_cast<char>(claims.node.size()));
+  raw += claims.node;
+  raw += hmac(key_, raw);
+  return base64url(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
 }
 
-Result<std::string> TokenService::redeemBootToken(std::string_view token) {
-  const std::string hash = hashToken(token);
-  auto rec = store_.takeToken(hash);  // spent whatever happens next: single use
-  if (!rec) return rec.error();
-  if (!*rec || (*rec)->kind != "boot" || !constantTimeEquals((*rec)->hash, hash))
-    return makeError("invalid_token", "unknown or already used boot token");
-  if ((*rec)->expires_ms < clock_()) return makeError("expired_token", "boot token expired");
-  return (*rec)->node;
+Result<BootClaims> TokenService::checkBootToken(std::string_view token) const {
+  if (token.size() > kMaxTokenChars) return makeError("malformed_token", "not a boot token");
+  auto raw = unbase64url(token);
+  if (!raw || raw->size() < kHeaderBytes + 1 + kMacBytes ||
+      (*raw)[0] != static_cast<char>(kBootVersion))
+    return makeError("malformed_token", "not a boot token");
+  const std::size_t name_len = static_cast<unsigned char>((*raw)[kHeaderBytes - 1]);
+  if (name_len == 0 || raw->size() != kHeaderBytes + name_len + kMacBytes)
+    return makeError("malformed_token", "not a boot token");
+  const std::string_view body(raw->data(), kHeaderBytes + name_len);
+  const std::string_view mac(raw->data() + body.size(), kMacBytes);
+  if (!constantTimeEquals(hmac(key_, body), mac))
+    return makeError("forged_token", "the boot token was not issued by this server");
+  BootClaims c;
+  c.expires_ms = static_cast<std::int64_t>(getBigEndian(body, 2, 8));
+  std::array<std::uint8_t, 6> octets{};
+  for (std::size_t i = 0; i < 6; ++i)
+    octets[i] = static_cast<std::uint8_t>(body[10 + kNonceBytes + i]);
+  c.mac = MacAddress(octets);
+  if ((body[1] & 1) != 0)
+    c.holder = Ipv4Address(static_cast<std::uint32_t>(getBigEndian(body, 16 + kNonceBytes, 4)));
+  c.node = std::string(body.substr(kHeaderBytes, name_len));
+  if (c.expires_ms < clock_()) return makeError("expired_token", "boot token expired");
+  return c;
+}
+
+drover::Status TokenService::spendBootToken(std::string_view token, const BootClaims& claims) {
+  // Kept until it has expired: a token past its expiry is refused without the record.
+  auto fresh = store_.claimToken({hashToken(token), "boot_spent", claims.node, claims.expires_ms});
+  if (!fresh) return fresh.error();
+  if (!*fresh) return makeError("replayed_token", "boot token already used");
+  return {};
+}
+
+Result<BootClaims> TokenService::redeemBootToken(std::string_view token) {
+  auto claims = checkBootToken(token);
+  if (!claims) return claims.error();
+  if (auto st = spendBootToken(token, *claims); !st) return st.error();
+  return claims;
 }
 
 Result<std::string> TokenService::issueNodeCredential(const std::string& node) {
@@ -105,6 +209,49 @@ drover::Status TokenService::verifyNodeCredential(const std::string& node, std::
   if (!ok || !*rec || (*rec)->credential_hash.empty())
     return makeError("invalid_credential", "credential does not belong to this node");
   return {};
+}
+
+std::string bootTokenKeyFileText(std::string_view key) {
+  return toHex({reinterpret_cast<const std::uint8_t*>(key.data()), key.size()}) + "\n";
+}
+
+std::optional<std::string> parseBootTokenKey(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  std::array<std::uint8_t, kBootTokenKeyBytes> raw{};
+  if (text.size() != 2 * raw.size() || !fromHex(text, raw)) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(raw.data()), raw.size());
+}
+
+Result<std::string> ensureBootTokenKey(const std::filesystem::path& state_dir) {
+  const auto path = state_dir / "boot-token.key";
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) return makeError("state_dir", state_dir.string() + ": " + ec.message());
+  if (std::ifstream in(path); in) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto key = parseBootTokenKey(ss.str());
+    if (!key)
+      return makeError("boot_token_key", path.string() + " is not a key (" +
+                                             std::to_string(2 * kBootTokenKeyBytes) +
+                                             " hex digits)");
+    return *key;
+  }
+  std::array<unsigned char, kBootTokenKeyBytes> raw{};
+  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  const std::string key(reinterpret_cast<const char*>(raw.data()), raw.size());
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return makeError("boot_token_key", path.string() + ": " + std::strerror(errno));
+  const std::string line = bootTokenKeyFileText(key);
+  const bool ok =
+      ::write(fd.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+      ::fsync(fd.get()) == 0 && fd.close() == 0;
+  if (!ok) return makeError("boot_token_key", path.string() + ": write failed");
+  return key;
 }
 
 Result<std::string> ensureOperatorToken(const std::filesystem::path& state_dir) {

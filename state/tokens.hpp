@@ -1,15 +1,23 @@
-// Credentials (see docs/api.md): boot tokens (single use, expiring, stored as SHA-256),
-// node credentials (bound to one node, stored as SHA-256 in the node record), and the
-// operator token (a file in the state directory). Tokens are 32 bytes from RAND_bytes in
+// Credentials (see docs/api.md): boot tokens (derived, single use, expiring), node
+// credentials (bound to one node, stored as SHA-256 in the node record), and the operator
+// token (a file in the state directory). Credentials are 32 bytes from RAND_bytes in
 // base64url; every secret comparison goes through constantTimeEquals (CRYPTO_memcmp).
+//
+// A boot token is not stored when it is issued: it is its claims (node, MAC, the address
+// of the lease holder it was served to, expiry, a nonce) followed by their HMAC-SHA256 under
+// the boot token key (state dir/boot-token.key, shared by replicas through etcd), in
+// base64url. Only spending one writes: its SHA-256 is recorded through the store
+// (claimToken) until it has expired, so a second exchange of it is refused.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "common/net.hpp"
 #include "common/result.hpp"
 #include "state/store.hpp"
 
@@ -24,16 +32,36 @@ bool constantTimeEquals(std::string_view a, std::string_view b);
 // How many times constantTimeEquals ran (tests check secret comparisons go through it).
 std::uint64_t constantTimeCompareCountForTest();
 
+// What a boot token says (its HMAC covers all of it).
+struct BootClaims {
+  std::string node;
+  MacAddress mac{};                     // the machine the script was served for
+  std::optional<Ipv4Address> holder{};  // served to the lease holder at this address
+  std::int64_t expires_ms = 0;          // Unix ms
+};
+
+inline constexpr std::int64_t kBootTokenTtlMs = 3600 * 1000;
+inline constexpr std::size_t kBootTokenKeyBytes = 32;
+
 class TokenService {
  public:
   using Clock = std::function<std::int64_t()>;  // Unix ms
-  explicit TokenService(StateStore& store, Clock clock = nowMs) : store_(store), clock_(std::move(clock)) {}
+  // `key`: kBootTokenKeyBytes raw bytes (ensureBootTokenKey).
+  TokenService(StateStore& store, std::string key, Clock clock = nowMs)
+      : store_(store), key_(std::move(key)), clock_(std::move(clock)) {}
 
-  // A boot token for `node`, valid for `ttl_ms` (default one hour), usable once.
-  Result<std::string> issueBootToken(const std::string& node, std::int64_t ttl_ms = 3600 * 1000);
-  // Spends a boot token; returns its node. Errors: "invalid_token" (unknown or already
-  // used), "expired_token".
-  Result<std::string> redeemBootToken(std::string_view token);
+  // A boot token for `claims` (expires_ms is set to now + ttl_ms; negative: already
+  // expired), usable once. Writes nothing. Error "bad_claims" for a node name that is
+  // empty or longer than 255 bytes.
+  Result<std::string> issueBootToken(BootClaims claims,
+                                     std::int64_t ttl_ms = kBootTokenTtlMs) const;
+  // The claims of a token this key issued, without spending it. Errors: "malformed_token"
+  // (not a boot token), "forged_token" (its HMAC does not match), "expired_token".
+  Result<BootClaims> checkBootToken(std::string_view token) const;
+  // Records `token` (checked) as used. Error "replayed_token" when it was used before.
+  drover::Status spendBootToken(std::string_view token, const BootClaims& claims);
+  // checkBootToken then spendBootToken.
+  Result<BootClaims> redeemBootToken(std::string_view token);
 
   // A new credential for `node` (replaces any previous one); the node must exist.
   Result<std::string> issueNodeCredential(const std::string& node);
@@ -42,8 +70,17 @@ class TokenService {
 
  private:
   StateStore& store_;
+  std::string key_;
   Clock clock_;
 };
+
+// Reads `state_dir/boot-token.key` (hex), creating it (mode 0600) with a new random key on
+// first start. Returns the raw key bytes; error "boot_token_key" when the file is not a key.
+Result<std::string> ensureBootTokenKey(const std::filesystem::path& state_dir);
+// The key as kept in boot-token.key and in etcd: lower-case hex and a newline.
+std::string bootTokenKeyFileText(std::string_view key);
+// The raw key from that text (surrounding whitespace ignored); nullopt when it is not one.
+std::optional<std::string> parseBootTokenKey(std::string_view text);
 
 // Reads `state_dir/operator.token`, creating it (mode 0600) with a new token on first
 // start. Surrounding whitespace in the file is ignored.

@@ -111,6 +111,9 @@ class Engine {
   std::vector<LeaseWrite> probeResult(Ipv4Address ip, bool answered);
 
   const LeaseTable& leases() const { return table_; }
+  // Mirrors the bound leases into `view` (read by other threads); null detaches it. Call
+  // on the engine's thread (or before it runs).
+  void setLeaseView(LeaseView* view) { table_.setView(view); }
   const ServerConfig& config() const { return config_; }
   Stats& stats() { return stats_; }
 

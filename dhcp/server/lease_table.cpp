@@ -12,7 +12,14 @@ const Lease* LeaseTable::byClient(const std::string& client_key) const {
   return it == by_client_.end() ? nullptr : byIp(Ipv4Address(it->second));
 }
 
+void LeaseTable::setView(LeaseView* view) {
+  view_ = view;
+  if (view_ != nullptr)
+    for (const auto& [ip, lease] : by_ip_) view_->put(lease);
+}
+
 void LeaseTable::put(const Lease& lease) {
+  if (view_ != nullptr) view_->put(lease);
   auto& slot = by_ip_[lease.ip.value()];
   if (!slot.client_key.empty() && slot.client_key != lease.client_key) {
     auto it = by_client_.find(slot.client_key);
@@ -24,7 +31,10 @@ void LeaseTable::put(const Lease& lease) {
     auto [it, inserted] = by_client_.try_emplace(lease.client_key, lease.ip.value());
     if (!inserted && it->second != lease.ip.value()) {
       auto old = by_ip_.find(it->second);
-      if (old != by_ip_.end() && old->second.client_key == lease.client_key) by_ip_.erase(old);
+      if (old != by_ip_.end() && old->second.client_key == lease.client_key) {
+        if (view_ != nullptr) view_->remove(old->second.ip);
+        by_ip_.erase(old);
+      }
       it->second = lease.ip.value();
     }
   }
@@ -33,6 +43,7 @@ void LeaseTable::put(const Lease& lease) {
 void LeaseTable::remove(Ipv4Address ip) {
   auto it = by_ip_.find(ip.value());
   if (it == by_ip_.end()) return;
+  if (view_ != nullptr) view_->remove(ip);
   auto c = by_client_.find(it->second.client_key);
   if (c != by_client_.end() && c->second == ip.value()) by_client_.erase(c);
   by_ip_.erase(it);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dhcp/server/lease_store.hpp"
+#include "dhcp/server/lease_view.hpp"
 
 namespace drover::dhcp {
 
@@ -21,6 +22,10 @@ class LeaseTable {
 
   void put(const Lease& lease);
   void remove(Ipv4Address ip);
+
+  // Mirrors every change from now on into `view` (null: none), after handing it the
+  // leases held now. `view` must outlive the table or be detached first.
+  void setView(LeaseView* view);
 
   // True if `ip` can be given to `client_key` now: no lease, the client's own lease, or
   // another client's lease that has expired (Offered/Bound/Released). A Declined address is
@@ -48,6 +53,7 @@ class LeaseTable {
   std::unordered_map<std::uint32_t, Lease> by_ip_;
   std::unordered_map<std::string, std::uint32_t> by_client_;
   std::unordered_map<std::string, std::uint32_t> cursors_;  // per pool: last address given
+  LeaseView* view_ = nullptr;
 };
 
 }  // namespace drover::dhcp

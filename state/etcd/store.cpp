@@ -302,6 +302,10 @@ Result<std::optional<TokenRecord>> EtcdStore::takeToken(const std::string& hash)
   return std::optional<TokenRecord>(std::move(*t));
 }
 
+Result<bool> EtcdStore::claimToken(const TokenRecord& token) {
+  return client_->createIfAbsent(tokenKey(token.hash), rec::encodeToken(token));
+}
+
 Result<std::size_t> EtcdStore::purgeExpiredTokens(std::int64_t now_ms) {
   auto all = client_->range(prefix_ + "/tokens/");
   if (!all) return all.error();

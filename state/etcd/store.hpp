@@ -69,6 +69,7 @@ class EtcdStore final : public StateStore {
   drover::Status removeNode(const std::string& name) override;
   drover::Status putToken(const TokenRecord& token) override;
   Result<std::optional<TokenRecord>> takeToken(const std::string& hash) override;
+  Result<bool> claimToken(const TokenRecord& token) override;
   // Each expired token is deleted only if unchanged since it was read (compare on
   // mod_revision), so a token taken or replaced meanwhile is neither counted nor lost.
   Result<std::size_t> purgeExpiredTokens(std::int64_t now_ms) override;

@@ -107,3 +107,44 @@ TEST_F(EngineTest, RestoredLeasesAreHonoured) {
 
 }  // namespace
 }  // namespace drover::dhcp::test
+
+namespace drover::dhcp::test {
+namespace {
+
+// The lease view other threads read (boot tokens bound to the lease holder) follows the
+// engine: bound leases in, released, declined, reclaimed and forgotten ones out, learned
+// ones in.
+TEST_F(EngineTest, LeaseViewMirrorsTheBoundLeases) {
+  auto before = dora(1);  // bound before the view is attached: handed over on attach
+  LeaseView view;
+  engine_->setLeaseView(&view);
+  const auto now = clock_.now();
+  EXPECT_TRUE(view.holds(macFor(1), before.yiaddr, now));
+  EXPECT_FALSE(view.holds(macFor(2), before.yiaddr, now));
+  auto ack = dora(2);
+  EXPECT_TRUE(view.holds(macFor(2), ack.yiaddr, now));
+  EXPECT_FALSE(view.holds(macFor(2), before.yiaddr, now));
+  // An offer is no lease.
+  auto offer = replyOf(send(discoverFor(3)));
+  EXPECT_FALSE(view.holds(macFor(3), offer.yiaddr, now));
+  // Released: gone.
+  auto release = discoverFor(2);
+  release.setType(wire::MessageType::Release);
+  release.ciaddr = ack.yiaddr;
+  release.options.setIpv4(wire::opt::kServerId, ip("192.0.2.1"));
+  send(release);
+  EXPECT_FALSE(view.holds(macFor(2), ack.yiaddr, now));
+  // Expired: not held, then reclaimed.
+  clock_.advance(3601);
+  EXPECT_FALSE(view.holds(macFor(1), before.yiaddr, clock_.now()));
+  // Another server's lease, learned; then forgotten.
+  Lease theirs{ip("192.0.2.120"), "k9", macFor(9), LeaseState::Bound, clock_.now() + 600, "rack1", ""};
+  engine_->learn(theirs);
+  EXPECT_TRUE(view.holds(macFor(9), theirs.ip, clock_.now()));
+  engine_->forget(theirs.ip, "k9");
+  EXPECT_FALSE(view.holds(macFor(9), theirs.ip, clock_.now()));
+  engine_->setLeaseView(nullptr);
+}
+
+}  // namespace
+}  // namespace drover::dhcp::test

@@ -6,6 +6,7 @@
 #include <sched.h>
 
 #include "cli/explain.hpp"
+#include "common/metrics.hpp"
 #include "server/context.hpp"
 #include "http/tls.hpp"
 #include "cluster/loader.hpp"
@@ -69,8 +70,9 @@ class DhcpServeTest : public ::testing::Test {
 
   // The serve fixture's site, served on the server link: DHCP on `server_if_`, TFTP on
   // every address, and `networks` (YAML list items) as the declaration's networks.
-  std::filesystem::path writeSite(const std::string& networks) {
+  std::filesystem::path writeSite(const std::string& networks, bool listen_on_link = false) {
     ::drover::test::ClusterYaml y;
+    if (listen_on_link) y.http_listen = y.api_listen = "192.0.2.1:0";
     y.advertise = "192.0.2.1";
     y.interfaces = server_if_;
     y.tftp_listen = "0.0.0.0:0";
@@ -192,6 +194,62 @@ TEST_F(DhcpServeTest, ReloadReappliesNetworksAndPicksUpNewAddresses) {
   writeSite("  - name: lan\n    subnet: 192.0.2.0/24\n    mode: proxy\n");
   ASSERT_TRUE(app_->reload());
   EXPECT_EQ(udhcpcOnce("52:54:00:aa:bb:02", 2).find("obtained"), std::string::npos);
+}
+
+std::string tokenIn(const std::string& script) {
+  std::smatch m;
+  return std::regex_search(script, m, std::regex("drover\\.token=([A-Za-z0-9_-]+)")) ? std::string(m[1]) : "";
+}
+
+// What `curl args...` run in the client namespace received (empty when it failed).
+std::string curlIn(const lab::Netns& ns, const std::filesystem::path& out, const std::string& args) {
+  std::filesystem::remove(out);
+  ns.run("curl -s -o " + out.string() + " " + args);
+  return lab::readFile(out.string());
+}
+
+// Where Drover leases the addresses, a script with a boot token goes only to the address
+// that holds the lease of the MAC it names, and only an address holding that lease may
+// exchange it.
+TEST_F(DhcpServeTest, BootTokensGoToTheLeaseHolderOnly) {
+  ASSERT_EQ(server_->run("ip addr add 192.0.2.1/24 dev " + server_if_), 0);
+  const auto config = writeSite(kLan, /*listen_on_link=*/true);
+  ASSERT_NO_FATAL_FAILURE(startApp(config));
+  // node-1 takes its lease (its reservation); the client link gets that address and another.
+  ASSERT_NE(udhcpcOnce(kMac1).find("lease of 192.0.2.10 obtained"), std::string::npos);
+  ASSERT_EQ(client_->run("ip addr add 192.0.2.10/24 dev " + client_if_), 0);
+  ASSERT_EQ(client_->run("ip addr add 192.0.2.50/24 dev " + client_if_), 0);
+  const auto out = dir_.path() / "curl.out";
+  const std::string http = "http://" + app_->endpointForTest("http");
+  const std::string api = "https://" + app_->endpointForTest("api");
+  const std::string ca = (app_->stateDir() / "tls/ca.crt").string();
+  auto scriptFrom = [&](const std::string& source, const std::string& mac) {
+    return curlIn(*client_, out, "--interface " + source + " '" + http + "/boot.ipxe?mac=" + mac +
+                                     "&arch=x86_64&platform=pcbios'");
+  };
+  auto exchangeFrom = [&](const std::string& source, const std::string& token) {
+    return nlohmann::json::parse(
+        curlIn(*client_, out, "--interface " + source + " --cacert " + ca +
+                                  " -H 'Content-Type: application/json' -d '{\"token\":\"" + token + "\"}' " +
+                                  api + "/v1/agent/exchange"),
+        nullptr, false);
+  };
+  // Another address on the link, knowing the MAC: refused.
+  auto s = scriptFrom("192.0.2.50", kMac1);
+  EXPECT_THAT(s, ::testing::HasSubstr("does not hold the lease"));
+  EXPECT_TRUE(tokenIn(s).empty());
+  // The holder of node-1's lease asking for node-2: refused too.
+  EXPECT_TRUE(tokenIn(scriptFrom("192.0.2.10", kMac2)).empty());
+  // The lease holder gets its token; exchanged from elsewhere it is refused (and not spent),
+  // from the holder it works.
+  const auto token = tokenIn(scriptFrom("192.0.2.10", kMac1));
+  ASSERT_FALSE(token.empty());
+  EXPECT_EQ(exchangeFrom("192.0.2.50", token).value("error", ""), "wrong_source");
+  const auto ok = exchangeFrom("192.0.2.10", token);
+  EXPECT_EQ(ok.value("node", ""), "node-1") << ok.dump();
+  EXPECT_EQ(exchangeFrom("192.0.2.10", token).value("error", ""), "invalid_token");  // spent
+  EXPECT_GE(metrics::Registry::global().valueForTest("boot_token_refusals_total", "reason=\"not_lease_holder\""), 2);
+  EXPECT_GE(metrics::Registry::global().valueForTest("boot_token_refusals_total", "reason=\"wrong_source\""), 1);
 }
 
 // `drover explain` shows exactly the script the server serves (token and bound ports aside).

@@ -39,8 +39,9 @@ TEST(SqliteStoreTest, StateSurvivesReopen) {
     ASSERT_TRUE(s.ok());
     ASSERT_TRUE(applyEvent(**s, "worker-1", NodeEvent::kRegistered, {5, "registered", "r"}).ok());
     ASSERT_TRUE(applyEvent(**s, "worker-1", NodeEvent::kInstalled, {6, "installed", "i"}).ok());
-    TokenService tokens(**s);
-    boot = *tokens.issueBootToken("worker-1");
+    TokenService tokens(**s, std::string(kBootTokenKeyBytes, 'k'));
+    boot = *tokens.issueBootToken({.node = "worker-1", .mac = {}, .holder = {}, .expires_ms = 0});
+    ASSERT_TRUE(tokens.redeemBootToken(boot).ok());
   }
   auto s = SqliteStore::open(dir.path() / "state.db");
   ASSERT_TRUE(s.ok());
@@ -49,8 +50,8 @@ TEST(SqliteStoreTest, StateSurvivesReopen) {
   EXPECT_EQ((*rec)->status.state, NodeState::kInstalled);
   EXPECT_EQ((*rec)->state_since_ms, 6);
   EXPECT_EQ((*s)->timeline("worker-1", 10)->size(), 2u);
-  TokenService tokens(**s);
-  EXPECT_EQ(*tokens.redeemBootToken(boot), "worker-1");
+  TokenService tokens(**s, std::string(kBootTokenKeyBytes, 'k'));
+  EXPECT_EQ(tokens.redeemBootToken(boot).error().code, "replayed_token");  // the record survives too
   // WAL mode is on.
   EXPECT_TRUE(fs::exists(dir.path() / "state.db-wal"));
 }

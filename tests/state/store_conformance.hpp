@@ -150,34 +150,40 @@ TYPED_TEST_P(StoreConformance, ConcurrentUpdatesAreAtomic) {
 TYPED_TEST_P(StoreConformance, TokensSingleUseExpiryWrongNode) {
   StateStore& s = *this->store_;
   std::int64_t now = 1'000'000;
-  TokenService tokens(s, [&now] { return now; });
+  const std::string key(kBootTokenKeyBytes, 'k');
+  TokenService tokens(s, key, [&now] { return now; });
   ASSERT_TRUE(applyEvent(s, "worker-1", NodeEvent::kRegistered, {1, "registered", ""}).ok());
   ASSERT_TRUE(applyEvent(s, "worker-2", NodeEvent::kRegistered, {1, "registered", ""}).ok());
+  auto claims = [](const std::string& node) { return BootClaims{.node = node, .mac = {}, .holder = {}, .expires_ms = 0}; };
 
-  auto boot = tokens.issueBootToken("worker-1", 60'000);
+  // Issuing writes nothing; spending records the token, once.
+  auto boot = tokens.issueBootToken(claims("worker-1"), 60'000);
   ASSERT_TRUE(boot.ok());
-  EXPECT_EQ(boot->size(), 43u);
+  EXPECT_FALSE(s.takeToken(hashToken(*boot))->has_value());
   auto node = tokens.redeemBootToken(*boot);
   ASSERT_TRUE(node.ok());
-  EXPECT_EQ(*node, "worker-1");
+  EXPECT_EQ(node->node, "worker-1");
   auto again = tokens.redeemBootToken(*boot);  // single use
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().code, "invalid_token");
+  EXPECT_EQ(again.error().code, "replayed_token");
 
-  auto old = tokens.issueBootToken("worker-1", 60'000);
+  auto old = tokens.issueBootToken(claims("worker-1"), 60'000);
   now += 60'001;
   auto expired = tokens.redeemBootToken(*old);
   ASSERT_FALSE(expired.ok());
   EXPECT_EQ(expired.error().code, "expired_token");
-  EXPECT_FALSE(tokens.redeemBootToken(*old).ok());  // spent even though expired
 
-  auto stale = tokens.issueBootToken("worker-2", 10);
-  auto fresh = tokens.issueBootToken("worker-2", 10'000'000);
+  // The record of a spent token stays until it has expired; then it may go.
+  auto stale = tokens.issueBootToken(claims("worker-2"), 10);
+  auto fresh = tokens.issueBootToken(claims("worker-2"), 10'000'000);
+  ASSERT_TRUE(tokens.redeemBootToken(*stale).ok());
+  EXPECT_EQ(*s.claimToken({hashToken(*fresh), "boot_spent", "worker-2", now + 10'000'000}), true);
+  EXPECT_EQ(*s.claimToken({hashToken(*fresh), "boot_spent", "worker-2", now + 10'000'000}), false);
   now += 1000;
-  EXPECT_EQ(*s.purgeExpiredTokens(now), 1u);
-  EXPECT_FALSE(tokens.redeemBootToken(*stale).ok());
-  EXPECT_TRUE(tokens.redeemBootToken(*fresh).ok());
-  EXPECT_FALSE(tokens.redeemBootToken("not-a-token").ok());
+  EXPECT_EQ(*s.purgeExpiredTokens(now), 2u);  // the first one's and stale's
+  EXPECT_EQ(tokens.redeemBootToken(*stale).error().code, "expired_token");
+  EXPECT_EQ(tokens.redeemBootToken(*fresh).error().code, "replayed_token");
+  EXPECT_EQ(tokens.redeemBootToken("not-a-token").error().code, "malformed_token");
 
   // Node credentials: bound to one node, compared in constant time.
   auto cred = tokens.issueNodeCredential("worker-1");

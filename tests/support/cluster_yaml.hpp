@@ -19,6 +19,7 @@ struct ClusterYaml {
   std::string http_listen = "127.0.0.1:0";
   std::string api_listen = "127.0.0.1:0";
   std::string state = "{ backend: sqlite, path: state/state.db }";
+  std::string boot;  // server.boot as a flow map, "{ allowed_subnets: [...] }"; empty: none
   // YAML list items under `networks:`.
   std::string networks =
       "  - name: lan\n"
@@ -42,8 +43,9 @@ struct ClusterYaml {
     y += "  tftp: { listen: \"" + tftp_listen + "\", root: tftp }\n"
          "  http: { listen: \"" + http_listen + "\" }\n"
          "  api: { listen: \"" + api_listen + "\", tls: auto }\n"
-         "  state: " + state + "\n"
-         "networks:\n" + networks +
+         "  state: " + state + "\n";
+    if (!boot.empty()) y += "  boot: " + boot + "\n";
+    y += "networks:\n" + networks +
          "images:\n"
          "  boot-env:\n"
          "    kernel: { path: images/vmlinuz }\n"

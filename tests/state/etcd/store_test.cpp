@@ -105,11 +105,12 @@ TEST_F(EtcdStoreTest, OneReplicaSeesWhatTheOtherWrote) {
   ASSERT_TRUE(applyEvent(*b, "worker-1", NodeEvent::kInstalled, {12, "installed", ""}));
   EXPECT_EQ((*a->getNode("worker-1"))->status.state, NodeState::kInstalled);
 
-  TokenService issuer(*a), redeemer(*b);
-  auto token = issuer.issueBootToken("worker-1");
+  const std::string key(kBootTokenKeyBytes, 'k');
+  TokenService issuer(*a, key), redeemer(*b, key);
+  auto token = issuer.issueBootToken({.node = "worker-1", .mac = {}, .holder = {}, .expires_ms = 0});
   ASSERT_TRUE(token.ok());
-  EXPECT_EQ(*redeemer.redeemBootToken(*token), "worker-1");
-  EXPECT_EQ(issuer.redeemBootToken(*token).error().code, "invalid_token");
+  EXPECT_EQ(redeemer.redeemBootToken(*token)->node, "worker-1");
+  EXPECT_EQ(issuer.redeemBootToken(*token).error().code, "replayed_token");
 
   ASSERT_TRUE(b->removeNode("worker-1").ok());
   EXPECT_FALSE(a->getNode("worker-1")->has_value());

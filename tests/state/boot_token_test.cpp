@@ -1,0 +1,118 @@
+// Derived boot tokens: what they carry, what a forged, tampered, expired or replayed one
+// gets, and the key file in the state directory.
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "state/memory_store.hpp"
+#include "state/tokens.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace drover::state {
+namespace {
+
+using ::drover::test::TempDir;
+
+const std::string kKey(kBootTokenKeyBytes, 'k');
+
+BootClaims claimsFor(const std::string& node) {
+  return {.node = node,
+          .mac = *MacAddress::parse("52:54:00:12:34:56"),
+          .holder = *Ipv4Address::parse("192.0.2.10"),
+          .expires_ms = 0};
+}
+
+TEST(BootToken, CarriesItsClaimsUnderTheHmac) {
+  MemoryStore store;
+  std::int64_t now = 1'000'000;
+  TokenService tokens(store, kKey, [&now] { return now; });
+  auto token = tokens.issueBootToken(claimsFor("node-1"), 5'000);
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(
+      token->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+      std::string::npos);
+  auto c = tokens.checkBootToken(*token);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->node, "node-1");
+  EXPECT_EQ(c->mac.str(), "52:54:00:12:34:56");
+  ASSERT_TRUE(c->holder.has_value());
+  EXPECT_EQ(c->holder->str(), "192.0.2.10");
+  EXPECT_EQ(c->expires_ms, 1'005'000);
+  // Two tokens for the same claims differ (a nonce), so each is spent on its own.
+  EXPECT_NE(*tokens.issueBootToken(claimsFor("node-1"), 5'000), *token);
+  // Unbound: no holder.
+  auto unbound =
+      tokens.issueBootToken({.node = "node-2", .mac = {}, .holder = {}, .expires_ms = 0});
+  EXPECT_FALSE(tokens.checkBootToken(*unbound)->holder.has_value());
+  EXPECT_EQ(
+      tokens.issueBootToken({.node = "", .mac = {}, .holder = {}, .expires_ms = 0}).error().code,
+      "bad_claims");
+  EXPECT_EQ(
+      tokens
+          .issueBootToken({.node = std::string(256, 'n'), .mac = {}, .holder = {}, .expires_ms = 0})
+          .error()
+          .code,
+      "bad_claims");
+}
+
+TEST(BootToken, ForgedTamperedExpiredAndReplayedAreRefused) {
+  MemoryStore store;
+  std::int64_t now = 1'000'000;
+  TokenService tokens(store, kKey, [&now] { return now; });
+  TokenService other(store, std::string(kBootTokenKeyBytes, 'x'), [&now] { return now; });
+  const auto token = *tokens.issueBootToken(claimsFor("node-1"), 5'000);
+
+  // Another key: forged.
+  EXPECT_EQ(other.checkBootToken(token).error().code, "forged_token");
+  EXPECT_EQ(other.checkBootToken(*other.issueBootToken(claimsFor("node-1"))).ok(), true);
+  EXPECT_EQ(tokens.checkBootToken(*other.issueBootToken(claimsFor("node-1"))).error().code,
+            "forged_token");
+  // Every single changed character (the node name, the holder, the expiry...): forged or
+  // malformed, never accepted.
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    std::string t = token;
+    t[i] = alphabet[(alphabet.find(t[i]) + 1) % alphabet.size()];
+    auto r = tokens.checkBootToken(t);
+    ASSERT_FALSE(r.ok()) << i;
+    EXPECT_TRUE(r.error().code == "forged_token" || r.error().code == "malformed_token") << i;
+  }
+  for (const char* bad : {"", "x", "not a token", "made-up", "AAAA", "++++"})
+    EXPECT_EQ(tokens.checkBootToken(bad).error().code, "malformed_token") << bad;
+  EXPECT_EQ(tokens.checkBootToken(token.substr(0, token.size() - 4)).error().code,
+            "malformed_token");
+  EXPECT_EQ(tokens.checkBootToken(token + "AAAA").error().code, "malformed_token");
+  EXPECT_EQ(tokens.checkBootToken(std::string(100000, 'A')).error().code, "malformed_token");
+
+  // Expired: refused, and checking it spends nothing.
+  now += 5'001;
+  EXPECT_EQ(tokens.redeemBootToken(token).error().code, "expired_token");
+  now -= 5'001;
+  // Spent once, then refused as a replay.
+  ASSERT_TRUE(tokens.redeemBootToken(token).ok());
+  EXPECT_EQ(tokens.redeemBootToken(token).error().code, "replayed_token");
+}
+
+TEST(BootTokenKey, MadeOnceWithMode0600AndKept) {
+  TempDir dir;
+  auto first = ensureBootTokenKey(dir.path());
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->size(), kBootTokenKeyBytes);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path() / "boot-token.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(*ensureBootTokenKey(dir.path()), *first);  // a restart keeps it
+  EXPECT_EQ(parseBootTokenKey(bootTokenKeyFileText(*first)), *first);
+  // A token issued before a restart is accepted after it.
+  MemoryStore store;
+  auto token = TokenService(store, *first).issueBootToken(claimsFor("node-1"));
+  EXPECT_TRUE(TokenService(store, *ensureBootTokenKey(dir.path())).checkBootToken(*token).ok());
+
+  std::ofstream(dir.path() / "boot-token.key") << "not hex\n";
+  EXPECT_EQ(ensureBootTokenKey(dir.path()).error().code, "boot_token_key");
+}
+
+}  // namespace
+}  // namespace drover::state

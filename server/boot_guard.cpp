@@ -85,7 +85,7 @@ void BootGuard::refused(const Context& ctx, const std::string& node, std::string
                   node.empty() ? "-" : node, reason, source.to_string(), suppressed);
   if (node.empty() || !noteDue(node, state::nowMs())) return;
   auto snapshot = ctx.source.current();
-  if (!snapshot || !timelineWorthy(ctx, snapshot->inventory.config(), node)) return;
+  if (!snapshot || !timelineWorthy(ctx, snapshot->inventory, node)) return;
   const std::string prefix = std::string(reason) + ":";
   if (repeatsLast(ctx, node, "boot_refused", prefix, "script_served")) return;
   recordEvent(ctx, node, "boot_refused", fmt::format("{} from {}", prefix, source.to_string()));
@@ -103,9 +103,9 @@ void BootGuard::purgeSpent(const Context& ctx) {
   if (!n) ctx.log->warn("TOKEN_PURGE_FAILED error={}", n.error().message);
 }
 
-bool timelineWorthy(const Context& ctx, const cluster::Config& config, const std::string& node) {
-  for (const auto& n : config.nodes)
-    if (n.name.value == node) return true;
+bool timelineWorthy(const Context& ctx, const cluster::Inventory& inventory,
+                    const std::string& node) {
+  if (inventory.findNode(node) != nullptr) return true;
   auto rec = ctx.store.getNode(node);
   return rec && rec->has_value();
 }

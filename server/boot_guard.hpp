@@ -22,6 +22,7 @@
 #include <variant>
 
 #include "cluster/config.hpp"
+#include "cluster/inventory.hpp"
 #include "server/context.hpp"
 #include "state/tokens.hpp"
 
@@ -73,7 +74,8 @@ class BootGuard {
 
 // Whether `node`'s timeline gets entries from unauthenticated boot requests: a declared
 // node, or a machine the store has a record of (one that exchanged a token before).
-bool timelineWorthy(const Context& ctx, const cluster::Config& config, const std::string& node);
+bool timelineWorthy(const Context& ctx, const cluster::Inventory& inventory,
+                    const std::string& node);
 
 // True when the most recent of `node`'s timeline entries, other than those of phase
 // `skip`, has phase `phase` and a message that starts with `prefix` (a repeat to coalesce).

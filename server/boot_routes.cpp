@@ -82,9 +82,9 @@ Known lookupState(const Context& ctx, const std::string& name) {
 // for the same script (a failed node's 30 s retry loop, or anyone asking again and again)
 // are not recorded, while a new DHCP exchange, exchange or state change starts a new run.
 // Machines that match no node get entries only once the store has a record of them.
-void noteScript(const Context& ctx, const cluster::Config& config, const std::string& name,
+void noteScript(const Context& ctx, const cluster::Inventory& inventory, const std::string& name,
                 std::string_view script_name, std::string message) {
-  if (!timelineWorthy(ctx, config, name)) return;
+  if (!timelineWorthy(ctx, inventory, name)) return;
   if (repeatsLast(ctx, name, "script_served", std::string(script_name) + " (", "boot_refused"))
     return;
   recordEvent(ctx, name, "script_served", std::move(message));
@@ -145,7 +145,7 @@ Response nodeScript(const Request& req, Context& ctx) {
   const auto script_name = templates::scriptName(kind);
   ctx.log->info("SCRIPT_SERVED node={} mac={} action={} arch={} platform={}", name, mac->str(),
                 script_name, templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
-  noteScript(ctx, config, name, script_name,
+  noteScript(ctx, snapshot->inventory, name, script_name,
              fmt::format("{} ({} {})", script_name, templates::ipxeText(arch, 16),
                          efi ? "efi" : "pcbios"));
   return out;

@@ -52,6 +52,7 @@ bench_netns_pair "$srv" "$cli" "$sif" "$cif"
 
 cat > "$work/drover.json" <<EOF
 {"server_address": "192.0.2.1", "interfaces": ["$sif"],
+ "discover_limits": {"interface_rate": 0},
  "networks": [{"name": "bench", "subnet": "198.18.0.0/15", "pool": "198.18.0.10-198.19.255.250",
                "relays": ["192.0.2.2"], "lease_seconds": 3600}]}
 EOF

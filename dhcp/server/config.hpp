@@ -42,6 +42,19 @@ struct NetworkConfig {
   }
 };
 
+// DISCOVER rate limits (token buckets, refilled every second): `rate` DISCOVERs a second,
+// up to `burst` at once. A rate of 0 turns that limit off.
+struct DiscoverLimits {
+  // Per client (option 61, else MAC): its own retransmissions never come close.
+  std::uint32_t client_rate = 2;
+  std::uint32_t client_burst = 10;
+  // Per receiving interface, counting only DISCOVERs that would take a new pool address
+  // (not a reservation, not a client the server already holds an address for): a boot storm
+  // of a few thousand machines at once fits in the burst.
+  std::uint32_t interface_rate = 1000;
+  std::uint32_t interface_burst = 5000;
+};
+
 struct ServerConfig {
   // Server identifier and default next-server; unspecified: the receiving interface's address.
   Ipv4Address server_address;
@@ -55,6 +68,7 @@ struct ServerConfig {
   // quarantines the address like a DECLINE. Off: each probe delays an offer by the timeout.
   bool ping_before_offer = false;
   std::chrono::milliseconds ping_timeout{500};
+  DiscoverLimits discover_limits{};
 
   std::uint16_t server_port = 67;  // also the port relays listen on
   std::uint16_t client_port = 68;

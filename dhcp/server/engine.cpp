@@ -129,6 +129,9 @@ Outcome Engine::handle(wire::ByteView datagram, const PacketContext& ctx) {
       *type == static_cast<std::uint8_t>(MessageType::Inform) ||
       (*type == static_cast<std::uint8_t>(MessageType::Request) && !m.options.has(opt::kServerId));
   if (broadcastable && !owns(r.key)) return drop(&r, Drop::OtherReplica);
+  if (*type == static_cast<std::uint8_t>(MessageType::Discover) &&
+      !limiter_.allowClient(config_.discover_limits, r.key, r.now))
+    return drop(&r, Drop::DiscoverRateClient);
   if (r.network->mode == NetworkConfig::Mode::Proxy || ctx.proxy_port) return onProxy(r);
   switch (static_cast<MessageType>(*type)) {
     case MessageType::Discover:
@@ -206,6 +209,18 @@ std::optional<Ipv4Address> Engine::chooseAddress(Request& r, const BootAnswer& a
   if (!ip)
     ip = table_.allocate(r.network->name, r.network->pools, r.key, r.now,
                          [&](Ipv4Address a) { return policy_.isReserved(a); });
+  if (!ip) {
+    // Full: an offer that was never requested is not a lease. The oldest one goes to this
+    // client; its first client's REQUEST for it is NAKed (the address is held for another).
+    ip = table_.oldestOffer(r.network->pools, [&](Ipv4Address a) {
+      return policy_.isReserved(a) || probing_.count(a.value()) != 0;
+    });
+    if (ip) {
+      stats_.offerReclaimed();
+      log_->debug("DHCP_OFFER_RECLAIMED ip={} from={} net={}", ip->str(),
+                  table_.byIp(*ip)->mac.str(), r.network->name);
+    }
+  }
   if (!ip) r.reason = Drop::PoolExhausted;
   return ip;
 }
@@ -213,6 +228,11 @@ std::optional<Ipv4Address> Engine::chooseAddress(Request& r, const BootAnswer& a
 Outcome Engine::onDiscover(Request& r) {
   const BootAnswer answer = policy_.decide(factsFor(r));
   if (answer.kind == BootAnswer::Kind::Ignore) return drop(&r, Drop::PolicyIgnore);
+  // A client new to the server takes a pool address: those are limited per interface, so a
+  // flood cannot churn the pool faster than that. Reservations and known clients are not.
+  if (answer.kind == BootAnswer::Kind::Pool && table_.byClient(r.key) == nullptr &&
+      !limiter_.allowNewClient(config_.discover_limits, r.ctx.interface, r.now))
+    return drop(&r, Drop::DiscoverRateInterface);
   auto ip = chooseAddress(r, answer, r.msg.options.ipv4(opt::kRequestedAddress));
   if (!ip) return drop(&r, r.reason);
   if (probing_.count(ip->value()) != 0) return drop(&r, Drop::ProbePending);

@@ -17,6 +17,7 @@
 #include "common/metrics.hpp"
 #include "dhcp/server/clock.hpp"
 #include "dhcp/server/config.hpp"
+#include "dhcp/server/discover_limiter.hpp"
 #include "dhcp/server/lease_table.hpp"
 #include "dhcp/server/observer.hpp"
 #include "dhcp/server/policy.hpp"
@@ -163,6 +164,7 @@ class Engine {
   Stats stats_;
   LeaseTable table_;
   std::unordered_set<std::uint32_t> probing_;  // addresses with a ping-before-offer running
+  DiscoverLimiter limiter_;
   std::shared_ptr<spdlog::logger> log_;
   log::RateLimit drop_log_limit_;
 };

@@ -18,14 +18,25 @@ void LeaseTable::setView(LeaseView* view) {
     for (const auto& [ip, lease] : by_ip_) view_->put(lease);
 }
 
+void LeaseTable::index(const Lease& l) {
+  if (l.state == LeaseState::Offered) offers_.emplace(l.expires, l.ip.value());
+}
+
+void LeaseTable::unindex(const Lease& l) {
+  if (l.state == LeaseState::Offered) offers_.erase({l.expires, l.ip.value()});
+}
+
 void LeaseTable::put(const Lease& lease) {
   if (view_ != nullptr) view_->put(lease);
-  auto& slot = by_ip_[lease.ip.value()];
+  auto [where, added] = by_ip_.try_emplace(lease.ip.value());
+  auto& slot = where->second;
+  if (!added) unindex(slot);
   if (!slot.client_key.empty() && slot.client_key != lease.client_key) {
     auto it = by_client_.find(slot.client_key);
     if (it != by_client_.end() && it->second == lease.ip.value()) by_client_.erase(it);
   }
   slot = lease;
+  index(slot);
   if (!lease.client_key.empty()) {
     // A client holds one address: forget any other one it had.
     auto [it, inserted] = by_client_.try_emplace(lease.client_key, lease.ip.value());
@@ -33,6 +44,7 @@ void LeaseTable::put(const Lease& lease) {
       auto old = by_ip_.find(it->second);
       if (old != by_ip_.end() && old->second.client_key == lease.client_key) {
         if (view_ != nullptr) view_->remove(old->second.ip);
+        unindex(old->second);
         by_ip_.erase(old);
       }
       it->second = lease.ip.value();
@@ -46,6 +58,7 @@ void LeaseTable::remove(Ipv4Address ip) {
   if (view_ != nullptr) view_->remove(ip);
   auto c = by_client_.find(it->second.client_key);
   if (c != by_client_.end() && c->second == ip.value()) by_client_.erase(c);
+  unindex(it->second);
   by_ip_.erase(it);
 }
 
@@ -90,6 +103,16 @@ std::optional<Ipv4Address> LeaseTable::allocate(const std::string& pool_name,
         return candidate;
       }
     }
+  }
+  return std::nullopt;
+}
+
+std::optional<Ipv4Address> LeaseTable::oldestOffer(
+    const std::vector<Ipv4Range>& ranges, const std::function<bool(Ipv4Address)>& excluded) const {
+  for (const auto& [expires, value] : offers_) {
+    const Ipv4Address a(value);
+    for (const auto& r : ranges)
+      if (r.contains(a) && !excluded(a)) return a;
   }
   return std::nullopt;
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +42,13 @@ class LeaseTable {
                                       const std::string& client_key, std::int64_t now,
                                       const std::function<bool(Ipv4Address)>& excluded);
 
+  // The address of the oldest held offer (an Offered lease, never requested) in `ranges`
+  // that `excluded` does not rule out, for a full pool to give to a new client; nullopt if
+  // there is none.
+  std::optional<Ipv4Address> oldestOffer(const std::vector<Ipv4Range>& ranges,
+                                         const std::function<bool(Ipv4Address)>& excluded) const;
+  std::size_t offers() const { return offers_.size(); }
+
   // Leases to drop: expired for longer than `grace` seconds (Declined: past quarantine).
   std::vector<Lease> reclaimable(std::int64_t now, std::int64_t grace) const;
 
@@ -54,6 +62,11 @@ class LeaseTable {
   std::unordered_map<std::string, std::uint32_t> by_client_;
   std::unordered_map<std::string, std::uint32_t> cursors_;  // per pool: last address given
   LeaseView* view_ = nullptr;
+  // Offered leases by (expires, address): the oldest offer first.
+  std::set<std::pair<std::int64_t, std::uint32_t>> offers_;
+
+  void index(const Lease& l);
+  void unindex(const Lease& l);
 };
 
 }  // namespace drover::dhcp

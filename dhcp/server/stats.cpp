@@ -73,6 +73,10 @@ std::string_view toString(Drop d) {
       return "address_in_use";
     case Drop::ProbePending:
       return "probe_pending";
+    case Drop::DiscoverRateClient:
+      return "discover_rate_client";
+    case Drop::DiscoverRateInterface:
+      return "discover_rate_interface";
     case Drop::Other:
     case Drop::kCount:
       break;
@@ -94,6 +98,9 @@ Stats::Stats(metrics::Registry& registry) : registry_(registry) {
     drops_[i] = &registry.counter("dhcp_drops_total",
                                   "DHCP datagrams dropped or left unanswered, by reason",
                                   label("reason", toString(static_cast<Drop>(i))));
+  reclaimed_ = &registry.counter(
+      "dhcp_offers_reclaimed_total",
+      "Held offers never requested, given to another client because the pool was full", "");
   for (std::uint8_t t = 0; t < received_.size(); ++t) {
     const auto name = wire::messageTypeName(t);
     received_[t] = &registry.counter(

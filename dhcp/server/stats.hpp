@@ -1,6 +1,7 @@
 // The DHCP server's counters: dhcp_packets_total{type=...} for requests received,
 // dhcp_replies_total{type=...} for replies sent, dhcp_drops_total{reason=...} for every
-// datagram dropped or left unanswered, plus lease gauges.
+// datagram dropped or left unanswered, dhcp_offers_reclaimed_total for held offers given to
+// another client when the pool was full, plus lease gauges.
 #pragma once
 
 #include <array>
@@ -47,6 +48,9 @@ enum class Drop {
   SendFailed,
   AddressInUse,
   ProbePending,
+  // flood control (ServerConfig::discover_limits)
+  DiscoverRateClient,
+  DiscoverRateInterface,
   // a decode error code of dhcp/wire that this list does not name
   Other,
   kCount,
@@ -66,6 +70,7 @@ class Stats {
   void drop(Drop reason) {
     drops_[static_cast<std::size_t>(reason)]->fetch_add(1, std::memory_order_relaxed);
   }
+  void offerReclaimed() { reclaimed_->fetch_add(1, std::memory_order_relaxed); }
   void received(std::uint8_t type);  // option 53 value
   void replied(std::uint8_t type);
   metrics::Registry& registry() { return registry_; }
@@ -73,6 +78,7 @@ class Stats {
  private:
   metrics::Registry& registry_;
   std::array<metrics::Counter*, kDropCount> drops_{};
+  metrics::Counter* reclaimed_ = nullptr;
   std::array<metrics::Counter*, 9> received_{};  // by message type, 0 = unknown
   std::array<metrics::Counter*, 9> replied_{};
 };

@@ -46,6 +46,14 @@ ServerConfig serverConfig(const json& j) {
   c.decline_quarantine = std::chrono::seconds(j.value("decline_quarantine_seconds", 3600));
   c.ping_before_offer = j.value("ping_before_offer", false);
   c.ping_timeout = std::chrono::milliseconds(j.value("ping_timeout_ms", 500));
+  if (j.contains("discover_limits")) {  // {"client_rate": 2, ...}; 0 rates turn a limit off
+    const auto& l = j["discover_limits"];
+    auto& d = c.discover_limits;
+    d.client_rate = l.value("client_rate", d.client_rate);
+    d.client_burst = l.value("client_burst", d.client_burst);
+    d.interface_rate = l.value("interface_rate", d.interface_rate);
+    d.interface_burst = l.value("interface_burst", d.interface_burst);
+  }
   for (const auto& n : j.at("networks")) {
     NetworkConfig net;
     net.name = n.at("name").get<std::string>();

@@ -6,7 +6,7 @@ target_link_libraries(drover_dhcp_test_policy PUBLIC drover::dhcp drover::boot d
 drover_apply_flags(drover_dhcp_test_policy)
 drover_test(NAME dhcp_engine_test LABEL unit
   SOURCES dora_test.cpp lease_life_test.cpp relay_boot_test.cpp bad_input_test.cpp pools_test.cpp parameter_list_test.cpp exchange_test.cpp
-          static_policy_test.cpp replicas_test.cpp
+          static_policy_test.cpp replicas_test.cpp flood_test.cpp
   DEPS drover_dhcp_test_policy drover::test_support)
 drover_test(NAME dhcp_lease_store_test LABEL unit
   SOURCES lease_store_conformance_test.cpp

@@ -64,8 +64,8 @@ struct StateConfig {
   // The database file; its folder is the state directory (leases.db, tls/, operator.token,
   // images/). With etcd only the folder is used, for this replica's local files.
   std::string path = "/var/lib/drover/state.db";
-  std::vector<std::string> endpoints;  // etcd client URLs
-  std::string prefix = "/drover";      // every key under it
+  std::vector<std::string> endpoints;   // etcd client URLs
+  std::string prefix = "/drover";       // every key under it
   std::chrono::seconds replica_ttl{3};  // a dead replica's clients move after this long
   std::string ca_file;                  // https endpoints: trust this CA bundle
 };
@@ -83,6 +83,15 @@ struct ServerBoot {
   std::vector<Cidr> allowed_subnets{};
 };
 
+// DISCOVER flood control (dhcp::DiscoverLimits): DISCOVERs a second and at once, per client
+// and, for clients new to the server, per interface. A rate of 0 turns the limit off.
+struct ServerDhcp {
+  std::uint32_t client_discover_rate = 2;
+  std::uint32_t client_discover_burst = 10;
+  std::uint32_t interface_discover_rate = 1000;
+  std::uint32_t interface_discover_burst = 5000;
+};
+
 struct Server {
   Ipv4Address advertise;
   std::vector<std::string> interfaces;  // empty: every interface
@@ -91,6 +100,7 @@ struct Server {
   ApiServer api;
   StateConfig state;
   ServerBoot boot;
+  ServerDhcp dhcp;
 };
 
 // dhcp: Drover leases addresses. proxy: the site's DHCP server leases them and Drover only
@@ -114,7 +124,7 @@ struct Network {
 // A detached signature over an artifact (`openssl dgst -sha256 -sign`), checked with a
 // key named under trust.keys before the artifact is published or installed.
 struct ArtifactSignature {
-  std::string path;          // one of path and url
+  std::string path;  // one of path and url
   std::optional<Url> url;
   Located<std::string> key;  // a name under trust.keys
 };
@@ -227,7 +237,7 @@ struct Node {
 };
 
 struct Config {
-  std::string file;                // as given to the loader, used in messages
+  std::string file;  // as given to the loader, used in messages
   std::filesystem::path
       base_dir;  // the declaration's folder (absolute): relative paths are resolved against it
   Server server;

@@ -57,6 +57,18 @@ constexpr KeyInfo kKeys[] = {
      "scripts that carry a boot token are served, and boot tokens exchanged, only for addresses "
      "inside these subnets; refusals are counted in `drover_boot_token_refusals_total` (api.md, "
      "boot tokens)"},
+    {"server.dhcp.client_discover_rate", "integer, 0..1000000", "`2`",
+     "DISCOVERs a second one client (MAC or client id) may send and be answered; past it they "
+     "are dropped (`discover_rate_client`). 0: no limit (docs/operations.md, DHCP floods)"},
+    {"server.dhcp.client_discover_burst", "integer, 1..1000000", "`10`",
+     "DISCOVERs one client may send at once before `client_discover_rate` applies"},
+    {"server.dhcp.interface_discover_rate", "integer, 0..1000000", "`1000`",
+     "DISCOVERs a second from clients new to the server (no reservation, no address held) "
+     "answered on one interface; past it they are dropped (`discover_rate_interface`). 0: no "
+     "limit"},
+    {"server.dhcp.interface_discover_burst", "integer, 1..1000000", "`5000`",
+     "new clients answered at once on one interface before `interface_discover_rate` applies: "
+     "at least the machines powered on together in a boot storm"},
 
     {"networks[].name", "name", "**required**", "unique"},
     {"networks[].subnet", "CIDR", "**required**", "subnets of different networks must not overlap"},

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -120,6 +121,7 @@ class ConfigDecoder {
     }
     if (auto v = m.get("api")) api(*v, m.pathOf("api"));
     if (auto v = m.get("state")) state(*v, m.pathOf("state"));
+    if (auto v = m.get("dhcp")) dhcp(*v, m.pathOf("dhcp"));
     if (auto v = m.get("boot")) {
       MapReader b(d_, *v, m.pathOf("boot"), keysUnder("server.boot"));
       setString(b, "bios_loader", s.boot.bios_loader, checkLoaderFile);
@@ -135,6 +137,33 @@ class ConfigDecoder {
           s.boot.allowed_subnets.push_back(c.value);
       }
     }
+  }
+
+  void dhcp(const YAML::Node& n, const std::string& path) {
+    MapReader m(d_, n, path, keysUnder("server.dhcp"));
+    auto& d = c_.server.dhcp;
+    count(m, "client_discover_rate", d.client_discover_rate, 0);
+    count(m, "client_discover_burst", d.client_discover_burst, 1);
+    count(m, "interface_discover_rate", d.interface_discover_rate, 0);
+    count(m, "interface_discover_burst", d.interface_discover_burst, 1);
+  }
+
+  // A whole number from `min` to a million.
+  void count(const MapReader& m, std::string_view key, std::uint32_t& out, std::uint32_t min) {
+    constexpr std::uint32_t kMax = 1'000'000;
+    auto v = m.get(key);
+    if (!v) return;
+    auto text = d_.string(*v, m.pathOf(key));
+    if (!text) return;
+    std::uint32_t n = 0;
+    const auto* end = text->data() + text->size();
+    auto [ptr, ec] = std::from_chars(text->data(), end, n);
+    if (text->empty() || ec != std::errc() || ptr != end || n < min || n > kMax) {
+      d_.error(*v, m.pathOf(key),
+               fmt::format("\"{}\" is not a whole number from {} to {}", *text, min, kMax));
+      return;
+    }
+    out = n;
   }
 
   void api(const YAML::Node& n, const std::string& path) {
@@ -312,6 +341,7 @@ class ConfigDecoder {
           locatedValue<std::string>(*v, m.pathOf("cloud_config"), checkRelativeOrAbsolute);
     if (auto v = m.get("kernel_args"))
       if (auto args = d_.strings(*v, m.pathOf("kernel_args"))) p.kernel_args = std::move(*args);
+    if (auto v = m.get("dhcp")) dhcp(*v, m.pathOf("dhcp"));
     if (auto v = m.get("boot")) {
       MapReader b(d_, *v, m.pathOf("boot"), keysUnder("profiles.*.boot"));
       if (auto l = b.get("efi_loader"))

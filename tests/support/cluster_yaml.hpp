@@ -20,6 +20,7 @@ struct ClusterYaml {
   std::string api_listen = "127.0.0.1:0";
   std::string state = "{ backend: sqlite, path: state/state.db }";
   std::string boot;  // server.boot as a flow map, "{ allowed_subnets: [...] }"; empty: none
+  std::string dhcp;  // a YAML flow map for server.dhcp; empty: no dhcp key
   // YAML list items under `networks:`.
   std::string networks =
       "  - name: lan\n"
@@ -45,6 +46,7 @@ struct ClusterYaml {
          "  api: { listen: \"" + api_listen + "\", tls: auto }\n"
          "  state: " + state + "\n";
     if (!boot.empty()) y += "  boot: " + boot + "\n";
+    if (!dhcp.empty()) y += "  dhcp: " + dhcp + "\n";
     y += "networks:\n" + networks +
          "images:\n"
          "  boot-env:\n"

@@ -49,6 +49,28 @@ TEST(ServerConfigs, AlwaysSendCodesComeFromTheDeclaration) {
   EXPECT_TRUE(cfg.networks[1].always_send.empty());
 }
 
+TEST(ServerConfigs, DiscoverLimitsComeFromTheDeclaration) {
+  testing::FixedSource source;
+  const auto defaults = dhcpConfigFrom(source.current()->inventory.config()).discover_limits;
+  const dhcp::DiscoverLimits engine_defaults;
+  EXPECT_EQ(defaults.client_rate, engine_defaults.client_rate);
+  EXPECT_EQ(defaults.client_burst, engine_defaults.client_burst);
+  EXPECT_EQ(defaults.interface_rate, engine_defaults.interface_rate);
+  EXPECT_EQ(defaults.interface_burst, engine_defaults.interface_burst);
+  auto yaml = testing::clusterYaml();
+  const std::string at = "networks:";
+  yaml.replace(yaml.find(at), 0,
+               "  dhcp: { client_discover_rate: 4, client_discover_burst: 6, "
+               "interface_discover_rate: 0, interface_discover_burst: 9 }\n");
+  auto loaded = cluster::loadConfigText(yaml, "cluster.yaml", "/");
+  ASSERT_TRUE(loaded.config) << (loaded.errors.empty() ? "" : loaded.errors[0].str());
+  const auto limits = dhcpConfigFrom(*loaded.config).discover_limits;
+  EXPECT_EQ(limits.client_rate, 4u);
+  EXPECT_EQ(limits.client_burst, 6u);
+  EXPECT_EQ(limits.interface_rate, 0u);
+  EXPECT_EQ(limits.interface_burst, 9u);
+}
+
 TEST(ServerConfigs, TftpRootListenAndIpxeSearchPath) {
   testing::FixedSource source;
   auto cfg = tftpConfigFrom(source.current()->inventory.config());

@@ -53,6 +53,32 @@ TEST(HonouredKeys, TheEtcdBackendNeedsItsEndpointsAndItsKeysNeedIt) {
                   "client URL (http://host:port or https://...)"));
 }
 
+TEST(HonouredKeys, DhcpDiscoverLimitsAreWholeNumbersInRange) {
+  auto loaded = loadConfigText(
+      withServerLine("  dhcp: { client_discover_rate: 0, client_discover_burst: 3, "
+                     "interface_discover_rate: 250, interface_discover_burst: 800 }"),
+      "c.yaml", "/");
+  ASSERT_TRUE(loaded.config) << (loaded.errors.empty() ? "" : loaded.errors[0].str());
+  const auto& d = loaded.config->server.dhcp;
+  EXPECT_EQ(d.client_discover_rate, 0u);
+  EXPECT_EQ(d.client_discover_burst, 3u);
+  EXPECT_EQ(d.interface_discover_rate, 250u);
+  EXPECT_EQ(d.interface_discover_burst, 800u);
+  EXPECT_THAT(
+      errorsOf(withServerLine("  dhcp: { client_discover_burst: 0, interface_discover_rate: -1, "
+                              "interface_discover_burst: 2000000, client_discover_rate: 1.5 }")),
+      ElementsAre(
+          "c.yaml:3:34: server.dhcp.client_discover_burst: \"0\" is not a whole number from 1 "
+          "to 1000000",
+          "c.yaml:3:62: server.dhcp.interface_discover_rate: \"-1\" is not a whole number from 0 "
+          "to 1000000",
+          "c.yaml:3:92: server.dhcp.interface_discover_burst: \"2000000\" is not a whole number "
+          "from 1 to 1000000",
+          "c.yaml:3:123: server.dhcp.client_discover_rate: \"1.5\" is not a whole number from 0 "
+          "to 1000000"));
+  EXPECT_THAT(errorsOf(withServerLine("  dhcp: { discover_rate: 5 }")), ::testing::SizeIs(1));
+}
+
 TEST(HonouredKeys, OnlyTheRuntimeTheAgentStartsIsAccepted) {
   std::string text = kMinimalConfig;
   text.replace(text.find("defaults:"), 0, "    join: { runtime: cri-o }\n");

@@ -103,7 +103,7 @@ nodes:
   EXPECT_THAT(messages(loadConfigText(text, "x.yaml", ".")),
               ElementsAre("x.yaml:2:14: server.advertise: \"192.0.2.300\" is not an IPv4 address",
                           "x.yaml:3:3: server.bogus: unknown key (expected one of: advertise, "
-                          "interfaces, tftp, http, api, state, boot)",
+                          "interfaces, tftp, http, api, state, boot, dhcp)",
                           "x.yaml:7:12: networks[0].lease: \"forever\" is not a duration (use "
                           "e.g. 90s, 15m, 1h30m, 10d)",
                           "x.yaml:10:10: nodes[0].mac: \"52:54:00:zz:00:01\" is not a MAC address",

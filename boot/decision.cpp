@@ -148,6 +148,24 @@ const Architecture* findArchitecture(std::string_view text) {
   return nullptr;
 }
 
+LocalBoot localBoot(const cluster::Config& c, bool efi, std::string_view build_arch) {
+  if (!efi) return {DiskHandoff::kSanboot, "BIOS: iPXE sanboots the first disk (drive 0x80)"};
+  if (build_arch != "x86_64") {
+    return {DiskHandoff::kSanboot,
+            fmt::format("UEFI {}: no network GRUB for it, iPXE tries sanboot on the first disk",
+                        build_arch.empty() ? "(architecture not reported)" : build_arch)};
+  }
+  if (c.server.boot.grub_efi.empty()) {
+    return {
+        DiskHandoff::kSanboot,
+        "x64 UEFI, server.boot.grub_efi is off: iPXE tries sanboot, then exits to the firmware"};
+  }
+  return {DiskHandoff::kGrub,
+          fmt::format("x64 UEFI: iPXE chains the network GRUB ({}), whose grub.cfg starts the EFI "
+                      "loader of the installed disk",
+                      kGrubEfiName)};
+}
+
 std::string httpUrl(const cluster::Config& c, std::string_view path) {
   return fmt::format("http://{}:{}{}", c.server.advertise.str(), c.server.http.listen.port, path);
 }

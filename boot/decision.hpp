@@ -32,6 +32,14 @@
 //   failed                                     failed (message, pause, retry)
 //   no record, discovered, installing          install; local when the profile installs
 //                                              nothing
+//
+// How a `local` script reaches the disk, from the platform and architecture iPXE reports
+// (localBoot below):
+//
+//   x86_64 EFI, server.boot.grub_efi set       chain the network GRUB (/grubnetx64.efi over
+//                                              HTTP); its per-node grub.cfg, fetched over
+//                                              TFTP, starts the disk's EFI loader
+//   anything else (BIOS, arm64, GRUB off)      sanboot the first disk (BIOS drive 0x80)
 #pragma once
 
 #include <cstdint>
@@ -120,6 +128,22 @@ bool dependsOnState(const cluster::Match& match);
 // The script a machine the declaration installs gets, from its state record alone (the
 // rows of the script table from "capture flag" down, profile aside).
 ScriptKind scriptForState(const std::optional<state::NodeStatus>& status);
+
+// --- a `local` script: how an installed machine reaches its disk
+
+// The name the network GRUB is served under (HTTP /grubnetx64.efi); its configuration lives
+// under grub/ in TFTP (templates/grub.hpp).
+inline constexpr std::string_view kGrubEfiName = "grubnetx64.efi";
+
+enum class DiskHandoff { kSanboot, kGrub };
+
+struct LocalBoot {
+  DiskHandoff how = DiskHandoff::kSanboot;
+  std::string reason;  // one line, for explain and logs
+};
+
+// `efi`: iPXE's ${platform} is efi; `build_arch`: its ${buildarch} (x86_64, i386, arm64).
+LocalBoot localBoot(const cluster::Config& config, bool efi, std::string_view build_arch);
 
 // http://<advertise>:<http port><path>
 std::string httpUrl(const cluster::Config& config, std::string_view path);

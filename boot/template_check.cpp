@@ -1,5 +1,6 @@
 #include "boot/template_check.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -35,6 +36,25 @@ cluster::Diagnostics checkTemplates(const cluster::Inventory& inv) {
     if (auto missing = parsed->missingNames(data); !missing.empty()) {
       problem(templates::describeMissing(key.value, missing));
     }
+  }
+  return out;
+}
+
+cluster::Diagnostics checkBootFiles(const cluster::Config& config) {
+  cluster::Diagnostics out;
+  const auto& grub = config.server.boot.grub_efi;
+  if (grub.empty()) return out;
+  std::error_code ec;
+  const bool regular = std::filesystem::is_regular_file(grub, ec);
+  std::ifstream in(grub, std::ios::binary);
+  if (!regular || !in) {
+    out.push_back({config.file,
+                   {},
+                   "server.boot.grub_efi",
+                   fmt::format("{}: {}; it boots the disk of installed x64 UEFI machines (install "
+                               "the Debian package grub-efi-amd64-signed, name another file, or "
+                               "set it to \"\" to have them sanboot from iPXE)",
+                               grub, regular ? "cannot be read" : "no such file")});
   }
   return out;
 }

@@ -11,4 +11,9 @@ namespace drover::boot {
 
 cluster::Diagnostics checkTemplates(const cluster::Inventory& inv);
 
+// The files Drover hands to machines that must exist where it runs: server.boot.grub_efi
+// (when set) is a readable regular file. Run by `drover validate` and every load by
+// `drover serve`.
+cluster::Diagnostics checkBootFiles(const cluster::Config& config);
+
 }  // namespace drover::boot

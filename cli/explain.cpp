@@ -2,13 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "boot/dhcp_policy.hpp"
+#include "boot/server_configs.hpp"
 #include "common/values.hpp"
 #include "dhcp/server/clock.hpp"
 #include "dhcp/server/engine.hpp"
-#include "boot/dhcp_policy.hpp"
-#include "boot/server_configs.hpp"
 #include "server/boot_routes.hpp"
 #include "server/context.hpp"
+#include "templates/grub.hpp"
 #include "templates/ipxe.hpp"
 
 namespace drover::cli {
@@ -156,6 +157,10 @@ std::string renderText(const Config& c, const Explanation& e) {
   }
   line("script", scriptLine(e));
   line("reason", b.reason);
+  if (b.script == boot::ScriptKind::kLocalBoot) {
+    line("disk",
+         boot::localBoot(c, q.arch->firmware != boot::Firmware::kBios, q.arch->build_arch).reason);
+  }
   return out;
 }
 
@@ -405,7 +410,8 @@ ScriptAnswer explainScript(const cluster::Config& config, const Explanation& e,
       base,
       fmt::format("https://{}:{}", config.server.advertise.str(), config.server.api.listen.port),
       ca_fingerprint.empty() ? std::string(kCaStandIn) : std::string(ca_fingerprint)};
-  auto params = server::scriptParams(config, kind, name, efi, e.boot.profile, at);
+  auto params =
+      server::scriptParams(config, kind, name, efi, q.arch->build_arch, e.boot.profile, at);
   if (!params) return refusal(params.error().message);
   if (server::needsBootToken(kind)) params->token = std::string(kTokenStandIn);
   if (kind == boot::ScriptKind::kFailed) params->message = "(the failure the agent reported)";
@@ -416,6 +422,29 @@ ScriptAnswer explainScript(const cluster::Config& config, const Explanation& e,
   out.text = std::move(*text);
   replaceAll(out.text, kTokenStandIn, "<token>");
   replaceAll(out.text, kCaStandIn, "<ca-fingerprint>");
+  return out;
+}
+
+std::string renderGrubText(const cluster::Config& config, const Explanation& e) {
+  const auto& q = e.query;
+  if (e.boot.script != boot::ScriptKind::kLocalBoot ||
+      boot::localBoot(config, q.arch->firmware != boot::Firmware::kBios, q.arch->build_arch).how !=
+          boot::DiskHandoff::kGrub)
+    return {};
+  templates::GrubParams params;
+  params.node = e.match.known() ? e.match.node->name.value : server::provisionalName(q.mac);
+  auto text = templates::renderGrubConfig(templates::GrubConfig::kLocal, params);
+  if (!text)
+    return fmt::format("{:<9}GRUB configuration error: {}\n", "grub", text.error().message);
+  std::string out =
+      fmt::format("{:<9}local configuration for TFTP grub/drover/{}.cfg (after GET /{})\n", "grub",
+                  q.mac.str(), boot::kGrubEfiName);
+  for (std::size_t start = 0; start < text->size();) {
+    auto end = text->find('\n', start);
+    if (end == std::string::npos) end = text->size();
+    out += fmt::format("{:<9}{}\n", "", std::string_view(*text).substr(start, end - start));
+    start = end + 1;
+  }
   return out;
 }
 

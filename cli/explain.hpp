@@ -25,7 +25,7 @@ struct ExplainQuery {
   const boot::Architecture* arch = boot::architectureByCode(0);  // never null
   bool ipxe = false;                        // already running iPXE (option 77 "iPXE")
   std::optional<state::NodeStatus> status;  // the node's record; nullopt: none
-  std::optional<Ipv4Address> via;  // relay giaddr or receiving interface address
+  std::optional<Ipv4Address> via;           // relay giaddr or receiving interface address
 };
 
 // What the machine's firmware announces: option 93, and the vendor class its kind sends
@@ -34,8 +34,8 @@ boot::ClientIdentity clientIdentity(const ExplainQuery& query);
 
 struct NetworkSection {
   const cluster::Network* network = nullptr;  // null: not known from the config alone
-  std::string found_by;                         // "node ip", "via 192.0.2.1", or empty
-  std::string address;                          // what the machine is given, in words
+  std::string found_by;                       // "node ip", "via 192.0.2.1", or empty
+  std::string address;                        // what the machine is given, in words
 };
 
 struct Explanation {
@@ -79,6 +79,10 @@ struct ScriptAnswer {
 };
 ScriptAnswer explainScript(const cluster::Config& config, const Explanation& e,
                            std::string_view ca_fingerprint = {});
+
+// The GRUB configuration a machine whose `local` script chains the network GRUB (x64 UEFI)
+// is served over TFTP as grub/drover/<mac>.cfg, as text; empty for every other machine.
+std::string renderGrubText(const cluster::Config& config, const Explanation& e);
 std::string renderScriptText(const ScriptAnswer& answer);
 
 }  // namespace drover::cli

@@ -10,8 +10,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/explain.hpp"
-#include "http/tls.hpp"
 #include "cluster/loader.hpp"
+#include "http/tls.hpp"
 
 namespace drover::cli {
 namespace {
@@ -89,7 +89,8 @@ int runExplain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
   }
   const auto inv = cluster::Inventory::build(loaded.config);
   const auto explanation = explain(inv, query);
-  out << renderText(inv.config(), explanation) << '\n' << renderDhcpText(explainDhcp(inv, query)) << '\n';
+  out << renderText(inv.config(), explanation) << '\n'
+      << renderDhcpText(explainDhcp(inv, query)) << '\n';
   // The CA agents pin, when `drover serve` has already made it in the state directory.
   std::string ca;
   const auto ca_file =
@@ -98,6 +99,7 @@ int runExplain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
   if (std::filesystem::exists(ca_file, ec))
     if (auto fp = http::certificateFingerprint(ca_file)) ca = *fp;
   out << renderScriptText(explainScript(inv.config(), explanation, ca));
+  if (auto grub = renderGrubText(inv.config(), explanation); !grub.empty()) out << '\n' << grub;
   return 0;
 }
 

@@ -4,10 +4,10 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "common/log.hpp"
-#include "cli/commands.hpp"
 #include "boot/template_check.hpp"
+#include "cli/commands.hpp"
 #include "cluster/loader.hpp"
+#include "common/log.hpp"
 
 namespace drover::cli {
 namespace {
@@ -24,6 +24,8 @@ int runValidate(const std::string& file, std::ostream& out, std::ostream& err) {
     // Templates are checked against the data they are rendered with.
     auto problems = boot::checkTemplates(cluster::Inventory::build(result.config));
     result.errors.insert(result.errors.end(), problems.begin(), problems.end());
+    auto files = boot::checkBootFiles(*result.config);
+    result.errors.insert(result.errors.end(), files.begin(), files.end());
   }
   if (!result.ok()) {
     for (const auto& e : result.errors) err << e.str() << '\n';

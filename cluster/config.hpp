@@ -75,6 +75,10 @@ struct ServerBoot {
   std::string bios_loader = "undionly.kpxe";
   std::string efi_loader = "ipxe.efi";
   std::string arm64_loader;  // empty: arm64 machines are not offered a loader
+  // Network GRUB for x64 UEFI machines whose boot decision is `local`: their iPXE script
+  // chains it (as /grubnetx64.efi over HTTP) and its per-node grub.cfg starts the EFI
+  // loader of the installed disk. Empty: such machines get the iPXE sanboot script.
+  std::string grub_efi = "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed";
   // Answer IPv6 router solicitations on the DHCP interfaces with an advertisement that
   // announces nothing, so iPXE does not wait ~13 s for one (see ndp/server/responder.hpp).
   bool ipv6_ra = true;

@@ -44,12 +44,18 @@ constexpr KeyInfo kKeys[] = {
     {"server.state.replica_ttl", "duration, 2s..60s", "`3s`",
      "a replica renews its liveness this often over three; when it dies, the others take its "
      "DHCP clients over after at most this long"},
-    {"server.state.ca_file", kPath, "none", "CA bundle that signs the `https://` endpoints' certificates"},
+    {"server.state.ca_file", kPath, "none",
+     "CA bundle that signs the `https://` endpoints' certificates"},
     {"server.boot.bios_loader", "loader file", "`undionly.kpxe`", "first file for BIOS PXE"},
     {"server.boot.efi_loader", "loader file", "`ipxe.efi`",
      "first file for x64 UEFI, unless a profile chooses"},
     {"server.boot.arm64_loader", "loader file", "none",
      "first file for arm64 UEFI; without it arm64 machines get no boot answer"},
+    {"server.boot.grub_efi", "path, or `\"\"`",
+     "`/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed`",
+     "network GRUB (Debian's `grub-efi-amd64-signed`) that boots the installed disk of x64 UEFI "
+     "machines whose action is `local` (operations.md); `\"\"`: they get the iPXE `sanboot` "
+     "script instead. Must exist: checked by `drover validate` and `drover serve`"},
     {"server.boot.ipv6_ra", "bool", "`true`",
      "answer IPv6 router solicitations on the DHCP interfaces with an empty advertisement, so iPXE "
      "does not wait ~13 s for one (see operations.md)"},

@@ -127,6 +127,12 @@ class ConfigDecoder {
       setString(b, "bios_loader", s.boot.bios_loader, checkLoaderFile);
       setString(b, "efi_loader", s.boot.efi_loader, checkLoaderFile);
       setString(b, "arm64_loader", s.boot.arm64_loader, checkLoaderFile);
+      if (auto g = b.get("grub_efi")) {  // "" turns the GRUB handoff off
+        if (auto text = d_.string(*g, b.pathOf("grub_efi")); text && text->empty())
+          s.boot.grub_efi.clear();
+        else if (text)
+          setString(b, "grub_efi", s.boot.grub_efi, checkRelativeOrAbsolute);
+      }
       if (auto ra = b.get("ipv6_ra"))
         if (auto on = d_.boolean(*ra, b.pathOf("ipv6_ra"))) s.boot.ipv6_ra = *on;
       if (auto subnets = b.get("allowed_subnets")) {
@@ -205,8 +211,7 @@ class ConfigDecoder {
       d_.error(m.pos(), m.pathOf("endpoints"), "the etcd backend needs its endpoints");
     if (!etcd)
       for (const char* key : {"endpoints", "prefix", "replica_ttl", "ca_file"})
-        if (auto v = m.get(key))
-          d_.error(*v, m.pathOf(key), "only meaningful with backend: etcd");
+        if (auto v = m.get(key)) d_.error(*v, m.pathOf(key), "only meaningful with backend: etcd");
     if (st.prefix.empty() || st.prefix.front() != '/' || st.prefix.back() == '/')
       d_.error(m.pos(), m.pathOf("prefix"), "starts with / and does not end with one: /drover");
     if (st.replica_ttl < std::chrono::seconds(2) || st.replica_ttl > std::chrono::seconds(60))
@@ -510,6 +515,7 @@ void resolvePaths(Config& c) {
       p = (c.base_dir / p).lexically_normal().string();
   };
   resolve(c.server.tftp.root);
+  resolve(c.server.boot.grub_efi);
   resolve(c.server.api.cert);
   resolve(c.server.api.key);
   resolve(c.server.state.path);

@@ -32,6 +32,7 @@
 #include "server/boot_guard.hpp"
 #include "server/boot_routes.hpp"
 #include "server/context.hpp"
+#include "server/grub_files.hpp"
 #include "server/node_metrics.hpp"
 #include "server/replication.hpp"
 #include "server/server_files.hpp"
@@ -58,8 +59,10 @@ Loaded loadSnapshot(const std::string& config_path, const std::string& advertise
     loaded.config = std::move(config);
   }
   auto snapshot = boot::Snapshot::build(loaded.config);
-  if (auto problems = boot::checkTemplates(snapshot->inventory); !problems.empty())
-    return {nullptr, problems};
+  auto problems = boot::checkTemplates(snapshot->inventory);
+  auto files = boot::checkBootFiles(snapshot->inventory.config());
+  problems.insert(problems.end(), files.begin(), files.end());
+  if (!problems.empty()) return {nullptr, problems};
   return {snapshot, {}};
 }
 
@@ -104,6 +107,7 @@ struct App::Impl {
   std::unique_ptr<state::TokenService> tokens;
   std::unique_ptr<Context> ctx;
   std::unique_ptr<TimelineObserver> observer;
+  std::unique_ptr<GrubFiles> grub_files;  // TFTP: the network GRUB's configuration
 
   std::unique_ptr<http::Server> http;
   std::unique_ptr<http::Server> api;
@@ -343,7 +347,9 @@ Status App::start() {
     auto tcfg = boot::tftpConfigFrom(config);
     if (!tcfg) return tcfg.error();
     d.tftp = std::make_unique<TftpStack>();
-    d.tftp->server = std::make_unique<tftp::Server>(d.tftp->io, *tcfg, nullptr, d.observer.get());
+    d.grub_files = std::make_unique<GrubFiles>(*d.ctx, *d.observer);
+    d.tftp->server =
+        std::make_unique<tftp::Server>(d.tftp->io, *tcfg, d.grub_files.get(), d.observer.get());
     if (auto st = withName(d.tftp->server->start(), "tftp"); !st) return st;
   }
 

@@ -112,7 +112,8 @@ Response nodeScript(const Request& req, Context& ctx) {
   const auto kind = decision.script;
 
   const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint};
-  auto params = scriptParams(config, kind, name, efi, decision.profile, at);
+  const auto arch = req.queryOr("arch", "-");
+  auto params = scriptParams(config, kind, name, efi, arch, decision.profile, at);
   if (!params) return refusal(params.error().message);
   if (needsBootToken(kind)) {
     auto bound = ctx.boot_guard->bindScript(ctx, config, *mac, req.client);
@@ -141,7 +142,6 @@ Response nodeScript(const Request& req, Context& ctx) {
   }
   Response out = rendered(kind, *params, ctx);
 
-  const auto arch = req.queryOr("arch", "-");
   const auto script_name = templates::scriptName(kind);
   ctx.log->info("SCRIPT_SERVED node={} mac={} action={} arch={} platform={}", name, mac->str(),
                 script_name, templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
@@ -213,7 +213,8 @@ Response loader(const Request& req, Context& ctx) {
 
 Result<templates::BootScriptParams> scriptParams(const cluster::Config& config,
                                                  templates::Script kind, const std::string& node,
-                                                 bool efi, const cluster::Profile* profile,
+                                                 bool efi, std::string_view build_arch,
+                                                 const cluster::Profile* profile,
                                                  const ScriptEndpoints& at) {
   templates::BootScriptParams params;
   params.base_url = at.base_url;
@@ -231,6 +232,9 @@ Result<templates::BootScriptParams> scriptParams(const cluster::Config& config,
     params.initrd_url = fmt::format("{}/assets/{}/initrd", params.base_url, env->name);
     if (profile) params.extra_args = joinArgs(profile->kernel_args);
   }
+  if (kind == templates::Script::kLocalBoot &&
+      boot::localBoot(config, efi, build_arch).how == boot::DiskHandoff::kGrub)
+    params.grub_url = fmt::format("{}/{}", params.base_url, boot::kGrubEfiName);
   return params;
 }
 

@@ -10,6 +10,8 @@
 //                                      sha256 (when declared) as the ETag
 //   GET /{loader}                      iPXE binaries for UEFI HTTP boot (TFTP root, then
 //                                      /usr/lib/ipxe)
+//   GET /grubnetx64.efi                the network GRUB (server.boot.grub_efi) the `local`
+//                                      script of x64 UEFI machines chains
 //
 // Nothing secret is served here: the install script's boot token is single-use and opens
 // only the exchange for the node's credential over TLS.
@@ -39,12 +41,15 @@ struct ScriptEndpoints {
 bool needsBootToken(templates::Script kind);
 
 // The parameters of a machine's `kind` script, all but the boot token (the caller issues
-// one when needsBootToken(kind)). Error "no_boot_env" when the script needs the boot
-// environment and the declaration's has no kernel and initrd; its message is what the
-// machine is shown. Shared by GET /boot.ipxe and `drover explain`.
+// one when needsBootToken(kind)). `efi` and `build_arch` are iPXE's ${platform} == efi and
+// ${buildarch}: a `local` script for x64 UEFI chains the network GRUB (boot::localBoot).
+// Error "no_boot_env" when the script needs the boot environment and the declaration's has
+// no kernel and initrd; its message is what the machine is shown. Shared by
+// GET /boot.ipxe and `drover explain`.
 Result<templates::BootScriptParams> scriptParams(const cluster::Config& config,
                                                  templates::Script kind, const std::string& node,
-                                                 bool efi, const cluster::Profile* profile,
+                                                 bool efi, std::string_view build_arch,
+                                                 const cluster::Profile* profile,
                                                  const ScriptEndpoints& at);
 
 // A script that explains itself and hands the machine back to its firmware.

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 
+#include "boot/decision.hpp"
 #include "boot/server_configs.hpp"
 #include "http/static_files.hpp"
 #include "images/shared/etcd_metadata.hpp"
@@ -22,10 +23,22 @@ bool isLoaderName(const cluster::Config& config, std::string_view name) {
   const auto& b = config.server.boot;
   if (name.empty()) return false;
   if (name == b.bios_loader || name == b.efi_loader || name == b.arm64_loader) return true;
+  if (name == boot::kGrubEfiName) return !b.grub_efi.empty();
   return name == "ipxe.efi" || name == "snponly.efi";
 }
 
 Result<http::FileBody> openLoader(const cluster::Config& config, const std::string& name) {
+  if (name == boot::kGrubEfiName) {
+    // The declared file itself (a system file: resolve its symlinks, then open it).
+    std::error_code ec;
+    const auto real = std::filesystem::canonical(config.server.boot.grub_efi, ec);
+    if (ec)
+      return makeError("not_found", "server.boot.grub_efi: " + config.server.boot.grub_efi + ": " +
+                                        ec.message());
+    auto dir = http::StaticRoot::open(real.parent_path());
+    if (!dir) return dir.error();
+    return dir->openFile(real.filename().string());
+  }
   if (auto root = http::StaticRoot::open(config.server.tftp.root); root) {
     if (auto file = root->openFile(name); file) return file;
   }

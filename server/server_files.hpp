@@ -25,7 +25,8 @@ Result<http::FileBody> openDeclaredFile(const std::string& path, std::string_vie
 // Whether `name` is one of the loaders the declaration hands to firmware.
 bool isLoaderName(const cluster::Config& config, std::string_view name);
 
-// A loader from the TFTP root, else from Debian's /usr/lib/ipxe.
+// A loader from the TFTP root, else from Debian's /usr/lib/ipxe; the network GRUB
+// (boot::kGrubEfiName) from server.boot.grub_efi.
 Result<http::FileBody> openLoader(const cluster::Config& config, const std::string& name);
 
 // --- the image catalog ---------------------------------------------------------------------

@@ -215,7 +215,7 @@ Response uiPreview(Context& ctx, const std::string& name) {
     const auto decision = boot::decide(config, match, client, status);
     const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint};
     constexpr std::string_view kToken = "drover-preview-token";
-    auto params = scriptParams(config, decision.script, name, false, decision.profile, at);
+    auto params = scriptParams(config, decision.script, name, false, "", decision.profile, at);
     std::string text;
     if (!params) {
       text = refusalScript(params.error().message);

@@ -33,17 +33,21 @@ chain --autofree --replace {{{self_url}}}
 constexpr std::string_view kLocalBoot = R"(#!ipxe
 # Drover: {{node}} is installed; boot its disk (never a reinstall from here).
 echo Drover: {{node}} is installed, booting from the local disk
+{{#grub_url}}
+# x64 UEFI: iPXE cannot boot a local disk here. Drover's network GRUB finds the installed
+# EFI system partition and starts its loader (its grub.cfg comes from Drover over TFTP).
+chain --autofree {{grub_url}} || goto failed
+{{/grub_url}}
+{{^grub_url}}
 {{#efi}}
-# UEFI: iPXE's sanboot usually fails here ("No such device") and a bare `exit` returns
-# to firmware that may show its setup screen. The install writes an EFI boot entry for
-# the disk and puts it before the network in the boot order, so a healthy installed node
-# does not reach this script. If it does, try the disk, then exit with an error so the
-# firmware moves on to its next boot entry.
+# UEFI without Drover's network GRUB: iPXE's sanboot usually fails here ("No such device");
+# exit with an error so the firmware moves on to its next boot entry.
 sanboot --no-describe --drive 0x80 || exit 1
 {{/efi}}
 {{^efi}}
 sanboot --no-describe --drive 0x80 || goto failed
 {{/efi}}
+{{/grub_url}}
 :failed
 echo Drover: could not boot the local disk of {{node}}; retrying in {{retry_seconds}} s
 sleep {{retry_seconds}}
@@ -106,11 +110,16 @@ const Template& builtinTemplate(Script s);
 
 std::string_view scriptName(Script s) {
   switch (s) {
-    case Script::kEntry: return "entry";
-    case Script::kInstall: return "install";
-    case Script::kLocalBoot: return "local";
-    case Script::kDiscover: return "discover";
-    case Script::kFailed: return "failed";
+    case Script::kEntry:
+      return "entry";
+    case Script::kInstall:
+      return "install";
+    case Script::kLocalBoot:
+      return "local";
+    case Script::kDiscover:
+      return "discover";
+    case Script::kFailed:
+      return "failed";
     case Script::kCapture:
       return "capture";
     case Script::kIgnore:
@@ -121,11 +130,16 @@ std::string_view scriptName(Script s) {
 
 std::string_view builtinScript(Script s) {
   switch (s) {
-    case Script::kEntry: return kEntry;
-    case Script::kInstall: return kInstall;
-    case Script::kLocalBoot: return kLocalBoot;
-    case Script::kDiscover: return kDiscover;
-    case Script::kFailed: return kFailed;
+    case Script::kEntry:
+      return kEntry;
+    case Script::kInstall:
+      return kInstall;
+    case Script::kLocalBoot:
+      return kLocalBoot;
+    case Script::kDiscover:
+      return kDiscover;
+    case Script::kFailed:
+      return kFailed;
     case Script::kCapture:
       return kCapture;
     case Script::kIgnore:
@@ -171,8 +185,10 @@ Result<nlohmann::json> scriptData(const BootScriptParams& p) {
     bool required;
   };
   const Field words[] = {
-      {"base_url", p.base_url, true},     {"kernel_url", p.kernel_url, false}, {"initrd_url", p.initrd_url, false},
-      {"api_url", p.api_url, false},      {"ca", p.ca_fingerprint, false},     {"token", p.token, false},
+      {"base_url", p.base_url, true},      {"kernel_url", p.kernel_url, false},
+      {"initrd_url", p.initrd_url, false}, {"api_url", p.api_url, false},
+      {"ca", p.ca_fingerprint, false},     {"token", p.token, false},
+      {"grub_url", p.grub_url, false},
   };
   nlohmann::json data = nlohmann::json::object();
   for (const auto& f : words) {
@@ -182,26 +198,32 @@ Result<nlohmann::json> scriptData(const BootScriptParams& p) {
   }
   // Names, console and extra arguments: space-separated words.
   for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"node", p.node},
-                                   {"console", p.console}, {"extra_args", p.extra_args}}) {
+                                   {"console", p.console},
+                                   {"extra_args", p.extra_args}}) {
     std::size_t start = 0;
     while (start < value.size()) {
       std::size_t sp = value.find(' ', start);
-      std::string_view word = std::string_view(value).substr(start, sp == std::string::npos ? sp : sp - start);
-      if (!word.empty() && !isWord(word)) return makeError("bad_script_value", std::string(key) + " has an unsafe word");
+      std::string_view word =
+          std::string_view(value).substr(start, sp == std::string::npos ? sp : sp - start);
+      if (!word.empty() && !isWord(word))
+        return makeError("bad_script_value", std::string(key) + " has an unsafe word");
       if (sp == std::string::npos) break;
       start = sp + 1;
     }
     data[key] = value;
   }
-  if (p.node.find(' ') != std::string::npos) return makeError("bad_script_value", "node name has a space");
+  if (p.node.find(' ') != std::string::npos)
+    return makeError("bad_script_value", "node name has a space");
   data["efi"] = p.efi;
   data["message"] = ipxeText(p.message.empty() ? "no reason reported" : p.message);
   data["retry_seconds"] = p.retry_seconds > 0 ? p.retry_seconds : 30;
-  data["self_url"] = p.base_url + "/boot.ipxe?mac=${netX/mac}&uuid=${uuid}&arch=${buildarch}&platform=${platform}";
+  data["self_url"] =
+      p.base_url + "/boot.ipxe?mac=${netX/mac}&uuid=${uuid}&arch=${buildarch}&platform=${platform}";
   return data;
 }
 
-Result<std::string> renderScript(Script s, const BootScriptParams& p, std::string_view override_text) {
+Result<std::string> renderScript(Script s, const BootScriptParams& p,
+                                 std::string_view override_text) {
   auto data = scriptData(p);
   if (!data) return data.error();
   std::string name = std::string(scriptName(s)) + ".ipxe";

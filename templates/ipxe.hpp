@@ -8,9 +8,10 @@
 //             drover.ca, drover.token, drover.node, drover.mode=install and the console;
 //             EFI clients also get initrd=initrd.img (Debian's iPXE does not hand the
 //             initrd to an EFI kernel by itself)
-//   local     boot the installed disk: BIOS `sanboot --no-describe --drive 0x80`; UEFI
-//             tries the same and otherwise exits with an error so the firmware moves on
-//             to its next boot entry (see the comment in the script)
+//   local     boot the installed disk: BIOS `sanboot --no-describe --drive 0x80`; x64
+//             UEFI (grub_url set) chains Drover's network GRUB, whose grub.cfg starts the
+//             disk's EFI loader (templates/grub.hpp); other UEFI tries sanboot and
+//             otherwise exits with an error so the firmware moves on to its next entry
 //   discover  the boot environment with drover.mode=discover
 //   failed    a clear message, a pause, then a retry through the entry URL
 //   capture   the install script's boot environment with drover.mode=capture: the agent
@@ -35,31 +36,33 @@ namespace drover::templates {
 
 enum class Script { kEntry, kInstall, kLocalBoot, kDiscover, kFailed, kCapture, kIgnore };
 
-std::string_view scriptName(Script s);      // "entry", "install", ...
-std::string_view builtinScript(Script s);   // the template text
+std::string_view scriptName(Script s);     // "entry", "install", ...
+std::string_view builtinScript(Script s);  // the template text
 
 struct BootScriptParams {
-  std::string base_url;        // http://192.0.2.1:8080 (no trailing slash)
-  std::string node;            // node name; empty for unknown machines
-  bool efi = false;            // client platform is EFI (?platform=efi)
-  std::string kernel_url;      // boot environment
+  std::string base_url;    // http://192.0.2.1:8080 (no trailing slash)
+  std::string node;        // node name; empty for unknown machines
+  bool efi = false;        // client platform is EFI (?platform=efi)
+  std::string kernel_url;  // boot environment
   std::string initrd_url;
   std::string api_url;         // https://192.0.2.1:8443
   std::string ca_fingerprint;  // "sha256:<64 hex>"
   std::string token;           // boot token
+  std::string grub_url;        // local: the network GRUB to chain (x64 UEFI); empty: sanboot
   std::string console = "console=tty0 console=ttyS0,115200n8";
-  std::string extra_args;      // more kernel arguments (profile)
-  std::string message;         // failed, ignore: the reason shown on the console
+  std::string extra_args;  // more kernel arguments (profile)
+  std::string message;     // failed, ignore: the reason shown on the console
   int retry_seconds = 30;
 };
 
 // The data object the built-in templates use (and overrides may use): base_url, node, efi,
-// kernel_url, initrd_url, api_url, ca, token, console, extra_args, message, retry_seconds,
-// and self_url (the entry URL with the iPXE identity variables).
+// kernel_url, initrd_url, api_url, ca, token, grub_url, console, extra_args, message,
+// retry_seconds, and self_url (the entry URL with the iPXE identity variables).
 Result<nlohmann::json> scriptData(const BootScriptParams& p);
 
 // Renders a built-in script, or `override_text` when not empty, with scriptData(p).
-Result<std::string> renderScript(Script s, const BootScriptParams& p, std::string_view override_text = {});
+Result<std::string> renderScript(Script s, const BootScriptParams& p,
+                                 std::string_view override_text = {});
 
 // Free text made safe for an iPXE `echo` line: letters, digits, space and .,:;_/=+-()
 // kept, everything else '_', cut to `max_len`.

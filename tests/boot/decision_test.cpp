@@ -195,6 +195,35 @@ TEST_F(DecisionTest, ScriptKinds) {
             ScriptKind::kLocalBoot);
 }
 
+// How a `local` script reaches the disk: x64 UEFI chains the network GRUB, BIOS sanboots as
+// it always did, other UEFI and a declaration without GRUB keep the sanboot script. The
+// first file and the install script of a UEFI machine do not change.
+TEST_F(DecisionTest, LocalBootPerFirmware) {
+  auto uefi = localBoot(*config_, true, "x86_64");
+  EXPECT_EQ(uefi.how, DiskHandoff::kGrub);
+  EXPECT_NE(uefi.reason.find("grubnetx64.efi"), std::string::npos) << uefi.reason;
+  EXPECT_EQ(localBoot(*config_, false, "i386").how, DiskHandoff::kSanboot);
+  EXPECT_EQ(localBoot(*config_, false, "x86_64").how, DiskHandoff::kSanboot);
+  EXPECT_EQ(localBoot(*config_, true, "arm64").how, DiskHandoff::kSanboot);
+  EXPECT_EQ(localBoot(*config_, true, "").how, DiskHandoff::kSanboot);
+  auto off = *config_;
+  off.server.boot.grub_efi.clear();
+  auto sanboot = localBoot(off, true, "x86_64");
+  EXPECT_EQ(sanboot.how, DiskHandoff::kSanboot);
+  EXPECT_NE(sanboot.reason.find("grub_efi is off"), std::string::npos) << sanboot.reason;
+
+  // An installed x64 UEFI machine still starts with the iPXE loader and gets `local`; a
+  // blank one installs through iPXE as before.
+  const NodeStatus installed{NodeState::kInstalled};
+  auto first = decide(kMaster, pxe(7), installed);
+  EXPECT_EQ(first.file, "ipxe.efi");
+  EXPECT_EQ(first.script, ScriptKind::kLocalBoot);
+  EXPECT_EQ(decide(kMaster, ipxe(), installed).script, ScriptKind::kLocalBoot);
+  auto blank = decide(kMaster, pxe(7));
+  EXPECT_EQ(blank.file, "ipxe.efi");
+  EXPECT_EQ(blank.script, ScriptKind::kInstall);
+}
+
 // The script route reads the store only when the decision depends on it.
 TEST_F(DecisionTest, OnlyDeclaredOrAutoInstalledMachinesDependOnTheirState) {
   inv_ = cluster::Inventory::build(config_);

@@ -29,8 +29,10 @@ class TemplateCheck : public ::testing::Test {
     // The inventory tests' minimal declaration, with a cloud-config template on its profile.
     std::string yaml = cluster::kMinimalConfig;
     const std::string install = "    install: { image: os }\n";
-    yaml.replace(yaml.find(install), install.size(), install + "    cloud_config: node.yaml.mustache\n");
-    cloud_config_line_ = 1 + static_cast<int>(std::count(yaml.begin(), yaml.begin() + yaml.find("cloud_config"), '\n'));
+    yaml.replace(yaml.find(install), install.size(),
+                 install + "    cloud_config: node.yaml.mustache\n");
+    cloud_config_line_ = 1 + static_cast<int>(std::count(
+                                 yaml.begin(), yaml.begin() + yaml.find("cloud_config"), '\n'));
     auto loaded = cluster::loadConfigText(yaml, "cluster.yaml", dir_);
     for (const auto& e : loaded.errors) ADD_FAILURE() << e.str();
     if (!loaded.config) return {};
@@ -42,7 +44,8 @@ class TemplateCheck : public ::testing::Test {
 };
 
 TEST_F(TemplateCheck, KnownNamesPass) {
-  EXPECT_TRUE(check("#cloud-config\nhostname: {{node.name}}\n{{#network.gateway}}gw: {{network.gateway}}{{/network.gateway}}\n"
+  EXPECT_TRUE(check("#cloud-config\nhostname: {{node.name}}\n{{#network.gateway}}gw: "
+                    "{{network.gateway}}{{/network.gateway}}\n"
                     "{{#ssh_authorized_keys}}- {{.}}\n{{/ssh_authorized_keys}}"
                     "{{#cluster.members}}{{name}}={{ip}}\n{{/cluster.members}}")
                   .empty());
@@ -61,6 +64,41 @@ TEST_F(TemplateCheck, ASyntaxErrorIsReported) {
   auto errors = check("#cloud-config\nhostname: {{#node.name}}\n");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].path, "profiles.os.cloud_config");
+}
+
+// server.boot.grub_efi: a file that must exist (relative to the declaration's folder), or ""
+// to turn the GRUB handoff off.
+TEST_F(TemplateCheck, TheNetworkGrubMustExistUnlessTurnedOff) {
+  auto load = [&](const std::string& boot) {
+    std::string yaml = cluster::kMinimalConfig;
+    yaml.replace(yaml.find("networks:"), 0, boot);
+    auto loaded = cluster::loadConfigText(yaml, "cluster.yaml", dir_);
+    for (const auto& e : loaded.errors) ADD_FAILURE() << e.str();
+    return loaded.config;
+  };
+  auto missing = load("  boot: { grub_efi: grub/netx64.efi }\n");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->server.boot.grub_efi, (dir_ / "grub/netx64.efi").string());
+  auto errors = checkBootFiles(*missing);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "server.boot.grub_efi");
+  EXPECT_NE(errors[0].message.find("no such file"), std::string::npos) << errors[0].message;
+  EXPECT_NE(errors[0].message.find("grub-efi-amd64-signed"), std::string::npos)
+      << errors[0].message;
+
+  fs::create_directories(dir_ / "grub");
+  std::ofstream(dir_ / "grub/netx64.efi") << "MZ";
+  EXPECT_TRUE(checkBootFiles(*missing).empty());
+  fs::create_directories(dir_ / "grub/dir.efi");
+  EXPECT_EQ(checkBootFiles(*load("  boot: { grub_efi: grub/dir.efi }\n")).size(), 1u);
+
+  auto off = load("  boot: { grub_efi: \"\" }\n");
+  ASSERT_TRUE(off);
+  EXPECT_TRUE(off->server.boot.grub_efi.empty());
+  EXPECT_TRUE(checkBootFiles(*off).empty());
+  auto by_default = load("");
+  EXPECT_EQ(by_default->server.boot.grub_efi,
+            "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed");
 }
 
 }  // namespace

@@ -32,13 +32,16 @@ std::string lineWith(const std::string& script, std::string_view start) {
   return {};
 }
 
-const char* kSelf = "http://192.0.2.1:8080/boot.ipxe?mac=${netX/mac}&uuid=${uuid}&arch=${buildarch}&platform=${platform}";
+const char* kSelf =
+    "http://192.0.2.1:8080/boot.ipxe?mac=${netX/"
+    "mac}&uuid=${uuid}&arch=${buildarch}&platform=${platform}";
 
 TEST(IpxeTest, EntryChainsWithIdentity) {
   auto s = renderScript(Script::kEntry, sample(false));
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(s->rfind("#!ipxe\n", 0), 0u);
-  EXPECT_EQ(lineWith(*s, "chain --autofree --replace http"), std::string("chain --autofree --replace ") + kSelf + " || goto retry");
+  EXPECT_EQ(lineWith(*s, "chain --autofree --replace http"),
+            std::string("chain --autofree --replace ") + kSelf + " || goto retry");
   EXPECT_NE(s->find("isset ${netX/mac} || dhcp"), std::string::npos);
 }
 
@@ -46,11 +49,15 @@ TEST(IpxeTest, InstallBios) {
   auto s = renderScript(Script::kInstall, sample(false));
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(lineWith(*s, "kernel "),
-            "kernel http://192.0.2.1:8080/assets/boot-env/vmlinuz drover.api=https://192.0.2.1:8443 drover.ca=sha256:" +
+            "kernel http://192.0.2.1:8080/assets/boot-env/vmlinuz "
+            "drover.api=https://192.0.2.1:8443 drover.ca=sha256:" +
                 std::string(64, 'a') +
-                " drover.token=tok_EN-abc drover.node=worker-1 drover.mode=install console=tty0 console=ttyS0,115200n8"
+                " drover.token=tok_EN-abc drover.node=worker-1 drover.mode=install console=tty0 "
+                "console=ttyS0,115200n8"
                 " || goto failed");
-  EXPECT_EQ(lineWith(*s, "initrd "), "initrd --name initrd.img http://192.0.2.1:8080/assets/boot-env/initrd.img || goto failed");
+  EXPECT_EQ(
+      lineWith(*s, "initrd "),
+      "initrd --name initrd.img http://192.0.2.1:8080/assets/boot-env/initrd.img || goto failed");
   EXPECT_EQ(lineWith(*s, "boot"), "boot || goto failed");
   EXPECT_EQ(lineWith(*s, "chain "), std::string("chain --autofree --replace ") + kSelf);
 }
@@ -61,7 +68,10 @@ TEST(IpxeTest, InstallEfiNamesTheInitrd) {
   auto s = renderScript(Script::kInstall, p);
   ASSERT_TRUE(s.ok());
   std::string kernel = lineWith(*s, "kernel ");
-  EXPECT_EQ(kernel.rfind("kernel http://192.0.2.1:8080/assets/boot-env/vmlinuz initrd=initrd.img drover.api=", 0), 0u);
+  EXPECT_EQ(
+      kernel.rfind(
+          "kernel http://192.0.2.1:8080/assets/boot-env/vmlinuz initrd=initrd.img drover.api=", 0),
+      0u);
   EXPECT_NE(kernel.find("console=ttyS0,115200n8 quiet ip=dhcp || goto failed"), std::string::npos);
 }
 
@@ -74,8 +84,25 @@ TEST(IpxeTest, LocalBootBiosAndUefi) {
   auto uefi = renderScript(Script::kLocalBoot, sample(true));
   ASSERT_TRUE(uefi.ok());
   EXPECT_EQ(lineWith(*uefi, "sanboot"), "sanboot --no-describe --drive 0x80 || exit 1");
-  EXPECT_NE(uefi->find("# UEFI:"), std::string::npos);
+  EXPECT_NE(uefi->find("# UEFI"), std::string::npos);
   EXPECT_EQ(uefi->find("drover.mode"), std::string::npos);
+  EXPECT_EQ(uefi->find("chain --autofree http"), std::string::npos);
+}
+
+// x64 UEFI with the network GRUB: the script chains it instead of sanboot.
+TEST(IpxeTest, LocalBootUefiChainsGrub) {
+  auto p = sample(true);
+  p.grub_url = "http://192.0.2.1:8080/grubnetx64.efi";
+  auto s = renderScript(Script::kLocalBoot, p);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(lineWith(*s, "chain --autofree http"),
+            "chain --autofree http://192.0.2.1:8080/grubnetx64.efi || goto failed");
+  EXPECT_EQ(s->find("sanboot"), std::string::npos);
+  EXPECT_EQ(s->find("exit"), std::string::npos);
+  EXPECT_EQ(s->find("kernel"), std::string::npos);
+  // An unsafe URL is refused.
+  p.grub_url = "http://192.0.2.1:8080/grub net.efi";
+  EXPECT_FALSE(renderScript(Script::kLocalBoot, p).ok());
 }
 
 TEST(IpxeTest, DiscoverMode) {
@@ -95,8 +122,9 @@ TEST(IpxeTest, FailedShowsSanitisedMessageAndRetries) {
   p.retry_seconds = 60;
   auto s = renderScript(Script::kFailed, p);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(lineWith(*s, "echo Drover: worker-1 FAILED"),
-            "echo Drover: worker-1 FAILED: disk /dev/sda too small_chain http://evil/__x_ __ shell");
+  EXPECT_EQ(
+      lineWith(*s, "echo Drover: worker-1 FAILED"),
+      "echo Drover: worker-1 FAILED: disk /dev/sda too small_chain http://evil/__x_ __ shell");
   EXPECT_EQ(lineWith(*s, "sleep"), "sleep 60");
   EXPECT_EQ(lineWith(*s, "chain "), std::string("chain --autofree --replace ") + kSelf);
 }

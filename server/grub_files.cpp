@@ -1,0 +1,82 @@
+#include "server/grub_files.hpp"
+
+#include <fmt/format.h>
+
+#include "boot/decision.hpp"
+#include "templates/grub.hpp"
+#include "templates/ipxe.hpp"
+
+namespace drover::server {
+namespace {
+
+constexpr std::string_view kEntry = "grub/grub.cfg";
+constexpr std::string_view kModules = "grub/x86_64-efi/";
+constexpr std::string_view kNodeDir = "grub/drover/";
+constexpr std::string_view kNodeSuffix = ".cfg";
+
+}  // namespace
+
+std::optional<std::string> GrubFiles::lookup(std::string_view path, const tftp::Endpoint&) {
+  if (!path.starts_with("grub/")) return std::nullopt;
+  auto snapshot = ctx_.source.current();
+  if (!snapshot || snapshot->inventory.config().server.boot.grub_efi.empty()) return std::nullopt;
+  if (path == kEntry) return std::string(templates::grubEntryConfig());
+  if (path.starts_with(kModules) && path.ends_with(".lst") &&
+      path.find('/', kModules.size()) == std::string_view::npos)
+    return std::string();
+  if (path.starts_with(kNodeDir) && path.ends_with(kNodeSuffix)) {
+    return nodeConfig(
+        path.substr(kNodeDir.size(), path.size() - kNodeDir.size() - kNodeSuffix.size()));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> GrubFiles::nodeConfig(std::string_view mac_text) {
+  auto snapshot = ctx_.source.current();
+  if (!snapshot) return std::nullopt;
+  auto mac = MacAddress::parse(mac_text);
+  if (!mac) {
+    ctx_.log->info("GRUB_CONFIG_REFUSED reason=bad_mac name={}", templates::ipxeText(mac_text, 32));
+    return std::nullopt;  // not found
+  }
+  const auto& config = snapshot->inventory.config();
+  const auto match = snapshot->inventory.match(*mac, std::nullopt);
+  const std::string name = match.known() ? match.node->name.value : provisionalName(*mac);
+  // The same decision GET /boot.ipxe makes (the client asking runs no iPXE any more, but it
+  // came from the iPXE script: the script kind is what matters here). A point read of the
+  // node's record, as the HTTP script route does.
+  std::optional<state::NodeStatus> status;
+  if (boot::dependsOnState(match)) {
+    if (auto rec = ctx_.store.getNode(name); !rec) {
+      ctx_.log->warn("STATE_READ_FAILED node={} error={}", name, rec.error().message);
+    } else if (*rec) {
+      status = (*rec)->status;
+    }
+  }
+  boot::ClientIdentity client;
+  client.ipxe = true;
+  const auto decision = boot::decide(config, match, client, status);
+
+  templates::GrubParams params;
+  params.node = name;
+  auto kind = templates::GrubConfig::kLocal;
+  if (decision.script != boot::ScriptKind::kLocalBoot) {
+    kind = templates::GrubConfig::kIpxe;
+    params.message = fmt::format("{} no longer boots its disk: {}", name, decision.reason);
+    params.ipxe_loader = match.profile && match.profile->efi_loader
+                             ? std::string(cluster::toString(*match.profile->efi_loader))
+                             : config.server.boot.efi_loader;
+  }
+  auto text = templates::renderGrubConfig(kind, params);
+  if (!text) {
+    ctx_.log->error("GRUB_CONFIG_RENDER_FAILED node={} error={}", name, text.error().message);
+    return std::nullopt;
+  }
+  const auto kind_name = templates::grubConfigName(kind);
+  ctx_.log->info("SCRIPT_SERVED node={} mac={} action=grub-{} arch=x86_64 platform=efi", name,
+                 mac->str(), kind_name);
+  timeline_.post(name, "script_served", fmt::format("grub {} (x86_64 efi)", kind_name));
+  return std::move(*text);
+}
+
+}  // namespace drover::server

@@ -1,0 +1,35 @@
+// The network GRUB's configuration files, generated per request on Drover's TFTP server
+// (templates/grub.hpp): grub/grub.cfg (the entry), grub/drover/<mac>.cfg (the machine's own:
+// boot its disk when its decision is still `local`, else back to iPXE), and empty module
+// lists under grub/x86_64-efi/ (the signed GRUB loads no modules; empty lists save its
+// "not found" answers). Nothing is answered when server.boot.grub_efi is off.
+//
+// A machine's configuration is the boot decision for it as GET /boot.ipxe makes it (its
+// match and state record); serving it is a "script_served" entry on its timeline
+// ("grub local (x86_64 efi)"), written by the timeline's background writer.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "server/context.hpp"
+#include "server/timeline_observer.hpp"
+#include "tftp/server/server.hpp"
+
+namespace drover::server {
+
+class GrubFiles final : public tftp::VirtualFiles {
+ public:
+  GrubFiles(Context& ctx, TimelineObserver& timeline) : ctx_(ctx), timeline_(timeline) {}
+
+  std::optional<std::string> lookup(std::string_view path, const tftp::Endpoint& client) override;
+
+ private:
+  std::optional<std::string> nodeConfig(std::string_view mac_text);
+
+  Context& ctx_;
+  TimelineObserver& timeline_;
+};
+
+}  // namespace drover::server

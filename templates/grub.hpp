@@ -1,0 +1,47 @@
+// The GRUB configurations Drover serves to its network GRUB (server.boot.grub_efi, Debian's
+// grubnetx64), which x64 UEFI machines whose boot decision is `local` are chained to from
+// iPXE. That GRUB reads its configuration over TFTP from the server in the DHCP answer,
+// under its built-in prefix /grub:
+//
+//   grub/grub.cfg                  the entry: loads grub/drover/<mac>.cfg for the MAC the
+//                                  machine booted from (${net_default_mac})
+//   grub/drover/<mac>.cfg          the machine's own configuration, one of:
+//     local   find the installed EFI system partition by its loader (the removable-media
+//             path \EFI\BOOT\BOOTX64.EFI first, then the usual distribution paths), make
+//             it GRUB's root and chainload that loader; if no disk has one, say so, wait
+//             and reboot (the machine asks Drover again)
+//     ipxe    the decision is no longer `local` (a reinstall was asked for meanwhile):
+//             chainload the iPXE loader from the TFTP root, which asks for the new script
+//
+// Every value that lands in a configuration is a word of safe characters (node names,
+// loader names) or free text reduced to them, so remote input cannot add GRUB commands.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace drover::templates {
+
+enum class GrubConfig { kLocal, kIpxe };
+
+std::string_view grubConfigName(GrubConfig c);  // "local", "ipxe"
+
+// The entry configuration (the same for every machine).
+std::string_view grubEntryConfig();
+
+// The EFI loader paths `local` tries, in order.
+std::string_view grubLoaderPaths();
+
+struct GrubParams {
+  std::string node;         // node name
+  std::string ipxe_loader;  // ipxe: the EFI iPXE loader in the TFTP root ("ipxe.efi")
+  std::string message;      // ipxe: why, shown on the console
+  int retry_seconds = 30;
+};
+
+// Error "bad_script_value" when a value is not a safe word.
+Result<std::string> renderGrubConfig(GrubConfig c, const GrubParams& p);
+
+}  // namespace drover::templates

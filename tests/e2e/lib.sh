@@ -229,6 +229,29 @@ e2e_check_steps() {
   [[ $ran == "$want" ]] || e2e_die "$node ran the steps '$ran', want '$want'"
 }
 
+# e2e_now_ms: the wall clock in Unix milliseconds (the timeline's clock: same host).
+e2e_now_ms() { date +%s%3N; }
+
+# e2e_handoff NODE UP_MS: prints how long the node took from its last `local` boot script
+# (and, for x64 UEFI, the network GRUB's grub.cfg) being served to its disk's OS being up
+# at UP_MS; fails when WANT_GRUB=1 and no grub.cfg was served since the last local script.
+e2e_handoff() {
+  e2e_api "/v1/nodes/$1/events" | python3 -c '
+import json, sys
+up, want_grub = int(sys.argv[1]), sys.argv[2] == "1"
+served = [e for e in json.load(sys.stdin) if e["phase"] == "script_served"]
+local = [e for e in served if e["message"].startswith("local ")]
+if not local:
+    sys.exit("no local script was served")
+grub = [e for e in served if e["message"].startswith("grub local") and e["ts"] >= local[-1]["ts"]]
+line = "disk boot: local script served -> disk OS up %.1fs" % ((up - local[-1]["ts"]) / 1000)
+if grub:
+    line += ", grub.cfg served -> disk OS up %.1fs" % ((up - grub[-1]["ts"]) / 1000)
+elif want_grub:
+    sys.exit("the local script was served but not the network GRUB configuration")
+print(line)' "$2" "${3:-0}" >&2 || e2e_die "$1: the disk was not reached through Drover"
+}
+
 # e2e_timeline NODE: prints the node's boot timeline with offsets.
 e2e_timeline() {
   e2e_log "timeline of $1:"

@@ -2,16 +2,16 @@
 # A blank machine on real firmware boots from Drover, installs, boots its disk and joins:
 #   power on -> DHCP -> TFTP (iPXE) -> per-node script -> kernel + initrd over HTTP ->
 #   drover-agent installs the test OS -> reboot -> PXE again -> the script boots the local
-#   disk -> the installed OS's agent starts containerd and reports joined. Then a third power-on must boot the
-#   disk again without reinstalling.
+#   disk -> the installed OS's agent starts containerd and reports joined. Then a third
+#   power-on must boot the disk again without reinstalling.
 #
 #   whole-boot.sh bios|uefi DROVER BOOT_ENV_DIR TEST_OS_IMAGE
 #
-# BIOS machines boot the network first: the installed node's script sanboots the disk.
-# UEFI machines boot the disk first (E2E_UEFI_ORDER=net-first to try the other way): a blank
-# disk falls through to the network, an installed one boots directly. Debian's iPXE cannot
-# sanboot a local disk under UEFI, so from the network the script can only exit back to
-# the firmware, which then walks its remaining boot entries (minutes on OVMF).
+# Both boot the network first, as rack machines set to PXE boot do. An installed BIOS
+# machine's script sanboots the disk; an installed UEFI machine's script chains Drover's
+# network GRUB, whose grub.cfg (TFTP) chainloads \EFI\BOOT\BOOTX64.EFI from the disk. The
+# seconds from the script (and the grub.cfg) being served to the disk's OS being up are
+# printed for each disk boot. E2E_UEFI_ORDER=disk-first boots UEFI machines disk first.
 # Exit 77 (skipped) when the boot environment or a tool is missing.
 set -euo pipefail
 fw=$1 drover=$2 bootenv=$3 image=$4
@@ -25,7 +25,9 @@ e2e_tap tap0
 mac=52:54:00:e2:e0:01
 node=e2e-$fw
 order=net-first
-[[ $fw == uefi ]] && order=${E2E_UEFI_ORDER:-disk-first}
+[[ $fw == uefi ]] && order=${E2E_UEFI_ORDER:-net-first}
+want_grub=0
+[[ $fw == uefi && $order == net-first ]] && want_grub=1
 E2E_IMAGE=$image
 e2e_config "$E2E_DIR/cluster.yaml" "$bootenv"
 cat >> "$E2E_DIR/cluster.yaml" <<YAML
@@ -67,9 +69,19 @@ e2e_log "install finished after $(since)s"
 [[ $(node_state) == installed ]] || { tail -n 40 "$E2E_DIR/$node.console" >&2; e2e_die "node is $(node_state) after the install boot, want installed"; }
 cp "$E2E_DIR/$node.console" "$E2E_DIR/$node.install.console"
 
+# disk_boot: waits for the installed OS's first line and prints the handoff times.
+disk_boot() {
+  e2e_wait_console "$node" 'drover-test-os: booted from disk' 600
+  local up
+  up=$(e2e_now_ms)
+  [[ $order == net-first ]] && e2e_handoff "$node" "$up" "$want_grub"
+  return 0
+}
+
 e2e_log "power on #2: boots the disk and joins"
 e2e_qemu "$node" "$fw" "$mac" tap0 "$disk" "$order"
 qpid=$E2E_LAST_PID
+disk_boot
 e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
 e2e_wait_exit "$qpid" "$node"
 e2e_log "joined after $(since)s"
@@ -80,6 +92,7 @@ e2e_check_runtime "$node"
 e2e_log "power on #3: an installed machine boots its disk again, no reinstall"
 e2e_qemu "$node" "$fw" "$mac" tap0 "$disk" "$order"
 qpid=$E2E_LAST_PID
+disk_boot
 e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
 e2e_wait_exit "$qpid" "$node"
 [[ $(node_state) == joined ]] || e2e_die "node is $(node_state) after a third power-on, want joined"

@@ -32,7 +32,9 @@ class WholeBoot : public ::testing::Test {
     ASSERT_FALSE(src_.empty() || bin_.empty());
     const auto bootenv = bin_ + "/boot-env";
     if (!fs::exists(bootenv + "/initrd.img")) {
-      ASSERT_EQ(run(src_ + "/images/boot-env/build.sh " + bootenv + " --agent " + bin_ + "/bin/drover-agent"), 0)
+      ASSERT_EQ(run(src_ + "/images/boot-env/build.sh " + bootenv + " --agent " + bin_ +
+                    "/bin/drover-agent"),
+                0)
           << "building the boot environment failed";
     }
     const auto image = bin_ + "/e2e/test-os.raw.zst";
@@ -44,16 +46,16 @@ class WholeBoot : public ::testing::Test {
   }
 
   void boot(const std::string& firmware) {
-    const int rc = run(src_ + "/tests/e2e/whole-boot.sh " + firmware + " " + bin_ + "/bin/drover " + bin_ +
-                       "/boot-env " + bin_ + "/e2e/test-os.raw.zst");
+    const int rc = run(src_ + "/tests/e2e/whole-boot.sh " + firmware + " " + bin_ + "/bin/drover " +
+                       bin_ + "/boot-env " + bin_ + "/e2e/test-os.raw.zst");
     if (rc == 77) GTEST_SKIP() << "a prerequisite is missing";
     EXPECT_EQ(rc, 0) << firmware << " whole boot failed (console and log above)";
   }
 
   // tests/e2e/scenarios.sh: discovery, proxy, cluster.
   void scenario(const std::string& name) {
-    const int rc = run(src_ + "/tests/e2e/scenarios.sh " + name + " " + bin_ + "/bin/drover " + bin_ + "/boot-env " +
-                       bin_ + "/e2e/test-os.raw.zst");
+    const int rc = run(src_ + "/tests/e2e/scenarios.sh " + name + " " + bin_ + "/bin/drover " +
+                       bin_ + "/boot-env " + bin_ + "/e2e/test-os.raw.zst");
     if (rc == 77) GTEST_SKIP() << "a prerequisite is missing";
     EXPECT_EQ(rc, 0) << name << " scenario failed (console and log above)";
   }
@@ -71,20 +73,31 @@ class WholeBoot : public ::testing::Test {
   std::string bin_;
 };
 
-TEST_F(WholeBoot, BiosInstallsBootsItsDiskAndJoins) { boot("bios"); }
+TEST_F(WholeBoot, BiosInstallsBootsItsDiskAndJoins) {
+  boot("bios");
+}
 
 // OVMF's own PXE fetches ipxe.efi over TFTP, which chains to the per-node script; after the
-// install the disk is reached through the firmware's boot order (disk first).
-TEST_F(WholeBoot, UefiInstallsBootsItsDiskAndJoins) { boot("uefi"); }
+// install the NIC is still first: the local script chains Drover's network GRUB, whose
+// grub.cfg starts the disk's EFI loader.
+TEST_F(WholeBoot, UefiInstallsBootsItsDiskAndJoins) {
+  boot("uefi");
+}
 
 // An unknown machine boots the agent in discovery mode and shows up with its facts.
-TEST_F(WholeBoot, UnknownMachineIsDiscoveredWithItsFacts) { scenario("discovery"); }
+TEST_F(WholeBoot, UnknownMachineIsDiscoveredWithItsFacts) {
+  scenario("discovery");
+}
 
 // dnsmasq leases the address; Drover in proxyDHCP mode gives the boot answers.
-TEST_F(WholeBoot, ProxyDhcpBesideDnsmasqInstalls) { scenario("proxy"); }
+TEST_F(WholeBoot, ProxyDhcpBesideDnsmasqInstalls) {
+  scenario("proxy");
+}
 
 // A master and a worker boot at once, install, and join.
-TEST_F(WholeBoot, MasterAndWorkerInstallAndJoin) { scenario("cluster"); }
+TEST_F(WholeBoot, MasterAndWorkerInstallAndJoin) {
+  scenario("cluster");
+}
 
 // Three replicas on a three-member etcd (tests/e2e/ha-boot.sh): the replica that
 // acknowledged the machine's first DHCP is killed (-9); the machine still installs, boots

@@ -1,5 +1,7 @@
 // The boot flow as a machine sees it: entry script, install script, the agent's calls,
 // then local boot on every later power-on, reinstall, failure, unknown machines.
+#include <filesystem>
+
 #include "tests/server/serve_fixture.hpp"
 
 namespace drover::server::testing {
@@ -12,7 +14,9 @@ TEST_F(ServeTest, EntryScriptChainsWithTheMachineIdentity) {
   auto r = get("/boot.ipxe");
   ASSERT_EQ(r.status, 200);
   EXPECT_THAT(r.body, ::testing::StartsWith("#!ipxe\n"));
-  EXPECT_THAT(r.body, HasSubstr("/boot.ipxe?mac=${netX/mac}&uuid=${uuid}&arch=${buildarch}&platform=${platform}"));
+  EXPECT_THAT(
+      r.body,
+      HasSubstr("/boot.ipxe?mac=${netX/mac}&uuid=${uuid}&arch=${buildarch}&platform=${platform}"));
 }
 
 TEST_F(ServeTest, KnownMachineGetsTheInstallScriptWithABootToken) {
@@ -54,7 +58,15 @@ TEST_F(ServeTest, InstalledNodeBootsLocallyOnEveryLaterPowerOn) {
 
   // The agent in the installed OS joins; still a local boot.
   EXPECT_EQ(event(cred, "joined").status, 200);
-  EXPECT_THAT(script(kMac1, "efi"), HasSubstr("exit 1"));
+  // x64 UEFI: the script chains the network GRUB, served from server.boot.grub_efi.
+  const auto efi = script(kMac1, "efi");
+  EXPECT_THAT(efi,
+              HasSubstr("chain --autofree " + app_->http() + "/grubnetx64.efi || goto failed"));
+  EXPECT_THAT(efi, Not(HasSubstr("sanboot")));
+  const auto grub = get("/grubnetx64.efi");
+  EXPECT_EQ(grub.status, 200);
+  EXPECT_EQ(grub.body.size(),
+            std::filesystem::file_size("/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed"));
   // The other node is untouched.
   EXPECT_THAT(script(kMac2), HasSubstr("drover.mode=install"));
 }
@@ -105,7 +117,8 @@ TEST_F(ServeTest, UnknownMachineBootsDiscoveryAndWaits) {
   // The agent reports its registration as a timeline entry; that moves nothing: a
   // discovered machine stays discovered and waits (it is not told to install).
   const auto credential = x.json().value("credential", "");
-  ASSERT_EQ(event(credential, "registered", "mode=discover action=wait state=discovered").status, 200);
+  ASSERT_EQ(event(credential, "registered", "mode=discover action=wait state=discovered").status,
+            200);
   reg = registerNode(credential, kUnknownMac);
   EXPECT_EQ(reg.json().value("action", ""), "wait");
   EXPECT_EQ(reg.json().value("state", ""), "discovered");

@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/packaged_starter.hpp"
 #include "cluster/loader.hpp"
 #include "common/fd.hpp"
 
@@ -67,6 +68,52 @@ Result<Ipv4Range> poolFor(const HostAddress& host) {
     return makeError("subnet_too_small",
                      fmt::format("no room for a pool in {}/{}", host.address.str(), host.prefix));
   return Ipv4Range{Ipv4Address(first), Ipv4Address(end)};
+}
+
+// Writes all of `data` to `fd` and syncs it.
+Status writeAll(int fd, const std::string& data, const std::string& name) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const auto n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return makeError("write", fmt::format("{}: {}", name, std::strerror(errno)));
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0)
+    return makeError("write", fmt::format("{}: {}", name, std::strerror(errno)));
+  return {};
+}
+
+// Creates `path` with `data`; the error code "exists" when there is a file already.
+Status writeNew(const std::filesystem::path& path, const std::string& data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) {
+    if (errno == EEXIST) return makeError("exists", path.string() + " exists");
+    return makeError("open", fmt::format("{}: {}", path.string(), std::strerror(errno)));
+  }
+  if (auto w = writeAll(fd.get(), data, path.string()); !w) return w;
+  if (fd.close() != 0)
+    return makeError("write", fmt::format("{}: {}", path.string(), std::strerror(errno)));
+  return {};
+}
+
+// Replaces the packaged starter at `path` by `data` atomically (a new file beside it, then
+// rename), so a crash leaves either the starter or the whole new declaration.
+Status replaceStarter(const std::filesystem::path& path, const std::string& data) {
+  auto tmp = path;
+  tmp += ".drover-init";
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  if (auto w = writeNew(tmp, data); !w) {
+    std::filesystem::remove(tmp, ec);
+    return w;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    std::filesystem::remove(tmp, ec);
+    return makeError("rename", fmt::format("{}: {}", path.string(), std::strerror(e)));
+  }
+  return {};
 }
 
 }  // namespace
@@ -175,27 +222,18 @@ int runInit(const InitOptions& o, std::ostream& out, std::ostream& err) {
   const std::filesystem::path path(o.output);
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd) {
-    if (errno == EEXIST)
+  auto written = writeNew(path, *text);
+  if (!written && written.error().code == "exists") {
+    // The Debian package ships the starter as a conffile: replace it while it is exactly
+    // as packaged, never once it has been edited.
+    if (!isPackagedStarter(path)) {
       err << "drover init: " << o.output << " exists; not overwriting it (move it away first)\n";
-    else
-      err << "drover init: " << o.output << ": " << std::strerror(errno) << '\n';
-    return 1;
-  }
-  const std::string& data = *text;
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const auto n = ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err << "drover init: " << o.output << ": " << std::strerror(errno) << '\n';
       return 1;
     }
-    done += static_cast<std::size_t>(n);
+    written = replaceStarter(path, *text);
   }
-  if (::fsync(fd.get()) != 0 || fd.close() != 0) {
-    err << "drover init: " << o.output << ": " << std::strerror(errno) << '\n';
+  if (!written) {
+    err << "drover init: " << written.error().message << '\n';
     return 1;
   }
   out << fmt::format("{}: {} on {} ({}/{}){}\n", o.output, o.proxy ? "proxyDHCP" : "DHCP",
@@ -209,7 +247,8 @@ void addInitCommand(CLI::App& root, Context& ctx) {
   auto* cmd = root.add_subcommand("init", "Write a starter cluster declaration for this host");
   cmd->add_option("-i,--interface", opts->interface, "Interface machines boot on")->required();
   cmd->add_flag("--proxy", opts->proxy, "proxyDHCP: the site's DHCP server leases the addresses");
-  cmd->add_option("-o,--output", opts->output, "Where to write it (never overwritten)")
+  cmd->add_option("-o,--output", opts->output,
+                  "Where to write it (only the unedited packaged starter is replaced)")
       ->capture_default_str();
   cmd->add_option("--state-dir", opts->state_dir, "State directory the declaration names")
       ->capture_default_str();

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/packaged_starter.hpp"
 #include "server/app.hpp"
 
 namespace drover::cli {
@@ -29,6 +30,14 @@ void addServeCommand(CLI::App& root, Context& ctx) {
                   "Threads for HTTP and the API (DHCP and TFTP run on their own)")
       ->check(CLI::Range(1, 64));
   cmd->callback([opts, &ctx] {
+    if (isPackagedStarter(opts->config_path)) {
+      ctx.err << "drover serve: " << opts->config_path
+              << " is the packaged starter declaration, which names no real network; write "
+                 "this host's declaration over it with `drover init --interface IF` (or edit "
+                 "it), then start again\n";
+      ctx.exit_code = kStarterExitStatus;
+      return;
+    }
     auto app = server::App::create(*opts);
     if (!app) {
       ctx.err << app.error().message;

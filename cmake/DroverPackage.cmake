@@ -7,7 +7,8 @@
 # (/usr/share/drover/boot-env/), the systemd unit, man pages, bash completion, the docs and
 # the example declarations (/usr/share/doc/drover/examples/). Shared library dependencies
 # come from dpkg-shlibdeps; the maintainer scripts (packaging/debian/) create the drover
-# user and /var/lib/drover, and remove state and declaration on purge.
+# user and /var/lib/drover, and remove state and declaration on purge. The starter
+# declaration /etc/drover/cluster.yaml is a conffile.
 
 include(GNUInstallDirs)
 set(DROVER_PKG_DIR ${PROJECT_SOURCE_DIR}/packaging)
@@ -22,7 +23,12 @@ install(FILES ${DROVER_PKG_DIR}/systemd/drover.service DESTINATION /lib/systemd/
         COMPONENT drover)
 install(FILES ${DROVER_PKG_DIR}/bash-completion/drover
         DESTINATION share/bash-completion/completions COMPONENT drover)
-install(DIRECTORY DESTINATION /etc/drover COMPONENT drover)
+# The starter declaration is the conffile /etc/drover/cluster.yaml (packaging/debian/
+# conffiles): dpkg keeps an operator's edits on upgrade. `drover init` replaces it while it
+# is unedited; the pristine copy beside the boot environment recipe is for comparison.
+install(FILES ${DROVER_PKG_DIR}/cluster.yaml DESTINATION /etc/drover COMPONENT drover)
+install(FILES ${DROVER_PKG_DIR}/cluster.yaml DESTINATION share/drover
+        RENAME cluster.yaml.starter COMPONENT drover)
 install(FILES ${PROJECT_SOURCE_DIR}/configs/cluster.yaml ${PROJECT_SOURCE_DIR}/configs/minimal.yaml
               ${PROJECT_SOURCE_DIR}/configs/proxy.yaml ${PROJECT_SOURCE_DIR}/configs/relay.yaml
         DESTINATION share/doc/drover/examples COMPONENT drover)
@@ -73,8 +79,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, ipxe, grub-efi-amd64-signed, procps")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cpio, ca-certificates")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-    ${DROVER_PKG_DIR}/debian/postinst ${DROVER_PKG_DIR}/debian/prerm
-    ${DROVER_PKG_DIR}/debian/postrm)
+    ${DROVER_PKG_DIR}/debian/conffiles ${DROVER_PKG_DIR}/debian/postinst
+    ${DROVER_PKG_DIR}/debian/prerm ${DROVER_PKG_DIR}/debian/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_INSTALL_CMAKE_PROJECTS "${CMAKE_BINARY_DIR};${PROJECT_NAME};drover;/")

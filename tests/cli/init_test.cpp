@@ -1,12 +1,17 @@
 // drover init: the starter declaration validates as written (DHCP with a pool, proxyDHCP),
 // leaves the host's own address and gateway out of its pool, refuses what it cannot serve,
-// and never overwrites a file.
+// and never overwrites a file but the unedited packaged starter, which validates and which
+// `drover serve` refuses to start with.
+#include <cstdlib>
 #include <sstream>
+#include <vector>
 
 #include <gtest/gtest.h>
+#include <CLI/CLI.hpp>
 
 #include "boot/template_check.hpp"
 #include "cli/commands.hpp"
+#include "cli/packaged_starter.hpp"
 #include "cluster/loader.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -101,6 +106,54 @@ TEST(Init, AnUnknownInterfaceIsNamed) {
   EXPECT_EQ(runInit(o, out, err), 1);
   EXPECT_NE(err.str().find("no interface named \"nosuchif0\""), std::string::npos) << err.str();
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "c.yaml"));
+}
+
+TEST(Starter, ThePackagedStarterValidatesAndIsTheFileInTheSourceTree) {
+  test::TempDir dir("drover-init");
+  const std::string starter(packagedStarter());
+  EXPECT_EQ(problems(starter, dir.path()), "") << starter;
+  const char* src = std::getenv("DROVER_SOURCE_DIR");
+  const auto source = std::filesystem::path(src ? src : ".") / "packaging" / "cluster.yaml";
+  EXPECT_TRUE(isPackagedStarter(source));
+  EXPECT_FALSE(isPackagedStarter(dir.path() / "missing.yaml"));
+}
+
+TEST(Starter, InitReplacesTheUneditedStarterOnly) {
+  test::TempDir dir("drover-init");
+  const auto file = dir.path() / "cluster.yaml";
+  InitOptions o{.interface = "lo", .output = file.string()};
+  test::writeFile(file, std::string(packagedStarter()));
+  std::ostringstream out, err;
+  ASSERT_EQ(runInit(o, out, err), 0) << err.str();
+  const auto written = test::readFile(file);
+  EXPECT_NE(written.find("advertise: 127.0.0.1 "), std::string::npos) << written;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "cluster.yaml.drover-init"));
+  EXPECT_FALSE(isPackagedStarter(file));
+
+  // The starter with one edit (a comment added at the end) is the operator's file.
+  const std::string edited = std::string(packagedStarter()) + "# mine\n";
+  test::writeFile(file, edited);
+  std::ostringstream out2, err2;
+  EXPECT_EQ(runInit(o, out2, err2), 1);
+  EXPECT_NE(err2.str().find("not overwriting"), std::string::npos) << err2.str();
+  EXPECT_EQ(test::readFile(file), edited);
+}
+
+TEST(Starter, ServeRefusesTheStarterAndSaysWhatToDo) {
+  test::TempDir dir("drover-init");
+  const auto file = dir.path() / "cluster.yaml";
+  test::writeFile(file, std::string(packagedStarter()));
+  std::ostringstream out, err;
+  Context ctx{out, err};
+  CLI::App app;
+  addServeCommand(app, ctx);
+  const std::vector<std::string> args{"--state-dir", dir.path().string(), "--config", file.string(),
+                                      "serve"};  // CLI11 parses in reverse
+  app.parse(std::vector<std::string>(args));
+  EXPECT_EQ(ctx.exit_code, kStarterExitStatus);
+  EXPECT_NE(err.str().find("is the packaged starter declaration"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("drover init --interface IF"), std::string::npos) << err.str();
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "state.db"));
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #
 #   tests/packaging/package_test.sh BUILD_DIR
 #
-#  1. `cmake --build BUILD_DIR --target deb`, then lintian: no errors;
+#  1. `cmake --build BUILD_DIR --target deb`, then lintian: no errors; /etc/drover/cluster.yaml
+#     is its one conffile and validates; an "older" package is made from it by repacking
+#     (version <version>~old, without the conffile, as packages before it were);
 #  2. a fresh Debian 12 root (mmdebstrap; the pristine tarball is cached for a week in
-#     ~/.cache/drover/package-test), `apt-get install ./drover_*.deb` in it: the drover
+#     ~/.cache/drover/package-test), `apt-get install` of the older package in it: the drover
 #     user, /var/lib/drover owned by it, the unit enabled, nothing written to /etc/drover;
 #  3. in a network namespace of its own (a veth at 192.0.2.1/24, so no DHCP reaches a real
 #     network) the root is booted with systemd-nspawn --boot when this machine can; else the
@@ -14,8 +16,13 @@
 #     `drover init --interface` + validate, a state database of the version 1 layout
 #     (tests/testdata/state/v1-state.db, as an older drover left it), start (migrated, the
 #     backup beside it), GET /healthz, a broken declaration +
-#     reload (still serving, the log says why), apt-get remove (stopped, /var/lib/drover
-#     kept), apt-get purge (/var/lib/drover and /etc/drover gone).
+#     reload (still serving, the log says why); an edited declaration, then an upgrade to the
+#     current package with --force-confold (restarted, the edit kept, the packaged one beside
+#     it as .dpkg-dist, /var/lib/drover intact, no second migration); apt-get remove (stopped,
+#     /var/lib/drover kept, the migrated database still holds the version 1 nodes), apt-get
+#     purge (/var/lib/drover and /etc/drover gone); a fresh install of the current package
+#     (the starter conffile: the service refuses it with status 78, `drover init` replaces
+#     it) and dpkg --purge.
 #
 # PACKAGE_TEST_BOOT=chroot takes the chroot way even where nspawn could boot.
 # Needs root, mmdebstrap, lintian, systemd-container and the Debian mirror. Exit 77 (CTest:
@@ -27,6 +34,7 @@ start_s=$(date +%s)
 ns=drvpkg$$
 veth=dpkg$$
 root=""
+old_dir=""
 nspawn_pid=""
 serve_pid=""
 mounted=()
@@ -51,11 +59,12 @@ cleanup() {
   ip netns del "$ns" 2>/dev/null
   ip link del "$veth" 2>/dev/null
   [[ -n $root && -d $root ]] && rm -rf --one-file-system "$root"
+  [[ -n $old_dir && -d $old_dir ]] && rm -rf "$old_dir"
 }
 trap cleanup EXIT
 
 [[ $(id -u) == 0 ]] || skip "needs root (mmdebstrap, chroot, network namespaces)"
-for tool in mmdebstrap lintian systemd-nspawn ip setpriv curl; do
+for tool in mmdebstrap lintian systemd-nspawn ip setpriv curl sqlite3; do
   command -v "$tool" >/dev/null || skip "$tool is missing (scripts/packages/package.txt)"
 done
 
@@ -71,6 +80,23 @@ if ! lintian --fail-on error --tag-display-limit 0 "$deb" >"$build/package-test-
   fail "lintian reports errors"
 fi
 say "lintian: no errors ($(grep -c '^[WI]:' "$build/package-test-lintian.log" || true) warnings/infos)"
+conffiles=$(dpkg-deb -I "$deb" conffiles) || fail "the package has no conffiles"
+[[ $conffiles == /etc/drover/cluster.yaml ]] || fail "conffiles: $conffiles"
+version=$(dpkg-deb -f "$deb" Version)
+
+# The older package: this one repacked under a lower version, without the conffile (and the
+# starter's copy), as packages were before the starter was shipped. Its binaries are these.
+old_dir=$(mktemp -d /var/tmp/drover-package-old-XXXXXX)
+dpkg-deb -R "$deb" "$old_dir/pkg"
+"$build/bin/drover" validate "$old_dir/pkg/etc/drover/cluster.yaml" >/dev/null ||
+  fail "the packaged starter declaration does not validate"
+rm "$old_dir/pkg/etc/drover/cluster.yaml" "$old_dir/pkg/usr/share/drover/cluster.yaml.starter" \
+  "$old_dir/pkg/DEBIAN/conffiles"
+sed -i '/cluster\.yaml/d' "$old_dir/pkg/DEBIAN/md5sums"
+sed -i "s/^Version: .*/Version: ${version}~old/" "$old_dir/pkg/DEBIAN/control"
+dpkg-deb -Zgzip -z1 --root-owner-group -b "$old_dir/pkg" "$old_dir/drover-old.deb" >/dev/null ||
+  fail "repacking the older package"
+say "conffile /etc/drover/cluster.yaml (validates); older package ${version}~old repacked"
 
 # --- 2. a fresh Debian 12 root with the package -----------------------------------------
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/drover/package-test
@@ -96,11 +122,13 @@ in_root() { chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C.
 in_uid() { awk -F: -v u="$1" '$1 == u { print $3 }' "$root/etc/passwd"; }
 in_gid() { awk -F: -v g="$1" '$1 == g { print $3 }' "$root/etc/group"; }
 
-cp "$deb" "$root/tmp/drover.deb"
-say "apt-get install ./drover.deb"
+mkdir -p "$root/root/debs"
+cp "$deb" "$root/root/debs/drover-new.deb"
+cp "$old_dir/drover-old.deb" "$root/root/debs/drover-old.deb"
+say "apt-get install ./drover-old.deb (${version}~old)"
 in_root apt-get -q update >"$build/package-test-apt.log" 2>&1 ||
   { cat "$build/package-test-apt.log"; skip "apt-get update in the root failed (Debian mirror unreachable?)"; }
-in_root apt-get install -y -q --no-install-recommends /tmp/drover.deb >"$build/package-test-apt.log" 2>&1 ||
+in_root apt-get install -y -q --no-install-recommends /root/debs/drover-old.deb >"$build/package-test-apt.log" 2>&1 ||
   { cat "$build/package-test-apt.log"; fail "apt-get install"; }
 in_root getent passwd drover >/dev/null || fail "no drover user"
 [[ $(in_root stat -c %U:%G /var/lib/drover) == drover:drover ]] || fail "/var/lib/drover is not drover's"
@@ -230,6 +258,52 @@ serve_log | grep -q RELOAD_REJECTED || { serve_log; fail "the log does not say w
 say "reload with a broken declaration: still serving; $(serve_log | grep -m1 RELOAD_REJECTED | cut -c1-120)"
 cp "$root/tmp/good.yaml" "$root/etc/drover/cluster.yaml"
 
+# --- 5. upgrade to the current package, the declaration edited ---------------------------
+sed -i 's/^    lease: 1h$/    lease: 2h/' "$root/etc/drover/cluster.yaml"
+grep -q '^    lease: 2h$' "$root/etc/drover/cluster.yaml" || fail "could not edit the declaration"
+run drover validate /etc/drover/cluster.yaml >/dev/null || fail "the edited declaration does not validate"
+reload_service || fail "reload of the edited declaration"
+conf_sum=$(sha256sum <"$root/etc/drover/cluster.yaml")
+# Everything in /var/lib/drover but the live databases is unchanged by an upgrade.
+state_sums() {
+  (cd "$root/var/lib/drover" && find . -type f ! -name '*.db' ! -name '*.db-wal' ! -name '*.db-shm' \
+    -print0 | sort -z | xargs -0r sha256sum)
+}
+state_before=$(state_sums)
+[[ -n $state_before ]] || fail "no state files besides the databases"
+if [[ $mode == nspawn ]]; then
+  invocation=$(run systemctl show -p InvocationID --value drover)
+else
+  kill -TERM "$serve_pid"
+  wait "$serve_pid" || true
+  serve_pid=""
+fi
+say "upgrade: apt-get install --force-confold ./drover-new.deb ($version)"
+run apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold \
+  /root/debs/drover-new.deb >"$build/package-test-upgrade.log" 2>&1 ||
+  { cat "$build/package-test-upgrade.log"; fail "the upgrade"; }
+[[ $(run dpkg-query -W -f '${Version}' drover) == "$version" ]] || fail "the upgrade did not install $version"
+[[ $(run dpkg-query -W -f '${Conffiles}' drover) == *" /etc/drover/cluster.yaml "* ]] ||
+  fail "/etc/drover/cluster.yaml is not a conffile of the installed package"
+if [[ $mode == nspawn ]]; then
+  [[ $(run systemctl show -p InvocationID --value drover) != "$invocation" ]] || fail "the upgrade did not restart the service"
+  [[ $(run systemctl is-active drover) == active ]] || { run systemctl status drover --no-pager; fail "not active after the upgrade"; }
+  new_log() { run journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID="$(run systemctl show -p InvocationID --value drover)"; }
+else
+  start_service || fail "start after the upgrade"
+  new_log() { serve_log; }
+fi
+wait_healthy || { serve_log; fail "/healthz does not answer after the upgrade"; }
+[[ $(sha256sum <"$root/etc/drover/cluster.yaml") == "$conf_sum" ]] || fail "the upgrade changed the edited declaration"
+cmp -s "$root/etc/drover/cluster.yaml.dpkg-dist" "$root/usr/share/drover/cluster.yaml.starter" ||
+  fail "the packaged starter is not beside the kept declaration as cluster.yaml.dpkg-dist"
+[[ $(state_sums) == "$state_before" ]] || fail "the upgrade changed /var/lib/drover"
+for _ in $(seq 25); do new_log | grep -q SERVE_STARTED && break; sleep 0.2; done
+new_log | grep -q SERVE_STARTED || { new_log; fail "no SERVE_STARTED after the upgrade"; }
+new_log | grep -q STATE_MIGRATED && { new_log; fail "the database was migrated a second time"; }
+run drover init --interface pkg0 2>/dev/null && fail "drover init overwrote the kept declaration"
+say "upgraded to $version: restarted, /healthz answers, the edited declaration kept (.dpkg-dist beside it), state intact"
+
 if [[ $mode == chroot ]]; then
   kill -TERM "$serve_pid"
   wait "$serve_pid" || true
@@ -240,11 +314,36 @@ healthy && fail "still serving after apt-get remove"
 [[ $mode != nspawn ]] || ! run systemctl is-active -q drover || fail "the unit is active after remove"
 run test -f /var/lib/drover/state.db || fail "apt-get remove lost /var/lib/drover"
 run test -f /etc/drover/cluster.yaml || fail "apt-get remove lost /etc/drover/cluster.yaml"
+# The database the upgrade carried over, read with the service stopped.
+[[ $(sqlite3 "file:$root/var/lib/drover/state.db?mode=ro" 'PRAGMA user_version') == 2 ]] ||
+  fail "the state database is not at version 2"
+[[ $(sqlite3 "file:$root/var/lib/drover/state.db?mode=ro" 'SELECT group_concat(name) FROM (SELECT name FROM nodes ORDER BY name)') == master-1,worker-2 ]] ||
+  fail "the version 1 nodes did not survive the migration and the upgrade"
 say "apt-get remove: stopped, /var/lib/drover and the declaration kept"
 run apt-get purge -y -q drover >/dev/null || fail "apt-get purge"
 run test -e /var/lib/drover && fail "apt-get purge kept /var/lib/drover"
 run test -e /etc/drover && fail "apt-get purge kept /etc/drover"
 say "apt-get purge: /var/lib/drover and /etc/drover removed"
+
+# --- 6. a fresh install of the current package: the starter conffile ---------------------
+run dpkg -i /root/debs/drover-new.deb >/dev/null || fail "dpkg -i of the current package"
+run cmp -s /etc/drover/cluster.yaml /usr/share/drover/cluster.yaml.starter || fail "the starter is not installed"
+if [[ $mode == nspawn ]]; then
+  run systemctl start drover 2>/dev/null && fail "the service started with the packaged starter"
+  [[ $(run systemctl show -p ExecMainStatus --value drover) == 78 ]] || fail "the starter did not exit with 78"
+  [[ $(run systemctl is-failed drover) == failed ]] || fail "the unit retries the starter"
+else
+  rc=0
+  run setpriv --reuid="$user" --regid="$user" --init-groups -- $exec_start \
+    >"$root/var/log/drover-test.log" 2>&1 || rc=$?
+  [[ $rc == 78 ]] || fail "the starter: exit status $rc, not 78"
+fi
+serve_log | grep -q 'is the packaged starter declaration' || { serve_log; fail "drover serve does not say why"; }
+run drover init --interface pkg0 >/dev/null || fail "drover init did not replace the packaged starter"
+run drover validate /etc/drover/cluster.yaml >/dev/null || fail "the replaced declaration does not validate"
+run dpkg --purge drover >/dev/null || fail "dpkg --purge"
+run test -e /etc/drover && fail "dpkg --purge kept /etc/drover"
+say "fresh install: the starter refused by the service (status 78), replaced by drover init; purged"
 
 say "PASS in $(($(date +%s) - start_s))s ($mode)"
 [[ $mode == nspawn ]] || skip "$why (every step passed in a chroot, the systemd steps done by hand)"

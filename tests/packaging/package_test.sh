@@ -105,12 +105,12 @@ mkdir -p "$cache"
 if [[ ! -s $base || -n $(find "$base" -mtime +7) ]]; then
   say "making a Debian 12 root with mmdebstrap (cached in $base)"
   mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus,curl,iproute2,ca-certificates \
-    --mode=root bookworm "$base.new" \
+    --mode=root bookworm "$cache/bookworm.new.tar" \
     "deb http://deb.debian.org/debian bookworm main" \
     "deb http://deb.debian.org/debian bookworm-updates main" \
     "deb http://deb.debian.org/debian-security bookworm-security main" >"$build/package-test-mmdebstrap.log" 2>&1 ||
     { tail -20 "$build/package-test-mmdebstrap.log"; skip "mmdebstrap could not make a Debian 12 root (mirror unreachable?)"; }
-  mv "$base.new" "$base"
+  mv "$cache/bookworm.new.tar" "$base"   # mmdebstrap picks the format by the suffix: .tar
 fi
 root=$(mktemp -d /var/tmp/drover-package-XXXXXX)
 tar -C "$root" -xf "$base"

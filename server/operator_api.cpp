@@ -19,16 +19,27 @@ using nlohmann::json;
 
 std::string stateName(const std::optional<state::NodeRecord>& rec) {
   if (!rec) return "new";
-  return std::string(state::toString(rec->status.state)) + (rec->status.reinstall_requested ? "+reinstall" : "") +
+  return std::string(state::toString(rec->status.state)) +
+         (rec->status.reinstall_requested ? "+reinstall" : "") +
          (rec->status.capture_requested ? "+capture" : "");
 }
 
 // One row of the node table: the declaration and the stored record, either may be absent.
+// `last_events`: every node's latest timeline entry (StateStore::lastEvents), read once for
+// a whole table; null: this node's is read.
 json nodeSummary(Context& ctx, const cluster::Config& c, const cluster::Node* decl,
-                 const std::optional<state::NodeRecord>& rec, const std::string& name) {
-  json j = {{"name", name}, {"mac", ""}, {"ip", ""}, {"profile", ""}, {"state", stateName(rec)},
-            {"since", rec ? rec->state_since_ms : 0}, {"last_event", ""}, {"last_event_ts", 0},
-            {"declared", decl != nullptr}, {"last_seen", ctx.presence->lastSeen(name)}};
+                 const std::optional<state::NodeRecord>& rec, const std::string& name,
+                 const std::map<std::string, state::TimelineEntry>* last_events = nullptr) {
+  json j = {{"name", name},
+            {"mac", ""},
+            {"ip", ""},
+            {"profile", ""},
+            {"state", stateName(rec)},
+            {"since", rec ? rec->state_since_ms : 0},
+            {"last_event", ""},
+            {"last_event_ts", 0},
+            {"declared", decl != nullptr},
+            {"last_seen", ctx.presence->lastSeen(name)}};
   if (decl) {
     if (!decl->macs.empty()) j["mac"] = decl->macs.front().value.str();
     if (decl->ip) j["ip"] = decl->ip->value.str();
@@ -36,7 +47,12 @@ json nodeSummary(Context& ctx, const cluster::Config& c, const cluster::Node* de
   }
   if (rec && j["mac"] == "") j["mac"] = rec->mac;
   j["capture"] = rec && rec->status.capture_requested ? rec->capture_image : std::string();
-  if (auto tl = ctx.store.timeline(name, 1); tl && !tl->empty()) {
+  if (last_events != nullptr) {
+    if (auto it = last_events->find(name); it != last_events->end()) {
+      j["last_event"] = it->second.phase;
+      j["last_event_ts"] = it->second.ts_ms;
+    }
+  } else if (auto tl = ctx.store.timeline(name, 1); tl && !tl->empty()) {
     j["last_event"] = tl->back().phase;
     j["last_event_ts"] = tl->back().ts_ms;
   }
@@ -55,7 +71,8 @@ Response getNode(Context& ctx, const std::string& name) {
   const auto& c = snapshot->inventory.config();
   const auto* decl = snapshot->inventory.findNode(name);
   auto rec = ctx.store.getNode(name);
-  if (!rec) return Response::error(HttpStatus::internal_server_error, "store_error", rec.error().message);
+  if (!rec)
+    return Response::error(HttpStatus::internal_server_error, "store_error", rec.error().message);
   if (!decl && !*rec) return Response::error(HttpStatus::not_found, "not_found", "no such node");
   auto j = nodeSummary(ctx, c, decl, *rec, name);
   j["facts"] = *rec ? json::parse((*rec)->facts_json, nullptr, false) : json::object();
@@ -65,24 +82,30 @@ Response getNode(Context& ctx, const std::string& name) {
 
 Response nodeEvents(Context& ctx, const std::string& name) {
   auto tl = ctx.store.timeline(name, 1000);
-  if (!tl) return Response::error(HttpStatus::internal_server_error, "store_error", tl.error().message);
+  if (!tl)
+    return Response::error(HttpStatus::internal_server_error, "store_error", tl.error().message);
   json out = json::array();
-  for (const auto& e : *tl) out.push_back({{"ts", e.ts_ms}, {"phase", e.phase}, {"message", e.message}});
+  for (const auto& e : *tl)
+    out.push_back({{"ts", e.ts_ms}, {"phase", e.phase}, {"message", e.message}});
   return Response::json(HttpStatus::ok, out.dump());
 }
 
 Response reinstall(Context& ctx, const std::string& name) {
   auto snapshot = ctx.source.current();
   auto rec = ctx.store.getNode(name);
-  if (!rec) return Response::error(HttpStatus::internal_server_error, "store_error", rec.error().message);
+  if (!rec)
+    return Response::error(HttpStatus::internal_server_error, "store_error", rec.error().message);
   if (!*rec) {
-    if (!snapshot->inventory.findNode(name)) return Response::error(HttpStatus::not_found, "not_found", "no such node");
+    if (!snapshot->inventory.findNode(name))
+      return Response::error(HttpStatus::not_found, "not_found", "no such node");
     // Never booted: its next boot installs anyway.
     return Response::json(HttpStatus::ok, R"({"reinstall":"next boot installs"})");
   }
-  auto updated = state::applyEvent(ctx.store, name, state::NodeEvent::kReinstallRequested,
-                                   {state::nowMs(), "reinstall_requested", "operator asked for a reinstall"});
-  if (!updated) return Response::error(HttpStatus::conflict, updated.error().code, updated.error().message);
+  auto updated =
+      state::applyEvent(ctx.store, name, state::NodeEvent::kReinstallRequested,
+                        {state::nowMs(), "reinstall_requested", "operator asked for a reinstall"});
+  if (!updated)
+    return Response::error(HttpStatus::conflict, updated.error().code, updated.error().message);
   ctx.log->info("NODE_REINSTALL_REQUESTED node={}", name);
   return Response::json(HttpStatus::ok, R"({"reinstall":"requested"})");
 }
@@ -94,6 +117,8 @@ Result<nlohmann::json> nodeRows(Context& ctx) {
   const auto& c = snapshot->inventory.config();
   auto records = ctx.store.listNodes();
   if (!records) return records.error();
+  auto last = ctx.store.lastEvents();
+  if (!last) return last.error();
   std::map<std::string, std::optional<state::NodeRecord>> by_name;
   for (auto& r : *records) by_name[r.name] = r;
   json out = json::array();
@@ -104,9 +129,10 @@ Result<nlohmann::json> nodeRows(Context& ctx) {
       rec = it->second;
       by_name.erase(it);
     }
-    out.push_back(nodeSummary(ctx, c, &n, rec, n.name.value));
+    out.push_back(nodeSummary(ctx, c, &n, rec, n.name.value, &*last));
   }
-  for (const auto& [name, rec] : by_name) out.push_back(nodeSummary(ctx, c, nullptr, rec, name));
+  for (const auto& [name, rec] : by_name)
+    out.push_back(nodeSummary(ctx, c, nullptr, rec, name, &*last));
   return out;
 }
 
@@ -121,8 +147,9 @@ void addOperatorRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthG
   router.add(V::get, "/v1/nodes", guarded([](const Request&, Context& c) { return listNodes(c); }));
   router.add(V::get, "/v1/nodes/{name}",
              guarded([](const Request& r, Context& c) { return getNode(c, r.params.at("name")); }));
-  router.add(V::get, "/v1/nodes/{name}/events",
-             guarded([](const Request& r, Context& c) { return nodeEvents(c, r.params.at("name")); }));
+  router.add(V::get, "/v1/nodes/{name}/events", guarded([](const Request& r, Context& c) {
+               return nodeEvents(c, r.params.at("name"));
+             }));
   router.add(V::post, "/v1/nodes/{name}/reinstall", guarded([](const Request& r, Context& c) {
                const auto& name = r.params.at("name");
                auto body = nlohmann::json::parse(r.body(), nullptr, false);
@@ -147,12 +174,14 @@ void addOperatorRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthG
   router.add(V::post, "/v1/nodes/{name}/capture", guarded([](const Request& r, Context& c) {
                auto body = nlohmann::json::parse(r.body(), nullptr, false);
                std::string image = r.queryOr("image");
-               if (image.empty() && body.is_object() && body.contains("image") && body["image"].is_string())
+               if (image.empty() && body.is_object() && body.contains("image") &&
+                   body["image"].is_string())
                  image = body["image"].get<std::string>();
                return requestCapture(c, r.params.at("name"), image);
              }));
-  router.add(V::delete_, "/v1/nodes/{name}/capture",
-             guarded([](const Request& r, Context& c) { return cancelCapture(c, r.params.at("name")); }));
+  router.add(V::delete_, "/v1/nodes/{name}/capture", guarded([](const Request& r, Context& c) {
+               return cancelCapture(c, r.params.at("name"));
+             }));
 }
 
 }  // namespace drover::server

@@ -47,20 +47,30 @@ Result<NodeRecord> MemoryStore::updateNode(const std::string& name, const Update
   return next;
 }
 
-drover::Status MemoryStore::appendTimeline(const std::string& name, const std::vector<TimelineEntry>& entries) {
+drover::Status MemoryStore::appendTimeline(const std::string& name,
+                                           const std::vector<TimelineEntry>& entries) {
   std::lock_guard lock(mu_);
   auto& tl = timelines_[name];
   tl.insert(tl.end(), entries.begin(), entries.end());
   return {};
 }
 
-Result<std::vector<TimelineEntry>> MemoryStore::timeline(const std::string& name, std::size_t limit) {
+Result<std::vector<TimelineEntry>> MemoryStore::timeline(const std::string& name,
+                                                         std::size_t limit) {
   std::lock_guard lock(mu_);
   auto it = timelines_.find(name);
   if (it == timelines_.end()) return std::vector<TimelineEntry>();
   const auto& tl = it->second;
   std::size_t skip = tl.size() > limit ? tl.size() - limit : 0;
   return std::vector<TimelineEntry>(tl.begin() + static_cast<std::ptrdiff_t>(skip), tl.end());
+}
+
+Result<std::map<std::string, TimelineEntry>> MemoryStore::lastEvents() {
+  std::lock_guard lock(mu_);
+  std::map<std::string, TimelineEntry> out;
+  for (const auto& [name, tl] : timelines_)
+    if (!tl.empty()) out[name] = tl.back();
+  return out;
 }
 
 drover::Status MemoryStore::removeNode(const std::string& name) {
@@ -92,7 +102,8 @@ Result<bool> MemoryStore::claimToken(const TokenRecord& token) {
 
 Result<std::size_t> MemoryStore::purgeExpiredTokens(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
-  std::size_t n = std::erase_if(tokens_, [&](const auto& kv) { return kv.second.expires_ms < now_ms; });
+  std::size_t n =
+      std::erase_if(tokens_, [&](const auto& kv) { return kv.second.expires_ms < now_ms; });
   return n;
 }
 

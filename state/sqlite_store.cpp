@@ -251,6 +251,19 @@ Result<std::vector<TimelineEntry>> SqliteStore::timeline(const std::string& name
   return out;
 }
 
+Result<std::map<std::string, TimelineEntry>> SqliteStore::lastEvents() {
+  std::lock_guard lock(mu_);
+  // MAX(id) per node comes from the (node, id) index without reading the entries.
+  Stmt s(db_,
+         "SELECT t.node, t.ts, t.phase, t.message FROM timeline t JOIN (SELECT node, MAX(id) AS id "
+         "FROM timeline GROUP BY node) m ON t.id = m.id");
+  std::map<std::string, TimelineEntry> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) out[s.text(0)] = {s.integer(1), s.text(2), s.text(3)};
+  if (rc != SQLITE_DONE) return s.error();
+  return out;
+}
+
 drover::Status SqliteStore::removeNode(const std::string& name) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,8 +26,8 @@ struct NodeRecord {
   std::string facts_json = "{}";    // hardware facts from register
   std::string install_version;      // image version last installed
   std::string credential_hash;      // sha256 hex of the node credential, empty if none
-  std::string capture_image;        // image a requested capture publishes to (status.capture_requested)
-  std::string capture_token_hash;   // sha256 hex of the capture upload token, empty if none
+  std::string capture_image;  // image a requested capture publishes to (status.capture_requested)
+  std::string capture_token_hash;  // sha256 hex of the capture upload token, empty if none
 
   friend bool operator==(const NodeRecord&, const NodeRecord&) = default;
 };
@@ -63,9 +64,14 @@ class StateStore {
                                         const std::vector<TimelineEntry>& entries = {}) = 0;
 
   // Appends timeline entries for a node in one transaction (batch progress reports).
-  virtual drover::Status appendTimeline(const std::string& name, const std::vector<TimelineEntry>& entries) = 0;
+  virtual drover::Status appendTimeline(const std::string& name,
+                                        const std::vector<TimelineEntry>& entries) = 0;
   // Oldest first; at most `limit` most recent entries.
-  virtual Result<std::vector<TimelineEntry>> timeline(const std::string& name, std::size_t limit = 1000) = 0;
+  virtual Result<std::vector<TimelineEntry>> timeline(const std::string& name,
+                                                      std::size_t limit = 1000) = 0;
+  // The most recent timeline entry of every node that has one, by node name, in one query
+  // (the node table and the dashboard's overview).
+  virtual Result<std::map<std::string, TimelineEntry>> lastEvents() = 0;
 
   virtual drover::Status removeNode(const std::string& name) = 0;  // record and timeline
 
@@ -87,7 +93,8 @@ std::int64_t nowMs();
 // kRegistered when absent), stamps state_since when the state changes, and appends
 // `entry` to the timeline in the same transaction. `init` fills a new record
 // (mac, uuid, facts).
-Result<NodeRecord> applyEvent(StateStore& store, const std::string& name, NodeEvent event, TimelineEntry entry,
+Result<NodeRecord> applyEvent(StateStore& store, const std::string& name, NodeEvent event,
+                              TimelineEntry entry,
                               const std::function<void(NodeRecord&)>& init = {});
 
 }  // namespace drover::state

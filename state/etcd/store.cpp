@@ -33,6 +33,26 @@ std::string keyPart(std::string_view s) {
   return out;
 }
 
+// The inverse of keyPart.
+std::string unKeyPart(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 Compare modIs(std::string key, std::int64_t revision) {
   return {std::move(key), Compare::Target::kMod, Compare::Result::kEqual, revision, {}};
 }
@@ -261,6 +281,23 @@ Result<std::vector<TimelineEntry>> EtcdStore::timeline(const std::string& name, 
     auto e = rec::decodeEntry(it->key, it->value);
     if (!e) return e.error();
     out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+Result<std::map<std::string, TimelineEntry>> EtcdStore::lastEvents() {
+  // One (paged) range over every timeline: keys sort by node, then time, so the last key
+  // under a node's prefix is its latest entry.
+  const std::string dir = prefix_ + "/timeline/";
+  auto r = client_->range(dir);
+  if (!r) return r.error();
+  std::map<std::string, TimelineEntry> out;
+  for (const auto& kv : r->kvs) {
+    const auto slash = kv.key.find('/', dir.size());
+    if (!kv.key.starts_with(dir) || slash == std::string::npos) continue;
+    auto e = rec::decodeEntry(kv.key, kv.value);
+    if (!e) return e.error();
+    out[unKeyPart(std::string_view(kv.key).substr(dir.size(), slash - dir.size()))] = std::move(*e);
   }
   return out;
 }

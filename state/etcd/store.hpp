@@ -66,6 +66,7 @@ class EtcdStore final : public StateStore {
   drover::Status appendTimeline(const std::string& name,
                                 const std::vector<TimelineEntry>& entries) override;
   Result<std::vector<TimelineEntry>> timeline(const std::string& name, std::size_t limit) override;
+  Result<std::map<std::string, TimelineEntry>> lastEvents() override;
   drover::Status removeNode(const std::string& name) override;
   drover::Status putToken(const TokenRecord& token) override;
   Result<std::optional<TokenRecord>> takeToken(const std::string& hash) override;

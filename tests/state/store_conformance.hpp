@@ -116,6 +116,24 @@ TYPED_TEST_P(StoreConformance, ListAndRemove) {
   EXPECT_FALSE(s.getNode("b")->has_value());
 }
 
+TYPED_TEST_P(StoreConformance, LastEventsGivesEachNodesLatestEntryInOneCall) {
+  StateStore& s = *this->store_;
+  EXPECT_TRUE(s.lastEvents()->empty());
+  ASSERT_TRUE(applyEvent(s, "w-1", NodeEvent::kDiscovered, {10, "discovered", ""}).ok());
+  ASSERT_TRUE(s.appendTimeline("w-1", {{20, "kernel", "a"}, {20, "initrd", "b"}}).ok());
+  ASSERT_TRUE(applyEvent(s, "w 2/x", NodeEvent::kDiscovered, {5, "discovered", "odd name"}).ok());
+  ASSERT_TRUE(s.appendTimeline("no-record", {{7, "dhcp_offer", ""}}).ok());
+  ASSERT_TRUE(applyEvent(s, "gone", NodeEvent::kDiscovered, {1, "discovered", ""}).ok());
+  ASSERT_TRUE(s.removeNode("gone").ok());
+  auto last = s.lastEvents();
+  ASSERT_TRUE(last.ok()) << last.error().message;
+  ASSERT_EQ(last->size(), 3u);
+  EXPECT_EQ(last->at("w-1"), (TimelineEntry{20, "initrd", "b"}));
+  EXPECT_EQ(last->at("w 2/x"), (TimelineEntry{5, "discovered", "odd name"}));
+  EXPECT_EQ(last->at("no-record").phase, "dhcp_offer");
+  for (const auto& [name, e] : *last) EXPECT_EQ(s.timeline(name, 1)->back(), e) << name;
+}
+
 TYPED_TEST_P(StoreConformance, UpdateFnErrorWritesNothing) {
   StateStore& s = *this->store_;
   auto r = s.updateNode("x",
@@ -203,6 +221,7 @@ TYPED_TEST_P(StoreConformance, TokensSingleUseExpiryWrongNode) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(StoreConformance, NodeLifecycleAndTimeline, ListAndRemove,
+                            LastEventsGivesEachNodesLatestEntryInOneCall,
                             UpdateFnErrorWritesNothing, ConcurrentUpdatesAreAtomic,
                             TokensSingleUseExpiryWrongNode);
 

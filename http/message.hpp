@@ -1,10 +1,12 @@
-// What a handler sees (Request) and what it returns (Response). A response carries either a
-// string body or an open file; the server applies conditional requests and Range to file
+// What a handler sees (Request) and what it returns (Response). A response carries a string
+// body, an open file or a stream; the server applies conditional requests and Range to file
 // bodies and sends them with sendfile(2).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,10 +28,10 @@ using Verb = beast_http::verb;
 
 struct Request {
   beast_http::request<beast_http::string_body> message;  // method, target, headers, body
-  std::string path;                                  // raw path part of the target
-  std::map<std::string, std::string> query;          // percent-decoded query parameters
-  std::map<std::string, std::string> params;         // percent-decoded {name} segments
-  std::string tail;                                  // raw rest of the path for prefix routes
+  std::string path;                                      // raw path part of the target
+  std::map<std::string, std::string> query;              // percent-decoded query parameters
+  std::map<std::string, std::string> params;             // percent-decoded {name} segments
+  std::string tail;                                      // raw rest of the path for prefix routes
   boost::asio::ip::address client;
   std::uint16_t client_port = 0;
   bool tls = false;
@@ -48,18 +50,32 @@ struct FileBody {
   std::string etag;  // quoted strong ETag (see makeEtag)
 };
 
+// A long-lived body (Server-Sent Events): after the header the server asks next() every
+// pollInterval() and writes what it returns, until next() says the stream is over, the
+// client goes away, a write times out or the server stops. next() runs on the connection's
+// strand and must not block. The response has no length and closes the connection.
+class StreamSource {
+ public:
+  virtual ~StreamSource() = default;
+  // Text to send now ("" for nothing yet), or nullopt when the stream is over.
+  virtual std::optional<std::string> next() = 0;
+  virtual std::chrono::milliseconds pollInterval() const { return std::chrono::milliseconds(100); }
+};
+
 struct Response {
   Status status = Status::ok;
   beast_http::fields headers;  // Content-Type and anything else the handler sets
   std::string body;
-  std::optional<FileBody> file;  // when set, `body` is ignored
+  std::optional<FileBody> file;            // when set, `body` is ignored
+  std::shared_ptr<StreamSource> stream{};  // when set, `body` and `file` are ignored
 
   static Response text(Status status, std::string body,
                        std::string_view content_type = "text/plain; charset=utf-8");
   static Response json(Status status, std::string body);
   // The API's error shape: {"error": code, "message": text}.
   static Response error(Status status, std::string_view code, std::string_view message);
-  static Response fromFile(FileBody file, std::string_view content_type = "application/octet-stream");
+  static Response fromFile(FileBody file,
+                           std::string_view content_type = "application/octet-stream");
 };
 
 }  // namespace drover::http

@@ -19,8 +19,10 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -82,7 +84,8 @@ void setCork(int socket_fd, bool on) {
 // Zero-copy: the kernel moves file pages to the socket (non-blocking), waiting on `socket`
 // for room.
 template <class Waitable>
-asio::awaitable<SendResult> sendfileLoop(Server::Impl& server, Waitable& socket, int fd, ByteRange range) {
+asio::awaitable<SendResult> sendfileLoop(Server::Impl& server, Waitable& socket, int fd,
+                                         ByteRange range) {
   off_t offset = static_cast<off_t>(range.offset);
   std::uint64_t left = range.length;
   std::size_t since_yield = 0;
@@ -100,7 +103,8 @@ asio::awaitable<SendResult> sendfileLoop(Server::Impl& server, Waitable& socket,
       }
       // A short send means the socket buffer is full: wait for room rather than make a
       // call that can only fail with EAGAIN (and has the kernel read file pages for it).
-      if (static_cast<std::size_t>(n) < asked && left > 0 && !co_await awaitWritable(socket, server.options().write_timeout)) {
+      if (static_cast<std::size_t>(n) < asked && left > 0 &&
+          !co_await awaitWritable(socket, server.options().write_timeout)) {
         result = socket.is_open() ? SendResult::kTimeout : SendResult::kError;
         break;
       }
@@ -123,14 +127,16 @@ asio::awaitable<SendResult> sendfileLoop(Server::Impl& server, Waitable& socket,
 // The send on the bulk io_context, through a duplicate descriptor of the session's socket
 // registered with the bulk reactor. A bulk io_context is run by one thread, so the
 // writability wait and its timer need no strand.
-asio::awaitable<SendResult> sendOnBulk(Server::Impl& server, int socket_fd, int fd, ByteRange range) {
+asio::awaitable<SendResult> sendOnBulk(Server::Impl& server, int socket_fd, int fd,
+                                       ByteRange range) {
   const int dup_fd = ::fcntl(socket_fd, F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) co_return SendResult::kError;
   asio::posix::stream_descriptor socket(co_await asio::this_coro::executor, dup_fd);
   co_return co_await sendfileLoop(server, socket, fd, range);
 }
 
-asio::awaitable<SendResult> sendFileBody(Server::Impl& server, beast::tcp_stream& stream, int fd, ByteRange range) {
+asio::awaitable<SendResult> sendFileBody(Server::Impl& server, beast::tcp_stream& stream, int fd,
+                                         ByteRange range) {
   auto& socket = stream.socket();
   error_code ec;
   socket.native_non_blocking(true, ec);  // shared with the duplicate descriptor, if any
@@ -138,8 +144,8 @@ asio::awaitable<SendResult> sendFileBody(Server::Impl& server, beast::tcp_stream
   SendResult result;
   auto* bulk = range.length > kInlineBody ? server.nextBulk() : nullptr;
   if (bulk != nullptr) {
-    result = co_await asio::co_spawn(*bulk,
-                                     sendOnBulk(server, socket.native_handle(), fd, range), asio::use_awaitable);
+    result = co_await asio::co_spawn(*bulk, sendOnBulk(server, socket.native_handle(), fd, range),
+                                     asio::use_awaitable);
   } else {
     result = co_await sendfileLoop(server, socket, fd, range);
   }
@@ -148,12 +154,14 @@ asio::awaitable<SendResult> sendFileBody(Server::Impl& server, beast::tcp_stream
 }
 
 // TLS: no kernel TLS here, so the bytes go through user space.
-asio::awaitable<SendResult> sendFileBody(Server::Impl& server, TlsStream& stream, int fd, ByteRange range) {
+asio::awaitable<SendResult> sendFileBody(Server::Impl& server, TlsStream& stream, int fd,
+                                         ByteRange range) {
   std::vector<char> buf(kCopyBuffer);
   std::uint64_t offset = range.offset;
   std::uint64_t left = range.length;
   while (left > 0) {
-    ssize_t n = ::pread(fd, buf.data(), std::min<std::uint64_t>(left, buf.size()), static_cast<off_t>(offset));
+    ssize_t n = ::pread(fd, buf.data(), std::min<std::uint64_t>(left, buf.size()),
+                        static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) co_return SendResult::kError;
     error_code ec;
@@ -172,7 +180,8 @@ template <class Stream, class Message>
 asio::awaitable<bool> writeMessage(Server::Impl& server, Stream& stream, Message& msg) {
   error_code ec;
   beast::get_lowest_layer(stream).expires_after(server.options().write_timeout);
-  std::size_t n = co_await beast_http::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
+  std::size_t n =
+      co_await beast_http::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
   server.countBytes(n);
   if (ec) {
     boost::system::error_code ignored;
@@ -182,21 +191,66 @@ asio::awaitable<bool> writeMessage(Server::Impl& server, Stream& stream, Message
   co_return !ec;
 }
 
+// A streamed body: the header without a length, then whatever the source yields, polled
+// on the connection's strand. Ends the connection.
+template <class Stream>
+asio::awaitable<bool> writeStream(Server::Impl& server, Stream& stream, const Request& req,
+                                  beast_http::response<beast_http::empty_body>& header,
+                                  StreamSource& source) {
+  header.keep_alive(false);
+  header.set(beast_http::field::connection, "close");
+  server.countRequest(header.result_int());
+  {
+    beast_http::response_serializer<beast_http::empty_body> sr{header};
+    error_code ec;
+    beast::get_lowest_layer(stream).expires_after(server.options().write_timeout);
+    std::size_t n = co_await beast_http::async_write_header(
+        stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+    server.countBytes(n);
+    if (ec) co_return false;
+  }
+  if (req.method() == Verb::head) co_return false;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!server.stopping()) {
+    auto chunk = source.next();
+    if (!chunk) break;
+    if (!chunk->empty()) {
+      error_code ec;
+      beast::get_lowest_layer(stream).expires_after(server.options().write_timeout);
+      std::size_t n = co_await asio::async_write(stream, asio::buffer(*chunk),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+      server.countBytes(n);
+      if (ec) {
+        error_code ignored;
+        if (ec == beast::error::timeout)
+          server.drop("timeout", beast::get_lowest_layer(stream).socket().remote_endpoint(ignored));
+        co_return false;
+      }
+    }
+    timer.expires_after(source.pollInterval());
+    error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return false;
+}
+
 }  // namespace
 
 template <class Stream>
-asio::awaitable<bool> writeResponse(Server::Impl& server, Stream& stream, const Request& req, Response res,
-                                    bool keep_alive) {
+asio::awaitable<bool> writeResponse(Server::Impl& server, Stream& stream, const Request& req,
+                                    Response res, bool keep_alive) {
   const bool head = req.method() == Verb::head;
   beast_http::response<beast_http::empty_body> header{res.status, req.message.version()};
   for (const auto& f : res.headers) header.set(f.name_string(), f.value());
   header.set(beast_http::field::server, "drover");
   header.keep_alive(keep_alive);
 
+  if (res.stream) co_return co_await writeStream(server, stream, req, header, *res.stream);
   if (!res.file) {
     server.countRequest(static_cast<unsigned>(res.status));
     if (head || res.status == Status::not_modified || res.status == Status::no_content) {
-      if (res.status != Status::not_modified && res.status != Status::no_content) header.content_length(res.body.size());
+      if (res.status != Status::not_modified && res.status != Status::no_content)
+        header.content_length(res.body.size());
       co_return co_await writeMessage(server, stream, header);
     }
     beast_http::response<beast_http::string_body> full{std::move(header)};
@@ -227,7 +281,8 @@ asio::awaitable<bool> writeResponse(Server::Impl& server, Stream& stream, const 
   // responses, and without the cork sendfile pushes a short segment at the end of each
   // piece it moves: 1,000 machines fetching 40 MiB each took 10.0-10.8 s uncorked and
   // 7.6-7.8 s corked (docs/benchmarks.md, "Boot storm").
-  const bool cork = std::is_same_v<Stream, beast::tcp_stream> && !head && plan.body.length > kInlineBody;
+  const bool cork =
+      std::is_same_v<Stream, beast::tcp_stream> && !head && plan.body.length > kInlineBody;
   const int socket_fd = beast::get_lowest_layer(stream).socket().native_handle();
   if (cork) setCork(socket_fd, true);
   if (!co_await writeMessage(server, stream, header)) co_return false;
@@ -244,8 +299,9 @@ asio::awaitable<bool> writeResponse(Server::Impl& server, Stream& stream, const 
   co_return true;
 }
 
-template asio::awaitable<bool> writeResponse<beast::tcp_stream>(Server::Impl&, beast::tcp_stream&, const Request&,
-                                                                Response, bool);
-template asio::awaitable<bool> writeResponse<TlsStream>(Server::Impl&, TlsStream&, const Request&, Response, bool);
+template asio::awaitable<bool> writeResponse<beast::tcp_stream>(Server::Impl&, beast::tcp_stream&,
+                                                                const Request&, Response, bool);
+template asio::awaitable<bool> writeResponse<TlsStream>(Server::Impl&, TlsStream&, const Request&,
+                                                        Response, bool);
 
 }  // namespace drover::http

@@ -33,6 +33,7 @@
 #include "server/boot_routes.hpp"
 #include "server/context.hpp"
 #include "server/grub_files.hpp"
+#include "server/live_events.hpp"
 #include "server/node_metrics.hpp"
 #include "server/replication.hpp"
 #include "server/server_files.hpp"
@@ -103,7 +104,8 @@ struct App::Impl {
   std::vector<std::unique_ptr<Bulk>> bulk;
   std::unique_ptr<Replication> replication;  // server.state.backend: etcd
   std::string config_hash;                   // sha256 of the declaration file served
-  std::unique_ptr<state::StateStore> store;
+  std::shared_ptr<LiveEvents> live = std::make_shared<LiveEvents>();  // dashboard pushes
+  std::unique_ptr<state::StateStore> store;  // publishes what it writes to `live`
   std::unique_ptr<state::TokenService> tokens;
   std::unique_ptr<Context> ctx;
   std::unique_ptr<TimelineObserver> observer;
@@ -262,6 +264,7 @@ Result<std::unique_ptr<App>> App::create(Options options) {
     if (!store) return store.error();
     impl->store = std::move(*store);
   }
+  impl->store = publishingStore(std::move(impl->store), impl->live);
   auto boot_key = state::ensureBootTokenKey(impl->state_dir);
   if (!boot_key) return boot_key.error();
   impl->tokens = std::make_unique<state::TokenService>(*impl->store, std::move(*boot_key));
@@ -279,6 +282,7 @@ Result<std::unique_ptr<App>> App::create(Options options) {
                                                       .log = log::get("http"),
                                                       .state_dir = app->impl_->state_dir});
   app->impl_->ctx->boot_guard = std::make_shared<BootGuard>();
+  app->impl_->ctx->live = app->impl_->live;
   app->impl_->ctx->sessions =
       std::make_shared<SessionStore>(std::chrono::seconds(app->impl_->options.session_ttl_s),
                                      std::chrono::hours(12), state::nowMs);

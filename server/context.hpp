@@ -39,6 +39,7 @@ class Presence {
 
 class SessionStore;
 class BootGuard;
+class LiveEvents;
 
 struct Context {
   const boot::InventorySource& source;
@@ -62,6 +63,8 @@ struct Context {
   // spend boot tokens (server/boot_guard.hpp).
   std::shared_ptr<dhcp::LeaseView> leases = nullptr;
   std::shared_ptr<BootGuard> boot_guard = nullptr;
+  // The dashboard's live updates (server/live_events.hpp); null: none.
+  std::shared_ptr<LiveEvents> live = nullptr;
 };
 
 // https://<advertise>:<api port>
@@ -74,6 +77,7 @@ std::string httpBase(const Context& ctx, const cluster::Config& config);
 std::string provisionalName(const MacAddress& mac);
 
 // Appends one timeline entry, logging (not failing) when the store refuses.
-void recordEvent(const Context& ctx, const std::string& node, std::string phase, std::string message);
+void recordEvent(const Context& ctx, const std::string& node, std::string phase,
+                 std::string message);
 
 }  // namespace drover::server

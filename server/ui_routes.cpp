@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "server/api_routes.hpp"
+#include "server/live_events.hpp"
 #include "server/sessions.hpp"
 #include "state/tokens.hpp"
 #include "ui/assets.hpp"
@@ -71,6 +72,28 @@ Response logout(const Request& req, Context& ctx, AuthGuard& auth) {
   ctx.sessions->remove(s.id);
   auto r = Response::json(HttpStatus::ok, "{}");
   r.headers.set(field::field::set_cookie, SessionStore::clearingCookie());
+  secure(r);
+  return r;
+}
+
+Response uiEvents(const Request& req, Context& ctx) {
+  // Opened with a dashboard session: the stream lasts as long as the session (and, like
+  // the pages' other calls, keeps it from idling out).
+  std::function<bool()> still_allowed;
+  Session s;
+  if (req.header("Authorization").empty() && ctx.sessions &&
+      ctx.sessions->check(req, &s) == SessionCheck::kOk)
+    still_allowed = [sessions = ctx.sessions, id = s.id] { return sessions->use(id).has_value(); };
+  auto stream = ctx.live ? ctx.live->subscribe(std::move(still_allowed)) : nullptr;
+  if (!stream) {
+    auto r = Response::error(HttpStatus::service_unavailable, "too_many_clients",
+                             "too many pages receive live updates; reload later");
+    r.headers.set(field::field::retry_after, "10");
+    return r;
+  }
+  Response r;
+  r.headers.set(field::field::content_type, "text/event-stream");
+  r.stream = std::move(stream);
   secure(r);
   return r;
 }
@@ -171,6 +194,8 @@ void addUiRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthGuard> 
   router.add(V::get, "/v1/ui/nodes/{name}/preview",
              guarded([&ctx](const Request& r) { return uiPreview(ctx, r.params.at("name")); }));
   router.add(V::get, "/v1/ui/images", guarded([&ctx](const Request&) { return uiImages(ctx); }));
+  router.add(V::get, "/v1/ui/events",
+             guarded([&ctx](const Request& r) { return uiEvents(r, ctx); }));
 }
 
 }  // namespace drover::server

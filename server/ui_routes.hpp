@@ -15,6 +15,8 @@
 //   GET  /v1/ui/nodes/{name}/preview     the iPXE script the node would be served now and
 //                                        its cloud-config, secrets masked
 //   GET  /v1/ui/images                   the catalog: images, versions, sizes, digests
+//   GET  /v1/ui/events                   Server-Sent Events: node changes, coalesced
+//                                        (server/live_events.hpp); 503 when full
 //
 // Every page answer carries a Content-Security-Policy that allows only this origin's own
 // scripts and styles: nothing inline, nothing from elsewhere.

@@ -2,6 +2,7 @@
 // #/images). Each page module exports render(view, arg) and returns a function that stops
 // its timers.
 import * as api from './api.js';
+import * as live from './live.js';
 import { h } from './dom.js';
 import * as overview from './overview.js';
 import * as nodes from './nodes.js';
@@ -50,6 +51,7 @@ async function show() {
 }
 
 function showLogin(message) {
+  live.stop();
   stop();
   stop = () => {};
   generation += 1;
@@ -64,6 +66,7 @@ function showLogin(message) {
 function showApp() {
   loginSection.hidden = true;
   top.hidden = false;
+  live.start();
   show();
 }
 

@@ -1,7 +1,9 @@
 // One node: its facts, its boot timeline as phases on a time axis (each phase lasts until
 // the next event) with the raw events below, the iPXE script and cloud-config it would be
-// served now, and the operator's actions. The timeline refreshes every two seconds.
+// served now, and the operator's actions. The timeline grows as the server pushes events
+// (live.js); without the stream it is polled every two seconds.
 import * as api from './api.js';
+import * as live from './live.js';
 import { h, svg, clear, bytes, duration, time, ago, stateBadge } from './dom.js';
 import { confirmAction } from './confirm.js';
 
@@ -82,6 +84,7 @@ export async function render(view, name) {
   const ccBox = h('pre', { class: 'code', id: 'cloud-config' });
   const status = h('p', { class: 'status', role: 'status', id: 'action-status' });
   let current = n;
+  let evsNow = events;
 
   async function act(label, fn) {
     try {
@@ -109,11 +112,12 @@ export async function render(view, name) {
 
   function draw(node, evs, pv) {
     current = node;
+    evsNow = evs;
     clear(header).append(h('h1', {}, node.name, ' ', stateBadge(node.state)), actions, status);
     actions.querySelector('#cancel-capture').hidden = !node.capture;
     clear(factsBox).append(h('h2', { text: 'Facts' }), factsList(node));
-    const live = node.state.startsWith('installing') || node.state.startsWith('discovered');
-    clear(tlBox).append(h('h2', { text: `Boot timeline (${evs.length} events)` }), timeline(evs, Date.now(), live));
+    const running = node.state.startsWith('installing') || node.state.startsWith('discovered');
+    clear(tlBox).append(h('h2', { text: `Boot timeline (${evs.length} events)` }), timeline(evs, Date.now(), running));
     clear(eventsBox).append(h('h2', { text: 'Events' }), eventsTable(evs));
     if (pv) {
       scriptBox.textContent = pv.script || '(no MAC known: no script)';
@@ -131,9 +135,28 @@ export async function render(view, name) {
     h('section', { class: 'card' }, h('h2', {}, 'iPXE script it would be served now'), scriptBox),
     h('section', { class: 'card' }, h('h2', { text: 'Rendered cloud-config (secrets masked)' }), ccBox)));
   draw(n, events, preview);
+  const unsubscribe = live.subscribe(async (batch) => {
+    const c = batch.resync ? null : (batch.nodes || []).find((x) => x.name === name);
+    if (!batch.resync && !c) return;
+    try {
+      if (batch.resync || c.more || c.removed) {
+        await refresh();
+        return;
+      }
+      const node = { ...current };
+      if (c.state !== undefined) Object.assign(node, { state: c.state, since: c.since });
+      const pv = node.state !== current.state ? await api.get(`/v1/ui/nodes/${api.enc(name)}/preview`) : null;
+      // A batch may repeat entries the first load already read.
+      const key = (e) => `${e.ts}\u0000${e.phase}\u0000${e.message}`;
+      const seen = new Set(evsNow.slice(-100).map(key));
+      draw(node, evsNow.concat((c.events || []).filter((e) => !seen.has(key(e)))), pv);
+    } catch {
+      /* the page stays as it was; 401 shows the login */
+    }
+  });
   let busy = false;
   const timer = setInterval(async () => {
-    if (busy) return;
+    if (busy || live.connected()) return;
     busy = true;
     try {
       const [node, evs] = await Promise.all([api.get(base), api.get(`${base}/events`)]);
@@ -145,5 +168,8 @@ export async function render(view, name) {
       busy = false;
     }
   }, 2000);
-  return () => clearInterval(timer);
+  return () => {
+    unsubscribe();
+    clearInterval(timer);
+  };
 }

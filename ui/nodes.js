@@ -3,6 +3,7 @@
 // what 40 do. Below it, machines Drover discovered but the declaration does not name, with
 // their hardware facts and the lines that adopt them.
 import * as api from './api.js';
+import * as live from './live.js';
 import { h, clear, ago, bytes, stateBadge } from './dom.js';
 
 const ROW = 30;
@@ -164,5 +165,49 @@ export async function render(view) {
   apply();
   performance.mark('drover-nodes-rendered');
   requestAnimationFrame(() => setTimeout(() => performance.mark('drover-nodes-painted'), 0));
-  return () => clear(body);
+
+  // Pushed changes update the rows in place; a node the table does not know yet (or a
+  // reconnect that may have missed changes) reloads the rows.
+  const byName = new Map(rows.map((n) => [n.name, n]));
+  let reloading = false;
+  async function reload() {
+    if (reloading) return;
+    reloading = true;
+    try {
+      const fresh = await api.get('/v1/ui/nodes');
+      rows.splice(0, rows.length, ...fresh);
+      byName.clear();
+      for (const n of rows) byName.set(n.name, n);
+      apply();
+    } catch {
+      /* kept as it was */
+    } finally {
+      reloading = false;
+    }
+  }
+  const unsubscribe = live.subscribe((batch) => {
+    if (batch.resync) return reload();
+    let unknown = false;
+    for (const c of batch.nodes || []) {
+      const n = byName.get(c.name);
+      if (!n) {
+        unknown = unknown || !c.removed;
+        continue;
+      }
+      if (c.removed) {
+        rows.splice(rows.indexOf(n), 1);
+        byName.delete(c.name);
+        continue;
+      }
+      if (c.state !== undefined) Object.assign(n, { state: c.state, since: c.since });
+      if (c.last_event) Object.assign(n, { last_event: c.last_event, last_event_ts: c.last_event_ts });
+    }
+    if (unknown) return reload();
+    apply();
+    return undefined;
+  });
+  return () => {
+    unsubscribe();
+    clear(body);
+  };
 }

@@ -1,6 +1,7 @@
 // Overview: nodes by state, boots in progress, boots completed per hour, failures, and the
 // DHCP/TFTP/HTTP counters.
 import * as api from './api.js';
+import * as live from './live.js';
 import { h, svg, clear, ago, duration, stateBadge } from './dom.js';
 
 const STATES = ['new', 'discovered', 'installing', 'installed', 'joined', 'failed'];
@@ -89,8 +90,22 @@ export async function render(view) {
   const root = h('div', { class: 'page overview' });
   view.append(root);
   draw(root, await api.get('/v1/ui/overview'));
+  // The overview is totals over every node: a pushed batch asks for fresh totals, at most
+  // once a second however many batches come; without the stream it polls.
+  let pending = null;
+  const reload = () => api.get('/v1/ui/overview').then((d) => draw(root, d)).catch(() => {});
+  const unsubscribe = live.subscribe(() => {
+    if (!pending) pending = setTimeout(() => { pending = null; reload(); }, 1000);
+  });
+  // Polled every 5 s without the stream; with it every 30 s, for the counters.
+  let ticks = 0;
   const timer = setInterval(() => {
-    api.get('/v1/ui/overview').then((d) => draw(root, d)).catch(() => {});
+    ticks += 1;
+    if (!live.connected() || ticks % 6 === 0) reload();
   }, 5000);
-  return () => clearInterval(timer);
+  return () => {
+    unsubscribe();
+    clearTimeout(pending);
+    clearInterval(timer);
+  };
 }

@@ -281,3 +281,18 @@ e2e_cleanup() {
   fi
   exit "$rc"
 }
+
+# e2e_ui_snapshot NODE: a screenshot of the node's dashboard page (its final timeline) in
+# $DROVER_BINARY_DIR/e2e-artifacts/NODE.png, taken by headless Chromium in the namespace.
+# Optional: without DROVER_BINARY_DIR or Chromium it does nothing, and a failed shot is
+# logged, not fatal (the boot already passed).
+e2e_ui_snapshot() {
+  [[ -n ${DROVER_BINARY_DIR:-} && -x /usr/bin/chromium ]] || return 0
+  local out="$DROVER_BINARY_DIR/e2e-artifacts/$1.png"
+  if e2e_ns timeout 60 python3 "$(dirname "${BASH_SOURCE[0]}")/../ui/snapshot_node.py" \
+    https://192.0.2.1:8443 "$E2E_DIR/state" "$1" "$out" >&2; then
+    e2e_log "dashboard screenshot: $out"
+  else
+    e2e_log "dashboard screenshot failed (not fatal)"
+  fi
+}

@@ -100,6 +100,7 @@ installs=$(e2e_api "/v1/nodes/$node/events" | python3 -c 'import json,sys; print
 [[ $installs == 1 ]] || e2e_die "installed $installs times, want once"
 
 e2e_timeline "$node"
+[[ $fw == bios ]] && e2e_ui_snapshot "$node"
 e2e_log "PASS: $fw whole boot in $(since)s"
 if [[ -n ${E2E_SHOW_NODES:-} ]]; then
   echo

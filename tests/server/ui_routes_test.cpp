@@ -173,3 +173,85 @@ TEST_F(UiTest, ImagesListsDeclaredArtifacts) {
 
 }  // namespace
 }  // namespace drover::server::testing
+
+namespace drover::server::testing {
+namespace {
+
+// Reads the event stream on `url` until `want` has appeared `times` times (or 20 s, a
+// safety bound only); returns what arrived.
+std::string readStream(const std::string& url, const std::vector<std::string>& headers,
+                       const std::filesystem::path& ca, const std::function<void()>& after_connect,
+                       const std::string& want, int times, long* status) {
+  struct State {
+    std::string text;
+    std::string want;
+    int times = 0;
+    bool connected = false;
+    std::function<void()> after_connect;
+  } st{
+      .text = {}, .want = want, .times = times, .connected = false, .after_connect = after_connect};
+  CURL* h = curl_easy_init();
+  curl_slist* hdrs = nullptr;
+  for (const auto& line : headers) hdrs = curl_slist_append(hdrs, line.c_str());
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+  curl_easy_setopt(h, CURLOPT_CAINFO, ca.c_str());
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
+  using Write = size_t (*)(char*, size_t, size_t, void*);
+  Write write = [](char* p, size_t size, size_t n, void* ud) -> size_t {
+    auto& s = *static_cast<State*>(ud);
+    s.text.append(p, size * n);
+    if (!s.connected && s.text.find("event: hello") != std::string::npos) {
+      s.connected = true;
+      if (s.after_connect) s.after_connect();
+    }
+    int seen = 0;
+    for (auto at = s.text.find(s.want); at != std::string::npos; at = s.text.find(s.want, at + 1))
+      ++seen;
+    return seen >= s.times ? 0 : size * n;  // 0 ends the transfer
+  };
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write);
+  curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+  curl_slist_free_all(hdrs);
+  curl_easy_cleanup(h);
+  return st.text;
+}
+
+TEST_F(UiTest, TheEventStreamPushesANodesEventsInCoalescedMessages) {
+  long status = 0;
+  readStream(app_->api() + "/v1/ui/events", {}, app_->caFile(), {}, "event:", 1, &status);
+  EXPECT_EQ(status, 401);
+  auto l = login();
+  auto cred = credentialFor(kMac1);
+  ASSERT_EQ(registerNode(cred, kMac1).status, 200);
+  constexpr int kEvents = 40;
+  const auto text = readStream(
+      app_->api() + "/v1/ui/events", {"Cookie: " + l.cookie}, app_->caFile(),
+      [&] {
+        for (int i = 0; i < kEvents; ++i) event(cred, "image_progress", std::to_string(i) + "%");
+      },
+      "\"" + std::to_string(kEvents - 1) + "%\"", 1, &status);
+  EXPECT_EQ(status, 200);
+  std::size_t messages = 0;
+  int entries = 0;
+  for (auto at = text.find("event: nodes\ndata: "); at != std::string::npos;
+       at = text.find("event: nodes\ndata: ", at + 1)) {
+    ++messages;
+    const auto start = at + 19;
+    auto b =
+        nlohmann::json::parse(text.substr(start, text.find('\n', start) - start), nullptr, false);
+    ASSERT_TRUE(b.is_object()) << text;
+    for (const auto& n : b["nodes"]) {
+      EXPECT_EQ(n["name"], "node-1");
+      entries += static_cast<int>(n["events"].size());
+    }
+  }
+  std::printf("%d events arrived in %zu pushed messages\n", kEvents, messages);
+  EXPECT_EQ(entries, kEvents) << text;
+  EXPECT_GE(messages, 1u);
+}
+
+}  // namespace
+}  // namespace drover::server::testing

@@ -3,7 +3,8 @@
 
   dashboard_test.py DROVER [SCREENSHOT_DIR]
 
-Logs in with the operator token; the declared nodes appear; a node's timeline grows while
+Logs in with the operator token; the declared nodes appear; a node's timeline grows (pushed
+over the event stream, a burst in fewer messages than events) while
 an agent reports; reinstall from the page changes the node's state; a state change without
 the CSRF token and a request on an expired session are refused; capture and its cancel
 from the page; a hostile hostname is shown as text; logout ends the session; no page logs
@@ -139,6 +140,8 @@ def run(serve, browser, shots):
                  "nics": [{"name": "eth0", "mac": "52:54:00:12:34:56", "driver": "virtio_net", "link": True}]})
     a1.event("install_started", "image os")
     page(browser, serve, "/node/node-1", "nodes")
+    # Pushed, not polled: while the event stream is up the node page does not poll.
+    browser.wait("document.body.dataset.live === 'on'", timeout=10, what="the live event stream")
     before = browser.eval("document.querySelectorAll('#events tbody tr').length")
     phases_before = browser.eval("document.querySelectorAll('#timeline .phase').length")
     for i, p in enumerate((0.25, 0.5, 0.75)):
@@ -158,6 +161,17 @@ def run(serve, browser, shots):
     browser.wait("document.querySelector('.node-head .state').textContent === 'installed'", timeout=10,
                  what="node-1 installed on the page")
     check(True, "a node's timeline grows live while its agent reports")
+    # A burst of events arrives in far fewer pushed messages.
+    burst = 30
+    rows = browser.eval("document.querySelectorAll('#events tbody tr').length")
+    messages = int(browser.eval("document.body.dataset.liveMessages || '0'"))
+    for i in range(burst):
+        a1.event("post_install", f"step {i}")
+    browser.wait(f"document.querySelectorAll('#events tbody tr').length >= {rows + burst}", timeout=15,
+                 what="the burst on the page")
+    pushed = int(browser.eval("document.body.dataset.liveMessages || '0'")) - messages
+    print(f"burst: {burst} events arrived in {pushed} pushed messages", flush=True)
+    check(0 < pushed < burst, f"{burst} events in a burst arrive in fewer pushed messages ({pushed})")
     shot("node")
 
     # Reinstall from the page: cancel first, then confirm.

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <openssl/crypto.h>
@@ -25,7 +26,8 @@ namespace {
 std::atomic<std::uint64_t> g_compares{0};
 
 std::string base64url(const unsigned char* data, std::size_t n) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
   std::uint32_t acc = 0;
   int bits = 0;
@@ -123,7 +125,9 @@ bool constantTimeEquals(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::uint64_t constantTimeCompareCountForTest() { return g_compares.load(); }
+std::uint64_t constantTimeCompareCountForTest() {
+  return g_compares.load();
+}
 
 Result<std::string> TokenService::issueBootToken(BootClaims claims, std::int64_t ttl_ms) const {
   if (claims.node.empty() || claims.node.size() > 255)
@@ -190,21 +194,24 @@ Result<BootClaims> TokenService::redeemBootToken(std::string_view token) {
 Result<std::string> TokenService::issueNodeCredential(const std::string& node) {
   std::string credential = generateToken();
   std::string hash = hashToken(credential);
-  auto updated = store_.updateNode(node, [&](const std::optional<NodeRecord>& cur) -> Result<NodeRecord> {
-    if (!cur) return makeError("unknown_node", "no such node: " + node);
-    NodeRecord rec = *cur;
-    rec.credential_hash = hash;
-    return rec;
-  });
+  auto updated =
+      store_.updateNode(node, [&](const std::optional<NodeRecord>& cur) -> Result<NodeRecord> {
+        if (!cur) return makeError("unknown_node", "no such node: " + node);
+        NodeRecord rec = *cur;
+        rec.credential_hash = hash;
+        return rec;
+      });
   if (!updated) return updated.error();
   return credential;
 }
 
-drover::Status TokenService::verifyNodeCredential(const std::string& node, std::string_view credential) {
+drover::Status TokenService::verifyNodeCredential(const std::string& node,
+                                                  std::string_view credential) {
   auto rec = store_.getNode(node);
   if (!rec) return rec.error();
   // Compare even when the node is unknown, so both paths cost the same.
-  std::string stored = (*rec && !(*rec)->credential_hash.empty()) ? (*rec)->credential_hash : std::string(64, 'x');
+  std::string stored =
+      (*rec && !(*rec)->credential_hash.empty()) ? (*rec)->credential_hash : std::string(64, 'x');
   bool ok = constantTimeEquals(stored, hashToken(credential));
   if (!ok || !*rec || (*rec)->credential_hash.empty())
     return makeError("invalid_credential", "credential does not belong to this node");
@@ -225,58 +232,68 @@ std::optional<std::string> parseBootTokenKey(std::string_view text) {
   return std::string(reinterpret_cast<const char*>(raw.data()), raw.size());
 }
 
-Result<std::string> ensureBootTokenKey(const std::filesystem::path& state_dir) {
-  const auto path = state_dir / "boot-token.key";
+namespace {
+
+// A secret kept in a file of the state directory: read it, or create the file (0600, never
+// over an existing one, synced) holding `fresh`. `parse` turns the file's text into the
+// secret, or says why it cannot; `code` names the errors.
+Result<std::string> loadOrCreateSecret(
+    const std::filesystem::path& state_dir, const char* file, const char* code,
+    const std::function<Result<std::string>(const std::string& text)>& parse,
+    const std::string& fresh, const std::string& fresh_text) {
+  const auto path = state_dir / file;
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) return makeError("state_dir", state_dir.string() + ": " + ec.message());
   if (std::ifstream in(path); in) {
     std::stringstream ss;
     ss << in.rdbuf();
-    auto key = parseBootTokenKey(ss.str());
-    if (!key)
-      return makeError("boot_token_key", path.string() + " is not a key (" +
-                                             std::to_string(2 * kBootTokenKeyBytes) +
-                                             " hex digits)");
-    return *key;
+    auto secret = parse(ss.str());
+    if (!secret) return makeError(code, path.string() + secret.error().message);
+    return secret;
   }
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return makeError(code, path.string() + ": " + std::strerror(errno));
+  const bool ok = ::write(fd.get(), fresh_text.data(), fresh_text.size()) ==
+                      static_cast<ssize_t>(fresh_text.size()) &&
+                  ::fsync(fd.get()) == 0 && fd.close() == 0;
+  if (!ok) return makeError(code, path.string() + ": write failed");
+  return fresh;
+}
+
+}  // namespace
+
+Result<std::string> ensureBootTokenKey(const std::filesystem::path& state_dir) {
   std::array<unsigned char, kBootTokenKeyBytes> raw{};
   if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1)
     throw std::runtime_error("RAND_bytes failed");
-  const std::string key(reinterpret_cast<const char*>(raw.data()), raw.size());
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd) return makeError("boot_token_key", path.string() + ": " + std::strerror(errno));
-  const std::string line = bootTokenKeyFileText(key);
-  const bool ok =
-      ::write(fd.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-      ::fsync(fd.get()) == 0 && fd.close() == 0;
-  if (!ok) return makeError("boot_token_key", path.string() + ": write failed");
-  return key;
+  const std::string fresh(reinterpret_cast<const char*>(raw.data()), raw.size());
+  return loadOrCreateSecret(
+      state_dir, "boot-token.key", "boot_token_key",
+      [](const std::string& text) -> Result<std::string> {
+        auto key = parseBootTokenKey(text);
+        if (!key)
+          return makeError(
+              "boot_token_key",
+              " is not a key (" + std::to_string(2 * kBootTokenKeyBytes) + " hex digits)");
+        return *key;
+      },
+      fresh, bootTokenKeyFileText(fresh));
 }
 
 Result<std::string> ensureOperatorToken(const std::filesystem::path& state_dir) {
-  const auto path = state_dir / "operator.token";
-  std::error_code ec;
-  std::filesystem::create_directories(state_dir, ec);
-  if (ec) return makeError("state_dir", state_dir.string() + ": " + ec.message());
-  if (std::ifstream in(path); in) {
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string token = ss.str();
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front()))) token.erase(0, 1);
-    if (token.empty()) return makeError("operator_token", path.string() + " is empty");
-    return token;
-  }
-  std::string token = generateToken();
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd) return makeError("operator_token", path.string() + ": " + std::strerror(errno));
-  const std::string line = token + "\n";
-  const bool ok =
-      ::write(fd.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-      ::fsync(fd.get()) == 0 && fd.close() == 0;
-  if (!ok) return makeError("operator_token", path.string() + ": write failed");
-  return token;
+  const std::string fresh = generateToken();
+  return loadOrCreateSecret(
+      state_dir, "operator.token", "operator_token",
+      [](std::string token) -> Result<std::string> {
+        while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+          token.pop_back();
+        while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front())))
+          token.erase(0, 1);
+        if (token.empty()) return makeError("operator_token", " is empty");
+        return token;
+      },
+      fresh, fresh + "\n");
 }
 
 }  // namespace drover::state

@@ -236,6 +236,7 @@ TEST_F(UiTest, TheEventStreamPushesANodesEventsInCoalescedMessages) {
   EXPECT_EQ(status, 200);
   std::size_t messages = 0;
   int entries = 0;
+  bool more = false;  // a message kept only a node's newest entries: the page reloads the rest
   for (auto at = text.find("event: nodes\ndata: "); at != std::string::npos;
        at = text.find("event: nodes\ndata: ", at + 1)) {
     ++messages;
@@ -246,10 +247,16 @@ TEST_F(UiTest, TheEventStreamPushesANodesEventsInCoalescedMessages) {
     for (const auto& n : b["nodes"]) {
       EXPECT_EQ(n["name"], "node-1");
       entries += static_cast<int>(n["events"].size());
+      more = more || n.value("more", false);
     }
   }
-  std::printf("%d events arrived in %zu pushed messages\n", kEvents, messages);
-  EXPECT_EQ(entries, kEvents) << text;
+  std::printf("%d events arrived in %zu pushed messages (%d entries, more=%d)\n", kEvents, messages, entries,
+              more);
+  if (more) {
+    EXPECT_LT(entries, kEvents) << text;
+  } else {
+    EXPECT_EQ(entries, kEvents) << text;
+  }
   EXPECT_GE(messages, 1u);
 }
 

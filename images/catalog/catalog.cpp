@@ -98,8 +98,9 @@ std::int64_t Catalog::now() const {
       .count();
 }
 
-Result<Resolved> Catalog::ensure(const ArtifactSpec& spec, Mode mode) {
-  const std::string key = store::IndexData::key(spec.image, spec.kind);
+Result<Resolved> Catalog::singleFlight(const std::string& key,
+                                       const std::function<Result<Resolved>()>& work,
+                                       bool* shared) {
   std::promise<Result<Resolved>> promise;
   std::shared_future<Result<Resolved>> waiting;
   {
@@ -110,14 +111,11 @@ Result<Resolved> Catalog::ensure(const ArtifactSpec& spec, Mode mode) {
       inflight_.emplace(key, promise.get_future().share());
     }
   }
-  if (waiting.valid()) {  // someone else is fetching it: share their result
-    Result<Resolved> r = waiting.get();
-    if (!r || mode == Mode::Use) return r;
-    return markUsed(spec, r->sha256, mode, *r);
-  }
+  if (shared != nullptr) *shared = waiting.valid();
+  if (waiting.valid()) return waiting.get();
   Result<Resolved> r = makeError("internal", "unset");
   try {
-    r = ensureOnce(spec, mode);
+    r = work();
   } catch (const std::exception& e) {
     r = makeError("internal", e.what());
   }
@@ -125,6 +123,16 @@ Result<Resolved> Catalog::ensure(const ArtifactSpec& spec, Mode mode) {
   std::lock_guard lock(mu_);
   inflight_.erase(key);
   return r;
+}
+
+Result<Resolved> Catalog::ensure(const ArtifactSpec& spec, Mode mode) {
+  bool shared = false;
+  Result<Resolved> r = singleFlight(
+      store::IndexData::key(spec.image, spec.kind), [&] { return ensureOnce(spec, mode); },
+      &shared);
+  // Someone else fetched it: their result, marked used for this caller too.
+  if (!shared || !r || mode == Mode::Use) return r;
+  return markUsed(spec, r->sha256, mode, *r);
 }
 
 Result<Resolved> Catalog::ensureOnce(const ArtifactSpec& spec, Mode mode) {

@@ -156,6 +156,11 @@ class Catalog {
 
  private:
   Result<Resolved> ensureOnce(const ArtifactSpec& spec, Mode mode);
+  // Runs `work` for `key` unless a call for the same key is under way, whose result is
+  // then shared (`*shared` says which happened).
+  Result<Resolved> singleFlight(const std::string& key,
+                                const std::function<Result<Resolved>()>& work,
+                                bool* shared = nullptr);
   Result<Resolved> fetchVersion(const ArtifactSpec& spec, const store::Version* validators);
   bool usedLately(const std::string& image, const std::string& kind, const Sha256& digest,
                   bool pin) const;

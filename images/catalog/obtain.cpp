@@ -41,27 +41,7 @@ Result<Resolved> Catalog::localBlob(const Sha256& digest) const {
 
 Result<Resolved> Catalog::obtain(const Sha256& digest, std::uint64_t size,
                                  const std::string& upstream) {
-  const std::string key = "blob:" + digest.hex();
-  std::promise<Result<Resolved>> promise;
-  std::shared_future<Result<Resolved>> waiting;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = inflight_.find(key); it != inflight_.end())
-      waiting = it->second;
-    else
-      inflight_.emplace(key, promise.get_future().share());
-  }
-  if (waiting.valid()) return waiting.get();
-  Result<Resolved> r = makeError("internal", "unset");
-  try {
-    r = obtainOnce(digest, size, upstream);
-  } catch (const std::exception& e) {
-    r = makeError("internal", e.what());
-  }
-  promise.set_value(r);
-  std::lock_guard lock(mu_);
-  inflight_.erase(key);
-  return r;
+  return singleFlight("blob:" + digest.hex(), [&] { return obtainOnce(digest, size, upstream); });
 }
 
 Result<Resolved> Catalog::obtainOnce(const Sha256& digest, std::uint64_t size,

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# DHCP throughput of Drover in HA: three `drover serve` replicas on a three-member etcd
-# (server.state.backend: etcd) against one `drover serve` on SQLite, taking turns in the
-# same run, with the same load. Not a test: it measures, prints a table and plots; nothing
-# fails on a number (only duplicate addresses in etcd make it exit 1).
+# DHCP throughput of `drover serve` and its peers, taking turns at every rate in the same
+# run, with the same load: three replicas on a three-member etcd (server.state.backend:
+# etcd), one replica on SQLite, and, as references, ISC Kea 2.2 memfile (`kea`; `kea-mt`
+# with a thread per core), dnsmasq and ISC dhcpd (both without ping). Not a test: it
+# measures, prints a table and plots; nothing fails on a number (only duplicate addresses
+# in etcd make it exit 1). scripts/bench-dhcp.sh runs it for the single server and peers.
 #
 #   scripts/bench-ha.sh [--build DIR] [--rates "500 1000 2000 4000 8000"] [--period S]
-#                       [--clients N] [--setups "ha sqlite"] [--results DIR] [--store-dir DIR]
+#                       [--clients N] [--setups "ha sqlite kea kea-mt dnsmasq dhcpd"]
+#                       [--results DIR] [--store-dir DIR]
 #
+# Drover's limit on new clients' DISCOVERs per interface (server.dhcp.interface_discover_rate,
+# a flood defence) is off here, as the peers have none: this measures capacity.
 # Layout: one L2 segment, a bridge in a switch namespace, 198.18.0.0/15 (RFC 2544
 # benchmarking range): perfdhcp in a client namespace at 198.18.0.1, replica rN in its own
 # namespace at 198.18.0.(2+N) (eth0, --advertise), the etcd members m0-m2 on the bridge at
@@ -17,8 +22,8 @@
 # For each setup the offered rate ramps up (each rate `--period` seconds, -R `--clients`
 # MACs, every rate on fresh servers and an empty store: etcd and SQLite data in
 # `--store-dir`, by default a new directory in /var/tmp, so both fsync to the same disk).
-# The ramp of a setup stops after the first rate with more than 2.5% REQUEST-ACK drops;
-# its capacity is the highest rate at or under 2.5%. After every HA rate, etcd's lease keys
+# The ramp of a setup stops after the first rate with more than 2.5% DISCOVER-OFFER or
+# REQUEST-ACK drops; its capacity is the highest rate with both at or under 2.5%. After every HA rate, etcd's lease keys
 # are read (tests/e2e/check_ha_leases.py): an address held by two MACs is a duplicate, and
 # the total must be 0.
 # The 1-minute load average is printed before and after; a run that starts above 1.5 is
@@ -37,7 +42,7 @@ build=build
 rates="500 1000 2000 4000 8000"
 period=5
 clients=60000
-setups="ha sqlite"
+setups="ha sqlite kea"
 results=""
 store_parent=/var/tmp
 while (($#)); do
@@ -49,7 +54,7 @@ while (($#)); do
     --setups) setups=$2; shift ;;
     --results) results=$2; shift ;;
     --store-dir) store_parent=$2; shift ;;
-    *) echo "usage: $0 [--build DIR] [--rates LIST] [--period S] [--clients N] [--setups \"ha sqlite\"] [--results DIR] [--store-dir DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--build DIR] [--rates LIST] [--period S] [--clients N] [--setups \"ha sqlite kea ...\"] [--results DIR] [--store-dir DIR]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -60,7 +65,15 @@ for tool in perfdhcp etcd gnuplot curl python3; do
   command -v "$tool" >/dev/null || { echo "bench-ha: $tool not found (scripts/packages/dhcp.txt, test.txt, storm.txt)" >&2; exit 2; }
 done
 ((EUID == 0)) || { echo "bench-ha: needs root (network namespaces)" >&2; exit 2; }
-for s in $setups; do [[ $s == ha || $s == sqlite ]] || { echo "bench-ha: unknown setup $s (ha, sqlite)" >&2; exit 2; }; done
+for s in $setups; do
+  case $s in
+    ha | sqlite) ;;
+    kea | kea-mt) command -v kea-dhcp4 >/dev/null || { echo "bench-ha: kea-dhcp4 not found (scripts/packages/dhcp.txt)" >&2; exit 2; } ;;
+    dnsmasq) command -v dnsmasq >/dev/null || { echo "bench-ha: dnsmasq not found (scripts/packages/storm.txt)" >&2; exit 2; } ;;
+    dhcpd) command -v dhcpd >/dev/null || { echo "bench-ha: dhcpd not found (Debian isc-dhcp-server)" >&2; exit 2; } ;;
+    *) echo "bench-ha: unknown setup $s (ha, sqlite, kea, kea-mt, dnsmasq, dhcpd)" >&2; exit 2 ;;
+  esac
+done
 results=${results:-$root/$build/bench-ha/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$results"
 results=$(realpath "$results")
@@ -136,6 +149,7 @@ server:
   tftp: { listen: "0.0.0.0:69", root: $work/tftp }
   http: { listen: "0.0.0.0:8080" }
   api: { listen: "0.0.0.0:8443", tls: auto }
+  dhcp: { interface_discover_rate: 0 }
   state: $1
 networks:
   - name: bench
@@ -224,6 +238,54 @@ start_sqlite() {
   exit 1
 }
 
+# The peers, alone in replica r0's namespace, on the same segment, pool and lease time as
+# Drover; every peer writes its lease file to the same store directory.
+start_peer() {  # kea|dnsmasq|dhcpd
+  rm -rf "$store"/*
+  mkdir -p "$store/peer"
+  case $1 in
+    kea | kea-mt)
+      local mt=false
+      [[ $1 == kea-mt ]] && mt=true
+      cat > "$work/kea.json" <<EOF
+{"Dhcp4": {
+  "interfaces-config": {"interfaces": ["eth0"], "dhcp-socket-type": "raw"},
+  "lease-database": {"type": "memfile", "persist": true, "name": "$store/peer/kea-leases4.csv", "lfc-interval": 0},
+  "valid-lifetime": 3600,
+  "multi-threading": {"enable-multi-threading": $mt, "thread-pool-size": $(nproc), "packet-queue-size": 64},
+  "subnet4": [{"id": 1, "subnet": "198.18.0.0/15", "pools": [{"pool": "198.18.1.0 - 198.19.255.250"}],
+               "option-data": [{"name": "routers", "data": "198.18.0.1"}]}],
+  "loggers": [{"name": "kea-dhcp4", "severity": "WARN", "output_options": [{"output": "$results/kea.log"}]}]
+}}
+EOF
+      KEA_PIDFILE_DIR=$store/peer KEA_LOCKFILE_DIR=$store/peer bg "${rns[0]}" "$work/r0.log" kea-dhcp4 -c "$work/kea.json"
+      ;;
+    dnsmasq)
+      bg "${rns[0]}" "$work/r0.log" dnsmasq --no-daemon --port=0 --no-ping --bind-interfaces --interface=eth0 \
+        --conf-file=/dev/null --pid-file="$store/peer/dnsmasq.pid" --dhcp-authoritative \
+        --dhcp-range=198.18.1.0,198.19.255.250,255.254.0.0,1h --dhcp-option=3,198.18.0.1 \
+        --dhcp-lease-max=200000 --dhcp-leasefile="$store/peer/dnsmasq.leases" --log-facility=-
+      ;;
+    dhcpd)
+      cat > "$work/dhcpd.conf" <<EOF
+authoritative;
+default-lease-time 3600;
+max-lease-time 3600;
+ping-check false;
+subnet 198.18.0.0 netmask 255.254.0.0 {
+  range 198.18.1.0 198.19.255.250;
+  option routers 198.18.0.1;
+}
+EOF
+      touch "$store/peer/dhcpd.leases"
+      bg "${rns[0]}" "$work/r0.log" dhcpd -f -4 -q -cf "$work/dhcpd.conf" -lf "$store/peer/dhcpd.leases" \
+        -pf "$store/peer/dhcpd.pid" eth0
+      ;;
+  esac
+  sleep 1.5
+  kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/r0.log" >&2; echo "bench-ha: $1 did not start" >&2; exit 1; }
+}
+
 # The replicas' DHCP counters (replies by type, drops by reason), summed over replicas.
 counters() {  # N_REPLICAS
   local i
@@ -243,17 +305,25 @@ run_rate() {  # RATE OUTFILE
 }
 
 csv=$results/results.csv
-echo "setup,offered_per_s,period_s,discovers,offers,offer_drop_pct,requests,acks,ack_drop_pct,achieved_per_s,load1_before,within_2_5pct" > "$csv"
-declare -A capacity
+echo "setup,offered_per_s,period_s,discovers,offers,offer_drop_pct,requests,acks,ack_drop_pct,achieved_per_s,load1_before,within_2_5pct,ack_delay_avg_ms,ack_delay_max_ms" > "$csv"
+declare -A capacity done_setup
 duplicates=0
-for setup in $setups; do
-  capacity[$setup]=0
-  for rate in $rates; do
-    if [[ $setup == ha ]]; then start_ha; n=3; else start_sqlite; n=1; fi
+for setup in $setups; do capacity[$setup]=0; done_setup[$setup]=0; done
+# The setups take turns at each rate, so a change in the machine's load hits them alike; a
+# setup's ramp ends after its first rate above 2.5% REQUEST-ACK drops.
+for rate in $rates; do
+  for setup in $setups; do
+    ((done_setup[$setup])) && continue
+    n=1
+    case $setup in
+      ha) start_ha; n=3 ;;
+      sqlite) start_sqlite ;;
+      *) start_peer "$setup"; n=0 ;;
+    esac
     before=$(load1)
     out=$results/$setup-$rate.perfdhcp.txt
     read -r discovers offers offer_drop requests acks ack_drop < <(run_rate "$rate" "$out")
-    counters "$n" > "$results/$setup-$rate.counters.txt"
+    ((n > 0)) && counters "$n" > "$results/$setup-$rate.counters.txt"
     if [[ $setup == ha ]]; then
       check=$(ip netns exec "$cli" python3 tests/e2e/check_ha_leases.py "http://${mip[0]}:2379" /drover 2>&1 || true)
       echo "$check" > "$results/$setup-$rate.leases.txt"
@@ -263,33 +333,53 @@ for setup in $setups; do
     fi
     stop_all
     achieved=$(awk -v a="$acks" -v p="$period" 'BEGIN { printf "%.0f", a / p }')
-    ok=$(awk -v d="$ack_drop" 'BEGIN { print (d <= 2.5) ? 1 : 0 }')
-    echo "$setup,$rate,$period,$discovers,$offers,$offer_drop,$requests,$acks,$ack_drop,$achieved,$before,$ok" >> "$csv"
-    printf 'bench-ha: %-6s offered %5s/s: achieved %5s/s, offer drops %6s%%, ack drops %6s%% (load %s)\n' \
-      "$setup" "$rate" "$achieved" "$offer_drop" "$ack_drop" "$before"
-    ((ok)) || break
-    capacity[$setup]=$rate
+    ok=$(awk -v o="$offer_drop" -v d="$ack_drop" -v a="$acks" \
+      'BEGIN { print (a > 0 && o + 0 <= 2.5 && d + 0 <= 2.5 && o !~ /nan/ && d !~ /nan/) ? 1 : 0 }')
+    cp "$work/r0.log" "$results/$setup-$rate.server.log" 2>/dev/null || true
+    delays=$(awk '/Statistics for: REQUEST-ACK/ {s = 1} s && /avg delay:/ {a = $3} s && /max delay:/ {m = $3}
+                  END {printf "%s,%s", a, m}' "$out")
+    echo "$setup,$rate,$period,$discovers,$offers,$offer_drop,$requests,$acks,$ack_drop,$achieved,$before,$ok,$delays" >> "$csv"
+    printf 'bench-ha: %-7s offered %5s/s: achieved %5s/s, offer drops %6s%%, ack drops %6s%%, ack delay avg,max %s ms (load %s)\n' \
+      "$setup" "$rate" "$achieved" "$offer_drop" "$ack_drop" "$delays" "$before"
+    if ((ok)); then capacity[$setup]=$rate; else done_setup[$setup]=1; fi
   done
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench-ha: load average after: $load_end"
 
-label() { [[ $1 == ha ]] && echo "3 replicas, 3-member etcd" || echo "1 replica, SQLite"; }
+label() {
+  case $1 in
+    ha) echo "Drover: 3 replicas, 3-member etcd" ;;
+    sqlite) echo "Drover: 1 replica, SQLite" ;;
+    kea) echo "Kea $(kea-dhcp4 -v 2>/dev/null | head -1), memfile" ;;
+    kea-mt) echo "Kea $(kea-dhcp4 -v 2>/dev/null | head -1), memfile, $(nproc) threads" ;;
+    dnsmasq) echo "dnsmasq $(dnsmasq --version | awk 'NR == 1 {print $3}'), no ping" ;;
+    dhcpd) echo "ISC dhcpd $(dhcpd --version 2>&1 | awk '{print $NF}' | head -1), no ping" ;;
+  esac
+}
 {
   echo "bench-ha $(date -u +%Y-%m-%dT%H:%M:%SZ): $(nproc) cores, $(uname -r), perfdhcp $(perfdhcp -v 2>&1 | head -1 | awk '{print $2}')," \
     "etcd $(etcd --version | awk 'NR == 1 {print $3}'), $period s per rate, -R $clients, store in $store_parent"
   echo "load average (1 min) before: $load_start, after: $(cut -d" " -f1 <<<"$load_end")$( ((discarded)) && echo "; DISCARDED: the run started above 1.5")"
   echo
-  echo "| setup | offered (DORA/s) | achieved (ACK/s) | DISCOVER-OFFER drops | REQUEST-ACK drops |"
-  echo "|---|---|---|---|---|"
-  tail -n +2 "$csv" | while IFS=, read -r s r _ _ _ od _ _ ad ach _ _; do
-    echo "| $(label "$s") | $r | $ach | $od% | $ad% |"
+  echo "| setup | offered (DORA/s) | achieved (ACK/s) | DISCOVER-OFFER drops | REQUEST-ACK drops | ACK delay avg / max (ms) |"
+  echo "|---|---|---|---|---|---|"
+  tail -n +2 "$csv" | while IFS=, read -r s r _ _ _ od _ _ ad ach _ _ da dm; do
+    echo "| $(label "$s") | $r | $ach | $od% | $ad% | $da / $dm |"
   done
   echo
   for s in $setups; do
-    echo "capacity, $(label "$s"): ${capacity[$s]} DORA/s (highest rate with <= 2.5% REQUEST-ACK drops)"
+    echo "capacity, $(label "$s"): ${capacity[$s]} DORA/s (highest rate with <= 2.5% drops)"
   done
-  [[ $setups == *ha* ]] && echo "duplicate addresses in etcd's lease keys: $duplicates"
+  for s in $setups; do
+    [[ $s == sqlite || $s == ha ]] || continue
+    for p in $setups; do
+      [[ $p == sqlite || $p == ha ]] && continue
+      awk -v d="${capacity[$s]}" -v k="${capacity[$p]}" -v a="$(label "$s")" -v b="$(label "$p")" \
+        'BEGIN { if (k > 0) printf "ratio %s / %s: %.2f\n", a, b, d / k }'
+    done
+  done
+  if [[ " $setups " == *" ha "* ]]; then echo "duplicate addresses in etcd's lease keys: $duplicates"; fi
 } | tee "$results/summary.txt"
 
 plot=$results/achieved-vs-offered.svg

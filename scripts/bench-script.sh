@@ -17,6 +17,11 @@
 # NOT COUNTED. nginx is the installed one, else unpacked from its Debian package (apt-get
 # download); wrk comes from scripts/packages/http.txt. Bounded: wrk -d, curl --max-time;
 # servers stopped by pid.
+#
+# Then a large file: the boot environment's kernel is a sparse file of --large-mib MiB
+# (default 1024); curl downloads it from `drover serve` (/assets/boot-env/kernel) and the
+# same bytes from nginx (sendfile on), taking turns, --runs times each (default 3); the
+# median of each and their ratio are printed, sizes checked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +30,8 @@ duration=10
 connections=50
 max_load=1.5
 force=0
+large_mib=1024
+runs=3
 while (($#)); do
   case "$1" in
     --build) build=$2; shift ;;
@@ -32,6 +39,8 @@ while (($#)); do
     --connections) connections=$2; shift ;;
     --max-load) max_load=$2; shift ;;
     --force) force=1 ;;
+    --large-mib) large_mib=$2; shift ;;
+    --runs) runs=$2; shift ;;
     *) echo "usage: $0 [--build DIR] [--duration S] [--connections N] [--max-load L] [--force]" >&2; exit 2 ;;
   esac
   shift
@@ -79,7 +88,7 @@ wait_url() {
 hport=$(free_port)
 aport=$(free_port)
 mkdir -p "$work/site/images" "$work/site/tftp" "$work/site/state"
-head -c 4096 /dev/urandom >"$work/site/images/vmlinuz"
+truncate -s "${large_mib}M" "$work/site/images/vmlinuz"
 head -c 4096 /dev/urandom >"$work/site/images/initrd.img"
 head -c 4096 /dev/zero >"$work/site/images/os.raw"
 cat >"$work/site/cluster.yaml" <<YAML
@@ -145,6 +154,7 @@ http {
   fastcgi_temp_path $work/nginx/tmp;
   uwsgi_temp_path $work/nginx/tmp;
   scgi_temp_path $work/nginx/tmp;
+  sendfile on;
   server {
     listen 127.0.0.1:$nport;
     location / { root $work/www; }
@@ -176,6 +186,31 @@ read -r tokens_before timeline_before <<<"$(db_rows)"
 read -r d_rps d_p99 d_err <<<"$(wrk_run "$script_url")"
 read -r tokens_after timeline_after <<<"$(db_rows)"
 read -r n_rps n_p99 n_err <<<"$(wrk_run "http://127.0.0.1:$nport/script.ipxe")"
+
+# The large file, from both, taking turns.
+truncate -s "${large_mib}M" "$work/www/vmlinuz"
+large_bytes=$((large_mib * 1024 * 1024))
+download() {  # URL -> seconds, or "fail" when the size is wrong
+  local out
+  out=$(curl -s -o /dev/null --max-time 300 -w '%{size_download} %{time_total}' "$1" || echo "0 0")
+  read -r got secs <<<"$out"
+  if [[ $got == "$large_bytes" ]]; then echo "$secs"; else echo fail; fi
+}
+d_times=() n_times=()
+for _ in $(seq "$runs"); do
+  d_times+=("$(download "http://127.0.0.1:$hport/assets/boot-env/kernel")")
+  n_times+=("$(download "http://127.0.0.1:$nport/vmlinuz")")
+done
+median_mibs() {  # seconds... -> MiB/s of the median run, or "fail"
+  python3 -c "
+import sys
+v = sys.argv[2:]
+if 'fail' in v: print('fail'); sys.exit()
+t = sorted(float(x) for x in v)[len(v) // 2]
+print(f'{float(sys.argv[1]) / t:.0f}')" "$large_mib" "$@"
+}
+d_large=$(median_mibs "${d_times[@]}")
+n_large=$(median_mibs "${n_times[@]}")
 load_after=$(load)
 
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.3f}' if b else '?')" "$1" "$2"; }
@@ -185,6 +220,9 @@ echo "|---|---|---|---|"
 echo "| requests/s | ${d_rps} | ${n_rps} | $(ratio "$d_rps" "$n_rps") |"
 echo "| p99 latency | ${d_p99} | ${n_p99} | |"
 echo
+echo "| ${large_mib} MiB file, curl, median of ${runs} (MiB/s) | ${d_large} | ${n_large} | $( [[ $d_large != fail && $n_large != fail ]] && ratio "$d_large" "$n_large" || echo n/a) |"
+echo
+echo "large file runs (s): drover ${d_times[*]}; nginx ${n_times[*]}"
 echo "wrk errors: drover=${d_err} nginx=${n_err}"
 echo "state database rows (tokens, timeline): before ${tokens_before}, ${timeline_before}; after ${tokens_after}, ${timeline_after}"
 echo "load average before: $load_before, after: $load_after (1 min)"

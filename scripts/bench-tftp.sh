@@ -2,9 +2,8 @@
 # Benchmarks Drover's TFTP server against atftpd and tftpd-hpa, on this machine, in one
 # run, on loopback only. Not a test: it measures and prints a table (markdown).
 #
-#   scripts/bench-tftp.sh                 uses build/tests/tftp_harness
-#   BUILD_DIR=build-x scripts/bench-tftp.sh
-#   DROVER_THREADS=1 RUNS=5 scripts/bench-tftp.sh
+#   scripts/bench-tftp.sh                 uses build/bin/drover (`drover serve --no-dhcp`)
+#   BUILD_DIR=build-x RUNS=5 scripts/bench-tftp.sh
 #
 # Measures, with atftp as the client:
 #   - one 64 MiB download, blksize 1468, windowsize 1 and 64 (median of RUNS runs, default 5, MiB/s)
@@ -18,10 +17,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_DIR=${BUILD_DIR:-build}
-HARNESS=$BUILD_DIR/tests/tftp_harness
+DROVER=$(realpath "$BUILD_DIR/bin/drover")
 RUNS=${RUNS:-5}
-DROVER_THREADS=${DROVER_THREADS:-1}  # io threads running the one io_context
-[[ -x $HARNESS ]] || { echo "bench-tftp: build it first: cmake --build $BUILD_DIR --target tftp_harness" >&2; exit 2; }
+[[ -x $DROVER ]] || { echo "bench-tftp: build it first: cmake --build $BUILD_DIR --target drover" >&2; exit 2; }
+echo "bench-tftp: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 command -v atftp >/dev/null && command -v atftpd >/dev/null || { echo "bench-tftp: run scripts/setup.sh" >&2; exit 2; }
 
 WORK=$(mktemp -d /dev/shm/drover-bench-tftp.XXXXXX)
@@ -68,11 +67,44 @@ free_port() {
   echo "bench-tftp: no free port" >&2; exit 1
 }
 
+# The real product: `drover serve` (TFTP from server.tftp.root, no DHCP), a minimal site.
+drover_site() {  # tftp-port
+  mkdir -p "$WORK/site/images" "$WORK/site/state"
+  head -c 4096 /dev/zero > "$WORK/site/images/vmlinuz"
+  head -c 4096 /dev/zero > "$WORK/site/images/initrd.img"
+  head -c 4096 /dev/zero > "$WORK/site/images/os.raw"
+  cat > "$WORK/site/cluster.yaml" <<YAML
+server:
+  advertise: 127.0.0.1
+  tftp: { listen: "127.0.0.1:$1", root: $WORK/root }
+  http: { listen: "127.0.0.1:$(free_port)" }
+  api: { listen: "127.0.0.1:$(free_port)", tls: auto }
+  state: { backend: sqlite, path: state/state.db }
+networks:
+  - name: lan
+    subnet: 192.0.2.0/24
+    pool: 192.0.2.100-192.0.2.199
+images:
+  boot-env:
+    kernel: { path: images/vmlinuz }
+    initrd: { path: images/initrd.img }
+  os:
+    disk: { path: images/os.raw }
+profiles:
+  server:
+    install: { image: os, disk: /dev/vda }
+defaults:
+  profile: server
+  unknown: ignore
+YAML
+}
+
 start_server() {  # name port
   local name=$1 port=$2
   case $name in
-    drover) "$HARNESS" --root "$WORK/root" --listen 127.0.0.1 --port "$port" --log-level warn \
-              --max-windowsize 64 --max-transfers 2048 --threads "$DROVER_THREADS" > "$WORK/drover.log" 2>&1 & ;;
+    drover) drover_site "$port"
+            "$DROVER" --log-level warn serve --config "$WORK/site/cluster.yaml" --no-dhcp \
+              > "$WORK/drover.log" 2>&1 & ;;
     atftpd) atftpd --daemon --no-fork --port "$port" --bind-address 127.0.0.1 --maxthread 1024 \
               --logfile "$WORK/atftpd.log" --verbose=1 "$WORK/root" > /dev/null 2>&1 & ;;
     tftpd-hpa) "$HPA" -L -a "127.0.0.1:$port" -s -u root "$WORK/root" > /dev/null 2>&1 & ;;
@@ -196,3 +228,5 @@ for n in 50 500; do
   for s in "${servers[@]}"; do line+=" ${R[$s.c${n}rss]} |"; done
   echo "$line | |"
 done
+echo
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "common/log.hpp"
@@ -15,13 +17,55 @@ constexpr const char* kNodeColumns =
     "credential_hash, "
     "capture, capture_image, capture_token_hash FROM nodes ";
 
-// One prepared statement, finalized on scope exit.
+}  // namespace
+
+// The connection's prepared statements, kept for its life: preparing a statement costs more
+// than running it, and a node's boot script reads the store on every request. Used only
+// under the store's mutex.
+class StmtCache {
+ public:
+  explicit StmtCache(sqlite3* db) : db_(db) {}
+  ~StmtCache() {
+    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+  }
+  StmtCache(const StmtCache&) = delete;
+  StmtCache& operator=(const StmtCache&) = delete;
+
+  sqlite3* db() const { return db_; }
+  // The statement for `sql`, prepared on first use; SQLite's error code when it cannot be.
+  int get(const char* sql, sqlite3_stmt** out) {
+    auto it = stmts_.find(sql);
+    if (it != stmts_.end()) {
+      *out = it->second;
+      return SQLITE_OK;
+    }
+    const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(*out);
+      *out = nullptr;
+      return rc;
+    }
+    stmts_.emplace(sql, *out);
+    return SQLITE_OK;
+  }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+};
+
+namespace {
+
+// One cached prepared statement, reset and unbound on scope exit.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  Stmt(StmtCache& cache, const char* sql) : db_(cache.db()) { rc_ = cache.get(sql, &stmt_); }
+  Stmt(StmtCache& cache, const std::string& sql) : Stmt(cache, sql.c_str()) {}
+  ~Stmt() {
+    if (stmt_ == nullptr) return;
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
   }
-  ~Stmt() { sqlite3_finalize(stmt_); }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
@@ -122,7 +166,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   return store;
 }
 
+SqliteStore::SqliteStore(sqlite3* db) : db_(db), stmts_(std::make_unique<StmtCache>(db)) {}
+
 SqliteStore::~SqliteStore() {
+  stmts_.reset();  // statements first: a connection with live statements does not close
   sqlite3_close(db_);
 }
 
@@ -138,7 +185,7 @@ drover::Status SqliteStore::exec(const char* sql) {
 
 Result<std::optional<NodeRecord>> SqliteStore::queryOne(const char* where, const std::string& key) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, (std::string(kNodeColumns) + where).c_str());
+  Stmt s(*stmts_, std::string(kNodeColumns) + where);
   s.bind(1, key);
   int rc = s.step();
   if (rc == SQLITE_ROW) return std::optional<NodeRecord>(readNode(s));
@@ -162,7 +209,7 @@ Result<std::optional<NodeRecord>> SqliteStore::findByUuid(const std::string& uui
 
 Result<std::vector<NodeRecord>> SqliteStore::listNodes() {
   std::lock_guard lock(mu_);
-  Stmt s(db_, (std::string(kNodeColumns) + "ORDER BY name").c_str());
+  Stmt s(*stmts_, std::string(kNodeColumns) + "ORDER BY name");
   std::vector<NodeRecord> out;
   int rc = 0;
   while ((rc = s.step()) == SQLITE_ROW) out.push_back(readNode(s));
@@ -173,7 +220,7 @@ Result<std::vector<NodeRecord>> SqliteStore::listNodes() {
 drover::Status SqliteStore::insertTimeline(const std::string& name,
                                            const std::vector<TimelineEntry>& entries) {
   for (const auto& e : entries) {
-    Stmt s(db_, "INSERT INTO timeline(node, ts, phase, message) VALUES (?1, ?2, ?3, ?4)");
+    Stmt s(*stmts_, "INSERT INTO timeline(node, ts, phase, message) VALUES (?1, ?2, ?3, ?4)");
     s.bind(1, name).bind(2, e.ts_ms).bind(3, e.phase).bind(4, e.message);
     if (s.step() != SQLITE_DONE) return s.error();
   }
@@ -187,7 +234,7 @@ Result<NodeRecord> SqliteStore::updateNode(const std::string& name, const Update
   if (!tx.ok()) return makeError("store_error", sqlite3_errmsg(db_));
   std::optional<NodeRecord> current;
   {
-    Stmt s(db_, (std::string(kNodeColumns) + "WHERE name = ?1").c_str());
+    Stmt s(*stmts_, std::string(kNodeColumns) + "WHERE name = ?1");
     s.bind(1, name);
     int rc = s.step();
     if (rc == SQLITE_ROW)
@@ -200,7 +247,7 @@ Result<NodeRecord> SqliteStore::updateNode(const std::string& name, const Update
   next->name = name;
   {
     Stmt s(
-        db_,
+        *stmts_,
         "INSERT INTO nodes(name, mac, uuid, state, reinstall, state_since, facts, install_version, "
         "credential_hash, "
         "capture, capture_image, capture_token_hash) "
@@ -240,7 +287,7 @@ Result<std::vector<TimelineEntry>> SqliteStore::timeline(const std::string& name
                                                          std::size_t limit) {
   std::lock_guard lock(mu_);
   Stmt s(
-      db_,
+      *stmts_,
       "SELECT ts, phase, message FROM (SELECT id, ts, phase, message FROM timeline WHERE node = ?1 "
       "ORDER BY id DESC LIMIT ?2) ORDER BY id");
   s.bind(1, name).bind(2, static_cast<std::int64_t>(limit));
@@ -254,7 +301,7 @@ Result<std::vector<TimelineEntry>> SqliteStore::timeline(const std::string& name
 Result<std::map<std::string, TimelineEntry>> SqliteStore::lastEvents() {
   std::lock_guard lock(mu_);
   // MAX(id) per node comes from the (node, id) index without reading the entries.
-  Stmt s(db_,
+  Stmt s(*stmts_,
          "SELECT t.node, t.ts, t.phase, t.message FROM timeline t JOIN (SELECT node, MAX(id) AS id "
          "FROM timeline GROUP BY node) m ON t.id = m.id");
   std::map<std::string, TimelineEntry> out;
@@ -269,7 +316,7 @@ drover::Status SqliteStore::removeNode(const std::string& name) {
   Transaction tx(db_);
   for (const char* sql :
        {"DELETE FROM nodes WHERE name = ?1", "DELETE FROM timeline WHERE node = ?1"}) {
-    Stmt s(db_, sql);
+    Stmt s(*stmts_, sql);
     s.bind(1, name);
     if (s.step() != SQLITE_DONE) return s.error();
   }
@@ -278,7 +325,8 @@ drover::Status SqliteStore::removeNode(const std::string& name) {
 
 drover::Status SqliteStore::putToken(const TokenRecord& token) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "INSERT OR REPLACE INTO tokens(hash, kind, node, expires) VALUES (?1, ?2, ?3, ?4)");
+  Stmt s(*stmts_,
+         "INSERT OR REPLACE INTO tokens(hash, kind, node, expires) VALUES (?1, ?2, ?3, ?4)");
   s.bind(1, token.hash).bind(2, token.kind).bind(3, token.node).bind(4, token.expires_ms);
   if (s.step() != SQLITE_DONE) return s.error();
   return {};
@@ -290,7 +338,7 @@ Result<std::optional<TokenRecord>> SqliteStore::takeToken(const std::string& has
   if (!tx.ok()) return makeError("store_error", sqlite3_errmsg(db_));
   std::optional<TokenRecord> rec;
   {
-    Stmt s(db_, "SELECT hash, kind, node, expires FROM tokens WHERE hash = ?1");
+    Stmt s(*stmts_, "SELECT hash, kind, node, expires FROM tokens WHERE hash = ?1");
     s.bind(1, hash);
     int rc = s.step();
     if (rc == SQLITE_ROW)
@@ -299,7 +347,7 @@ Result<std::optional<TokenRecord>> SqliteStore::takeToken(const std::string& has
       return s.error();
   }
   if (!rec) return rec;
-  Stmt del(db_, "DELETE FROM tokens WHERE hash = ?1");
+  Stmt del(*stmts_, "DELETE FROM tokens WHERE hash = ?1");
   del.bind(1, hash);
   if (del.step() != SQLITE_DONE) return del.error();
   if (auto st = tx.commit(); !st) return st.error();
@@ -308,7 +356,8 @@ Result<std::optional<TokenRecord>> SqliteStore::takeToken(const std::string& has
 
 Result<bool> SqliteStore::claimToken(const TokenRecord& token) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "INSERT OR IGNORE INTO tokens(hash, kind, node, expires) VALUES (?1, ?2, ?3, ?4)");
+  Stmt s(*stmts_,
+         "INSERT OR IGNORE INTO tokens(hash, kind, node, expires) VALUES (?1, ?2, ?3, ?4)");
   s.bind(1, token.hash).bind(2, token.kind).bind(3, token.node).bind(4, token.expires_ms);
   if (s.step() != SQLITE_DONE) return s.error();
   return sqlite3_changes(db_) == 1;
@@ -316,7 +365,7 @@ Result<bool> SqliteStore::claimToken(const TokenRecord& token) {
 
 Result<std::size_t> SqliteStore::purgeExpiredTokens(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "DELETE FROM tokens WHERE expires < ?1");
+  Stmt s(*stmts_, "DELETE FROM tokens WHERE expires < ?1");
   s.bind(1, now_ms);
   if (s.step() != SQLITE_DONE) return s.error();
   return static_cast<std::size_t>(sqlite3_changes(db_));

@@ -14,6 +14,8 @@ struct sqlite3;
 
 namespace drover::state {
 
+class StmtCache;
+
 class SqliteStore final : public StateStore {
  public:
   // Opens (creating if needed) the database file; an older layout is migrated first, a
@@ -38,13 +40,14 @@ class SqliteStore final : public StateStore {
   Result<std::size_t> purgeExpiredTokens(std::int64_t now_ms) override;
 
  private:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  explicit SqliteStore(sqlite3* db);
   drover::Status exec(const char* sql);
   Result<std::optional<NodeRecord>> queryOne(const char* sql, const std::string& key);
   drover::Status insertTimeline(const std::string& name, const std::vector<TimelineEntry>& entries);
 
   std::mutex mu_;
   sqlite3* db_;
+  std::unique_ptr<StmtCache> stmts_;  // under mu_
 };
 
 }  // namespace drover::state

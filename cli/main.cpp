@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "common/journal/sink.hpp"
 #include "common/log.hpp"
+#include "common/log_sink.hpp"
 #include "common/version.hpp"
 
 int main(int argc, char** argv) {
@@ -18,7 +20,17 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", level, "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
         ->capture_default_str();
-    app.parse_complete_callback([&level] { drover::log::setup(level); });
+    std::string target = "auto";
+    app.add_option("--log-target", target,
+                   "journal, stderr or auto (the journal when stderr is journald's stream)")
+        ->check(CLI::IsMember({"auto", "journal", "stderr"}))
+        ->capture_default_str();
+    app.parse_complete_callback([&level, &target] {
+      drover::log::setup(level);
+      const auto journal = drover::journal::useJournal(target);
+      if (!journal) throw CLI::ValidationError("--log-target", journal.error().message);
+      if (*journal) drover::log::useSink(drover::journal::makeSink());
+    });
 
     drover::cli::Context ctx{std::cout, std::cerr};
     drover::cli::addInitCommand(app, ctx);

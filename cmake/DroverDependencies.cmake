@@ -15,6 +15,8 @@ pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZMA REQUIRED IMPORTED_TARGET liblzma)
 # IPMI v2.0 lanplus for power/ (Debian libfreeipmi-dev).
 pkg_check_modules(FREEIPMI REQUIRED IMPORTED_TARGET libfreeipmi)
+# The journal's native protocol for `drover` under systemd (Debian libsystemd-dev).
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 find_path(KAINJOW_MUSTACHE_INCLUDE_DIR kainjow/mustache.hpp REQUIRED)
 add_library(drover_mustache INTERFACE)

@@ -1,4 +1,5 @@
 #include "common/log.hpp"
+#include "common/log_sink.hpp"
 
 #include <mutex>
 
@@ -11,6 +12,7 @@ namespace {
 std::mutex g_mu;
 spdlog::level::level_enum g_level = spdlog::level::info;
 std::string g_pattern = "%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v";
+spdlog::sink_ptr g_sink;  // null: each logger has its own stderr sink
 
 }  // namespace
 
@@ -24,10 +26,24 @@ void setup(std::string_view level, bool json) {
   spdlog::set_pattern(g_pattern);
 }
 
+void useSink(spdlog::sink_ptr sink) {
+  std::lock_guard lock(g_mu);
+  sink->set_pattern(g_pattern);
+  g_sink = sink;
+  spdlog::apply_all(
+      [&](const std::shared_ptr<spdlog::logger>& logger) { logger->sinks().assign(1, sink); });
+}
+
 std::shared_ptr<spdlog::logger> get(const std::string& component) {
   std::lock_guard lock(g_mu);
   if (auto existing = spdlog::get(component)) return existing;
-  auto logger = spdlog::stderr_color_mt(component);
+  std::shared_ptr<spdlog::logger> logger;
+  if (g_sink) {
+    logger = std::make_shared<spdlog::logger>(component, g_sink);
+    spdlog::register_logger(logger);
+  } else {
+    logger = spdlog::stderr_color_mt(component);
+  }
   logger->set_level(g_level);
   logger->set_pattern(g_pattern);
   return logger;

@@ -15,7 +15,8 @@
 #     systemctl steps are done by hand (the test then ends as skipped, saying why):
 #     `drover init --interface` + validate, a state database of the version 1 layout
 #     (tests/testdata/state/v1-state.db, as an older drover left it), start (migrated, the
-#     backup beside it), GET /healthz, a broken declaration +
+#     backup beside it), GET /healthz, the journal's entries structured (DROVER_COMPONENT,
+#     DROVER_EVENT and the line's key=value pairs as fields), a broken declaration +
 #     reload (still serving, the log says why); an edited declaration, then an upgrade to the
 #     current package with --force-confold (restarted, the edit kept, the packaged one beside
 #     it as .dpkg-dist, /var/lib/drover intact, no second migration); apt-get remove (stopped,
@@ -75,6 +76,8 @@ cmake --build "$build" --target deb >"$build/package-test-cpack.log" 2>&1 ||
 deb=$(ls -t "$build"/drover_*_amd64.deb | head -1)
 say "package: $deb ($(du -k "$deb" | cut -f1) KiB)"
 dpkg-deb -f "$deb" Package Version Depends
+# libsystemd0 (the journal's native protocol) comes from dpkg-shlibdeps.
+[[ $(dpkg-deb -f "$deb" Depends) == *libsystemd0* ]] || fail "Depends does not name libsystemd0"
 if ! lintian --fail-on error --tag-display-limit 0 "$deb" >"$build/package-test-lintian.log" 2>&1; then
   cat "$build/package-test-lintian.log"
   fail "lintian reports errors"
@@ -247,6 +250,19 @@ run test -f /var/lib/drover/state.db || fail "no state database in /var/lib/drov
 serve_log | grep -q 'STATE_MIGRATED .*from=1 to=2' || { serve_log; fail "the version 1 database was not migrated"; }
 run test -f /var/lib/drover/state.db.v1.bak || fail "no backup of the version 1 database"
 say "the version 1 state database was migrated on start, its backup beside it"
+
+# Under systemd stderr is the journal's stream: every line is a structured entry instead.
+if [[ $mode == nspawn ]]; then
+  field() { grep -E "\"$1\" *: *\"$2\"" || true; }
+  entry=$(run journalctl -u drover -o json --no-pager | field DROVER_EVENT SERVE_STARTED | tail -1)
+  [[ -n $entry ]] || { run journalctl -u drover -o json --no-pager | tail -3; fail "no journal entry with DROVER_EVENT=SERVE_STARTED"; }
+  for f in DROVER_COMPONENT:serve DROVER_CONFIG:/etc/drover/cluster.yaml PRIORITY:6 SYSLOG_IDENTIFIER:drover; do
+    [[ -n $(field "${f%%:*}" "${f#*:}" <<<"$entry") ]] || { echo "$entry"; fail "the SERVE_STARTED entry has no ${f%%:*}=${f#*:}"; }
+  done
+  [[ $(run journalctl -u drover --no-pager -o cat DROVER_COMPONENT=state) == *STATE_MIGRATED* ]] ||
+    fail "journalctl -u drover DROVER_COMPONENT=state does not find STATE_MIGRATED"
+  say "journal: SERVE_STARTED has DROVER_COMPONENT=serve, DROVER_EVENT, DROVER_CONFIG; DROVER_COMPONENT=state filters"
+fi
 
 cp "$root/etc/drover/cluster.yaml" "$root/tmp/good.yaml"
 printf 'networks:\n  - name: [broken\n' >>"$root/etc/drover/cluster.yaml"

@@ -27,7 +27,14 @@
 # nginx (Debian's package, unpacked, not installed) with worker_processes auto, sendfile,
 # keep-alive, serving a static script and the same kernel/initrd bytes. The stacks take
 # turns on the same namespaces (they share port 67); each run starts from empty leases.
-# Needs root, dnsmasq and gnuplot (scripts/packages/storm.txt), Debian's ipxe.
+#
+# --stacks "ha ha1": Drover in HA instead. `ha` is three `drover serve` replicas on a
+# three-member etcd (server.state.backend: etcd), `ha1` one replica on SQLite in the same
+# place, for the comparison: a bridge in its own namespace on 203.0.113.0/24, the sim on it
+# at .2 (a second veth from the client namespace), replicas at .11-.13 each in its own
+# namespace, etcd members at .21-.23 on the bridge. The sim relays every DHCP message to
+# every replica (`drover sim --server A,B,C`); the client's owner answers.
+# Needs root, dnsmasq and gnuplot (scripts/packages/storm.txt), Debian's ipxe, etcd for ha.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-netns.sh
@@ -71,6 +78,10 @@ srv=bsts$tag cli=bstc$tag sif=bsts$tag cif=bstc$tag
 work=$(mktemp -d /dev/shm/drover-bench-storm.XXXXXX)
 chmod 755 "$work"
 server_pids=()
+hsw=bsth$tag
+hns=(bsth0$tag bsth1$tag bsth2$tag)
+hip=(203.0.113.11 203.0.113.12 203.0.113.13)
+hmip=(203.0.113.21 203.0.113.22 203.0.113.23)
 
 stop_servers() {  # by pid, the ones this script started
   local p
@@ -84,7 +95,7 @@ stop_servers() {  # by pid, the ones this script started
 }
 cleanup() {
   stop_servers
-  bench_netns_remove "$srv" "$cli"
+  bench_netns_remove "$srv" "$cli" "${hns[@]}" "$hsw"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -146,6 +157,46 @@ nodes:
 EOF
 mkdir -p "$work/tftp-drover"
 
+# The HA segment (only for the ha and ha1 stacks).
+if [[ " $stacks " == *" ha"* ]]; then
+  command -v etcd >/dev/null || { echo "bench-storm: etcd not found (scripts/packages/test.txt)" >&2; exit 2; }
+  ip netns add "$hsw"
+  ip -n "$hsw" link set lo up
+  ip -n "$hsw" link add br0 type bridge
+  ip -n "$hsw" link set br0 type bridge forward_delay 0 stp_state 0 mcast_snooping 0
+  for a in "${hmip[@]}"; do ip -n "$hsw" addr add "$a/24" dev br0; done
+  ip -n "$hsw" link set br0 up
+  ha_plug() {  # NS IP IFNAME-IN-NS
+    local ns=$1 outer=v$1
+    ip link add "$outer" type veth peer name "i$outer"
+    ip link set "$outer" netns "$hsw"
+    ip link set "i$outer" netns "$ns"
+    ip -n "$ns" link set "i$outer" name "$3"
+    ip -n "$ns" addr add "$2/24" dev "$3"
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link set "$3" up
+    ip -n "$hsw" link set "$outer" master br0 up
+  }
+  ha_plug "$cli" 203.0.113.2 ha0
+  for i in 0 1 2; do
+    ip netns add "${hns[$i]}"
+    ha_plug "${hns[$i]}" "${hip[$i]}" eth0
+    ip -n "${hns[$i]}" route add 198.18.0.0/21 via 203.0.113.2
+  done
+  ip -n "$hsw" route add 198.18.0.0/21 via 203.0.113.2
+  endpoints=""
+  for a in "${hmip[@]}"; do endpoints+="${endpoints:+, }\"http://$a:2379\""; done
+  ha_declaration() {  # STATE
+    sed -e "s|^  advertise: .*|  advertise: ${hip[0]}|" -e "s|^  interfaces: .*|  interfaces: [eth0]|" \
+      -e 's|"192.0.2.1:69"|"0.0.0.0:69"|' -e 's|"192.0.2.1:8080"|"0.0.0.0:8080"|' \
+      -e "s|^  state: .*|  state: $1|" "$work/cluster.yaml"
+  }
+  ha_declaration "{ backend: etcd, endpoints: [$endpoints], prefix: /drover, replica_ttl: 3s, path: $work/state/state.db }" > "$work/ha.yaml"
+  ha_declaration "{ backend: sqlite, path: $work/state/r0/state.db }" > "$work/ha1.yaml"
+  "$drover" validate "$work/ha.yaml" > /dev/null
+  "$drover" validate "$work/ha1.yaml" > /dev/null
+fi
+
 apt_nginx() {
   (cd "$work" && apt-get download -q nginx >/dev/null 2>&1) || { echo "bench-storm: apt-get download nginx failed" >&2; exit 2; }
   dpkg-deb -x "$work"/nginx_*.deb "$work/nginx-pkg"
@@ -193,6 +244,58 @@ start_drover() {
   wait_http http://192.0.2.1:8080/healthz
 }
 
+ha_healthy() {  # replica-index url-path
+  ip netns exec "$cli" curl -sf --max-time 1 -o /dev/null "http://${hip[$1]}:8080$2"
+}
+
+start_ha() {  # 3 (etcd + three replicas) or 1 (one replica on SQLite)
+  local i cluster="" token="bench-storm-$tag-$RANDOM" deadline
+  rm -rf "$work/state" "$work/etcd"
+  mkdir -p "$work/state" "$work/etcd"
+  if (($1 == 3)); then
+    for i in 0 1 2; do cluster+="${cluster:+,}m$i=http://${hmip[$i]}:2380"; done
+    for i in 0 1 2; do
+      ip netns exec "$hsw" etcd --name "m$i" --data-dir "$work/etcd/m$i" \
+        --listen-client-urls "http://${hmip[$i]}:2379" --advertise-client-urls "http://${hmip[$i]}:2379" \
+        --listen-peer-urls "http://${hmip[$i]}:2380" --initial-advertise-peer-urls "http://${hmip[$i]}:2380" \
+        --initial-cluster "$cluster" --initial-cluster-token "$token" --logger zap --log-level warn \
+        > "$work/etcd$i.log" 2>&1 &
+      server_pids+=($!)
+    done
+    deadline=$((SECONDS + 30))
+    until ip netns exec "$cli" curl -sf --max-time 1 "http://${hmip[0]}:2379/health" 2>/dev/null | grep -q '"health":"true"'; do
+      ((SECONDS < deadline)) || { cat "$work/etcd0.log" >&2; echo "bench-storm: etcd is not healthy" >&2; exit 1; }
+      sleep 0.1
+    done
+    for i in 0 1 2; do
+      ip netns exec "${hns[$i]}" "$drover" --log-level warn serve --config "$work/ha.yaml" \
+        --state-dir "$work/state/r$i" --replica-id "r$i" --advertise "${hip[$i]}" > "$work/drover-r$i.log" 2>&1 &
+      server_pids+=($!)
+    done
+  else
+    ip netns exec "${hns[0]}" "$drover" --log-level warn serve --config "$work/ha1.yaml" \
+      --state-dir "$work/state/r0" > "$work/drover-r0.log" 2>&1 &
+    server_pids+=($!)
+  fi
+  deadline=$((SECONDS + 30))
+  for ((i = 0; i < $1; i++)); do
+    until ha_healthy "$i" /healthz; do
+      ((SECONDS < deadline)) || { tail -n 20 "$work"/drover-r*.log >&2; echo "bench-storm: replica r$i did not start" >&2; exit 1; }
+      sleep 0.1
+    done
+  done
+  # Replicas answer only once each sees all the others alive.
+  if (($1 == 3)); then
+    for i in 0 1 2; do
+      until [[ $(ip netns exec "$cli" curl -sf --max-time 2 "http://${hip[$i]}:8080/metrics" |
+        awk '$1 == "drover_ha_replicas_live" { print $2 + 0 }') == 3 ]]; do
+        ((SECONDS < deadline)) || { echo "bench-storm: the replicas did not all see each other" >&2; exit 1; }
+        sleep 0.1
+      done
+    done
+  fi
+}
+
 start_reference() {
   rm -f "$work/dnsmasq.leases"
   ip netns exec "$srv" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --user=root \
@@ -235,7 +338,12 @@ tcp_listen_drops() {  # namespace -> connection attempts dropped at a full accep
 declare -A R
 storm() {  # stack n run -> fills R[stack.n.*]
   local stack=$1 n=$2 run=$3 out=$work/$1-$2-$3
-  if [[ $stack == drover ]]; then start_drover; else start_reference; fi
+  case $stack in
+    drover) start_drover ;;
+    ha) start_ha 3 ;;
+    ha1) start_ha 1 ;;
+    *) start_reference ;;
+  esac
   echo "bench-storm: $stack, $n machines, run $run" >&2
   local srv_drops0 cli_drops0
   srv_drops0=$(udp_rcvbuf_errors "$srv")
@@ -243,6 +351,13 @@ storm() {  # stack n run -> fills R[stack.n.*]
   local listen0
   listen0=$(tcp_listen_drops "$srv")
   local boot=(--server 192.0.2.1 --relay 198.18.0.1 --bind-leased)
+  case $stack in
+    ha) boot=(--server "$(IFS=,; echo "${hip[*]}")" --relay 198.18.0.1 --bind-leased) ;;
+    ha1) boot=(--server "${hip[0]}" --relay 198.18.0.1 --bind-leased) ;;
+  esac
+  if ((http_only)) && [[ $stack == ha* ]]; then
+    echo "bench-storm: --http-only is for the drover and reference stacks" >&2; exit 2
+  fi
   if ((http_only)); then
     boot=(--script-url "http://192.0.2.1:$([[ $stack == drover ]] && echo 8080 || echo 8081)/boot.ipxe")
   fi
@@ -299,18 +414,26 @@ echo "| machines | stack | booted | storm (s) | boot p50 (s) | boot p99 (s) | DH
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $clients; do
   for s in $stacks; do
-    label=$([[ $s == drover ]] && echo "Drover" || echo "dnsmasq + nginx")
+    case $s in
+      drover) label="Drover" ;;
+      ha) label="Drover, 3 replicas on etcd" ;;
+      ha1) label="Drover, 1 replica on SQLite (same segment)" ;;
+      *) label="dnsmasq + nginx" ;;
+    esac
     echo "| $n | $label | ${R[$s.$n.ok]}/$n | ${R[$s.$n.storm]:-} | ${R[$s.$n.p50]:-} | ${R[$s.$n.p99]:-} | ${R[$s.$n.dhcp99]:-} | ${R[$s.$n.tftp99]:-} | ${R[$s.$n.http99]:-} | ${R[$s.$n.retx]:-} | ${R[$s.$n.udpdrops]:-} | ${R[$s.$n.rss]:-} | ${R[$s.$n.failures]:-} |"
   done
 done
 echo
 for n in $clients; do
-  echo "$n machines: storm time Drover / (dnsmasq + nginx) = $(ratio "${R[drover.$n.storm]:-0}" "${R[reference.$n.storm]:-0}")"
+  [[ " $stacks " == *" reference "* && " $stacks " == *" drover "* ]] &&
+    echo "$n machines: storm time Drover / (dnsmasq + nginx) = $(ratio "${R[drover.$n.storm]:-0}" "${R[reference.$n.storm]:-0}")"
+  [[ " $stacks " == *" ha "* && " $stacks " == *" ha1 "* ]] &&
+    echo "$n machines: storm time 3 replicas on etcd / 1 replica on SQLite = $(ratio "${R[ha.$n.storm]:-0}" "${R[ha1.$n.storm]:-0}")"
 done
 
 # Boots completed over time, the largest storm, both stacks.
 big=$(tr ' ' '\n' <<<"$clients" | sort -n | tail -1)
-if [[ -n $plot && -f $work/drover-$big-1.timeline && -f $work/reference-$big-1.timeline ]]; then
+if [[ -n $plot && -f $work/drover-$big-1.timeline && " $stacks " == *" reference "* && -f $work/reference-$big-1.timeline ]]; then
   gnuplot <<EOF
 set terminal svg size 800,450 dynamic font "sans,12"
 set output "$plot"

@@ -390,7 +390,8 @@ void replaceAll(std::string& s, std::string_view from, std::string_view to) {
 }  // namespace
 
 ScriptAnswer explainScript(const cluster::Config& config, const Explanation& e,
-                           std::string_view ca_fingerprint) {
+                           std::string_view ca_fingerprint,
+                           const std::vector<std::string>& api_alternates) {
   ScriptAnswer out;
   const auto& q = e.query;
   const bool efi = q.arch->firmware != boot::Firmware::kBios;
@@ -409,7 +410,8 @@ ScriptAnswer explainScript(const cluster::Config& config, const Explanation& e,
   const server::ScriptEndpoints at{
       base,
       fmt::format("https://{}:{}", config.server.advertise.str(), config.server.api.listen.port),
-      ca_fingerprint.empty() ? std::string(kCaStandIn) : std::string(ca_fingerprint)};
+      ca_fingerprint.empty() ? std::string(kCaStandIn) : std::string(ca_fingerprint),
+      api_alternates};
   auto params =
       server::scriptParams(config, kind, name, efi, q.arch->build_arch, e.boot.profile, at);
   if (!params) return refusal(params.error().message);

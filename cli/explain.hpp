@@ -77,8 +77,11 @@ struct ScriptAnswer {
   std::string kind;  // the script kind: install, discover, local, failed, capture, ignore
   std::string text;
 };
+// `api_alternates`: the other live replicas' API URLs, named after this server's on the
+// boot environment's command line (as `drover serve` does with the etcd backend).
 ScriptAnswer explainScript(const cluster::Config& config, const Explanation& e,
-                           std::string_view ca_fingerprint = {});
+                           std::string_view ca_fingerprint = {},
+                           const std::vector<std::string>& api_alternates = {});
 
 // The GRUB configuration a machine whose `local` script chains the network GRUB (x64 UEFI)
 // is served over TFTP as grub/drover/<mac>.cfg, as text; empty for every other machine.

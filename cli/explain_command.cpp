@@ -1,7 +1,7 @@
 // drover explain FILE --mac MAC [--uuid UUID] [--arch ARCH] [--ipxe] [--state STATE]
 //                [--installed] [--reinstall] [--capture] [--via IP]
 // Prints the match and the boot decision (boot/decision.hpp), the whole DHCP answer, and
-// the iPXE script.
+// the iPXE script; with the etcd backend, the live replicas too (read from etcd).
 #include <filesystem>
 #include <ostream>
 
@@ -11,7 +11,10 @@
 #include "cli/commands.hpp"
 #include "cli/explain.hpp"
 #include "cluster/loader.hpp"
+#include "ha/membership.hpp"
 #include "http/tls.hpp"
+#include "server/context.hpp"
+#include "state/etcd/client.hpp"
 
 namespace drover::cli {
 namespace {
@@ -79,6 +82,50 @@ bool toQuery(const ExplainArgs& a, ExplainQuery& q, std::ostream& err) {
   return true;
 }
 
+// With the etcd backend, the live replicas (their keys in etcd): the API URLs `drover
+// serve` names after its own on the boot environment's command line, and a line saying so.
+struct LiveReplicas {
+  std::vector<std::string> api_alternates;
+  std::string line;
+};
+
+LiveReplicas liveReplicas(const cluster::Config& c) {
+  LiveReplicas out;
+  if (c.server.state.backend != cluster::StateBackend::Etcd) return out;
+  auto say = [&](const std::string& text) {
+    out.line = fmt::format("{:<9}{}\n", "replicas", text);
+  };
+  etcd::Options options;
+  options.ca_file = c.server.state.ca_file;
+  options.request_timeout_s = 3;
+  auto client = etcd::Client::create(c.server.state.endpoints, options);
+  auto all = client ? client->range(c.server.state.prefix + "/replicas/")
+                    : Result<etcd::RangeResult>(client.error());
+  if (!all) {
+    say(
+        fmt::format("unknown: etcd could not be read ({}); each replica names the other live "
+                    "replicas' API URLs after its own",
+                    all.error().message));
+    return out;
+  }
+  std::vector<ha::ReplicaInfo> live;
+  std::string self_id, names;
+  for (const auto& kv : all->kvs) {
+    auto r = ha::decodeReplica(kv.value);
+    if (!r) continue;
+    if (r->advertise == c.server.advertise.str()) self_id = r->id;
+    names += fmt::format("{}{} {}", names.empty() ? "" : ", ", r->id, r->api_url);
+    live.push_back(std::move(*r));
+  }
+  const std::string self_url =
+      fmt::format("https://{}:{}", c.server.advertise.str(), c.server.api.listen.port);
+  out.api_alternates =
+      ha::otherApiUrls(std::move(live), self_id, self_url, server::kMaxApiAlternates);
+  say(fmt::format("live: {}; the boot environment tries {} after {}",
+                  names.empty() ? "none" : names, out.api_alternates.size(), self_url));
+  return out;
+}
+
 int runExplain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
   ExplainQuery query;
   if (!toQuery(args, query, err)) return 2;
@@ -98,7 +145,9 @@ int runExplain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
   std::error_code ec;
   if (std::filesystem::exists(ca_file, ec))
     if (auto fp = http::certificateFingerprint(ca_file)) ca = *fp;
-  out << renderScriptText(explainScript(inv.config(), explanation, ca));
+  const auto replicas = liveReplicas(inv.config());
+  out << replicas.line
+      << renderScriptText(explainScript(inv.config(), explanation, ca, replicas.api_alternates));
   if (auto grub = renderGrubText(inv.config(), explanation); !grub.empty()) out << '\n' << grub;
   return 0;
 }

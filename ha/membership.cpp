@@ -75,6 +75,24 @@ Result<ReplicaInfo> decodeReplica(std::string_view in) {
   return r;
 }
 
+std::vector<std::string> otherApiUrls(std::vector<ReplicaInfo> live, std::string_view self_id,
+                                      std::string_view self_url, std::size_t max) {
+  std::sort(live.begin(), live.end(),
+            [](const ReplicaInfo& a, const ReplicaInfo& b) { return a.id < b.id; });
+  // The ids after this one's first, then the ones before: the clients of a dead replica
+  // spread over the others instead of all moving to the same one.
+  std::stable_partition(live.begin(), live.end(),
+                        [&](const ReplicaInfo& r) { return r.id > self_id; });
+  std::vector<std::string> out;
+  for (const auto& r : live) {
+    if (out.size() >= max) break;
+    if (r.id == self_id || r.api_url.empty() || r.api_url == self_url) continue;
+    if (std::find(out.begin(), out.end(), r.api_url) != out.end()) continue;
+    out.push_back(r.api_url);
+  }
+  return out;
+}
+
 std::string ownerOf(std::string_view key, const std::vector<std::string>& ids) {
   const std::string* best = nullptr;
   std::uint64_t best_w = 0;

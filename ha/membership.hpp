@@ -45,6 +45,13 @@ struct ReplicaInfo {
 std::string encodeReplica(const ReplicaInfo& r);
 Result<ReplicaInfo> decodeReplica(std::string_view json);  // error code replica_corrupt
 
+// The API URLs of the replicas in `live` other than `self_id`, for a client to fail over to
+// after `self_url`: in replica-id order starting after `self_id` and wrapping around (a
+// stable order that is not the same for every replica), empty URLs, `self_url` and repeats
+// left out, at most `max`.
+std::vector<std::string> otherApiUrls(std::vector<ReplicaInfo> live, std::string_view self_id,
+                                      std::string_view self_url, std::size_t max);
+
 // The owner of `key` among `ids` (rendezvous hashing); "" when `ids` is empty.
 std::string ownerOf(std::string_view key, const std::vector<std::string>& ids);
 

@@ -367,6 +367,15 @@ Status App::start() {
       if (!d.stopping) asio::post(d.io, [this] { (void)reload(); });
     };
     if (auto st = d.replication->join(std::move(self), on_differs); !st) return st;
+    // An installer names the other live replicas after this one: it goes on through them
+    // when this replica dies.
+    d.ctx->api_alternates = [&d] {
+      const auto* m = d.replication->membership();
+      const auto serving = d.snapshot.load();
+      if (m == nullptr || !serving) return std::vector<std::string>();
+      return ha::otherApiUrls(m->live(), m->id(), apiUrl(*d.ctx, serving->inventory.config()),
+                              kMaxApiAlternates);
+    };
   }
 
   if (d.options.dhcp) {

@@ -111,7 +111,8 @@ Response nodeScript(const Request& req, Context& ctx) {
   const auto decision = boot::decide(config, match, client, known.status);
   const auto kind = decision.script;
 
-  const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint};
+  const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint,
+                           apiAlternates(ctx)};
   const auto arch = req.queryOr("arch", "-");
   auto params = scriptParams(config, kind, name, efi, arch, decision.profile, at);
   if (!params) return refusal(params.error().message);
@@ -221,6 +222,7 @@ Result<templates::BootScriptParams> scriptParams(const cluster::Config& config,
   params.node = node;
   params.efi = efi;
   params.api_url = at.api_url;
+  params.api_alternates = at.api_alternates;
   params.ca_fingerprint = at.ca_fingerprint;
   if (needsBootToken(kind)) {  // the scripts that boot the boot environment
     const auto* env = config.findImage(config.defaults.boot_env.value);

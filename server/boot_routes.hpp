@@ -19,6 +19,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 #include "http/router.hpp"
@@ -34,6 +35,9 @@ struct ScriptEndpoints {
   std::string base_url;  // http://<advertise>:<port>
   std::string api_url;   // https://<advertise>:<port>
   std::string ca_fingerprint;
+  // The other live replicas' API URLs (Context::api_alternates), named after api_url on
+  // the boot environment's command line; empty without replicas.
+  std::vector<std::string> api_alternates{};
 };
 
 // The scripts that boot the boot environment and its agent (install, discover, capture):

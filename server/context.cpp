@@ -8,13 +8,21 @@
 namespace drover::server {
 
 std::string apiUrl(const Context& ctx, const cluster::Config& config) {
-  const auto port = config.server.api.listen.port != 0 ? config.server.api.listen.port : ctx.api_port;
+  const auto port =
+      config.server.api.listen.port != 0 ? config.server.api.listen.port : ctx.api_port;
   return fmt::format("https://{}:{}", config.server.advertise.str(), port);
 }
 
 std::string httpBase(const Context& ctx, const cluster::Config& config) {
   if (config.server.http.listen.port != 0 || ctx.http_port == 0) return boot::httpUrl(config, "");
   return fmt::format("http://{}:{}", config.server.advertise.str(), ctx.http_port);
+}
+
+std::vector<std::string> apiAlternates(const Context& ctx) {
+  if (!ctx.api_alternates) return {};
+  auto urls = ctx.api_alternates();
+  if (urls.size() > kMaxApiAlternates) urls.resize(kMaxApiAlternates);
+  return urls;
 }
 
 bool Presence::touch(const std::string& node, std::int64_t now_ms) {
@@ -35,10 +43,12 @@ std::string provisionalName(const MacAddress& mac) {
   return "unknown-" + toHex(mac.octets());
 }
 
-void recordEvent(const Context& ctx, const std::string& node, std::string phase, std::string message) {
+void recordEvent(const Context& ctx, const std::string& node, std::string phase,
+                 std::string message) {
   state::TimelineEntry entry{state::nowMs(), std::move(phase), std::move(message)};
   if (auto st = ctx.store.appendTimeline(node, {entry}); !st) {
-    ctx.log->warn("TIMELINE_WRITE_FAILED node={} phase={} error={}", node, entry.phase, st.error().message);
+    ctx.log->warn("TIMELINE_WRITE_FAILED node={} phase={} error={}", node, entry.phase,
+                  st.error().message);
   }
 }
 

@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <spdlog/logger.h>
 
@@ -65,7 +67,16 @@ struct Context {
   std::shared_ptr<BootGuard> boot_guard = nullptr;
   // The dashboard's live updates (server/live_events.hpp); null: none.
   std::shared_ptr<LiveEvents> live = nullptr;
+  // With replicas: the other live replicas' API URLs in a stable order (ha::otherApiUrls),
+  // at most kMaxApiAlternates; null without replicas.
+  std::function<std::vector<std::string>()> api_alternates{};
 };
+
+// How many other replicas' API URLs a boot environment's command line names.
+inline constexpr std::size_t kMaxApiAlternates = 3;
+
+// ctx.api_alternates(), or none.
+std::vector<std::string> apiAlternates(const Context& ctx);
 
 // https://<advertise>:<api port>
 std::string apiUrl(const Context& ctx, const cluster::Config& config);

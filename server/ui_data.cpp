@@ -213,7 +213,8 @@ Response uiPreview(Context& ctx, const std::string& name) {
     boot::ClientIdentity client;
     client.ipxe = true;
     const auto decision = boot::decide(config, match, client, status);
-    const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint};
+    const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint,
+                             apiAlternates(ctx)};
     constexpr std::string_view kToken = "drover-preview-token";
     auto params = scriptParams(config, decision.script, name, false, "", decision.profile, at);
     std::string text;

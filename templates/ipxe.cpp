@@ -21,7 +21,7 @@ chain --autofree --replace {{base_url}}/boot.ipxe
 constexpr std::string_view kInstall = R"(#!ipxe
 # Drover: install {{node}}.
 echo Drover: installing {{node}}
-kernel {{kernel_url}} {{#efi}}initrd=initrd.img {{/efi}}drover.api={{api_url}} drover.ca={{ca}} drover.token={{token}} drover.node={{node}} drover.mode=install {{console}}{{#extra_args}} {{extra_args}}{{/extra_args}} || goto failed
+kernel {{kernel_url}} {{#efi}}initrd=initrd.img {{/efi}}drover.api={{api_urls}} drover.ca={{ca}} drover.token={{token}} drover.node={{node}} drover.mode=install {{console}}{{#extra_args}} {{extra_args}}{{/extra_args}} || goto failed
 initrd --name initrd.img {{initrd_url}} || goto failed
 boot || goto failed
 :failed
@@ -57,7 +57,7 @@ chain --autofree --replace {{{self_url}}}
 constexpr std::string_view kDiscover = R"(#!ipxe
 # Drover: unknown machine; boot the agent in discovery mode.
 echo Drover: unknown machine ${netX/mac}; starting discovery
-kernel {{kernel_url}} {{#efi}}initrd=initrd.img {{/efi}}drover.api={{api_url}} drover.ca={{ca}} drover.token={{token}} drover.mode=discover {{console}}{{#extra_args}} {{extra_args}}{{/extra_args}} || goto failed
+kernel {{kernel_url}} {{#efi}}initrd=initrd.img {{/efi}}drover.api={{api_urls}} drover.ca={{ca}} drover.token={{token}} drover.mode=discover {{console}}{{#extra_args}} {{extra_args}}{{/extra_args}} || goto failed
 initrd --name initrd.img {{initrd_url}} || goto failed
 boot || goto failed
 :failed
@@ -79,7 +79,7 @@ chain --autofree --replace {{{self_url}}}
 constexpr std::string_view kCapture = R"(#!ipxe
 # Drover: capture the disk of {{node}}.
 echo Drover: capturing the disk of {{node}}
-kernel {{kernel_url}} {{#efi}}initrd=initrd.img {{/efi}}drover.api={{api_url}} drover.ca={{ca}} drover.token={{token}} drover.node={{node}} drover.mode=capture {{console}}{{#extra_args}} {{extra_args}}{{/extra_args}} || goto failed
+kernel {{kernel_url}} {{#efi}}initrd=initrd.img {{/efi}}drover.api={{api_urls}} drover.ca={{ca}} drover.token={{token}} drover.node={{node}} drover.mode=capture {{console}}{{#extra_args}} {{extra_args}}{{/extra_args}} || goto failed
 initrd --name initrd.img {{initrd_url}} || goto failed
 boot || goto failed
 :failed
@@ -196,6 +196,16 @@ Result<nlohmann::json> scriptData(const BootScriptParams& p) {
       return makeError("bad_script_value", std::string(f.key) + " is not a single URL-safe word");
     data[f.key] = f.value;
   }
+  // The serving API first, then the other replicas', one comma-separated word.
+  std::string api_urls = p.api_url;
+  if (!p.api_url.empty()) {
+    for (const auto& alt : p.api_alternates) {
+      if (!isWord(alt) || alt.find(',') != std::string::npos)
+        return makeError("bad_script_value", "api_alternates has a URL that is not one word");
+      if (alt != p.api_url) api_urls += "," + alt;
+    }
+  }
+  data["api_urls"] = api_urls;
   // Names, console and extra arguments: space-separated words.
   for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"node", p.node},
                                    {"console", p.console},

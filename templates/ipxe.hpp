@@ -4,10 +4,10 @@
 //             /boot.ipxe?mac=${netX/mac}&uuid=${uuid}&arch=${buildarch}&platform=${platform}
 //             (netX is the interface iPXE booted from; ${mac} alone would be the first
 //             NIC's; buildarch is i386/x86_64/arm64, platform pcbios/efi)
-//   install   kernel + initrd of the boot environment, command line with drover.api,
-//             drover.ca, drover.token, drover.node, drover.mode=install and the console;
-//             EFI clients also get initrd=initrd.img (Debian's iPXE does not hand the
-//             initrd to an EFI kernel by itself)
+//   install   kernel + initrd of the boot environment, command line with drover.api (this
+//             server's API URL, then the other live replicas'), drover.ca, drover.token,
+//             drover.node, drover.mode=install and the console; EFI clients also get
+//             initrd=initrd.img (Debian's iPXE does not hand the initrd to an EFI kernel by itself)
 //   local     boot the installed disk: BIOS `sanboot --no-describe --drive 0x80`; x64
 //             UEFI (grub_url set) chains Drover's network GRUB, whose grub.cfg starts the
 //             disk's EFI loader (templates/grub.hpp); other UEFI tries sanboot and
@@ -27,6 +27,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -45,7 +46,10 @@ struct BootScriptParams {
   bool efi = false;        // client platform is EFI (?platform=efi)
   std::string kernel_url;  // boot environment
   std::string initrd_url;
-  std::string api_url;         // https://192.0.2.1:8443
+  std::string api_url;  // https://192.0.2.1:8443
+  // The other live replicas' API URLs, tried by the agent after api_url (kernel command
+  // line `drover.api=<api_url>,<alternate>,...`); empty without replicas.
+  std::vector<std::string> api_alternates{};
   std::string ca_fingerprint;  // "sha256:<64 hex>"
   std::string token;           // boot token
   std::string grub_url;        // local: the network GRUB to chain (x64 UEFI); empty: sanboot
@@ -56,7 +60,8 @@ struct BootScriptParams {
 };
 
 // The data object the built-in templates use (and overrides may use): base_url, node, efi,
-// kernel_url, initrd_url, api_url, ca, token, grub_url, console, extra_args, message,
+// kernel_url, initrd_url, api_url, api_urls (api_url then the alternates, comma-separated:
+// the value of drover.api), ca, token, grub_url, console, extra_args, message,
 // retry_seconds, and self_url (the entry URL with the iPXE identity variables).
 Result<nlohmann::json> scriptData(const BootScriptParams& p);
 

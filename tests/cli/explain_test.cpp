@@ -111,7 +111,9 @@ TEST_F(ExplainTest, ReservedBiosMachineGetsItsAddressAndTheBiosLoader) {
   EXPECT_EQ(a.siaddr.str(), "192.0.2.1");
   EXPECT_EQ(a.file, "undionly.kpxe");
   const auto text = renderDhcpText(a);
-  EXPECT_THAT(text, HasSubstr("dhcp     DISCOVER -> OFFER, REQUEST -> ACK from server 192.0.2.1 (full DHCP)\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("dhcp     DISCOVER -> OFFER, REQUEST -> ACK from server 192.0.2.1 (full DHCP)\n"));
   EXPECT_THAT(text, HasSubstr("yiaddr 192.0.2.10  siaddr 192.0.2.1  file undionly.kpxe\n"));
   EXPECT_THAT(text, HasSubstr(optionLine(53, "dhcp-message-type", "5")));
   EXPECT_THAT(text, HasSubstr(optionLine(54, "dhcp-server-identifier", "192.0.2.1")));
@@ -124,7 +126,8 @@ TEST_F(ExplainTest, ReservedBiosMachineGetsItsAddressAndTheBiosLoader) {
 
 TEST_F(ExplainTest, IpxeGetsTheScriptUrlAndNoPxeDhcp) {
   const auto text = dhcpText(query("52:54:00:12:34:57", "efi-x64", true));
-  EXPECT_THAT(text, HasSubstr(optionLine(67, "boot-file-name", "\"http://192.0.2.1:8080/boot.ipxe\"")));
+  EXPECT_THAT(text,
+              HasSubstr(optionLine(67, "boot-file-name", "\"http://192.0.2.1:8080/boot.ipxe\"")));
   EXPECT_THAT(text, HasSubstr(optionLine(175, "ipxe-encap-opts", "no-pxedhcp=1")));
 }
 
@@ -155,7 +158,8 @@ TEST(ExplainDhcpProxy, ProxyNetworkAddsBootInformationOnly) {
   auto a = explainDhcp(inv, q);
   ASSERT_TRUE(a.answered) << a.why;
   EXPECT_TRUE(a.proxy);
-  EXPECT_EQ(a.exchange, (std::vector<std::string>{"DISCOVER -> OFFER", "REQUEST -> ACK (port 4011)"}));
+  EXPECT_EQ(a.exchange,
+            (std::vector<std::string>{"DISCOVER -> OFFER", "REQUEST -> ACK (port 4011)"}));
   EXPECT_TRUE(a.yiaddr.isUnspecified());
   EXPECT_EQ(a.file, "ipxe.efi");
   const auto text = renderDhcpText(a);
@@ -168,17 +172,24 @@ TEST(ExplainDhcpProxy, ProxyNetworkAddsBootInformationOnly) {
 TEST_F(ExplainTest, InstallScriptWithTheTokenShownAsAPlaceholder) {
   auto s = script(query("52:54:00:12:34:56", "bios"));
   EXPECT_EQ(s.kind, "install");
-  EXPECT_EQ(s.url, "http://192.0.2.1:8080/boot.ipxe?mac=52:54:00:12:34:56&uuid=&arch=i386&platform=pcbios");
+  EXPECT_EQ(
+      s.url,
+      "http://192.0.2.1:8080/boot.ipxe?mac=52:54:00:12:34:56&uuid=&arch=i386&platform=pcbios");
   EXPECT_THAT(s.text, HasSubstr("#!ipxe"));
-  EXPECT_THAT(s.text, HasSubstr("kernel http://192.0.2.1:8080/assets/boot-env/kernel drover.api=https://192.0.2.1:8443 "
-                                "drover.ca=sha256:" + std::string(64, 'c') + " drover.token=<token> drover.node=master-1"));
+  EXPECT_THAT(
+      s.text,
+      HasSubstr(
+          "kernel http://192.0.2.1:8080/assets/boot-env/kernel drover.api=https://192.0.2.1:8443 "
+          "drover.ca=sha256:" +
+          std::string(64, 'c') + " drover.token=<token> drover.node=master-1"));
   EXPECT_THAT(s.text, HasSubstr("console=ttyS0"));  // the profile's kernel args
   EXPECT_THAT(s.text, Not(HasSubstr("initrd=initrd.img")));
   auto efi = script(query("52:54:00:12:34:56", "efi-x64"));
   EXPECT_THAT(efi.text, HasSubstr("initrd=initrd.img"));
   EXPECT_THAT(efi.url, HasSubstr("platform=efi"));
   const auto text = renderScriptText(s);
-  EXPECT_THAT(text, HasSubstr("ipxe     install script for GET http://192.0.2.1:8080/boot.ipxe?mac="));
+  EXPECT_THAT(text,
+              HasSubstr("ipxe     install script for GET http://192.0.2.1:8080/boot.ipxe?mac="));
   EXPECT_THAT(text, HasSubstr("\n         #!ipxe\n"));
 }
 
@@ -199,6 +210,14 @@ TEST_F(ExplainTest, WithoutAKnownCaTheFingerprintIsAPlaceholder) {
   auto q = query("52:54:00:12:34:56", "bios");
   auto s = explainScript(inv_.config(), explain(inv_, q));
   EXPECT_THAT(s.text, HasSubstr("drover.ca=<ca-fingerprint> drover.token=<token>"));
+}
+
+TEST_F(ExplainTest, WithReplicasTheInstallerNamesTheOthersAfterThisServer) {
+  auto q = query("52:54:00:12:34:56", "bios");
+  auto s = explainScript(inv_.config(), explain(inv_, q), {},
+                         {"https://192.0.2.2:8443", "https://192.0.2.3:8443"});
+  EXPECT_THAT(s.text, HasSubstr("drover.api=https://192.0.2.1:8443,https://192.0.2.2:8443,"
+                                "https://192.0.2.3:8443 drover.ca="));
 }
 
 // `drover explain --arch` takes every entry of the architecture table, by name and by

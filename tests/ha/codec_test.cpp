@@ -96,5 +96,33 @@ TEST(Ownership, DoesNotDependOnTheOrderOfIds) {
   }
 }
 
+TEST(ApiUrls, TheOtherLiveReplicasAfterThisOneByIdBounded) {
+  auto replica = [](std::string id, std::string url) {
+    ReplicaInfo r;
+    r.id = std::move(id);
+    r.api_url = std::move(url);
+    return r;
+  };
+  const std::vector<ReplicaInfo> live = {replica("r3", "https://192.0.2.4:8443"),
+                                         replica("r0", "https://192.0.2.1:8443"),
+                                         replica("r2", "https://192.0.2.3:8443"),
+                                         replica("r1", "https://192.0.2.2:8443"),
+                                         replica("r4", ""),
+                                         replica("r5", "https://192.0.2.3:8443")};
+  // After r1 in id order, then around: r2, r3, (r4 has none, r5 repeats r2's), r0.
+  EXPECT_EQ(otherApiUrls(live, "r1", "https://192.0.2.2:8443", 3),
+            (std::vector<std::string>{"https://192.0.2.3:8443", "https://192.0.2.4:8443",
+                                      "https://192.0.2.1:8443"}));
+  EXPECT_EQ(otherApiUrls(live, "r0", "https://192.0.2.1:8443", 1),
+            (std::vector<std::string>{"https://192.0.2.2:8443"}));
+  // Another replica advertising this one's URL is not named twice.
+  EXPECT_EQ(otherApiUrls(live, "r9", "https://192.0.2.1:8443", 8),
+            (std::vector<std::string>{"https://192.0.2.2:8443", "https://192.0.2.3:8443",
+                                      "https://192.0.2.4:8443"}));
+  EXPECT_TRUE(
+      otherApiUrls({replica("r0", "https://192.0.2.1:8443")}, "r0", "https://192.0.2.1:8443", 3)
+          .empty());
+}
+
 }  // namespace
 }  // namespace drover::ha

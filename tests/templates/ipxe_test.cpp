@@ -62,6 +62,28 @@ TEST(IpxeTest, InstallBios) {
   EXPECT_EQ(lineWith(*s, "chain "), std::string("chain --autofree --replace ") + kSelf);
 }
 
+TEST(IpxeTest, TheBootEnvironmentNamesTheOtherReplicasAfterThisServer) {
+  auto p = sample(false);
+  p.api_alternates = {"https://192.0.2.2:8443", "https://192.0.2.1:8443", "https://192.0.2.3:8443"};
+  const std::string api =
+      "drover.api=https://192.0.2.1:8443,https://192.0.2.2:8443,https://192.0.2.3:8443 drover.ca=";
+  for (auto kind : {Script::kInstall, Script::kDiscover, Script::kCapture}) {
+    auto s = renderScript(kind, p);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_NE(lineWith(*s, "kernel ").find(api), std::string::npos) << *s;
+  }
+  auto data = scriptData(p);
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ((*data)["api_url"], "https://192.0.2.1:8443");  // overrides keep the single URL
+
+  p.api_alternates = {"https://192.0.2.2:8443 drover.mode=discover"};
+  auto bad = renderScript(Script::kInstall, p);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "bad_script_value");
+  p.api_alternates = {"https://192.0.2.2:8443,https://198.51.100.9:8443"};
+  EXPECT_FALSE(renderScript(Script::kInstall, p).ok());
+}
+
 TEST(IpxeTest, InstallEfiNamesTheInitrd) {
   auto p = sample(true);
   p.extra_args = "quiet ip=dhcp";

@@ -376,6 +376,8 @@ Status App::start() {
       return ha::otherApiUrls(m->live(), m->id(), apiUrl(*d.ctx, serving->inventory.config()),
                               kMaxApiAlternates);
     };
+    // Changes other replicas store reach this one's dashboard pages too.
+    d.replication->feedLive(d.live);
   }
 
   if (d.options.dhcp) {

@@ -81,8 +81,29 @@ LiveEvents::~LiveEvents() {
 
 void LiveEvents::publish(const std::string& name, const state::NodeRecord* record,
                          const std::vector<state::TimelineEntry>& entries, bool removed) {
+  static constexpr std::string_view kRemoved = "-";
   std::lock_guard lock(mu_);
-  if (clients_.empty()) return;  // nobody is looking: nothing to gather
+  if (clients_.empty()) return;                   // nobody is looking: nothing to gather
+  if (shown_.size() > kMaxShown) shown_.clear();  // bounded; at worst a state is sent twice
+  // A node's state is sent once: the same record published again (stored here, then seen
+  // through the etcd watch) is no change.
+  std::optional<std::string> state_text;
+  if (removed) {
+    auto& shown = shown_[name];
+    if (shown == kRemoved) return;
+    shown = kRemoved;
+  } else if (record != nullptr) {
+    state_text = std::string(state::toString(record->status.state)) +
+                 (record->status.reinstall_requested ? "+reinstall" : "") +
+                 (record->status.capture_requested ? "+capture" : "");
+    auto shown_as = fmt::format("{}@{}", *state_text, record->state_since_ms);
+    auto& shown = shown_[name];
+    if (shown == shown_as)
+      state_text.reset();
+    else
+      shown = std::move(shown_as);
+  }
+  if (!removed && !state_text && entries.empty()) return;
   ++changes_;
   auto& p = pending_[name];
   if (removed) {
@@ -91,10 +112,8 @@ void LiveEvents::publish(const std::string& name, const state::NodeRecord* recor
     return;
   }
   p.removed = false;
-  if (record != nullptr) {
-    p.state = std::string(state::toString(record->status.state)) +
-              (record->status.reinstall_requested ? "+reinstall" : "") +
-              (record->status.capture_requested ? "+capture" : "");
+  if (state_text) {
+    p.state = std::move(*state_text);
     p.since = record->state_since_ms;
   }
   p.entries.insert(p.entries.end(), entries.begin(), entries.end());
@@ -130,7 +149,10 @@ void LiveEvents::forget(const Client* client) {
   std::lock_guard lock(mu_);
   std::erase_if(clients_, [client](const auto& c) { return c.get() == client; });
   clients_gauge_ = static_cast<std::int64_t>(clients_.size());
-  if (clients_.empty()) pending_.clear();
+  if (clients_.empty()) {
+    pending_.clear();
+    shown_.clear();
+  }
 }
 
 void LiveEvents::run() {

@@ -47,7 +47,10 @@ class LiveEvents : public std::enable_shared_from_this<LiveEvents> {
   LiveEvents& operator=(const LiveEvents&) = delete;
 
   // A node changed: its new record (null when only timeline entries were added) and the
-  // entries stored with the change. `removed`: the node is gone.
+  // entries stored with the change. `removed`: the node is gone. A record whose state and
+  // state_since_ms were already sent for that node (or a second removal) adds nothing: each
+  // replica publishes what it stores, and with the etcd backend also what every replica
+  // stores (server/live_feed.hpp).
   void publish(const std::string& name, const state::NodeRecord* record,
                const std::vector<state::TimelineEntry>& entries, bool removed = false);
 
@@ -82,6 +85,10 @@ class LiveEvents : public std::enable_shared_from_this<LiveEvents> {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Pending> pending_;  // by node; bounded by the number of nodes
+  // What each node's state was last sent as ("<state>@<since>", "-" when removed), so that
+  // one change published twice (here and through the etcd watch) is sent once.
+  std::map<std::string, std::string> shown_;
+  static constexpr std::size_t kMaxShown = 100000;
   std::vector<std::shared_ptr<Client>> clients_;
   std::uint64_t seq_ = 0;
   bool stop_ = false;

@@ -73,7 +73,7 @@ Result<std::unique_ptr<Replication>> Replication::open(const cluster::StateConfi
   r->id_ = std::move(id);
   r->log_ = log::get("ha");
   for (auto* slot : {&r->store_client_, &r->lease_client_, &r->lease_watcher_, &r->member_client_,
-                     &r->member_watcher_}) {
+                     &r->member_watcher_, &r->nodes_watcher_, &r->timeline_watcher_}) {
     auto c = r->client();
     if (!c) return c.error();
     *slot = std::move(*c);
@@ -81,7 +81,10 @@ Result<std::unique_ptr<Replication>> Replication::open(const cluster::StateConfi
   // Reachable now, or a clear error at start rather than at the first DHCP packet.
   if (auto probe = r->store_client_->get(config.prefix + "/replicas/"); !probe)
     return makeError(probe.error().code, "etcd (server.state.endpoints): " + probe.error().message);
-  r->store_ = std::make_unique<state::EtcdStore>(*r->store_client_, config.prefix);
+  auto store = std::make_unique<state::EtcdStore>(*r->store_client_, config.prefix);
+  r->store_instance_ = store->instance();
+  r->store_revisions_ = store->ownRevisions();
+  r->store_ = std::move(store);
   r->leases_ = std::make_unique<ha::EtcdLeaseStore>(
       *r->lease_client_,
       ha::LeaseStoreOptions{.prefix = config.prefix, .replica = r->id_, .now = {}});
@@ -89,6 +92,7 @@ Result<std::unique_ptr<Replication>> Replication::open(const cluster::StateConfi
 }
 
 Replication::~Replication() {
+  live_feed_.reset();
   stopDhcp();
   membership_.reset();  // leaves: the others take this replica's clients at once
 }
@@ -257,6 +261,15 @@ void Replication::stopDhcp() {
   stop_follow_ = true;
   if (follower_.joinable()) follower_.join();
   if (leases_) leases_->setListener(nullptr);
+}
+
+void Replication::feedLive(std::shared_ptr<LiveEvents> live) {
+  live_feed_.reset();
+  live_feed_ = std::make_unique<LiveFeed>(*nodes_watcher_, *timeline_watcher_,
+                                          LiveFeedOptions{.prefix = config_.prefix,
+                                                          .local_instance = store_instance_,
+                                                          .local_revisions = store_revisions_},
+                                          std::move(live));
 }
 
 }  // namespace drover::server

@@ -6,7 +6,9 @@
 // (`secrets/`, so an agent that pinned the CA through one replica trusts every other, one
 // operator token works everywhere, and a boot token one replica issued is accepted by all),
 // the image catalog's index and sidecars and which replica holds which blob
-// (images::shared::EtcdMetadata, through server_files' catalogOptions). What stays on this
+// (images::shared::EtcdMetadata, through server_files' catalogOptions), and the dashboard's
+// live updates (server/live_feed.hpp: what one replica stores reaches every replica's
+// pages). What stays on this
 // replica: its copies of those secrets in the state directory, its image blobs (fetched by
 // digest from a replica that holds them when first needed), and the TFTP root.
 //
@@ -34,6 +36,7 @@
 #include "dhcp/server/group_commit.hpp"
 #include "ha/lease_store.hpp"
 #include "ha/membership.hpp"
+#include "server/live_feed.hpp"
 #include "state/store.hpp"
 
 namespace drover::server {
@@ -75,6 +78,10 @@ class Replication {
   // Stops feeding the engine (before the engine or its io_context go).
   void stopDhcp();
 
+  // Pushes the node changes other replicas store to `live` (server/live_feed.hpp), until
+  // this object goes.
+  void feedLive(std::shared_ptr<LiveEvents> live);
+
  private:
   class EngineFeed;
   Replication() = default;
@@ -87,8 +94,11 @@ class Replication {
   cluster::StateConfig config_;
   std::string id_;
   std::unique_ptr<etcd::Client> store_client_, lease_client_, lease_watcher_, member_client_,
-      member_watcher_;
+      member_watcher_, nodes_watcher_, timeline_watcher_;
   std::unique_ptr<state::StateStore> store_;
+  std::string store_instance_;  // EtcdStore::instance() of store_, and its ownRevisions()
+  std::shared_ptr<const state::EtcdStore::OwnRevisions> store_revisions_;
+  std::unique_ptr<LiveFeed> live_feed_;
   std::unique_ptr<ha::EtcdLeaseStore> leases_;
   std::unique_ptr<ha::Membership> membership_;
   std::unique_ptr<EngineFeed> feed_;

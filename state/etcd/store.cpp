@@ -114,6 +114,52 @@ std::string EtcdStore::uuidKey(const std::string& uuid) const {
 std::string EtcdStore::timelinePrefix(const std::string& name) const {
   return prefix_ + "/timeline/" + keyPart(name) + "/";
 }
+
+namespace {
+
+// `key` without "<prefix>/<dir>/", or nullopt when it does not start so.
+std::optional<std::string_view> under(std::string_view prefix, std::string_view dir,
+                                      std::string_view key) {
+  while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
+  if (!key.starts_with(prefix)) return std::nullopt;
+  key.remove_prefix(prefix.size());
+  if (key.size() < dir.size() + 2 || key[0] != '/' || !key.substr(1).starts_with(dir) ||
+      key[dir.size() + 1] != '/')
+    return std::nullopt;
+  return key.substr(dir.size() + 2);
+}
+
+}  // namespace
+
+void EtcdStore::OwnRevisions::add(std::int64_t revision) {
+  std::lock_guard lock(mu_);
+  revisions_.insert(revision);
+  while (revisions_.size() > kMaxKept) revisions_.erase(revisions_.begin());
+}
+
+bool EtcdStore::OwnRevisions::contains(std::int64_t revision) const {
+  std::lock_guard lock(mu_);
+  return revisions_.contains(revision);
+}
+
+std::optional<std::string> EtcdStore::nodeOfKey(std::string_view prefix, std::string_view key) {
+  auto rest = under(prefix, "nodes", key);
+  if (!rest || rest->empty() || rest->find('/') != std::string_view::npos) return std::nullopt;
+  return unKeyPart(*rest);
+}
+
+std::optional<EtcdStore::TimelineKey> EtcdStore::timelineKeyOf(std::string_view prefix,
+                                                               std::string_view key) {
+  auto rest = under(prefix, "timeline", key);
+  if (!rest) return std::nullopt;
+  const auto slash = rest->find('/');
+  const auto dash = rest->rfind('-');
+  if (slash == 0 || slash == std::string_view::npos || dash == std::string_view::npos ||
+      dash < slash)
+    return std::nullopt;
+  return TimelineKey{unKeyPart(rest->substr(0, slash)), std::string(rest->substr(dash + 1))};
+}
+
 std::string EtcdStore::tokenKey(const std::string& hash) const {
   return prefix_ + "/tokens/" + keyPart(hash);
 }
@@ -246,7 +292,10 @@ Result<NodeRecord> EtcdStore::updateNode(const std::string& name, const UpdateFn
     // When a compare fails, the record as it is now comes back for the next attempt.
     auto r = client_->txn(compares, ops, {Op::get(key)});
     if (!r) return r.error();
-    if (r->succeeded) return next;
+    if (r->succeeded) {
+      own_->add(r->revision);
+      return next;
+    }
     cur.reset();
     if (!r->responses.empty() && !r->responses.front().kvs.empty())
       cur = std::move(r->responses.front().kvs.front());
@@ -317,7 +366,10 @@ drover::Status EtcdStore::removeNode(const std::string& name) {
     if (auto st = indexOps(name, current, nullptr, compares, ops); !st) return st;
     auto r = client_->txn(compares, ops);
     if (!r) return r.error();
-    if (r->succeeded) return {};
+    if (r->succeeded) {
+      own_->add(r->revision);
+      return {};
+    }
     backoff(attempt);
   }
   return makeError("state_conflict",

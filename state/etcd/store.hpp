@@ -37,7 +37,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 
 #include "state/etcd/client.hpp"
 #include "state/store.hpp"
@@ -82,6 +85,32 @@ class EtcdStore final : public StateStore {
   std::string uuidKey(const std::string& uuid) const;
   std::string timelinePrefix(const std::string& name) const;
   std::string tokenKey(const std::string& hash) const;
+  // The 16 hex digits that end this store's timeline keys (<id>).
+  const std::string& instance() const { return instance_; }
+
+  // The etcd revisions at which this store lately wrote or removed node records (the newest
+  // kMaxKept), so that a watcher of P/nodes/ can tell this store's changes from others'.
+  class OwnRevisions {
+   public:
+    static constexpr std::size_t kMaxKept = 4096;
+    void add(std::int64_t revision);
+    bool contains(std::int64_t revision) const;
+
+   private:
+    mutable std::mutex mu_;
+    std::set<std::int64_t> revisions_;
+  };
+  std::shared_ptr<const OwnRevisions> ownRevisions() const { return own_; }
+
+  // What a key under `prefix` (as given to the constructor) names, read back: the node of
+  // P/nodes/<name>, and the node and writing store (<id>) of a timeline entry's key.
+  // nullopt for any other key.
+  struct TimelineKey {
+    std::string node;
+    std::string instance;
+  };
+  static std::optional<std::string> nodeOfKey(std::string_view prefix, std::string_view key);
+  static std::optional<TimelineKey> timelineKeyOf(std::string_view prefix, std::string_view key);
 
  private:
   std::vector<etcd::Op> timelinePuts(const std::string& name,
@@ -97,6 +126,7 @@ class EtcdStore final : public StateStore {
   std::shared_ptr<etcd::Client> client_;
   std::string prefix_;
   std::string instance_;  // 16 hex digits, random: the <id> of timeline keys
+  std::shared_ptr<OwnRevisions> own_ = std::make_shared<OwnRevisions>();
   std::atomic<std::uint64_t> seq_{0};
   // Updates of one node from this store wait for each other rather than race in etcd.
   std::array<std::mutex, 16> locks_;

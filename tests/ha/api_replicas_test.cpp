@@ -2,7 +2,9 @@
 // port 0) on one etcd:
 // - the install script r0 serves names r0's API, then r1's and r2's, on the kernel command
 //   line (`drover explain` lists the same replicas); after r0 is killed (-9), the agent's
-//   own client, given that command line, exchanges the boot token and reports through r1.
+//   own client, given that command line, exchanges the boot token and reports through r1;
+// - a dashboard event stream on r0 shows a node change made through r1 (an agent's report
+//   and a reinstall request), each change once, and so does r1's own stream.
 // Skipped without etcd or curl; under CI a missing tool fails instead.
 #include <signal.h>
 
@@ -44,6 +46,12 @@ std::string lineStarting(const std::string& text, std::string_view start) {
   for (std::string line; std::getline(in, line);)
     if (line.starts_with(start)) return line;
   return {};
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
 }
 
 long long msSince(Clock::time_point t) {
@@ -184,6 +192,63 @@ TEST_F(ReplicaApis, AnInstallerWhoseReplicaDiesGoesOnThroughTheNextOne) {
                  events.string(), operatorToken(), api_[1]));
   EXPECT_NE(readFile(events.string()).find("reported after r0 died"), std::string::npos)
       << readFile(events.string());
+}
+
+TEST_F(ReplicaApis, APageOnOneReplicaSeesAChangeMadeThroughAnother) {
+  // A page on r0 and one on r1, the replica the change goes through.
+  std::unique_ptr<Process> streams[2];
+  std::string files[2];
+  for (int i = 0; i < 2; ++i) {
+    files[i] = (dir_ / ("stream" + std::to_string(i) + ".txt")).string();
+    streams[i] = std::make_unique<Process>(
+        std::vector<std::string>{"curl", "-sk", "-N", "-m", "60", "-H",
+                                 "Authorization: Bearer " + operatorToken(),
+                                 api_[i] + "/v1/ui/events"},
+        files[i]);
+  }
+  for (const auto& f : files)
+    ASSERT_TRUE(waitFor([&] { return readFile(f).find("event: hello") != std::string::npos; },
+                        std::chrono::seconds(20)))
+        << readFile(f);
+
+  // Through r1: the agent exchanges its token (the node's record is made) and reports, then
+  // the operator asks for a reinstall.
+  auto params = installParams(1);
+  ASSERT_FALSE(params.token.empty());
+  params.api_alternates.clear();
+  EXPECT_EQ(params.api, api_[1]);
+  agent::ApiClient api(agent::apiOptionsFor(quickRetries(), params));
+  ASSERT_TRUE(api.exchange(params.token).ok()) << logs();
+  const auto changed = Clock::now();
+  ASSERT_TRUE(api.event("image_progress", "progress-through-r1").ok());
+  ASSERT_EQ(sh(fmt::format("curl -sfk -m 10 -X POST -H 'Authorization: Bearer {}' "
+                           "{}/v1/nodes/node-1/reinstall",
+                           operatorToken(), api_[1])),
+            0);
+
+  ASSERT_TRUE(waitFor(
+      [&] {
+        const auto t = readFile(files[0]);
+        return t.find("progress-through-r1") != std::string::npos &&
+               t.find("+reinstall") != std::string::npos;
+      },
+      std::chrono::seconds(20)))
+      << readFile(files[0]) << logs();
+  std::printf("r0's page showed r1's change after %lld ms (coalescing every 300 ms)\n",
+              msSince(changed));
+  // A few more coalescing periods, for a second copy to show up if one were sent.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  for (int i = 0; i < 2; ++i) {
+    const auto t = readFile(files[i]);
+    EXPECT_EQ(occurrences(t, "progress-through-r1"), 1u) << "page on r" << i << ":\n" << t;
+    EXPECT_EQ(occurrences(t, "+reinstall\""), 1u) << "page on r" << i << ":\n" << t;
+  }
+  auto m = get(0, "/metrics");
+  ASSERT_TRUE(m.ok());
+  EXPECT_NE(m->find("drover_ui_live_remote_changes_total"), std::string::npos);
+  EXPECT_EQ(m->find("drover_ui_live_remote_changes_total 0\n"), std::string::npos) << *m;
+  for (auto& s : streams) s->signal(SIGTERM);
+  for (auto& s : streams) s->wait();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The dashboard's live updates without a server: coalescing, the per-page queue bound and
-// the slow-page drop, the client limit.
+// the slow-page drop, the client limit, one change published twice sent once, and what
+// other replicas' changes (etcd watch events) become.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -9,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "server/live_events.hpp"
+#include "server/live_feed.hpp"
+#include "state/etcd/records.hpp"
 
 namespace drover::server {
 namespace {
@@ -135,6 +138,82 @@ TEST(LiveEvents, NothingIsGatheredWhileNoPageIsOpen) {
   auto live = std::make_shared<LiveEvents>(LiveOptions{.interval = 10ms}, reg);
   live->publish("n", nullptr, {{1, "x", ""}});
   EXPECT_EQ(counterValue(reg, "drover_ui_live_changes_total"), 0u);
+}
+
+TEST(LiveEvents, AChangePublishedTwiceIsSentOnce) {
+  metrics::Registry reg;
+  auto live = std::make_shared<LiveEvents>(LiveOptions{.interval = 10ms}, reg);
+  auto page = live->subscribe();
+  ASSERT_NE(page, nullptr);
+  (void)page->next();
+  auto rec = installing("n");
+  // Stored here, then seen again through the etcd watch: one state, one removal.
+  live->publish("n", &rec, {{1, "dhcp_ack", ""}});
+  live->publish("n", &rec, {});
+  rec.status.reinstall_requested = true;
+  live->publish("n", &rec, {});
+  live->publish("n", nullptr, {}, true);
+  live->publish("n", nullptr, {}, true);
+  EXPECT_EQ(counterValue(reg, "drover_ui_live_changes_total"), 3u);
+  std::string text;
+  for (int turn = 0; turn < 200 && text.find("removed") == std::string::npos; ++turn) {
+    std::this_thread::sleep_for(5ms);
+    text += *page->next();
+  }
+  int removals = 0;
+  for (const auto& b : batches(text))
+    for (const auto& n : b["nodes"]) removals += n.value("removed", false) ? 1 : 0;
+  EXPECT_EQ(removals, 1) << text;
+}
+
+etcd::Event put(std::string key, std::string value) {
+  etcd::Event e;
+  e.kv.key = std::move(key);
+  e.kv.value = std::move(value);
+  return e;
+}
+
+TEST(LiveFeed, OtherReplicasChangesWithoutThisOnesOwnEntries) {
+  namespace rec = state::etcd_records;
+  const std::string mine = "00000000000000aa", theirs = "00000000000000bb";
+  auto entry = [](std::int64_t ts, std::string phase) {
+    return rec::encodeEntry({ts, std::move(phase), ""});
+  };
+  etcd::Event gone = put("/site/nodes/node-2", "");
+  gone.type = etcd::Event::Type::kDelete;
+  etcd::Event timeline_gone =
+      put("/site/timeline/node-2/00000000000000000001-000000000000-" + theirs, "");
+  timeline_gone.type = etcd::Event::Type::kDelete;
+  std::vector<etcd::Event> events = {
+      put("/site/nodes/node-1", rec::encodeNode(installing("node-1"))),
+      put("/site/timeline/node-1/00000000000000000001-000000000000-" + theirs, entry(1, "a")),
+      put("/site/timeline/node-1/00000000000000000002-000000000001-" + theirs, entry(2, "b")),
+      put("/site/timeline/node-1/00000000000000000003-000000000000-" + mine, entry(3, "mine")),
+      put("/site/timeline/my%2Fnode/00000000000000000004-000000000002-" + theirs, entry(4, "c")),
+      put("/site/nodes/node-3", "{not json"),
+      put("/site/nodes/node-4", rec::encodeNode(installing("node-5"))),  // named otherwise
+      put("/site/leases/192.0.2.10", "{}"),
+      put("/sitex/nodes/node-1", rec::encodeNode(installing("node-1"))),
+      gone,
+      timeline_gone,
+  };
+  state::EtcdStore::OwnRevisions written_here;
+  written_here.add(7);
+  auto own = put("/site/nodes/node-1", rec::encodeNode(installing("node-1")));
+  own.kv.mod_revision = 7;  // this replica wrote it: already published
+  events.insert(events.begin(), own);
+  const auto batch = remoteChanges(events, "/site", mine, &written_here);
+  EXPECT_EQ(batch.corrupt, 2u);
+  ASSERT_EQ(batch.changes.size(), 4u);
+  EXPECT_EQ(batch.changes[0].node, "node-1");
+  ASSERT_TRUE(batch.changes[0].record.has_value());
+  EXPECT_EQ(batch.changes[0].record->status.state, state::NodeState::kInstalling);
+  EXPECT_EQ(batch.changes[1].node, "node-1");
+  ASSERT_EQ(batch.changes[1].entries.size(), 2u);
+  EXPECT_EQ(batch.changes[1].entries[1].phase, "b");
+  EXPECT_EQ(batch.changes[2].node, "my/node");
+  EXPECT_EQ(batch.changes[3].node, "node-2");
+  EXPECT_TRUE(batch.changes[3].removed);
 }
 
 }  // namespace

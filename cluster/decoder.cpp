@@ -7,16 +7,18 @@
 namespace drover::cluster {
 namespace {
 
-std::string_view kindOf(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map:
+// Maps with more entries than this find names through an index.
+constexpr std::size_t kIndexedMap = 16;
+
+std::string_view kindOf(const yaml::Node& n) {
+  switch (n.kind()) {
+    case yaml::Kind::Map:
       return "a map";
-    case YAML::NodeType::Sequence:
+    case yaml::Kind::List:
       return "a list";
-    case YAML::NodeType::Scalar:
+    case yaml::Kind::Scalar:
       return "a string";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
+    case yaml::Kind::Null:
       break;
   }
   return "nothing";
@@ -47,35 +49,29 @@ std::string Diagnostic::str() const {
   return out;
 }
 
-Pos Decoder::pos(const YAML::Node& n) {
-  const auto m = n.Mark();
-  if (m.is_null()) return {};
-  return Pos{m.line + 1, m.column + 1};
-}
-
 void Decoder::error(Pos at, std::string path, std::string message) {
   out_.push_back(Diagnostic{file_, at, std::move(path), std::move(message)});
 }
 
-bool Decoder::isMap(const YAML::Node& n, const std::string& path) {
-  if (n.IsMap()) return true;
+bool Decoder::isMap(const yaml::Node& n, const std::string& path) {
+  if (n.isMap()) return true;
   error(n, path, fmt::format("expected a map, got {}", kindOf(n)));
   return false;
 }
 
-bool Decoder::isList(const YAML::Node& n, const std::string& path) {
-  if (n.IsSequence()) return true;
+bool Decoder::isList(const yaml::Node& n, const std::string& path) {
+  if (n.isList()) return true;
   error(n, path, fmt::format("expected a list, got {}", kindOf(n)));
   return false;
 }
 
-std::optional<std::string> Decoder::string(const YAML::Node& n, const std::string& path) {
-  if (n.IsScalar()) return n.Scalar();
+std::optional<std::string> Decoder::string(const yaml::Node& n, const std::string& path) {
+  if (n.isScalar()) return std::string(n.scalar());
   error(n, path, fmt::format("expected a string, got {}", kindOf(n)));
   return std::nullopt;
 }
 
-std::optional<bool> Decoder::boolean(const YAML::Node& n, const std::string& path) {
+std::optional<bool> Decoder::boolean(const yaml::Node& n, const std::string& path) {
   auto text = string(n, path);
   if (!text) return std::nullopt;
   if (*text == "true" || *text == "yes" || *text == "on") return true;
@@ -84,10 +80,10 @@ std::optional<bool> Decoder::boolean(const YAML::Node& n, const std::string& pat
   return std::nullopt;
 }
 
-std::optional<std::vector<std::string>> Decoder::strings(const YAML::Node& n,
+std::optional<std::vector<std::string>> Decoder::strings(const yaml::Node& n,
                                                          const std::string& path) {
-  if (n.IsScalar()) return std::vector<std::string>{n.Scalar()};
-  if (!n.IsSequence()) {
+  if (n.isScalar()) return std::vector<std::string>{std::string(n.scalar())};
+  if (!n.isList()) {
     error(n, path, fmt::format("expected a string or a list of strings, got {}", kindOf(n)));
     return std::nullopt;
   }
@@ -105,22 +101,25 @@ std::optional<std::vector<std::string>> Decoder::strings(const YAML::Node& n,
   return out;
 }
 
-MapReader::MapReader(Decoder& d, const YAML::Node& node, std::string path,
+MapReader::MapReader(Decoder& d, const yaml::Node& node, std::string path,
                      std::span<const std::string_view> allowed, std::span<const RefusedKey> refused)
-    : d_(d), path_(std::move(path)), pos_(Decoder::pos(node)) {
+    : d_(d), path_(std::move(path)), pos_(node.pos()) {
   if (!d_.isMap(node, path_)) return;
   valid_ = true;
-  entries_.reserve(node.size());
-  key_pos_.reserve(node.size());
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node key = it->first;
-    if (!key.IsScalar()) {
+  const std::size_t size = node.size();
+  entries_.reserve(size);
+  key_pos_.reserve(size);
+  const bool indexed = size > kIndexedMap;
+  if (indexed) index_.reserve(size);
+  const bool any = allowed.size() == 1 && allowed.front() == "*";
+  for (std::size_t i = 0; i < size; ++i) {
+    const yaml::Node key = node.key(i);
+    if (!key.isScalar()) {
       d_.error(key, path_, "keys must be plain strings");
       continue;
     }
-    const std::string& name = key.Scalar();
-    const auto kpos = Decoder::pos(key);
-    const bool any = allowed.size() == 1 && allowed.front() == "*";
+    const std::string_view name = key.scalar();
+    const auto kpos = key.pos();
     if (auto r = std::find_if(refused.begin(), refused.end(),
                               [&](const RefusedKey& k) { return k.key == name; });
         r != refused.end()) {
@@ -133,26 +132,37 @@ MapReader::MapReader(Decoder& d, const YAML::Node& node, std::string path,
       d_.error(kpos, childPath(path_, name), "unknown key (expected one of: " + list + ")");
       continue;
     }
-    auto dup = std::find_if(entries_.begin(), entries_.end(),
-                            [&](const auto& e) { return e.first == name; });
-    if (dup != entries_.end()) {
-      const auto first = key_pos_[static_cast<std::size_t>(dup - entries_.begin())];
+    std::optional<std::size_t> dup;
+    if (indexed) {
+      auto [it, inserted] = index_.try_emplace(name, entries_.size());
+      if (!inserted) dup = it->second;
+    } else if (auto it = std::find_if(entries_.begin(), entries_.end(),
+                                      [&](const auto& e) { return e.first == name; });
+               it != entries_.end()) {
+      dup = static_cast<std::size_t>(it - entries_.begin());
+    }
+    if (dup) {
       d_.error(kpos, childPath(path_, name),
-               fmt::format("duplicate key (first written at line {})", first.line));
+               fmt::format("duplicate key (first written at line {})", key_pos_[*dup].line));
       continue;
     }
-    entries_.emplace_back(name, it->second);
+    entries_.emplace_back(name, node.value(i));
     key_pos_.push_back(kpos);
   }
 }
 
-std::optional<YAML::Node> MapReader::get(std::string_view key) const {
+std::optional<yaml::Node> MapReader::get(std::string_view key) const {
+  if (!index_.empty()) {
+    auto it = index_.find(key);
+    if (it == index_.end()) return std::nullopt;
+    return entries_[it->second].second;
+  }
   for (const auto& [name, value] : entries_)
     if (name == key) return value;
   return std::nullopt;
 }
 
-std::optional<YAML::Node> MapReader::required(std::string_view key) const {
+std::optional<yaml::Node> MapReader::required(std::string_view key) const {
   auto v = get(key);
   if (!v && valid_) d_.error(pos_, path_, fmt::format("missing required key \"{}\"", key));
   return v;

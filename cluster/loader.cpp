@@ -21,7 +21,7 @@ namespace drover::cluster {
 namespace {
 
 template <typename T>
-Located<T> located(T value, const YAML::Node& n, std::string path) {
+Located<T> located(T value, const yaml::Node& n, std::string path) {
   return Located<T>{std::move(value), Decoder::pos(n), std::move(path)};
 }
 
@@ -29,7 +29,7 @@ class ConfigDecoder {
  public:
   ConfigDecoder(Decoder& d, Config& c) : d_(d), c_(c) {}
 
-  void root(const YAML::Node& doc) {
+  void root(const yaml::Node& doc) {
     MapReader m(d_, doc, "", keysUnder(""));
     if (!m.valid()) return;
     if (auto v = m.required("server")) server(*v);
@@ -59,7 +59,7 @@ class ConfigDecoder {
     }
   }
   template <typename T, typename Parse>
-  std::optional<Located<T>> locatedValue(const YAML::Node& n, std::string path, Parse parse) {
+  std::optional<Located<T>> locatedValue(const yaml::Node& n, std::string path, Parse parse) {
     auto x = d_.value(n, path, parse);
     if (!x) return std::nullopt;
     return located(std::move(*x), n, std::move(path));
@@ -78,9 +78,9 @@ class ConfigDecoder {
   }
   // A scalar or a list of scalars, each parsed.
   template <typename T, typename Parse>
-  std::vector<Located<T>> oneOrMany(const YAML::Node& n, const std::string& path, Parse parse) {
+  std::vector<Located<T>> oneOrMany(const yaml::Node& n, const std::string& path, Parse parse) {
     std::vector<Located<T>> out;
-    if (n.IsSequence()) {
+    if (n.isList()) {
       for (std::size_t i = 0; i < n.size(); ++i)
         if (auto x = locatedValue<T>(n[i], indexPath(path, i), parse)) out.push_back(*x);
     } else if (auto x = locatedValue<T>(n, path, parse)) {
@@ -92,7 +92,7 @@ class ConfigDecoder {
   // A map keyed by names (images, profiles): each key is checked, each entry decoded by
   // decode(name, value, path).
   template <typename Decode>
-  void namedEntries(const YAML::Node& n, const char* section, Decode decode) {
+  void namedEntries(const yaml::Node& n, const char* section, Decode decode) {
     MapReader m(d_, n, section, keysUnder(section));
     for (std::size_t i = 0; i < m.entries().size(); ++i) {
       const auto& [name, value] = m.entries()[i];
@@ -103,7 +103,7 @@ class ConfigDecoder {
   }
 
   // --- server --------------------------------------------------------------------------
-  void server(const YAML::Node& n) {
+  void server(const yaml::Node& n) {
     MapReader m(d_, n, "server", keysUnder("server"));
     auto& s = c_.server;
     if (auto v = m.required("advertise"))
@@ -137,7 +137,7 @@ class ConfigDecoder {
         if (auto on = d_.boolean(*ra, b.pathOf("ipv6_ra"))) s.boot.ipv6_ra = *on;
       if (auto subnets = b.get("allowed_subnets")) {
         const auto path = b.pathOf("allowed_subnets");
-        if (subnets->IsSequence() && subnets->size() == 0)
+        if (subnets->isList() && subnets->size() == 0)
           d_.error(*subnets, path, "names no subnet: leave the key out to allow every address");
         for (auto& c : oneOrMany<Cidr>(*subnets, path, Cidr::parse))
           s.boot.allowed_subnets.push_back(c.value);
@@ -145,7 +145,7 @@ class ConfigDecoder {
     }
   }
 
-  void dhcp(const YAML::Node& n, const std::string& path) {
+  void dhcp(const yaml::Node& n, const std::string& path) {
     MapReader m(d_, n, path, keysUnder("server.dhcp"));
     auto& d = c_.server.dhcp;
     count(m, "client_discover_rate", d.client_discover_rate, 0);
@@ -172,7 +172,7 @@ class ConfigDecoder {
     out = n;
   }
 
-  void api(const YAML::Node& n, const std::string& path) {
+  void api(const yaml::Node& n, const std::string& path) {
     MapReader m(d_, n, path, keysUnder("server.api"));
     auto& a = c_.server.api;
     set(m, "listen", a.listen, ListenAddress::parse);
@@ -186,7 +186,7 @@ class ConfigDecoder {
       d_.error(m.pos(), path, "cert and key go together: give both or neither");
   }
 
-  void state(const YAML::Node& n, const std::string& path) {
+  void state(const yaml::Node& n, const std::string& path) {
     MapReader m(d_, n, path, keysUnder("server.state"));
     auto& st = c_.server.state;
     if (auto v = m.get("backend"))
@@ -219,13 +219,13 @@ class ConfigDecoder {
   }
 
   // --- networks ------------------------------------------------------------------------
-  void networks(const YAML::Node& n) {
+  void networks(const yaml::Node& n) {
     if (!d_.isList(n, "networks")) return;
     if (n.size() == 0) d_.error(n, "networks", "at least one network is needed");
     for (std::size_t i = 0; i < n.size(); ++i) network(n[i], indexPath("networks", i));
   }
 
-  void network(const YAML::Node& n, std::string path) {
+  void network(const yaml::Node& n, std::string path) {
     MapReader m(d_, n, path, keysUnder("networks[]"));
     if (!m.valid()) return;
     Network net;
@@ -255,15 +255,15 @@ class ConfigDecoder {
   }
 
   // --- images --------------------------------------------------------------------------
-  void images(const YAML::Node& n) {
+  void images(const yaml::Node& n) {
     namedEntries(n, "images", [this](auto&... args) { image(args...); });
   }
 
-  void image(const std::string& name, const YAML::Node& n, std::string path) {
+  void image(std::string_view name, const yaml::Node& n, std::string path) {
     MapReader m(d_, n, path, keysUnder("images.*"));
     if (!m.valid()) return;
     Image img;
-    img.name = name;
+    img.name = std::string(name);
     img.pos = m.pos();
     img.path = std::move(path);
     if (auto v = m.get("kernel")) img.kernel = artifact(*v, m.pathOf("kernel"));
@@ -281,7 +281,7 @@ class ConfigDecoder {
     c_.images.emplace(name, std::move(img));
   }
 
-  Artifact artifact(const YAML::Node& n, const std::string& path) {
+  Artifact artifact(const yaml::Node& n, const std::string& path) {
     MapReader m(d_, n, path, keysUnder("<file>"));
     Artifact a;
     setString(m, "path", a.path, checkRelativeOrAbsolute);
@@ -296,7 +296,7 @@ class ConfigDecoder {
     return a;
   }
 
-  ArtifactSignature signature(const YAML::Node& n, const std::string& path) {
+  ArtifactSignature signature(const yaml::Node& n, const std::string& path) {
     MapReader m(d_, n, path, keysUnder("<file>.signature"));
     ArtifactSignature s;
     setString(m, "path", s.path, checkRelativeOrAbsolute);
@@ -309,11 +309,11 @@ class ConfigDecoder {
   }
 
   // --- trust ---------------------------------------------------------------------------
-  void trust(const YAML::Node& n) {
+  void trust(const yaml::Node& n) {
     MapReader m(d_, n, "trust", keysUnder("trust"));
     if (auto v = m.get("keys")) {
       namedEntries(*v, "trust.keys",
-                   [this](const std::string& name, const YAML::Node& value, std::string path) {
+                   [this](std::string_view name, const yaml::Node& value, std::string path) {
                      if (auto p = locatedValue<std::string>(value, path, checkRelativeOrAbsolute))
                        c_.trust.keys.emplace(name, *p);
                    });
@@ -321,15 +321,15 @@ class ConfigDecoder {
   }
 
   // --- profiles ------------------------------------------------------------------------
-  void profiles(const YAML::Node& n) {
+  void profiles(const yaml::Node& n) {
     namedEntries(n, "profiles", [this](auto&... args) { profile(args...); });
   }
 
-  void profile(const std::string& name, const YAML::Node& n, std::string path) {
+  void profile(std::string_view name, const yaml::Node& n, std::string path) {
     MapReader m(d_, n, path, keysUnder("profiles.*"));
     if (!m.valid()) return;
     Profile p;
-    p.name = name;
+    p.name = std::string(name);
     p.pos = m.pos();
     p.path = std::move(path);
     if (auto v = m.get("install")) {
@@ -370,7 +370,7 @@ class ConfigDecoder {
   }
 
   // --- defaults ------------------------------------------------------------------------
-  void defaults(const YAML::Node& n) {
+  void defaults(const yaml::Node& n) {
     MapReader m(d_, n, "defaults", keysUnder("defaults"));
     auto& df = c_.defaults;
     if (auto v = m.get("unknown"))
@@ -394,14 +394,13 @@ class ConfigDecoder {
   }
 
   // --- nodes ---------------------------------------------------------------------------
-  void nodes(const YAML::Node& n) {
+  void nodes(const yaml::Node& n) {
     if (!d_.isList(n, "nodes")) return;
     c_.nodes.reserve(n.size());
-    std::size_t i = 0;
-    for (auto it = n.begin(); it != n.end(); ++it, ++i) node(*it, indexPath("nodes", i));
+    for (std::size_t i = 0; i < n.size(); ++i) node(n[i], indexPath("nodes", i));
   }
 
-  void node(const YAML::Node& n, std::string path) {
+  void node(const yaml::Node& n, std::string path) {
     MapReader m(d_, n, path, keysUnder("nodes[]"));
     if (!m.valid()) return;
     Node node;
@@ -433,7 +432,7 @@ class ConfigDecoder {
     c_.nodes.push_back(std::move(node));
   }
 
-  std::optional<NodeBmc> bmc(const YAML::Node& n, const std::string& path) {
+  std::optional<NodeBmc> bmc(const yaml::Node& n, const std::string& path) {
     static constexpr std::string_view kSecret =
         "BMC user names and passwords do not go into the declaration: name an entry of "
         "<state dir>/bmc-credentials.yaml (or DROVER_BMC_<NAME>_USERNAME/_PASSWORD) with "
@@ -546,25 +545,18 @@ Config decodeConfig(std::string_view yaml, const std::string& file,
   config.file = file;
   config.base_dir = base_dir;
   Decoder d(file, out);
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    Pos at = e.mark.is_null() ? Pos{} : Pos{e.mark.line + 1, e.mark.column + 1};
-    d.error(at, "", "YAML syntax error: " + e.msg);
+  const auto tree = yaml::Tree::parse(yaml);
+  if (const auto& e = tree.error()) {
+    d.error(e->pos, "", "YAML syntax error: " + e->message);
     return config;
   }
-  if (doc.IsNull()) {
+  const auto doc = tree.root();
+  if (!doc || doc->isNull()) {
     d.error(Pos{1, 1}, "", "the file holds no configuration");
     return config;
   }
-  try {
-    ConfigDecoder(d, config).root(doc);
-    resolvePaths(config);
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp's node API throws on misuse; report rather than let it escape.
-    d.error(Pos{}, "", "cannot read configuration: " + e.msg);
-  }
+  ConfigDecoder(d, config).root(*doc);
+  resolvePaths(config);
   return config;
 }
 

@@ -13,6 +13,8 @@ find_package(ZLIB REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZMA REQUIRED IMPORTED_TARGET liblzma)
+# The declaration loader's YAML scanner (Debian libyaml-dev); yaml-cpp stays for its errors.
+pkg_check_modules(LIBYAML REQUIRED IMPORTED_TARGET yaml-0.1)
 # IPMI v2.0 lanplus for power/ (Debian libfreeipmi-dev).
 pkg_check_modules(FREEIPMI REQUIRED IMPORTED_TARGET libfreeipmi)
 # The journal's native protocol for `drover` under systemd (Debian libsystemd-dev).

@@ -30,26 +30,29 @@ std::string firstAt(const std::string& path, Pos pos) {
   return fmt::format("(first at {}, line {})", path, pos.line);
 }
 
-// Reports the second and later occurrences of a key.
+// Reports the second and later occurrences of a key. String keys and paths are viewed in
+// the Config, which outlives the finder.
 template <typename K>
 class DuplicateFinder {
  public:
+  explicit DuplicateFinder(std::size_t expected = 0) { seen_.reserve(expected); }
+
   template <typename T>
   bool seen(const K& key, const Located<T>& where) {
-    auto [it, inserted] = seen_.try_emplace(key, Where{where.path, where.pos});
+    auto [it, inserted] = seen_.try_emplace(key, Where{&where.path, where.pos});
     if (inserted) return false;
     first_ = it->second;
     return true;
   }
-  std::string first() const { return firstAt(first_.path, first_.pos); }
+  std::string first() const { return firstAt(*first_.path, first_.pos); }
 
  private:
   struct Where {
-    std::string path;
-    Pos pos;
+    const std::string* path = nullptr;
+    Pos pos{};
   };
   std::unordered_map<K, Where> seen_;
-  Where first_;
+  Where first_{};
 };
 
 bool isSpecialAddress(const Cidr& subnet, Ipv4Address a) {
@@ -60,7 +63,7 @@ bool isSpecialAddress(const Cidr& subnet, Ipv4Address a) {
 
 void checkNetworks(const Config& c, Diagnostics& out) {
   Reporter report(c, out);
-  DuplicateFinder<std::string> names;
+  DuplicateFinder<std::string_view> names;
   for (std::size_t i = 0; i < c.networks.size(); ++i) {
     const auto& net = c.networks[i];
     if (names.seen(net.name.value, net.name))
@@ -150,10 +153,11 @@ void checkImagesAndProfiles(const Config& c, Diagnostics& out) {
 
 void checkNodes(const Config& c, Diagnostics& out) {
   Reporter report(c, out);
-  DuplicateFinder<std::string> names;
-  DuplicateFinder<MacAddress> macs;
-  DuplicateFinder<Uuid> uuids;
-  DuplicateFinder<Ipv4Address> ips;
+  const auto count = c.nodes.size();
+  DuplicateFinder<std::string_view> names(count);
+  DuplicateFinder<MacAddress> macs(count);
+  DuplicateFinder<Uuid> uuids(count);
+  DuplicateFinder<Ipv4Address> ips(count);
   for (const auto& node : c.nodes) {
     if (names.seen(node.name.value, node.name))
       report(node.name,
@@ -229,17 +233,20 @@ void checkRecipes(const Config& c, Diagnostics& out) {
   for (const auto& node : c.nodes) {
     const Profile* p = c.findProfile(c.profileNameOf(node));
     if (p == nullptr || p->join.recipe != "etcd-proxy" || any_member) continue;
-    report(node.pos, node.path,
-           fmt::format("profile \"{}\" joins with recipe etcd-proxy, which needs a declared node that joins "
-                       "with etcd-member",
-                       p->name));
+    report(
+        node.pos, node.path,
+        fmt::format(
+            "profile \"{}\" joins with recipe etcd-proxy, which needs a declared node that joins "
+            "with etcd-member",
+            p->name));
   }
   for (const auto& node : c.nodes) {
     const Profile* p = c.findProfile(c.profileNameOf(node));
     if (p == nullptr || node.ip || !recipeNeedsIp(p->join.recipe)) continue;
     report(node.pos, node.path,
-           fmt::format("profile \"{}\" joins with recipe {}, which needs the node's ip: declare ip here",
-                       p->name, p->join.recipe));
+           fmt::format(
+               "profile \"{}\" joins with recipe {}, which needs the node's ip: declare ip here",
+               p->name, p->join.recipe));
   }
 }
 

@@ -592,11 +592,21 @@ LoadResult loadConfigFile(const std::string& file) {
     result.errors.push_back(Diagnostic{file, {}, "", "cannot read the file: " + why});
     return result;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
+  // Read in one piece when the size is known (a regular file), else as a stream.
+  std::string text;
+  if (auto size = std::filesystem::file_size(file, ec); !ec && size > 0) {
+    text.resize(size);
+    in.read(text.data(), static_cast<std::streamsize>(size));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.good()) {
+    std::ostringstream rest;
+    rest << in.rdbuf();
+    text += rest.str();
+  }
   auto dir = std::filesystem::path(file).parent_path();
   if (dir.empty()) dir = ".";
-  return loadConfigText(text.str(), file, dir);
+  return loadConfigText(text, file, dir);
 }
 
 }  // namespace drover::cluster

@@ -236,13 +236,26 @@ TEST(YamlTree, AliasesShareTheirAnchorsNode) {
 // Small random edits of a real declaration (characters YAML cares about, inserted, deleted
 // or swapped): the two paths must still agree, whatever each edit breaks.
 TEST(YamlTree, RandomEditsOfADeclarationMatchYamlCpp) {
-  const std::string base = kFullConfig;
-  const std::string alphabet = " \n\t:-?,[]{}#&*!|>'\"%@`~\\xé0";
+  // The full declaration (block style) and one in flow style, as config_bench writes.
+  const std::string bases[] = {
+      kFullConfig,
+      "images:\n  os: { disk: { url: \"http://198.18.0.1:8080/os.raw.zst\", sha256: \"9f86\" } }\n"
+      "profiles: { worker: { install: { image: os, disk: /dev/sda }, kernel_args: [a=1, b] } }\n"
+      "nodes: [{ name: node-1, mac: 52:54:00:00:00:01, labels: { rack: r1 } },\n"
+      "  { name: 'node-2', uuid: \"00000000-0000-4000-8000-000000000001\", ip: 198.18.0.3 }]\n"};
+  const std::string alphabet = " \n\r\t:-?,[]{}#&*!|>'\"%@`~\\xé0";
   std::mt19937 rng(20261205);
   int fast = 0;
-  const int kEdits = 3000;
+  const int kEdits = 1200;
+  std::vector<std::string> all(std::begin(bases), std::end(bases));
+  for (const auto* dir : {"configs", "tests/testdata/bad-configs"})
+    for (const auto& e : fs::directory_iterator(sourceDir() / dir))
+      if (e.path().extension() == ".yaml") all.push_back(readFile(e.path()));
   for (int i = 0; i < kEdits; ++i) {
-    std::string text = base;
+    // Every other edit starts from one of the two above, the rest from the example and bad
+    // declarations in turn.
+    std::string text = all[i % 2 == 0 ? static_cast<std::size_t>(i / 2 % 2)
+                                      : static_cast<std::size_t>(i / 2) % all.size()];
     const int edits = 1 + static_cast<int>(rng() % 3);
     for (int e = 0; e < edits; ++e) {
       const std::size_t at = rng() % text.size();

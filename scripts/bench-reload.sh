@@ -5,7 +5,10 @@
 # reconfigure) every second. Prints perfdhcp's delays (min/avg/max) of both runs and the
 # number of reloads. A benchmark, not a test: nothing fails on a number.
 #
-#   sudo scripts/bench-reload.sh [--build DIR] [--rate R] [--period S]
+#   sudo scripts/bench-reload.sh [--build DIR] [--drover BINARY] [--rate R] [--period S]
+#
+# --drover serves with another build of drover (an older one, to compare); config_bench
+# still comes from --build.
 #
 # perfdhcp (Debian kea-admin) runs in a client namespace as a relay (giaddr 198.18.0.2)
 # against the server namespace (198.18.0.1); the declaration's network is the benchmarking
@@ -17,19 +20,21 @@ cd "$(dirname "$0")/.."
 source scripts/bench-netns.sh
 
 build=build
+drover=""
 rate=500
 period=10
 while (($#)); do
   case "$1" in
     --build) build=$2; shift ;;
+    --drover) drover=$2; shift ;;
     --rate) rate=$2; shift ;;
     --period) period=$2; shift ;;
-    *) echo "usage: $0 [--build DIR] [--rate R] [--period S]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--build DIR] [--drover BINARY] [--rate R] [--period S]" >&2; exit 2 ;;
   esac
   shift
 done
 
-drover=$(realpath "$build/bin/drover")
+drover=$(realpath "${drover:-$build/bin/drover}")
 bench=$build/bench/config_bench
 for tool in perfdhcp "$drover" "$bench"; do
   command -v "$tool" >/dev/null || { echo "bench-reload: $tool not found" >&2; exit 1; }
@@ -91,7 +96,7 @@ EOF
 start_server() {
   rm -rf "$work/state"
   mkdir -p "$work/state"
-  ip netns exec "$srv" "$drover" serve -c "$work/cluster.yaml" --state-dir "$work/state" --no-tftp \
+  ip netns exec "$srv" "$drover" --log-level info serve -c "$work/cluster.yaml" --state-dir "$work/state" --no-tftp \
     > "$work/server.out" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do

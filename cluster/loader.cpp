@@ -403,11 +403,12 @@ class ConfigDecoder {
   void node(const yaml::Node& n, std::string path) {
     MapReader m(d_, n, path, keysUnder("nodes[]"));
     if (!m.valid()) return;
-    Node node;
+    Node& node = c_.nodes.emplace_back();  // built in place: a Node is large
     node.pos = m.pos();
     node.path = std::move(path);
     if (auto v = m.required("name"))
-      if (auto x = locatedValue<std::string>(*v, m.pathOf("name"), checkHostName)) node.name = *x;
+      if (auto x = locatedValue<std::string>(*v, m.pathOf("name"), checkHostName))
+        node.name = std::move(*x);
     if (auto v = m.get("mac"))
       if (auto x = locatedValue<MacAddress>(*v, m.pathOf("mac"), MacAddress::parse))
         node.macs.push_back(*x);
@@ -429,7 +430,6 @@ class ConfigDecoder {
         if (auto s = d_.string(value, labels.pathOf(key))) node.labels.emplace(key, std::move(*s));
     }
     if (auto v = m.get("bmc")) node.bmc = bmc(*v, m.pathOf("bmc"));
-    c_.nodes.push_back(std::move(node));
   }
 
   std::optional<NodeBmc> bmc(const yaml::Node& n, const std::string& path) {

@@ -99,7 +99,8 @@ class TokenParser {
   // Whether yaml-cpp's scanner makes the same token here. It does not where libyaml sees
   // tags and directives (not read here), an explicit key or a list entry as the text's
   // last character, '?' in a flow collection, ':' starting a flow value where yaml-cpp
-  // reads a plain scalar, or an anchor name followed by a character yaml-cpp takes into it.
+  // reads a plain scalar, an anchor name followed by a character yaml-cpp takes into it,
+  // or a double-quoted NEL or no-break space.
   bool sameInYamlCpp() const {
     const auto type = tok_.type;
     if (type == YAML_TAG_TOKEN || type == YAML_VERSION_DIRECTIVE_TOKEN ||
@@ -109,6 +110,14 @@ class TokenParser {
         type == YAML_KEY_TOKEN && tok_.start_mark.index != tok_.end_mark.index;
     if ((type == YAML_BLOCK_ENTRY_TOKEN || explicit_key) && tok_.end_mark.index >= chars_)
       return false;
+    // yaml-cpp turns the escapes \N and \_ into single bytes, libyaml into UTF-8.
+    if (type == YAML_SCALAR_TOKEN && tok_.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
+      const std::string_view text(reinterpret_cast<const char*>(tok_.data.scalar.value),
+                                  tok_.data.scalar.length);
+      if (text.find("\xC2\x85") != std::string_view::npos ||
+          text.find("\xC2\xA0") != std::string_view::npos)
+        return false;
+    }
     if (type == YAML_ANCHOR_TOKEN || type == YAML_ALIAS_TOKEN) {
       const char next = charAt(tok_.end_mark);
       if (next == '?' || next == ':' || next == '%' || next == '@' || next == '`') return false;

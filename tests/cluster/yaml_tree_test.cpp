@@ -191,6 +191,30 @@ TEST(YamlTree, EdgeCasesMatchYamlCpp) {
       "a: [}\n",
       "a: {]\n",
       "- a\n - b\n",
+      // more scalars, keys and nesting
+      "a: |2\n   x\n  y\nb: >-\n  f\n\n  g\n",
+      "a: |+\n  x",
+      "a: >\n\n  x\n\n\n",
+      "a: \"\\x41\\N\\_\\/\\0\"\n",
+      "a: 'x\n  y'\nb: \"x\n\n  y\"\n",
+      "a: b # c d\ne: f#g\n",
+      "[&a x, *a]",
+      "- &a k\n- {*a : 1}\n",
+      "&a k: v\n*a : w\n",
+      "? [a]\n: b\n",
+      "{[a]: b}",
+      "a:    # comment\n  value\n",
+      "a: b\t\nc: d \t \n",
+      "- - - a\n    - b\n  - c\n",
+      "[ ]",
+      "a:\n- b:\n  - c\n  d: e\n- f\ng: h\n",
+      "--- |\n  text\n",
+      "--- >\n  t\n...\n",
+      "a: [b, [c, {d: e}], {f: [g]}]\n",
+      "a: {b: c, d: {e: f}}\n",
+      "- a\n-\n  - b\n",
+      "a: 1\n\n\n",
+      "\n\n\na: 1",
       // tags and directives
       "a: !!str 1\n",
       "a: !!null\n",
@@ -200,6 +224,7 @@ TEST(YamlTree, EdgeCasesMatchYamlCpp) {
   };
   for (const char* c : cases) expectSame(c, "case");
 
+  expectSame(std::string(1100, 'k') + ": v\n", "a key longer than a simple key may be");
   const std::string deep(600, '[');
   expectSame(deep + std::string(600, ']'), "deep list");
   expectSame(std::string(300, '[') + std::string(300, ']'), "nested list");
@@ -243,7 +268,7 @@ TEST(YamlTree, RandomEditsOfADeclarationMatchYamlCpp) {
       "profiles: { worker: { install: { image: os, disk: /dev/sda }, kernel_args: [a=1, b] } }\n"
       "nodes: [{ name: node-1, mac: 52:54:00:00:00:01, labels: { rack: r1 } },\n"
       "  { name: 'node-2', uuid: \"00000000-0000-4000-8000-000000000001\", ip: 198.18.0.3 }]\n"};
-  const std::string alphabet = " \n\r\t:-?,[]{}#&*!|>'\"%@`~\\xé0";
+  const std::string alphabet = " \n\r\t:-?,[]{}#&*!|>'\"%@`~\\xé0N_u";
   std::mt19937 rng(20261205);
   int fast = 0;
   const int kEdits = 1200;

@@ -100,7 +100,8 @@ class TokenParser {
   // tags and directives (not read here), an explicit key or a list entry as the text's
   // last character, '?' in a flow collection, ':' starting a flow value where yaml-cpp
   // reads a plain scalar, an anchor name followed by a character yaml-cpp takes into it,
-  // or a double-quoted NEL or no-break space.
+  // a quoted scalar over several lines, a double-quoted NEL or no-break space, or a block
+  // scalar that keeps its line breaks.
   bool sameInYamlCpp() const {
     const auto type = tok_.type;
     if (type == YAML_TAG_TOKEN || type == YAML_VERSION_DIRECTIVE_TOKEN ||
@@ -110,6 +111,11 @@ class TokenParser {
         type == YAML_KEY_TOKEN && tok_.start_mark.index != tok_.end_mark.index;
     if ((type == YAML_BLOCK_ENTRY_TOKEN || explicit_key) && tok_.end_mark.index >= chars_)
       return false;
+    // yaml-cpp folds the line breaks of a quoted scalar over several lines its own way.
+    const bool quoted =
+        type == YAML_SCALAR_TOKEN && (tok_.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                                      tok_.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+    if (quoted && tok_.start_mark.line != tok_.end_mark.line) return false;
     // yaml-cpp turns the escapes \N and \_ into single bytes, libyaml into UTF-8.
     if (type == YAML_SCALAR_TOKEN && tok_.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
       const std::string_view text(reinterpret_cast<const char*>(tok_.data.scalar.value),
@@ -117,6 +123,13 @@ class TokenParser {
       if (text.find("\xC2\x85") != std::string_view::npos ||
           text.find("\xC2\xA0") != std::string_view::npos)
         return false;
+    }
+    // yaml-cpp keeps fewer trailing line breaks than libyaml under keep chomping (|+, >+).
+    if (type == YAML_SCALAR_TOKEN && (tok_.data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+                                      tok_.data.scalar.style == YAML_FOLDED_SCALAR_STYLE)) {
+      for (auto at = offset(tok_.start_mark) + 1;
+           at < text_.size() && text_[at] != '\n' && text_[at] != ' ' && text_[at] != '#'; ++at)
+        if (text_[at] == '+') return false;
     }
     if (type == YAML_ANCHOR_TOKEN || type == YAML_ALIAS_TOKEN) {
       const char next = charAt(tok_.end_mark);

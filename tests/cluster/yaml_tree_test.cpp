@@ -215,6 +215,18 @@ TEST(YamlTree, EdgeCasesMatchYamlCpp) {
       "- a\n-\n  - b\n",
       "a: 1\n\n\n",
       "\n\n\na: 1",
+      "a: \"x\\\n  y\"\n",
+      "a: \"x  \n  y\"\n",
+      "a: |\n  x\n   y\n  \tz\n",
+      "a: |\n  x  \n\n  y\n# c\n",
+      "a: >\n  x\n   y\n  z\n",
+      "a: x\n  # c\n  y\n",
+      "a: x\n\n  y\n",
+      "a: 'x  \n  y'\n",
+      "- |\n x\n- >\n y\n",
+      "a: |1\n  x\n",
+      "a: >+\n  x\n\nb: 1\n",
+      "a: \"\\t\\\t\"\n",
       // tags and directives
       "a: !!str 1\n",
       "a: !!null\n",
@@ -261,14 +273,17 @@ TEST(YamlTree, AliasesShareTheirAnchorsNode) {
 // Small random edits of a real declaration (characters YAML cares about, inserted, deleted
 // or swapped): the two paths must still agree, whatever each edit breaks.
 TEST(YamlTree, RandomEditsOfADeclarationMatchYamlCpp) {
-  // The full declaration (block style) and one in flow style, as config_bench writes.
+  // The full declaration (block style), one in flow style, as config_bench writes, and
+  // scalars of every style over several lines.
   const std::string bases[] = {
       kFullConfig,
+      "a: |\n  x\n   y\n\n  z\nb: >-\n  f\n  g\n\n  h\nc: \"q\\\n  r s\"\nd: 'u\n\n  v'\n"
+      "e: |2\n   k\n  l\nf: >\n  m\n\n   n\n  o\n# end\ng: p\n  q\n\n  r\n",
       "images:\n  os: { disk: { url: \"http://198.18.0.1:8080/os.raw.zst\", sha256: \"9f86\" } }\n"
       "profiles: { worker: { install: { image: os, disk: /dev/sda }, kernel_args: [a=1, b] } }\n"
       "nodes: [{ name: node-1, mac: 52:54:00:00:00:01, labels: { rack: r1 } },\n"
       "  { name: 'node-2', uuid: \"00000000-0000-4000-8000-000000000001\", ip: 198.18.0.3 }]\n"};
-  const std::string alphabet = " \n\r\t:-?,[]{}#&*!|>'\"%@`~\\xé0N_u";
+  const std::string alphabet = " \n\r\t:-?,[]{}#&*!|>+'\"%@`~\\xé0N_u2";
   std::mt19937 rng(20261205);
   int fast = 0;
   const int kEdits = 1200;
@@ -277,9 +292,9 @@ TEST(YamlTree, RandomEditsOfADeclarationMatchYamlCpp) {
     for (const auto& e : fs::directory_iterator(sourceDir() / dir))
       if (e.path().extension() == ".yaml") all.push_back(readFile(e.path()));
   for (int i = 0; i < kEdits; ++i) {
-    // Every other edit starts from one of the two above, the rest from the example and bad
-    // declarations in turn.
-    std::string text = all[i % 2 == 0 ? static_cast<std::size_t>(i / 2 % 2)
+    // Every other edit starts from one of the three above, the rest from the example and
+    // bad declarations in turn.
+    std::string text = all[i % 2 == 0 ? static_cast<std::size_t>(i / 2 % 3)
                                       : static_cast<std::size_t>(i / 2) % all.size()];
     const int edits = 1 + static_cast<int>(rng() % 3);
     for (int e = 0; e < edits; ++e) {

@@ -4,9 +4,9 @@
 // Tree::parse reads the first document of a text with libyaml's scanner and builds the tree
 // with the same rules yaml-cpp applies (where nodes, nulls and aliases are, which marks they
 // carry), so messages and positions are those of yaml-cpp. What it does not handle itself
-// (a syntax error, tags, directives, unusual line breaks or encodings) it hands to yaml-cpp's
-// parser, whose tree or error message is then the answer: the error path is slower, never
-// different.
+// (a syntax error, tags, directives, unusual line breaks or encodings, the few scalar forms
+// the two libraries decode differently) it hands to yaml-cpp's parser, whose tree or error
+// message is then the answer: that path is slower, never different.
 #pragma once
 
 #include <cstdint>

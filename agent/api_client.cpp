@@ -127,6 +127,21 @@ Result<JoinRecipe> parseJoin(std::string_view body) {
   return r;
 }
 
+Result<HeartbeatReply> parseHeartbeat(std::string_view body) {
+  auto j = parseObject("heartbeat", body);
+  if (!j) return j.error();
+  HeartbeatReply r;
+  optString(*j, "action", r.action);
+  if (r.action.empty()) return r;
+  if (r.action != "reinstall")
+    return badReply("heartbeat", "unknown action \"" + log::sanitize(r.action, 40) + "\"");
+  if (auto st = needString("heartbeat", *j, "id", r.id); !st) return st.error();
+  if (auto st = needString("heartbeat", *j, "mac", r.mac); !st) return st.error();
+  if (r.id.empty() || r.id.size() > 64)
+    return badReply("heartbeat", "id must be 1 to 64 characters");
+  return r;
+}
+
 ApiClient::ApiClient(ApiOptions opt) : opt_(std::move(opt)) {
   bases_.push_back(opt_.base);
   for (const auto& alt : opt_.alternates)
@@ -252,10 +267,19 @@ Status ApiClient::event(std::string_view phase, std::string_view message,
   return {};
 }
 
-Status ApiClient::heartbeat() {
-  auto r = call("POST", "/v1/agent/heartbeat", "{}");
+Status ApiClient::eventFor(std::string_view id, std::string_view phase, std::string_view message) {
+  auto r = call("POST", "/v1/agent/events",
+                json{{"phase", phase}, {"message", message}, {"id", id}}.dump());
   if (!r) return r.error();
   return {};
+}
+
+Result<HeartbeatReply> ApiClient::heartbeat() {
+  auto r = call("POST", "/v1/agent/heartbeat", "{}");
+  if (!r) return r.error();
+  // An older server answers {} or nothing at all.
+  if (r->body.empty()) return HeartbeatReply{};
+  return parseHeartbeat(r->body);
 }
 
 }  // namespace drover::agent

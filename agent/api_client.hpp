@@ -43,6 +43,15 @@ struct Plan {
   std::uint64_t min_disk_bytes = 0;
 };
 
+// The heartbeat's answer: empty, or a request of the server's.
+//   {"action": "reinstall", "id": "...", "mac": "52:54:00:12:34:56"}: reboot into the
+//   network once through that NIC (agent/net_reboot.hpp)
+struct HeartbeatReply {
+  std::string action{};  // "" | "reinstall"
+  std::string id{};
+  std::string mac{};
+};
+
 struct JoinRecipe {
   std::string runtime;
   std::string recipe;
@@ -55,6 +64,7 @@ Result<ExchangeReply> parseExchange(std::string_view body);
 Result<RegisterReply> parseRegister(std::string_view body);
 Result<Plan> parsePlan(std::string_view body);
 Result<JoinRecipe> parseJoin(std::string_view body);
+Result<HeartbeatReply> parseHeartbeat(std::string_view body);
 
 struct ApiOptions {
   std::string base;            // https://192.0.2.1:8443
@@ -88,7 +98,9 @@ class ApiClient {
   Result<JoinRecipe> join();
   Status event(std::string_view phase, std::string_view message,
                std::optional<double> progress = std::nullopt);
-  Status heartbeat();
+  // An event that answers a request of the server's: carries its id.
+  Status eventFor(std::string_view id, std::string_view phase, std::string_view message);
+  Result<HeartbeatReply> heartbeat();
 
   void setCredential(std::string c) { credential_ = std::move(c); }
   const std::string& credential() const { return credential_; }

@@ -293,9 +293,20 @@ Status runJoin(const JoinOptions& opt) {
     if (!j) return Error{"report", "joined: " + j.error().message};
     log->info("AGENT_JOINED node={} recipe={}", cfg->node, recipe->recipe);
   }
+  std::string handled;  // the last reboot request acted on
   for (int n = 0; opt.max_heartbeats == 0 || n < opt.max_heartbeats; ++n) {
-    if (auto st = api.heartbeat(); !st) {
-      log->warn("AGENT_HEARTBEAT_FAILED reason=\"{}\"", log::sanitize(st.error().message, 200));
+    auto beat = api.heartbeat();
+    if (!beat) {
+      log->warn("AGENT_HEARTBEAT_FAILED reason=\"{}\"", log::sanitize(beat.error().message, 200));
+    } else if (beat->action == "reinstall" && beat->id != handled) {
+      handled = beat->id;
+      auto report_for = [&](std::string_view phase, const std::string& msg) {
+        if (auto st = api.eventFor(beat->id, phase, msg); !st)
+          log->warn("AGENT_EVENT_LOST phase={} reason=\"{}\"", phase,
+                    log::sanitize(st.error().message, 200));
+      };
+      // Failures are reported by rebootToNetwork; the heartbeats go on.
+      (void)rebootToNetwork({beat->id, beat->mac}, opt.network_reboot, report_for);
     }
     if (opt.max_heartbeats != 0 && n + 1 >= opt.max_heartbeats) break;
     std::this_thread::sleep_for(opt.heartbeat_interval);

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/api_client.hpp"
+#include "agent/net_reboot.hpp"
 #include "agent/process.hpp"
 #include "common/result.hpp"
 
@@ -67,13 +68,17 @@ struct JoinOptions {
   ExecFn exec = runProcess;
   ApiOptions api;                  // retry tuning
   std::function<void(int pid)> on_runtime_started;  // containerd keeps running after runJoin
+  // A heartbeat answered {"action": "reinstall"}: how the machine is sent to the network.
+  NetworkRebootOptions network_reboot{};
 };
 
 // The steps to run on a boot after the node has joined: for each ctr_run step, remove the
 // stale container (errors ignored) and run it again. One-time steps are not repeated.
 std::vector<PlannedStep> restartSteps(const std::vector<PlannedStep>& steps, const RuntimePaths& rt);
 
-// Error codes: config, bad_recipe, runtime, step, report.
+// Error codes: config, bad_recipe, runtime, step, report. A heartbeat that asks for a
+// reinstall reboots the machine into the network (agent/net_reboot.hpp); each request id is
+// acted on once.
 Status runJoin(const JoinOptions& opt);
 
 }  // namespace drover::agent

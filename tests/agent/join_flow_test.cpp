@@ -5,6 +5,7 @@
 
 #include "agent/installed_root.hpp"
 #include "agent/seed.hpp"
+#include "tests/agent/efi_load_options.hpp"
 #include "tests/agent/test_server.hpp"
 
 namespace drover::agent {
@@ -79,6 +80,42 @@ TEST_F(JoinFlow, FailingStepReportsFailedAndLeavesNoMarker) {
   EXPECT_FALSE(std::filesystem::exists(opt_.marker));
   EXPECT_EQ(count("/v1/agent/events", "failed"), 1);
   EXPECT_EQ(count("/v1/agent/events", "joined"), 0);
+}
+
+// A heartbeat answer that asks for a reinstall: BootNext to the NIC's PXE entry, the reports
+// carry the request's id, one reboot although the request is answered three times.
+TEST_F(JoinFlow, AReinstallRequestSetsBootNextAndRebootsOnce) {
+  using namespace efi::testing;
+  const json request = {{"action", "reinstall"}, {"id", "r-7"}, {"mac", "52:54:00:12:34:56"}};
+  server_.setRoutes({
+      {"GET /v1/agent/join", {{{"json", {{"runtime", "containerd"}, {"steps", json::array()}}}}}},
+      {"POST /v1/agent/events", {{{"json", json::object()}}}},
+      {"POST /v1/agent/heartbeat",
+       {{{"json", json::object()}}, {{"json", request}}, {{"json", request}}, {{"json", request}}}},
+  });
+  const auto efi_dir = tmp_.path() / "efi";
+  ::drover::test::writeFile(efi_dir / "efivars" / efi::variableFile("Boot0000"),
+                            efivarfsFile(disk()));
+  ::drover::test::writeFile(efi_dir / "efivars" / efi::variableFile("Boot0002"),
+                            efivarfsFile(pxe4()));
+  int reboots = 0;
+  opt_.network_reboot = {efi_dir, efi_dir / "efivars", [&] {
+                           ++reboots;
+                           return Status{};
+                         }};
+  opt_.max_heartbeats = 4;
+  auto st = runJoin(opt_);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(reboots, 1);
+  EXPECT_EQ(efi::readBootNext(efi_dir / "efivars"), 2);
+  EXPECT_EQ(count("/v1/agent/events", "boot_next"), 1);
+  EXPECT_EQ(count("/v1/agent/events", "reboot_network"), 1);
+  for (const auto& r : server_.requests()) {
+    auto body = json::parse(r["body"].get<std::string>(), nullptr, false);
+    if (body.is_object() && body.value("phase", "") == "reboot_network") {
+      EXPECT_EQ(body.value("id", ""), "r-7");
+    }
+  }
 }
 
 TEST_F(JoinFlow, MissingConfigIsAClearError) {

@@ -85,6 +85,10 @@ struct ServerBoot {
   // When not empty, scripts that carry a boot token are served, and boot tokens exchanged,
   // only for addresses inside these subnets (docs/api.md, boot tokens).
   std::vector<Cidr> allowed_subnets{};
+  // After `drover reinstall --power` or `--reboot` sent an installed node to the network,
+  // it must be heard from there (DHCP of a network boot, or its boot script) within this
+  // long; otherwise the handoff failed and the other method is tried (server/handoff.hpp).
+  std::chrono::seconds handoff_deadline{300};
 };
 
 // DISCOVER flood control (dhcp::DiscoverLimits): DISCOVERs a second and at once, per client

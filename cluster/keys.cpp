@@ -63,6 +63,11 @@ constexpr KeyInfo kKeys[] = {
      "scripts that carry a boot token are served, and boot tokens exchanged, only for addresses "
      "inside these subnets; refusals are counted in `drover_boot_token_refusals_total` (api.md, "
      "boot tokens)"},
+    {"server.boot.handoff_deadline", "duration, 1s..24h", "`5m`",
+     "after `drover reinstall --power` or `--reboot` sends an installed node to the network, it "
+     "must be heard from there (a network boot's DHCP, or its boot script) within this long; "
+     "otherwise `handoff_failed` goes on its timeline, `drover_handoff_failures_total` counts it "
+     "and the other method is tried once (operations.md, reinstall without a BMC)"},
     {"server.dhcp.client_discover_rate", "integer, 0..1000000", "`2`",
      "DISCOVERs a second one client (MAC or client id) may send and be answered; past it they "
      "are dropped (`discover_rate_client`). 0: no limit (docs/operations.md, DHCP floods)"},

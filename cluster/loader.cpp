@@ -135,6 +135,9 @@ class ConfigDecoder {
       }
       if (auto ra = b.get("ipv6_ra"))
         if (auto on = d_.boolean(*ra, b.pathOf("ipv6_ra"))) s.boot.ipv6_ra = *on;
+      duration(b, "handoff_deadline", s.boot.handoff_deadline, true);
+      if (auto h = b.get("handoff_deadline"); h && s.boot.handoff_deadline > std::chrono::hours(24))
+        d_.error(*h, b.pathOf("handoff_deadline"), "between 1s and 24h");
       if (auto subnets = b.get("allowed_subnets")) {
         const auto path = b.pathOf("allowed_subnets");
         if (subnets->isList() && subnets->size() == 0)

@@ -79,6 +79,20 @@ TEST(HonouredKeys, DhcpDiscoverLimitsAreWholeNumbersInRange) {
   EXPECT_THAT(errorsOf(withServerLine("  dhcp: { discover_rate: 5 }")), ::testing::SizeIs(1));
 }
 
+TEST(HonouredKeys, TheHandoffDeadlineIsADurationFromOneSecondToADay) {
+  auto loaded = loadConfigText(withServerLine("  boot: { handoff_deadline: 90s }"), "c.yaml", "/");
+  ASSERT_TRUE(loaded.config) << (loaded.errors.empty() ? "" : loaded.errors[0].str());
+  EXPECT_EQ(loaded.config->server.boot.handoff_deadline, std::chrono::seconds(90));
+  auto defaults = loadConfigText(kMinimalConfig, "c.yaml", "/");
+  ASSERT_TRUE(defaults.config);
+  EXPECT_EQ(defaults.config->server.boot.handoff_deadline, std::chrono::minutes(5));
+  EXPECT_THAT(errorsOf(withServerLine("  boot: { handoff_deadline: 0s }")),
+              ElementsAre("c.yaml:3:29: server.boot.handoff_deadline: must be longer than 0s"));
+  EXPECT_THAT(errorsOf(withServerLine("  boot: { handoff_deadline: 25h }")),
+              ElementsAre("c.yaml:3:29: server.boot.handoff_deadline: between 1s and 24h"));
+  EXPECT_THAT(errorsOf(withServerLine("  boot: { handoff_deadline: soon }")), ::testing::SizeIs(1));
+}
+
 TEST(HonouredKeys, OnlyTheRuntimeTheAgentStartsIsAccepted) {
   std::string text = kMinimalConfig;
   text.replace(text.find("defaults:"), 0, "    join: { runtime: cri-o }\n");

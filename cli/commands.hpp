@@ -72,9 +72,12 @@ struct ApiTarget {
 void addNodesCommands(CLI::App& root, Context& ctx);
 int runNodes(const ApiTarget& target, bool json, std::ostream& out, std::ostream& err);
 int runNode(const ApiTarget& target, const std::string& name, bool json, std::ostream& out, std::ostream& err);
-// power: also through the node's BMC, next boot from the network once, then power cycle.
+// How a reinstall sends the node to the network: not at all (its next network boot
+// installs it), through its BMC (next boot from the network once, then power cycle), or
+// through its running agent (BootNext to its network entry, then reboot).
+enum class ReinstallVia { kNextBoot, kPower, kReboot };
 int runReinstall(const ApiTarget& target, const std::string& name, std::ostream& out,
-                 std::ostream& err, bool power = false);
+                 std::ostream& err, ReinstallVia via = ReinstallVia::kNextBoot);
 // -c/--config, --api, --state-dir, --ca: where the API is (shared by the API commands).
 void addTargetOptions(CLI::App* cmd, ApiTarget& target);
 

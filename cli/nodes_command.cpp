@@ -163,16 +163,31 @@ int runNode(const ApiTarget& target, const std::string& name, bool raw, std::ost
 }
 
 int runReinstall(const ApiTarget& target, const std::string& name, std::ostream& out,
-                 std::ostream& err, bool power) {
+                 std::ostream& err, ReinstallVia via) {
   auto api = ApiClient::connect(target);
   if (!api) return report(err, api.error());
-  auto r = api->call("POST", "/v1/nodes/" + pathSegment(name) + "/reinstall",
-                     power ? R"({"power":true})" : "{}");
+  const char* body = via == ReinstallVia::kPower    ? R"({"power":true})"
+                     : via == ReinstallVia::kReboot ? R"({"reboot":true})"
+                                                    : "{}";
+  auto r = api->call("POST", "/v1/nodes/" + pathSegment(name) + "/reinstall", body);
   if (!r) return report(err, r.error());
-  if (power) {
-    auto j = json::parse(*r, nullptr, false);
+  auto j = json::parse(*r, nullptr, false);
+  if (!j.is_object()) j = json::object();
+  const auto deadline = str(j, "handoff_deadline");
+  const auto watched = deadline.empty()
+                           ? std::string()
+                           : "; it must reach the network within " + deadline + " (`drover node " +
+                                 name + "` shows handoff or handoff_failed)";
+  if (via == ReinstallVia::kPower) {
     out << name << ": reinstall requested; next boot from the network (read back), power "
-        << (j.is_object() ? str(j, "power") : std::string("cycle")) << " sent\n";
+        << (str(j, "power").empty() ? std::string("cycle") : str(j, "power")) << " sent" << watched
+        << "\n";
+  } else if (via == ReinstallVia::kReboot) {
+    out << name << ": reinstall requested; its agent sets the network as the next boot and "
+        << "reboots at its next heartbeat, within "
+        << (str(j, "heartbeat_interval").empty() ? std::string("30s")
+                                                 : str(j, "heartbeat_interval"))
+        << watched << "\n";
   } else {
     out << name << ": reinstall requested; its next network boot installs it again\n";
   }
@@ -185,6 +200,7 @@ void addNodesCommands(CLI::App& root, Context& ctx) {
     std::string name;
     bool json = false;
     bool power = false;
+    bool reboot = false;
   };
   auto f = std::make_shared<Flags>();
   auto* nodes = root.add_subcommand("nodes", "List nodes: NAME STATE IP MAC PROFILE LAST-EVENT AGE");
@@ -201,11 +217,20 @@ void addNodesCommands(CLI::App& root, Context& ctx) {
   auto* reinstall = root.add_subcommand("reinstall", "Install a node again on its next network boot");
   reinstall->add_option("name", f->name, "Node name")->required();
   addTargetOptions(reinstall, f->target);
-  reinstall->add_flag(
+  auto* power = reinstall->add_flag(
       "--power", f->power,
       "Through its BMC: next boot from the network once (read back), then power cycle");
-  reinstall->callback(
-      [f, &ctx] { ctx.exit_code = runReinstall(f->target, f->name, ctx.out, ctx.err, f->power); });
+  reinstall
+      ->add_flag("--reboot", f->reboot,
+                 "Through its running agent: next boot from its network entry once (UEFI "
+                 "BootNext, read back), then reboot; no BMC needed")
+      ->excludes(power);
+  reinstall->callback([f, &ctx] {
+    const auto via = f->power    ? ReinstallVia::kPower
+                     : f->reboot ? ReinstallVia::kReboot
+                                 : ReinstallVia::kNextBoot;
+    ctx.exit_code = runReinstall(f->target, f->name, ctx.out, ctx.err, via);
+  });
 }
 
 }  // namespace drover::cli

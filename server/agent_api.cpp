@@ -8,14 +8,15 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "images/verify/signature.hpp"
 #include "boot/recipes.hpp"
-#include "common/base64.hpp"
 #include "boot/template_data.hpp"
+#include "common/base64.hpp"
+#include "images/verify/signature.hpp"
 #include "server/api_auth.hpp"
 #include "server/api_routes.hpp"
 #include "server/boot_guard.hpp"
 #include "server/capture_api.hpp"
+#include "server/handoff.hpp"
 #include "server/server_files.hpp"
 #include "templates/template.hpp"
 
@@ -308,16 +309,27 @@ Response events(const Request& req, Context& ctx, const std::string& node) {
   } else if (auto st = ctx.store.appendTimeline(node, {entry}); !st) {
     return Response::error(HttpStatus::internal_server_error, "store_error", st.error().message);
   }
+  // The agent's answer to a request to reboot into the network (server/handoff.hpp).
+  if (auto id = stringField(j, "id"); !id.empty() && ctx.handoff)
+    ctx.handoff->agentReport(node, id, phase, message);
   return Response::json(HttpStatus::ok, "{}");
 }
 
 // Last-seen is kept in memory; the timeline gets an entry only when a node comes back
-// after a gap, not every 30 s.
+// after a gap, not every 30 s. The answer is {} or a request for the agent
+// ({"action":"reinstall","id":...,"mac":...}: reboot into the network).
 Response heartbeat(const Request&, Context& ctx, const std::string& node) {
   ctx.registry.counter("agent_heartbeats_total", "Heartbeats received from agents")++;
   const auto now = state::nowMs();
   if (ctx.presence->touch(node, now)) {
     recordEvent(ctx, node, "heartbeat", "agent heard from (first heartbeat after a gap)");
+  }
+  // A reinstall waiting for this agent to send its machine to the network.
+  if (ctx.handoff) {
+    if (auto request = ctx.handoff->pendingFor(node))
+      return Response::json(
+          HttpStatus::ok,
+          json{{"action", "reinstall"}, {"id", request->id}, {"mac", request->mac}}.dump());
   }
   return Response::json(HttpStatus::ok, "{}");
 }

@@ -33,8 +33,10 @@
 #include "server/boot_routes.hpp"
 #include "server/context.hpp"
 #include "server/grub_files.hpp"
+#include "server/handoff.hpp"
 #include "server/live_events.hpp"
 #include "server/node_metrics.hpp"
+#include "server/power_api.hpp"
 #include "server/replication.hpp"
 #include "server/server_files.hpp"
 #include "server/sessions.hpp"
@@ -286,6 +288,7 @@ Result<std::unique_ptr<App>> App::create(Options options) {
   app->impl_->ctx->sessions =
       std::make_shared<SessionStore>(std::chrono::seconds(app->impl_->options.session_ttl_s),
                                      std::chrono::hours(12), state::nowMs);
+  app->impl_->ctx->handoff = makeHandoffWatch(*app->impl_->ctx);
   return app;
 }
 
@@ -413,6 +416,7 @@ Status App::start() {
     }
   }
 
+  d.ctx->handoff->start(std::chrono::milliseconds(500));
   d.http->start();
   d.api->start();
   d.log->info("SERVE_STARTED config={} state_dir={} http={} api={} tftp={} dhcp={}",
@@ -533,6 +537,7 @@ void App::stop() {
     boost::system::error_code ec;
     d.signals.cancel(ec);
   });
+  if (d.ctx && d.ctx->handoff) d.ctx->handoff->stop();
   if (d.http) d.http->stop();
   if (d.api) d.api->stop();
   if (d.tftp) d.tftp->server->stop();

@@ -5,6 +5,7 @@
 #include "boot/decision.hpp"
 #include "http/static_files.hpp"
 #include "server/boot_guard.hpp"
+#include "server/handoff.hpp"
 #include "server/server_files.hpp"
 #include "state/node_state.hpp"
 #include "templates/ipxe.hpp"
@@ -146,6 +147,8 @@ Response nodeScript(const Request& req, Context& ctx) {
   const auto script_name = templates::scriptName(kind);
   ctx.log->info("SCRIPT_SERVED node={} mac={} action={} arch={} platform={}", name, mac->str(),
                 script_name, templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
+  // A node sent to the network for a reinstall got there.
+  if (ctx.handoff && match.known()) ctx.handoff->heard(name, "script " + std::string(script_name));
   noteScript(ctx, snapshot->inventory, name, script_name,
              fmt::format("{} ({} {})", script_name, templates::ipxeText(arch, 16),
                          efi ? "efi" : "pcbios"));

@@ -39,6 +39,17 @@ std::int64_t Presence::lastSeen(const std::string& node) const {
   return it == last_.end() ? 0 : it->second;
 }
 
+std::chrono::milliseconds handoffDeadline(const Context& ctx) {
+  auto snapshot = ctx.source.current();
+  if (!snapshot) return std::chrono::minutes(5);
+  return snapshot->inventory.config().server.boot.handoff_deadline;
+}
+
+bool agentReachable(const Context& ctx, const std::string& node) {
+  const auto seen = ctx.presence->lastSeen(node);
+  return seen > 0 && state::nowMs() - seen <= Presence::kGapMs;
+}
+
 std::string provisionalName(const MacAddress& mac) {
   return "unknown-" + toHex(mac.octets());
 }

@@ -2,6 +2,7 @@
 // the credentials and where boot files live. Owned by the App; routes keep a reference.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -42,6 +43,7 @@ class Presence {
 class SessionStore;
 class BootGuard;
 class LiveEvents;
+class HandoffWatch;
 
 struct Context {
   const boot::InventorySource& source;
@@ -70,6 +72,9 @@ struct Context {
   // With replicas: the other live replicas' API URLs in a stable order (ha::otherApiUrls),
   // at most kMaxApiAlternates; null without replicas.
   std::function<std::vector<std::string>()> api_alternates{};
+  // Nodes sent to the network for a reinstall, until they get there (server/handoff.hpp);
+  // null: not watched.
+  std::shared_ptr<HandoffWatch> handoff = nullptr;
 };
 
 // How many other replicas' API URLs a boot environment's command line names.
@@ -82,6 +87,12 @@ std::vector<std::string> apiAlternates(const Context& ctx);
 std::string apiUrl(const Context& ctx, const cluster::Config& config);
 // http://<advertise>:<http port> (no trailing slash)
 std::string httpBase(const Context& ctx, const cluster::Config& config);
+
+// server.boot.handoff_deadline of the declaration served now.
+std::chrono::milliseconds handoffDeadline(const Context& ctx);
+
+// Whether the node's agent sent a heartbeat within Presence::kGapMs.
+bool agentReachable(const Context& ctx, const std::string& node);
 
 // The name a machine that matches no node is known by until the operator adopts it:
 // "unknown-525400aabbcc".

@@ -2,11 +2,13 @@
 #include <map>
 #include <memory>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "server/api_auth.hpp"
 #include "server/api_routes.hpp"
 #include "server/capture_api.hpp"
+#include "server/handoff.hpp"
 #include "server/power_api.hpp"
 
 namespace drover::server {
@@ -110,6 +112,51 @@ Response reinstall(Context& ctx, const std::string& name) {
   return Response::json(HttpStatus::ok, R"({"reinstall":"requested"})");
 }
 
+// Through the node's agent: it sets BootNext to its network entry and reboots at its next
+// heartbeat (server/handoff.hpp).
+Response rebootReinstall(Context& ctx, const std::string& name) {
+  auto id = ctx.handoff->askAgent(name);
+  recordEvent(ctx, name, "handoff",
+              fmt::format("asked the agent to set BootNext and reboot at its next heartbeat "
+                          "(request {})",
+                          id));
+  return Response::json(HttpStatus::ok,
+                        json{{"reinstall", "requested"},
+                             {"reboot", "at the agent's next heartbeat"},
+                             {"id", id},
+                             {"heartbeat_interval", "30s"},
+                             {"handoff_deadline", formatDeadline(handoffDeadline(ctx))}}
+                            .dump());
+}
+
+Response reinstallRoute(Context& ctx, const std::string& name, const json& body) {
+  auto flag = [&](const char* key) { return body.is_object() && body.value(key, false) == true; };
+  const bool power = flag("power"), reboot = flag("reboot");
+  if (power && reboot)
+    return Response::error(HttpStatus::bad_request, "bad_request",
+                           "power and reboot are two ways to send the node; ask for one");
+  // Refuse before marking anything when there is nothing to act on.
+  const auto* decl = ctx.source.current()->inventory.findNode(name);
+  if (power && decl && !decl->bmc)
+    return Response::error(HttpStatus::conflict, "no_bmc", name + " declares no bmc");
+  if (reboot) {
+    if (!ctx.handoff)
+      return Response::error(HttpStatus::service_unavailable, "not_ready", "starting");
+    if (!agentReachable(ctx, name))
+      return Response::error(
+          HttpStatus::conflict, "agent_unreachable",
+          fmt::format("{}'s agent has sent no heartbeat to this server in the last {} s: it is "
+                      "not running, or reports to another replica (use --power, or reboot the "
+                      "machine into the network by hand)",
+                      name, Presence::kGapMs / 1000));
+  }
+  auto marked = reinstall(ctx, name);
+  if (marked.status != HttpStatus::ok) return marked;
+  if (power) return powerReinstall(ctx, name);
+  if (reboot) return rebootReinstall(ctx, name);
+  return marked;
+}
+
 }  // namespace
 
 Result<nlohmann::json> nodeRows(Context& ctx) {
@@ -151,19 +198,8 @@ void addOperatorRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthG
                return nodeEvents(c, r.params.at("name"));
              }));
   router.add(V::post, "/v1/nodes/{name}/reinstall", guarded([](const Request& r, Context& c) {
-               const auto& name = r.params.at("name");
                auto body = nlohmann::json::parse(r.body(), nullptr, false);
-               const bool power = body.is_object() && body.value("power", false) == true;
-               if (power) {
-                 // Refuse before marking anything when there is no BMC to act on.
-                 const auto* decl = c.source.current()->inventory.findNode(name);
-                 if (decl && !decl->bmc)
-                   return Response::error(HttpStatus::conflict, "no_bmc",
-                                          name + " declares no bmc");
-               }
-               auto marked = reinstall(c, name);
-               if (!power || marked.status != HttpStatus::ok) return marked;
-               return powerReinstall(c, name);
+               return reinstallRoute(c, r.params.at("name"), body);
              }));
   router.add(V::get, "/v1/nodes/{name}/power", guarded([](const Request& r, Context& c) {
                return powerStatus(c, r.params.at("name"));

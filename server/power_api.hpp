@@ -11,6 +11,7 @@
 // Every action and its outcome go on the node's timeline (phases power, power_failed).
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "http/message.hpp"
@@ -20,7 +21,15 @@ namespace drover::server {
 
 http::Response powerStatus(Context& ctx, const std::string& name);
 http::Response powerAction(Context& ctx, const std::string& name, const std::string& body);
-// After the reinstall was requested: boot override and power cycle.
+// After the reinstall was requested: boot override and power cycle, then the handoff is
+// watched (server/handoff.hpp).
 http::Response powerReinstall(Context& ctx, const std::string& name);
+// The same without the HTTP answer: override, read back, power on or cycle, each step on
+// the timeline. `action_out` receives "on" or "cycle".
+Status sendByBmc(Context& ctx, const std::string& name, std::string* action_out = nullptr);
+
+// The handoff watch of `drover serve`, its hooks wired to `ctx` (declaration, presence,
+// store, BMCs, timeline, metrics).
+std::shared_ptr<HandoffWatch> makeHandoffWatch(Context& ctx);
 
 }  // namespace drover::server

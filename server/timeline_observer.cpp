@@ -3,6 +3,8 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
+#include "server/handoff.hpp"
+
 namespace drover::server {
 
 TimelineObserver::~TimelineObserver() { writer_.join(); }
@@ -40,6 +42,14 @@ void TimelineObserver::onExchange(const dhcp::Exchange& e) {
   if (!e.boot_file.empty()) message += " file=" + e.boot_file;
   if (e.proxy) message += " proxy";
   post(match.node->name.value, fmt::format("dhcp_{}", dhcp::kindName(e.kind)), std::move(message));
+  // A network boot (the client names its architecture, as PXE firmware does; an installed
+  // OS renewing its lease does not) reaches a node sent to the network for a reinstall.
+  if (e.arch && ctx_.handoff &&
+      (e.kind == dhcp::Exchange::Kind::Offer || e.kind == dhcp::Exchange::Kind::Ack)) {
+    boost::asio::post(
+        writer_, [h = ctx_.handoff, node = match.node->name.value,
+                  how = fmt::format("dhcp_{}", dhcp::kindName(e.kind))] { h->heard(node, how); });
+  }
 }
 
 }  // namespace drover::server

@@ -14,11 +14,53 @@ namespace {
 
 using nlohmann::json;
 
+constexpr std::size_t kMaxReply = 4 * 1024 * 1024;  // cloud-config and recipes are small
+constexpr int kMaxDepth = 64;                       // replies are a few levels deep
+
+// Replies refused for their content or their size, by reason (bad_reply, reply_too_large).
+void countRefused(std::string_view reason) {
+  metrics::Registry::global().counter("agent_api_refused_total",
+                                      "Agent API replies refused as malformed or too large",
+                                      fmt::format("reason=\"{}\"", reason))++;
+}
+
 Error badReply(std::string_view call, const std::string& what) {
+  countRefused("bad_reply");
   return makeError("bad_reply", fmt::format("{}: {}", call, what));
 }
 
+// Deepest nesting of arrays and objects, strings skipped; stops counting past `limit`.
+// Copies and dumps of a parsed value recurse, so a deep one is refused before parsing.
+int nestingDepth(std::string_view body, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) break;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 Result<json> parseObject(std::string_view call, std::string_view body) {
+  if (nestingDepth(body, kMaxDepth) > kMaxDepth) {
+    return badReply(call, fmt::format("reply nests deeper than {} levels", kMaxDepth));
+  }
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return badReply(call, "reply is not JSON: " + log::sanitize(body, 80));
   if (!j.is_object()) return badReply(call, "reply is not a JSON object");
@@ -52,8 +94,6 @@ Status needUint(std::string_view call, const json& j, const char* key, std::uint
   out = it->get<std::uint64_t>();
   return {};
 }
-
-constexpr std::size_t kMaxReply = 4 * 1024 * 1024;  // cloud-config and recipes are small
 
 }  // namespace
 
@@ -171,19 +211,31 @@ Result<HttpReply> ApiClient::call(const std::string& method, const std::string& 
     easy->setHeaders(headers);
     easy->setRequest(method, body);
     easy->collectBody(&reply.body, kMaxReply);
+    // A declared Content-Length over the cap fails before the body is read.
+    curl_easy_setopt(easy->get(), CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxReply));
     const curl::Outcome o = easy->perform();
     reply.status = o.status;
     char* ct = nullptr;
     curl_easy_getinfo(easy->get(), CURLINFO_CONTENT_TYPE, &ct);
     if (ct) reply.content_type = ct;
 
+    if (o.code == CURLE_WRITE_ERROR || o.code == CURLE_FILESIZE_EXCEEDED) {
+      // Only the body collector refuses to write: the reply is over the cap. Not retried.
+      countRefused("reply_too_large");
+      return makeError("reply_too_large",
+                       fmt::format("{} {}: reply larger than {} bytes", method, path, kMaxReply));
+    }
     if (o.ok() && reply.status >= 200 && reply.status < 300) return reply;
     if (o.ok()) {
       // The server's error body, when it has one: {"error": "<code>", "message": "..."}.
-      json j = json::parse(reply.body, nullptr, false);
+      json j = nestingDepth(reply.body, kMaxDepth) > kMaxDepth
+                   ? json(json::value_t::discarded)
+                   : json::parse(reply.body, nullptr, false);
       std::string code = "http_status", msg;
       if (j.is_object()) {
-        if (j.contains("error") && j["error"].is_string()) code = j["error"].get<std::string>();
+        // The code names the error in logs and events: kept printable and short.
+        if (j.contains("error") && j["error"].is_string())
+          code = log::sanitize(j["error"].get<std::string>(), 64);
         if (j.contains("message") && j["message"].is_string())
           msg = j["message"].get<std::string>();
       }

@@ -10,8 +10,8 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <zstd.h>
+#include <nlohmann/json.hpp>
 
 #include "agent/digest.hpp"
 #include "agent/disk.hpp"
@@ -50,8 +50,10 @@ Status CaptureEncoder::pump(const void* src, std::size_t n, bool end, const Outp
   ZSTD_inBuffer in{src, n, 0};
   for (;;) {
     ZSTD_outBuffer ob{impl_->out.data(), impl_->out.size(), 0};
-    const std::size_t left = ZSTD_compressStream2(impl_->cctx.get(), &ob, &in, end ? ZSTD_e_end : ZSTD_e_continue);
-    if (ZSTD_isError(left)) return makeError("compress", std::string("zstd: ") + ZSTD_getErrorName(left));
+    const std::size_t left =
+        ZSTD_compressStream2(impl_->cctx.get(), &ob, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+    if (ZSTD_isError(left))
+      return makeError("compress", std::string("zstd: ") + ZSTD_getErrorName(left));
     if (ob.pos > 0) {
       std::span<const std::uint8_t> piece(impl_->out.data(), ob.pos);
       impl_->hash.update(piece);
@@ -77,19 +79,34 @@ Status CaptureEncoder::finish(const Output& out) {
 
 // --- the plan --------------------------------------------------------------------------------
 
+namespace {
+
+// A string field of a server reply, or `fallback` when it is absent or of another type
+// (nlohmann's value() would throw on the latter).
+std::string stringOr(const json& j, const char* key, std::string fallback) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::move(fallback);
+}
+
+}  // namespace
+
 Result<CapturePlan> parseCapturePlan(std::string_view body) {
   auto j = json::parse(body, nullptr, false);
   if (!j.is_object()) return makeError("bad_reply", "plan: reply is not a JSON object");
-  if (j.value("action", "") != "capture" || !j.contains("capture") || !j["capture"].is_object()) {
+  if (stringOr(j, "action", "") != "capture" || !j.contains("capture") ||
+      !j["capture"].is_object()) {
     return makeError("not_capture", "plan: the server plans no capture for this node");
   }
   const auto& c = j["capture"];
   CapturePlan p;
-  for (auto [key, out] : {std::pair{"image", &p.image}, {"disk", &p.disk}, {"upload_url", &p.upload_url},
+  for (auto [key, out] : {std::pair{"image", &p.image},
+                          {"disk", &p.disk},
+                          {"upload_url", &p.upload_url},
                           {"token", &p.token}}) {
     auto it = c.find(key);
     if (it == c.end() || !it->is_string() || it->get<std::string>().empty())
-      return makeError("bad_reply", fmt::format("plan: field \"capture.{}\" missing or not a string", key));
+      return makeError("bad_reply",
+                       fmt::format("plan: field \"capture.{}\" missing or not a string", key));
     *out = it->get<std::string>();
   }
   if (auto it = c.find("chunk_bytes"); it != c.end()) {
@@ -139,14 +156,17 @@ class Uploader {
   Result<json> post(const std::string& what, const json& body, long timeout_s) {
     const std::string text = body.dump();
     const std::string url = plan_.upload_url + "/" + what;
-    auto r = send("POST", url, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, timeout_s);
+    auto r = send("POST", url, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
+                  timeout_s);
     if (!r) return r.error();
     auto j = json::parse(r->body, nullptr, false);
     if (r->status != 200) {
-      return makeError(errorCode(*r), fmt::format("POST {}: HTTP {}: {}", url, r->status,
-                                                  j.is_object() ? j.value("message", r->body) : r->body));
+      return makeError(errorCode(*r),
+                       fmt::format("POST {}: HTTP {}: {}", url, r->status,
+                                   j.is_object() ? stringOr(j, "message", r->body) : r->body));
     }
-    if (!j.is_object()) return makeError("bad_reply", "POST " + url + ": reply is not a JSON object");
+    if (!j.is_object())
+      return makeError("bad_reply", "POST " + url + ": reply is not a JSON object");
     return j;
   }
 
@@ -155,12 +175,13 @@ class Uploader {
  private:
   static std::string errorCode(const HttpReply& r) {
     auto j = json::parse(r.body, nullptr, false);
-    if (j.is_object() && j.contains("error") && j["error"].is_string()) return j["error"].get<std::string>();
+    if (j.is_object() && j.contains("error") && j["error"].is_string())
+      return log::sanitize(j["error"].get<std::string>(), 64);
     return "http_status";
   }
 
-  Result<HttpReply> send(const char* method, const std::string& url, std::span<const std::uint8_t> body,
-                         long timeout_s) {
+  Result<HttpReply> send(const char* method, const std::string& url,
+                         std::span<const std::uint8_t> body, long timeout_s) {
     if (!easy_) {
       curl::Options o;
       o.user_agent = "drover-agent";
@@ -200,18 +221,23 @@ class Uploader {
 class Capturer {
  public:
   explicit Capturer(const CaptureOptions& opt)
-      : opt_(opt), api_(apiOptionsFor(opt.api, opt.params)), log_(log::get("agent")), reporter_(api_) {}
+      : opt_(opt),
+        api_(apiOptionsFor(opt.api, opt.params)),
+        log_(log::get("agent")),
+        reporter_(api_) {}
 
   Result<CaptureOutcome> run();
 
  private:
-  void event(std::string_view phase, const std::string& message, std::optional<double> progress = {}) {
+  void event(std::string_view phase, const std::string& message,
+             std::optional<double> progress = {}) {
     reporter_.event(phase, message, progress);
   }
 
   Error fail(const std::string& step, const Error& e) {
     const std::string msg = step + ": " + e.message;
-    log_->error("AGENT_CAPTURE_FAILED step={} code={} message=\"{}\"", step, e.code, log::sanitize(msg, 300));
+    log_->error("AGENT_CAPTURE_FAILED step={} code={} message=\"{}\"", step, e.code,
+                log::sanitize(msg, 300));
     if (uploader_) {
       // The server ends the capture and says why in the node's timeline.
       if (auto r = uploader_->post("abort", json{{"message", msg}}, 60); !r)
@@ -246,7 +272,8 @@ void Capturer::progress(std::uint64_t total, bool last) {
   p.bytes = encoder_->rawBytes();
   p.total = total;
   p.rate = secs > 0 ? static_cast<double>(p.bytes) / secs : 0;
-  const std::string line = fmt::format("capture {} -> {} zstd", formatProgress(p), encoder_->bytes());
+  const std::string line =
+      fmt::format("capture {} -> {} zstd", formatProgress(p), encoder_->bytes());
   if (opt_.console_progress) std::fprintf(stderr, tty_ ? "\r%s   " : "%s\n", line.c_str());
   if (now - last_report_ < opt_.report_interval && !last) return;
   last_report_ = now;
@@ -288,14 +315,17 @@ Status Capturer::stream(const std::string& path, std::uint64_t total) {
     const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return makeError("read", fmt::format("read {} at byte {}: {}", path, encoder_->rawBytes(), std::strerror(errno)));
+      return makeError("read", fmt::format("read {} at byte {}: {}", path, encoder_->rawBytes(),
+                                           std::strerror(errno)));
     }
     if (n == 0) break;
-    if (auto st = encoder_->feed({buf.data(), static_cast<std::size_t>(n)}, collect); !st) return st;
+    if (auto st = encoder_->feed({buf.data(), static_cast<std::size_t>(n)}, collect); !st)
+      return st;
     progress(total, false);
   }
   if (total > 0 && encoder_->rawBytes() != total) {
-    return makeError("read", fmt::format("{} ended at byte {} of {}", path, encoder_->rawBytes(), total));
+    return makeError("read",
+                     fmt::format("{} ended at byte {} of {}", path, encoder_->rawBytes(), total));
   }
   if (auto st = encoder_->finish(collect); !st) return st;
   if (auto st = flush(); !st) return st;
@@ -322,7 +352,7 @@ Result<CaptureOutcome> Capturer::run() {
   auto reg = api_.call("POST", "/v1/agent/register", body.dump());
   if (!reg) return fail("register", reg.error());
   const auto answer = json::parse(reg->body, nullptr, false);
-  out_.action = answer.is_object() ? answer.value("action", "") : "";
+  out_.action = answer.is_object() ? stringOr(answer, "action", "") : "";
   if (out_.action != "capture") {
     // Cancelled meanwhile (or another plan): the next network boot brings what is planned.
     log_->info("AGENT_NO_CAPTURE node={} action={}", out_.node, log::sanitize(out_.action, 40));
@@ -348,7 +378,8 @@ Result<CaptureOutcome> Capturer::run() {
   if (!disk) return fail("disk", disk.error());
   std::uint64_t total = disk->size_bytes;
   if (!disk->block) total = std::filesystem::file_size(target);
-  event("capture_started", fmt::format("reading {} ({} bytes) into image {}", target, total, plan_.image));
+  event("capture_started",
+        fmt::format("reading {} ({} bytes) into image {}", target, total, plan_.image));
   log_->info("AGENT_CAPTURE_START disk={} bytes={} image={} piece={}", target, total, plan_.image,
              plan_.chunk_bytes);
 
@@ -358,8 +389,10 @@ Result<CaptureOutcome> Capturer::run() {
   out_.raw_sha256 = encoder_->rawSha256();
   out_.retries = uploader_->retries();
   auto done = uploader_->post("finish",
-                              json{{"sha256", encoder_->sha256()}, {"size", encoder_->bytes()},
-                                   {"raw_sha256", encoder_->rawSha256()}, {"raw_size", encoder_->rawBytes()}},
+                              json{{"sha256", encoder_->sha256()},
+                                   {"size", encoder_->bytes()},
+                                   {"raw_sha256", encoder_->rawSha256()},
+                                   {"raw_size", encoder_->rawBytes()}},
                               opt_.finish_timeout_s);
   if (!done) {
     log_->error("AGENT_CAPTURE_REFUSED code={} message=\"{}\"", done.error().code,
@@ -367,17 +400,20 @@ Result<CaptureOutcome> Capturer::run() {
     return Error{done.error().code, "finish: " + done.error().message};
   }
   out_.published = true;
-  out_.version = done->value("version", "");
-  out_.sha256 = done->value("sha256", encoder_->sha256());
-  log_->info("AGENT_CAPTURED node={} image={} version={} raw_bytes={} bytes={} raw_sha256={} retries={}", out_.node,
-             out_.image, out_.version, out_.raw_bytes, out_.bytes, out_.raw_sha256, out_.retries);
+  out_.version = stringOr(*done, "version", "");
+  out_.sha256 = stringOr(*done, "sha256", encoder_->sha256());
+  log_->info(
+      "AGENT_CAPTURED node={} image={} version={} raw_bytes={} bytes={} raw_sha256={} retries={}",
+      out_.node, out_.image, out_.version, out_.raw_bytes, out_.bytes, out_.raw_sha256,
+      out_.retries);
   reporter_.reboot(opt_.reboot, opt_.reboot_fn);
   return out_;
 }
 
-
 }  // namespace
 
-Result<CaptureOutcome> runCapture(const CaptureOptions& opt) { return Capturer(opt).run(); }
+Result<CaptureOutcome> runCapture(const CaptureOptions& opt) {
+  return Capturer(opt).run();
+}
 
 }  // namespace drover::agent

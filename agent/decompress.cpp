@@ -16,6 +16,9 @@ constexpr std::uint8_t kZstdMagic[] = {0x28, 0xb5, 0x2f, 0xfd};
 constexpr std::uint8_t kXzMagic[] = {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00};
 constexpr std::uint8_t kGzipMagic[] = {0x1f, 0x8b};
 constexpr std::size_t kOutChunk = 256 * 1024;
+// Decoder memory a stream may ask for: xz -9 needs 65 MiB, a hostile header could ask for
+// gigabytes. zstd's own default window limit is 128 MiB (--long=27).
+constexpr std::uint64_t kXzMemLimit = 256ull * 1024 * 1024;
 
 class RawDecompressor final : public Decompressor {
  public:
@@ -72,7 +75,7 @@ class ZstdDecompressor final : public Decompressor {
 class XzDecompressor final : public Decompressor {
  public:
   XzDecompressor() : buf_(kOutChunk) {
-    init_ = lzma_stream_decoder(&strm_, UINT64_MAX, LZMA_CONCATENATED);
+    init_ = lzma_stream_decoder(&strm_, kXzMemLimit, LZMA_CONCATENATED);
   }
   ~XzDecompressor() override { lzma_end(&strm_); }
 
@@ -104,6 +107,9 @@ class XzDecompressor final : public Decompressor {
       }
       if (ret == LZMA_BUF_ERROR && action == LZMA_FINISH) {
         return makeError("truncated", "xz stream ends early");
+      }
+      if (ret == LZMA_MEMLIMIT_ERROR) {
+        return makeError("decompress", "xz: the stream needs more than 256 MiB of decoder memory");
       }
       if (ret != LZMA_OK) {
         return makeError("decompress", "xz: lzma_code error " + std::to_string(ret));
@@ -187,10 +193,14 @@ bool startsWith(std::span<const std::uint8_t> data, std::span<const std::uint8_t
 
 std::string_view compressionName(Compression c) {
   switch (c) {
-    case Compression::Raw: return "raw";
-    case Compression::Zstd: return "zstd";
-    case Compression::Xz: return "xz";
-    case Compression::Gzip: return "gzip";
+    case Compression::Raw:
+      return "raw";
+    case Compression::Zstd:
+      return "zstd";
+    case Compression::Xz:
+      return "xz";
+    case Compression::Gzip:
+      return "gzip";
   }
   return "?";
 }
@@ -215,10 +225,14 @@ std::optional<Compression> detectCompression(std::span<const std::uint8_t> head,
 
 std::unique_ptr<Decompressor> Decompressor::make(Compression c) {
   switch (c) {
-    case Compression::Zstd: return std::make_unique<ZstdDecompressor>();
-    case Compression::Xz: return std::make_unique<XzDecompressor>();
-    case Compression::Gzip: return std::make_unique<GzipDecompressor>();
-    case Compression::Raw: break;
+    case Compression::Zstd:
+      return std::make_unique<ZstdDecompressor>();
+    case Compression::Xz:
+      return std::make_unique<XzDecompressor>();
+    case Compression::Gzip:
+      return std::make_unique<GzipDecompressor>();
+    case Compression::Raw:
+      break;
   }
   return std::make_unique<RawDecompressor>();
 }

@@ -17,9 +17,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 metrics::Counter& retryCounter(const std::string& reason) {
-  return metrics::Registry::global().counter(
-      "agent_image_retries_total", "Image download attempts that failed and were retried",
-      "reason=\"" + reason + "\"");
+  return metrics::Registry::global().counter("agent_image_retries_total",
+                                             "Image download attempts that failed and were retried",
+                                             "reason=\"" + reason + "\"");
+}
+
+metrics::Counter& failureCounter(const std::string& reason) {
+  return metrics::Registry::global().counter("agent_image_failures_total",
+                                             "Image streams that failed (nothing reported written)",
+                                             "reason=\"" + reason + "\"");
 }
 
 std::string lowerHex(std::string s) {
@@ -35,6 +41,9 @@ class Transfer {
       : opt_(opt), sink_(sink), decomp_(expected), start_(Clock::now()), last_report_(start_) {
     total_ = opt.size;
     if (key != nullptr) signature_.emplace(*key);
+    // What the server may send is bounded by the target, whatever the plan's size says:
+    // compressed data is at most a little larger than what it decompresses to.
+    if (auto limit = sink.limit()) max_served_ = *limit + *limit / 16 + 1024 * 1024;
   }
 
   Result<StreamResult> run();
@@ -54,10 +63,11 @@ class Transfer {
   Sha256 hash_;
   std::optional<images::verify::SignatureCheck> signature_;  // when the plan gives one
   CURL* curl_ = nullptr;
-  std::uint64_t offset_ = 0;   // compressed bytes consumed so far
+  std::uint64_t offset_ = 0;  // compressed bytes consumed so far
   std::uint64_t total_ = 0;
-  std::uint64_t skip_ = 0;     // bytes to drop: a server that ignored our Range resent them
-  bool got_body_ = false;      // this attempt has passed the status checks
+  std::uint64_t skip_ = 0;  // bytes to drop: a server that ignored our Range resent them
+  std::optional<std::uint64_t> max_served_;  // bound on the served bytes (from the target)
+  bool got_body_ = false;                    // this attempt has passed the status checks
   std::optional<std::uint64_t> range_start_;
   std::optional<Error> fatal_;
   int attempt_ = 0;
@@ -124,9 +134,16 @@ std::size_t Transfer::body(const std::uint8_t* data, std::size_t n) {
     fatal_ = makeError("size_mismatch", "server sent more bytes than the image size");
     return 0;
   }
+  if (max_served_ && offset_ + in.size() > *max_served_) {
+    fatal_ = makeError("image_too_large",
+                       fmt::format("server sent more than {} bytes for a target of {} bytes",
+                                   *max_served_, sink_.limit().value_or(0)));
+    return 0;
+  }
   hash_.update(in);
   if (signature_) signature_->update(in);
-  auto st = decomp_.feed(in, [this](std::span<const std::uint8_t> out) { return sink_.write(out); });
+  auto st =
+      decomp_.feed(in, [this](std::span<const std::uint8_t> out) { return sink_.write(out); });
   if (!st) {
     fatal_ = st.error();
     return 0;
@@ -162,8 +179,8 @@ Status Transfer::finishStream(StreamResult& res) {
                      fmt::format("received {} bytes, plan says {}", offset_, opt_.size));
   }
   if (res.sha256 != lowerHex(opt_.sha256)) {
-    return makeError("sha256_mismatch",
-                     fmt::format("sha256 {} does not match the plan's {}", res.sha256, opt_.sha256));
+    return makeError("sha256_mismatch", fmt::format("sha256 {} does not match the plan's {}",
+                                                    res.sha256, opt_.sha256));
   }
   if (signature_) {
     // Checked over the same bytes as the sha256, before the target is flushed and the
@@ -180,6 +197,11 @@ Status Transfer::finishStream(StreamResult& res) {
 
 Result<StreamResult> Transfer::run() {
   auto log = log::get("agent");
+  if (max_served_ && opt_.size > *max_served_) {
+    return makeError("image_too_large",
+                     fmt::format("the plan's image of {} bytes cannot fit a target of {} bytes",
+                                 opt_.size, sink_.limit().value_or(0)));
+  }
   curl::Options curl_options;
   curl_options.user_agent = "drover-agent";
   curl_options.connect_timeout_s = opt_.connect_timeout_s;
@@ -211,7 +233,10 @@ Result<StreamResult> Transfer::run() {
     const long status = o.status;
     res.attempts = attempt_;
     if (fatal_) return *fatal_;
-    const bool complete = rc == CURLE_OK && (total_ == 0 || offset_ == total_);
+    // Every byte the plan announced arrived: the digest decides, whatever the server
+    // claimed in Content-Length.
+    const bool announced = opt_.size > 0 && offset_ == opt_.size && rc == CURLE_PARTIAL_FILE;
+    const bool complete = (rc == CURLE_OK && (total_ == 0 || offset_ == total_)) || announced;
     if (complete) break;
     const std::string reason = rc == CURLE_OK ? "short_body" : o.error;
     if (rc != CURLE_OK && !curl::isRetriable(rc, status)) {
@@ -221,11 +246,14 @@ Result<StreamResult> Transfer::run() {
       return curl::transferError(o, "GET " + opt_.url);
     }
     failures_in_a_row = offset_ > before ? 1 : failures_in_a_row + 1;
-    retryCounter(rc == CURLE_HTTP_RETURNED_ERROR ? "http_status" : rc == CURLE_OK ? "short_body" : "transfer")++;
+    retryCounter(rc == CURLE_HTTP_RETURNED_ERROR ? "http_status"
+                 : rc == CURLE_OK                ? "short_body"
+                                                 : "transfer")++;
     if (failures_in_a_row >= opt_.max_attempts || attempt_ >= opt_.max_total_attempts) {
-      return makeError("retries_exhausted",
-                       fmt::format("GET {}: gave up after {} attempts (last: {}, HTTP {}) at byte {}",
-                                   opt_.url, attempt_, reason, status, offset_));
+      return makeError(
+          "retries_exhausted",
+          fmt::format("GET {}: gave up after {} attempts (last: {}, HTTP {}) at byte {}", opt_.url,
+                      attempt_, reason, status, offset_));
     }
     const auto delay =
         curl::backoffDelay(failures_in_a_row, opt_.backoff_initial, opt_.backoff_max);
@@ -268,7 +296,8 @@ std::optional<ContentRange> parseContentRange(std::string_view value) {
 
 Result<StreamResult> streamImage(const StreamOptions& opt, Sink& sink) {
   if (opt.sha256.size() != 64) {
-    return makeError("missing_sha256", "the plan gives no sha256 for the image: refusing to install");
+    return makeError("missing_sha256",
+                     "the plan gives no sha256 for the image: refusing to install");
   }
   auto expected = compressionFromFormat(opt.format);
   if (!expected) return expected.error();
@@ -281,7 +310,24 @@ Result<StreamResult> streamImage(const StreamOptions& opt, Sink& sink) {
     key = std::move(*k);
   }
   Transfer t(opt, sink, *expected, key ? &*key : nullptr);
-  return t.run();
+  auto r = t.run();
+  if (!r) {
+    failureCounter(r.error().code)++;
+    auto log = log::get("agent");
+    // Unverified bytes on the target must not be mistaken for an image.
+    const std::uint64_t written = sink.written();
+    auto wiped = sink.discard();
+    if (!wiped) {
+      log->error("AGENT_IMAGE_DISCARD_FAILED written={} reason=\"{}\"", written,
+                 log::sanitize(wiped.error().message, 200));
+    } else if (*wiped > 0) {
+      metrics::Registry::global().counter("agent_image_discarded_total",
+                                          "Failed image streams whose written bytes were zeroed")++;
+      log->warn("AGENT_IMAGE_DISCARDED written={} zeroed={} reason={}", written, *wiped,
+                r.error().code);
+    }
+  }
+  return r;
 }
 
 std::string formatProgress(const StreamProgress& p) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent/inventory.hpp"
+#include "agent/root_files.hpp"
 #include "agent/seed.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
@@ -57,7 +58,7 @@ std::vector<Partition> partitions(const std::string& disk) {
 // /dev/<name>, created from major:minor when devtmpfs did not make it.
 std::string devNode(const Partition& p) {
   const std::string path = "/dev/" + p.name;
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) == 0) return path;
   unsigned maj = 0, min = 0;
   if (std::sscanf(p.dev.c_str(), "%u:%u", &maj, &min) == 2) {
@@ -88,7 +89,9 @@ Result<MountedRoot> mountInstalledRoot(const std::string& disk, const fs::path& 
   for (const auto& p : parts) {
     const std::string node = devNode(p);
     for (const char* type : {"ext4", "xfs", "btrfs"}) {
-      if (::mount(node.c_str(), mountpoint.c_str(), type, 0, nullptr) != 0) continue;
+      // The image's device nodes and set-uid files mean nothing to the boot environment.
+      if (::mount(node.c_str(), mountpoint.c_str(), type, MS_NODEV | MS_NOSUID, nullptr) != 0)
+        continue;
       if (fs::exists(mountpoint / "etc/os-release", ec)) {
         log->info("AGENT_ROOT_MOUNTED device={} type={} at={}", node, type, mountpoint.string());
         return MountedRoot(mountpoint, node);
@@ -129,8 +132,10 @@ std::string renderUnit() {
          "\n"
          "[Service]\n"
          "Type=simple\n"
-         "ExecStart=" + dir + "/ld.so --library-path " + dir + " " + dir +
-         "/drover-agent join --config /" + kAgentConfigPath + "\n"
+         "ExecStart=" +
+         dir + "/ld.so --library-path " + dir + " " + dir + "/drover-agent join --config /" +
+         kAgentConfigPath +
+         "\n"
          "Restart=on-failure\n"
          "RestartSec=10\n"
          "\n"
@@ -146,45 +151,54 @@ int collectObject(dl_phdr_info* info, std::size_t, void* data) {
   return 0;
 }
 
-Status copyFile(const fs::path& from, const fs::path& to) {
-  std::error_code ec;
-  fs::copy_file(fs::canonical(from, ec), to, fs::copy_options::overwrite_existing, ec);
-  if (ec) return makeError("install_agent", "copy " + from.string() + ": " + ec.message());
-  return {};
-}
-
 }  // namespace
 
-Status installAgentInto(const fs::path& root, const AgentConfig& cfg) {
-  std::error_code ec;
-  const fs::path lib = root / kAgentLibDir;
-  fs::create_directories(lib, ec);
-  fs::create_directories(root / "etc/drover", ec);
-  fs::create_directories(root / "etc/systemd/system/multi-user.target.wants", ec);
-  if (ec) return makeError("install_agent", "mkdir under " + root.string() + ": " + ec.message());
+Status installAgentInto(const fs::path& root_path, const AgentConfig& cfg) {
+  // Every path resolved inside the root (agent/root_files.hpp): the image's symlinks cannot
+  // make these writes land in the boot environment.
+  auto fail = [](const Error& e) { return makeError("install_agent", e.message); };
+  auto root = RootDir::open(root_path);
+  if (!root) return fail(root.error());
+  auto lib = root->makeDirs(kAgentLibDir);
+  if (!lib) return fail(lib.error());
+  auto etc = root->makeDirs("etc/drover");
+  if (!etc) return fail(etc.error());
+  auto units = root->makeDirs("etc/systemd/system");
+  if (!units) return fail(units.error());
+  auto wants = root->makeDirs("etc/systemd/system/multi-user.target.wants");
+  if (!wants) return fail(wants.error());
 
   std::vector<std::string> objects;
   ::dl_iterate_phdr(collectObject, &objects);
   for (const auto& o : objects) {
-    const fs::path src(o);
+    std::error_code ec;
+    const fs::path src = fs::canonical(o, ec);
+    if (ec) return makeError("install_agent", "resolve " + o + ": " + ec.message());
+    struct stat st {};
+    const unsigned mode = ::stat(src.c_str(), &st) == 0 ? (st.st_mode & 0755) : 0755;
     // The dynamic loader is what the unit runs: give it a fixed name.
-    const bool loader = src.filename().string().rfind("ld-linux", 0) == 0;
-    if (auto st = copyFile(src, lib / (loader ? "ld.so" : src.filename().string())); !st) return st;
+    const std::string base = fs::path(o).filename().string();
+    const bool loader = base.rfind("ld-linux", 0) == 0;
+    if (auto st2 = RootDir::copyFile(src, lib->get(), loader ? "ld.so" : base, mode); !st2) {
+      return fail(st2.error());
+    }
   }
-  if (auto st = copyFile("/proc/self/exe", lib / "drover-agent"); !st) return st;
-  fs::permissions(lib / "drover-agent", fs::perms::owner_all | fs::perms::group_read |
-                                            fs::perms::group_exec | fs::perms::others_read |
-                                            fs::perms::others_exec, ec);
-
-  if (auto st = writeFileDurably(root / kAgentConfigPath, agentConfigToJson(cfg).dump(2) + "\n", 0600); !st) {
-    return st;
+  if (auto st = RootDir::copyFile("/proc/self/exe", lib->get(), "drover-agent", 0755); !st) {
+    return fail(st.error());
   }
-  const fs::path unit = root / "etc/systemd/system" / kUnitName;
-  if (auto st = writeFileDurably(unit, renderUnit()); !st) return st;
-  const fs::path link = root / "etc/systemd/system/multi-user.target.wants" / kUnitName;
-  fs::remove(link, ec);
-  fs::create_symlink(std::string("/etc/systemd/system/") + kUnitName, link, ec);
-  if (ec) return makeError("install_agent", "enable unit: " + ec.message());
+  if (auto st =
+          RootDir::writeFile(etc->get(), "agent.json", agentConfigToJson(cfg).dump(2) + "\n", 0600);
+      !st) {
+    return fail(st.error());
+  }
+  if (auto st = RootDir::writeFile(units->get(), kUnitName, renderUnit(), 0644); !st) {
+    return fail(st.error());
+  }
+  if (auto st = RootDir::symlink(wants->get(), kUnitName,
+                                 std::string("/etc/systemd/system/") + kUnitName);
+      !st) {
+    return makeError("install_agent", "enable unit: " + st.error().message);
+  }
   return {};
 }
 

@@ -56,6 +56,51 @@ Result<std::vector<std::string>> stringArray(const json& j, std::size_t i, const
   return out;
 }
 
+// Optional typed fields of a step: a present field of another type is an error, never an
+// exception (nlohmann's value() would throw).
+Status optBool(const json& j, const char* key, std::size_t i, bool& out) {
+  auto it = j.find(key);
+  if (it == j.end()) return {};
+  if (!it->is_boolean()) return badStep(i, std::string(key) + " must be true or false");
+  out = it->get<bool>();
+  return {};
+}
+
+Status optString(const json& j, const char* key, std::size_t i, std::string& out) {
+  auto it = j.find(key);
+  if (it == j.end()) return {};
+  if (!it->is_string()) return badStep(i, std::string(key) + " must be a string");
+  out = it->get<std::string>();
+  return {};
+}
+
+// "0644": one to four octal digits.
+Result<unsigned> fileMode(const std::string& s, std::size_t i) {
+  if (s.empty() || s.size() > 4) return badStep(i, "write_file.mode must be octal, e.g. \"0644\"");
+  unsigned mode = 0;
+  for (char c : s) {
+    if (c < '0' || c > '7') return badStep(i, "write_file.mode must be octal, e.g. \"0644\"");
+    mode = mode * 8 + static_cast<unsigned>(c - '0');
+  }
+  return mode;
+}
+
+// write_file paths are absolute and say where they lead: no "." or ".." components.
+Status checkWritePath(const std::string& path, std::size_t i) {
+  if (path.empty() || path.front() != '/' || path.back() == '/') {
+    return badStep(
+        i, "write_file.path \"" + log::sanitize(path, 80) + "\" is not an absolute file path");
+  }
+  if (path.find('\0') != std::string::npos) return badStep(i, "write_file.path holds a NUL byte");
+  for (const auto& part : fs::path(path)) {
+    if (part.string() == ".." || part.string() == ".") {
+      return badStep(i,
+                     "write_file.path \"" + log::sanitize(path, 80) + "\" has a . or .. component");
+    }
+  }
+  return {};
+}
+
 std::vector<std::string> ctrBase(const RuntimePaths& rt) {
   return {rt.ctr, "--address", rt.socket.string(), "--namespace", rt.ns};
 }
@@ -63,7 +108,8 @@ std::vector<std::string> ctrBase(const RuntimePaths& rt) {
 Status planCtrRun(const json& spec, std::size_t i, const RuntimePaths& rt,
                   const std::map<std::string, std::string>& vars, PlannedStep& step) {
   if (!spec.is_object()) return badStep(i, "ctr_run must be an object");
-  if (!spec.contains("image") || !spec["image"].is_string() || !spec.contains("id") || !spec["id"].is_string()) {
+  if (!spec.contains("image") || !spec["image"].is_string() || !spec.contains("id") ||
+      !spec["id"].is_string()) {
     return badStep(i, "ctr_run needs string fields image and id");
   }
   auto image = expand(spec["image"].get<std::string>(), vars);
@@ -71,7 +117,9 @@ Status planCtrRun(const json& spec, std::size_t i, const RuntimePaths& rt,
   if (!image || !id) return badStep(i, (!image ? image.error() : id.error()).message);
   step.argv = ctrBase(rt);
   step.argv.insert(step.argv.end(), {"run", "-d"});
-  if (spec.value("net_host", false)) step.argv.push_back("--net-host");
+  bool net_host = false;
+  if (auto st = optBool(spec, "net_host", i, net_host); !st) return st;
+  if (net_host) step.argv.push_back("--net-host");
   if (spec.contains("env")) {
     if (!spec["env"].is_object()) return badStep(i, "ctr_run.env must be an object");
     for (auto it = spec["env"].begin(); it != spec["env"].end(); ++it) {
@@ -87,8 +135,9 @@ Status planCtrRun(const json& spec, std::size_t i, const RuntimePaths& rt,
     for (const auto& m : *mounts) {
       auto colon = m.find(':');
       if (colon == std::string::npos) return badStep(i, "mount \"" + m + "\" is not src:dst");
-      step.argv.insert(step.argv.end(), {"--mount", "type=bind,src=" + m.substr(0, colon) +
-                                                        ",dst=" + m.substr(colon + 1) + ",options=rbind:rw"});
+      step.argv.insert(step.argv.end(),
+                       {"--mount", "type=bind,src=" + m.substr(0, colon) +
+                                       ",dst=" + m.substr(colon + 1) + ",options=rbind:rw"});
     }
   }
   step.argv.push_back(*image);
@@ -113,8 +162,8 @@ Result<std::vector<PlannedStep>> planSteps(const JoinRecipe& recipe, const Runti
     const json& s = recipe.steps[i];
     if (!s.is_object()) return badStep(i, "not an object");
     PlannedStep step;
-    step.name = s.value("name", "");
-    step.ignore_error = s.value("ignore_error", false);
+    if (auto st = optString(s, "name", i, step.name); !st) return st.error();
+    if (auto st = optBool(s, "ignore_error", i, step.ignore_error); !st) return st.error();
     int kinds = 0;
     if (s.contains("run")) {
       ++kinds;
@@ -145,12 +194,18 @@ Result<std::vector<PlannedStep>> planSteps(const JoinRecipe& recipe, const Runti
       auto path = expand(w["path"].get<std::string>(), vars);
       auto content = expand(w["content"].get<std::string>(), vars);
       if (!path || !content) return badStep(i, (!path ? path.error() : content.error()).message);
+      if (auto st = checkWritePath(*path, i); !st) return st.error();
+      std::string mode = "0644";
+      if (auto st = optString(w, "mode", i, mode); !st) return st.error();
+      auto m = fileMode(mode, i);
+      if (!m) return m.error();
       step.write_path = *path;
       step.write_content = *content;
-      step.write_mode = static_cast<unsigned>(std::stoul(w.value("mode", std::string("0644")), nullptr, 8));
+      step.write_mode = *m;
     }
     if (kinds != 1) return badStep(i, "needs exactly one of run, ctr_import, ctr_run, write_file");
-    if (step.name.empty()) step.name = step.argv.empty() ? "write " + step.write_path : step.argv[0];
+    if (step.name.empty())
+      step.name = step.argv.empty() ? "write " + step.write_path : step.argv[0];
     out.push_back(std::move(step));
   }
   return out;
@@ -178,7 +233,8 @@ Status runSteps(const std::vector<PlannedStep>& steps, const ExecFn& exec,
     }
     if (!st) {
       if (s.ignore_error) {
-        log->warn("AGENT_STEP_IGNORED index={} reason=\"{}\"", i, log::sanitize(st.error().message, 200));
+        log->warn("AGENT_STEP_IGNORED index={} reason=\"{}\"", i,
+                  log::sanitize(st.error().message, 200));
         continue;
       }
       return makeError("step", st.error().message);
@@ -187,7 +243,8 @@ Status runSteps(const std::vector<PlannedStep>& steps, const ExecFn& exec,
   return {};
 }
 
-std::vector<PlannedStep> restartSteps(const std::vector<PlannedStep>& steps, const RuntimePaths& rt) {
+std::vector<PlannedStep> restartSteps(const std::vector<PlannedStep>& steps,
+                                      const RuntimePaths& rt) {
   std::vector<PlannedStep> out;
   for (const auto& s : steps) {
     if (s.container_id.empty()) continue;
@@ -234,7 +291,8 @@ Status startRuntime(const JoinOptions& opt) {
     }
     int status = 0;
     if (::waitpid(*pid, &status, WNOHANG) == *pid) {
-      return makeError("runtime", "containerd exited; see " + (rt.state / "containerd.log").string());
+      return makeError("runtime",
+                       "containerd exited; see " + (rt.state / "containerd.log").string());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -255,7 +313,8 @@ Status runJoin(const JoinOptions& opt) {
   api.setCredential(cfg->credential);
   auto report = [&](std::string_view phase, const std::string& msg) {
     if (auto st = api.event(phase, msg); !st) {
-      log->warn("AGENT_EVENT_LOST phase={} reason=\"{}\"", phase, log::sanitize(st.error().message, 200));
+      log->warn("AGENT_EVENT_LOST phase={} reason=\"{}\"", phase,
+                log::sanitize(st.error().message, 200));
     }
   };
   auto fail = [&](const std::string& step, const Error& e) {
@@ -287,8 +346,10 @@ Status runJoin(const JoinOptions& opt) {
     });
     if (!st) return fail("step", st.error());
     fs::create_directories(opt.marker.parent_path(), ec);
-    if (auto w = writeFileDurably(opt.marker, recipe->recipe + "\n"); !w) return fail("marker", w.error());
-    auto j = api.call("POST", "/v1/agent/events", json{{"phase", "joined"}, {"message", recipe->recipe}}.dump(),
+    if (auto w = writeFileDurably(opt.marker, recipe->recipe + "\n"); !w)
+      return fail("marker", w.error());
+    auto j = api.call("POST", "/v1/agent/events",
+                      json{{"phase", "joined"}, {"message", recipe->recipe}}.dump(),
                       ao.max_attempts * 4);
     if (!j) return Error{"report", "joined: " + j.error().message};
     log->info("AGENT_JOINED node={} recipe={}", cfg->node, recipe->recipe);

@@ -1,5 +1,6 @@
 #include "agent/seed.hpp"
 
+#include "agent/root_files.hpp"
 #include "common/fd.hpp"
 
 #include <cerrno>
@@ -17,7 +18,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // A JSON string is a valid YAML double-quoted scalar.
-std::string yamlQuote(const std::string& s) { return nlohmann::json(s).dump(); }
+std::string yamlQuote(const std::string& s) {
+  return nlohmann::json(s).dump();
+}
 
 Error sysError(const std::string& what) {
   return makeError("seed", what + ": " + std::strerror(errno));
@@ -26,8 +29,8 @@ Error sysError(const std::string& what) {
 }  // namespace
 
 std::string renderMetaData(const SeedData& s) {
-  return "instance-id: " + yamlQuote(s.instance_id) + "\nlocal-hostname: " +
-         yamlQuote(s.hostname) + "\n";
+  return "instance-id: " + yamlQuote(s.instance_id) + "\nlocal-hostname: " + yamlQuote(s.hostname) +
+         "\n";
 }
 
 Status writeFileDurably(const fs::path& path, const std::string& content, unsigned mode) {
@@ -55,12 +58,18 @@ Status writeSeedDir(const fs::path& installed_root, const SeedData& s) {
   if (s.user_data.rfind("#cloud-config", 0) != 0) {
     return makeError("seed", "user-data does not start with #cloud-config");
   }
-  const fs::path dir = installed_root / kNoCloudSeedDir;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return makeError("seed", "create " + dir.string() + ": " + ec.message());
-  if (auto st = writeFileDurably(dir / "user-data", s.user_data, 0600); !st) return st;
-  return writeFileDurably(dir / "meta-data", renderMetaData(s), 0600);
+  // Resolved inside the root: the image's own symlinks cannot lead the seed out of it.
+  auto root = RootDir::open(installed_root);
+  if (!root) return makeError("seed", root.error().message);
+  auto dir = root->makeDirs(kNoCloudSeedDir);
+  if (!dir) return makeError("seed", dir.error().message);
+  if (auto st = RootDir::writeFile(dir->get(), "user-data", s.user_data, 0600); !st) {
+    return makeError("seed", st.error().message);
+  }
+  if (auto st = RootDir::writeFile(dir->get(), "meta-data", renderMetaData(s), 0600); !st) {
+    return makeError("seed", st.error().message);
+  }
+  return {};
 }
 
 Status buildCidataImage(const fs::path& image, const SeedData& s, const ExecFn& exec,
@@ -71,7 +80,8 @@ Status buildCidataImage(const fs::path& image, const SeedData& s, const ExecFn& 
   if (ec) return makeError("seed", "create " + work.string() + ": " + ec.message());
   auto cleanup = [&] { fs::remove_all(work, ec); };
   if (auto st = writeFileDurably(work / "user-data", s.user_data, 0600); !st) return cleanup(), st;
-  if (auto st = writeFileDurably(work / "meta-data", renderMetaData(s), 0600); !st) return cleanup(), st;
+  if (auto st = writeFileDurably(work / "meta-data", renderMetaData(s), 0600); !st)
+    return cleanup(), st;
   fs::remove(image, ec);
   const std::vector<std::vector<std::string>> steps = {
       {"mkfs.vfat", "-n", "CIDATA", "-C", image.string(), std::to_string(size_kib)},
@@ -82,7 +92,8 @@ Status buildCidataImage(const fs::path& image, const SeedData& s, const ExecFn& 
     auto rc = exec({argv, {}, (work / "log").string()});
     if (!rc || *rc != 0) {
       cleanup();
-      return makeError("seed", argv[0] + " failed: " + (rc ? "exit " + std::to_string(*rc) : rc.error().message));
+      return makeError("seed", argv[0] + " failed: " +
+                                   (rc ? "exit " + std::to_string(*rc) : rc.error().message));
     }
   }
   cleanup();

@@ -27,7 +27,8 @@ std::string renderMetaData(const SeedData& s);
 // Where writeSeedDir() puts the files, relative to the installed root.
 inline constexpr const char* kNoCloudSeedDir = "var/lib/cloud/seed/nocloud";
 
-// Writes <root>/var/lib/cloud/seed/nocloud/{user-data,meta-data} (mode 0600), durably.
+// Writes <root>/var/lib/cloud/seed/nocloud/{user-data,meta-data} (mode 0600), durably,
+// every path resolved inside the root (agent/root_files.hpp).
 Status writeSeedDir(const std::filesystem::path& installed_root, const SeedData& s);
 
 // Creates `image` (size_kib, default 2 MiB) as a FAT filesystem labelled CIDATA holding

@@ -1,5 +1,6 @@
 #include "agent/sink.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -18,8 +19,8 @@ Error sysError(const std::string& code, const std::string& what, int err) {
 
 Status checkLimit(std::optional<std::uint64_t> limit, std::uint64_t written, std::size_t n) {
   if (limit && written + n > *limit) {
-    return makeError("image_too_large", "image is larger than the target (" +
-                                            std::to_string(*limit) + " bytes)");
+    return makeError("image_too_large",
+                     "image is larger than the target (" + std::to_string(*limit) + " bytes)");
   }
   return {};
 }
@@ -33,10 +34,11 @@ Status NullSink::write(std::span<const std::uint8_t> data) {
 }
 
 Result<std::uint64_t> deviceSize(const std::filesystem::path& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return sysError("stat", path.string(), errno);
   if (S_ISREG(st.st_mode)) return static_cast<std::uint64_t>(st.st_size);
-  if (!S_ISBLK(st.st_mode)) return makeError("not_block_device", path.string() + " is not a block device");
+  if (!S_ISBLK(st.st_mode))
+    return makeError("not_block_device", path.string() + " is not a block device");
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return sysError("open", path.string(), errno);
   std::uint64_t size = 0;
@@ -47,7 +49,7 @@ Result<std::uint64_t> deviceSize(const std::filesystem::path& path) {
 
 Result<std::unique_ptr<FileSink>> FileSink::open(const std::filesystem::path& path,
                                                  const FileSinkOptions& opt) {
-  struct stat st{};
+  struct stat st {};
   const bool exists = ::stat(path.c_str(), &st) == 0;
   const bool block = exists && S_ISBLK(st.st_mode);
   if (opt.require_block_device && !block) {
@@ -57,7 +59,8 @@ Result<std::unique_ptr<FileSink>> FileSink::open(const std::filesystem::path& pa
     return makeError("bad_target", path.string() + " is neither a block device nor a file");
   }
   // O_EXCL on a block device: the kernel refuses (EBUSY) while it is mounted or held.
-  const int flags = block ? (O_WRONLY | O_EXCL | O_CLOEXEC) : (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
+  const int flags =
+      block ? (O_WRONLY | O_EXCL | O_CLOEXEC) : (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
   UniqueFd fd(::open(path.c_str(), flags, 0644));
   if (!fd) return sysError("open", "open " + path.string(), errno);
   auto limit = opt.limit;
@@ -119,6 +122,33 @@ Status FileSink::finish() {
   }
   if (fd_.close() != 0) return sysError("flush", "close " + path_, errno);
   return {};
+}
+
+Result<std::uint64_t> FileSink::discard() {
+  buf_used_ = 0;
+  written_ = flushed_;
+  if (!fd_ || flushed_ == 0) return std::uint64_t{0};
+  const std::vector<std::uint8_t> zeros(
+      static_cast<std::size_t>(std::min(flushed_, kDiscardBytes)));
+  // The head, then the tail (a GPT keeps its backup header at the end).
+  const std::uint64_t tail = flushed_ > kDiscardBytes ? flushed_ - kDiscardBytes : 0;
+  std::uint64_t zeroed = 0;
+  for (const std::uint64_t at : {std::uint64_t{0}, tail}) {
+    if (at == 0 && zeroed > 0) continue;
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), flushed_ - at));
+    std::size_t off = 0;
+    while (off < n) {
+      const ssize_t w =
+          ::pwrite(fd_.get(), zeros.data() + off, n - off, static_cast<off_t>(at + off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return sysError("write", "zero " + path_, errno);
+      off += static_cast<std::size_t>(w);
+    }
+    zeroed += n;
+  }
+  if (::fdatasync(fd_.get()) != 0) return sysError("flush", "fdatasync " + path_, errno);
+  return zeroed;
 }
 
 }  // namespace drover::agent

@@ -1,6 +1,7 @@
 #include "common/curl/easy.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -67,6 +68,13 @@ Result<Easy> Easy::create(Options opt) {
 
 void Easy::setUrl(const std::string& url) {
   curl_easy_setopt(get(), CURLOPT_URL, url.c_str());
+  if (state_->opt.follow_redirects) {
+    // No downgrade: from an https URL, redirects may lead to https only.
+    std::string scheme = url.substr(0, std::min<std::size_t>(url.size(), 8));
+    for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool https = scheme == "https://";
+    curl_easy_setopt(get(), CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+  }
 }
 
 void Easy::setHeaders(const std::vector<std::string>& lines) {
@@ -151,6 +159,8 @@ bool isTlsFailure(CURLcode c) {
 Error transferError(const Outcome& o, std::string_view what) {
   if (isTlsFailure(o.code))
     return makeError("tls", fmt::format("{}: TLS failure: {}", what, o.error));
+  if (o.code == CURLE_TOO_MANY_REDIRECTS)
+    return makeError("redirect", fmt::format("{}: {}", what, o.error));
   if (o.code == CURLE_UNSUPPORTED_PROTOCOL || o.code == CURLE_URL_MALFORMAT)
     return makeError("bad_url", fmt::format("{}: {}", what, o.error));
   return makeError("network", fmt::format("{}: {}", what, o.error));

@@ -32,7 +32,7 @@ struct Options {
   long connect_timeout_s = 0;     // 0: libcurl's default
   long timeout_s = 0;             // the whole transfer; 0: no limit
   long stall_timeout_s = 0;       // give up below 1 byte/s for this long; 0: never
-  bool follow_redirects = false;  // at most 5; http and https only, as for the first URL
+  bool follow_redirects = false;  // at most 5; http and https only, from https to https only
   Tls tls;
 };
 
@@ -84,7 +84,8 @@ bool isRetriable(CURLcode code, long http_status);
 // A TLS handshake or certificate verification failure.
 bool isTlsFailure(CURLcode code);
 // A failed transfer (!o.ok()) as an error about `what` (a URL, "GET /v1/..."): "tls" for
-// TLS failures, "bad_url" for URLs libcurl refuses, otherwise "network".
+// TLS failures, "bad_url" for URLs libcurl refuses, "redirect" for too many redirects,
+// otherwise "network".
 Error transferError(const Outcome& o, std::string_view what);
 
 // Exponential backoff: initial * 2^(attempt-1), capped at max.

@@ -5,10 +5,12 @@
 #include "agent/digest.hpp"
 #include "agent/sink.hpp"
 #include "tests/agent/compress_util.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace drover::agent {
 namespace {
 
+using ::drover::test::TempDir;
 using test::Bytes;
 
 // Feeds `in` in chunks of `chunk` bytes and returns what came out.
@@ -31,7 +33,8 @@ class Formats : public ::testing::TestWithParam<std::size_t> {};
 
 TEST_P(Formats, EveryFormatAnyChunking) {
   const Bytes img = test::makeImage(300 * 1024 + 17);
-  for (const Bytes& packed : {img, test::zstdCompress(img), test::xzCompress(img), test::gzipCompress(img)}) {
+  for (const Bytes& packed :
+       {img, test::zstdCompress(img), test::xzCompress(img), test::gzipCompress(img)}) {
     auto out = run(packed, GetParam());
     ASSERT_TRUE(out.ok()) << out.error().message;
     EXPECT_EQ(*out, img);
@@ -81,6 +84,49 @@ TEST(Decompress, CorruptDataIsAnError) {
   for (std::size_t i = 100; i < 200; ++i) packed[i] ^= 0x5a;
   auto out = run(packed, 4096);
   ASSERT_FALSE(out.ok());
+}
+
+// An xz header may ask for a dictionary of up to 4 GiB; the decoder refuses more than
+// 256 MiB instead of allocating it (the data itself would decode with a small one).
+TEST(Decompress, XzAskingForHugeMemoryIsRefused) {
+  Bytes xz = test::xzCompress(test::makeImage(8192));
+  const std::size_t h = 12;  // after the stream header
+  const std::size_t size = (static_cast<std::size_t>(xz[h]) + 1) * 4;
+  std::size_t p = h + 2;
+  auto skipVarint = [&] {
+    while (xz[p++] & 0x80) {
+    }
+  };
+  if (xz[h + 1] & 0x40) skipVarint();  // compressed size
+  if (xz[h + 1] & 0x80) skipVarint();  // uncompressed size
+  ASSERT_EQ(xz[p], 0x21);              // LZMA2
+  ASSERT_EQ(xz[p + 1], 1);             // one property byte: the dictionary size
+  xz[p + 2] = 36;                      // 1 GiB
+  const uLong crc = crc32(0, xz.data() + h, static_cast<uInt>(size - 4));
+  for (int i = 0; i < 4; ++i) xz[h + size - 4 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+  auto out = run(xz, 4096);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, "decompress");
+  EXPECT_NE(out.error().message.find("256 MiB"), std::string::npos) << out.error().message;
+}
+
+TEST(Sink, DiscardZeroesHeadAndTail) {
+  TempDir tmp;
+  const auto path = tmp.path() / "disk";
+  FileSinkOptions o;
+  o.buffer_bytes = 64 * 1024;
+  auto sink = FileSink::open(path, o);
+  ASSERT_TRUE(sink.ok());
+  const Bytes img(3 * kDiscardBytes + 4096, 0xab);
+  ASSERT_TRUE((*sink)->write(img).ok());
+  auto zeroed = (*sink)->discard();
+  ASSERT_TRUE(zeroed.ok()) << zeroed.error().message;
+  EXPECT_EQ(*zeroed, 2 * kDiscardBytes);
+  const std::string disk = ::drover::test::readFile(path);
+  ASSERT_EQ(disk.size(), 3 * kDiscardBytes);  // the unflushed batch was dropped
+  EXPECT_EQ(disk.substr(0, kDiscardBytes), std::string(kDiscardBytes, '\0'));
+  EXPECT_EQ(disk.substr(kDiscardBytes, kDiscardBytes), std::string(kDiscardBytes, '\xab'));
+  EXPECT_EQ(disk.substr(2 * kDiscardBytes), std::string(kDiscardBytes, '\0'));
 }
 
 TEST(Decompress, FormatHintMustMatch) {

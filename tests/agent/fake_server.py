@@ -10,8 +10,15 @@ File paths take query parameters that make the server misbehave on purpose:
                  then N bytes, then close the connection
   stall_first=S  the first request sends the headers, then nothing for S seconds, then closes
   no_range=1     Range headers are ignored (always 200 with the whole file)
+  stall_mid=S    the first request sends half the body, then nothing for S seconds, then closes
+  cl_extra=N     Content-Length claims N bytes more than are sent, then the connection closes
+  endless=1      no Content-Length: the file is sent over and over until the client leaves
+                 (at most 1 GiB or 60 s)
 routes.json maps "METHOD /path" to a list of answers used in turn (the last one repeats):
   {"status": 200, "json": {...}} or {"status": 200, "text": "...", "type": "text/cloud-config"}
+  optional: "headers": {"Location": "..."}, "repeat": N (the payload N times),
+  "stall": S (half the payload, then S seconds of silence, then close),
+  "cl_extra": N (Content-Length N bytes larger than the payload, then close)
 It is read again on every request, so a test can change the script while the server runs.
 Every request is appended to the log as one JSON line: method, path, authorization, body.
 """
@@ -76,7 +83,22 @@ class Handler(BaseHTTPRequestHandler):
                 payload = json.dumps(a["json"]).encode()
             else:
                 payload = a.get("text", "").encode()
-            self.send_plain(a.get("status", 200), payload, a.get("type", "application/json"))
+            payload *= int(a.get("repeat", 1))
+            self.send_response(a.get("status", 200))
+            self.send_header("Content-Type", a.get("type", "application/json"))
+            for name, value in a.get("headers", {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload) + int(a.get("cl_extra", 0))))
+            self.end_headers()
+            if "stall" in a:
+                self.wfile.write(payload[: len(payload) // 2])
+                self.wfile.flush()
+                time.sleep(float(a["stall"]))
+                self.close_connection = True
+                return True
+            self.wfile.write(payload)
+            if a.get("cl_extra"):
+                self.close_connection = True
             return True
         return False
 
@@ -109,11 +131,34 @@ class Handler(BaseHTTPRequestHandler):
         body = data[start:]
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
+        if q.get("endless"):
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            sent, deadline = 0, time.monotonic() + 60
+            while sent < (1 << 30) and time.monotonic() < deadline and data:
+                try:
+                    self.wfile.write(data)
+                except OSError:
+                    return
+                sent += len(data)
+            return
+        self.send_header("Content-Length", str(len(body) + int(q.get("cl_extra", 0))))
         self.send_header("Accept-Ranges", "bytes")
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         self.end_headers()
+        if "stall_mid" in q and n == 1:
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            time.sleep(float(q["stall_mid"]))
+            self.close_connection = True
+            return
+        if "cl_extra" in q:
+            self.wfile.write(body)
+            self.wfile.flush()
+            self.close_connection = True
+            return
         if "stall_first" in q and n == 1:
             time.sleep(float(q["stall_first"]))
             self.close_connection = True

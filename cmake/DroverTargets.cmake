@@ -5,12 +5,15 @@
 #   drover_test(NAME <n> LABEL unit|integration|e2e SOURCES ... [DEPS ...] [SERIAL])
 #     GoogleTest binary with tests/support/gtest_main.cpp: a skipped test makes CTest report
 #     the binary as skipped, and fails it under CI=true.
-#   drover_fuzz(NAME <n> SOURCES ... CORPUS <dir> [DEPS ...])
-#     Fuzz targets always build. With clang and DROVER_LIBFUZZER they link libFuzzer;
-#     otherwise they link tests/support/fuzz_replay_main.cpp, which runs every file of the
-#     corpus through the target. Either way CTest replays the corpus (label `fuzz`).
-#     Each lives in tests/<component>/fuzz/<name>_fuzz.cpp, its corpus in
-#     tests/<component>/fuzz/corpus/.
+#   drover_fuzz(NAME <n> SOURCES ... CORPUS <dir> COVERS <source paths> [DEPS ...])
+#     Fuzz targets always build. With clang and DROVER_LIBFUZZER they link libFuzzer (and
+#     every other target is compiled with -fsanitize=fuzzer-no-link, so coverage reaches
+#     the libraries); otherwise they link tests/support/fuzz_replay_main.cpp, which runs
+#     every file of the corpus through the target. Either way CTest replays the corpus
+#     (label `fuzz`). Each lives in tests/<component>/fuzz/<name>_fuzz.cpp, its corpus in
+#     tests/<component>/fuzz/corpus/. COVERS names the codec's sources (files or
+#     directories, relative to the source tree) for the coverage report of
+#     scripts/fuzz-campaign.sh, which reads build/fuzz/<n>.target.
 
 set(DROVER_WARNINGS -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wpedantic)
 # GCC 12 reports Asio's coroutine frame allocator as a mismatched new/delete (a false positive).
@@ -18,6 +21,11 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   list(APPEND DROVER_WARNINGS -Wno-mismatched-new-delete)
 endif()
 option(DROVER_LIBFUZZER "Link fuzz targets with libFuzzer (clang only)" OFF)
+option(DROVER_COVERAGE "Clang source-based coverage (-fprofile-instr-generate)" OFF)
+set(DROVER_CLANG_FUZZ OFF)
+if(DROVER_LIBFUZZER AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  set(DROVER_CLANG_FUZZ ON)
+endif()
 
 function(drover_apply_flags target)
   target_compile_options(${target} PRIVATE ${DROVER_WARNINGS})
@@ -26,6 +34,13 @@ function(drover_apply_flags target)
     target_compile_options(${target} PUBLIC -fsanitize=address,undefined -fno-omit-frame-pointer
                                             -fno-sanitize-recover=undefined)
     target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+  endif()
+  if(DROVER_CLANG_FUZZ)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link)
+  endif()
+  if(DROVER_COVERAGE)
+    target_compile_options(${target} PRIVATE -fprofile-instr-generate -fcoverage-mapping)
+    target_link_options(${target} PUBLIC -fprofile-instr-generate)
   endif()
 endfunction()
 
@@ -63,11 +78,16 @@ function(drover_test)
 endfunction()
 
 function(drover_fuzz)
-  cmake_parse_arguments(A "" "NAME;CORPUS" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(A "" "NAME" "SOURCES;DEPS;CORPUS;COVERS" ${ARGN})
   add_executable(${A_NAME} ${A_SOURCES})
   drover_apply_flags(${A_NAME})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS})
-  if(DROVER_LIBFUZZER AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  # What scripts/fuzz-campaign.sh needs: the binary, its corpus, the sources it covers.
+  list(JOIN A_CORPUS " " corpus)
+  list(JOIN A_COVERS " " covers)
+  file(WRITE ${CMAKE_BINARY_DIR}/fuzz/${A_NAME}.target
+       "binary=${CMAKE_BINARY_DIR}/fuzz/${A_NAME}\ncorpus=${corpus}\ncovers=${covers}\n")
+  if(DROVER_CLANG_FUZZ)
     target_compile_options(${A_NAME} PRIVATE -fsanitize=fuzzer)
     target_link_options(${A_NAME} PRIVATE -fsanitize=fuzzer)
     add_test(NAME ${A_NAME} COMMAND ${A_NAME} -runs=0 ${A_CORPUS})

@@ -18,7 +18,8 @@ drover_test(NAME dhcp_integration_test LABEL integration
   DEPS drover::dhcp drover::test_support)
 add_dependencies(dhcp_integration_test dhcp_harness)
 drover_fuzz(NAME dhcp_engine_fuzz SOURCES fuzz/engine_fuzz.cpp
-  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus DEPS drover_dhcp_test_policy)
+  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus COVERS dhcp/server
+  DEPS drover_dhcp_test_policy)
 # `drover serve` under a 20,000-DISCOVER flood from random MACs (root, dhclient, python3).
 drover_test(NAME dhcp_flood_integration_test LABEL integration
   SOURCES flood_integration_test.cpp

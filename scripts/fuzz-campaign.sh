@@ -47,7 +47,7 @@ build=$(realpath -m "$build")
 out=$(realpath -m "${out:-$build/campaign}")
 
 missing() {
-  echo "fuzz-campaign: $1 (Debian packages: scripts/packages/fuzz.txt)" >&2
+  echo "fuzz-campaign: $1 (Debian packages: scripts/fuzz-packages.txt: apt-get install $(sed 's/#.*//' scripts/fuzz-packages.txt))" >&2
   [[ ${CI:-} == true ]] && exit 1
   exit 77
 }

@@ -191,6 +191,15 @@ asio::awaitable<bool> writeMessage(Server::Impl& server, Stream& stream, Message
   co_return !ec;
 }
 
+// The client of a stream sends nothing after its request, so bytes or an end of file on
+// its socket mean it went away (a closed page: TLS close_notify, FIN or RST). Noticed at
+// the next poll instead of at the next write, which may be many seconds away.
+bool peerGone(int fd) {
+  std::byte probe{};
+  const auto n = ::recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 // A streamed body: the header without a length, then whatever the source yields, polled
 // on the connection's strand. Ends the connection.
 template <class Stream>
@@ -212,6 +221,7 @@ asio::awaitable<bool> writeStream(Server::Impl& server, Stream& stream, const Re
   if (req.method() == Verb::head) co_return false;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (!server.stopping()) {
+    if (peerGone(beast::get_lowest_layer(stream).socket().native_handle())) break;
     auto chunk = source.next();
     if (!chunk) break;
     if (!chunk->empty()) {

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -166,7 +167,8 @@ Result<Resolved> Catalog::ensureOnce(const ArtifactSpec& spec, Mode mode) {
     advertise(cached->sha256);
     const auto interval_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(spec.interval).count();
-    if (interval_ms > 0 && now() - entry->checked_ms >= interval_ms) {
+    if (interval_ms > 0 && check_on_use_.load(std::memory_order_relaxed) &&
+        now() - entry->checked_ms >= interval_ms) {
       auto fresh = refresh(spec);
       if (fresh) return markUsed(spec, fresh->sha256, mode, *fresh);
       logger()->warn("IMAGE_UPDATE_CHECK_FAILED image={} kind={} code={} error={}", spec.image,
@@ -205,8 +207,16 @@ Result<Resolved> Catalog::refresh(const ArtifactSpec& spec) {
   return r;
 }
 
-Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Version* validators) {
-  // Everything needed to verify is gathered before the download starts.
+Result<Resolved> Catalog::fetchLocked(const ArtifactSpec& spec, const store::Version* validators,
+                                      const std::atomic<bool>* cancel) {
+  DownloadLock lock(blobs_.tmpDir() /
+                    (hashOfText(spec.image + "/" + spec.kind).substr(0, 16) + ".lock"));
+  return fetchVersion(spec, validators, cancel);
+}
+
+Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Version* validators,
+                                       const std::atomic<bool>* cancel) {
+  // The key is loaded before the download starts.
   std::optional<verify::PublicKey> key;
   std::vector<std::uint8_t> signature;
   if (spec.signature) {
@@ -220,7 +230,10 @@ Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Ve
     if (!k) return k.error();
     key = std::move(*k);
   }
-  if (spec.signature) {
+  // The detached signature: before a first download (nothing is fetched that could not be
+  // verified), after a re-check's 200 (a 304 costs upstream one request).
+  auto loadSignature = [&]() -> Status {
+    if (!spec.signature) return Status::success();
     auto text = spec.signature->url.empty()
                     ? verify::readSmallFile(spec.signature->path)
                     : fetch::fetchSmall(spec.signature->url, options_.ca_file);
@@ -231,7 +244,10 @@ Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Ve
     auto bytes = verify::decodeSignature(*text);
     if (!bytes) return bytes.error();
     signature = std::move(*bytes);
-  }
+    return Status::success();
+  };
+  if (validators == nullptr)
+    if (auto st = loadSignature(); !st) return st.error();
   const std::string name =
       spec.sha256 ? spec.sha256->hex() : hashOfText(spec.url);  // resumable across runs
   const fs::path partial = blobs_.tmpDir() / (name + ".partial");
@@ -246,6 +262,7 @@ Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Ve
   req.max_attempts = options_.max_attempts;
   req.backoff = options_.backoff;
   req.progress = progress.get();
+  req.cancel = cancel;
   if (validators != nullptr) {
     req.etag = validators->etag;
     req.last_modified = validators->last_modified;
@@ -273,6 +290,8 @@ Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Ve
   }
   if (got->not_modified)
     return makeError("http_status", spec.url + ": 304 to an unconditional request");
+  if (validators != nullptr)
+    if (auto st = loadSignature(); !st) return st.error();
 
   verify::FileCheck check{spec.sha256 ? &*spec.sha256 : nullptr, key ? &*key : nullptr, signature};
   auto digest = blobs_.publish(partial, check);
@@ -299,6 +318,10 @@ Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Ve
     if (v == nullptr) {
       const bool pinned = e.current() != nullptr && e.current()->pinned;
       e.versions.push_back(store::Version{*digest, got->bytes, spec.url, "", "", t, t, pinned});
+      v = &e.versions.back();
+    } else if (v != &e.versions.back()) {  // upstream went back to an older version
+      const auto at = e.versions.begin() + (v - e.versions.data());
+      std::rotate(at, at + 1, e.versions.end());
       v = &e.versions.back();
     }
     v->etag = got->etag;

@@ -1,15 +1,17 @@
 // The image catalog: declared artifacts (kernel, initrd, disk of an image, by URL) cached
 // as verified blobs in a BlobStore, with an Index of versions. LXD's three knobs:
 //  - an artifact used for the first time is fetched and cached (Mode::Use);
-//  - update.interval: once it has passed, the next use asks upstream with the cached
-//    version's ETag / Last-Modified; 304 keeps the version, new content becomes a new
-//    version (older ones stay until they expire, so a node keeps what it was installed with);
-//  - update.expire: gc() removes unpinned versions not used for that long; versions pulled
-//    explicitly (Mode::Pull, `drover images pull`) are pinned and never expire.
+//  - update.interval: once it has passed, upstream is asked with the cached version's ETag /
+//    Last-Modified (by check(), which `drover serve` runs in the background, or else on the
+//    next use); 304 keeps the version, new content becomes a new version (older ones stay
+//    until they expire, so a node keeps what it was installed with);
+//  - update.expire: gc() and collect() remove unpinned versions not used for that long;
+//    versions pulled explicitly (Mode::Pull, `drover images pull`) are pinned and never expire.
 // Several callers wanting the same artifact at once share one download (in this process
 // by a shared future, across processes by a lock file in the store's tmp directory).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -95,6 +97,22 @@ struct LocalFile {
   bool pinned = true;          // never expires
 };
 
+// One background update check (Catalog::check).
+struct CheckOptions {
+  std::string owner;  // who claims the check: a replica id, or host:pid
+  std::chrono::milliseconds claim_for{15 * 60 * 1000};  // a claim older than this lapses
+  std::int64_t jitter_ms = 0;  // the next check is due interval + this after this one
+  const std::atomic<bool>* cancel = nullptr;  // set: a download under way stops (skipped)
+};
+
+struct CheckReport {
+  std::string result;    // "unchanged", "updated", "failed", or "skipped" (not done here)
+  std::string reason{};  // skipped: not_cached, claimed, not_due, cancelled; failed: the code
+  std::string detail{};  // failed: the error's message
+  std::optional<Sha256> current{};  // the current version after the check
+  std::int64_t checked_ms = 0;      // when upstream was last asked (here or elsewhere)
+};
+
 struct VerifyRow {
   std::string what;  // "image/kind@<sha256 prefix>"
   Status status;
@@ -118,6 +136,27 @@ class Catalog {
 
   // A given version, when cached (no network). Marks it used. Code not_cached.
   Result<Resolved> version(const std::string& image, const std::string& kind, const Sha256& digest);
+
+  // The background update check of one artifact (images/catalog/updater.hpp): claims it on
+  // the index (compare-and-swap: another process or replica holding a live claim, or having
+  // checked within the interval, makes this one "skipped"), asks upstream with the current
+  // version's validators, verifies and publishes new content as the current version, and
+  // records the outcome on the artifact's events (checked_ms is set on failure too, so a
+  // failed check is retried at the next interval). Only cached artifacts are checked.
+  // Failures are values in the report, counted in image_checks_total{result}.
+  CheckReport check(const ArtifactSpec& spec, const CheckOptions& options);
+
+  // Background collection: versions of `declared` artifacts that have an expire, unused for
+  // longer than it, are removed from the index with a "collected" event, unless pinned,
+  // current, or in `keep` (sha256 hex of versions that pending installs name). Then this
+  // store's blobs of collected versions (by this process or another replica) that no
+  // version references are deleted. Versions of undeclared artifacts are left to gc().
+  Result<GcReport> collect(const std::vector<ArtifactSpec>& declared,
+                           const std::set<std::string>& keep);
+
+  // Whether ensure() asks upstream itself once the interval has passed (the default); off
+  // while a background updater does it, so no request waits on upstream.
+  void setCheckOnUse(bool on) { check_on_use_.store(on, std::memory_order_relaxed); }
 
   Result<store::IndexData> list() const;
   // Removes unpinned versions unused for longer than their artifact's expire (versions of
@@ -161,7 +200,11 @@ class Catalog {
   Result<Resolved> singleFlight(const std::string& key,
                                 const std::function<Result<Resolved>()>& work,
                                 bool* shared = nullptr);
-  Result<Resolved> fetchVersion(const ArtifactSpec& spec, const store::Version* validators);
+  Result<Resolved> fetchVersion(const ArtifactSpec& spec, const store::Version* validators,
+                                const std::atomic<bool>* cancel = nullptr);
+  // fetchVersion under the artifact's download lock (one download across processes).
+  Result<Resolved> fetchLocked(const ArtifactSpec& spec, const store::Version* validators,
+                               const std::atomic<bool>* cancel);
   bool usedLately(const std::string& image, const std::string& kind, const Sha256& digest,
                   bool pin) const;
   Result<Resolved> markUsed(const ArtifactSpec& spec, const Sha256& digest, Mode mode, Resolved r);
@@ -181,6 +224,7 @@ class Catalog {
   std::map<std::string, std::shared_future<Result<Resolved>>> inflight_;
   std::set<std::string> advertised_;  // digests recorded as held here
   std::uint64_t fetch_seq_ = 0;
+  std::atomic<bool> check_on_use_{true};
 };
 
 // "image/kind@0123456789ab"

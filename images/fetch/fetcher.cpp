@@ -45,6 +45,7 @@ struct Attempt {
   std::string* memory = nullptr;  // fetchSmall: body into memory
   std::size_t max_memory = 0;
   Progress* progress = nullptr;
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 std::size_t onHeader(char* data, std::size_t size, std::size_t n, void* user) {
@@ -97,6 +98,7 @@ std::size_t onBody(char* data, std::size_t size, std::size_t n, void* user) {
 
 int onProgress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) {
   auto* a = static_cast<Attempt*>(user);
+  if (a->cancel != nullptr && a->cancel->load(std::memory_order_relaxed)) return 1;  // aborts
   if (a->progress != nullptr && a->keep_body) {
     const auto t = total > 0 ? a->offset + static_cast<std::uint64_t>(total) : 0;
     a->progress->update(a->offset + static_cast<std::uint64_t>(now), t);
@@ -180,6 +182,7 @@ Result<Response> download(const Request& r) {
     ++resp.attempts;
     Attempt a;
     a.progress = r.progress;
+    a.cancel = r.cancel;
     a.offset = fileSize(r.partial);
     UniqueFd file(::open(r.partial.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     if (!file) return makeError("eio", r.partial.string() + ": " + std::strerror(errno));
@@ -199,6 +202,11 @@ Result<Response> download(const Request& r) {
     const auto performed =
         perform(a, r.url, r.ca_file, headers, r.connect_timeout_s, r.stall_timeout_s);
     file.close();
+    const bool cancelled = r.cancel != nullptr && r.cancel->load(std::memory_order_relaxed);
+    if (cancelled) {
+      if (r.progress != nullptr) r.progress->finish(false);
+      return makeError("cancelled", r.url + ": download stopped");
+    }
     if (!performed) return performed.error();
     const curl::Outcome& outcome = *performed;
     if (a.io_error) return makeError("eio", r.partial.string() + ": write failed");

@@ -6,6 +6,7 @@
 // It does not verify: the finished file goes to BlobStore::publish(), which does.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -42,6 +43,9 @@ struct Request {
   long connect_timeout_s = 20;
   long stall_timeout_s = 60;  // abort an attempt that gets nothing for this long
   Progress* progress = nullptr;
+  // Set (true) by another thread: the transfer stops at once, the partial file is kept and
+  // the code is cancelled. Null: never.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct Response {
@@ -56,7 +60,7 @@ struct Response {
 
 // Error codes: not_found (404), http_status (other 4xx; 5xx after the last attempt), tls
 // (certificate or handshake failure), bad_url, network (connection, timeouts, transfer cut short,
-// after the last attempt; the partial file is kept), eio.
+// after the last attempt; the partial file is kept), eio, cancelled (Request::cancel).
 Result<Response> download(const Request& request);
 
 // A small document (a detached signature) into memory. Same error codes.

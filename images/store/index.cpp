@@ -63,7 +63,42 @@ Result<Version> versionFrom(const json& j) {
   return v;
 }
 
+json toJson(const Event& e) {
+  json j{{"ts_ms", e.ts_ms}, {"event", e.event}};
+  if (!e.sha256.empty()) j["sha256"] = e.sha256;
+  if (!e.detail.empty()) j["detail"] = e.detail;
+  if (e.count != 1) j["count"] = e.count;
+  if (e.first_ms != 0) j["first_ms"] = e.first_ms;
+  return j;
+}
+
+Event eventFrom(const json& j) {
+  Event e;
+  e.ts_ms = j.value("ts_ms", std::int64_t{0});
+  e.event = j.value("event", std::string());
+  e.sha256 = j.value("sha256", std::string());
+  e.detail = j.value("detail", std::string());
+  e.count = j.value("count", std::int64_t{1});
+  e.first_ms = j.value("first_ms", std::int64_t{0});
+  return e;
+}
+
 }  // namespace
+
+void Entry::addEvent(Event e) {
+  if (e.event == "unchanged" && !events.empty() && events.back().event == "unchanged" &&
+      events.back().sha256 == e.sha256) {
+    auto& last = events.back();
+    if (last.first_ms == 0) last.first_ms = last.ts_ms;
+    last.ts_ms = e.ts_ms;
+    ++last.count;
+    return;
+  }
+  events.push_back(std::move(e));
+  if (events.size() > kMaxEvents)
+    events.erase(events.begin(),
+                 events.begin() + static_cast<std::ptrdiff_t>(events.size() - kMaxEvents));
+}
 
 Version* Entry::find(const Sha256& digest) {
   for (auto& v : versions)
@@ -108,6 +143,13 @@ Result<IndexData> decodeIndex(std::string_view text) {
     e.image = je.value("image", std::string());
     e.kind = je.value("kind", std::string());
     e.checked_ms = je.value("checked_ms", std::int64_t{0});
+    e.last_result = je.value("last_result", std::string());
+    e.last_error = je.value("last_error", std::string());
+    e.next_check_ms = je.value("next_check_ms", std::int64_t{0});
+    e.claim_owner = je.value("claim_owner", std::string());
+    e.claim_until_ms = je.value("claim_until_ms", std::int64_t{0});
+    for (const auto& jev : je.value("events", json::array()))
+      if (jev.is_object()) e.events.push_back(eventFrom(jev));
     for (const auto& jv : je.value("versions", json::array())) {
       auto v = versionFrom(jv);
       if (!v) return v.error();
@@ -124,10 +166,21 @@ std::string encodeIndex(const IndexData& data) {
     if (e.versions.empty()) continue;
     json versions = json::array();
     for (const auto& v : e.versions) versions.push_back(toJson(v));
-    entries.push_back({{"image", e.image},
-                       {"kind", e.kind},
-                       {"checked_ms", e.checked_ms},
-                       {"versions", versions}});
+    json je{
+        {"image", e.image}, {"kind", e.kind}, {"checked_ms", e.checked_ms}, {"versions", versions}};
+    if (!e.last_result.empty()) je["last_result"] = e.last_result;
+    if (!e.last_error.empty()) je["last_error"] = e.last_error;
+    if (e.next_check_ms != 0) je["next_check_ms"] = e.next_check_ms;
+    if (!e.claim_owner.empty()) {
+      je["claim_owner"] = e.claim_owner;
+      je["claim_until_ms"] = e.claim_until_ms;
+    }
+    if (!e.events.empty()) {
+      json events = json::array();
+      for (const auto& ev : e.events) events.push_back(toJson(ev));
+      je["events"] = events;
+    }
+    entries.push_back(std::move(je));
   }
   return json{{"version", 1}, {"entries", entries}}.dump(2) + "\n";
 }

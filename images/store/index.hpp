@@ -28,6 +28,18 @@ struct Version {
   bool pinned = false;          // explicitly pulled: never expires
 };
 
+// What happened to an artifact in the background (images/catalog/updater.hpp): an update
+// check's outcome ("unchanged", "updated", "failed") or a version "collected". Unchanged
+// checks in a row are one event whose `count` grows.
+struct Event {
+  std::int64_t ts_ms = 0;
+  std::string event;
+  std::string sha256{};  // the version it is about (hex), "" when none
+  std::string detail{};  // the error of a failed check
+  std::int64_t count = 1;
+  std::int64_t first_ms = 0;  // coalesced unchanged checks: the first one
+};
+
 // One artifact of one image ("debian-12" / "disk"). Versions oldest first; the last one is
 // the current one.
 struct Entry {
@@ -35,6 +47,19 @@ struct Entry {
   std::string kind;
   std::int64_t checked_ms = 0;  // last time upstream was asked
   std::vector<Version> versions;
+  // Background checks: the last outcome, when the next one is due, and the replica (or
+  // process) that holds the check until `claim_until_ms` (a claim taken by compare-and-swap
+  // on the index, so one replica checks an artifact at a time).
+  std::string last_result{};
+  std::string last_error{};
+  std::int64_t next_check_ms = 0;
+  std::string claim_owner{};
+  std::int64_t claim_until_ms = 0;
+  std::vector<Event> events{};  // oldest first, at most kMaxEvents
+
+  static constexpr std::size_t kMaxEvents = 32;
+  // Appends `e`, folding an unchanged check into a last event that was one too.
+  void addEvent(Event e);
 
   const Version* current() const { return versions.empty() ? nullptr : &versions.back(); }
   Version* current() { return versions.empty() ? nullptr : &versions.back(); }

@@ -286,5 +286,90 @@ TEST_F(CatalogTest, SignatureIsRequiredAndCheckedWhenConfigured) {
   EXPECT_EQ(r->sha256, digestOf(disk_));
 }
 
+// The background check (Catalog::check) and collection (Catalog::collect) that `drover
+// serve` schedules: a claim another process holds is respected, an unchanged upstream costs
+// one 304, new content becomes the current version, a bad signature is a failed check that
+// keeps the current one, and collection keeps what pending installs name.
+TEST_F(CatalogTest, BackgroundChecksClaimRecordAndCollect) {
+  auto s = spec("disk.raw", std::nullopt);
+  ASSERT_TRUE(test::makeKeyPair(dir_.path(), "k", "ec"));
+  ASSERT_TRUE(test::makeKeyPair(dir_.path(), "mallory", "ec"));
+  ASSERT_TRUE(test::sign(dir_.path(), "k", upstream_ / "disk.raw", upstream_ / "disk.raw.sig"));
+  s.signature = SignatureSpec{server_->url("disk.raw.sig"), {}, "release"};
+  s.interval = std::chrono::minutes(1);
+  s.expire = std::chrono::hours(1);
+  const CheckOptions mine{.owner = "a", .claim_for = std::chrono::minutes(15), .jitter_ms = 500};
+
+  EXPECT_EQ(catalog_->check(s, mine).reason, "not_cached");  // the first fetch is a use's
+  auto first = catalog_->ensure(s);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(catalog_->check(s, mine).reason, "not_due");
+
+  now_ += 61 * 1000;
+  auto r = catalog_->check(s, mine);
+  EXPECT_EQ(r.result, "unchanged") << r.detail;
+  EXPECT_EQ(server_->gets("disk.raw"), 2);  // the first fetch, then one conditional GET
+  now_ += 61 * 1000;
+  EXPECT_EQ(catalog_->check(s, mine).result, "unchanged");
+  EXPECT_EQ(server_->gets("disk.raw"), 3);
+
+  // Another replica holds the claim: skipped, nothing asked.
+  now_ += 61 * 1000;
+  store::FileMetadata meta(dir_.path() / "state" / "images");
+  ASSERT_TRUE(meta.update([&](store::IndexData& d) {
+    auto& e = d.entry("debian-12", "disk");
+    e.claim_owner = "b";
+    e.claim_until_ms = now_ + 1000;
+    return Status::success();
+  }));
+  EXPECT_EQ(catalog_->check(s, mine).reason, "claimed");
+  EXPECT_EQ(server_->gets("disk.raw"), 3);
+  now_ += 2000;  // the claim lapsed (its holder died)
+
+  const std::string v2 = content(1 << 20, 'k');
+  test::writeFile(upstream_ / "disk.raw", v2);
+  ASSERT_TRUE(test::sign(dir_.path(), "k", upstream_ / "disk.raw", upstream_ / "disk.raw.sig"));
+  r = catalog_->check(s, mine);
+  EXPECT_EQ(r.result, "updated") << r.detail;
+  ASSERT_TRUE(r.current);
+  EXPECT_EQ(*r.current, digestOf(v2));
+
+  // Signed by someone else: refused, the current version stays.
+  now_ += 61 * 1000;
+  test::writeFile(upstream_ / "disk.raw", content(1000, 'x'));
+  ASSERT_TRUE(
+      test::sign(dir_.path(), "mallory", upstream_ / "disk.raw", upstream_ / "disk.raw.sig"));
+  r = catalog_->check(s, mine);
+  EXPECT_EQ(r.result, "failed");
+  EXPECT_EQ(r.reason, "signature_mismatch");
+  EXPECT_EQ(*r.current, digestOf(v2));
+
+  auto index = catalog_->list();
+  const auto* e = index->find("debian-12", "disk");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->last_result, "failed");
+  EXPECT_EQ(e->next_check_ms, now_ + 60'000 + 500);
+  EXPECT_TRUE(e->claim_owner.empty());
+  std::vector<std::string> kinds;
+  for (const auto& ev : e->events) kinds.push_back(ev.event);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"unchanged", "updated", "failed"}));
+  EXPECT_EQ(e->events[0].count, 2);
+
+  // The first version, unused for two hours: a pending install keeps it, then it goes.
+  now_ += 2LL * 60 * 60 * 1000;
+  auto kept = catalog_->collect({s}, {first->sha256.hex()});
+  ASSERT_TRUE(kept);
+  EXPECT_TRUE(kept->removed.empty());
+  auto gone = catalog_->collect({s}, {});
+  ASSERT_TRUE(gone);
+  ASSERT_EQ(gone->removed.size(), 1u);  // the current version stays, however old
+  EXPECT_EQ(gone->blobs_removed, 1u);
+  EXPECT_FALSE(catalog_->blobs().has(first->sha256));
+  EXPECT_TRUE(catalog_->blobs().has(digestOf(v2)));
+  index = catalog_->list();
+  EXPECT_EQ(index->find("debian-12", "disk")->events.back().event, "collected");
+  EXPECT_EQ(index->find("debian-12", "disk")->events.back().sha256, first->sha256.hex());
+}
+
 }  // namespace
 }  // namespace drover::images::catalog

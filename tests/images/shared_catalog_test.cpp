@@ -11,6 +11,7 @@
 #include <atomic>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -288,6 +289,65 @@ TEST_F(SharedCatalog, ConcurrentRequestsForOneMissingBlobFetchItOnce) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 4);
   EXPECT_EQ(server_->gets("slow/peer/a/blobs/sha256/" + first->sha256.hex()), 1);
+}
+
+// Background checks on replicas: every replica may try, one asks upstream (the others find
+// its claim, or its fresh check, on the shared index and skip).
+TEST_F(SharedCatalog, OneReplicaChecksAnImageAtATime) {
+  const std::string content(64 * 1024, 'u');
+  test::writeFile(dir_ / "disk.img", content);
+  auto& a = replica("a");
+  auto& b = replica("b");
+  auto s = spec(content);
+  s.url = server_->url("slow/disk.img");  // each check lasts half a second
+  s.interval = std::chrono::seconds(1);
+  ASSERT_TRUE(a.ensure(s).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::map<std::string, int> results;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&, i] {
+      catalog::CheckOptions o;
+      o.owner = "replica-" + std::to_string(i);  // four processes, on two stores
+      auto r = (i % 2 == 0 ? a : b).check(s, o);
+      std::lock_guard lock(mu);
+      ++results[r.result + (r.reason.empty() ? "" : ":" + r.reason)];
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(results["unchanged"], 1);
+  EXPECT_EQ(results["skipped:claimed"] + results["skipped:not_due"], 3);
+  EXPECT_EQ(server_->gets("slow/disk.img"), 2);  // the first fetch and one conditional GET
+}
+
+// A version one replica collects is deleted from every replica's store, by each replica's
+// own collection (from the "collected" event on the shared index).
+TEST_F(SharedCatalog, AVersionCollectedByOneReplicaLeavesEveryStore) {
+  const std::string v1(32 * 1024, '1'), v2(32 * 1024, '2');
+  test::writeFile(dir_ / "disk.img", v1);
+  auto& a = replica("a");
+  auto& b = replica("b");
+  auto old = a.ensure(spec(v1));
+  ASSERT_TRUE(old.ok());
+  ASSERT_TRUE(b.version("web", "disk", old->sha256).ok());  // B holds a copy too
+  test::writeFile(dir_ / "disk.img", v2);
+  auto s2 = spec(v2);  // the declaration moved on
+  s2.expire = std::chrono::seconds(1);
+  ASSERT_TRUE(a.ensure(s2).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto by_a = a.collect({s2}, {});
+  ASSERT_TRUE(by_a.ok()) << by_a.error().message;
+  EXPECT_EQ(by_a->removed.size(), 1u);
+  EXPECT_FALSE(a.blobs().has(old->sha256));
+  EXPECT_TRUE(b.blobs().has(old->sha256));
+  auto by_b = b.collect({s2}, {});
+  ASSERT_TRUE(by_b.ok()) << by_b.error().message;
+  EXPECT_TRUE(by_b->removed.empty());  // collected once, by A
+  EXPECT_EQ(by_b->blobs_removed, 1u);
+  EXPECT_FALSE(b.blobs().has(old->sha256));
+  auto holders = shared::EtcdMetadata(Etcd::client(), prefix_).holders(old->sha256);
+  ASSERT_TRUE(holders.ok());
+  EXPECT_TRUE(holders->empty());
 }
 
 }  // namespace

@@ -151,8 +151,11 @@ struct Trust {
   std::map<std::string, Located<std::string>> keys;
 };
 
+// The shortest update.interval: a floor on how often one image asks its upstream.
+inline constexpr std::chrono::seconds kMinUpdateInterval{2};
+
 struct ImageUpdate {
-  std::chrono::seconds interval{0};  // 0: never re-check
+  std::chrono::seconds interval{0};  // 0: never re-check; else at least kMinUpdateInterval
   std::chrono::seconds expire{0};    // 0: cached copies never expire
 };
 

@@ -104,8 +104,11 @@ constexpr KeyInfo kKeys[] = {
     {"images.*.initrd", "file", "none", "the boot environment's initrd; goes with `kernel`"},
     {"images.*.disk", "file", "none", "the OS image the agent streams to disk"},
     {"images.*.update.interval", "duration", "`0s` (never)",
-     "how often the source is checked for a new version"},
-    {"images.*.update.expire", "duration", "`0s` (never)", "when an unused cached copy is dropped"},
+     "how often `drover serve` checks the source for a new version in the background; `0s` or at "
+     "least `2s`"},
+    {"images.*.update.expire", "duration", "`0s` (never)",
+     "when a cached version unused for this long is collected (never the current one, nor one a "
+     "pending install names)"},
 
     {"<file>.path", kPath, "none", "a file on this server; exactly one of `path` and `url`"},
     {"<file>.url", "URL", "none", "a file to download; needs `sha256`, `signature`, or both"},

@@ -275,6 +275,11 @@ class ConfigDecoder {
     if (auto v = m.get("update")) {
       MapReader u(d_, *v, m.pathOf("update"), keysUnder("images.*.update"));
       duration(u, "interval", img.update.interval, false);
+      if (img.update.interval.count() > 0 && img.update.interval < kMinUpdateInterval) {
+        d_.error(*u.get("interval"), u.pathOf("interval"),
+                 fmt::format("must be 0s (never) or at least {}s", kMinUpdateInterval.count()));
+        img.update.interval = std::chrono::seconds(0);
+      }
       duration(u, "expire", img.update.expire, false);
     }
     if (!m.has("disk") && !(m.has("kernel") && m.has("initrd")))

@@ -125,8 +125,24 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
     if (!catalogDeclared(*l->config, e.image, e.kind))
       for (const auto& v : e.versions) row(e.image, e.kind, "undeclared", &v, &v == e.current());
 
+  // Background update checks (drover serve): the last, its result, the next, the versions.
+  json checks = json::array();
+  for (const auto& spec : server::catalogSpecs(*l->config)) {
+    const auto* e = index->find(spec.image, spec.kind);
+    if (spec.interval.count() == 0 && (e == nullptr || e->last_result.empty())) continue;
+    json c = {{"image", spec.image},
+              {"kind", spec.kind},
+              {"interval_s", spec.interval.count()},
+              {"checked_ms", e ? e->checked_ms : 0},
+              {"next_check_ms", e ? e->next_check_ms : 0},
+              {"last_result", e ? e->last_result : ""},
+              {"last_error", e ? e->last_error : ""},
+              {"versions", e ? e->versions.size() : 0}};
+    checks.push_back(std::move(c));
+  }
+
   if (as_json) {
-    out << json{{"images", rows}}.dump(2) << '\n';
+    out << json{{"images", rows}, {"checks", checks}}.dump(2) << '\n';
     return 0;
   }
   out << fmt::format("{:<20} {:<7} {:<11} {:<13} {:>8} {:<14} {:<14} {}\n", "IMAGE", "KIND", "SOURCE", "VERSION",
@@ -138,6 +154,20 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
                        r["kind"].get<std::string>(), r["source"].get<std::string>(), version,
                        has ? human(r["size"]) : "-", has ? ago(r["fetched_ms"]) : "-",
                        has ? ago(r["used_ms"]) : "-", has && r["pinned"] ? "yes" : "");
+  }
+  if (checks.empty()) return 0;
+  out << fmt::format("\n{:<20} {:<7} {:<14} {:<10} {:<14} {:>8}  {}\n", "IMAGE", "KIND",
+                     "LAST CHECK", "RESULT", "NEXT CHECK", "VERSIONS", "ERROR");
+  for (const auto& c : checks) {
+    const std::int64_t next = c["next_check_ms"];
+    const std::string result = c["last_result"];
+    out << fmt::format("{:<20} {:<7} {:<14} {:<10} {:<14} {:>8}  {}\n",
+                       c["image"].get<std::string>(), c["kind"].get<std::string>(),
+                       ago(c["checked_ms"]), result.empty() ? "-" : result,
+                       next == 0         ? "-"
+                       : next <= nowMs() ? "due"
+                                         : "in " + formatAge(next - nowMs()),
+                       c["versions"].get<std::size_t>(), c["last_error"].get<std::string>());
   }
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "server/boot_guard.hpp"
 #include "server/capture_api.hpp"
 #include "server/handoff.hpp"
+#include "server/image_updates.hpp"
 #include "server/server_files.hpp"
 #include "templates/template.hpp"
 
@@ -238,6 +239,18 @@ Response plan(Context& ctx, const std::string& node) {
     img["signature_key"] = sig->second;
   }
   img["size"] = size;
+  if (disk.path.empty()) {  // the catalog's version: kept while this install is pending
+    auto st = ctx.store.updateNode(
+        node, [&](const std::optional<state::NodeRecord>& cur) -> Result<state::NodeRecord> {
+          if (!cur) return makeError("unknown_node", node);
+          auto r = *cur;
+          r.install_version = installVersion(image->name, sha);
+          return r;
+        });
+    if (!st)
+      ctx.log->warn("PLAN_VERSION_NOT_RECORDED node={} image={} error={}", node, image->name,
+                    st.error().message);
+  }
   recordEvent(ctx, node, "plan", fmt::format("image {} version {}", image->name, img["version"].get<std::string>()));
   return Response::json(HttpStatus::ok,
                         json{{"action", "install"}, {"image", img}, {"disk", profile->install->disk}, {"min_disk_bytes", min_disk}}.dump());

@@ -34,6 +34,7 @@
 #include "server/context.hpp"
 #include "server/grub_files.hpp"
 #include "server/handoff.hpp"
+#include "server/image_updates.hpp"
 #include "server/live_events.hpp"
 #include "server/node_metrics.hpp"
 #include "server/power_api.hpp"
@@ -121,6 +122,7 @@ struct App::Impl {
   std::unique_ptr<DhcpStack> dhcp;
   asio::signal_set signals{io};
   std::atomic<bool> stopping{false};
+  std::unique_ptr<ImageUpdates> image_updates;  // goes first: it reads store and snapshot
 };
 
 namespace {
@@ -215,6 +217,7 @@ App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 App::~App() {
   stop();
+  if (impl_->image_updates) impl_->image_updates->stop();  // a check under way ends first
   if (impl_->dhcp && impl_->dhcp->thread.joinable()) impl_->dhcp->thread.join();
   if (impl_->tftp && impl_->tftp->thread.joinable()) impl_->tftp->thread.join();
   if (impl_->replication) impl_->replication->stopDhcp();  // before the engine goes
@@ -417,6 +420,13 @@ Status App::start() {
   }
 
   d.ctx->handoff->start(std::chrono::milliseconds(500));
+
+  // Update checks and collection of the image catalog, on their own threads.
+  d.image_updates = std::make_unique<ImageUpdates>(
+      *this, *d.store,
+      d.replication ? d.replication->id() : fmt::format("{}:{}", replicaId(d.options), ::getpid()));
+  d.image_updates->start();
+
   d.http->start();
   d.api->start();
   d.log->info("SERVE_STARTED config={} state_dir={} http={} api={} tftp={} dhcp={}",
@@ -476,6 +486,7 @@ Status App::reload() {
   d.snapshot.store(loaded.snapshot);
   d.config_hash = configHash(d.options.config_path);
   if (d.replication) d.replication->servingConfig(d.config_hash);
+  if (d.image_updates) d.image_updates->reloaded();
   Status dhcp_status = reloadDhcp(d, after);
   d.log->info("RELOADED config={} nodes={} networks={}", d.options.config_path, after.nodes.size(),
               after.networks.size());

@@ -9,6 +9,7 @@
 #include "server/api_routes.hpp"
 #include "server/capture_api.hpp"
 #include "server/handoff.hpp"
+#include "server/image_updates.hpp"
 #include "server/power_api.hpp"
 
 namespace drover::server {
@@ -217,6 +218,9 @@ void addOperatorRoutes(http::Router& router, Context& ctx, std::shared_ptr<AuthG
              }));
   router.add(V::delete_, "/v1/nodes/{name}/capture", guarded([](const Request& r, Context& c) {
                return cancelCapture(c, r.params.at("name"));
+             }));
+  router.add(V::get, "/v1/images/{image}/events", guarded([](const Request& r, Context& c) {
+               return imageEvents(c, r.params.at("image"));
              }));
 }
 

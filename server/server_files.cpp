@@ -66,6 +66,7 @@ std::mutex g_catalog_mu;
 std::filesystem::path g_state_dir;
 std::map<std::string, std::unique_ptr<images::catalog::Catalog>> g_catalogs;
 std::string g_replica_id;
+bool g_background_checks = false;
 std::function<std::string(const std::string&)> g_peer_url;
 
 std::shared_ptr<images::store::Metadata> sharedMetadata(const cluster::StateConfig& state) {
@@ -150,6 +151,11 @@ void setImageStateDir(const std::filesystem::path& state_dir) {
   g_state_dir = state_dir;
 }
 
+void setImageChecksInBackground(bool on) {
+  std::lock_guard lock(g_catalog_mu);
+  g_background_checks = on;
+}
+
 void setImageReplica(const std::string& id,
                      std::function<std::string(const std::string&)> peer_url) {
   std::lock_guard lock(g_catalog_mu);
@@ -181,6 +187,7 @@ images::catalog::Catalog& serveCatalog(const cluster::Config& config) {
     slot = std::make_unique<images::catalog::Catalog>(options);
     (void)slot->init();
   }
+  slot->setCheckOnUse(!g_background_checks);
   return *slot;
 }
 

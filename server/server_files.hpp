@@ -58,6 +58,9 @@ void setImageStateDir(const std::filesystem::path& state_dir);
 void setImageReplica(const std::string& id,
                      std::function<std::string(const std::string&)> peer_url);
 images::catalog::Catalog& serveCatalog(const cluster::Config& config);
+// While on, serveCatalog()'s catalogs leave update checks to the background updater
+// (server/image_updates.hpp): a use never waits on upstream.
+void setImageChecksInBackground(bool on);
 
 // The artifact `kind` (kernel, initrd, disk) of `image`: the declared path, or the
 // catalog's blob of the current version, fetched now when not cached (or, with `version`,

@@ -24,7 +24,7 @@ struct NodeRecord {
   NodeStatus status;
   std::int64_t state_since_ms = 0;  // Unix ms of the last state change
   std::string facts_json = "{}";    // hardware facts from register
-  std::string install_version;      // image version last installed
+  std::string install_version;      // "image@<sha256>" of the last install plan (catalog images)
   std::string credential_hash;      // sha256 hex of the node credential, empty if none
   std::string capture_image;  // image a requested capture publishes to (status.capture_requested)
   std::string capture_token_hash;  // sha256 hex of the capture upload token, empty if none

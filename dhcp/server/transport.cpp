@@ -23,13 +23,6 @@ namespace {
 constexpr int kReceiveBuffer = 4 << 20;
 }  // namespace
 
-namespace {
-constexpr std::size_t kReceiveBatch = 32;
-// Batches read per wake-up before other work on the io thread (replies whose leases were
-// just committed, timers) gets its turn.
-constexpr int kReceiveTurns = 4;
-}  // namespace
-
 struct Transport::Listener {
   Listener(asio::io_context& io, InterfaceAddress ifa, std::uint16_t bound_port, bool is_proxy)
       : iface(std::move(ifa)), port(bound_port), proxy(is_proxy), socket(io) {}
@@ -37,9 +30,8 @@ struct Transport::Listener {
   std::uint16_t port;
   bool proxy;
   udp::socket socket;
-  // One recvmmsg(2) fills up to kReceiveBatch buffers: under load one system call and one
-  // wake-up serve many datagrams. +1: bigger reads are "oversized".
-  std::array<std::array<std::byte, wire::kMaxMessageSize + 1>, kReceiveBatch> buffers{};
+  std::array<std::byte, wire::kMaxMessageSize + 1> buffer{};  // +1: bigger reads are "oversized"
+  udp::endpoint from;
 };
 
 std::vector<InterfaceAddress> listInterfaces() {
@@ -207,53 +199,24 @@ void Transport::stop() {
 }
 
 void Transport::receive(const std::shared_ptr<Listener>& l) {
-  l->socket.async_wait(
-      udp::socket::wait_read, [this, l, gate = gate_](const boost::system::error_code& ec) {
+  l->socket.async_receive_from(
+      asio::buffer(l->buffer), l->from,
+      [this, l, gate = gate_](const boost::system::error_code& ec, std::size_t n) {
         if (!gate->open || ec == asio::error::operation_aborted || !l->socket.is_open()) return;
-        if (!ec) drain(l);
+        if (!ec) onDatagram(l, n, l->from);
         receive(l);
       });
 }
 
-void Transport::drain(const std::shared_ptr<Listener>& l) {
-  std::array<mmsghdr, kReceiveBatch> msgs{};
-  std::array<iovec, kReceiveBatch> iov{};
-  std::array<sockaddr_in, kReceiveBatch> from{};
-  for (int turn = 0; turn < kReceiveTurns; ++turn) {
-    for (std::size_t i = 0; i < kReceiveBatch; ++i) {
-      iov[i] = {l->buffers[i].data(), l->buffers[i].size()};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &from[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-    }
-    const int n =
-        ::recvmmsg(l->socket.native_handle(), msgs.data(), kReceiveBatch, MSG_DONTWAIT, nullptr);
-    if (n <= 0) return;  // nothing left (EAGAIN), or an error to read past: wait again
-    for (int i = 0; i < n && l->socket.is_open(); ++i) {
-      const auto& addr = from[static_cast<std::size_t>(i)];
-      if (msgs[static_cast<std::size_t>(i)].msg_hdr.msg_namelen < sizeof(sockaddr_in) ||
-          addr.sin_family != AF_INET)
-        continue;
-      onDatagram(l,
-                 wire::ByteView(l->buffers[static_cast<std::size_t>(i)].data(),
-                                msgs[static_cast<std::size_t>(i)].msg_len),
-                 Ipv4Address(ntohl(addr.sin_addr.s_addr)), ntohs(addr.sin_port));
-    }
-    if (static_cast<std::size_t>(n) < kReceiveBatch) return;
-  }
-}
-
-void Transport::onDatagram(const std::shared_ptr<Listener>& l, wire::ByteView datagram,
-                           Ipv4Address source, std::uint16_t source_port) {
+void Transport::onDatagram(const std::shared_ptr<Listener>& l, std::size_t size,
+                           const udp::endpoint& from) {
   PacketContext ctx;
   ctx.interface = l->iface.name;
   ctx.interface_address = l->iface.address;
-  ctx.source = source;
-  ctx.source_port = source_port;
+  ctx.source = Ipv4Address(from.address().to_v4().to_uint());
+  ctx.source_port = from.port();
   ctx.proxy_port = l->proxy;
-  Outcome out = engine_.handle(datagram, ctx);
+  Outcome out = engine_.handle(wire::ByteView(l->buffer.data(), size), ctx);
   if (out.probe && out.reply) {
     auto reply = std::make_shared<Reply>(std::move(*out.reply));
     pinger_.probe(*out.probe, engine_.config().ping_timeout,

@@ -70,10 +70,8 @@ class Transport {
   std::vector<Wanted> wanted(std::vector<std::string>& missing) const;
   Status open(const InterfaceAddress& ifa, std::uint16_t port, bool proxy);
   void receive(const std::shared_ptr<Listener>& l);
-  // Reads what the socket holds, kReceiveBatch datagrams per system call.
-  void drain(const std::shared_ptr<Listener>& l);
-  void onDatagram(const std::shared_ptr<Listener>& l, wire::ByteView datagram, Ipv4Address source,
-                  std::uint16_t source_port);
+  void onDatagram(const std::shared_ptr<Listener>& l, std::size_t size,
+                  const boost::asio::ip::udp::endpoint& from);
   void send(const std::shared_ptr<Listener>& l, const Reply& reply);
   void commit(std::vector<LeaseWrite> writes, const std::shared_ptr<Listener>& l,
               std::optional<Reply> reply, std::optional<Exchange> exchange);

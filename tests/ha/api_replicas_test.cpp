@@ -25,6 +25,7 @@
 #include "ha/membership.hpp"
 #include "images/fetch/fetcher.hpp"
 #include "tests/ha/etcd_fixture.hpp"
+#include "tests/ha/replica_process.hpp"
 #include "tests/support/cluster_yaml.hpp"
 #include "tests/support/netns.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -87,25 +88,11 @@ class ReplicaApis : public ::testing::Test {
   }
 
   void start(int i) {
-    const std::string id = "r" + std::to_string(i);
-    replicas_[i] = std::make_unique<Process>(
-        std::vector<std::string>{
-            drover_, "--log-level", "info", "serve", "--config", (dir_ / "cluster.yaml").string(),
-            "--state-dir", (dir_ / id).string(), "--replica-id", id, "--no-dhcp", "--no-tftp"},
-        (dir_ / (id + ".log")).string());
-    auto etcd = test::SharedEtcd::client();
-    ASSERT_TRUE(waitFor(
-        [&] {
-          auto kv = etcd->get(prefix_ + "/replicas/" + id);
-          if (!kv || !*kv) return false;
-          auto info = decodeReplica((*kv)->value);
-          if (!info) return false;
-          api_[i] = info->api_url;
-          http_[i] = info->http_url;
-          return true;
-        },
-        std::chrono::seconds(30)))
-        << readFile((dir_ / (id + ".log")).string());
+    ReplicaInfo info;
+    ASSERT_NO_FATAL_FAILURE(test::startReplica(drover_, dir_.path(), prefix_,
+                                               "r" + std::to_string(i), replicas_[i], info));
+    api_[i] = info.api_url;
+    http_[i] = info.http_url;
   }
 
   void TearDown() override {

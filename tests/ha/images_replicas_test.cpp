@@ -22,6 +22,7 @@
 #include "images/fetch/fetcher.hpp"
 #include "images/verify/signature.hpp"
 #include "tests/ha/etcd_fixture.hpp"
+#include "tests/ha/replica_process.hpp"
 #include "tests/images/image_server.hpp"
 #include "tests/support/cluster_yaml.hpp"
 #include "tests/support/netns.hpp"
@@ -78,24 +79,10 @@ class ImagesOnReplicas : public ::testing::Test {
   }
 
   void start(int i) {
-    const std::string id = "r" + std::to_string(i);
-    replicas_[i] = std::make_unique<Process>(
-        std::vector<std::string>{
-            drover_, "--log-level", "info", "serve", "--config", (dir_ / "cluster.yaml").string(),
-            "--state-dir", (dir_ / id).string(), "--replica-id", id, "--no-dhcp", "--no-tftp"},
-        (dir_ / (id + ".log")).string());
-    auto etcd = test::SharedEtcd::client();
-    ASSERT_TRUE(waitFor(
-        [&] {
-          auto kv = etcd->get(prefix_ + "/replicas/" + id);
-          if (!kv || !*kv) return false;
-          auto info = decodeReplica((*kv)->value);
-          if (!info) return false;
-          http_[i] = info->http_url;
-          return true;
-        },
-        std::chrono::seconds(30)))
-        << readFile((dir_ / (id + ".log")).string());
+    ReplicaInfo info;
+    ASSERT_NO_FATAL_FAILURE(test::startReplica(drover_, dir_.path(), prefix_,
+                                               "r" + std::to_string(i), replicas_[i], info));
+    http_[i] = info.http_url;
   }
 
   void TearDown() override {

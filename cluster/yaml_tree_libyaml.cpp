@@ -350,15 +350,20 @@ class TokenParser {
       } else {
         b_.add(Kind::Null, at);
       }
-      if (!peek()) return false;
-      if (!empty() && tok_.type == YAML_VALUE_TOKEN) {
-        pop();
-        if (!node(depth, true)) return false;
-      } else {
-        b_.add(Kind::Null, at);
-      }
+      if (!mapValue(depth, true, at)) return false;
     }
     ctx_.pop_back();
+    return true;
+  }
+
+  // A map entry's value after its key: what follows ':', or null (at the entry) without one.
+  bool mapValue(int depth, bool value_of_block_map, Pos at) {
+    if (!peek()) return false;
+    if (!empty() && tok_.type == YAML_VALUE_TOKEN) {
+      pop();
+      return node(depth, value_of_block_map);
+    }
+    b_.add(Kind::Null, at);
     return true;
   }
 
@@ -382,13 +387,7 @@ class TokenParser {
       } else {
         return false;  // an entry without ':', which yaml-cpp's scanner turns into a key
       }
-      if (!peek()) return false;
-      if (!empty() && tok_.type == YAML_VALUE_TOKEN) {
-        pop();
-        if (!node(depth, false)) return false;
-      } else {
-        b_.add(Kind::Null, at);
-      }
+      if (!mapValue(depth, false, at)) return false;
       if (!peek() || empty()) return false;
       if (tok_.type == YAML_FLOW_ENTRY_TOKEN)
         pop();
@@ -405,13 +404,7 @@ class TokenParser {
     const Pos at = here();
     pop();
     if (!node(depth, false)) return false;
-    if (!peek()) return false;
-    if (!empty() && tok_.type == YAML_VALUE_TOKEN) {
-      pop();
-      if (!node(depth, false)) return false;
-    } else {
-      b_.add(Kind::Null, at);
-    }
+    if (!mapValue(depth, false, at)) return false;
     ctx_.pop_back();
     return true;
   }

@@ -26,6 +26,10 @@ if [[ $preset == asan ]]; then
   ctest_args=(-LE 'e2e|package' "${ctest_args[@]}")
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
-cmake --preset "$preset" >/dev/null
+configure_args=()
+# CI builds both trees from nothing: line tables alone keep ASan's stack traces readable and
+# save about a quarter of the compile and link time.
+[[ ${CI:-} == true ]] && configure_args+=(-DDROVER_DEBUG_LINES_ONLY=ON)
+cmake --preset "$preset" "${configure_args[@]}" >/dev/null
 cmake --build --preset "$preset"
 exec ctest --preset "$preset" -j"$(nproc)" "${ctest_args[@]}"

@@ -52,7 +52,8 @@ class DhcpLab : public ::testing::Test {
   }
 
   // Starts the harness with `config` in the server namespace; waits until it listens.
-  void startHarness(const std::string& config, bool sqlite = true) {
+  // `db`: the SQLite lease database (default <dir>/leases.db).
+  void startHarness(const std::string& config, bool sqlite = true, std::string db = "") {
     harness_.reset();
     std::ofstream(dir_ + "/config.json") << config;
     std::vector<std::string> argv{binaryDir() + "/bin/dhcp_harness",
@@ -63,7 +64,7 @@ class DhcpLab : public ::testing::Test {
                                   "--metrics-out",
                                   dir_ + "/metrics.txt"};
     if (sqlite) {
-      argv.insert(argv.end(), {"--db", dir_ + "/leases.db"});
+      argv.insert(argv.end(), {"--db", db.empty() ? dir_ + "/leases.db" : db});
     } else {
       argv.push_back("--memory");
     }

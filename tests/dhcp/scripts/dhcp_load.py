@@ -15,7 +15,8 @@ import dhcp_packet as dp
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--server", required=True)
+    ap.add_argument("--server", required=True,
+                    help="server address, or several separated by commas (each packet goes to all)")
     ap.add_argument("--giaddr", required=True)
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--first", type=int, default=1, help="number of the first client's MAC")
@@ -28,6 +29,11 @@ def main():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((a.giaddr, 67))
     s.settimeout(0.2)
+    servers = a.server.split(",")
+
+    def send(pkt):
+        for server in servers:
+            s.sendto(pkt, (server, 67))
 
     def mac_of(n):
         return "52:54:01:%02x:%02x:%02x" % ((n >> 16) & 255, (n >> 8) & 255, n & 255)
@@ -45,11 +51,11 @@ def main():
             xid = random.getrandbits(32)
             pkt = dp.build(dp.DISCOVER, mac, xid, flags=0, giaddr=a.giaddr)
             inflight[xid] = [mac, dp.DISCOVER, pkt, now]
-            s.sendto(pkt, (a.server, 67))
+            send(pkt)
         for xid, st in inflight.items():
             if now - st[3] > 1.0:  # retransmit
                 st[3] = now
-                s.sendto(st[2], (a.server, 67))
+                send(st[2])
         try:
             data, _ = s.recvfrom(4096)
         except socket.timeout:
@@ -63,7 +69,7 @@ def main():
             opts = dp.option(50, dp.ip_bytes(p["yiaddr"])) + dp.option(54, p["options"][54])
             st[1], st[2], st[3] = dp.REQUEST, dp.build(dp.REQUEST, st[0], p["xid"], opts, flags=0,
                                                        giaddr=a.giaddr), time.monotonic()
-            s.sendto(st[2], (a.server, 67))
+            send(st[2])
             last_progress = time.monotonic()
         elif kind == dp.ACK and st[1] == dp.REQUEST:
             print(f"ACK {st[0]} {p['yiaddr']}", flush=True)

@@ -42,6 +42,7 @@
 #include "server/server_files.hpp"
 #include "server/sessions.hpp"
 #include "server/timeline_observer.hpp"
+#include "state/caching_store.hpp"
 #include "state/sqlite_store.hpp"
 #include "tftp/server/server.hpp"
 
@@ -267,7 +268,8 @@ Result<std::unique_ptr<App>> App::create(Options options) {
   } else {
     auto store = state::SqliteStore::open(databaseFor(impl->options, config));
     if (!store) return store.error();
-    impl->store = std::move(*store);
+    // This process is the database's only writer: the boot path reads from memory.
+    impl->store = state::cachingStore(std::move(*store));
   }
   impl->store = publishingStore(std::move(impl->store), impl->live);
   auto boot_key = state::ensureBootTokenKey(impl->state_dir);

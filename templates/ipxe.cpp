@@ -1,7 +1,9 @@
 #include "templates/ipxe.hpp"
 
 #include <array>
+#include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "templates/template.hpp"
 
@@ -232,13 +234,86 @@ Result<nlohmann::json> scriptData(const BootScriptParams& p) {
   return data;
 }
 
-Result<std::string> renderScript(Script s, const BootScriptParams& p,
-                                 std::string_view override_text) {
+namespace {
+
+// Built-in scripts rendered once per set of values, by everything but the token, which is
+// the one value new on every request: rendered with kTokenSlot in its place, then the
+// token is put in. A script request then costs a lookup and a copy instead of a render.
+constexpr std::string_view kTokenSlot = "DroverBootTokenSlotQx7";
+constexpr std::size_t kMaxRendered = 4096;  // then the cache starts over
+
+// Every field of BootScriptParams but the token (the assert below catches a new field).
+static_assert(sizeof(BootScriptParams) == 392, "a new field must be part of renderedKey");
+std::string renderedKey(Script s, const BootScriptParams& p) {
+  std::string k;
+  k.reserve(512);
+  k += static_cast<char>('0' + static_cast<int>(s));
+  for (const std::string* f :
+       {&p.base_url, &p.node, &p.kernel_url, &p.initrd_url, &p.api_url, &p.ca_fingerprint,
+        &p.grub_url, &p.console, &p.extra_args, &p.message}) {
+    k += '\x1f';
+    k += *f;
+  }
+  for (const auto& alt : p.api_alternates) {
+    k += '\x1e';
+    k += alt;
+  }
+  k += '\x1f';
+  k += p.efi ? 'e' : 'b';
+  k += p.token.empty() ? 'n' : 't';
+  k += std::to_string(p.retry_seconds);
+  return k;
+}
+
+struct Rendered {
+  std::mutex mu;
+  std::unordered_map<std::string, std::string> texts;
+};
+
+Rendered& rendered() {
+  static Rendered r;
+  return r;
+}
+
+Result<std::string> renderBuiltin(Script s, const BootScriptParams& p) {
   auto data = scriptData(p);
   if (!data) return data.error();
-  std::string name = std::string(scriptName(s)) + ".ipxe";
-  if (!override_text.empty()) return render(std::move(name), std::string(override_text), *data);
   return builtinTemplate(s).render(*data);
+}
+
+std::string withToken(std::string text, const std::string& token) {
+  for (auto at = text.find(kTokenSlot); at != std::string::npos;
+       at = text.find(kTokenSlot, at + token.size()))
+    text.replace(at, kTokenSlot.size(), token);
+  return text;
+}
+
+}  // namespace
+
+Result<std::string> renderScript(Script s, const BootScriptParams& p,
+                                 std::string_view override_text) {
+  if (!override_text.empty()) {
+    auto data = scriptData(p);
+    if (!data) return data.error();
+    return render(std::string(scriptName(s)) + ".ipxe", std::string(override_text), *data);
+  }
+  if (!p.token.empty() && !isWord(p.token))
+    return makeError("bad_script_value", "token is not a single URL-safe word");
+  const std::string key = renderedKey(s, p);
+  auto& cache = rendered();
+  {
+    std::lock_guard lock(cache.mu);
+    if (auto it = cache.texts.find(key); it != cache.texts.end())
+      return withToken(it->second, p.token);
+  }
+  BootScriptParams slotted = p;
+  if (!p.token.empty()) slotted.token = kTokenSlot;
+  auto text = renderBuiltin(s, slotted);
+  if (!text) return text;
+  std::lock_guard lock(cache.mu);
+  if (cache.texts.size() >= kMaxRendered) cache.texts.clear();
+  cache.texts.emplace(key, *text);
+  return withToken(std::move(*text), p.token);
 }
 
 }  // namespace drover::templates

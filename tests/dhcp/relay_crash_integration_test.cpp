@@ -47,11 +47,11 @@ class RelayLab : public DhcpLab {
   // `window`: exchanges in flight at once. One at a time keeps a run long enough (every ACK
   // waits for its fsync) that a kill lands in the middle of it even on an idle machine.
   int load(int first, int count, const std::string& name, int window = 16) {
-    auto& p = startClient({"/usr/bin/python3", sourceDir() + "/tests/dhcp/scripts/dhcp_load.py",
-                           "--server", "192.0.2.1", "--giaddr", "198.51.100.1", "--first",
-                           std::to_string(first), "--count", std::to_string(count), "--idle", "3",
-                           "--window", std::to_string(window)},
-                          name);
+    auto& p = startClient(
+        {"/usr/bin/python3", sourceDir() + "/tests/dhcp/scripts/dhcp_load.py", "--server",
+         "192.0.2.1", "--giaddr", "198.51.100.1", "--first", std::to_string(first), "--count",
+         std::to_string(count), "--idle", "3", "--window", std::to_string(window)},
+        name);
     return p.pid();
   }
 };

@@ -440,12 +440,12 @@ class PowerCutOnEtcd : public ReplicasOnEtcd {
 
 TEST_F(PowerCutOnEtcd, APowerCutOfTheWholeSiteLosesNoAcknowledgedLease) {
   const std::string log = (dir_ / "load.out").string();  // stdout and stderr
-  Process load(client_ns_->exec({"/usr/bin/python3",
-                                 dhcp::test::sourceDir() + "/tests/dhcp/scripts/dhcp_load.py",
-                                 "--server", replicaIp(0) + "," + replicaIp(1) + "," + replicaIp(2),
-                                 "--giaddr", "198.18.0.1", "--first", "1", "--count", "400",
-                                 "--window", "8", "--idle", "3"}),
-               log);
+  Process load(
+      client_ns_->exec(
+          {"/usr/bin/python3", dhcp::test::sourceDir() + "/tests/dhcp/scripts/dhcp_load.py",
+           "--server", replicaIp(0) + "," + replicaIp(1) + "," + replicaIp(2), "--giaddr",
+           "198.18.0.1", "--first", "1", "--count", "400", "--window", "8", "--idle", "3"}),
+      log);
   auto acked = [&] {
     std::map<std::string, std::string> m;  // mac -> ip
     std::istringstream in(readFile(log));

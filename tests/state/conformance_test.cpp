@@ -1,10 +1,12 @@
-// MemoryStore and SqliteStore pass the conformance suite (tests/state/store_conformance.hpp;
-// EtcdStore runs it in etcd_store_test); the SQLite one also survives a reopen.
+// MemoryStore, SqliteStore and the caching store in front of either pass the conformance suite
+// (tests/state/store_conformance.hpp; EtcdStore runs it in etcd_store_test); the SQLite one also
+// survives a reopen.
 #include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "state/caching_store.hpp"
 #include "state/memory_store.hpp"
 #include "state/sqlite_store.hpp"
 #include "state/tokens.hpp"
@@ -28,7 +30,14 @@ struct SqliteFactory : PlainFactory {
   }
 };
 
-using Factories = ::testing::Types<MemoryFactory, SqliteFactory>;
+// The cache `drover serve` puts in front of its SQLite database (and of the memory one).
+template <class Inner>
+struct CachingFactory : PlainFactory {
+  std::unique_ptr<StateStore> make(const fs::path& dir) { return cachingStore(Inner().make(dir)); }
+};
+
+using Factories = ::testing::Types<MemoryFactory, SqliteFactory, CachingFactory<SqliteFactory>,
+                                   CachingFactory<MemoryFactory>>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Local, StoreConformance, Factories);
 
 TEST(SqliteStoreTest, StateSurvivesReopen) {
@@ -51,7 +60,8 @@ TEST(SqliteStoreTest, StateSurvivesReopen) {
   EXPECT_EQ((*rec)->state_since_ms, 6);
   EXPECT_EQ((*s)->timeline("worker-1", 10)->size(), 2u);
   TokenService tokens(**s, std::string(kBootTokenKeyBytes, 'k'));
-  EXPECT_EQ(tokens.redeemBootToken(boot).error().code, "replayed_token");  // the record survives too
+  EXPECT_EQ(tokens.redeemBootToken(boot).error().code,
+            "replayed_token");  // the record survives too
   // WAL mode is on.
   EXPECT_TRUE(fs::exists(dir.path() / "state.db-wal"));
 }

@@ -20,6 +20,11 @@
 
 namespace drover::state {
 
+// Readable failures: "{ts phase message}".
+inline void PrintTo(const TimelineEntry& e, std::ostream* os) {
+  *os << "{" << e.ts_ms << " " << e.phase << " " << e.message << "}";
+}
+
 // setUpSuite/tearDownSuite/setUp that do nothing, for factories that need none.
 struct PlainFactory {
   static void setUpSuite() {}
@@ -172,7 +177,9 @@ TYPED_TEST_P(StoreConformance, TokensSingleUseExpiryWrongNode) {
   TokenService tokens(s, key, [&now] { return now; });
   ASSERT_TRUE(applyEvent(s, "worker-1", NodeEvent::kRegistered, {1, "registered", ""}).ok());
   ASSERT_TRUE(applyEvent(s, "worker-2", NodeEvent::kRegistered, {1, "registered", ""}).ok());
-  auto claims = [](const std::string& node) { return BootClaims{.node = node, .mac = {}, .holder = {}, .expires_ms = 0}; };
+  auto claims = [](const std::string& node) {
+    return BootClaims{.node = node, .mac = {}, .holder = {}, .expires_ms = 0};
+  };
 
   // Issuing writes nothing; spending records the token, once.
   auto boot = tokens.issueBootToken(claims("worker-1"), 60'000);
@@ -220,9 +227,57 @@ TYPED_TEST_P(StoreConformance, TokensSingleUseExpiryWrongNode) {
   EXPECT_TRUE(tokens.verifyNodeCredential("worker-1", *rotated).ok());
 }
 
+// Reads interleaved with writes (what a cache in front of a store must get right): every
+// read of the last N entries, or of the record, sees every write before it, past any tail
+// length, through removal and re-creation, and with concurrent writers and readers.
+TYPED_TEST_P(StoreConformance, ReadsBetweenWritesSeeEveryWrite) {
+  StateStore& s = *this->store_;
+  std::vector<TimelineEntry> all;
+  EXPECT_TRUE(s.timeline("n", 8)->empty());
+  EXPECT_FALSE(s.getNode("n")->has_value());
+  for (int i = 0; i < 40; ++i) {
+    TimelineEntry e{i + 1, i % 3 ? "p" : "q", std::to_string(i)};  // 0 means "now"
+    all.push_back(e);
+    if (i % 2) {
+      ASSERT_TRUE(s.appendTimeline("n", {e}).ok());
+    } else {
+      ASSERT_TRUE(applyEvent(s, "n", NodeEvent::kDiscovered, e).ok());
+      EXPECT_EQ((*s.getNode("n"))->status.state, NodeState::kDiscovered);
+    }
+    for (std::size_t limit : {1u, 8u, 20u, 1000u}) {
+      const auto got = s.timeline("n", limit);
+      ASSERT_TRUE(got.ok());
+      const auto n = std::min(limit, all.size());
+      EXPECT_EQ(*got,
+                std::vector<TimelineEntry>(all.end() - static_cast<std::ptrdiff_t>(n), all.end()))
+          << "entry " << i << ", limit " << limit;
+    }
+  }
+  ASSERT_TRUE(s.removeNode("n").ok());
+  EXPECT_FALSE(s.getNode("n")->has_value());
+  EXPECT_TRUE(s.timeline("n", 8)->empty());
+  ASSERT_TRUE(applyEvent(s, "n", NodeEvent::kDiscovered, {99, "discovered", "again"}).ok());
+  EXPECT_EQ(*s.timeline("n", 8), (std::vector<TimelineEntry>{{99, "discovered", "again"}}));
+  EXPECT_TRUE(s.getNode("n")->has_value());
+
+  // One writer appends 200 entries while a reader polls: what it reads is always a suffix
+  // of what was written, in order, and at the end it sees the last entry.
+  std::thread writer([&] {
+    for (int i = 1; i <= 200; ++i) ASSERT_TRUE(s.appendTimeline("m", {{i, "p", ""}}).ok());
+  });
+  for (int polls = 0; polls < 200; ++polls) {
+    const auto got = s.timeline("m", 8);
+    ASSERT_TRUE(got.ok());
+    for (std::size_t k = 1; k < got->size(); ++k)
+      ASSERT_EQ((*got)[k].ts_ms, (*got)[k - 1].ts_ms + 1) << "not a suffix, in order";
+  }
+  writer.join();
+  EXPECT_EQ(s.timeline("m", 8)->back().ts_ms, 200);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreConformance, NodeLifecycleAndTimeline, ListAndRemove,
                             LastEventsGivesEachNodesLatestEntryInOneCall,
                             UpdateFnErrorWritesNothing, ConcurrentUpdatesAreAtomic,
-                            TokensSingleUseExpiryWrongNode);
+                            TokensSingleUseExpiryWrongNode, ReadsBetweenWritesSeeEveryWrite);
 
 }  // namespace drover::state

@@ -205,5 +205,35 @@ TEST(IpxeTest, EveryBuiltinNeedsOnlyScriptData) {
   }
 }
 
+// Built-in scripts are rendered once per set of values and get each request's token put
+// in: every kind, with and without a token, with values that change, must equal a fresh
+// render of the same template text (an override is always rendered afresh).
+TEST(IpxeTest, RenderedScriptsEqualFreshRendersWithEachToken) {
+  const Script kinds[] = {Script::kEntry,  Script::kInstall, Script::kLocalBoot, Script::kDiscover,
+                          Script::kFailed, Script::kCapture, Script::kIgnore};
+  for (const auto kind : kinds) {
+    for (int variant = 0; variant < 6; ++variant) {
+      auto p = sample(variant % 2 == 1);
+      if (variant == 2) p.token.clear();
+      if (variant == 3) p.api_alternates = {"https://192.0.2.2:8443", "https://192.0.2.3:8443"};
+      if (variant == 4) p.message = "disk /dev/sda failed <again>";
+      if (variant == 5) p.node = "worker-2";
+      for (const char* token : {"tok_A", "tok_B-longer.than_the_slot_in_the_cache_abcdefgh"}) {
+        if (!p.token.empty()) p.token = token;
+        const auto cached = renderScript(kind, p);
+        const auto fresh = renderScript(kind, p, builtinScript(kind));
+        ASSERT_TRUE(cached.ok() && fresh.ok()) << scriptName(kind) << " " << variant;
+        EXPECT_EQ(*cached, *fresh) << scriptName(kind) << " " << variant << " " << token;
+        if (!p.token.empty() && (kind == Script::kInstall || kind == Script::kDiscover)) {
+          EXPECT_NE(cached->find(std::string("drover.token=") + token), std::string::npos);
+        }
+      }
+    }
+  }
+  auto bad = sample(false);
+  bad.token = "two words";
+  EXPECT_FALSE(renderScript(Script::kInstall, bad).ok());
+}
+
 }  // namespace
 }  // namespace drover::templates

@@ -5,7 +5,7 @@
 
 Logs in with the operator token in STATE_DIR, opens the node's page and saves it (its
 timeline, facts and events). Trusts the server's certificate from STATE_DIR/tls. Exit 77
-without Chromium.
+without Chromium or python3-websocket (1 instead when CI is set).
 """
 import json
 import os
@@ -21,10 +21,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     api, state_dir, node, out = sys.argv[1:]
-    chromium = harness.find_chromium()
-    if not chromium:
-        print("snapshot_node: no chromium", file=sys.stderr)
-        return 77
+    chromium = harness.chromium_or_exit()
     with open(os.path.join(state_dir, "operator.token")) as f:
         token = f.read().strip()
     spki = harness.Serve.spki_hashes(types.SimpleNamespace(state_dir=state_dir))

@@ -285,8 +285,17 @@ class Browser:
             self.pump(0.1)
         raise AssertionError(f"timed out waiting for {what or expression}")
 
-    def screenshot(self, path):
-        data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": False})["data"]
+    def screenshot(self, path, down_to=None):
+        """The viewport; with `down_to` (a CSS selector), the page from its top to the bottom
+        of that element, however far below the viewport it ends."""
+        params = {"format": "png", "captureBeyondViewport": False}
+        if down_to:
+            box = self.eval(f"(() => {{ const r = document.querySelector({json.dumps(down_to)})"
+                            ".getBoundingClientRect(); return [document.documentElement.clientWidth, "
+                            "r.bottom + window.scrollY + 16]; })()")
+            params.update({"captureBeyondViewport": True,
+                           "clip": {"x": 0, "y": 0, "width": box[0], "height": box[1], "scale": 1}})
+        data = self.send("Page.captureScreenshot", params)["data"]
         write(path, base64.b64decode(data))
 
     def problems(self):

@@ -3,8 +3,8 @@
 
   snapshot_node.py API_URL STATE_DIR NODE OUT.png
 
-Logs in with the operator token in STATE_DIR, opens the node's page and saves it (its
-timeline, facts and events). Trusts the server's certificate from STATE_DIR/tls. Exit 77
+Logs in with the operator token in STATE_DIR, opens the node's page and saves it from the
+top down to the end of its boot timeline (its facts and every phase, however long). Trusts the server's certificate from STATE_DIR/tls. Exit 77
 without Chromium or python3-websocket (1 instead when CI is set).
 """
 import json
@@ -25,7 +25,7 @@ def main():
     with open(os.path.join(state_dir, "operator.token")) as f:
         token = f.read().strip()
     spki = harness.Serve.spki_hashes(types.SimpleNamespace(state_dir=state_dir))
-    browser = harness.Browser(chromium, spki, height=1400)
+    browser = harness.Browser(chromium, spki)
     try:
         browser.goto(f"{api}/ui/")
         browser.wait("document.body.dataset.ready === 'login'", what="the login form")
@@ -36,7 +36,7 @@ def main():
         browser.goto(f"{api}/ui/#/node/{node}")
         browser.wait("document.body.dataset.ready === 'nodes'", what="the node page")
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        browser.screenshot(out)
+        browser.screenshot(out, down_to="#timeline")
     finally:
         browser.close()
     print(f"snapshot_node: {out}")

@@ -14,7 +14,9 @@
 //                                        discovered machines, a summary of their facts
 //   GET  /v1/ui/nodes/{name}/preview     the iPXE script the node would be served now and
 //                                        its cloud-config, secrets masked
-//   GET  /v1/ui/images                   the catalog: images, versions, sizes, digests
+//   GET  /v1/ui/images                   the catalog: images, versions, sizes, digests,
+//                                        when unused versions expire, and the background
+//                                        update checks (server/ui_images.cpp)
 //   GET  /v1/ui/events                   Server-Sent Events: node changes, coalesced
 //                                        (server/live_events.hpp); 503 when full
 //
@@ -45,7 +47,7 @@ http::Response uiFile(std::string_view path);
 // private key blocks replaced by "********".
 std::string maskSecrets(std::string_view cloud_config);
 
-// The data endpoints (server/ui_data.cpp), behind the operator check.
+// The data endpoints (server/ui_data.cpp, server/ui_images.cpp), behind the operator check.
 http::Response uiOverview(Context& ctx);
 http::Response uiNodes(Context& ctx);
 http::Response uiPreview(Context& ctx, const std::string& name);

@@ -7,10 +7,12 @@ Logs in with the operator token; the declared nodes appear; a node's timeline gr
 over the event stream, a burst in fewer messages than events) while
 an agent reports; reinstall from the page changes the node's state; a state change without
 the CSRF token and a request on an expired session are refused; capture and its cancel
-from the page; a hostile hostname is shown as text; logout ends the session; no page logs
-a console error. Exit 77 (skipped) without
+from the page; a hostile hostname is shown as text; the Images page shows each version's
+expiry and the background update checks (last check, result, next check, error) of images
+whose upstream moves on or goes away; logout ends the session; no page logs a console error. Exit 77 (skipped) without
 Chromium, unless CI is set.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -24,6 +26,8 @@ import harness  # noqa: E402
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 SESSION_TTL = 10
+# Upstream versions of the image "tools": the first use's, then two updates found by serve.
+TOOLS = [b"tools v1 " * 1000, b"tools v2 " * 2000, b"tools v3 " * 3000]
 
 
 def check(cond, what):
@@ -40,14 +44,33 @@ def main():
     nodes = (harness.node_yaml("node-1", "52:54:00:12:34:56", "192.0.2.10", {"rack": "r1", "role": "etcd"}) +
              harness.node_yaml("node-2", "52:54:00:12:34:57", "192.0.2.11", {"rack": "r1"}) +
              harness.node_yaml("node-3", "52:54:00:12:34:58", "10.20.0.5", {"rack": "r2"}))
-    config = harness.write_site(work, nodes)
-    serve = harness.Serve(drover, config, os.path.join(work, "state"), session_ttl=SESSION_TTL)
-    browser = harness.Browser(chromium, serve.spki_hashes())
+    # Two images by URL with update checks every 2 s, cached by a first use; then upstream
+    # moves on: serve's first checks find a new "tools" and no "rescue" at all.
+    upstream = harness.Upstream(os.path.join(work, "upstream"))
+    serve = browser = None
     try:
-        run(serve, browser, shots)
+        upstream.publish("tools.raw", TOOLS[0])
+        upstream.publish("rescue.raw", b"rescue v1")
+        images = (upstream.image_yaml("tools", "tools.raw", "interval: 2s, expire: 1h") +
+                  upstream.image_yaml("rescue", "rescue.raw", "interval: 2s"))
+        config = harness.write_site(work, nodes, images, upstream.trust_yaml())
+        serve = harness.Serve(drover, config, os.path.join(work, "state"), session_ttl=SESSION_TTL)
+        for image in ("tools", "rescue"):
+            status, _ = serve.request("GET", f"{serve.http}/assets/{image}/disk")
+            assert status == 200, f"{image}: {status}"
+        upstream.publish("tools.raw", TOOLS[1])
+        upstream.remove("rescue.raw")
+        # The background learns of newly cached files at its next rescan (up to 30 s), or
+        # at once on a reload.
+        serve.reload()
+        browser = harness.Browser(chromium, serve.spki_hashes())
+        run(serve, browser, shots, upstream)
     finally:
-        browser.close()
-        serve.stop()
+        if browser:
+            browser.close()
+        if serve:
+            serve.stop()
+        upstream.stop()
         shutil.rmtree(work, ignore_errors=True)
     print("PASS")
 
@@ -59,11 +82,28 @@ def page(browser, serve, hash_, ready):
     browser.wait(f"document.body.dataset.ready === '{ready}'", what=f"page {hash_}")
 
 
-def run(serve, browser, shots):
-    def shot(name):
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def wait_images(serve, cond, what, timeout=20):
+    """Polls GET /v1/ui/images until cond(rows, checks by image) holds (a safety bound only)."""
+    deadline = time.time() + timeout
+    while True:
+        j = serve.op("GET", "/v1/ui/images")[1]
+        checks = {c["image"]: c for c in j.get("checks", [])}
+        if cond(j["images"], checks):
+            return j
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {json.dumps(j)[:2000]}")
+        time.sleep(0.2)
+
+
+def run(serve, browser, shots, upstream):
+    def shot(name, down_to=None):
         if shots:
             browser.pump(0.3)
-            browser.screenshot(os.path.join(shots, "dashboard-" + name + ".png"))
+            browser.screenshot(os.path.join(shots, "dashboard-" + name + ".png"), down_to)
 
     # Machines report before anyone looks: node-3 joined, node-2 failed, a discovered one.
     a3 = serve.agent("52:54:00:12:34:58")
@@ -174,6 +214,13 @@ def run(serve, browser, shots):
     check(0 < pushed < burst, f"{burst} events in a burst arrive in fewer pushed messages ({pushed})")
     shot("node")
 
+    # Meanwhile serve's background checks found tools v2; upstream moves on to v3.
+    t = time.time()
+    wait_images(serve, lambda rows, checks: "tools" in checks and checks["tools"]["versions"] == 2,
+                "the second version of tools")
+    upstream.publish("tools.raw", TOOLS[2])
+    print(f"tools v2 was current {time.time() - t:.1f}s after the node page's checks", flush=True)
+
     # Reinstall from the page: cancel first, then confirm.
     browser.eval("document.getElementById('reinstall').click()")
     browser.wait("document.getElementById('confirm').open", what="the confirmation dialog")
@@ -206,10 +253,37 @@ def run(serve, browser, shots):
                  what="the cancelled capture on the page")
     check(serve.op("GET", "/v1/nodes/node-3")[1].get("capture") == "", "cancel capture from the page")
 
-    # Images.
+    # Images: versions with their expiry, and the background checks.
+    t = time.time()
+    wait_images(serve, lambda rows, checks: checks.get("tools", {}).get("versions") == 3 and
+                checks.get("rescue", {}).get("last_result") == "failed", "tools v3 and the failed rescue check")
+    print(f"waited {time.time() - t:.1f}s for tools v3 and the failed check of rescue", flush=True)
     page(browser, serve, "/images", "images")
     check("a" * 64 in browser.eval("document.querySelector('.page.images').textContent"), "images show digests")
-    shot("images")
+
+    def cell(image, selector):
+        return browser.eval(f"(document.querySelector('[data-image={image}] {selector}') || {{}}).textContent")
+
+    def expires(data):
+        return cell("tools", f"table.versions tr[data-sha256=\"{sha(data)}\"] .expires")
+
+    for old in TOOLS[:2]:
+        e = expires(old)
+        check(e.startswith("20") and "(in 59m" in e, f"an unused version expires an hour after its last use: {e}")
+    check(expires(TOOLS[2]) == "kept while current", f"the current version is kept: {expires(TOOLS[2])}")
+    result = cell("tools", "table.checks tr[data-kind=disk] .result")
+    check(result in ("updated", "unchanged"), f"tools: the last check's result: {result}")
+    last = cell("tools", "table.checks tr[data-kind=disk] .last-check")
+    check(last.startswith("20") and "ago)" in last, f"tools: when it was last checked: {last}")
+    nxt = cell("tools", "table.checks tr[data-kind=disk] .next-check")
+    check(nxt == "due now" or "(in " in nxt, f"tools: when it is checked next: {nxt}")
+    events = cell("tools", "table.checks tr[data-kind=disk] .events")
+    check(f"updated {sha(TOOLS[2])[:12]}" in events and f"updated {sha(TOOLS[1])[:12]}" in events,
+          f"tools: the updates are among the recent events: {events}")
+    failed = cell("rescue", "table.checks tr[data-kind=disk] .result")
+    check(failed.startswith("failed") and "not_found" in failed, f"rescue: the failed check and its error: {failed}")
+    check(browser.eval("document.querySelectorAll('.page.images img').length") == 0, "the images page is text")
+    shot("images", down_to=".page.images")
     page(browser, serve, "/", "overview")
     shot("overview")
     problems = browser.problems()

@@ -11,6 +11,7 @@ import shutil
 import signal
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -57,7 +58,9 @@ def node_yaml(name, mac, ip, labels=None):
     return y
 
 
-def write_site(root, nodes_yaml):
+def write_site(root, nodes_yaml, images_yaml="", extra_yaml=""):
+    """A declaration for `drover serve` on loopback; `images_yaml` adds entries under
+    images:, `extra_yaml` top-level sections (both indented as in the file)."""
     write(f"{root}/images/vmlinuz", b"KERNEL-0123456789abcdef")
     write(f"{root}/images/initrd.img", b"i" * 100000)
     write(f"{root}/images/os.raw", b"o" * 4096)
@@ -83,16 +86,66 @@ images:
     initrd: {{ path: images/initrd.img }}
   os:
     disk: {{ path: images/os.raw, sha256: "{'a' * 64}" }}
-profiles:
+{images_yaml}profiles:
   server:
     install: {{ image: os, disk: /dev/vda }}
     cloud_config: templates/server.yaml.mustache
 defaults:
   profile: server
   unknown: discover
-nodes:
+{extra_yaml}nodes:
 {nodes_yaml}""")
     return f"{root}/cluster.yaml"
+
+
+class Upstream:
+    """Image files on loopback HTTP (tests/images/image_server.py: ETag, Last-Modified),
+    signed with a key made here; publish() swaps a file under it."""
+
+    def __init__(self, root):
+        self.root = root
+        self.files = os.path.join(root, "files")
+        os.makedirs(self.files, exist_ok=True)
+        self.key = os.path.join(root, "release.key")
+        self.pub = os.path.join(root, "release.pub")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-out", self.key], check=True, capture_output=True)
+        subprocess.run(["openssl", "pkey", "-in", self.key, "-pubout", "-out", self.pub], check=True,
+                       capture_output=True)
+        server = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "images", "image_server.py")
+        self.proc = subprocess.Popen([sys.executable, server, self.files], stdout=subprocess.PIPE)
+        line = self.proc.stdout.readline().decode().strip()
+        if not line.isdigit():
+            self.stop()
+            raise RuntimeError("image_server.py did not start")
+        self.base = f"http://127.0.0.1:{line}"
+
+    def publish(self, name, data):
+        """`name` now holds `data`, signed (both written aside, then renamed into place)."""
+        tmp = os.path.join(self.root, "next")
+        write(tmp, data)
+        subprocess.run(["openssl", "dgst", "-sha256", "-sign", self.key, "-out", tmp + ".sig", tmp], check=True)
+        os.replace(tmp, os.path.join(self.files, name))
+        os.replace(tmp + ".sig", os.path.join(self.files, name + ".sig"))
+
+    def remove(self, name):
+        os.remove(os.path.join(self.files, name))
+
+    def image_yaml(self, image, name, update):
+        return (f"  {image}:\n    disk: {{ url: \"{self.base}/{name}\", "
+                f"signature: {{ url: \"{self.base}/{name}.sig\", key: release }} }}\n"
+                f"    update: {{ {update} }}\n")
+
+    def trust_yaml(self):
+        return f"trust:\n  keys:\n    release: {self.pub}\n"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
 
 
 class Serve:
@@ -122,6 +175,19 @@ class Serve:
             raise RuntimeError("drover serve did not start:\n" + open(self.log_path).read())
         self.token = open(os.path.join(state_dir, "operator.token")).read().strip()
         self.ssl = ssl.create_default_context(cafile=os.path.join(state_dir, "tls/ca.crt"))
+
+    def reload(self):
+        """SIGHUP, then waits for the RELOADED line (a safety bound of 30 s)."""
+        def count():
+            with open(self.log_path) as f:
+                return f.read().count("RELOADED ")
+        before = count()
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 30
+        while count() == before:
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("drover serve did not reload:\n" + open(self.log_path).read())
+            time.sleep(0.05)
 
     def stop(self):
         if self.proc.poll() is None:

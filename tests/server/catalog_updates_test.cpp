@@ -4,9 +4,12 @@
 // unchanged upstream costs one conditional GET per check, a new signed version becomes the
 // one plans name while a pending install keeps its own, an unused old version is collected
 // after its expire but one a pending install names is kept until that install ends, a badly
-// signed upstream is a failed check on the timeline, and `drover images list` shows it all.
+// signed upstream is a failed check on the timeline, and `drover images list` and the
+// dashboard's GET /v1/ui/images show it all.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -94,6 +97,18 @@ class CatalogUpdatesTest : public ServeTest {
     }
     return false;
   }
+  // The dashboard's view (GET /v1/ui/images): the disk's version rows and its check.
+  std::pair<std::map<std::string, nlohmann::json>, nlohmann::json> uiDisk() {
+    auto r = op("GET", "/v1/ui/images");
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::map<std::string, nlohmann::json> rows;
+    for (const auto& row : r.json().value("images", nlohmann::json::array()))
+      if (row.value("image", "") == "os" && row.value("kind", "") == "disk")
+        rows[row.value("sha256", "")] = row;
+    for (const auto& c : r.json().value("checks", nlohmann::json::array()))
+      if (c.value("image", "") == "os" && c.value("kind", "") == "disk") return {rows, c};
+    return {rows, nlohmann::json::object()};
+  }
   bool hasVersion(const std::string& sha256) {
     for (const auto& v : disk().value("versions", nlohmann::json::array()))
       if (v == sha256) return true;
@@ -161,6 +176,30 @@ TEST_F(CatalogUpdatesTest, TheCatalogChecksSwitchesAndCollectsWhileServing) {
   publish(v3_);
   ASSERT_TRUE(waitForEvent("updated", sha(v3_)));
   t = Clock::now();
+  // The dashboard shows why each version stays or when it goes, and the check.
+  {
+    auto [rows, check] = uiDisk();
+    EXPECT_EQ(rows[sha(v1_)].value("kept", ""), "install") << rows[sha(v1_)].dump();
+    EXPECT_EQ(rows[sha(v3_)].value("kept", ""), "current");
+    EXPECT_FALSE(rows[sha(v3_)].contains("expires_ms"));
+    if (rows.contains(sha(v2_))) {  // unless already collected
+      const auto& r = rows[sha(v2_)];
+      EXPECT_FALSE(r.contains("kept")) << r.dump();
+      EXPECT_EQ(
+          r.value("expires_ms", std::int64_t{0}),
+          std::max(r.value("used_ms", std::int64_t{0}), r.value("fetched_ms", std::int64_t{0})) +
+              3000);
+    }
+    EXPECT_EQ(check.value("interval_s", 0), 2);
+    EXPECT_EQ(check.value("expire_s", 0), 3);
+    EXPECT_THAT(check.value("last_result", ""), ::testing::AnyOf("updated", "unchanged"));
+    EXPECT_GT(check.value("next_check_ms", std::int64_t{0}),
+              check.value("checked_ms", std::int64_t{0}));
+    ASSERT_FALSE(check["events"].empty());
+    EXPECT_LE(check["events"].size(), 5u);
+    EXPECT_GE(check["events"][0].value("ts", std::int64_t{0}),
+              check["events"].back().value("ts", std::int64_t{0}));  // newest first
+  }
   ASSERT_TRUE(waitForEvent("collected", sha(v2_)));
   std::printf("unused version collected %.1f s after the next one arrived (expire 3s)\n",
               secondsSince(t));
@@ -177,6 +216,8 @@ TEST_F(CatalogUpdatesTest, TheCatalogChecksSwitchesAndCollectsWhileServing) {
   EXPECT_EQ(disk().value("last_result", ""), "failed");
   EXPECT_THAT(disk().value("last_error", ""), ::testing::HasSubstr("signature_mismatch"));
   EXPECT_EQ(disk().value("current", ""), sha(v3_));
+  EXPECT_EQ(uiDisk().second.value("last_result", ""), "failed");
+  EXPECT_THAT(uiDisk().second.value("last_error", ""), ::testing::HasSubstr("signature_mismatch"));
   EXPECT_THAT(get("/metrics").body,
               ::testing::HasSubstr("drover_image_checks_total{result=\"failed\"}"));
 

@@ -23,6 +23,7 @@ function every(seconds) {
 function expiry(r) {
   if (!r.cached) return '-';
   if (r.kept === 'pinned') return 'never (pinned)';
+  if (r.source === 'undeclared') return 'at the next drover images gc';
   if (r.kept === 'current') return r.expire_s ? 'kept while current' : 'never';
   if (r.kept === 'install') return 'kept: a pending install uses it';
   if (!r.expires_ms) return 'never';

@@ -169,6 +169,7 @@ TEST_F(UiTest, ImagesListsDeclaredArtifacts) {
       EXPECT_EQ(r["sha256"], std::string(64, 'a'));
     }
   EXPECT_TRUE(disk) << j.dump();
+  EXPECT_EQ(j["checks"], nlohmann::json::array());  // no url file, no update checks
 }
 
 }  // namespace

@@ -11,7 +11,10 @@
 #   scenarios.sh cluster ...
 #       two machines at once, one `master` and one `worker`, install and join: each agent
 #       starts containerd and runs its profile's built-in recipe, an etcd member on the
-#       master and an etcd proxy on the worker, checked from outside the machines
+#       master and an etcd proxy on the worker, checked from outside the machines. The
+#       worker is on a second network (198.51.100.0/24) that reaches Drover only through a
+#       router running ISC dhcrelay: its firmware's DHCP is relayed, and it installs, boots
+#       its disk and joins with that network's address and gateway
 #
 # Exit 77 (skipped) when the boot environment or a tool is missing.
 set -euo pipefail
@@ -96,18 +99,44 @@ YAML
 
 cluster)
   nodes=(e2e-master e2e-worker)
+  command -v dhcrelay >/dev/null || { echo "skipped: dhcrelay (isc-dhcp-relay) missing"; exit 77; }
   cat >> "$config" <<YAML
 networks:
   - { name: lab, subnet: 192.0.2.0/24, pool: 192.0.2.100-192.0.2.199, gateway: 192.0.2.1 }
+  - { name: rack2, subnet: 198.51.100.0/24, pool: 198.51.100.100-198.51.100.199, gateway: 198.51.100.1 }
 defaults:
   unknown: ignore
 nodes:
   - { name: e2e-master, mac: "52:54:00:e2:e0:c1", ip: 192.0.2.11, profile: master }
-  - { name: e2e-worker, mac: "52:54:00:e2:e0:c2", ip: 192.0.2.12, profile: worker }
+  - { name: e2e-worker, mac: "52:54:00:e2:e0:c2", ip: 198.51.100.12, profile: worker }
 YAML
   e2e_serve "$drover" "$config"
+  # rack2: bridge br1, joined to Drover's network only by a router (192.0.2.254 /
+  # 198.51.100.1) that forwards packets and relays DHCP to 192.0.2.1.
+  router="${E2E_NS}-rt"
+  ip netns add "$router"
+  E2E_EXTRA_NS+=("$router")
+  ip -n "$router" link set lo up
+  e2e_ns ip link add br1 type bridge
+  e2e_ns ip link set br1 type bridge forward_delay 0 stp_state 0 mcast_snooping 0
+  e2e_ns ip link set br1 up
+  for leg in a:br0:192.0.2.254 b:br1:198.51.100.1; do
+    IFS=: read -r side bridge addr <<<"$leg"
+    ip link add "rt$side$$" type veth peer name "br$side$$"
+    ip link set "rt$side$$" netns "$router"
+    ip link set "br$side$$" netns "$E2E_NS"
+    e2e_ns ip link set "br$side$$" master "$bridge" up
+    ip -n "$router" addr add "$addr/24" dev "rt$side$$"
+    ip -n "$router" link set "rt$side$$" up
+  done
+  ip netns exec "$router" sysctl -qw net.ipv4.ip_forward=1
+  e2e_ns ip route add 198.51.100.0/24 via 192.0.2.254
+  e2e_ns sysctl -qw net.ipv4.ip_forward=1   # the master's replies to the worker
+  e2e_bg "$E2E_DIR/dhcrelay.log" ip netns exec "$router" dhcrelay -4 -d -id "rtb$$" -iu "rta$$" \
+    -pf "$E2E_DIR/dhcrelay.pid" 192.0.2.1
   e2e_tap tap1
   e2e_tap tap2
+  e2e_ns ip link set tap2 master br1
   declare -A disk pid
   for i in 1 2; do
     n=${nodes[$((i - 1))]}
@@ -144,7 +173,12 @@ YAML
   # The agents ran the steps the server rendered, in order.
   e2e_check_steps e2e-master "etcd data directory" "import etcd image" "start etcd member"
   e2e_check_steps e2e-worker "import etcd image" "start etcd proxy"
-  e2e_ns python3 "$here/check_etcd.py" e2e-master=192.0.2.11 --proxy 192.0.2.12 >&2 ||
+  grep -q "Forwarded BOOTREQUEST" "$E2E_DIR/dhcrelay.log" ||
+    { cat "$E2E_DIR/dhcrelay.log" >&2; e2e_die "dhcrelay forwarded nothing"; }
+  e2e_api /v1/nodes/e2e-worker/events | grep -q '198\.51\.100\.12' ||
+    e2e_die "the worker's timeline names no address on rack2"
+  e2e_log "worker: relayed by dhcrelay, address 198.51.100.12 on rack2"
+  e2e_ns python3 "$here/check_etcd.py" e2e-master=192.0.2.11 --proxy 198.51.100.12 >&2 ||
     { for n in "${nodes[@]}"; do tail -n 20 "$E2E_DIR/$n.console" >&2; done; e2e_die "the etcd cluster is not whole"; }
   e2e_log "etcd cluster checked"
   e2e_kill "${pid[@]}"

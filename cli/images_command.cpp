@@ -18,6 +18,7 @@
 #include "images/fetch/fetcher.hpp"
 #include "images/oci/oci_import.hpp"
 #include "images/verify/signature.hpp"
+#include "server/image_updates.hpp"
 #include "server/server_files.hpp"
 
 namespace drover::cli {
@@ -38,7 +39,8 @@ std::optional<Loaded> open(const ImagesTarget& t, std::ostream& err, bool progre
     for (const auto& e : r.errors) err << e.str() << '\n';
     return std::nullopt;
   }
-  const auto dir = t.state_dir.empty() ? server::defaultStateDir(*r.config) : std::filesystem::path(t.state_dir);
+  const auto dir =
+      t.state_dir.empty() ? server::defaultStateDir(*r.config) : std::filesystem::path(t.state_dir);
   auto options = server::catalogOptions(*r.config, dir);
   if (progress) options.progress = stderr;
   Loaded l{r.config, std::make_unique<Catalog>(options)};
@@ -49,18 +51,24 @@ std::optional<Loaded> open(const ImagesTarget& t, std::ostream& err, bool progre
   return l;
 }
 
-std::string human(std::uint64_t bytes) { return images::fetch::humanBytes(bytes); }
+std::string human(std::uint64_t bytes) {
+  return images::fetch::humanBytes(bytes);
+}
 
 std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-bool catalogDeclared(const cluster::Config& config, const std::string& image, const std::string& kind) {
+bool catalogDeclared(const cluster::Config& config, const std::string& image,
+                     const std::string& kind) {
   return server::catalogSpec(config, image, kind).has_value();
 }
 
-std::string ago(std::int64_t ms) { return ms > 0 ? formatAge(nowMs() - ms) + " ago" : "-"; }
+std::string ago(std::int64_t ms) {
+  return ms > 0 ? formatAge(nowMs() - ms) + " ago" : "-";
+}
 
 constexpr std::string_view kCaptureSource = "capture://";
 
@@ -89,8 +97,12 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
                  const images::store::Version* v, bool current) {
     json r = {{"image", image}, {"kind", kind}, {"source", source}};
     if (v != nullptr) {
-      r.update({{"sha256", v->sha256.hex()}, {"size", v->size}, {"fetched_ms", v->fetched_ms},
-                {"used_ms", v->used_ms}, {"pinned", v->pinned}, {"current", current}});
+      r.update({{"sha256", v->sha256.hex()},
+                {"size", v->size},
+                {"fetched_ms", v->fetched_ms},
+                {"used_ms", v->used_ms},
+                {"pinned", v->pinned},
+                {"current", current}});
       if (v->url.starts_with(kCaptureSource)) {  // a node's disk, captured (docs/images.md)
         r["source"] = "captured";
         r["node"] = v->url.substr(kCaptureSource.size());
@@ -107,7 +119,7 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
   };
   for (const auto& [name, image] : l->config->images) {
     for (const char* kind : {"kernel", "initrd", "disk"}) {
-      const auto& a = std::string_view(kind) == "kernel" ? image.kernel
+      const auto& a = std::string_view(kind) == "kernel"   ? image.kernel
                       : std::string_view(kind) == "initrd" ? image.initrd
                                                            : image.disk;
       if (!a) continue;
@@ -116,7 +128,8 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
         continue;
       }
       const auto* e = index->find(name, kind);
-      if (e == nullptr || e->versions.empty()) row(name, kind, "not cached", nullptr, false);
+      if (e == nullptr || e->versions.empty())
+        row(name, kind, "not cached", nullptr, false);
       else
         for (const auto& v : e->versions) row(name, kind, "cached", &v, &v == e->current());
     }
@@ -145,15 +158,17 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
     out << json{{"images", rows}, {"checks", checks}}.dump(2) << '\n';
     return 0;
   }
-  out << fmt::format("{:<20} {:<7} {:<11} {:<13} {:>8} {:<14} {:<14} {}\n", "IMAGE", "KIND", "SOURCE", "VERSION",
-                     "SIZE", "FETCHED", "USED", "PINNED");
+  out << fmt::format("{:<20} {:<7} {:<11} {:<13} {:>8} {:<14} {:<14} {}\n", "IMAGE", "KIND",
+                     "SOURCE", "VERSION", "SIZE", "FETCHED", "USED", "PINNED");
   for (const auto& r : rows) {
     const bool has = r.contains("sha256");
-    std::string version = has ? r["sha256"].get<std::string>().substr(0, 12) + (r["current"] ? "*" : "") : "-";
-    out << fmt::format("{:<20} {:<7} {:<11} {:<13} {:>8} {:<14} {:<14} {}\n", r["image"].get<std::string>(),
-                       r["kind"].get<std::string>(), r["source"].get<std::string>(), version,
-                       has ? human(r["size"]) : "-", has ? ago(r["fetched_ms"]) : "-",
-                       has ? ago(r["used_ms"]) : "-", has && r["pinned"] ? "yes" : "");
+    std::string version =
+        has ? r["sha256"].get<std::string>().substr(0, 12) + (r["current"] ? "*" : "") : "-";
+    out << fmt::format("{:<20} {:<7} {:<11} {:<13} {:>8} {:<14} {:<14} {}\n",
+                       r["image"].get<std::string>(), r["kind"].get<std::string>(),
+                       r["source"].get<std::string>(), version, has ? human(r["size"]) : "-",
+                       has ? ago(r["fetched_ms"]) : "-", has ? ago(r["used_ms"]) : "-",
+                       has && r["pinned"] ? "yes" : "");
   }
   if (checks.empty()) return 0;
   out << fmt::format("\n{:<20} {:<7} {:<14} {:<10} {:<14} {:>8}  {}\n", "IMAGE", "KIND",
@@ -172,7 +187,8 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
   return 0;
 }
 
-int runImagesPull(const ImagesTarget& t, const std::string& image, std::ostream& out, std::ostream& err) {
+int runImagesPull(const ImagesTarget& t, const std::string& image, std::ostream& out,
+                  std::ostream& err) {
   auto l = open(t, err, ::isatty(STDERR_FILENO) != 0 || t.progress);
   if (!l) return 1;
   if (l->config->findImage(image) == nullptr) {
@@ -190,8 +206,9 @@ int runImagesPull(const ImagesTarget& t, const std::string& image, std::ostream&
       ++failed;
       continue;
     }
-    out << fmt::format("{}/{}: {} {} {}, pinned\n", image, kind, r->fetched ? "pulled" : "already cached",
-                       r->sha256.hex().substr(0, 12), human(r->size));
+    out << fmt::format("{}/{}: {} {} {}, pinned\n", image, kind,
+                       r->fetched ? "pulled" : "already cached", r->sha256.hex().substr(0, 12),
+                       human(r->size));
   }
   if (pulled == 0) out << image << ": nothing to pull (every file is a local path)\n";
   return failed == 0 ? 0 : 1;
@@ -207,7 +224,8 @@ int runImagesVerify(const ImagesTarget& t, std::ostream& out, std::ostream& err)
   }
   // Local files are checked against what the declaration says about them.
   for (const auto& [name, image] : l->config->images) {
-    for (const auto& [kind, a] : {std::pair{"kernel", &image.kernel}, {"initrd", &image.initrd}, {"disk", &image.disk}}) {
+    for (const auto& [kind, a] :
+         {std::pair{"kernel", &image.kernel}, {"initrd", &image.initrd}, {"disk", &image.disk}}) {
       if (!*a || (*a)->path.empty() || (!(*a)->sha256 && !(*a)->signature)) continue;
       images::verify::FileCheck check;
       if ((*a)->sha256) check.expected = &*(*a)->sha256;
@@ -216,11 +234,16 @@ int runImagesVerify(const ImagesTarget& t, std::ostream& out, std::ostream& err)
       Status st;
       if (const auto& s = (*a)->signature) {
         auto k = images::verify::PublicKey::load(l->config->trust.keys.at(s->key.value).value);
-        auto text = s->path.empty() ? Result<std::string>(makeError("signature_unavailable", "a local file's signature must be a path"))
-                                    : images::verify::readSmallFile(s->path);
-        if (!k) st = k.error();
-        else if (!text) st = text.error();
-        else if (auto b = images::verify::decodeSignature(*text); !b) st = b.error();
+        auto text = s->path.empty()
+                        ? Result<std::string>(makeError("signature_unavailable",
+                                                        "a local file's signature must be a path"))
+                        : images::verify::readSmallFile(s->path);
+        if (!k)
+          st = k.error();
+        else if (!text)
+          st = text.error();
+        else if (auto b = images::verify::decodeSignature(*text); !b)
+          st = b.error();
         else {
           key = std::move(*k);
           sig = std::move(*b);
@@ -232,7 +255,8 @@ int runImagesVerify(const ImagesTarget& t, std::ostream& out, std::ostream& err)
         auto r = images::verify::checkFile((*a)->path, check);
         if (!r) st = r.error();
       }
-      out << fmt::format("{}/{} (local {}): {}\n", name, kind, (*a)->path, st ? "ok" : st.error().message);
+      out << fmt::format("{}/{} (local {}): {}\n", name, kind, (*a)->path,
+                         st ? "ok" : st.error().message);
       if (!st) ++bad;
     }
   }
@@ -240,7 +264,8 @@ int runImagesVerify(const ImagesTarget& t, std::ostream& out, std::ostream& err)
   return bad == 0 ? 0 : 1;
 }
 
-int runImagesRm(const ImagesTarget& t, const std::string& image, std::ostream& out, std::ostream& err) {
+int runImagesRm(const ImagesTarget& t, const std::string& image, std::ostream& out,
+                std::ostream& err) {
   auto l = open(t, err);
   if (!l) return 1;
   auto r = l->catalog->remove(image);
@@ -260,7 +285,16 @@ int runImagesRm(const ImagesTarget& t, const std::string& image, std::ostream& o
 int runImagesGc(const ImagesTarget& t, std::ostream& out, std::ostream& err) {
   auto l = open(t, err);
   if (!l) return 1;
-  auto r = l->catalog->gc(server::catalogSpecs(*l->config));
+  // A version a node is being installed from stays, like in the background collection.
+  const auto dir = t.state_dir.empty() ? server::defaultStateDir(*l->config)
+                                       : std::filesystem::path(t.state_dir);
+  auto keep = server::pendingInstallVersions(*l->config, dir);
+  if (!keep) {
+    err << "drover images gc: cannot tell which versions installs in progress use: "
+        << keep.error().message << '\n';
+    return 1;
+  }
+  auto r = l->catalog->gc(server::catalogSpecs(*l->config), *keep);
   if (!r) {
     err << "drover images gc: " << r.error().message << '\n';
     return 1;
@@ -271,11 +305,12 @@ int runImagesGc(const ImagesTarget& t, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
-int runImagesImportOci(const ImagesTarget& t, const std::string& name, const std::string& source, bool disk,
-                       std::ostream& out, std::ostream& err) {
+int runImagesImportOci(const ImagesTarget& t, const std::string& name, const std::string& source,
+                       bool disk, std::ostream& out, std::ostream& err) {
   auto l = open(t, err);
   if (!l) return 1;
-  const auto dir = (t.state_dir.empty() ? server::defaultStateDir(*l->config) : std::filesystem::path(t.state_dir)) /
+  const auto dir = (t.state_dir.empty() ? server::defaultStateDir(*l->config)
+                                        : std::filesystem::path(t.state_dir)) /
                    "images" / "oci" / name;
   const auto work = l->catalog->blobs().tmpDir() / ("oci-" + name);
   auto r = images::oci::importImage(source, dir, work, disk);
@@ -288,15 +323,16 @@ int runImagesImportOci(const ImagesTarget& t, const std::string& name, const std
   out << fmt::format("{}: {} layers -> {} (sha256 {})\n", name, r->layers, r->rootfs_tar.string(),
                      r->rootfs_sha256.hex());
   if (disk) {
-    out << fmt::format("{}: raw disk (GPT, ext4) -> {} (sha256 {})\n", name, r->disk_raw.string(), r->disk_sha256.hex());
-    out << fmt::format("declare it as:\n  {}:\n    disk: {{ path: {}, sha256: {} }}\n", name, r->disk_raw.string(),
+    out << fmt::format("{}: raw disk (GPT, ext4) -> {} (sha256 {})\n", name, r->disk_raw.string(),
                        r->disk_sha256.hex());
+    out << fmt::format("declare it as:\n  {}:\n    disk: {{ path: {}, sha256: {} }}\n", name,
+                       r->disk_raw.string(), r->disk_sha256.hex());
   }
   return 0;
 }
 
-int runImagesCapture(const ImagesTarget& t, const CaptureFlags& f, const std::string& node, std::ostream& out,
-                     std::ostream& err) {
+int runImagesCapture(const ImagesTarget& t, const CaptureFlags& f, const std::string& node,
+                     std::ostream& out, std::ostream& err) {
   ApiTarget target;
   target.config = t.config;
   target.api = f.api;
@@ -324,20 +360,23 @@ int runImagesCapture(const ImagesTarget& t, const CaptureFlags& f, const std::st
   if (f.cancel) {
     out << node << ": capture cancelled\n";
   } else {
-    out << fmt::format("{}: capture requested into image {}; its next network boot reads the disk "
-                       "(follow it with `drover node {}`)\n",
-                       node, j.value("capture", ""), node);
+    out << fmt::format(
+        "{}: capture requested into image {}; its next network boot reads the disk "
+        "(follow it with `drover node {}`)\n",
+        node, j.value("capture", ""), node);
   }
   return 0;
 }
 
 void addImagesCommands(CLI::App& root, Context& ctx) {
-  auto* images = root.add_subcommand("images", "The image catalog: list, pull, verify, rm, gc, capture");
+  auto* images =
+      root.add_subcommand("images", "The image catalog: list, pull, verify, rm, gc, capture");
   images->require_subcommand(1);
   auto target = std::make_shared<ImagesTarget>();
   auto common = [target](CLI::App* cmd) {
     cmd->add_option("-c,--config", target->config, "Cluster declaration (YAML)")->required();
-    cmd->add_option("--state-dir", target->state_dir, "State directory (default: the directory of server.state.path)");
+    cmd->add_option("--state-dir", target->state_dir,
+                    "State directory (default: the directory of server.state.path)");
   };
   auto name = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
@@ -345,24 +384,32 @@ void addImagesCommands(CLI::App& root, Context& ctx) {
   auto* list = images->add_subcommand("list", "Declared images and every cached version");
   common(list);
   list->add_flag("--json", *as_json, "JSON instead of a table");
-  list->callback([&ctx, target, as_json] { ctx.exit_code = runImagesList(*target, *as_json, ctx.out, ctx.err); });
+  list->callback([&ctx, target, as_json] {
+    ctx.exit_code = runImagesList(*target, *as_json, ctx.out, ctx.err);
+  });
 
-  auto* pull = images->add_subcommand("pull", "Fetch and verify an image's url files now, and pin them");
+  auto* pull =
+      images->add_subcommand("pull", "Fetch and verify an image's url files now, and pin them");
   common(pull);
   pull->add_option("IMAGE", *name, "image name")->required();
-  pull->add_flag("--progress", target->progress, "Progress lines even when stderr is not a terminal");
-  pull->callback([&ctx, target, name] { ctx.exit_code = runImagesPull(*target, *name, ctx.out, ctx.err); });
+  pull->add_flag("--progress", target->progress,
+                 "Progress lines even when stderr is not a terminal");
+  pull->callback(
+      [&ctx, target, name] { ctx.exit_code = runImagesPull(*target, *name, ctx.out, ctx.err); });
 
-  auto* verify = images->add_subcommand("verify", "Re-hash every cached blob and check local files");
+  auto* verify =
+      images->add_subcommand("verify", "Re-hash every cached blob and check local files");
   common(verify);
   verify->callback([&ctx, target] { ctx.exit_code = runImagesVerify(*target, ctx.out, ctx.err); });
 
   auto* rm = images->add_subcommand("rm", "Forget every cached version of an image, pinned or not");
   common(rm);
   rm->add_option("IMAGE", *name, "image name")->required();
-  rm->callback([&ctx, target, name] { ctx.exit_code = runImagesRm(*target, *name, ctx.out, ctx.err); });
+  rm->callback(
+      [&ctx, target, name] { ctx.exit_code = runImagesRm(*target, *name, ctx.out, ctx.err); });
 
-  auto* oci = images->add_subcommand("import-oci", "Import an OCI layout or oci-archive as a rootfs tarball and raw disk");
+  auto* oci = images->add_subcommand(
+      "import-oci", "Import an OCI layout or oci-archive as a rootfs tarball and raw disk");
   common(oci);
   auto source = std::make_shared<std::string>();
   auto no_disk = std::make_shared<bool>(false);
@@ -373,20 +420,25 @@ void addImagesCommands(CLI::App& root, Context& ctx) {
     ctx.exit_code = runImagesImportOci(*target, *name, *source, !*no_disk, ctx.out, ctx.err);
   });
 
-  auto* capture = images->add_subcommand("capture", "Capture a node's disk as a new image version on its next boot");
+  auto* capture = images->add_subcommand(
+      "capture", "Capture a node's disk as a new image version on its next boot");
   common(capture);
   auto cf = std::make_shared<CaptureFlags>();
   capture->add_option("NODE", *name, "node name")->required();
   capture->add_option("--image", cf->image, "Target image (default: <node>-capture)");
-  capture->add_option("--api", cf->api, "API base URL (default: from the declaration's server.api)");
-  capture->add_option("--token", cf->token, "Operator token (default: DROVER_TOKEN or <state dir>/operator.token)");
-  capture->add_option("--ca", cf->ca, "CA certificate of the API (default: <state dir>/tls/ca.crt)");
+  capture->add_option("--api", cf->api,
+                      "API base URL (default: from the declaration's server.api)");
+  capture->add_option("--token", cf->token,
+                      "Operator token (default: DROVER_TOKEN or <state dir>/operator.token)");
+  capture->add_option("--ca", cf->ca,
+                      "CA certificate of the API (default: <state dir>/tls/ca.crt)");
   capture->add_flag("--cancel", cf->cancel, "Cancel a pending capture instead");
   capture->callback([&ctx, target, name, cf] {
     ctx.exit_code = runImagesCapture(*target, *cf, *name, ctx.out, ctx.err);
   });
 
-  auto* gc = images->add_subcommand("gc", "Remove cached versions unused for longer than update.expire");
+  auto* gc =
+      images->add_subcommand("gc", "Remove cached versions unused for longer than update.expire");
   common(gc);
   gc->callback([&ctx, target] { ctx.exit_code = runImagesGc(*target, ctx.out, ctx.err); });
 }

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "server/server_files.hpp"
+#include "state/etcd/store.hpp"
+#include "state/sqlite_store.hpp"
 
 namespace drover::server {
 
@@ -29,6 +31,25 @@ Result<std::set<std::string>> pendingInstallVersions(state::StateStore& store) {
     if (at != std::string::npos) out.insert(n.install_version.substr(at + 1));
   }
   return out;
+}
+
+Result<std::set<std::string>> pendingInstallVersions(const cluster::Config& config,
+                                                     const std::filesystem::path& state_dir) {
+  const auto& state = config.server.state;
+  if (state.backend == cluster::StateBackend::Etcd) {
+    etcd::Options o;
+    o.ca_file = state.ca_file;
+    auto client = etcd::Client::create(state.endpoints, o);
+    if (!client) return client.error();
+    state::EtcdStore store(std::make_shared<etcd::Client>(std::move(*client)), state.prefix);
+    return pendingInstallVersions(store);
+  }
+  const auto db = state_dir / std::filesystem::path(state.path).filename();
+  std::error_code ec;
+  if (!std::filesystem::exists(db, ec)) return std::set<std::string>{};
+  auto store = state::SqliteStore::open(db);
+  if (!store) return store.error();
+  return pendingInstallVersions(**store);
 }
 
 ImageUpdates::ImageUpdates(const boot::InventorySource& source, state::StateStore& store,

@@ -16,6 +16,7 @@
 //                                  result and the catalog's events (docs/api.md)
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
@@ -44,6 +45,11 @@ class ImageUpdates {
 
 // sha256 (hex) of the versions pending installs name. Code: the store's.
 Result<std::set<std::string>> pendingInstallVersions(state::StateStore& store);
+// The same, from the state store `config` names, for a command run beside `drover serve`
+// (`drover images gc`): the SQLite database in `state_dir` (none yet: no versions), or
+// etcd at server.state.endpoints.
+Result<std::set<std::string>> pendingInstallVersions(const cluster::Config& config,
+                                                     const std::filesystem::path& state_dir);
 
 // "image@<sha256 hex>": what a node's install_version holds once its plan is rendered.
 std::string installVersion(const std::string& image, const std::string& sha256_hex);

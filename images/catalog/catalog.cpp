@@ -441,12 +441,13 @@ Result<GcReport> Catalog::sweep(
   return report;
 }
 
-Result<GcReport> Catalog::gc(const std::vector<ArtifactSpec>& declared) {
+Result<GcReport> Catalog::gc(const std::vector<ArtifactSpec>& declared,
+                             const std::set<std::string>& keep) {
   std::map<std::string, std::chrono::seconds> expire;
   for (const auto& s : declared) expire[store::IndexData::key(s.image, s.kind)] = s.expire;
   const std::int64_t t = now();
   return sweep([&](const store::Entry& e, const store::Version& v) {
-    if (v.pinned) return false;
+    if (v.pinned || keep.contains(v.sha256.hex())) return false;
     auto it = expire.find(store::IndexData::key(e.image, e.kind));
     if (it == expire.end()) return true;  // no longer declared
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(it->second).count();

@@ -160,9 +160,10 @@ class Catalog {
 
   Result<store::IndexData> list() const;
   // Removes unpinned versions unused for longer than their artifact's expire (versions of
-  // artifacts no longer declared go whatever their age unless pinned), then blobs no
-  // version refers to.
-  Result<GcReport> gc(const std::vector<ArtifactSpec>& declared);
+  // artifacts no longer declared go whatever their age unless pinned), except those in
+  // `keep` (sha256 hex of versions pending installs name), then blobs no version refers to.
+  Result<GcReport> gc(const std::vector<ArtifactSpec>& declared,
+                      const std::set<std::string>& keep = {});
   // Forgets every version of an image, pinned or not, and deletes blobs left unreferenced.
   Result<GcReport> remove(const std::string& image);
   // The detached signature a blob was verified with when it was published (raw bytes).

@@ -8,10 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "images/verify/signature.hpp"
 #include "cli/commands.hpp"
 #include "cluster/loader.hpp"
+#include "images/verify/signature.hpp"
+#include "server/image_updates.hpp"
 #include "server/server_files.hpp"
+#include "state/sqlite_store.hpp"
 #include "tests/images/image_server.hpp"
 #include "tests/images/keys.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -38,19 +40,28 @@ class ImagesCliTest : public ::testing::Test {
     ASSERT_TRUE(test::sign(dir_.path(), "release", upstream_ / "os.raw", upstream_ / "os.raw.sig"));
     server_ = std::make_unique<test::ImageServer>(upstream_);
     const std::string d = dir_.path().string();
-    test::writeFile(config_, "server:\n  advertise: 192.0.2.1\n  state: { path: " + d + "/state/state.db }\n"
-                             "networks:\n  - name: lan\n    subnet: 192.0.2.0/24\n"
-                             "trust:\n  keys:\n    release: " + d + "/release.pub\n"
-                             "images:\n"
-                             "  boot-env:\n"
-                             "    kernel: { url: \"" + server_->url("vmlinuz") + "\", sha256: " + sha("kernel bytes") + " }\n"
-                             "    initrd: { path: " + d + "/initrd.img, sha256: " + sha("initrd bytes") + " }\n"
-                             "  os:\n"
-                             "    disk: { url: \"" + server_->url("os.raw") + "\", signature: { url: \"" +
-                             server_->url("os.raw.sig") + "\", key: release } }\n"
-                             "    update: { expire: 1h }\n"
-                             "profiles:\n  os:\n    install: { image: os }\n"
-                             "defaults:\n  profile: os\n");
+    test::writeFile(config_, "server:\n  advertise: 192.0.2.1\n  state: { path: " + d +
+                                 "/state/state.db }\n"
+                                 "networks:\n  - name: lan\n    subnet: 192.0.2.0/24\n"
+                                 "trust:\n  keys:\n    release: " +
+                                 d +
+                                 "/release.pub\n"
+                                 "images:\n"
+                                 "  boot-env:\n"
+                                 "    kernel: { url: \"" +
+                                 server_->url("vmlinuz") + "\", sha256: " + sha("kernel bytes") +
+                                 " }\n"
+                                 "    initrd: { path: " +
+                                 d + "/initrd.img, sha256: " + sha("initrd bytes") +
+                                 " }\n"
+                                 "  os:\n"
+                                 "    disk: { url: \"" +
+                                 server_->url("os.raw") + "\", signature: { url: \"" +
+                                 server_->url("os.raw.sig") +
+                                 "\", key: release } }\n"
+                                 "    update: { expire: 1h }\n"
+                                 "profiles:\n  os:\n    install: { image: os }\n"
+                                 "defaults:\n  profile: os\n");
     target_.config = config_.string();
   }
   int run(const std::function<int(std::ostream&, std::ostream&)>& fn) {
@@ -69,13 +80,16 @@ class ImagesCliTest : public ::testing::Test {
 };
 
 TEST_F(ImagesCliTest, PullListVerifyRmGc) {
-  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesList(target_, false, o, e); }), 0) << err_.str();
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesList(target_, false, o, e); }), 0)
+      << err_.str();
   EXPECT_THAT(out_.str(), HasSubstr("not cached"));
   EXPECT_THAT(out_.str(), HasSubstr("local"));
 
-  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesPull(target_, "os", o, e); }), 0) << err_.str();
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesPull(target_, "os", o, e); }), 0)
+      << err_.str();
   EXPECT_THAT(out_.str(), HasSubstr("os/disk: pulled " + sha(os_).substr(0, 12)));
-  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesPull(target_, "boot-env", o, e); }), 0) << err_.str();
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesPull(target_, "boot-env", o, e); }), 0)
+      << err_.str();
   EXPECT_THAT(out_.str(), HasSubstr("boot-env/kernel: pulled"));
   ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesPull(target_, "os", o, e); }), 0);
   EXPECT_THAT(out_.str(), HasSubstr("already cached"));
@@ -91,7 +105,8 @@ TEST_F(ImagesCliTest, PullListVerifyRmGc) {
   EXPECT_THAT(out_.str(), HasSubstr("boot-env/initrd (local"));
   // A corrupted blob is found.
   const auto blob = dir_.path() / "state/images/blobs/sha256" / sha(os_);
-  std::filesystem::permissions(blob, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+  std::filesystem::permissions(blob, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
   test::writeFile(blob, "tampered");
   EXPECT_EQ(run([&](auto& o, auto& e) { return runImagesVerify(target_, o, e); }), 1);
   EXPECT_THAT(out_.str(), HasSubstr("os/disk@" + sha(os_).substr(0, 12) + ": sha256 is"));
@@ -99,7 +114,8 @@ TEST_F(ImagesCliTest, PullListVerifyRmGc) {
   // Pinned: gc keeps them; rm removes.
   ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesGc(target_, o, e); }), 0);
   EXPECT_THAT(out_.str(), HasSubstr("0 version(s)"));
-  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesRm(target_, "os", o, e); }), 0) << err_.str();
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesRm(target_, "os", o, e); }), 0)
+      << err_.str();
   EXPECT_THAT(out_.str(), HasSubstr("removed os/disk@"));
   EXPECT_FALSE(std::filesystem::exists(blob));
   EXPECT_EQ(run([&](auto& o, auto& e) { return runImagesRm(target_, "os", o, e); }), 1);
@@ -108,18 +124,24 @@ TEST_F(ImagesCliTest, PullListVerifyRmGc) {
 TEST_F(ImagesCliTest, ImportOciWritesTarballAndDisk) {
   const char* src = std::getenv("DROVER_SOURCE_DIR");
   const auto layout = dir_.path() / "layout";
-  ASSERT_EQ(test::run("python3 " + std::string(src ? src : ".") + "/tests/images/make_oci_layout.py " + layout.string() +
-                      " " + (dir_.path() / "img.tar").string()),
-            0);
+  ASSERT_EQ(
+      test::run("python3 " + std::string(src ? src : ".") + "/tests/images/make_oci_layout.py " +
+                layout.string() + " " + (dir_.path() / "img.tar").string()),
+      0);
   ASSERT_EQ(run([&](auto& o, auto& e) {
-              return runImagesImportOci(target_, "node-os", (dir_.path() / "img.tar").string(), true, o, e);
+              return runImagesImportOci(target_, "node-os", (dir_.path() / "img.tar").string(),
+                                        true, o, e);
             }),
             0)
       << err_.str();
   EXPECT_THAT(out_.str(), HasSubstr("node-os: 3 layers -> "));
-  EXPECT_THAT(out_.str(), HasSubstr("disk: { path: " + dir_.path().string() + "/state/images/oci/node-os/disk.raw"));
+  EXPECT_THAT(out_.str(), HasSubstr("disk: { path: " + dir_.path().string() +
+                                    "/state/images/oci/node-os/disk.raw"));
   EXPECT_TRUE(std::filesystem::exists(dir_.path() / "state/images/oci/node-os/rootfs.tar"));
-  EXPECT_EQ(run([&](auto& o, auto& e) { return runImagesImportOci(target_, "x", "/nonexistent", true, o, e); }), 1);
+  EXPECT_EQ(run([&](auto& o, auto& e) {
+              return runImagesImportOci(target_, "x", "/nonexistent", true, o, e);
+            }),
+            1);
 }
 
 TEST_F(ImagesCliTest, ServeOpensUrlArtifactsFromTheCatalogOnFirstUse) {
@@ -139,10 +161,61 @@ TEST_F(ImagesCliTest, ServeOpensUrlArtifactsFromTheCatalogOnFirstUse) {
   // The signature it was verified with is kept for install plans.
   EXPECT_TRUE(server::serveCatalog(c).signatureOf(*Sha256::parse(sha(os_))));
   // Unknown versions and kinds are not found; local files still open.
-  EXPECT_FALSE(server::openImageArtifact(c, *c.findImage("os"), "disk", *Sha256::parse(std::string(64, 'a'))));
+  EXPECT_FALSE(server::openImageArtifact(c, *c.findImage("os"), "disk",
+                                         *Sha256::parse(std::string(64, 'a'))));
   EXPECT_FALSE(server::openImageArtifact(c, *c.findImage("os"), "kernel"));
   ASSERT_TRUE(server::openImageArtifact(c, *c.findImage("boot-env"), "initrd"));
   EXPECT_TRUE(std::filesystem::exists(dir_.path() / "serve-state/images/index.json"));
+}
+
+// `drover images gc` leaves a version that a node is being installed from, even when nothing
+// declares it any more, like the background collection; once the install is over it goes.
+TEST_F(ImagesCliTest, GcKeepsTheVersionAnInstallInProgressUses) {
+  auto loaded = cluster::loadConfigFile(config_.string());
+  ASSERT_TRUE(loaded.ok()) << loaded.errors[0].str();
+  server::setImageStateDir(dir_.path() / "state");
+  ASSERT_TRUE(server::openImageArtifact(*loaded.config, *loaded.config->findImage("os"), "disk"));
+  server::setImageStateDir("");
+  const auto blob = dir_.path() / "state/images/blobs/sha256" / sha(os_);
+  ASSERT_TRUE(std::filesystem::exists(blob));
+  // node-1 is installing from it.
+  {
+    auto store = state::SqliteStore::open(dir_.path() / "state/state.db");
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(
+        state::applyEvent(**store, "node-1", state::NodeEvent::kRegistered, {1, "registered", ""})
+            .ok());
+    ASSERT_TRUE(
+        (*store)
+            ->updateNode(
+                "node-1",
+                [&](const std::optional<state::NodeRecord>& cur) -> Result<state::NodeRecord> {
+                  auto r = *cur;
+                  r.install_version = server::installVersion("os", sha(os_));
+                  return r;
+                },
+                {})
+            .ok());
+  }
+  // The image is no longer declared: the profile installs another one.
+  auto text = test::readFile(config_);
+  text.replace(text.find("  os:\n    disk:"), 5, "  o2:\n");
+  text.replace(text.find("install: { image: os }"), 22, "install: { image: o2 }");
+  test::writeFile(config_, text);
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesGc(target_, o, e); }), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("0 version(s)"));
+  EXPECT_TRUE(std::filesystem::exists(blob));
+  // Installed: nothing holds it.
+  {
+    auto store = state::SqliteStore::open(dir_.path() / "state/state.db");
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(
+        state::applyEvent(**store, "node-1", state::NodeEvent::kInstalled, {2, "installed", ""})
+            .ok());
+  }
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesGc(target_, o, e); }), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("removed os/disk@"));
+  EXPECT_FALSE(std::filesystem::exists(blob));
 }
 
 }  // namespace

@@ -34,8 +34,11 @@ class TokenParser {
  public:
   TokenParser(std::string_view text, Builder& b) : text_(text), b_(b) {
     yaml_parser_initialize(&p_);
-    yaml_parser_set_input_string(&p_, reinterpret_cast<const unsigned char*>(text.data()),
-                                 text.size());
+    // libyaml asserts on a null input even when it is empty (an empty string_view's data()).
+    static constexpr unsigned char kEmpty[] = "";
+    yaml_parser_set_input_string(
+        &p_, text.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(text.data()),
+        text.size());
     for (char c : text) {
       if (static_cast<unsigned char>(c) >= 0x80) ascii_ = false;
       if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++chars_;

@@ -5,12 +5,14 @@
 #   drover_test(NAME <n> LABEL unit|integration|e2e SOURCES ... [DEPS ...] [SERIAL])
 #     GoogleTest binary with tests/support/gtest_main.cpp: a skipped test makes CTest report
 #     the binary as skipped, and fails it under CI=true.
-#   drover_fuzz(NAME <n> SOURCES ... CORPUS <dir> COVERS <source paths> [DEPS ...])
+#   drover_fuzz(NAME <n> SOURCES ... CORPUS <dir> COVERS <source paths> [DEPS ...]
+#               [MUTATIONS <count>])
 #     Fuzz targets always build. With clang and DROVER_LIBFUZZER they link libFuzzer (and
 #     every other target is compiled with -fsanitize=fuzzer-no-link, so coverage reaches
 #     the libraries); otherwise they link tests/support/fuzz_replay_main.cpp, which runs
-#     every file of the corpus through the target. Either way CTest replays the corpus
-#     (label `fuzz`). Each lives in tests/<component>/fuzz/<name>_fuzz.cpp, its corpus in
+#     every file of the corpus through the target, then MUTATIONS (default 10000) inputs
+#     mutated from it at random (a brief blind fuzz in every build, ASan's included).
+#     Either way CTest replays the corpus (label `fuzz`). Each lives in tests/<component>/fuzz/<name>_fuzz.cpp, its corpus in
 #     tests/<component>/fuzz/corpus/. COVERS names the codec's sources (files or
 #     directories, relative to the source tree) for the coverage report of
 #     scripts/fuzz-campaign.sh, which reads build/fuzz/<n>.target.
@@ -78,7 +80,10 @@ function(drover_test)
 endfunction()
 
 function(drover_fuzz)
-  cmake_parse_arguments(A "" "NAME" "SOURCES;DEPS;CORPUS;COVERS" ${ARGN})
+  cmake_parse_arguments(A "" "NAME;MUTATIONS" "SOURCES;DEPS;CORPUS;COVERS" ${ARGN})
+  if(NOT DEFINED A_MUTATIONS)
+    set(A_MUTATIONS 10000)
+  endif()
   add_executable(${A_NAME} ${A_SOURCES})
   drover_apply_flags(${A_NAME})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS})
@@ -93,7 +98,8 @@ function(drover_fuzz)
     add_test(NAME ${A_NAME} COMMAND ${A_NAME} -runs=0 ${A_CORPUS})
   else()
     target_sources(${A_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support/fuzz_replay_main.cpp)
-    add_test(NAME ${A_NAME} COMMAND ${A_NAME} ${A_CORPUS})
+    add_test(NAME ${A_NAME} COMMAND ${A_NAME} --mutations=${A_MUTATIONS} ${A_CORPUS}
+             WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
   endif()
   set_target_properties(${A_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
   set_tests_properties(${A_NAME} PROPERTIES LABELS fuzz)

@@ -66,11 +66,13 @@ void writeCrash() {
   [[maybe_unused]] auto c = ::write(2, "\n", 1);
 }
 
+#ifndef DROVER_REPLAY_SANITIZED
 void onSignal(int sig) {
   writeCrash();
   ::signal(sig, SIG_DFL);
   ::raise(sig);
 }
+#endif
 
 void catchCrashes() {
 #ifdef DROVER_REPLAY_SANITIZED

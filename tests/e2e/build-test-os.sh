@@ -5,7 +5,7 @@
 #   partition 1: FAT, active, syslinux (BIOS) and syslinux.efi as \EFI\BOOT\BOOTX64.EFI
 #                (UEFI): the kernel and an initramfs whose /init is test-os-init.sh
 #                (appended as a second cpio archive over the boot env's, with the overlay
-#                module containerd's snapshotter needs)
+#                module containerd's snapshotter needs and efivarfs for the agent's BootNext)
 #   partition 2: ext4 root with etc/os-release, busybox, the container runtime (containerd,
 #                containerd-shim-runc-v2, ctr, runc and the shared libraries they load) and
 #                an OCI archive of etcd (the host's /usr/bin/etcd) where the join recipes
@@ -40,13 +40,17 @@ if [[ ! -f $deb ]]; then
   mkdir -p "$cache"
   (cd "$cache" && apt-get download -q "linux-image-$kver=$(awk '{print $2}' <<<"$kpkg_line")" >/dev/null)
 fi
-dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" --wildcards "./lib/modules/$kver/kernel/fs/overlayfs/overlay.ko"
+# overlay: containerd's snapshotter; efivarfs: the agent's BootNext on UEFI machines.
+modules=(kernel/fs/overlayfs/overlay.ko kernel/fs/efivarfs/efivarfs.ko)
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" "${modules[@]/#/./lib/modules/$kver/}"
 
-# --- initramfs overlay: /init and the overlay module ----------------------------------
-mkdir -p "$work/overlay/etc/drover-test" "$work/overlay/lib/modules/$kver/kernel/fs/overlayfs"
+# --- initramfs overlay: /init and the kernel modules ----------------------------------
+mkdir -p "$work/overlay/etc/drover-test"
 install -m 0755 "$here/test-os-init.sh" "$work/overlay/init"
-cp "$work/lib/modules/$kver/kernel/fs/overlayfs/overlay.ko" "$work/overlay/lib/modules/$kver/kernel/fs/overlayfs/"
-echo "kernel/fs/overlayfs/overlay.ko" > "$work/overlay/etc/drover-test/modules.order"
+for m in "${modules[@]}"; do
+  install -D -m 0644 "$work/lib/modules/$kver/$m" "$work/overlay/lib/modules/$kver/$m"
+done
+printf '%s\n' "${modules[@]}" > "$work/overlay/etc/drover-test/modules.order"
 (cd "$work/overlay" && find . | sort | cpio -o -H newc --quiet | gzip -n) > "$work/overlay.cpio.gz"
 cat "$bootenv/initrd.img" "$work/overlay.cpio.gz" > "$work/initrd.img"
 

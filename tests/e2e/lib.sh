@@ -94,26 +94,137 @@ e2e_disk() {
 # where a blank disk falls through to the network and an installed one boots directly.
 # The serial console goes to $E2E_DIR/NAME.console; the QEMU pid is in E2E_LAST_PID.
 e2e_qemu() {
-  local name=$1 fw=$2 mac=$3 tap=$4 disk=$5 order=${6:-net-first}
-  local net_index=1 disk_index=2 rom=""
-  [[ $order == disk-first ]] && net_index=2 disk_index=1
+  local name=$1 order=${6:-net-first}
+  e2e_qemu_args "$@"
+  local devices=("${E2E_QEMU_NET_FIRST[@]}")
+  [[ $order == disk-first ]] && devices=("${E2E_QEMU_DISK_FIRST[@]}")
+  : >"$E2E_DIR/$name.console"
+  e2e_bg "$E2E_DIR/$name.qemu.log" "${E2E_QEMU_CMD[@]}" -no-reboot \
+    -serial "file:$E2E_DIR/$name.console" "${devices[@]}"
+}
+
+# e2e_qemu_args NAME FIRMWARE MAC TAP DISK: the machine's QEMU command line without its
+# console and boot order (E2E_QEMU_CMD), and the NIC and disk devices for each boot order
+# (E2E_QEMU_NET_FIRST, E2E_QEMU_DISK_FIRST).
+E2E_QEMU_CMD=()
+E2E_QEMU_NET_FIRST=()
+E2E_QEMU_DISK_FIRST=()
+e2e_qemu_args() {
+  local name=$1 fw=$2 mac=$3 tap=$4 disk=$5 rom=""
   # UEFI machines PXE-boot with OVMF's own network stack (no option ROM), which fetches
   # ipxe.efi over TFTP as real UEFI servers do; E2E_UEFI_PXE=ipxe-rom uses QEMU's iPXE ROM.
   [[ $fw == uefi && ${E2E_UEFI_PXE:-ovmf} == ovmf ]] && rom=",romfile="
-  local args=(-accel tcg -m 1024 -smp 1 -nographic -no-reboot -serial "file:$E2E_DIR/$name.console"
-              -monitor none -display none
-              -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no"
-              -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=$net_index$rom"
-              -drive "file=$disk,if=none,id=d0,format=raw"
-              -device "virtio-blk-pci,drive=d0,bootindex=$disk_index")
+  E2E_QEMU_CMD=(qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic -monitor none -display none
+                -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no"
+                -drive "file=$disk,if=none,id=d0,format=raw")
+  local nic="virtio-net-pci,netdev=n0,mac=$mac" blk="virtio-blk-pci,drive=d0"
+  E2E_QEMU_NET_FIRST=(-device "$nic,bootindex=1$rom" -device "$blk,bootindex=2")
+  E2E_QEMU_DISK_FIRST=(-device "$nic,bootindex=2$rom" -device "$blk,bootindex=1")
   if [[ $fw == uefi ]]; then
     [[ -f $E2E_DIR/$name.vars.fd ]] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$E2E_DIR/$name.vars.fd"
-    args+=(-machine q35
-           -drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
-           -drive "if=pflash,format=raw,unit=1,file=$E2E_DIR/$name.vars.fd")
+    E2E_QEMU_CMD+=(-machine q35
+                   -drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
+                   -drive "if=pflash,format=raw,unit=1,file=$E2E_DIR/$name.vars.fd")
   fi
+  E2E_QEMU_CMD+=("${E2E_QEMU_ARGS[@]}")
+}
+
+# e2e_machine NAME FIRMWARE MAC TAP DISK ORDER: a machine for a BMC simulator to power
+# (tests/e2e/qemu_power.py): its spec is $E2E_DIR/NAME.machine.json. Unlike e2e_qemu's, it
+# reboots by itself (no -no-reboot), its console is appended to across power-ons, and its
+# SMBIOS SKU tells the test OS to keep its agent heartbeating (every 2 s, for at most 5
+# minutes) instead of powering off after the join.
+e2e_machine() {
+  local name=$1 order=$6
+  e2e_qemu_args "$@"
   : >"$E2E_DIR/$name.console"
-  e2e_bg "$E2E_DIR/$name.qemu.log" qemu-system-x86_64 "${args[@]}" "${E2E_QEMU_ARGS[@]}"
+  python3 - "$E2E_DIR" "$name" "$order" "${#E2E_QEMU_NET_FIRST[@]}" "${E2E_QEMU_NET_FIRST[@]}" \
+    "${E2E_QEMU_DISK_FIRST[@]}" "${E2E_QEMU_CMD[@]}" \
+    -chardev "file,id=con0,path=$E2E_DIR/$name.console,append=on" -serial chardev:con0 \
+    -smbios type=1,sku=drover-e2e-heartbeats-150 <<'PY'
+import json, sys
+d, name, order, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+rest = sys.argv[5:]
+spec = {"dir": d, "name": name, "order": order, "net_first": rest[:n],
+        "disk_first": rest[n:2 * n], "argv": rest[2 * n:]}
+json.dump(spec, open(f"{d}/{name}.machine.json", "w"), indent=1)
+PY
+  E2E_MACHINES+=("$E2E_DIR/$name.pid")
+}
+E2E_MACHINES=()  # pid files of machines the BMC simulators started (stopped by e2e_cleanup)
+
+# e2e_ipmi_bmc NAME: OpenIPMI's ipmi_sim on 127.0.0.1:623 in the namespace, user
+# admin/secret, powering machine NAME (e2e_machine) through its chassis_control program
+# (qemu_power.py ... ipmi). ipmi_sim keeps no boot device of its own: the program stores it,
+# and ipmi_sim always answers the boot flags with the valid bit clear.
+e2e_ipmi_bmc() {
+  local name=$1 sim
+  sim=$(command -v ipmi_sim) || e2e_die "ipmi_sim missing (Debian package openipmi)"
+  mkdir -p "$E2E_DIR/ipmi-state"
+  cat >"$E2E_DIR/ipmi.conf" <<CONF
+name "drover-e2e"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 623
+    priv_limit admin
+    allowed_auths_callback none md2 md5 straight
+    allowed_auths_user none md2 md5 straight
+    allowed_auths_operator none md2 md5 straight
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcdef
+  endlan
+  chassis_control "python3 $(dirname "${BASH_SOURCE[0]}")/qemu_power.py $E2E_DIR/$name.machine.json ipmi"
+  user 2 true "admin" "secret" admin 10 none md2 md5 straight
+CONF
+  printf 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n' \
+    >"$E2E_DIR/ipmi.emu"
+  e2e_bg "$E2E_DIR/ipmi_sim.log" "$sim" -c "$E2E_DIR/ipmi.conf" -f "$E2E_DIR/ipmi.emu" \
+    -s "$E2E_DIR/ipmi-state" -n
+}
+
+# e2e_redfish_bmc NAME MODE: tests/power/redfish_mock.py (MODE normal|ignore-boot) on
+# 127.0.0.1:8000 in the namespace, user admin/secret, powering machine NAME through QMP.
+e2e_redfish_bmc() {
+  local name=$1 mode=$2
+  e2e_bg "$E2E_DIR/redfish.log" python3 "$(dirname "${BASH_SOURCE[0]}")/../power/redfish_mock.py" \
+    --port 8000 --mode "$mode" --machine "$E2E_DIR/$name.machine.json" --log "$E2E_DIR/redfish.requests"
+  for _ in $(seq 1 50); do [[ -s $E2E_DIR/redfish.log ]] && return 0; sleep 0.1; done
+  cat "$E2E_DIR/redfish.log" >&2
+  e2e_die "the Redfish simulator did not start"
+}
+
+# e2e_bmc_credentials NAME: the credentials entry NAME (admin/secret) in the state directory.
+e2e_bmc_credentials() {
+  (umask 077 && printf '%s: { username: admin, password: secret }\n' "$1" >"$E2E_DIR/state/bmc-credentials.yaml")
+}
+
+# e2e_events NODE PHASE [SINCE_MS]: how many entries of PHASE the node's timeline has (since).
+e2e_events() {
+  e2e_api "/v1/nodes/$1/events" | python3 -c '
+import json, sys
+print(sum(1 for e in json.load(sys.stdin) if e["phase"] == sys.argv[1] and e["ts"] >= int(sys.argv[2])))' "$2" "${3:-0}"
+}
+
+# e2e_wait_event NODE PHASE SINCE_MS [SECONDS] [TEXT]: waits for an entry of PHASE (whose
+# message contains TEXT) since SINCE_MS; prints its time (Unix ms).
+e2e_wait_event() {
+  local node=$1 phase=$2 since=$3 limit=${4:-600} text=${5:-} ts
+  local deadline=$((SECONDS + limit))
+  while :; do
+    ts=$(e2e_api "/v1/nodes/$node/events" 2>/dev/null | python3 -c '
+import json, sys
+phase, since, text = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ts = [e["ts"] for e in json.load(sys.stdin)
+      if e["phase"] == phase and e["ts"] >= since and text in e["message"]]
+print(ts[0] if ts else "")' "$phase" "$since" "$text" 2>/dev/null || true)
+    [[ -n $ts ]] && { echo "$ts"; return 0; }
+    if ((SECONDS >= deadline)); then
+      e2e_log "console of $node (last 40 lines):"
+      tail -n 40 "$E2E_DIR/$node.console" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' >&2
+      e2e_die "$node: no $phase on its timeline after ${limit}s"
+    fi
+    sleep 0.5
+  done
 }
 
 # e2e_wait_console NAME REGEX [SECONDS]: waits for a console line; prints the console
@@ -271,6 +382,10 @@ e2e_kill() {
 e2e_cleanup() {
   local rc=${1:-$?}
   ((${#E2E_PIDS[@]})) && e2e_kill "${E2E_PIDS[@]}"
+  local pidfile pid
+  for pidfile in "${E2E_MACHINES[@]}"; do
+    pid=$(cat "$pidfile" 2>/dev/null) && kill "$pid" 2>/dev/null || true
+  done
   local ns
   for ns in "${E2E_EXTRA_NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   [[ -n $E2E_NS ]] && ip netns del "$E2E_NS" 2>/dev/null

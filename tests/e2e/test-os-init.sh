@@ -6,6 +6,9 @@
 # containerd (from the root: containerd, the runc shim, runc), runs the join recipe and
 # reports `joined`. When the recipe left containers running (etcd-member, etcd-proxy) it
 # stays up, serving them, until the test powers it off; otherwise it powers off.
+# A machine whose SMBIOS SKU is drover-e2e-heartbeats-N (a machine a BMC simulator powers)
+# keeps its agent heartbeating every 2 s, N times, as the installed OS of a real node does:
+# a reinstall request in a heartbeat's answer makes the agent set BootNext and reboot.
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
@@ -50,13 +53,23 @@ in_root() { chroot $r /bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 # the small root keeps free, and the machine is not rebooted with it.
 mkdir -p $r/var/lib/drover/etcd
 mount -t tmpfs -o mode=0700 tmpfs $r/var/lib/drover/etcd
+# UEFI boot variables, for the agent's BootNext.
+[ -d /sys/firmware/efi ] && mount -t efivarfs efivarfs $r/sys/firmware/efi/efivars
+
+beats="--max-heartbeats 1"
+sku=$(cat /sys/class/dmi/id/product_sku 2>/dev/null)
+case $sku in
+  drover-e2e-heartbeats-*)
+    beats="--heartbeat-interval 2 --max-heartbeats ${sku#drover-e2e-heartbeats-}"
+    echo "drover-test-os: the agent heartbeats ($beats)" ;;
+esac
 
 unit=$r/etc/systemd/system/drover-agent.service
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit" 2>/dev/null)
 [ -n "$exec_start" ] || { echo "drover-test-os: no drover-agent unit in the installed root"; poweroff -f; }
 t0=$(cut -d' ' -f1 /proc/uptime)
-# shellcheck disable=SC2086 # ExecStart is split into words, as systemd does
-if in_root $exec_start --max-heartbeats 1; then
+# shellcheck disable=SC2086 # ExecStart is split into words, as systemd does; so is $beats
+if in_root $exec_start $beats; then
   echo "drover-test-os: join done ($(cut -d' ' -f1 /proc/uptime) s uptime, agent started at $t0 s)"
 else
   echo "drover-test-os: join failed"

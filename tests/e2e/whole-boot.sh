@@ -12,6 +12,20 @@
 # network GRUB, whose grub.cfg (TFTP) chainloads \EFI\BOOT\BOOTX64.EFI from the disk. The
 # seconds from the script (and the grub.cfg) being served to the disk's OS being up are
 # printed for each disk boot. E2E_UEFI_ORDER=disk-first boots UEFI machines disk first.
+#
+# Then a BMC simulator powers the machine (E2E_BMC; default ipmi for bios, redfish-ignore-boot
+# for uefi; none: a third power-on by hand that must boot the disk again, no reinstall):
+#   ipmi                 OpenIPMI's ipmi_sim, its chassis_control program starting and
+#                        stopping QEMU (tests/e2e/qemu_power.py)
+#   redfish[-ignore-boot] tests/power/redfish_mock.py driving QEMU through QMP; in
+#                        ignore-boot mode it acknowledges the boot override and drops it
+# `drover power on` boots the installed disk (UEFI: disk first in the boot order, so only
+# BootNext can bring it to the network), the agent heartbeats, then `drover reinstall
+# --power`: the machine installs again and joins again with nobody touching it. A BMC that
+# does not keep the override (ipmi_sim never reports the boot flags valid; the lying
+# Redfish mode) is caught by the read-back and the node's agent is asked instead: it sets
+# BootNext (UEFI) and reboots. The timings from the request to the network, the install and
+# the join are printed; `drover power off` ends it.
 # Exit 77 (skipped) when the boot environment or a tool is missing.
 set -euo pipefail
 fw=$1 drover=$2 bootenv=$3 image=$4
@@ -28,6 +42,21 @@ order=net-first
 [[ $fw == uefi ]] && order=${E2E_UEFI_ORDER:-net-first}
 want_grub=0
 [[ $fw == uefi && $order == net-first ]] && want_grub=1
+bmc=${E2E_BMC:-}
+[[ -n $bmc ]] || { [[ $fw == bios ]] && bmc=ipmi || bmc=redfish-ignore-boot; }
+bmc_decl=""
+case $bmc in
+  none) ;;
+  ipmi) bmc_decl='bmc: { driver: ipmi, address: "127.0.0.1:623", credentials: e2e }' ;;
+  redfish | redfish-ignore-boot)
+    bmc_decl='bmc: { driver: redfish, address: "http://127.0.0.1:8000", credentials: e2e, insecure: true }' ;;
+  *) e2e_die "E2E_BMC=$bmc: none, ipmi, redfish or redfish-ignore-boot" ;;
+esac
+if [[ $bmc == ipmi ]] && ! command -v ipmi_sim >/dev/null; then
+  [[ -n ${CI:-} ]] && e2e_die "ipmi_sim missing (Debian package openipmi)"
+  echo "skipped: ipmi_sim missing (Debian package openipmi)"
+  exit 77
+fi
 E2E_IMAGE=$image
 e2e_config "$E2E_DIR/cluster.yaml" "$bootenv"
 cat >> "$E2E_DIR/cluster.yaml" <<YAML
@@ -44,7 +73,9 @@ nodes:
     mac: $mac
     ip: 192.0.2.10
     profile: node
+    $bmc_decl
 YAML
+e2e_bmc_credentials e2e
 e2e_serve "$drover" "$E2E_DIR/cluster.yaml"
 node_state() { e2e_node_state "$node"; }
 trap 'rc=$?; ((rc)) && e2e_show_failure "$node"; e2e_cleanup $rc' EXIT
@@ -89,15 +120,20 @@ grep -aq 'drover-test-os: join done' "$E2E_DIR/$node.console" || { tail -n 40 "$
 [[ $(node_state) == joined ]] || e2e_die "node is $(node_state), want joined"
 e2e_check_runtime "$node"
 
-e2e_log "power on #3: an installed machine boots its disk again, no reinstall"
-e2e_qemu "$node" "$fw" "$mac" tap0 "$disk" "$order"
-qpid=$E2E_LAST_PID
-disk_boot
-e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
-e2e_wait_exit "$qpid" "$node"
-[[ $(node_state) == joined ]] || e2e_die "node is $(node_state) after a third power-on, want joined"
-installs=$(e2e_api "/v1/nodes/$node/events" | python3 -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin) if e["phase"]=="install_started"))')
-[[ $installs == 1 ]] || e2e_die "installed $installs times, want once"
+if [[ $bmc == none ]]; then
+  e2e_log "power on #3: an installed machine boots its disk again, no reinstall"
+  e2e_qemu "$node" "$fw" "$mac" tap0 "$disk" "$order"
+  qpid=$E2E_LAST_PID
+  disk_boot
+  e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
+  e2e_wait_exit "$qpid" "$node"
+  [[ $(node_state) == joined ]] || e2e_die "node is $(node_state) after a third power-on, want joined"
+  installs=$(e2e_events "$node" install_started)
+  [[ $installs == 1 ]] || e2e_die "installed $installs times, want once"
+else
+  # shellcheck source=tests/e2e/power-reinstall.sh
+  source "$here/power-reinstall.sh"
+fi
 
 e2e_timeline "$node"
 [[ $fw == bios ]] && e2e_ui_snapshot "$node"

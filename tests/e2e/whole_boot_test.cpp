@@ -31,7 +31,12 @@ class WholeBoot : public ::testing::Test {
     bin_ = env("DROVER_BINARY_DIR");
     ASSERT_FALSE(src_.empty() || bin_.empty());
     const auto bootenv = bin_ + "/boot-env";
-    if (!fs::exists(bootenv + "/initrd.img")) {
+    // Built again when the agent it carries changed since: an older agent would install
+    // and join, but not act on what it learned since (a heartbeat's reinstall request).
+    const auto agent = bin_ + "/bin/drover-agent";
+    if (!fs::exists(bootenv + "/initrd.img") ||
+        (fs::exists(agent) &&
+         fs::last_write_time(agent) > fs::last_write_time(bootenv + "/initrd.img"))) {
       ASSERT_EQ(run(src_ + "/images/boot-env/build.sh " + bootenv + " --agent " + bin_ +
                     "/bin/drover-agent"),
                 0)
@@ -60,26 +65,34 @@ class WholeBoot : public ::testing::Test {
     EXPECT_EQ(rc, 0) << name << " scenario failed (console and log above)";
   }
 
-  // The test OS image is rebuilt when the scripts it is made from changed since.
+  // The test OS image is rebuilt when the scripts it is made from, or the boot environment
+  // whose kernel and initramfs it boots, changed since.
   bool olderThanItsInputs(const std::string& image) const {
     const auto built = fs::last_write_time(image);
     for (const char* input : {"build-test-os.sh", "test-os-init.sh"}) {
       if (fs::last_write_time(src_ + "/tests/e2e/" + input) > built) return true;
     }
-    return false;
+    return fs::last_write_time(bin_ + "/boot-env/initrd.img") > built;
   }
 
   std::string src_;
   std::string bin_;
 };
 
+// Then ipmi_sim powers the machine (QEMU started and stopped by its chassis program):
+// `drover power on`, and `drover reinstall --power`. ipmi_sim never reports the boot
+// override valid, so the read-back catches it and the node's agent is asked instead: it
+// reboots, the network-first BIOS reaches Drover, and the machine installs and joins again.
 TEST_F(WholeBoot, BiosInstallsBootsItsDiskAndJoins) {
   boot("bios");
 }
 
 // OVMF's own PXE fetches ipxe.efi over TFTP, which chains to the per-node script; after the
 // install the NIC is still first: the local script chains Drover's network GRUB, whose
-// grub.cfg starts the disk's EFI loader.
+// grub.cfg starts the disk's EFI loader. Then a Redfish BMC that acknowledges the boot
+// override and drops it powers the machine through QMP, the disk first in its boot order:
+// `drover reinstall --power` catches the lie, the installed OS's agent writes BootNext to
+// the NIC's PXE entry through efivarfs and reboots, and OVMF takes the network.
 TEST_F(WholeBoot, UefiInstallsBootsItsDiskAndJoins) {
   boot("uefi");
 }

@@ -8,11 +8,19 @@ prints its port on the first line of stdout. --mode picks a misbehaviour:
   timeout       accepts connections and never answers
   malformed     answers every GET with a body that is not JSON
 Every request is appended to --log (one "METHOD PATH BODY" line) when given. With
---cert and --key it serves HTTPS with that certificate.
+--cert and --key it serves HTTPS with that certificate. --port picks the port (default: any).
+
+With --machine SPEC the system is a real QEMU machine (tests/e2e/qemu_power.py): its power
+state is whether QEMU runs, On starts it, ForceOff quits it through QMP, GracefulShutdown
+asks the guest (QMP system_powerdown), ForceRestart and PowerCycle reset it (QMP
+system_reset), and a power-on or restart with a Pxe override (Once or Continuous) starts
+the process again with the NIC first, QEMU's boot order being fixed per process. In
+ignore-boot mode the override is never stored, so the machine keeps its own boot order.
 """
 import argparse
 import base64
 import json
+import os
 import ssl
 import sys
 import threading
@@ -30,8 +38,33 @@ def main():
     ap.add_argument("--log", default="")
     ap.add_argument("--cert", default="")
     ap.add_argument("--key", default="")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--machine", default="", help="a QEMU machine spec (tests/e2e/qemu_power.py)")
     args = ap.parse_args()
     state = {"power": "Off", "target": "None", "enabled": "Disabled"}
+    machine = None
+    if args.machine:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+        from qemu_power import QemuMachine
+        machine = QemuMachine(args.machine)
+
+    def power_state():
+        if machine is not None:
+            return "On" if machine.is_on() else "Off"
+        return state["power"]
+
+    def drive(kind):
+        """The reset on the machine; called with the lock held, before the override is used."""
+        net_once = state["enabled"] != "Disabled" and state["target"] == "Pxe"
+        if kind == "On":
+            if not machine.is_on():
+                machine.on("net-first" if net_once else None)
+        elif kind == "ForceOff":
+            machine.off()
+        elif kind == "GracefulShutdown":
+            machine.qmp("system_powerdown")
+        else:
+            machine.cycle(net_once=net_once)
     lock = threading.Lock()
     expected = "Basic " + base64.b64encode(f"{args.user}:{args.password}".encode()).decode()
 
@@ -71,13 +104,14 @@ def main():
             if method == "GET" and self.path == SYSTEM:
                 with lock:
                     return self.reply(200, {
-                        "@odata.id": SYSTEM, "Id": "1", "PowerState": state["power"],
+                        "@odata.id": SYSTEM, "Id": "1", "PowerState": power_state(),
                         "Boot": {"BootSourceOverrideTarget": state["target"],
                                  "BootSourceOverrideEnabled": state["enabled"]},
                         "Actions": {"#ComputerSystem.Reset": {
                             "target": SYSTEM + "/Actions/ComputerSystem.Reset",
                             "ResetType@Redfish.AllowableValues":
-                                ["On", "ForceOff", "ForceRestart", "PowerCycle"]}}})
+                                ["On", "ForceOff", "GracefulShutdown", "ForceRestart",
+                                 "PowerCycle"]}}})
             try:
                 doc = json.loads(body or "{}")
             except ValueError:
@@ -87,12 +121,14 @@ def main():
                 with lock:
                     if kind in ("On", "ForceRestart", "PowerCycle"):
                         state["power"] = "On"
-                    elif kind == "ForceOff":
+                    elif kind in ("ForceOff", "GracefulShutdown"):
                         state["power"] = "Off"
                     else:
                         return self.reply(400, {"error": {"@Message.ExtendedInfo": [
                             {"Message": f"ResetType {kind} is not supported"}]}})
-                    if kind != "ForceOff" and state["enabled"] == "Once":
+                    if machine is not None:
+                        drive(kind)
+                    if kind not in ("ForceOff", "GracefulShutdown") and state["enabled"] == "Once":
                         state["enabled"], state["target"] = "Disabled", "None"
                 return self.reply(204)
             if method == "PATCH" and self.path == SYSTEM:
@@ -113,7 +149,7 @@ def main():
         def do_PATCH(self):
             self.handle_any("PATCH")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     if args.cert:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Sourced by whole-boot.sh once its machine has installed and joined: a BMC simulator takes
+# the machine over and `drover reinstall --power` sends it to the network with nobody
+# touching it. Uses whole-boot.sh's fw, node, mac, disk, bmc and drover.
+
+# The BMC's own boot order: BIOS rack machines boot the network first (an installed one gets
+# Drover's local script, which boots the disk); UEFI disk first, so that only a boot
+# override or BootNext brings it back to the network.
+bmc_order=net-first
+[[ $fw == uefi ]] && bmc_order=disk-first
+e2e_machine "$node" "$fw" "$mac" tap0 "$disk" "$bmc_order"
+case $bmc in
+  ipmi)
+    e2e_ipmi_bmc "$node"
+    for _ in $(seq 1 50); do
+      [[ -n $(e2e_ns ss -Hlun 'sport = :623') ]] && break
+      sleep 0.1
+    done
+    ;;
+  redfish) e2e_redfish_bmc "$node" normal ;;
+  redfish-ignore-boot) e2e_redfish_bmc "$node" ignore-boot ;;
+esac
+cli() { e2e_ns "$drover" "$@" --config "$E2E_DIR/cluster.yaml"; }
+machine_on() { [[ $(python3 "$here/qemu_power.py" "$E2E_DIR/$node.machine.json" status) == on ]]; }
+
+t_on=$(e2e_now_ms)
+e2e_log "power on #3 through the BMC ($bmc, $bmc_order): $(cli power "$node" on 2>&1 | tr '\n' ' ')"
+machine_on || e2e_die "the BMC answered but the machine is not running"
+# The agent reports its runtime on every boot, then heartbeats (every 2 s here).
+t_up=$(e2e_wait_event "$node" runtime_started "$t_on" 600)
+e2e_log "the installed OS's agent is up $(((t_up - t_on) / 1000))s after power on"
+installs=$(e2e_events "$node" install_started)
+[[ $installs == 1 ]] || e2e_die "installed $installs times before the reinstall, want once"
+if [[ $bmc_order == disk-first ]]; then
+  served=$(e2e_events "$node" script_served "$t_on")
+  [[ $served == 0 ]] || e2e_die "a disk-first machine was served $served boot scripts, want none"
+fi
+
+# E2E_REINSTALL=reboot: through the agent directly (`--reboot`), the BMC only powering.
+via=${E2E_REINSTALL:-power}
+t_req=$(e2e_now_ms)
+rc=0
+out=$(cli reinstall "$node" "--$via" 2>&1) || rc=$?
+e2e_log "drover reinstall $node --$via (exit $rc): $(tr '\n' ' ' <<<"$out")"
+t_net=$(e2e_wait_event "$node" handoff "$t_req" 600 "reached the network")
+t_inst=$(e2e_wait_event "$node" install_started "$t_req" 600)
+t_done=$(e2e_wait_event "$node" installed "$t_req" 600)
+t_join=$(e2e_wait_event "$node" joined "$t_req" 600)
+ms() { python3 -c "import sys; print(f'{(int(sys.argv[1]) - int(sys.argv[2])) / 1000:.1f}')" "$1" "$t_req"; }
+e2e_log "handoff ($bmc, $fw): request -> network seen $(ms "$t_net")s, install started $(ms "$t_inst")s, installed $(ms "$t_done")s, joined $(ms "$t_join")s"
+[[ $(node_state) == joined ]] || e2e_die "node is $(node_state) after the reinstall, want joined"
+installs=$(e2e_events "$node" install_started)
+[[ $installs == 2 ]] || e2e_die "installed $installs times, want twice"
+
+# What sent it there: the BMC's override and power cycle, or (the override not read back)
+# the agent's BootNext (UEFI) or plain reboot (BIOS).
+if [[ $via == reboot ]]; then
+  [[ $rc == 0 ]] || e2e_die "reinstall --reboot failed"
+  [[ $(e2e_events "$node" reboot_network "$t_req") == 1 ]] || e2e_die "the agent did not reboot into the network"
+elif [[ $bmc == redfish ]]; then
+  [[ $rc == 0 ]] || e2e_die "reinstall --power failed on a BMC that keeps the override"
+  [[ $(e2e_events "$node" power_failed "$t_req") == 0 ]] || e2e_die "a power step failed"
+else
+  [[ $rc != 0 && $out == *"bmc ignored boot override"* ]] ||
+    e2e_die "the BMC dropped the boot override and reinstall --power did not say so"
+  [[ $(e2e_events "$node" handoff_failed "$t_req") == 1 ]] || e2e_die "no handoff_failed for the BMC"
+  [[ $(e2e_events "$node" reboot_network "$t_req") == 1 ]] || e2e_die "the agent did not reboot into the network"
+fi
+if [[ $fw == uefi && ($via == reboot || $bmc != redfish) ]]; then
+  [[ $(e2e_events "$node" boot_next "$t_req") == 1 ]] || e2e_die "the agent set no BootNext"
+fi
+
+t_off=$(e2e_now_ms)
+e2e_log "power off through the BMC: $(cli power "$node" off 2>&1 | tr '\n' ' ')"
+for _ in $(seq 1 100); do machine_on || break; sleep 0.1; done
+machine_on && e2e_die "the machine still runs after power off"
+e2e_log "machine off $(((($(e2e_now_ms) - t_off)) / 1000))s after the request; power events:"
+sed 's/^/  /' "$E2E_DIR/$node.power.log" >&2

@@ -26,6 +26,8 @@ machine_on() { [[ $(python3 "$here/qemu_power.py" "$E2E_DIR/$node.machine.json" 
 t_on=$(e2e_now_ms)
 e2e_log "power on #3 through the BMC ($bmc, $bmc_order): $(cli power "$node" on 2>&1 | tr '\n' ' ')"
 machine_on || e2e_die "the BMC answered but the machine is not running"
+# Network first: the installed machine reaches its disk through the `local` script.
+[[ $bmc_order == net-first ]] && disk_boot
 # The agent reports its runtime on every boot, then heartbeats (every 2 s here).
 t_up=$(e2e_wait_event "$node" runtime_started "$t_on" 600)
 e2e_log "the installed OS's agent is up $(((t_up - t_on) / 1000))s after power on"

@@ -23,14 +23,22 @@ esac
 cli() { e2e_ns "$drover" "$@" --config "$E2E_DIR/cluster.yaml"; }
 machine_on() { [[ $(python3 "$here/qemu_power.py" "$E2E_DIR/$node.machine.json" status) == on ]]; }
 
+# The machine joins on this boot when it has not yet (BIOS: its first boot from the disk).
+first_join=0
+[[ $(node_state) == joined ]] || first_join=1
 t_on=$(e2e_now_ms)
-e2e_log "power on #3 through the BMC ($bmc, $bmc_order): $(cli power "$node" on 2>&1 | tr '\n' ' ')"
+e2e_log "power on #$((3 - first_join)) through the BMC ($bmc, $bmc_order): $(cli power "$node" on 2>&1 | tr '\n' ' ')"
 machine_on || e2e_die "the BMC answered but the machine is not running"
 # Network first: the installed machine reaches its disk through the `local` script.
 [[ $bmc_order == net-first ]] && disk_boot
 # The agent reports its runtime on every boot, then heartbeats (every 2 s here).
 t_up=$(e2e_wait_event "$node" runtime_started "$t_on" 600)
 e2e_log "the installed OS's agent is up $(((t_up - t_on) / 1000))s after power on"
+if ((first_join)); then
+  e2e_wait_state "$node" joined 300
+  e2e_log "joined after $(since)s"
+  e2e_check_runtime "$node"
+fi
 installs=$(e2e_events "$node" install_started)
 [[ $installs == 1 ]] || e2e_die "installed $installs times before the reinstall, want once"
 if [[ $bmc_order == disk-first ]]; then

@@ -57,7 +57,7 @@ t_inst=$(e2e_wait_event "$node" install_started "$t_req" 600)
 t_done=$(e2e_wait_event "$node" installed "$t_req" 600)
 t_join=$(e2e_wait_event "$node" joined "$t_req" 600)
 ms() { python3 -c "import sys; print(f'{(int(sys.argv[1]) - int(sys.argv[2])) / 1000:.1f}')" "$1" "$t_req"; }
-e2e_log "handoff ($bmc, $fw): request -> network seen $(ms "$t_net")s, install started $(ms "$t_inst")s, installed $(ms "$t_done")s, joined $(ms "$t_join")s"
+e2e_log "handoff (--$via, $bmc, $fw): request -> network seen $(ms "$t_net")s, install started $(ms "$t_inst")s, installed $(ms "$t_done")s, joined $(ms "$t_join")s"
 [[ $(node_state) == joined ]] || e2e_die "node is $(node_state) after the reinstall, want joined"
 installs=$(e2e_events "$node" install_started)
 [[ $installs == 2 ]] || e2e_die "installed $installs times, want twice"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sourced by whole-boot.sh once its machine has installed and joined: a BMC simulator takes
-# the machine over and `drover reinstall --power` sends it to the network with nobody
-# touching it. Uses whole-boot.sh's fw, node, mac, disk, bmc and drover.
+# Sourced by whole-boot.sh once its machine has installed (UEFI: and joined): a BMC
+# simulator takes the machine over, powers it on (a BIOS machine joins on this boot), and
+# `drover reinstall --power` (E2E_REINSTALL=reboot: --reboot) sends it to the network with
+# nobody touching it. Uses whole-boot.sh's fw, node, mac, disk, bmc, drover and disk_boot.
 
 # The BMC's own boot order: BIOS rack machines boot the network first (an installed one gets
 # Drover's local script, which boots the disk); UEFI disk first, so that only a boot

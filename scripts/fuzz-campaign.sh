@@ -12,8 +12,11 @@
 #      (COVERS of drover_fuzz) to <out>/coverage.txt, with llvm-profdata and llvm-cov of
 #      clang's own version.
 #
-#   scripts/fuzz-campaign.sh [--runs N] [--jobs J] [--targets "a b"] [--build DIR]
-#                            [--out DIR] [--no-coverage]
+#   scripts/fuzz-campaign.sh [--runs N] [--jobs J] [--targets "a b"] [--max-time S]
+#                            [--build DIR] [--out DIR] [--no-coverage]
+#
+# --max-time stops each target after S seconds (-max_total_time) even if it has not
+# reached N executions; the report gives the executions it reached.
 #
 # Defaults: 10,000,000 runs per target, jobs = nproc, build dir build-fuzz, output
 # <build>/campaign. Exit status: 0 clean, 1 a target crashed (inputs listed at the end),
@@ -28,33 +31,42 @@ targets=""
 build="build-fuzz"
 out=""
 coverage=1
+max_time=0
 while (($#)); do
   case "$1" in
     --runs) runs=$2; shift ;;
     --jobs) jobs=$2; shift ;;
     --targets) targets=$2; shift ;;
+    --max-time) max_time=$2; shift ;;
     --build) build=$2; shift ;;
     --out) out=$2; shift ;;
     --no-coverage) coverage=0 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "fuzz-campaign: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-[[ $runs =~ ^[0-9]+$ && $jobs =~ ^[0-9]+$ && $jobs -ge 1 ]] || { echo "fuzz-campaign: --runs and --jobs take numbers" >&2; exit 2; }
+[[ $runs =~ ^[0-9]+$ && $jobs =~ ^[0-9]+$ && $jobs -ge 1 && $max_time =~ ^[0-9]+$ ]] ||
+  { echo "fuzz-campaign: --runs, --jobs and --max-time take numbers" >&2; exit 2; }
 ((jobs > $(nproc))) && jobs=$(nproc)
 build=$(realpath -m "$build")
 out=$(realpath -m "${out:-$build/campaign}")
 
 missing() {
-  echo "fuzz-campaign: $1 (Debian packages: scripts/fuzz-packages.txt: apt-get install $(sed 's/#.*//' scripts/fuzz-packages.txt))" >&2
+  echo "fuzz-campaign: $1 (Debian packages: scripts/fuzz-packages.txt: apt-get install --no-install-recommends $(sed "s/#.*//" scripts/fuzz-packages.txt | xargs))" >&2
   [[ ${CI:-} == true ]] && exit 1
   exit 77
 }
 
-# Tools: clang with a working libFuzzer, and llvm-profdata/llvm-cov of the same version.
-command -v clang++ >/dev/null || missing "clang++ not found"
-clang_major=$(clang++ -dumpversion | cut -d. -f1)
+# Tools: the newest clang++-N on PATH (Debian installs several side by side; clang++ is
+# the distribution's default, 14 on Debian 12, too old for Asio's coroutines), else
+# clang++; it must link libFuzzer, and llvm-profdata/llvm-cov of its version must exist.
+cxx=$(compgen -c clang++- | grep -E '^clang\+\+-[0-9]+$' | sort -t- -k2 -n -u | tail -1 || true)
+cxx=${cxx:-clang++}
+command -v "$cxx" >/dev/null || missing "clang++ not found"
+clang_major=$("$cxx" -dumpversion | cut -d. -f1)
+cc=clang-$clang_major
+command -v "$cc" >/dev/null || cc=clang
 tool() {
   local t
   for t in "$1-$clang_major" "/usr/lib/llvm-$clang_major/bin/$1" "$1"; do
@@ -65,8 +77,8 @@ probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
 printf '#include <cstddef>\n#include <cstdint>\nextern "C" int LLVMFuzzerTestOneInput(const uint8_t*, size_t) { return 0; }\n' \
   >"$probe/p.cpp"
-clang++ -fsanitize=fuzzer,address,undefined "$probe/p.cpp" -o "$probe/p" 2>"$probe/err" ||
-  missing "clang++ cannot link libFuzzer: $(head -1 "$probe/err")"
+"$cxx" -fsanitize=fuzzer,address,undefined "$probe/p.cpp" -o "$probe/p" 2>"$probe/err" ||
+  missing "$cxx cannot link libFuzzer: $(head -1 "$probe/err")"
 if ((coverage)); then
   profdata=$(tool llvm-profdata); cov=$(tool llvm-cov)
   [[ -n $profdata && -n $cov ]] || missing "llvm-profdata/llvm-cov for clang $clang_major not found"
@@ -79,7 +91,7 @@ build_jobs=$(( $(nproc) > 1 ? $(nproc) : 1 ))
 # configure DIR extra-cmake-args...: prints the fuzz target names found there.
 configure() {
   local dir=$1; shift
-  cmake -S "$src" -B "$dir" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  cmake -S "$src" -B "$dir" -G Ninja -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDROVER_LIBFUZZER=ON -DDROVER_BUILD_BENCHMARKS=OFF \
     "${launcher[@]}" "$@" >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log" >&2; echo "fuzz-campaign: cmake failed in $dir" >&2; exit 2; }
@@ -96,7 +108,7 @@ if [[ -z $targets ]]; then
 fi
 echo "fuzz-campaign: targets: $targets"
 # Keep going past a target that does not build with this clang (Asio's C++20 coroutines
-# need clang 17 against libstdc++ 12): it is listed as not built, the others run.
+# need clang 16 against libstdc++ 12): it is listed as not built, the others run.
 # shellcheck disable=SC2086
 nice -n 10 cmake --build "$build/fuzz" -j"$build_jobs" --target $targets -- -k 0 \
   >"$build/fuzz.build.log" 2>&1 || true
@@ -112,6 +124,15 @@ fi
 targets=$built
 echo "fuzz-campaign: libFuzzer build in $((SECONDS - t0)) s"
 
+# The coverage build (step 3) runs while the targets fuzz, one compile at a time and niced
+# below the fuzzer, so the report does not wait for a whole second build at the end.
+if ((coverage)); then
+  configure "$build/cov" -DDROVER_SANITIZE=OFF -DDROVER_COVERAGE=ON
+  # shellcheck disable=SC2086
+  nice -n 19 cmake --build "$build/cov" -j1 --target $targets >"$build/cov.build.log" 2>&1 &
+  cov_build=$!
+fi
+
 per_job=$(( (runs + jobs - 1) / jobs ))
 crashed=()
 declare -A execs seconds
@@ -124,6 +145,7 @@ for t in $targets; do
   mkdir -p "$out/corpus/$t" "$out/crashes/$t" "$work"
   args=(-runs="$per_job" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$out/crashes/$t/")
+  ((max_time > 0)) && args+=(-max_total_time="$max_time")
   ((jobs > 1)) && args+=(-jobs="$jobs" -workers="$jobs")
   start=$SECONDS
   echo "fuzz-campaign: $t: $runs runs ($jobs x $per_job) from ${seeds[*]}"
@@ -150,10 +172,9 @@ done
 
 if ((coverage)); then
   t1=$SECONDS
-  configure "$build/cov" -DDROVER_SANITIZE=OFF -DDROVER_COVERAGE=ON
-  # shellcheck disable=SC2086
-  nice -n 10 cmake --build "$build/cov" -j"$build_jobs" --target $targets >"$build/cov.build.log" 2>&1 ||
+  wait "$cov_build" ||
     { tail -40 "$build/cov.build.log" >&2; echo "fuzz-campaign: coverage build failed" >&2; exit 2; }
+  echo "fuzz-campaign: coverage build waited for $((SECONDS - t1)) s"
   report=$out/coverage.txt
   {
     echo "Drover fuzz campaign $(date -u +%FT%TZ), $(git -C "$src" describe --always --dirty 2>/dev/null)"

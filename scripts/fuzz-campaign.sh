@@ -101,7 +101,10 @@ field() { sed -n "s/^$2=//p" "$1"; }
 
 mkdir -p "$build" "$out"
 t0=$SECONDS
-configure "$build/fuzz" -DDROVER_SANITIZE=ON
+# -O1 with line tables (libFuzzer's usual choice: stack traces keep file and line, and
+# the build takes much less than -O2 -g); the coverage build only needs the mapping.
+configure "$build/fuzz" -DDROVER_SANITIZE=ON -DDROVER_DEBUG_LINES_ONLY=ON \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG"
 if [[ -z $targets ]]; then
   targets=$(find "$build/fuzz/fuzz" -maxdepth 1 -name '*.target' -printf '%f\n' | sed 's/\.target$//' |
             sort | tr '\n' ' ')
@@ -127,7 +130,8 @@ echo "fuzz-campaign: libFuzzer build in $((SECONDS - t0)) s"
 # The coverage build (step 3) runs while the targets fuzz, one compile at a time and niced
 # below the fuzzer, so the report does not wait for a whole second build at the end.
 if ((coverage)); then
-  configure "$build/cov" -DDROVER_SANITIZE=OFF -DDROVER_COVERAGE=ON
+  configure "$build/cov" -DDROVER_SANITIZE=OFF -DDROVER_COVERAGE=ON \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O0 -DNDEBUG" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -DNDEBUG"
   # shellcheck disable=SC2086
   nice -n 19 cmake --build "$build/cov" -j1 --target $targets >"$build/cov.build.log" 2>&1 &
   cov_build=$!

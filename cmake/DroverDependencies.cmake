@@ -31,6 +31,12 @@ target_link_libraries(drover_asio INTERFACE Boost::headers Threads::Threads)
 target_compile_definitions(drover_asio INTERFACE
   BOOST_ASIO_NO_DEPRECATED
   BOOST_BEAST_USE_STD_STRING_VIEW)
+# Boost 1.74's Asio recognises coroutines in clang only through the Coroutines TS
+# (__cpp_coroutines, <experimental/coroutine>), which clang no longer offers in C++20 mode:
+# tell it that clang's standard coroutines (<coroutine> of libstdc++) are there.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 14)
+  target_compile_definitions(drover_asio INTERFACE BOOST_ASIO_HAS_CO_AWAIT=1 BOOST_ASIO_HAS_STD_COROUTINE=1)
+endif()
 add_library(drover::asio ALIAS drover_asio)
 
 if(DROVER_BUILD_TESTS)

@@ -110,8 +110,8 @@ if [[ -z $targets ]]; then
             sort | tr '\n' ' ')
 fi
 echo "fuzz-campaign: targets: $targets"
-# Keep going past a target that does not build with this clang (Asio's C++20 coroutines
-# need clang 16 against libstdc++ 12): it is listed as not built, the others run.
+# Keep going past a target that does not build with this clang: it is listed as not
+# built, the others run.
 # shellcheck disable=SC2086
 nice -n 10 cmake --build "$build/fuzz" -j"$build_jobs" --target $targets -- -k 0 \
   >"$build/fuzz.build.log" 2>&1 || true

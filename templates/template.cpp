@@ -144,7 +144,7 @@ Result<Template> Template::parse(std::string name, std::string text, Escape esca
   km::parser<std::string> parser{text, internal, *root, error};
   if (!error.empty()) return makeError("template_syntax", name + ": " + error);
   auto compiled = std::make_shared<Compiled>(text, escape);
-  return Template(std::move(name), std::move(text), escape, std::move(root), std::move(compiled));
+  return Template(std::move(name), std::move(text), std::move(root), std::move(compiled));
 }
 
 std::vector<MissingName> Template::missingNames(const Json& data) const {

@@ -55,14 +55,15 @@ class Template {
  private:
   using Component = kainjow::mustache::component<std::string>;
   struct Compiled;  // the renderer, parsed once and shared by copies of this Template
-  Template(std::string name, std::string text, Escape escape, std::shared_ptr<Component> root,
+  Template(std::string name, std::string text, std::shared_ptr<Component> root,
            std::shared_ptr<Compiled> compiled)
-      : name_(std::move(name)), text_(std::move(text)), escape_(escape), root_(std::move(root)),
+      : name_(std::move(name)),
+        text_(std::move(text)),
+        root_(std::move(root)),
         compiled_(std::move(compiled)) {}
 
   std::string name_;
   std::string text_;
-  Escape escape_;
   std::shared_ptr<Component> root_;  // kainjow's parse tree, walked by missingNames()
   std::shared_ptr<Compiled> compiled_;
 };

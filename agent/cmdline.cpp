@@ -80,10 +80,17 @@ namespace {
 constexpr std::size_t kMaxApiUrls = 16;
 
 Result<std::string> checkApiUrl(std::string url) {
-  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
+  const std::size_t scheme = url.rfind("https://", 0) == 0  ? 8
+                             : url.rfind("http://", 0) == 0 ? 7
+                                                            : 0;
+  if (scheme == 0) {
     return makeError("bad_api", "drover.api must start with https:// or http://: " + url);
   }
-  while (!url.empty() && url.back() == '/') url.pop_back();
+  // Trailing slashes go, the scheme's own stay: "https:///" has no host, it is not "https:".
+  while (url.size() > scheme && url.back() == '/') url.pop_back();
+  if (url.size() == scheme || url[scheme] == '/') {
+    return makeError("bad_api", "drover.api has no host: " + url);
+  }
   return url;
 }
 

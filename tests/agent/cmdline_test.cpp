@@ -74,6 +74,12 @@ TEST(Cmdline, MissingOrBadValuesAreClearErrors) {
   EXPECT_EQ(missing_token.error().code, "missing_token");
 
   EXPECT_EQ(parseKernelCmdline("drover.api=ftp://x drover.token=t").error().code, "bad_api");
+  // No host: trailing slashes are stripped, never the scheme's own (found by agent_cmdline_fuzz).
+  for (const char* url : {"https://", "https:///", "http:////", "https:///192.0.2.1"}) {
+    auto r = parseKernelCmdline(std::string("drover.api=") + url + " drover.token=t");
+    ASSERT_FALSE(r.ok()) << url;
+    EXPECT_EQ(r.error().code, "bad_api") << url;
+  }
   EXPECT_EQ(parseKernelCmdline("drover.api=https://x drover.token=t drover.ca=sha256:abc")
                 .error().code, "bad_ca");
   EXPECT_EQ(parseKernelCmdline("drover.api=https://x drover.token=t drover.ca=sha256:" +

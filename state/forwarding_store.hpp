@@ -45,6 +45,14 @@ class ForwardingStore : public StateStore {
   Result<std::size_t> purgeExpiredTokens(std::int64_t now_ms) override {
     return inner_->purgeExpiredTokens(now_ms);
   }
+  Result<std::optional<HandoffRecord>> updateHandoff(const std::string& node,
+                                                     const HandoffFn& fn) override {
+    return inner_->updateHandoff(node, fn);
+  }
+  Result<std::optional<HandoffRecord>> getHandoff(const std::string& node) override {
+    return inner_->getHandoff(node);
+  }
+  Result<std::vector<HandoffRecord>> listHandoffs() override { return inner_->listHandoffs(); }
 
  protected:
   StateStore& inner() { return *inner_; }

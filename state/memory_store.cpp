@@ -77,6 +77,7 @@ drover::Status MemoryStore::removeNode(const std::string& name) {
   std::lock_guard lock(mu_);
   nodes_.erase(name);
   timelines_.erase(name);
+  handoffs_.erase(name);
   return {};
 }
 
@@ -105,6 +106,36 @@ Result<std::size_t> MemoryStore::purgeExpiredTokens(std::int64_t now_ms) {
   std::size_t n =
       std::erase_if(tokens_, [&](const auto& kv) { return kv.second.expires_ms < now_ms; });
   return n;
+}
+
+Result<std::optional<HandoffRecord>> MemoryStore::updateHandoff(const std::string& node,
+                                                                const HandoffFn& fn) {
+  std::lock_guard lock(mu_);
+  std::optional<HandoffRecord> current;
+  if (auto it = handoffs_.find(node); it != handoffs_.end()) current = it->second;
+  auto next = fn(current);
+  if (!next) return next.error();
+  if (*next) {
+    (*next)->node = node;
+    handoffs_[node] = **next;
+  } else {
+    handoffs_.erase(node);
+  }
+  return next;
+}
+
+Result<std::optional<HandoffRecord>> MemoryStore::getHandoff(const std::string& node) {
+  std::lock_guard lock(mu_);
+  auto it = handoffs_.find(node);
+  if (it == handoffs_.end()) return std::optional<HandoffRecord>();
+  return std::optional<HandoffRecord>(it->second);
+}
+
+Result<std::vector<HandoffRecord>> MemoryStore::listHandoffs() {
+  std::lock_guard lock(mu_);
+  std::vector<HandoffRecord> out;
+  for (const auto& [node, h] : handoffs_) out.push_back(h);
+  return out;
 }
 
 }  // namespace drover::state

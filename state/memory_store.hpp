@@ -26,6 +26,10 @@ class MemoryStore final : public StateStore {
   Result<std::optional<TokenRecord>> takeToken(const std::string& hash) override;
   Result<bool> claimToken(const TokenRecord& token) override;
   Result<std::size_t> purgeExpiredTokens(std::int64_t now_ms) override;
+  Result<std::optional<HandoffRecord>> updateHandoff(const std::string& node,
+                                                     const HandoffFn& fn) override;
+  Result<std::optional<HandoffRecord>> getHandoff(const std::string& node) override;
+  Result<std::vector<HandoffRecord>> listHandoffs() override;
 
  private:
   std::optional<NodeRecord> findIf(const std::function<bool(const NodeRecord&)>& pred);
@@ -34,6 +38,7 @@ class MemoryStore final : public StateStore {
   std::map<std::string, NodeRecord> nodes_;
   std::map<std::string, std::vector<TimelineEntry>> timelines_;
   std::map<std::string, TokenRecord> tokens_;
+  std::map<std::string, HandoffRecord> handoffs_;
 };
 
 }  // namespace drover::state

@@ -84,8 +84,25 @@ Status toVersion2(sqlite3* db) {
   return exec(db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', '2')");
 }
 
+Status toVersion3(sqlite3* db) {
+  if (auto st = exec(db, R"sql(
+CREATE TABLE IF NOT EXISTS handoffs(
+  node TEXT PRIMARY KEY,
+  method TEXT NOT NULL,
+  attempt INTEGER NOT NULL DEFAULT 1,
+  id TEXT NOT NULL DEFAULT '',
+  mac TEXT NOT NULL DEFAULT '',
+  requested INTEGER NOT NULL,
+  deadline INTEGER NOT NULL,
+  delivered INTEGER NOT NULL DEFAULT 0,
+  rebooting INTEGER NOT NULL DEFAULT 0))sql");
+      !st)
+    return st;
+  return exec(db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', '3')");
+}
+
 // Step i brings version i + 1 to version i + 2.
-constexpr Status (*kMigrations[])(sqlite3*) = {toVersion2};
+constexpr Status (*kMigrations[])(sqlite3*) = {toVersion2, toVersion3};
 static_assert(std::size(kMigrations) + 1 == kSchemaVersion);
 
 Result<bool> hasTable(sqlite3* db, const char* name) {

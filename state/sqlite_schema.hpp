@@ -7,6 +7,7 @@
 //           | table says schema_version 1, user_version is 0 (taken as version 1)
 //      1    | nodes, timeline, tokens, meta (capture columns possibly missing)
 //      2    | version 1 with every capture column, and tokens indexed by expiry
+//      3    | version 2 and the handoffs table (nodes sent to the network for a reinstall)
 //
 // openSchema() creates a new database at kSchemaVersion. An older one is first copied
 // beside itself (VACUUM INTO "<db>.v<from>.bak"), then migrated in one transaction: it is
@@ -23,7 +24,7 @@ struct sqlite3;
 
 namespace drover::state {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct SchemaOutcome {
   int from = 0;                  // the version found (0: a new database)

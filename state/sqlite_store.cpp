@@ -17,6 +17,10 @@ constexpr const char* kNodeColumns =
     "credential_hash, "
     "capture, capture_image, capture_token_hash FROM nodes ";
 
+constexpr const char* kHandoffColumns =
+    "SELECT node, method, attempt, id, mac, requested, deadline, delivered, rebooting FROM "
+    "handoffs ";
+
 }  // namespace
 
 // The connection's prepared statements, kept for its life: preparing a statement costs more
@@ -111,6 +115,20 @@ NodeRecord readNode(const Stmt& s) {
   r.capture_image = s.text(10);
   r.capture_token_hash = s.text(11);
   return r;
+}
+
+HandoffRecord readHandoff(const Stmt& s) {
+  HandoffRecord h;
+  h.node = s.text(0);
+  h.method = s.text(1);
+  h.attempt = static_cast<int>(s.integer(2));
+  h.id = s.text(3);
+  h.mac = s.text(4);
+  h.requested_ms = s.integer(5);
+  h.deadline_ms = s.integer(6);
+  h.delivered = s.integer(7) != 0;
+  h.rebooting = s.integer(8) != 0;
+  return h;
 }
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back unless committed.
@@ -315,7 +333,8 @@ drover::Status SqliteStore::removeNode(const std::string& name) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   for (const char* sql :
-       {"DELETE FROM nodes WHERE name = ?1", "DELETE FROM timeline WHERE node = ?1"}) {
+       {"DELETE FROM nodes WHERE name = ?1", "DELETE FROM timeline WHERE node = ?1",
+        "DELETE FROM handoffs WHERE node = ?1"}) {
     Stmt s(*stmts_, sql);
     s.bind(1, name);
     if (s.step() != SQLITE_DONE) return s.error();
@@ -369,6 +388,58 @@ Result<std::size_t> SqliteStore::purgeExpiredTokens(std::int64_t now_ms) {
   s.bind(1, now_ms);
   if (s.step() != SQLITE_DONE) return s.error();
   return static_cast<std::size_t>(sqlite3_changes(db_));
+}
+
+Result<std::optional<HandoffRecord>> SqliteStore::handoffOf(const std::string& node) {
+  Stmt s(*stmts_, std::string(kHandoffColumns) + "WHERE node = ?1");
+  s.bind(1, node);
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) return std::optional<HandoffRecord>(readHandoff(s));
+  if (rc == SQLITE_DONE) return std::optional<HandoffRecord>();
+  return s.error();
+}
+
+Result<std::optional<HandoffRecord>> SqliteStore::updateHandoff(const std::string& node,
+                                                                const HandoffFn& fn) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  if (!tx.ok()) return makeError("store_error", sqlite3_errmsg(db_));
+  auto current = handoffOf(node);
+  if (!current) return current.error();
+  auto next = fn(*current);
+  if (!next) return next.error();
+  if (*next) {
+    auto& h = **next;
+    h.node = node;
+    Stmt s(*stmts_,
+           "INSERT OR REPLACE INTO handoffs(node, method, attempt, id, mac, requested, deadline, "
+           "delivered, rebooting) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    s.bind(1, node).bind(2, h.method).bind(3, std::int64_t{h.attempt}).bind(4, h.id).bind(5, h.mac);
+    s.bind(6, h.requested_ms).bind(7, h.deadline_ms);
+    s.bind(8, std::int64_t{h.delivered ? 1 : 0}).bind(9, std::int64_t{h.rebooting ? 1 : 0});
+    if (s.step() != SQLITE_DONE) return s.error();
+  } else {
+    Stmt s(*stmts_, "DELETE FROM handoffs WHERE node = ?1");
+    s.bind(1, node);
+    if (s.step() != SQLITE_DONE) return s.error();
+  }
+  if (auto st = tx.commit(); !st) return st.error();
+  return next;
+}
+
+Result<std::optional<HandoffRecord>> SqliteStore::getHandoff(const std::string& node) {
+  std::lock_guard lock(mu_);
+  return handoffOf(node);
+}
+
+Result<std::vector<HandoffRecord>> SqliteStore::listHandoffs() {
+  std::lock_guard lock(mu_);
+  Stmt s(*stmts_, std::string(kHandoffColumns) + "ORDER BY node");
+  std::vector<HandoffRecord> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(readHandoff(s));
+  if (rc != SQLITE_DONE) return s.error();
+  return out;
 }
 
 }  // namespace drover::state

@@ -38,11 +38,16 @@ class SqliteStore final : public StateStore {
   Result<std::optional<TokenRecord>> takeToken(const std::string& hash) override;
   Result<bool> claimToken(const TokenRecord& token) override;
   Result<std::size_t> purgeExpiredTokens(std::int64_t now_ms) override;
+  Result<std::optional<HandoffRecord>> updateHandoff(const std::string& node,
+                                                     const HandoffFn& fn) override;
+  Result<std::optional<HandoffRecord>> getHandoff(const std::string& node) override;
+  Result<std::vector<HandoffRecord>> listHandoffs() override;
 
  private:
   explicit SqliteStore(sqlite3* db);
   drover::Status exec(const char* sql);
   Result<std::optional<NodeRecord>> queryOne(const char* sql, const std::string& key);
+  Result<std::optional<HandoffRecord>> handoffOf(const std::string& node);  // under mu_
   drover::Status insertTimeline(const std::string& name, const std::vector<TimelineEntry>& entries);
 
   std::mutex mu_;

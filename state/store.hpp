@@ -1,4 +1,5 @@
-// Durable node state: records, the per-node boot timeline, and hashed tokens.
+// Durable node state: records, the per-node boot timeline, hashed tokens, and the handoffs
+// of nodes sent to the network for a reinstall.
 // Implementations: SqliteStore (the default, WAL, durable before a call returns),
 // EtcdStore (state/etcd/store.hpp: shared by several replicas) and MemoryStore (tests). All
 // pass the suite in tests/state/store_conformance.hpp.
@@ -47,6 +48,23 @@ struct TokenRecord {
   std::int64_t expires_ms = 0;
 };
 
+// A node sent to the network for a pending reinstall (server/handoff.hpp): at most one per
+// node, shared by the replicas so that any of them answers the node's agent and watches the
+// deadline.
+struct HandoffRecord {
+  std::string node{};
+  std::string method{};           // "bmc" or "agent": the method under way
+  int attempt = 0;                // 1: the first method, 2: the other one after it failed
+  std::string id{};               // the agent's request (method agent), named in its reports
+  std::string mac{};              // the NIC the agent boots from
+  std::int64_t requested_ms = 0;  // Unix ms the method was asked (or the agent rebooted)
+  std::int64_t deadline_ms = 0;   // heard from on the network by then; 0: not due yet
+  bool delivered = false;         // a heartbeat answer carried the agent's request
+  bool rebooting = false;         // the agent reported that it reboots into the network
+
+  friend bool operator==(const HandoffRecord&, const HandoffRecord&) = default;
+};
+
 class StateStore {
  public:
   virtual ~StateStore() = default;
@@ -73,7 +91,8 @@ class StateStore {
   // (the node table and the dashboard's overview).
   virtual Result<std::map<std::string, TimelineEntry>> lastEvents() = 0;
 
-  virtual drover::Status removeNode(const std::string& name) = 0;  // record and timeline
+  // Record, timeline and handoff.
+  virtual drover::Status removeNode(const std::string& name) = 0;
 
   virtual drover::Status putToken(const TokenRecord& token) = 0;
   // Single use: returns the record and deletes it in one transaction; nullopt when absent.
@@ -84,6 +103,18 @@ class StateStore {
   virtual Result<bool> claimToken(const TokenRecord& token) = 0;
   // Drops tokens that expired before `now_ms`; returns how many.
   virtual Result<std::size_t> purgeExpiredTokens(std::int64_t now_ms) = 0;
+
+  // Atomic read-modify-write of a node's handoff: `fn` gets the current one (nullopt if
+  // none) and returns the new one, nullopt to remove it, or an error (then nothing is
+  // written and the error is returned). Of callers racing on one handoff, in this process
+  // or in other replicas, each sees the others' writes: `fn` may run again. Returns what
+  // was written.
+  using HandoffFn =
+      std::function<Result<std::optional<HandoffRecord>>(const std::optional<HandoffRecord>&)>;
+  virtual Result<std::optional<HandoffRecord>> updateHandoff(const std::string& node,
+                                                             const HandoffFn& fn) = 0;
+  virtual Result<std::optional<HandoffRecord>> getHandoff(const std::string& node) = 0;
+  virtual Result<std::vector<HandoffRecord>> listHandoffs() = 0;  // by node
 };
 
 // Unix time in milliseconds (the default clock for records).

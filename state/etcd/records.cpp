@@ -145,4 +145,36 @@ Result<TokenRecord> decodeToken(std::string_view key, std::string_view value) {
   return t;
 }
 
+std::string encodeHandoff(const HandoffRecord& h) {
+  return dump({{"node", h.node},
+               {"method", h.method},
+               {"attempt", h.attempt},
+               {"id", h.id},
+               {"mac", h.mac},
+               {"requested_ms", h.requested_ms},
+               {"deadline_ms", h.deadline_ms},
+               {"delivered", h.delivered},
+               {"rebooting", h.rebooting}});
+}
+
+Result<HandoffRecord> decodeHandoff(std::string_view key, std::string_view value) {
+  HandoffRecord h;
+  std::int64_t attempt = 0;
+  Reader in(key, value);
+  in.text("node", h.node);
+  in.text("method", h.method, /*required=*/true);
+  in.integer("attempt", attempt);
+  in.text("id", h.id);
+  in.text("mac", h.mac);
+  in.integer("requested_ms", h.requested_ms);
+  in.integer("deadline_ms", h.deadline_ms);
+  in.boolean("delivered", h.delivered);
+  in.boolean("rebooting", h.rebooting);
+  if (!in.error() && (attempt < 0 || attempt > 2))
+    in.fail(fmt::format("attempt {} is not 0, 1 or 2", attempt));
+  if (in.error()) return *in.error();
+  h.attempt = static_cast<int>(attempt);
+  return h;
+}
+
 }  // namespace drover::state::etcd_records

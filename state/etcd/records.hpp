@@ -8,6 +8,8 @@
 //              credential_hash, capture_image, capture_token_hash
 //   timeline   ts_ms, phase, message
 //   token      hash, kind, node, expires_ms
+//   handoff    node, method (required), attempt, id, mac, requested_ms, deadline_ms,
+//              delivered, rebooting
 #pragma once
 
 #include <string>
@@ -26,6 +28,9 @@ Result<TimelineEntry> decodeEntry(std::string_view key, std::string_view value);
 
 std::string encodeToken(const TokenRecord& token);
 Result<TokenRecord> decodeToken(std::string_view key, std::string_view value);
+
+std::string encodeHandoff(const HandoffRecord& h);
+Result<HandoffRecord> decodeHandoff(std::string_view key, std::string_view value);
 
 // The error for a value at `key` that cannot be read: code state_corrupt.
 Error corrupt(std::string_view key, std::string_view why);

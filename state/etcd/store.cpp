@@ -164,6 +164,10 @@ std::string EtcdStore::tokenKey(const std::string& hash) const {
   return prefix_ + "/tokens/" + keyPart(hash);
 }
 
+std::string EtcdStore::handoffKey(const std::string& node) const {
+  return prefix_ + "/handoffs/" + keyPart(node);
+}
+
 std::mutex& EtcdStore::lockFor(const std::string& name) {
   return locks_[std::hash<std::string>{}(name) % locks_.size()];
 }
@@ -362,7 +366,8 @@ drover::Status EtcdStore::removeNode(const std::string& name) {
       if (auto r = readNode(**kv)) current = std::move(*r);
     }
     std::vector<Compare> compares{modIs(key, *kv ? (**kv).mod_revision : 0)};
-    std::vector<Op> ops{Op::erase(key), Op::erasePrefix(timelinePrefix(name))};
+    std::vector<Op> ops{Op::erase(key), Op::erasePrefix(timelinePrefix(name)),
+                        Op::erase(handoffKey(name))};
     if (auto st = indexOps(name, current, nullptr, compares, ops); !st) return st;
     auto r = client_->txn(compares, ops);
     if (!r) return r.error();
@@ -427,6 +432,68 @@ Result<std::size_t> EtcdStore::purgeExpiredTokens(std::int64_t now_ms) {
     }
   }
   return purged;
+}
+
+Result<HandoffRecord> EtcdStore::readHandoff(const KeyValue& kv) const {
+  auto h = rec::decodeHandoff(kv.key, kv.value);
+  if (h && handoffKey(h->node) != kv.key)
+    return rec::corrupt(kv.key, "the handoff is of node " + h->node);
+  return h;
+}
+
+Result<std::optional<HandoffRecord>> EtcdStore::updateHandoff(const std::string& node,
+                                                              const HandoffFn& fn) {
+  std::lock_guard lock(lockFor(node));
+  const std::string key = handoffKey(node);
+  auto first = client_->get(key);
+  if (!first) return first.error();
+  std::optional<KeyValue> cur = std::move(*first);
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    std::optional<HandoffRecord> current;
+    if (cur) {
+      auto h = readHandoff(*cur);
+      if (!h) return h.error();
+      current = std::move(*h);
+    }
+    auto next = fn(current);
+    if (!next) return next.error();
+    if (*next) (*next)->node = node;
+    if (!*next && !cur) return next;  // nothing to remove
+    const std::vector<Compare> compares{modIs(key, cur ? cur->mod_revision : 0)};
+    const Op op = *next ? Op::put(key, rec::encodeHandoff(**next)) : Op::erase(key);
+    auto r = client_->txn(compares, {op}, {Op::get(key)});
+    if (!r) return r.error();
+    if (r->succeeded) return next;
+    cur.reset();
+    if (!r->responses.empty() && !r->responses.front().kvs.empty())
+      cur = std::move(r->responses.front().kvs.front());
+    backoff(attempt);
+  }
+  return makeError("state_conflict", fmt::format("handoff of {}: still changing after {} attempts",
+                                                 node, kMaxAttempts));
+}
+
+Result<std::optional<HandoffRecord>> EtcdStore::getHandoff(const std::string& node) {
+  auto kv = client_->get(handoffKey(node));
+  if (!kv) return kv.error();
+  if (!*kv) return std::optional<HandoffRecord>();
+  auto h = readHandoff(**kv);
+  if (!h) return h.error();
+  return std::optional<HandoffRecord>(std::move(*h));
+}
+
+Result<std::vector<HandoffRecord>> EtcdStore::listHandoffs() {
+  auto all = client_->range(prefix_ + "/handoffs/");
+  if (!all) return all.error();
+  std::vector<HandoffRecord> out;
+  for (const auto& kv : all->kvs) {
+    auto h = readHandoff(kv);
+    if (!h) return h.error();
+    out.push_back(std::move(*h));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const HandoffRecord& a, const HandoffRecord& b) { return a.node < b.node; });
+  return out;
 }
 
 }  // namespace drover::state

@@ -14,13 +14,16 @@
 //                                         zero-padded (negative as 0), <seq> a 12-digit counter
 //                                         of the store instance, <id> 16 hex digits naming it
 //   P/tokens/<hash>                       a token record (JSON)
+//   P/handoffs/<name>                     the node's handoff (JSON)
 //
 // The index keys are written in the transaction that writes the record; a MAC or UUID that
 // changes loses its index key in that transaction too (when it still names the node).
 // findByMac/findByUuid follow the index and return the record only when it still has that
 // MAC/UUID. Timeline entries are ordered by ts_ms, then by the order of writes of one store;
 // timelines are not capped (neither are SqliteStore's). takeToken is one deleterange with
-// prev_kv: of replicas taking the same token at once exactly one gets it.
+// prev_kv: of replicas taking the same token at once exactly one gets it. updateHandoff
+// is optimistic like updateNode (a compare on the key's mod_revision), so of replicas
+// changing one handoff at once each sees what the others wrote.
 //
 // Limits: etcd refuses a transaction of more than 128 operations (--max-txn-ops), so
 // updateNode takes at most kMaxEntriesPerUpdate timeline entries (more: state_too_large,
@@ -77,6 +80,11 @@ class EtcdStore final : public StateStore {
   // Each expired token is deleted only if unchanged since it was read (compare on
   // mod_revision), so a token taken or replaced meanwhile is neither counted nor lost.
   Result<std::size_t> purgeExpiredTokens(std::int64_t now_ms) override;
+  // `fn` may run more than once (again after another replica changed the handoff).
+  Result<std::optional<HandoffRecord>> updateHandoff(const std::string& node,
+                                                     const HandoffFn& fn) override;
+  Result<std::optional<HandoffRecord>> getHandoff(const std::string& node) override;
+  Result<std::vector<HandoffRecord>> listHandoffs() override;
 
   const std::string& prefix() const { return prefix_; }
   // The etcd keys of a node, its index entries, its timeline and a token.
@@ -85,6 +93,7 @@ class EtcdStore final : public StateStore {
   std::string uuidKey(const std::string& uuid) const;
   std::string timelinePrefix(const std::string& name) const;
   std::string tokenKey(const std::string& hash) const;
+  std::string handoffKey(const std::string& node) const;
   // The 16 hex digits that end this store's timeline keys (<id>).
   const std::string& instance() const { return instance_; }
 
@@ -120,6 +129,7 @@ class EtcdStore final : public StateStore {
                           const NodeRecord* next, std::vector<etcd::Compare>& compares,
                           std::vector<etcd::Op>& ops);
   std::mutex& lockFor(const std::string& name);
+  Result<HandoffRecord> readHandoff(const etcd::KeyValue& kv) const;
   // The record at kv; state_corrupt when it is not one or its name is not the key's.
   Result<NodeRecord> readNode(const etcd::KeyValue& kv) const;
 

@@ -331,8 +331,8 @@ healthy && fail "still serving after apt-get remove"
 run test -f /var/lib/drover/state.db || fail "apt-get remove lost /var/lib/drover"
 run test -f /etc/drover/cluster.yaml || fail "apt-get remove lost /etc/drover/cluster.yaml"
 # The database the upgrade carried over, read with the service stopped.
-[[ $(sqlite3 "file:$root/var/lib/drover/state.db?mode=ro" 'PRAGMA user_version') == 2 ]] ||
-  fail "the state database is not at version 2"
+[[ $(sqlite3 "file:$root/var/lib/drover/state.db?mode=ro" 'PRAGMA user_version') == 3 ]] ||
+  fail "the state database is not at version 3"
 [[ $(sqlite3 "file:$root/var/lib/drover/state.db?mode=ro" 'SELECT group_concat(name) FROM (SELECT name FROM nodes ORDER BY name)') == master-1,worker-2 ]] ||
   fail "the version 1 nodes did not survive the migration and the upgrade"
 say "apt-get remove: stopped, /var/lib/drover and the declaration kept"

@@ -8,9 +8,11 @@
 // store (dir: a temporary directory of the test).
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -275,9 +277,81 @@ TYPED_TEST_P(StoreConformance, ReadsBetweenWritesSeeEveryWrite) {
   EXPECT_EQ(s.timeline("m", 8)->back().ts_ms, 200);
 }
 
+// A node's handoff: written, read back, changed only through `fn`, handed out once to
+// racing callers, removed with nullopt and with the node.
+TYPED_TEST_P(StoreConformance, AHandoffIsSharedChangedAtomicallyAndDeliveredOnce) {
+  StateStore& s = *this->store_;
+  using Maybe = std::optional<HandoffRecord>;
+  EXPECT_FALSE(s.getHandoff("w-1")->has_value());
+  EXPECT_TRUE(s.listHandoffs()->empty());
+  HandoffRecord h;
+  h.method = "agent";
+  h.attempt = 1;
+  h.id = "18c2f-1";
+  h.mac = "52:54:00:12:34:56";
+  h.requested_ms = 1000;
+  h.deadline_ms = 301'000;
+  auto put = [&](const std::string& node, HandoffRecord rec) {
+    return s.updateHandoff(node, [&](const Maybe&) -> Result<Maybe> { return Maybe(rec); });
+  };
+  ASSERT_TRUE(put("w-1", h).ok());
+  h.method = "bmc";
+  ASSERT_TRUE(put("a 0/x", h).ok());
+  auto all = s.listHandoffs();
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].node, "a 0/x");
+  EXPECT_EQ((*all)[0].method, "bmc");
+  h.method = "agent";
+  h.node = "w-1";
+  EXPECT_EQ((*all)[1], h);
+  EXPECT_EQ(**s.getHandoff("w-1"), h);
+
+  // An error from `fn` writes nothing.
+  auto refused = s.updateHandoff(
+      "w-1", [](const Maybe&) -> Result<Maybe> { return makeError("nope", "refused"); });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "nope");
+  EXPECT_EQ(**s.getHandoff("w-1"), h);
+
+  // Callers racing to hand the request out: exactly one does.
+  std::atomic<int> handed{0}, refusals{0};
+  auto deliver = [&] {
+    auto r = s.updateHandoff("w-1", [](const Maybe& cur) -> Result<Maybe> {
+      if (!cur || cur->delivered) return makeError("handoff_taken", "delivered already");
+      auto next = *cur;
+      next.delivered = true;
+      return Maybe(next);
+    });
+    if (r.ok())
+      ++handed;
+    else if (r.error().code == "handoff_taken")
+      ++refusals;
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back(deliver);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(handed.load(), 1);
+  EXPECT_EQ(refusals.load(), 3);
+  EXPECT_TRUE((*s.getHandoff("w-1"))->delivered);
+
+  // nullopt removes it; removing one that is not there is no error.
+  auto gone = s.updateHandoff("w-1", [](const Maybe&) -> Result<Maybe> { return Maybe(); });
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+  EXPECT_FALSE(s.getHandoff("w-1")->has_value());
+  EXPECT_TRUE(s.updateHandoff("w-1", [](const Maybe&) -> Result<Maybe> { return Maybe(); }).ok());
+
+  // The node's removal takes its handoff along.
+  ASSERT_TRUE(applyEvent(s, "a 0/x", NodeEvent::kDiscovered, {1, "discovered", ""}).ok());
+  ASSERT_TRUE(s.removeNode("a 0/x").ok());
+  EXPECT_TRUE(s.listHandoffs()->empty());
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreConformance, NodeLifecycleAndTimeline, ListAndRemove,
                             LastEventsGivesEachNodesLatestEntryInOneCall,
                             UpdateFnErrorWritesNothing, ConcurrentUpdatesAreAtomic,
-                            TokensSingleUseExpiryWrongNode, ReadsBetweenWritesSeeEveryWrite);
+                            TokensSingleUseExpiryWrongNode, ReadsBetweenWritesSeeEveryWrite,
+                            AHandoffIsSharedChangedAtomicallyAndDeliveredOnce);
 
 }  // namespace drover::state

@@ -57,6 +57,9 @@ TEST(EtcdRecords, CorruptValuesNameTheKey) {
   }
   EXPECT_EQ(decodeEntry("/k", R"({"ts_ms":1.5,"phase":"p"})").error().code, "state_corrupt");
   EXPECT_EQ(decodeToken("/k", R"({"kind":"boot"})").error().code, "state_corrupt");
+  for (const char* v : {R"({"node":"n"})", R"({"method":"agent","attempt":7})",
+                        R"({"method":"agent","delivered":1})"})
+    EXPECT_EQ(decodeHandoff("/p/handoffs/n", v).error().code, "state_corrupt") << v;
 }
 
 }  // namespace

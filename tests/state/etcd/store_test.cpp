@@ -92,6 +92,41 @@ TEST_F(EtcdStoreTest, ATokenTakenByManyReplicasHasOneWinner) {
   }
 }
 
+// Replicas answering heartbeats of one node at once: one hands the agent's request out.
+TEST_F(EtcdStoreTest, AHandoffDeliveredByManyReplicasHasOneWinner) {
+  using Maybe = std::optional<HandoffRecord>;
+  auto owner = replica();
+  for (int round = 0; round < 3; ++round) {
+    HandoffRecord h;
+    h.method = "agent";
+    h.attempt = 1;
+    h.id = "req-" + std::to_string(round);
+    ASSERT_TRUE(
+        owner->updateHandoff("worker-1", [&](const Maybe&) -> Result<Maybe> { return Maybe(h); }));
+    std::atomic<int> wins{0}, errors{0};
+    std::vector<std::thread> racers;
+    for (int i = 0; i < 6; ++i) {
+      racers.emplace_back([&] {
+        auto store = replica();
+        auto r = store->updateHandoff("worker-1", [](const Maybe& cur) -> Result<Maybe> {
+          if (!cur || cur->delivered) return makeError("handoff_taken", "");
+          auto next = *cur;
+          next.delivered = true;
+          return Maybe(next);
+        });
+        if (r.ok())
+          ++wins;
+        else if (r.error().code != "handoff_taken")
+          ++errors;
+      });
+    }
+    for (auto& t : racers) t.join();
+    EXPECT_EQ(errors, 0);
+    EXPECT_EQ(wins, 1) << "round " << round;
+  }
+  EXPECT_TRUE(raw_->get(prefix_ + "/handoffs/worker-1")->has_value());
+}
+
 TEST_F(EtcdStoreTest, OneReplicaSeesWhatTheOtherWrote) {
   auto a = replica(), b = replica();
   ASSERT_TRUE(applyEvent(*a, "worker-1", NodeEvent::kRegistered, {10, "registered", ""}, kInit));

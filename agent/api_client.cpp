@@ -265,6 +265,13 @@ Result<HttpReply> ApiClient::call(const std::string& method, const std::string& 
   }
 }
 
+std::vector<std::string> ApiClient::urls() const {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < bases_.size(); ++i)
+    out.push_back(bases_[(current_ + i) % bases_.size()]);
+  return out;
+}
+
 void ApiClient::failOver(const std::string& reason) {
   if (bases_.size() < 2) return;
   const std::size_t from = current_;

@@ -105,6 +105,8 @@ class ApiClient {
   void setCredential(std::string c) { credential_ = std::move(c); }
   const std::string& credential() const { return credential_; }
   const ApiOptions& options() const { return opt_; }
+  // The API URLs, the one in use first, then the others in the order they are tried.
+  std::vector<std::string> urls() const;
 
   // One call with retries: error codes are the server's `error` field for 4xx/5xx
   // replies, else http_status, transfer, retries_exhausted.

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "agent/digest.hpp"
 #include "common/log.hpp"
@@ -28,9 +29,44 @@ metrics::Counter& failureCounter(const std::string& reason) {
                                              "reason=\"" + reason + "\"");
 }
 
+metrics::Counter& failoverCounter() {
+  return metrics::Registry::global().counter("agent_image_failovers_total",
+                                             "Image download attempts moved to another API URL");
+}
+
 std::string lowerHex(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+// A URL's "scheme://host:port", lower case with the default port made explicit, and where
+// its path starts; nullopt for anything but http(s)://host...
+struct Origin {
+  std::string key;
+  std::size_t rest = 0;
+};
+
+std::optional<Origin> originOf(std::string_view url) {
+  const auto sep = url.find("://");
+  if (sep == std::string_view::npos) return std::nullopt;
+  const std::string scheme = lowerHex(std::string(url.substr(0, sep)));
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  const std::size_t begin = sep + 3;
+  const std::size_t end = std::min(url.find_first_of("/?#", begin), url.size());
+  std::string_view authority = url.substr(begin, end - begin);
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos)
+    authority.remove_prefix(at + 1);
+  std::string_view host = authority, port;
+  const auto bracket = authority.rfind(']');
+  const auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty()) return std::nullopt;
+  return Origin{fmt::format("{}://{}:{}", scheme, lowerHex(std::string(host)),
+                            port.empty() ? (scheme == "https" ? "443" : "80") : port),
+                end};
 }
 
 // State of one image stream across all its HTTP attempts.
@@ -38,7 +74,12 @@ class Transfer {
  public:
   Transfer(const StreamOptions& opt, Sink& sink, std::optional<Compression> expected,
            const images::verify::PublicKey* key)
-      : opt_(opt), sink_(sink), decomp_(expected), start_(Clock::now()), last_report_(start_) {
+      : opt_(opt),
+        urls_(failoverUrls(opt.url, opt.api_urls)),
+        sink_(sink),
+        decomp_(expected),
+        start_(Clock::now()),
+        last_report_(start_) {
     total_ = opt.size;
     if (key != nullptr) signature_.emplace(*key);
     // What the server may send is bounded by the target, whatever the plan's size says:
@@ -58,6 +99,8 @@ class Transfer {
   Status finishStream(StreamResult& res);
 
   const StreamOptions& opt_;
+  std::vector<std::string> urls_;  // failoverUrls(): the one in use is urls_[current_]
+  std::size_t current_ = 0;
   Sink& sink_;
   AutoDecompressor decomp_;
   Sha256 hash_;
@@ -211,7 +254,6 @@ Result<StreamResult> Transfer::run() {
   auto easy = curl::Easy::create(curl_options);
   if (!easy) return easy.error();
   curl_ = easy->get();
-  easy->setUrl(opt_.url);
   curl_easy_setopt(curl_, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, &Transfer::onHeader);
   curl_easy_setopt(curl_, CURLOPT_HEADERDATA, this);
@@ -220,7 +262,12 @@ Result<StreamResult> Transfer::run() {
 
   StreamResult res;
   int failures_in_a_row = 0;
+  // Every URL gets an attempt before the stream gives up.
+  const int max_in_a_row = std::max(opt_.max_attempts, static_cast<int>(urls_.size()));
   for (attempt_ = 1;; ++attempt_) {
+    const std::string& url = urls_[current_];
+    easy->setUrl(url);
+    res.url = url;
     const std::uint64_t before = offset_;
     got_body_ = false;
     skip_ = 0;
@@ -241,19 +288,33 @@ Result<StreamResult> Transfer::run() {
     const std::string reason = rc == CURLE_OK ? "short_body" : o.error;
     if (rc != CURLE_OK && !curl::isRetriable(rc, status)) {
       if (rc == CURLE_HTTP_RETURNED_ERROR) {
-        return makeError("http_status", fmt::format("GET {}: HTTP {}", opt_.url, status));
+        return makeError("http_status", fmt::format("GET {}: HTTP {}", url, status));
       }
-      return curl::transferError(o, "GET " + opt_.url);
+      return curl::transferError(o, "GET " + url);
     }
     failures_in_a_row = offset_ > before ? 1 : failures_in_a_row + 1;
     retryCounter(rc == CURLE_HTTP_RETURNED_ERROR ? "http_status"
                  : rc == CURLE_OK                ? "short_body"
                                                  : "transfer")++;
-    if (failures_in_a_row >= opt_.max_attempts || attempt_ >= opt_.max_total_attempts) {
-      return makeError(
-          "retries_exhausted",
-          fmt::format("GET {}: gave up after {} attempts (last: {}, HTTP {}) at byte {}", opt_.url,
-                      attempt_, reason, status, offset_));
+    if (failures_in_a_row >= max_in_a_row || attempt_ >= opt_.max_total_attempts) {
+      const std::string where =
+          urls_.size() > 1
+              ? fmt::format("GET {} and {} other API URL(s) ({})", opt_.url, urls_.size() - 1,
+                            fmt::join(urls_.begin() + 1, urls_.end(), ", "))
+              : "GET " + url;
+      return makeError("retries_exhausted",
+                       fmt::format("{}: gave up after {} attempts (last: {} from {}, HTTP {}) at "
+                                   "byte {}",
+                                   where, attempt_, reason, url, status, offset_));
+    }
+    if (urls_.size() > 1) {
+      // Another replica serves the same digest: go on there from the byte reached.
+      const std::size_t from = current_;
+      current_ = (current_ + 1) % urls_.size();
+      ++res.failovers;
+      failoverCounter()++;
+      log->warn("AGENT_IMAGE_FAILOVER from={} to={} offset={} status={} reason=\"{}\"", urls_[from],
+                urls_[current_], offset_, status, log::sanitize(reason));
     }
     const auto delay =
         curl::backoffDelay(failures_in_a_row, opt_.backoff_initial, opt_.backoff_max);
@@ -271,6 +332,26 @@ Result<StreamResult> Transfer::run() {
 }
 
 }  // namespace
+
+std::vector<std::string> failoverUrls(const std::string& url,
+                                      const std::vector<std::string>& api_urls) {
+  const auto origin = originOf(url);
+  if (!origin) return {url};
+  std::size_t at = api_urls.size();
+  for (std::size_t i = 0; i < api_urls.size() && at == api_urls.size(); ++i)
+    if (auto o = originOf(api_urls[i]); o && o->key == origin->key) at = i;
+  if (at == api_urls.size()) return {url};
+  std::vector<std::string> out{url};
+  std::vector<std::string> seen{origin->key};
+  for (std::size_t i = 1; i < api_urls.size(); ++i) {
+    const auto& base = api_urls[(at + i) % api_urls.size()];
+    auto o = originOf(base);
+    if (!o || std::find(seen.begin(), seen.end(), o->key) != seen.end()) continue;
+    seen.push_back(o->key);
+    out.push_back(base.substr(0, o->rest) + url.substr(origin->rest));
+  }
+  return out;
+}
 
 std::optional<ContentRange> parseContentRange(std::string_view value) {
   auto digits = [&value](std::size_t& i, std::uint64_t& out) {

@@ -6,6 +6,14 @@
 // file for raw.zst/raw.xz/raw.gz, the raw image otherwise): that is what the image catalog
 // publishes and what `sha256sum file` gives. On a resume the decompressor and the hash go on
 // from where they stopped; only the remaining bytes are requested (`Range: bytes=N-`).
+// A server that answers a Range request with the whole file (200) has the bytes already
+// received dropped from its answer, so they are neither hashed nor written twice.
+//
+// Failing over: when the image URL is on one of the agent's API URLs (`api_urls`: same
+// scheme, host and port), an attempt that fails with a connection failure or reset, a
+// stall or a 5xx goes on from the byte reached at the same path on the next API URL (a
+// replica of the same server: the image is named by its digest), and stays there. Every
+// URL gets at least one attempt in a row without progress before the stream gives up.
 #pragma once
 
 #include <chrono>
@@ -14,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/decompress.hpp"
 #include "agent/sink.hpp"
@@ -38,7 +47,10 @@ struct StreamOptions {
   std::string format;              // plan format ("raw", "raw.zst", ...); "" = by magic only
   std::uint64_t size = 0;          // expected compressed size; 0 = unknown
   curl::Tls tls;
-  int max_attempts = 6;            // failed attempts in a row without new bytes
+  // The agent's API URLs, the one in use first (ApiClient::urls()); empty: no failover.
+  std::vector<std::string> api_urls{};
+  int max_attempts = 6;            // failed attempts in a row without new bytes (at least
+                                   // one per URL when failing over)
   int max_total_attempts = 100;    // all attempts of one stream
   std::chrono::milliseconds backoff_initial{1000};
   std::chrono::milliseconds backoff_max{30000};
@@ -56,6 +68,8 @@ struct StreamResult {
   Compression compression = Compression::Raw;
   int attempts = 0;
   int resumes = 0;                 // attempts that continued with a Range request
+  int failovers = 0;               // attempts moved to another API URL
+  std::string url{};               // where the last bytes came from
   bool signature_verified = false; // the plan's signature was checked and matched
 };
 
@@ -69,6 +83,12 @@ struct ContentRange {
   std::uint64_t start = 0;
   std::uint64_t total = 0;  // 0: unknown ("*")
 };
+
+// The URLs to fetch `url` from, in order: `url` alone, or when it is on one of `api_urls`
+// (same scheme, host and port; default ports made explicit) the same path and query on
+// that one and then on each of the others, in their order from there.
+std::vector<std::string> failoverUrls(const std::string& url,
+                                      const std::vector<std::string>& api_urls);
 
 // Value of a Content-Range header (" bytes 100-999/1000"); nullopt when malformed.
 std::optional<ContentRange> parseContentRange(std::string_view value);

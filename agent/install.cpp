@@ -85,6 +85,7 @@ void Installer::onProgress(const StreamProgress& p) {
 Result<StreamResult> Installer::writeImage(const Plan& plan, const DiskInfo& disk) {
   StreamOptions so = opt_.stream;
   so.url = plan.image.url;
+  so.api_urls = api_.urls();  // an image on the API goes on through another replica
   so.sha256 = plan.image.sha256;
   so.signature = plan.image.signature;
   so.signature_key = plan.image.signature_key;
@@ -181,10 +182,14 @@ Result<InstallOutcome> Installer::run() {
   auto image = writeImage(*plan, *disk);
   if (!image) return fail("image", image.error());
   out_.image = *image;
-  event("image_written", fmt::format("{}{} bytes from {} bytes {} sha256={} attempts={}",
-                                     opt_.dry_run ? "dry run, verified but not written: " : "",
-                                     image->written, image->bytes, compressionName(image->compression),
-                                     image->sha256, image->attempts));
+  event(
+      "image_written",
+      fmt::format("{}{} bytes from {} bytes {} sha256={} attempts={}{}",
+                  opt_.dry_run ? "dry run, verified but not written: " : "", image->written,
+                  image->bytes, compressionName(image->compression), image->sha256, image->attempts,
+                  image->failovers > 0
+                      ? fmt::format(" failovers={} last_from={}", image->failovers, image->url)
+                      : std::string()));
 
   if (auto st = seedAndUnit(*disk); !st) return fail("seed", st.error());
   event("seed_written", opt_.dry_run ? "dry run: not written" : std::string("NoCloud seed in /") + kNoCloudSeedDir);

@@ -14,6 +14,8 @@ File paths take query parameters that make the server misbehave on purpose:
   cl_extra=N     Content-Length claims N bytes more than are sent, then the connection closes
   endless=1      no Content-Length: the file is sent over and over until the client leaves
                  (at most 1 GiB or 60 s)
+routes.json may hold "FILES": {"param": "value", ...}: query parameters added to every file
+request of this server (one of several servers misbehaving, e.g. dying after N bytes).
 routes.json maps "METHOD /path" to a list of answers used in turn (the last one repeats):
   {"status": 200, "json": {...}} or {"status": 200, "text": "...", "type": "text/cloud-config"}
   optional: "headers": {"Location": "..."}, "repeat": N (the payload N times),
@@ -64,17 +66,20 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def routes(self):
+        try:
+            with open(self.server.opts.routes) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}
+
     def route(self, method):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self.record(body)
         path = urlsplit(self.path).path
         key = f"{method} {path}"
-        try:
-            with open(self.server.opts.routes) as f:
-                routes = json.load(f)
-        except (OSError, ValueError):
-            routes = {}
+        routes = self.routes()
         if key in routes:
             answers = routes[key]
             n = bump(key)
@@ -111,6 +116,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         parts = urlsplit(self.path)
         q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        q.update({k: str(v) for k, v in self.routes().get("FILES", {}).items()})
         fpath = os.path.join(self.server.opts.root, parts.path.lstrip("/"))
         if ".." in parts.path or not os.path.isfile(fpath):
             self.send_plain(404, b'{"error":"not_found","message":"no file"}')

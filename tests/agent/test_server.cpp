@@ -62,6 +62,7 @@ std::string TestServer::url(const std::string& path) const {
 }
 
 void TestServer::addFile(const std::string& name, const std::vector<std::uint8_t>& data) const {
+  fs::create_directories((root() / name).parent_path());
   std::ofstream out(root() / name, std::ios::binary);
   out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
 }

@@ -337,9 +337,10 @@ Response heartbeat(const Request&, Context& ctx, const std::string& node) {
   if (ctx.presence->touch(node, now)) {
     recordEvent(ctx, node, "heartbeat", "agent heard from (first heartbeat after a gap)");
   }
-  // A reinstall waiting for this agent to send its machine to the network.
+  // A reinstall waiting for this agent to send its machine to the network: handed out in
+  // this answer only, whichever replica took the request (server/handoff.hpp).
   if (ctx.handoff) {
-    if (auto request = ctx.handoff->pendingFor(node))
+    if (auto request = ctx.handoff->deliver(node))
       return Response::json(
           HttpStatus::ok,
           json{{"action", "reinstall"}, {"id", request->id}, {"mac", request->mac}}.dump());

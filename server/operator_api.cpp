@@ -116,7 +116,13 @@ Response reinstall(Context& ctx, const std::string& name) {
 // Through the node's agent: it sets BootNext to its network entry and reboots at its next
 // heartbeat (server/handoff.hpp).
 Response rebootReinstall(Context& ctx, const std::string& name) {
-  auto id = ctx.handoff->askAgent(name);
+  auto asked = ctx.handoff->askAgent(name);
+  if (!asked)
+    return Response::error(HttpStatus::internal_server_error, "store_error",
+                           "the reinstall is requested, but the request to the agent could not "
+                           "be stored: " +
+                               asked.error().message);
+  const auto& id = *asked;
   recordEvent(ctx, name, "handoff",
               fmt::format("asked the agent to set BootNext and reboot at its next heartbeat "
                           "(request {})",

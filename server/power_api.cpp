@@ -213,6 +213,7 @@ std::shared_ptr<HandoffWatch> makeHandoffWatch(Context& ctx) {
     return "";
   };
   h.registry = &ctx.registry;
+  h.store = &ctx.store;
   return std::make_shared<HandoffWatch>(std::move(h));
 }
 

@@ -122,8 +122,10 @@ class CatalogUpdatesTest : public ServeTest {
     EXPECT_EQ(plan.status, 200) << plan.body;
     return {cred, plan.json()["image"].value("sha256", "")};
   }
-  Reply version(const std::string& sha256) {
-    return perform({.url = app_->api() + "/v1/images/os/disk/" + sha256, .ca = app_->caFile()});
+  Reply version(const std::string& sha256, std::vector<std::string> headers = {}) {
+    return perform({.url = app_->api() + "/v1/images/os/disk/" + sha256,
+                    .headers = std::move(headers),
+                    .ca = app_->caFile()});
   }
 
   std::filesystem::path upstream_ = dir_.path() / "upstream";
@@ -166,6 +168,11 @@ TEST_F(CatalogUpdatesTest, TheCatalogChecksSwitchesAndCollectsWhileServing) {
   auto kept = version(sha(v1_));
   ASSERT_EQ(kept.status, 200) << kept.body;
   EXPECT_EQ(kept.body, v1_);
+  // An agent resuming a download (after its replica died, on another one) asks for the rest.
+  auto rest = version(sha(v1_), {"Range: bytes=1000-"});
+  ASSERT_EQ(rest.status, 206) << rest.body.substr(0, 200);
+  EXPECT_EQ(rest.header("content-range"), "bytes 1000-299999/300000");
+  EXPECT_EQ(rest.body, v1_.substr(1000));
   auto [cred2, planned2] = planFor(kMac2);
   EXPECT_EQ(planned2, sha(v2_));
   ASSERT_EQ(event(cred2, "image_written").status, 200);

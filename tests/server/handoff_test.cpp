@@ -1,6 +1,9 @@
 // The failed-handoff loop (server/handoff.hpp) on a clock the test moves: deadlines, the
-// retry with the other method, reports from the agent, and a node that gets there.
+// retry with the other method, reports from the agent, a node that gets there, and two
+// replicas' watches sharing one store.
 #include "server/handoff.hpp"
+
+#include "state/memory_store.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -16,25 +19,27 @@ using namespace std::chrono_literals;
 class HandoffTest : public ::testing::Test {
  protected:
   HandoffWatch& watch() {
-    if (!watch_) {
-      HandoffWatch::Hooks h;
-      h.now_ms = [this] { return now_; };
-      h.deadline = [] { return std::chrono::milliseconds(5min); };
-      h.has_bmc = [this](const std::string&) { return has_bmc_; };
-      h.has_agent = [this](const std::string&) { return has_agent_; };
-      h.bmc_send = [this](const std::string& node) -> Status {
-        sends_.push_back(node);
-        if (bmc_ignores_) return makeError("bmc_ignored_boot_override", "read back disk");
-        return {};
-      };
-      h.mac_of = [](const std::string&) { return std::string("52:54:00:12:34:56"); };
-      h.record = [this](const std::string& node, std::string phase, std::string message) {
-        timeline_.push_back(node + " " + phase + ": " + message);
-      };
-      h.registry = &registry_;
-      watch_ = std::make_unique<HandoffWatch>(std::move(h));
-    }
+    if (!watch_) watch_ = std::make_unique<HandoffWatch>(hooks());
     return *watch_;
+  }
+  HandoffWatch::Hooks hooks() {
+    HandoffWatch::Hooks h;
+    h.now_ms = [this] { return now_; };
+    h.deadline = [] { return std::chrono::milliseconds(5min); };
+    h.has_bmc = [this](const std::string&) { return has_bmc_; };
+    h.has_agent = [this](const std::string&) { return has_agent_; };
+    h.bmc_send = [this](const std::string& node) -> Status {
+      sends_.push_back(node);
+      if (bmc_ignores_) return makeError("bmc_ignored_boot_override", "read back disk");
+      return {};
+    };
+    h.mac_of = [](const std::string&) { return std::string("52:54:00:12:34:56"); };
+    h.record = [this](const std::string& node, std::string phase, std::string message) {
+      timeline_.push_back(node + " " + phase + ": " + message);
+    };
+    h.registry = &registry_;
+    h.store = &store_;
+    return h;
   }
   std::int64_t failures(std::string_view method) {
     return registry_.valueForTest("handoff_failures_total",
@@ -45,6 +50,7 @@ class HandoffTest : public ::testing::Test {
   bool has_bmc_ = true, has_agent_ = true, bmc_ignores_ = false;
   std::vector<std::string> sends_, timeline_;
   metrics::Registry registry_;
+  state::MemoryStore store_;
   std::unique_ptr<HandoffWatch> watch_;
 };
 
@@ -63,12 +69,17 @@ TEST_F(HandoffTest, ABmcHandoffThatNeverArrivesIsRetriedThroughTheAgentOnce) {
   auto request = watch().pendingFor("node-3");
   ASSERT_TRUE(request);
   EXPECT_EQ(request->mac, "52:54:00:12:34:56");
+  auto handed = watch().deliver("node-3");  // a heartbeat answer carries it
+  ASSERT_TRUE(handed);
+  EXPECT_EQ(handed->id, request->id);
+  EXPECT_FALSE(watch().deliver("node-3"));  // and no other one
+  EXPECT_FALSE(watch().pendingFor("node-3"));
 
   watch().agentReport("node-3", "stale-id", "reboot_network", "");
-  EXPECT_TRUE(watch().pendingFor("node-3"));  // another request's answer changes nothing
+  EXPECT_FALSE(store_.getHandoff("node-3").value()->rebooting);  // another request's answer
   now_ += 30'000;
   watch().agentReport("node-3", request->id, "reboot_network", "BootNext=Boot0004");
-  EXPECT_FALSE(watch().pendingFor("node-3"));  // taken: not handed out again
+  EXPECT_TRUE(store_.getHandoff("node-3").value()->rebooting);
   now_ += 5 * 60'000 - 1;
   watch().tick();  // the deadline ran again from the reboot
   EXPECT_EQ(timeline_.size(), 2u);
@@ -86,7 +97,7 @@ TEST_F(HandoffTest, ABmcHandoffThatNeverArrivesIsRetriedThroughTheAgentOnce) {
 
 TEST_F(HandoffTest, AnAgentHandoffFallsBackToTheBmcWhichIgnoresItsOverride) {
   bmc_ignores_ = true;
-  const auto id = watch().askAgent("node-3");
+  const auto id = *watch().askAgent("node-3");
   watch().agentReport("node-3", id, "reboot_network", "");
   now_ += 5 * 60'000;
   watch().tick();
@@ -102,7 +113,7 @@ TEST_F(HandoffTest, AnAgentHandoffFallsBackToTheBmcWhichIgnoresItsOverride) {
 
 TEST_F(HandoffTest, AnAgentThatCannotRebootFailsAtOnce) {
   has_bmc_ = false;
-  const auto id = watch().askAgent("node-1");
+  const auto id = *watch().askAgent("node-1");
   watch().agentReport("node-1", id, "reboot_failed", "no network entry");
   ASSERT_EQ(timeline_.size(), 1u);
   EXPECT_THAT(timeline_[0], HasSubstr("agent: the agent could not reboot into the network: no "
@@ -122,7 +133,7 @@ TEST_F(HandoffTest, ABmcThatFailsAtOnceHandsOverToTheAgent) {
 
 TEST_F(HandoffTest, AnAgentThatNeverTakesTheRequestFails) {
   has_bmc_ = false;
-  watch().askAgent("node-1");
+  ASSERT_TRUE(watch().askAgent("node-1"));
   now_ += 5 * 60'000;
   watch().tick();
   ASSERT_EQ(timeline_.size(), 1u);
@@ -131,7 +142,7 @@ TEST_F(HandoffTest, AnAgentThatNeverTakesTheRequestFails) {
 }
 
 TEST_F(HandoffTest, ANodeHeardOnTheNetworkEndsItsHandoff) {
-  const auto id = watch().askAgent("node-1");
+  const auto id = *watch().askAgent("node-1");
   watch().agentReport("node-1", id, "reboot_network", "");
   now_ += 12'000;
   watch().heard("node-2", "dhcp_offer");  // another node
@@ -147,19 +158,12 @@ TEST_F(HandoffTest, ANodeHeardOnTheNetworkEndsItsHandoff) {
 
 TEST_F(HandoffTest, ANodeAnotherReplicaSawIsNotAFailure) {
   // A watch with a timeline that shows the network boot (another replica answered it).
-  HandoffWatch::Hooks h;
-  h.now_ms = [this] { return now_; };
-  h.deadline = [] { return std::chrono::milliseconds(5min); };
-  h.has_bmc = h.has_agent = [](const std::string&) { return true; };
-  h.record = [this](const std::string& node, std::string phase, std::string message) {
-    timeline_.push_back(node + " " + phase + ": " + message);
-  };
+  auto h = hooks();
   std::int64_t asked_since = 0;
   h.seen_since = [&](const std::string&, std::int64_t since) {
     asked_since = since;
     return std::string("script_served");
   };
-  h.registry = &registry_;
   HandoffWatch other(std::move(h));
   other.sentByBmc("node-3");
   const auto started = now_;
@@ -170,6 +174,51 @@ TEST_F(HandoffTest, ANodeAnotherReplicaSawIsNotAFailure) {
   EXPECT_THAT(timeline_[0], HasSubstr("handoff: reached the network (script_served, in the "
                                       "timeline) 300.0 s after the BMC's power cycle"));
   EXPECT_FALSE(other.watching("node-3"));
+}
+
+TEST_F(HandoffTest, ARequestHandedOutButNeverReportedFailsAsALostAnswer) {
+  const auto id = *watch().askAgent("node-1");
+  ASSERT_TRUE(watch().deliver("node-1"));
+  now_ += 5 * 60'000;
+  watch().tick();
+  ASSERT_EQ(timeline_.size(), 1u);
+  EXPECT_THAT(timeline_[0], HasSubstr("agent: its agent was handed the request at a heartbeat "
+                                      "but did not report rebooting within 5m"));
+  EXPECT_THAT(timeline_[0], HasSubstr("trying the BMC's boot override instead"));
+  EXPECT_THAT(sends_, ElementsAre("node-1"));
+  watch().agentReport("node-1", id, "reboot_network", "");  // too late: the BMC has it now
+  EXPECT_EQ(store_.getHandoff("node-1").value()->method, "bmc");
+}
+
+// Two replicas: each has its own watch on the one store. The request one took is handed out
+// by the other once; a report to either moves it; when the deadline passes both tick, one
+// fails it.
+TEST_F(HandoffTest, TwoReplicasShareOneHandoff) {
+  HandoffWatch a(hooks()), b(hooks());
+  has_bmc_ = false;
+  const auto id = *a.askAgent("node-1");
+  EXPECT_FALSE(b.deliver("node-1"));  // b has not listed the handoffs since
+  b.tick();
+  auto handed = b.deliver("node-1");
+  ASSERT_TRUE(handed);
+  EXPECT_EQ(handed->id, id);
+  EXPECT_FALSE(b.deliver("node-1"));
+  EXPECT_FALSE(a.deliver("node-1"));
+  b.agentReport("node-1", id, "reboot_network", "BootNext=Boot0004");
+  EXPECT_TRUE(a.watching("node-1"));
+  now_ += 5 * 60'000;
+  a.tick();
+  b.tick();
+  ASSERT_EQ(timeline_.size(), 1u);
+  EXPECT_THAT(timeline_[0], HasSubstr("within 5m of the agent setting BootNext and rebooting"));
+  EXPECT_EQ(failures("agent"), 1);
+  EXPECT_FALSE(b.watching("node-1"));
+
+  // A replica that restarts finds the handoffs it had in the store.
+  const auto again = *a.askAgent("node-2");
+  HandoffWatch restarted(hooks());
+  restarted.tick();
+  EXPECT_EQ(restarted.deliver("node-2").value().id, again);
 }
 
 TEST(HandoffDeadline, IsWrittenAsTheDeclarationWouldBe) {

@@ -61,11 +61,6 @@ std::int64_t nowMs() {
       .count();
 }
 
-bool catalogDeclared(const cluster::Config& config, const std::string& image,
-                     const std::string& kind) {
-  return server::catalogSpec(config, image, kind).has_value();
-}
-
 std::string ago(std::int64_t ms) {
   return ms > 0 ? formatAge(nowMs() - ms) + " ago" : "-";
 }
@@ -117,26 +112,13 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
     }
     rows.push_back(r);
   };
-  for (const auto& [name, image] : l->config->images) {
-    for (const char* kind : {"kernel", "initrd", "disk"}) {
-      const auto& a = std::string_view(kind) == "kernel"   ? image.kernel
-                      : std::string_view(kind) == "initrd" ? image.initrd
-                                                           : image.disk;
-      if (!a) continue;
-      if (!a->url) {
-        row(name, kind, "local", nullptr, true);
-        continue;
-      }
-      const auto* e = index->find(name, kind);
-      if (e == nullptr || e->versions.empty())
-        row(name, kind, "not cached", nullptr, false);
-      else
-        for (const auto& v : e->versions) row(name, kind, "cached", &v, &v == e->current());
-    }
-  }
-  for (const auto& [key, e] : index->entries)
-    if (!catalogDeclared(*l->config, e.image, e.kind))
-      for (const auto& v : e.versions) row(e.image, e.kind, "undeclared", &v, &v == e.current());
+  server::forEachImageRow(*l->config, *index, [&](const server::ImageRow& r) {
+    const char* source = r.artifact == nullptr  ? "undeclared"
+                         : !r.artifact->url     ? "local"
+                         : r.version != nullptr ? "cached"
+                                                : "not cached";
+    row(r.image, r.kind, source, r.version, r.current);
+  });
 
   // Background update checks (drover serve): the last, its result, the next, the versions.
   json checks = json::array();

@@ -136,6 +136,26 @@ std::vector<images::catalog::ArtifactSpec> catalogSpecs(const cluster::Config& c
   return out;
 }
 
+void forEachImageRow(const cluster::Config& config, const images::store::IndexData& index,
+                     const std::function<void(const ImageRow&)>& visit) {
+  static const std::string kKinds[] = {"kernel", "initrd", "disk"};
+  for (const auto& [name, image] : config.images) {
+    for (const auto& kind : kKinds) {
+      const auto& a = *artifactOf(image, kind);
+      if (!a) continue;
+      const auto* e = a->url ? index.find(name, kind) : nullptr;
+      if (e == nullptr || e->versions.empty()) {
+        visit({name, kind, &*a, nullptr, !a->url});
+        continue;
+      }
+      for (const auto& v : e->versions) visit({name, kind, &*a, &v, &v == e->current()});
+    }
+  }
+  for (const auto& [key, e] : index.entries)
+    if (!catalogSpec(config, e.image, e.kind))
+      for (const auto& v : e.versions) visit({e.image, e.kind, nullptr, &v, &v == e.current()});
+}
+
 std::optional<images::catalog::ArtifactSpec> catalogSpec(const cluster::Config& config,
                                                          const std::string& image,
                                                          std::string_view kind) {

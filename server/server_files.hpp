@@ -44,6 +44,20 @@ images::catalog::Options catalogOptions(const cluster::Config& config,
 
 // The catalog's view of the url-declared artifacts (path-declared ones are not cached).
 std::vector<images::catalog::ArtifactSpec> catalogSpecs(const cluster::Config& config);
+
+// One row of an image listing (`drover images list`, the dashboard's Images page).
+struct ImageRow {
+  const std::string& image;
+  const std::string& kind;
+  const cluster::Artifact* artifact;      // null: no longer declared
+  const images::store::Version* version;  // null: a local file, or nothing cached
+  bool current = false;
+};
+// The rows in order: every declared artifact of every image (one declared by url: a row per
+// cached version, or one without a version when none is), then the cached versions of
+// artifacts no longer declared.
+void forEachImageRow(const cluster::Config& config, const images::store::IndexData& index,
+                     const std::function<void(const ImageRow&)>& visit);
 std::optional<images::catalog::ArtifactSpec> catalogSpec(const cluster::Config& config,
                                                          const std::string& image,
                                                          std::string_view kind);

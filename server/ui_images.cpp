@@ -115,31 +115,18 @@ Response uiImages(Context& ctx) {
     }
     rows.push_back(r);
   };
-  for (const auto& [name, image] : config.images) {
-    for (const char* kind : {"kernel", "initrd", "disk"}) {
-      const auto& a = std::string_view(kind) == "kernel"   ? image.kernel
-                      : std::string_view(kind) == "initrd" ? image.initrd
-                                                           : image.disk;
-      if (!a) continue;
-      if (!a->url) {
-        json r = {{"image", name}, {"kind", kind}, {"source", "local"}, {"cached", false}};
-        std::error_code ec;
-        const auto size = std::filesystem::file_size(a->path, ec);
-        if (!ec) r["size"] = size;
-        if (a->sha256) r["sha256"] = a->sha256->hex();
-        rows.push_back(r);
-        continue;
-      }
-      const auto* e = index->find(name, kind);
-      if (e == nullptr || e->versions.empty())
-        row(name, kind, "url", nullptr, false);
-      else
-        for (const auto& v : e->versions) row(name, kind, "url", &v, &v == e->current());
+  forEachImageRow(config, *index, [&](const ImageRow& r) {
+    if (r.artifact != nullptr && !r.artifact->url) {
+      json local = {{"image", r.image}, {"kind", r.kind}, {"source", "local"}, {"cached", false}};
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(r.artifact->path, ec);
+      if (!ec) local["size"] = size;
+      if (r.artifact->sha256) local["sha256"] = r.artifact->sha256->hex();
+      rows.push_back(local);
+      return;
     }
-  }
-  for (const auto& [key, e] : index->entries)
-    if (!catalogSpec(config, e.image, e.kind))
-      for (const auto& v : e.versions) row(e.image, e.kind, "undeclared", &v, &v == e.current());
+    row(r.image, r.kind, r.artifact != nullptr ? "url" : "undeclared", r.version, r.current);
+  });
 
   // The background checks (and collection) of each url-declared artifact with an update
   // policy, or that was checked before its policy was dropped.

@@ -247,7 +247,7 @@ wait_healthy || { serve_log; fail "/healthz does not answer"; }
 say "started ($mode): /healthz answers"
 serve_log | grep -q SERVE_STARTED || { serve_log; fail "no SERVE_STARTED in the log"; }
 run test -f /var/lib/drover/state.db || fail "no state database in /var/lib/drover"
-serve_log | grep -q 'STATE_MIGRATED .*from=1 to=2' || { serve_log; fail "the version 1 database was not migrated"; }
+serve_log | grep -q 'STATE_MIGRATED .*from=1 to=3' || { serve_log; fail "the version 1 database was not migrated"; }
 run test -f /var/lib/drover/state.db.v1.bak || fail "no backup of the version 1 database"
 say "the version 1 state database was migrated on start, its backup beside it"
 

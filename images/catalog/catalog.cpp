@@ -316,8 +316,9 @@ Result<Resolved> Catalog::fetchVersion(const ArtifactSpec& spec, const store::Ve
     e.checked_ms = t;
     store::Version* v = e.find(*digest);
     if (v == nullptr) {
-      const bool pinned = e.current() != nullptr && e.current()->pinned;
-      e.versions.push_back(store::Version{*digest, got->bytes, spec.url, "", "", t, t, pinned});
+      // Unpinned: only `drover images pull` pins (below), so a version a background check
+      // finds after a pulled one expires like any other once it is no longer current.
+      e.versions.push_back(store::Version{*digest, got->bytes, spec.url, "", "", t, t, false});
       v = &e.versions.back();
     } else if (v != &e.versions.back()) {  // upstream went back to an older version
       const auto at = e.versions.begin() + (v - e.versions.data());

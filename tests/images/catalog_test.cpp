@@ -29,7 +29,9 @@ std::string content(std::size_t n, char seed) {
   return s;
 }
 
-std::string readAll(const std::filesystem::path& p) { return *verify::readSmallFile(p, 64 << 20); }
+std::string readAll(const std::filesystem::path& p) {
+  return *verify::readSmallFile(p, 64 << 20);
+}
 
 class CatalogTest : public ::testing::Test {
  protected:
@@ -148,7 +150,8 @@ TEST_F(CatalogTest, FileChangedUpstreamSinceThePartialIsFetchedWhole) {
   auto ranges = server_->stats()["ranges"];
   ASSERT_EQ(ranges.size(), 1u) << ranges.dump();
   EXPECT_NE(ranges[0].get<std::string>().find("if-range=\""), std::string::npos) << ranges.dump();
-  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "state/images/tmp" / (digestOf(changed).hex() + ".partial.validator")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "state/images/tmp" /
+                                       (digestOf(changed).hex() + ".partial.validator")));
 }
 
 TEST_F(CatalogTest, ConcurrentUsesShareOneDownload) {
@@ -157,7 +160,8 @@ TEST_F(CatalogTest, ConcurrentUsesShareOneDownload) {
   std::atomic<int> ok{0};
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
-      auto r = catalog_->ensure(spec("slow/disk.raw", digestOf(disk_)), i == 0 ? Mode::Pull : Mode::Use);
+      auto r =
+          catalog_->ensure(spec("slow/disk.raw", digestOf(disk_)), i == 0 ? Mode::Pull : Mode::Use);
       if (r && r->sha256 == digestOf(disk_)) ++ok;
     });
   }
@@ -204,6 +208,31 @@ TEST_F(CatalogTest, UpdateIntervalRechecksWith304AndANewUpstreamBecomesANewVersi
   auto old = catalog_->version("debian-12", "disk", first->sha256);
   ASSERT_TRUE(old);
   EXPECT_EQ(readAll(old->path), disk_);
+}
+
+// A version found upstream after a pulled one is not pinned: only the pulled one stays
+// forever, the new one expires like any other once it is no longer current.
+TEST_F(CatalogTest, AVersionFoundAfterAPulledOneIsNotPinned) {
+  auto s = spec("disk.raw", std::nullopt);
+  ASSERT_TRUE(test::makeKeyPair(dir_.path(), "k", "ec"));
+  ASSERT_TRUE(test::sign(dir_.path(), "k", upstream_ / "disk.raw", upstream_ / "disk.raw.sig"));
+  s.signature = SignatureSpec{server_->url("disk.raw.sig"), {}, "release"};
+  s.interval = std::chrono::hours(1);
+  ASSERT_TRUE(catalog_->ensure(s, Mode::Pull));
+  const std::string v2 = content(1 << 16, 'p');
+  test::writeFile(upstream_ / "disk.raw", v2);
+  ASSERT_TRUE(test::sign(dir_.path(), "k", upstream_ / "disk.raw", upstream_ / "disk.raw.sig"));
+  now_ += 2 * 60 * 60 * 1000;
+  auto next = catalog_->ensure(s);
+  ASSERT_TRUE(next) << next.error().message;
+  ASSERT_TRUE(next->changed);
+  auto d = catalog_->list();
+  ASSERT_TRUE(d);
+  const auto* e = d->find("debian-12", "disk");
+  ASSERT_NE(e, nullptr);
+  ASSERT_EQ(e->versions.size(), 2u);
+  EXPECT_TRUE(e->versions[0].pinned) << "the pulled version";
+  EXPECT_FALSE(e->versions[1].pinned) << "the version found after it";
 }
 
 TEST_F(CatalogTest, PinnedDigestRefusesChangedUpstreamAndKeepsTheCachedVersion) {
@@ -267,7 +296,8 @@ TEST_F(CatalogTest, SignatureIsRequiredAndCheckedWhenConfigured) {
   EXPECT_EQ(r.error().code, "signature_unavailable");
 
   // Signed by another key: refused, nothing published.
-  ASSERT_TRUE(test::sign(dir_.path(), "mallory", upstream_ / "disk.raw", upstream_ / "disk.raw.sig"));
+  ASSERT_TRUE(
+      test::sign(dir_.path(), "mallory", upstream_ / "disk.raw", upstream_ / "disk.raw.sig"));
   r = catalog_->ensure(s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "signature_mismatch");

@@ -88,16 +88,9 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
     return 1;
   }
   json rows = json::array();
-  auto row = [&](const std::string& image, const std::string& kind, const std::string& source,
-                 const images::store::Version* v, bool current) {
-    json r = {{"image", image}, {"kind", kind}, {"source", source}};
-    if (v != nullptr) {
-      r.update({{"sha256", v->sha256.hex()},
-                {"size", v->size},
-                {"fetched_ms", v->fetched_ms},
-                {"used_ms", v->used_ms},
-                {"pinned", v->pinned},
-                {"current", current}});
+  auto row = [&](const server::ImageRow& ir, std::string_view source) {
+    json r = server::imageRowJson(ir, source);
+    if (const auto* v = ir.version) {
       if (v->url.starts_with(kCaptureSource)) {  // a node's disk, captured (docs/images.md)
         r["source"] = "captured";
         r["node"] = v->url.substr(kCaptureSource.size());
@@ -117,7 +110,7 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
                          : !r.artifact->url     ? "local"
                          : r.version != nullptr ? "cached"
                                                 : "not cached";
-    row(r.image, r.kind, source, r.version, r.current);
+    row(r, source);
   });
 
   // Background update checks (drover serve): the last, its result, the next, the versions.

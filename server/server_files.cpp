@@ -156,6 +156,19 @@ void forEachImageRow(const cluster::Config& config, const images::store::IndexDa
       for (const auto& v : e.versions) visit({e.image, e.kind, nullptr, &v, &v == e.current()});
 }
 
+nlohmann::json imageRowJson(const ImageRow& row, std::string_view source) {
+  nlohmann::json r = {{"image", row.image}, {"kind", row.kind}, {"source", source}};
+  if (const auto* v = row.version) {
+    r.update({{"sha256", v->sha256.hex()},
+              {"size", v->size},
+              {"fetched_ms", v->fetched_ms},
+              {"used_ms", v->used_ms},
+              {"pinned", v->pinned},
+              {"current", row.current}});
+  }
+  return r;
+}
+
 std::optional<images::catalog::ArtifactSpec> catalogSpec(const cluster::Config& config,
                                                          const std::string& image,
                                                          std::string_view kind) {

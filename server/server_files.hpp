@@ -16,6 +16,8 @@
 #include "http/message.hpp"
 #include "images/catalog/catalog.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace drover::server {
 
 // Opens a file the operator declared (absolute: the loader resolved relative paths against
@@ -58,6 +60,9 @@ struct ImageRow {
 // artifacts no longer declared.
 void forEachImageRow(const cluster::Config& config, const images::store::IndexData& index,
                      const std::function<void(const ImageRow&)>& visit);
+// What an image listing says of a row: image, kind, source, and of a cached version its
+// sha256, size, fetched_ms, used_ms, pinned and current.
+nlohmann::json imageRowJson(const ImageRow& row, std::string_view source);
 std::optional<images::catalog::ArtifactSpec> catalogSpec(const cluster::Config& config,
                                                          const std::string& image,
                                                          std::string_view kind);

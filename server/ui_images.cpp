@@ -100,18 +100,12 @@ Response uiImages(Context& ctx) {
   const std::set<std::string>* installing = pending ? &*pending : nullptr;
 
   json rows = json::array();
-  auto row = [&](const std::string& image, const std::string& kind, const std::string& source,
-                 const images::store::Version* v, bool current) {
-    json r = {{"image", image}, {"kind", kind}, {"source", source}, {"cached", v != nullptr}};
-    if (v != nullptr) {
-      r.update({{"sha256", v->sha256.hex()},
-                {"size", v->size},
-                {"fetched_ms", v->fetched_ms},
-                {"used_ms", v->used_ms},
-                {"pinned", v->pinned},
-                {"current", current},
-                {"url", v->url}});
-      addExpiry(r, *v, current, catalogSpec(config, image, kind), installing);
+  auto row = [&](const ImageRow& ir, std::string_view source) {
+    json r = imageRowJson(ir, source);
+    r["cached"] = ir.version != nullptr;
+    if (const auto* v = ir.version) {
+      r["url"] = v->url;
+      addExpiry(r, *v, ir.current, catalogSpec(config, ir.image, ir.kind), installing);
     }
     rows.push_back(r);
   };
@@ -125,7 +119,7 @@ Response uiImages(Context& ctx) {
       rows.push_back(local);
       return;
     }
-    row(r.image, r.kind, r.artifact != nullptr ? "url" : "undeclared", r.version, r.current);
+    row(r, r.artifact != nullptr ? "url" : "undeclared");
   });
 
   // The background checks (and collection) of each url-declared artifact with an update

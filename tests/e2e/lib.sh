@@ -153,12 +153,18 @@ PY
 }
 E2E_MACHINES=()  # pid files of machines the BMC simulators started (stopped by e2e_cleanup)
 
-# e2e_ipmi_bmc NAME: OpenIPMI's ipmi_sim on 127.0.0.1:623 in the namespace, user
-# admin/secret, powering machine NAME (e2e_machine) through its chassis_control program
-# (qemu_power.py ... ipmi). ipmi_sim keeps no boot device of its own: the program stores it,
-# and ipmi_sim always answers the boot flags with the valid bit clear.
+# e2e_ipmi_bmc NAME [ipmi|ipmi-sim]: an IPMI BMC on 127.0.0.1:623 in the namespace, user
+# admin/secret, powering machine NAME (e2e_machine). ipmi: tests/e2e/ipmi_bmc.py on pyghmi.
+# ipmi-sim: OpenIPMI's ipmi_sim through its chassis_control program (qemu_power.py ... ipmi);
+# it keeps no boot device of its own (the program stores it) and always answers the boot
+# flags with the valid bit clear.
 e2e_ipmi_bmc() {
-  local name=$1 sim
+  local name=$1 kind=${2:-ipmi} sim
+  if [[ $kind == ipmi ]]; then
+    e2e_bg "$E2E_DIR/ipmi_bmc.log" /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/ipmi_bmc.py" \
+      "$E2E_DIR/$name.machine.json" --address 127.0.0.1 --port 623
+    return 0
+  fi
   sim=$(command -v ipmi_sim) || e2e_die "ipmi_sim missing (Debian package openipmi)"
   mkdir -p "$E2E_DIR/ipmi-state"
   cat >"$E2E_DIR/ipmi.conf" <<CONF

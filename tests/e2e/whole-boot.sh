@@ -13,19 +13,22 @@
 # seconds from the script (and the grub.cfg) being served to the disk's OS being up are
 # printed for each disk boot. E2E_UEFI_ORDER=disk-first boots UEFI machines disk first.
 #
-# Then a BMC simulator powers the machine (E2E_BMC; default ipmi for bios, redfish-ignore-boot
-# for uefi; none: a third power-on by hand that must boot the disk again, no reinstall):
-#   ipmi                 OpenIPMI's ipmi_sim, its chassis_control program starting and
-#                        stopping QEMU (tests/e2e/qemu_power.py)
+# Then a BMC simulator powers the machine (E2E_BMC; default ipmi for bios, redfish for uefi;
+# none: a third power-on by hand that must boot the disk again, no reinstall):
+#   ipmi                 tests/e2e/ipmi_bmc.py on pyghmi's IPMI server (RMCP+), which keeps
+#                        the boot override as the specification asks
+#   ipmi-sim             OpenIPMI's ipmi_sim, its chassis_control program starting and
+#                        stopping QEMU (tests/e2e/qemu_power.py); it never reports the boot
+#                        flags valid, so Drover's read-back rejects its override
 #   redfish[-ignore-boot] tests/power/redfish_mock.py driving QEMU through QMP; in
 #                        ignore-boot mode it acknowledges the boot override and drops it
-# `drover power on` boots the installed disk (UEFI: disk first in the boot order, so only
-# BootNext can bring it to the network), the agent heartbeats, then `drover reinstall
-# --power`: the machine installs again and joins again with nobody touching it. A BMC that
-# does not keep the override (ipmi_sim never reports the boot flags valid; the lying
-# Redfish mode) is caught by the read-back and the node's agent is asked instead: it sets
-# BootNext (UEFI) and reboots. The timings from the request to the network, the install and
-# the join are printed; `drover power off` ends it.
+# `drover power on` boots the installed disk (UEFI: disk first in the boot order, so only a
+# boot override or BootNext brings it to the network), the agent heartbeats, then the
+# reinstalls of tests/e2e/power-reinstall.sh: BIOS over IPMI (`--power`); UEFI through the
+# agent's BootNext (`--reboot`), over Redfish (`--power`), and the Redfish simulator lying,
+# caught by the read-back with the agent taking over. Each installs again and joins again
+# with nobody touching the machine; the timings from the request to the network, the install
+# and the join are printed; `drover power off` ends it.
 # Exit 77 (skipped) when the boot environment or a tool is missing.
 set -euo pipefail
 fw=$1 drover=$2 bootenv=$3 image=$4
@@ -43,18 +46,21 @@ order=net-first
 want_grub=0
 [[ $fw == uefi && $order == net-first ]] && want_grub=1
 bmc=${E2E_BMC:-}
-[[ -n $bmc ]] || { [[ $fw == bios ]] && bmc=ipmi || bmc=redfish-ignore-boot; }
+[[ -n $bmc ]] || { [[ $fw == bios ]] && bmc=ipmi || bmc=redfish; }
 bmc_decl=""
 case $bmc in
   none) ;;
-  ipmi) bmc_decl='bmc: { driver: ipmi, address: "127.0.0.1:623", credentials: e2e }' ;;
+  ipmi | ipmi-sim) bmc_decl='bmc: { driver: ipmi, address: "127.0.0.1:623", credentials: e2e }' ;;
   redfish | redfish-ignore-boot)
     bmc_decl='bmc: { driver: redfish, address: "http://127.0.0.1:8000", credentials: e2e, insecure: true }' ;;
-  *) e2e_die "E2E_BMC=$bmc: none, ipmi, redfish or redfish-ignore-boot" ;;
+  *) e2e_die "E2E_BMC=$bmc: none, ipmi, ipmi-sim, redfish or redfish-ignore-boot" ;;
 esac
-if [[ $bmc == ipmi ]] && ! command -v ipmi_sim >/dev/null; then
-  [[ -n ${CI:-} ]] && e2e_die "ipmi_sim missing (Debian package openipmi)"
-  echo "skipped: ipmi_sim missing (Debian package openipmi)"
+missing=""
+[[ $bmc == ipmi-sim ]] && ! command -v ipmi_sim >/dev/null && missing="ipmi_sim (Debian package openipmi)"
+[[ $bmc == ipmi ]] && ! /usr/bin/python3 -c 'import pyghmi.ipmi.bmc' 2>/dev/null && missing="pyghmi (Debian package python3-pyghmi)"
+if [[ -n $missing ]]; then
+  [[ -n ${CI:-} ]] && e2e_die "$missing missing"
+  echo "skipped: $missing missing"
   exit 77
 fi
 E2E_IMAGE=$image

@@ -1,6 +1,8 @@
-// The IPMI driver against OpenIPMI's BMC simulator (ipmi_sim) on 127.0.0.1: a real RMCP+
-// session, power status and control, and the boot device set and read back. Skipped when
-// ipmi_sim is not installed, except under CI (env CI set), where that is a failure.
+// The IPMI driver against two BMC simulators on 127.0.0.1: OpenIPMI's ipmi_sim (a real RMCP+
+// session, power status and control, the boot device set and read back without the valid
+// bit) and tests/e2e/ipmi_bmc.py on pyghmi's BMC server (keeps the override as the
+// specification asks, and powers a stand-in QEMU process). Skipped when a simulator is not
+// installed, except under CI (env CI set), where that is a failure.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -171,6 +173,66 @@ TEST_F(IpmiSimTest, SilentAddressTimesOut) {
   EXPECT_TRUE(st.error().code == "bmc_timeout" || st.error().code == "bmc_unreachable")
       << st.error().code;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+// tests/e2e/ipmi_bmc.py powering tests/power/fake_qemu.py: the machine whose boot order the
+// whole boots check, without the boot.
+class PyghmiBmcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::system("/usr/bin/python3 -c 'import pyghmi.ipmi.bmc' 2>/dev/null") != 0) {
+      if (std::getenv("CI")) FAIL() << "pyghmi is not installed (Debian package python3-pyghmi)";
+      GTEST_SKIP() << "pyghmi is not installed (Debian package python3-pyghmi)";
+    }
+    port_ = freeUdpPort();
+    const auto src = std::filesystem::absolute(sourceDir());
+    const auto spec = dir_.write(
+        "m.json",
+        fmt::format(R"({{"dir": "{0}", "name": "m", "order": "disk-first",
+ "net_first": ["-device", "net-first"], "disk_first": ["-device", "disk-first"],
+ "argv": ["/usr/bin/python3", "{1}", "{0}/args.log"]}})",
+                    dir_.path().string(), (src / "tests/power/fake_qemu.py").string()));
+    bmc_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        "/usr/bin/python3", (src / "tests/e2e/ipmi_bmc.py").string(), spec.string(), "--port",
+        std::to_string(port_)});
+    ASSERT_TRUE(bmc_->started());
+    ASSERT_NE(bmc_->readLine().find("listening"), std::string::npos);
+  }
+  void TearDown() override {
+    if (bmc_) (void)bmc()->set(PowerAction::Off);
+  }
+
+  std::unique_ptr<Bmc> bmc() {
+    BmcConfig c;
+    c.driver = Driver::Ipmi;
+    c.address = fmt::format("127.0.0.1:{}", port_);
+    c.timeout = std::chrono::seconds(5);
+    auto b = makeBmc(c, Credentials{"admin", "secret"});
+    EXPECT_TRUE(b);
+    return std::move(*b);
+  }
+  // The boot order of each power-on so far, one line each.
+  std::string boots() { return test::readFile(dir_.path() / "args.log"); }
+
+  test::TempDir dir_{"drover-ipmi-pyghmi"};
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> bmc_;
+};
+
+// The override reads back valid and once, and the next power cycle alone boots the network.
+TEST_F(PyghmiBmcTest, OverrideIsVerifiedAndUsedByTheNextCycleOnly) {
+  auto b = bmc();
+  auto on = b->set(PowerAction::On);
+  ASSERT_TRUE(on) << on.error().code << ": " << on.error().message;
+  EXPECT_EQ(*b->status(), PowerState::On);
+  auto verified = setNextBootVerified(*b, BootDevice::Network, true);
+  ASSERT_TRUE(verified) << verified.error().message;
+  ASSERT_TRUE(b->set(PowerAction::Cycle));
+  ASSERT_TRUE(b->set(PowerAction::Cycle));
+  EXPECT_EQ(boots(), "disk-first\nnet-first\n");
+  EXPECT_EQ(b->nextBoot()->device, BootDevice::None);
+  ASSERT_TRUE(b->set(PowerAction::Off));
+  EXPECT_EQ(*b->status(), PowerState::Off);
 }
 
 }  // namespace

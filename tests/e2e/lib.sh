@@ -13,6 +13,7 @@ E2E_EXTRA_NS=()   # more namespaces a scenario adds (removed with the main one)
 # More QEMU arguments for every machine e2e_qemu starts, e.g. (-boot reboot-timeout=1000):
 # SeaBIOS then resets after a failed boot, as rack firmware retries PXE, instead of halting.
 E2E_QEMU_ARGS=()
+E2E_SERVE_ARGS=()  # more arguments for drover serve (e2e_serve)
 
 # e2e_require BOOTENV IMAGE: exits 77 (skipped) when a tool, the boot environment or the
 # test OS image is missing.
@@ -292,7 +293,7 @@ E2E_DROVER=""
 e2e_serve() {
   E2E_DROVER=$1
   "$1" validate "$2"
-  e2e_bg "$E2E_DIR/drover.log" "$1" --log-level info serve --config "$2"
+  e2e_bg "$E2E_DIR/drover.log" "$1" --log-level info serve --config "$2" "${E2E_SERVE_ARGS[@]}"
   for _ in $(seq 1 100); do grep -q SERVE_STARTED "$E2E_DIR/drover.log" && break; sleep 0.1; done
   grep -q SERVE_STARTED "$E2E_DIR/drover.log" || { cat "$E2E_DIR/drover.log" >&2; e2e_die "drover serve did not start"; }
 }

@@ -15,6 +15,12 @@
 #       worker is on a second network (198.51.100.0/24) that reaches Drover only through a
 #       router running ISC dhcrelay: its firmware's DHCP is relayed, and it installs, boots
 #       its disk and joins with that network's address and gateway
+#   scenarios.sh http ...
+#       UEFI HTTP boot on a network with no TFTP at all (`drover serve --no-tftp`): OVMF with
+#       its PXE turned off (QEMU fw_cfg opt/org.tianocore/IPv4PXESupport and IPv6PXESupport
+#       "no") asks DHCP as an HTTPClient, gets ipxe.efi as a URL, runs it; iPXE fetches its
+#       script, installs; the disk is first in the boot order, so the second power-on boots
+#       the installed disk directly and joins
 #
 # Exit 77 (skipped) when the boot environment or a tool is missing.
 set -euo pipefail
@@ -190,5 +196,56 @@ YAML
   e2e_log "PASS: master and worker installed and joined: an etcd member and a proxy to it"
   ;;
 
-*) echo "usage: $0 discovery|proxy|cluster DROVER BOOT_ENV_DIR TEST_OS_IMAGE" >&2; exit 2 ;;
+http)
+  mac=52:54:00:e2:e0:b1
+  node=e2e-http
+  nodes=("$node")
+  cat >> "$config" <<YAML
+networks:
+  - { name: lab, subnet: 192.0.2.0/24, pool: 192.0.2.100-192.0.2.199, gateway: 192.0.2.1 }
+defaults:
+  unknown: ignore
+nodes:
+  - { name: $node, mac: "$mac", ip: 192.0.2.13, profile: node }
+YAML
+  E2E_SERVE_ARGS=(--no-tftp)
+  e2e_serve "$drover" "$config"
+  e2e_ns ss -Hlun 'sport = :69' | grep -q . && e2e_die "drover serve --no-tftp listens on UDP 69"
+  e2e_tap tap0
+  disk=$(e2e_disk "$node" 512M)
+  # OVMF's network boot options are PXE (IPv4, IPv6) and HTTP (IPv4, IPv6) per NIC; with
+  # PXE off, the blank disk failing first, its HTTP boot over IPv4 is what it tries.
+  E2E_QEMU_ARGS=(-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=no
+                 -fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=no)
+  e2e_log "power on #1: UEFI HTTP boot, blank disk first"
+  t0=$(e2e_now_ms)
+  e2e_qemu "$node" uefi "$mac" tap0 "$disk" disk-first
+  qpid=$E2E_LAST_PID
+  e2e_wait_exit "$qpid" "$node"   # the agent reboots after the install; QEMU exits
+  [[ $(e2e_node_state "$node") == installed ]] || e2e_die "node is $(e2e_node_state "$node"), want installed"
+  e2e_log "installed $((($(e2e_now_ms) - t0) / 1000))s after power on"
+  e2e_api "/v1/nodes/$node/events" | python3 -c '
+import json, sys
+ev = json.load(sys.stdin)
+first = [e for e in ev if e["phase"] == "dhcp_ack"]
+if not first or "arch=16" not in first[0]["message"] or "file=http://" not in first[0]["message"] or not first[0]["message"].rstrip().endswith("ipxe.efi"):
+    sys.exit("the first DHCP answer was not an HTTP boot URL for arch 16: %s" % (first[0]["message"] if first else "none"))
+if any(e["phase"].startswith("tftp") for e in ev):
+    sys.exit("TFTP was used")
+print("HTTP boot: %s" % first[0]["message"], file=sys.stderr)'
+  e2e_log "power on #2: the installed disk, first in the boot order, boots and joins"
+  e2e_qemu "$node" uefi "$mac" tap0 "$disk" disk-first
+  qpid=$E2E_LAST_PID
+  t1=$(e2e_now_ms)
+  e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
+  e2e_wait_exit "$qpid" "$node"
+  grep -aq 'drover-test-os: join done' "$E2E_DIR/$node.console" || { tail -n 40 "$E2E_DIR/$node.console" >&2; e2e_die "join failed"; }
+  [[ $(e2e_node_state "$node") == joined ]] || e2e_die "node is $(e2e_node_state "$node"), want joined"
+  [[ $(e2e_events "$node" script_served "$t1") == 0 ]] || e2e_die "the disk-first boot fetched a boot script"
+  e2e_log "joined $((($(e2e_now_ms) - t1) / 1000))s after power on #2"
+  e2e_timeline "$node"
+  e2e_log "PASS: UEFI HTTP boot without TFTP installs; the disk boots and joins"
+  ;;
+
+*) echo "usage: $0 discovery|proxy|cluster|http DROVER BOOT_ENV_DIR TEST_OS_IMAGE" >&2; exit 2 ;;
 esac

@@ -107,6 +107,12 @@ TEST_F(WholeBoot, ProxyDhcpBesideDnsmasqInstalls) {
   scenario("proxy");
 }
 
+// UEFI HTTP boot on a network without TFTP: OVMF (PXE off) gets ipxe.efi as a URL, installs,
+// and its disk (first in the boot order) boots and joins.
+TEST_F(WholeBoot, UefiHttpBootInstallsWithoutTftp) {
+  scenario("http");
+}
+
 // A master and a worker boot at once, install, and join.
 TEST_F(WholeBoot, MasterAndWorkerInstallAndJoin) {
   scenario("cluster");

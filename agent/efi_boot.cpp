@@ -339,4 +339,10 @@ std::optional<std::uint16_t> readBootNext(const fs::path& dir) {
   return u16(*bytes, 4);
 }
 
+std::optional<bool> secureBootEnabled(const fs::path& dir) {
+  auto bytes = readVariable(dir / variableFile("SecureBoot"));
+  if (!bytes || bytes->size() != 5 || (*bytes)[4] > 1) return std::nullopt;
+  return (*bytes)[4] == 1;
+}
+
 }  // namespace drover::agent::efi

@@ -95,4 +95,8 @@ Status writeBootNext(const std::filesystem::path& dir, std::uint16_t number);
 // BootNext as stored under `dir`, if it is there and well-formed.
 std::optional<std::uint16_t> readBootNext(const std::filesystem::path& dir);
 
+// The firmware's SecureBoot variable under `dir`: true when the firmware enforces Secure
+// Boot. nullopt when it is not there or malformed (BIOS, no efivarfs).
+std::optional<bool> secureBootEnabled(const std::filesystem::path& dir);
+
 }  // namespace drover::agent::efi

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/efi_boot.hpp"
 #include "agent/installed_root.hpp"
 #include "agent/seed.hpp"
 #include "common/log.hpp"
@@ -334,6 +335,9 @@ Status runJoin(const JoinOptions& opt) {
     if (auto st = startRuntime(opt); !st) return fail("runtime", st.error());
     report("runtime_started", recipe->runtime.empty() ? "containerd" : recipe->runtime);
   }
+  // On UEFI, whether this boot ran under Secure Boot (what the firmware says, every boot).
+  if (auto sb = efi::secureBootEnabled(opt.network_reboot.efivars_dir))
+    report("secure_boot", *sb ? "on: the firmware enforces Secure Boot" : "off");
   if (joined) {
     // After a reboot only the containers need starting again; one-time steps are done.
     const auto again = restartSteps(*steps, opt.runtime);

@@ -232,6 +232,12 @@ Decision decide(const cluster::Config& c, const cluster::Match& m, const ClientI
     d.boot_env = c.findImage(c.defaults.boot_env.value);
   }
 
+  const bool secure = m.profile && m.profile->secure_boot;
+  if (secure) d.reason += fmt::format("; profile {} boots with Secure Boot", m.profile->name);
+  if (client.ipxe && secure) {
+    d.reason += ": iPXE is not part of the signed chain, no boot file";
+    return d;
+  }
   if (client.ipxe) {
     d.delivery = Delivery::kHttp;
     d.file = scriptUrl(c);
@@ -243,6 +249,20 @@ Decision decide(const cluster::Config& c, const cluster::Match& m, const ClientI
   d.arch = firmware.arch;
   if (!d.arch) return d;
   const bool http = firmware.http;
+  if (secure) {
+    if (d.arch->loader != Loader::kEfiX64 || http) {
+      d.reason += fmt::format(": the signed chain is for x64 UEFI PXE, not {}{}; no boot file",
+                              describe(*d.arch), http ? " over HTTP" : "");
+      return d;
+    }
+    d.reason += fmt::format(
+        ": Debian's signed shim ({}), then the signed network GRUB ({}) "
+        "and its grub.cfg, over TFTP",
+        kShimEfiName, kShimGrubName);
+    d.delivery = Delivery::kTftp;
+    d.file = std::string(kShimEfiName);
+    return d;
+  }
   std::string file = loaderFile(c, m.profile, *d.arch, http, d.reason);
   if (file.empty()) return d;
   if (http) {

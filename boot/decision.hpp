@@ -135,6 +135,21 @@ ScriptKind scriptForState(const std::optional<state::NodeStatus>& status);
 // under grub/ in TFTP (templates/grub.hpp).
 inline constexpr std::string_view kGrubEfiName = "grubnetx64.efi";
 
+// --- Secure Boot (profiles.*.boot.secure_boot)
+//
+// The signed chain, all over TFTP: the firmware runs shimx64.efi (server.boot.shim_efi, signed
+// by Microsoft's UEFI CA), shim runs grubx64.efi from the same directory (server.boot.grub_efi,
+// Debian's signed network GRUB, checked by shim against Debian's key), and that GRUB reads
+// grub/grub.cfg and its per-node grub/drover/<mac>.cfg (templates/grub.hpp): for `local` it
+// chainloads the disk's loader, for install, discover and capture it boots the boot
+// environment's kernel (signed; checked by GRUB through shim) and initrd from
+// drover/boot-env/kernel and drover/boot-env/initrd. Only x64 UEFI PXE clients get an answer:
+// iPXE, BIOS, arm64 and HTTP boot clients of such a profile get no boot file, with the reason.
+inline constexpr std::string_view kShimEfiName = "shimx64.efi";
+inline constexpr std::string_view kShimGrubName = "grubx64.efi";
+inline constexpr std::string_view kBootEnvKernelPath = "drover/boot-env/kernel";
+inline constexpr std::string_view kBootEnvInitrdPath = "drover/boot-env/initrd";
+
 enum class DiskHandoff { kSanboot, kGrub };
 
 struct LocalBoot {

@@ -40,21 +40,47 @@ cluster::Diagnostics checkTemplates(const cluster::Inventory& inv) {
   return out;
 }
 
+namespace {
+
+// Empty when `path` is a readable regular file, else why not.
+std::string unreadable(const std::string& path) {
+  std::error_code ec;
+  const bool regular = std::filesystem::is_regular_file(path, ec);
+  std::ifstream in(path, std::ios::binary);
+  if (regular && in) return {};
+  return regular ? "cannot be read" : "no such file";
+}
+
+}  // namespace
+
 cluster::Diagnostics checkBootFiles(const cluster::Config& config) {
   cluster::Diagnostics out;
   const auto& grub = config.server.boot.grub_efi;
-  if (grub.empty()) return out;
-  std::error_code ec;
-  const bool regular = std::filesystem::is_regular_file(grub, ec);
-  std::ifstream in(grub, std::ios::binary);
-  if (!regular || !in) {
-    out.push_back({config.file,
-                   {},
-                   "server.boot.grub_efi",
-                   fmt::format("{}: {}; it boots the disk of installed x64 UEFI machines (install "
-                               "the Debian package grub-efi-amd64-signed, name another file, or "
-                               "set it to \"\" to have them sanboot from iPXE)",
-                               grub, regular ? "cannot be read" : "no such file")});
+  if (!grub.empty()) {
+    if (auto why = unreadable(grub); !why.empty()) {
+      out.push_back(
+          {config.file,
+           {},
+           "server.boot.grub_efi",
+           fmt::format("{}: {}; it boots the disk of installed x64 UEFI machines (install "
+                       "the Debian package grub-efi-amd64-signed, name another file, or "
+                       "set it to \"\" to have them sanboot from iPXE)",
+                       grub, why)});
+    }
+  }
+  const cluster::Profile* secure = nullptr;
+  for (const auto& [name, p] : config.profiles)
+    if (p.secure_boot) secure = &p;
+  if (secure == nullptr) return out;
+  if (grub.empty()) {
+    out.push_back({config.file, secure->pos, secure->path + ".boot.secure_boot",
+                   "needs the signed network GRUB, but server.boot.grub_efi is off"});
+  }
+  if (auto why = unreadable(config.server.boot.shim_efi); !why.empty()) {
+    out.push_back({config.file, secure->pos, "server.boot.shim_efi",
+                   fmt::format("{}: {}; profile {} boots through it (install the Debian package "
+                               "shim-signed, or name another signed shim)",
+                               config.server.boot.shim_efi, why, secure->name)});
   }
   return out;
 }

@@ -79,6 +79,10 @@ struct ServerBoot {
   // chains it (as /grubnetx64.efi over HTTP) and its per-node grub.cfg starts the EFI
   // loader of the installed disk. Empty: such machines get the iPXE sanboot script.
   std::string grub_efi = "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed";
+  // Secure Boot profiles (profiles.*.boot.secure_boot): the first file of their x64 UEFI
+  // machines, Debian's shim signed by Microsoft's UEFI CA (package shim-signed), served over
+  // TFTP as shimx64.efi; it starts grub_efi (served beside it as grubx64.efi).
+  std::string shim_efi = "/usr/lib/shim/shimx64.efi.signed";
   // Answer IPv6 router solicitations on the DHCP interfaces with an advertisement that
   // announces nothing, so iPXE does not wait ~13 s for one (see ndp/server/responder.hpp).
   bool ipv6_ra = true;
@@ -199,6 +203,9 @@ struct Profile {
   std::filesystem::path cloud_config_file;           // absolute (resolvePaths in loader.cpp)
   std::vector<std::string> kernel_args;
   std::optional<EfiLoader> efi_loader;  // boot.efi_loader; unset: server.boot.efi_loader
+  // boot.secure_boot: only the signed chain (shim, the signed network GRUB, the boot
+  // environment's signed kernel) is offered, never iPXE (boot/decision.hpp).
+  bool secure_boot = false;
   Join join;
   Pos pos;
   std::string path;  // "profiles.master"

@@ -56,6 +56,10 @@ constexpr KeyInfo kKeys[] = {
      "network GRUB (Debian's `grub-efi-amd64-signed`) that boots the installed disk of x64 UEFI "
      "machines whose action is `local` (operations.md); `\"\"`: they get the iPXE `sanboot` "
      "script instead. Must exist: checked by `drover validate` and `drover serve`"},
+    {"server.boot.shim_efi", kPath, "`/usr/lib/shim/shimx64.efi.signed`",
+     "Debian's shim signed by Microsoft's UEFI CA (package `shim-signed`): the first file of x64 "
+     "UEFI machines whose profile sets `boot.secure_boot`, over TFTP as `shimx64.efi`. Must exist "
+     "when a profile sets it: checked by `drover validate` and `drover serve`"},
     {"server.boot.ipv6_ra", "bool", "`true`",
      "answer IPv6 router solicitations on the DHCP interfaces with an empty advertisement, so iPXE "
      "does not wait ~13 s for one (see operations.md)"},
@@ -126,6 +130,11 @@ constexpr KeyInfo kKeys[] = {
      "appended to the boot environment's kernel command line"},
     {"profiles.*.boot.efi_loader", "`ipxe.efi` \\| `snponly.efi`", "`server.boot.efi_loader`",
      "x64 UEFI loader for this profile's machines (`snponly.efi` uses the NIC's own UEFI driver)"},
+    {"profiles.*.boot.secure_boot", "bool", "`false`",
+     "boot only through the signed chain for Secure Boot: shim, then the signed network GRUB "
+     "(`server.boot.grub_efi`) and its per-node grub.cfg over TFTP, then the boot environment's "
+     "kernel (which must be signed, as Debian's are); never iPXE. Only x64 UEFI PXE machines get "
+     "an answer (operations.md, \"Secure Boot\")"},
     {"profiles.*.join.runtime", "`containerd`", "`containerd`",
      "the container runtime the agent starts"},
     {"profiles.*.join.recipe", "`etcd-member` \\| `etcd-proxy`", "none",

@@ -133,6 +133,7 @@ class ConfigDecoder {
         else if (text)
           setString(b, "grub_efi", s.boot.grub_efi, checkRelativeOrAbsolute);
       }
+      setString(b, "shim_efi", s.boot.shim_efi, checkRelativeOrAbsolute);
       if (auto ra = b.get("ipv6_ra"))
         if (auto on = d_.boolean(*ra, b.pathOf("ipv6_ra"))) s.boot.ipv6_ra = *on;
       duration(b, "handoff_deadline", s.boot.handoff_deadline, true);
@@ -361,6 +362,8 @@ class ConfigDecoder {
         p.efi_loader = d_.choice<EfiLoader>(
             *l, b.pathOf("efi_loader"),
             {{"ipxe.efi", EfiLoader::IpxeEfi}, {"snponly.efi", EfiLoader::SnponlyEfi}});
+      if (auto sb = b.get("secure_boot"))
+        if (auto on = d_.boolean(*sb, b.pathOf("secure_boot"))) p.secure_boot = *on;
     }
     if (auto v = m.get("join")) {
       MapReader j(d_, *v, m.pathOf("join"), keysUnder("profiles.*.join"));
@@ -523,6 +526,7 @@ void resolvePaths(Config& c) {
   };
   resolve(c.server.tftp.root);
   resolve(c.server.boot.grub_efi);
+  resolve(c.server.boot.shim_efi);
   resolve(c.server.api.cert);
   resolve(c.server.api.key);
   resolve(c.server.state.path);

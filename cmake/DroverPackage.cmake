@@ -77,7 +77,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://drover.example.org/")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, ipxe, grub-efi-amd64-signed, procps")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cpio, ca-certificates")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cpio, ca-certificates, shim-signed")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${DROVER_PKG_DIR}/debian/conffiles ${DROVER_PKG_DIR}/debian/postinst
     ${DROVER_PKG_DIR}/debian/prerm ${DROVER_PKG_DIR}/debian/postrm)

@@ -1,5 +1,7 @@
 #include "server/boot_routes.hpp"
 
+#include <sstream>
+
 #include <fmt/format.h>
 
 #include "boot/decision.hpp"
@@ -118,21 +120,8 @@ Response nodeScript(const Request& req, Context& ctx) {
   auto params = scriptParams(config, kind, name, efi, arch, decision.profile, at);
   if (!params) return refusal(params.error().message);
   if (needsBootToken(kind)) {
-    auto bound = ctx.boot_guard->bindScript(ctx, config, *mac, req.client);
-    if (const auto* reason = std::get_if<std::string_view>(&bound)) {
-      ctx.boot_guard->refused(ctx, name, *reason, req.client);
-      return refusal(*reason == boot_refusal::kSubnetNotAllowed
-                         ? "this address may not boot from this server"
-                         : "this address does not hold the lease of that MAC address");
-    }
-    auto token = ctx.tokens.issueBootToken({.node = name,
-                                            .mac = *mac,
-                                            .holder = std::get<std::optional<Ipv4Address>>(bound),
-                                            .expires_ms = 0});
-    if (!token) {
-      ctx.log->error("TOKEN_ISSUE_FAILED node={} error={}", name, token.error().message);
-      return refusal("could not issue a boot token");
-    }
+    auto token = issueScriptToken(ctx, config, name, *mac, req.client);
+    if (!token) return refusal(token.error().message);
     params->token = *token;
   }
   if (kind == boot::ScriptKind::kFailed)
@@ -241,6 +230,43 @@ Result<templates::BootScriptParams> scriptParams(const cluster::Config& config,
       boot::localBoot(config, efi, build_arch).how == boot::DiskHandoff::kGrub)
     params.grub_url = fmt::format("{}/{}", params.base_url, boot::kGrubEfiName);
   return params;
+}
+
+Result<std::string> issueScriptToken(Context& ctx, const cluster::Config& config,
+                                     const std::string& name, const MacAddress& mac,
+                                     const boost::asio::ip::address& source) {
+  auto bound = ctx.boot_guard->bindScript(ctx, config, mac, source);
+  if (const auto* reason = std::get_if<std::string_view>(&bound)) {
+    ctx.boot_guard->refused(ctx, name, *reason, source);
+    return makeError("boot_refused",
+                     *reason == boot_refusal::kSubnetNotAllowed
+                         ? "this address may not boot from this server"
+                         : "this address does not hold the lease of that MAC address");
+  }
+  auto token = ctx.tokens.issueBootToken({.node = name,
+                                          .mac = mac,
+                                          .holder = std::get<std::optional<Ipv4Address>>(bound),
+                                          .expires_ms = 0});
+  if (!token) {
+    ctx.log->error("TOKEN_ISSUE_FAILED node={} error={}", name, token.error().message);
+    return makeError("token_failed", "could not issue a boot token");
+  }
+  return *token;
+}
+
+std::vector<std::string> agentKernelArgs(const templates::BootScriptParams& p,
+                                         std::string_view mode) {
+  std::string api = p.api_url;
+  for (const auto& alt : p.api_alternates) api += "," + alt;
+  std::vector<std::string> args{"drover.api=" + api, "drover.ca=" + p.ca_fingerprint,
+                                "drover.token=" + p.token};
+  if (mode != "discover") args.push_back("drover.node=" + p.node);
+  args.push_back("drover.mode=" + std::string(mode));
+  for (const auto* words : {&p.console, &p.extra_args}) {
+    std::istringstream in(*words);
+    for (std::string w; in >> w;) args.push_back(w);
+  }
+  return args;
 }
 
 bool needsBootToken(templates::Script kind) {

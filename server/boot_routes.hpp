@@ -44,6 +44,19 @@ struct ScriptEndpoints {
 // they carry a boot token.
 bool needsBootToken(templates::Script kind);
 
+// A boot token for `name`'s script, asked by `source` for `mac`: bound to the lease holder
+// where Drover leases the network (server/boot_guard.hpp). Errors: boot_refused (counted and
+// on the timeline; the message is what the machine is told), token_failed.
+Result<std::string> issueScriptToken(Context& ctx, const cluster::Config& config,
+                                     const std::string& name, const MacAddress& mac,
+                                     const boost::asio::ip::address& source);
+
+// The boot environment's kernel command line for the agent, word by word, as the built-in
+// install (mode install), discover and capture scripts write it: drover.api, drover.ca,
+// drover.token, drover.node (not for discover), drover.mode, the console, the profile's.
+std::vector<std::string> agentKernelArgs(const templates::BootScriptParams& p,
+                                         std::string_view mode);
+
 // The parameters of a machine's `kind` script, all but the boot token (the caller issues
 // one when needsBootToken(kind)). `efi` and `build_arch` are iPXE's ${platform} == efi and
 // ${buildarch}: a `local` script for x64 UEFI chains the network GRUB (boot::localBoot).

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include "boot/decision.hpp"
+#include "server/boot_routes.hpp"
+#include "server/handoff.hpp"
+#include "server/server_files.hpp"
 #include "templates/grub.hpp"
 #include "templates/ipxe.hpp"
 
@@ -16,7 +19,7 @@ constexpr std::string_view kNodeSuffix = ".cfg";
 
 }  // namespace
 
-std::optional<std::string> GrubFiles::lookup(std::string_view path, const tftp::Endpoint&) {
+std::optional<std::string> GrubFiles::lookup(std::string_view path, const tftp::Endpoint& client) {
   if (!path.starts_with("grub/")) return std::nullopt;
   auto snapshot = ctx_.source.current();
   if (!snapshot || snapshot->inventory.config().server.boot.grub_efi.empty()) return std::nullopt;
@@ -26,12 +29,61 @@ std::optional<std::string> GrubFiles::lookup(std::string_view path, const tftp::
     return std::string();
   if (path.starts_with(kNodeDir) && path.ends_with(kNodeSuffix)) {
     return nodeConfig(
-        path.substr(kNodeDir.size(), path.size() - kNodeDir.size() - kNodeSuffix.size()));
+        path.substr(kNodeDir.size(), path.size() - kNodeDir.size() - kNodeSuffix.size()), client);
   }
   return std::nullopt;
 }
 
-std::optional<std::string> GrubFiles::nodeConfig(std::string_view mac_text) {
+std::optional<std::filesystem::path> GrubFiles::file(std::string_view path, const tftp::Endpoint&) {
+  const bool chain = path == boot::kShimEfiName || path == boot::kShimGrubName;
+  const bool env = path == boot::kBootEnvKernelPath || path == boot::kBootEnvInitrdPath;
+  if (!chain && !env) return std::nullopt;
+  auto snapshot = ctx_.source.current();
+  if (!snapshot) return std::nullopt;
+  const auto& config = snapshot->inventory.config();
+  if (path == boot::kShimEfiName) return std::filesystem::path(config.server.boot.shim_efi);
+  if (path == boot::kShimGrubName) {
+    if (config.server.boot.grub_efi.empty()) return std::nullopt;
+    return std::filesystem::path(config.server.boot.grub_efi);
+  }
+  const auto* image = config.findImage(config.defaults.boot_env.value);
+  if (image == nullptr) return std::nullopt;
+  auto real =
+      imageArtifactPath(config, *image, path == boot::kBootEnvKernelPath ? "kernel" : "initrd");
+  if (!real) {
+    ctx_.log->warn("TFTP_BOOT_ENV_UNAVAILABLE path={} error={}", path, real.error().message);
+    return std::nullopt;
+  }
+  return *real;
+}
+
+Result<std::string> GrubFiles::signedChainConfig(const cluster::Config& config,
+                                                 const std::string& name, const MacAddress& mac,
+                                                 boot::ScriptKind kind,
+                                                 const boot::Decision& decision,
+                                                 const tftp::Endpoint& client) {
+  templates::GrubParams params;
+  params.node = name;
+  if (!needsBootToken(kind)) {
+    params.message = fmt::format("{}: {}", name, decision.reason);
+    return templates::renderGrubConfig(templates::GrubConfig::kWait, params);
+  }
+  const ScriptEndpoints at{httpBase(ctx_, config), apiUrl(ctx_, config), ctx_.ca_fingerprint,
+                           apiAlternates(ctx_)};
+  auto script = scriptParams(config, kind, name, true, "x86_64", decision.profile, at);
+  if (!script) return script.error();
+  auto token = issueScriptToken(ctx_, config, name, mac, client.address());
+  if (!token) return token.error();
+  script->token = *token;
+  params.message = fmt::format("{} {} through the signed chain", templates::scriptName(kind), name);
+  params.kernel_path = std::string(boot::kBootEnvKernelPath);
+  params.initrd_path = std::string(boot::kBootEnvInitrdPath);
+  params.kernel_args = agentKernelArgs(*script, templates::scriptName(kind));
+  return templates::renderGrubConfig(templates::GrubConfig::kLinux, params);
+}
+
+std::optional<std::string> GrubFiles::nodeConfig(std::string_view mac_text,
+                                                 const tftp::Endpoint& from) {
   auto snapshot = ctx_.source.current();
   if (!snapshot) return std::nullopt;
   auto mac = MacAddress::parse(mac_text);
@@ -57,6 +109,23 @@ std::optional<std::string> GrubFiles::nodeConfig(std::string_view mac_text) {
   client.ipxe = true;
   const auto decision = boot::decide(config, match, client, status);
 
+  if (match.profile && match.profile->secure_boot &&
+      decision.script != boot::ScriptKind::kLocalBoot) {
+    auto text = signedChainConfig(config, name, *mac, decision.script, decision, from);
+    if (!text) {
+      ctx_.log->warn("GRUB_CONFIG_REFUSED node={} reason={}", name, text.error().message);
+      return std::nullopt;  // not found: GRUB's entry configuration waits and reboots
+    }
+    const auto kind_name = templates::scriptName(decision.script);
+    ctx_.log->info(
+        "SCRIPT_SERVED node={} mac={} action=grub-{} arch=x86_64 platform=efi "
+        "secure_boot=true",
+        name, mac->str(), kind_name);
+    if (ctx_.handoff && match.known()) ctx_.handoff->heard(name, "grub " + std::string(kind_name));
+    timeline_.post(name, "script_served",
+                   fmt::format("grub {} (x86_64 efi, signed chain)", kind_name));
+    return std::move(*text);
+  }
   templates::GrubParams params;
   params.node = name;
   auto kind = templates::GrubConfig::kLocal;

@@ -4,6 +4,10 @@
 // lists under grub/x86_64-efi/ (the signed GRUB loads no modules; empty lists save its
 // "not found" answers). Nothing is answered when server.boot.grub_efi is off.
 //
+// Machines whose profile boots with Secure Boot start this GRUB through shim over TFTP
+// (boot/decision.hpp): for them the configuration boots the boot environment itself, never
+// iPXE, and the kernel and initrd are served here too.
+//
 // A machine's configuration is the boot decision for it as GET /boot.ipxe makes it (its
 // match and state record); serving it is a "script_served" entry on its timeline
 // ("grub local (x86_64 efi)"), written by the timeline's background writer.
@@ -13,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "boot/decision.hpp"
 #include "server/context.hpp"
 #include "server/timeline_observer.hpp"
 #include "tftp/server/server.hpp"
@@ -24,9 +29,20 @@ class GrubFiles final : public tftp::VirtualFiles {
   GrubFiles(Context& ctx, TimelineObserver& timeline) : ctx_(ctx), timeline_(timeline) {}
 
   std::optional<std::string> lookup(std::string_view path, const tftp::Endpoint& client) override;
+  // The signed chain's files (boot/decision.hpp, Secure Boot): shimx64.efi
+  // (server.boot.shim_efi), grubx64.efi (server.boot.grub_efi) and the boot environment's
+  // kernel and initrd under drover/boot-env/.
+  std::optional<std::filesystem::path> file(std::string_view path,
+                                            const tftp::Endpoint& client) override;
 
  private:
-  std::optional<std::string> nodeConfig(std::string_view mac_text);
+  std::optional<std::string> nodeConfig(std::string_view mac_text, const tftp::Endpoint& client);
+  // Secure Boot profiles: the boot environment for `kind` (install, discover, capture), or
+  // a message and a reboot for anything else.
+  Result<std::string> signedChainConfig(const cluster::Config& config, const std::string& name,
+                                        const MacAddress& mac, boot::ScriptKind kind,
+                                        const boot::Decision& decision,
+                                        const tftp::Endpoint& client);
 
   Context& ctx_;
   TimelineObserver& timeline_;

@@ -224,6 +224,18 @@ images::catalog::Catalog& serveCatalog(const cluster::Config& config) {
   return *slot;
 }
 
+Result<std::filesystem::path> imageArtifactPath(const cluster::Config& config,
+                                                const cluster::Image& image,
+                                                std::string_view kind) {
+  const auto* a = artifactOf(image, kind);
+  if (a == nullptr || !*a) return makeError("not_found", "the image has no " + std::string(kind));
+  const auto& artifact = **a;
+  if (!artifact.path.empty()) return std::filesystem::path(artifact.path);
+  auto blob = serveCatalog(config).ensure(specOf(image, kind, artifact));
+  if (!blob) return blob.error();
+  return blob->path;
+}
+
 Result<http::FileBody> openImageArtifact(const cluster::Config& config, const cluster::Image& image,
                                          std::string_view kind,
                                          const std::optional<Sha256>& version) {

@@ -88,4 +88,9 @@ Result<http::FileBody> openImageArtifact(const cluster::Config& config, const cl
                                          std::string_view kind,
                                          const std::optional<Sha256>& version = {});
 
+// The same artifact's file on disk (for the TFTP server): the declared path, or the
+// catalog's blob of the current version, fetched now when not cached.
+Result<std::filesystem::path> imageArtifactPath(const cluster::Config& config,
+                                                const cluster::Image& image, std::string_view kind);
+
 }  // namespace drover::server

@@ -57,6 +57,39 @@ sleep {{retry_seconds}}
 reboot
 )";
 
+// The boot environment's kernel is read through $root, the TFTP server GRUB started from.
+constexpr std::string_view kLinux =
+    R"(# Drover: {{node}}: the boot environment through the signed chain (Secure Boot).
+set timeout=0
+echo "Drover: {{message}}"
+linux /{{kernel_path}} {{kernel_args}}
+initrd /{{initrd_path}}
+boot
+echo "Drover: could not boot the boot environment; asking again in {{retry_seconds}} s"
+sleep {{retry_seconds}}
+reboot
+)";
+
+constexpr std::string_view kWait =
+    R"(# Drover: {{node}} has nothing to boot through the signed chain now.
+set timeout=0
+echo "Drover: {{message}}"
+echo "Drover: asking again in {{retry_seconds}} s"
+sleep {{retry_seconds}}
+reboot
+)";
+
+// A kernel argument: URL characters that GRUB takes literally in an unquoted word.
+bool isGrubArg(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("-._/:,=+@%~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // Letters, digits and -._/ only: a GRUB word that needs no quoting and expands nothing.
 bool isGrubWord(std::string_view s) {
   if (s.empty()) return false;
@@ -69,14 +102,15 @@ bool isGrubWord(std::string_view s) {
 }
 
 const Template& builtin(GrubConfig c) {
-  static const std::array<Template, 2> parsed = [] {
+  static const std::array<Template, 4> parsed = [] {
     auto one = [](GrubConfig k, std::string_view text) {
       auto t = Template::parse(std::string(grubConfigName(k)) + ".grub.cfg", std::string(text));
       if (!t)
         throw std::logic_error("built-in GRUB configuration does not parse: " + t.error().message);
       return std::move(*t);
     };
-    return std::array<Template, 2>{one(GrubConfig::kLocal, kLocal), one(GrubConfig::kIpxe, kIpxe)};
+    return std::array<Template, 4>{one(GrubConfig::kLocal, kLocal), one(GrubConfig::kIpxe, kIpxe),
+                                   one(GrubConfig::kLinux, kLinux), one(GrubConfig::kWait, kWait)};
   }();
   return parsed[static_cast<std::size_t>(c)];
 }
@@ -84,7 +118,17 @@ const Template& builtin(GrubConfig c) {
 }  // namespace
 
 std::string_view grubConfigName(GrubConfig c) {
-  return c == GrubConfig::kLocal ? "local" : "ipxe";
+  switch (c) {
+    case GrubConfig::kLocal:
+      return "local";
+    case GrubConfig::kIpxe:
+      return "ipxe";
+    case GrubConfig::kLinux:
+      return "linux";
+    case GrubConfig::kWait:
+      return "wait";
+  }
+  return "?";
 }
 
 std::string_view grubEntryConfig() {
@@ -99,6 +143,17 @@ Result<std::string> renderGrubConfig(GrubConfig c, const GrubParams& p) {
   if (!isGrubWord(p.node)) return makeError("bad_script_value", "node is not a safe GRUB word");
   if (c == GrubConfig::kIpxe && !isGrubWord(p.ipxe_loader))
     return makeError("bad_script_value", "ipxe_loader is not a safe GRUB word");
+  std::string args;
+  if (c == GrubConfig::kLinux) {
+    if (!isGrubWord(p.kernel_path) || !isGrubWord(p.initrd_path))
+      return makeError("bad_script_value", "the kernel or initrd path is not a safe GRUB word");
+    for (const auto& a : p.kernel_args) {
+      if (!isGrubArg(a))
+        return makeError("bad_script_value",
+                         "kernel argument \"" + ipxeText(a, 60) + "\" is not a safe GRUB word");
+      args += (args.empty() ? "" : " ") + a;
+    }
+  }
   nlohmann::json data = {
       {"node", p.node},
       {"ipxe_loader", p.ipxe_loader},
@@ -107,6 +162,9 @@ Result<std::string> renderGrubConfig(GrubConfig c, const GrubParams& p) {
       {"message", ipxeText(p.message.empty() ? "no reason reported" : p.message)},
       {"loader_paths", std::string(kLoaderPaths)},
       {"retry_seconds", p.retry_seconds > 0 ? p.retry_seconds : 30},
+      {"kernel_path", p.kernel_path},
+      {"initrd_path", p.initrd_path},
+      {"kernel_args", args},
   };
   return builtin(c).render(data);
 }

@@ -12,6 +12,11 @@
 //             and reboot (the machine asks Drover again)
 //     ipxe    the decision is no longer `local` (a reinstall was asked for meanwhile):
 //             chainload the iPXE loader from the TFTP root, which asks for the new script
+//     linux   Secure Boot profiles (started through shim, boot/decision.hpp): the boot
+//             environment's kernel and initrd over TFTP with the agent's command line (the
+//             iPXE install, discover or capture script's), checked by GRUB through shim
+//     wait    Secure Boot profiles whose decision is anything else (failed): the message,
+//             a pause and a reboot (never iPXE, which the firmware would refuse)
 //
 // Every value that lands in a configuration is a word of safe characters (node names,
 // loader names) or free text reduced to them, so remote input cannot add GRUB commands.
@@ -19,14 +24,15 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 
 namespace drover::templates {
 
-enum class GrubConfig { kLocal, kIpxe };
+enum class GrubConfig { kLocal, kIpxe, kLinux, kWait };
 
-std::string_view grubConfigName(GrubConfig c);  // "local", "ipxe"
+std::string_view grubConfigName(GrubConfig c);  // "local", "ipxe", "linux", "wait"
 
 // The entry configuration (the same for every machine).
 std::string_view grubEntryConfig();
@@ -37,8 +43,13 @@ std::string_view grubLoaderPaths();
 struct GrubParams {
   std::string node;         // node name
   std::string ipxe_loader;  // ipxe: the EFI iPXE loader in the TFTP root ("ipxe.efi")
-  std::string message;      // ipxe: why, shown on the console
+  std::string message;      // ipxe, wait: why, shown on the console
   int retry_seconds = 30;
+  // linux: TFTP paths of the kernel and initrd, and the kernel command line, word by word
+  // (each a GRUB word of URL characters: letters, digits and -._/:,=+@%~).
+  std::string kernel_path;
+  std::string initrd_path;
+  std::vector<std::string> kernel_args{};
 };
 
 // Error "bad_script_value" when a value is not a safe word.

@@ -179,6 +179,19 @@ TEST_F(EfivarsTest, BootNextIsWrittenNvBsRtAndReadBack) {
   EXPECT_EQ(bootName(0x0a01), "Boot0A01");
 }
 
+// SecureBoot (global GUID): the attributes, then one byte, 1 when enforced.
+TEST_F(EfivarsTest, SecureBootStateIsReadFromTheFirmwaresVariable) {
+  EXPECT_FALSE(secureBootEnabled(vars()).has_value());  // BIOS, or no efivarfs
+  put("SecureBoot", {1});
+  EXPECT_EQ(secureBootEnabled(vars()), true);
+  put("SecureBoot", {0});
+  EXPECT_EQ(secureBootEnabled(vars()), false);
+  put("SecureBoot", {7});
+  EXPECT_FALSE(secureBootEnabled(vars()).has_value());
+  put("SecureBoot", {1, 1});
+  EXPECT_FALSE(secureBootEnabled(vars()).has_value());
+}
+
 TEST_F(EfivarsTest, RebootIntoTheNetworkSetsBootNextReportsThenReboots) {
   std::vector<std::string> reports;
   int reboots = 0;

@@ -256,6 +256,30 @@ TEST_F(DecisionTest, FailedAndCaptureFollowTheState) {
 }
 
 // The script from the node state alone.
+// profiles.*.boot.secure_boot: x64 UEFI PXE gets the signed shim over TFTP; iPXE, BIOS,
+// arm64 and HTTP boot get nothing, each with the reason; the script kind is unchanged.
+TEST_F(DecisionTest, SecureBootProfilesAreOnlyOfferedTheSignedChain) {
+  config_->profiles.at("worker").secure_boot = true;
+  auto d = decide(kWorker, pxe(7));
+  EXPECT_EQ(d.delivery, Delivery::kTftp);
+  EXPECT_EQ(d.file, kShimEfiName);
+  EXPECT_EQ(d.script, ScriptKind::kInstall);
+  EXPECT_NE(d.reason.find("boots with Secure Boot"), std::string::npos) << d.reason;
+  EXPECT_NE(d.reason.find("signed shim"), std::string::npos) << d.reason;
+  EXPECT_EQ(decide(kWorker, pxe(9)).file, kShimEfiName);
+  for (const auto& client : {pxe(0), pxe(11), pxe(16), pxe(19), ipxe()}) {
+    auto none = decide(kWorker, client);
+    EXPECT_EQ(none.delivery, Delivery::kNone) << client.vendor_class << " ipxe=" << client.ipxe;
+    EXPECT_TRUE(none.file.empty()) << none.file;
+    EXPECT_NE(none.reason.find("no boot file"), std::string::npos) << none.reason;
+  }
+  EXPECT_NE(decide(kWorker, pxe(16)).reason.find("over HTTP"), std::string::npos);
+  EXPECT_EQ(decide(kWorker, ipxe(), NodeStatus{NodeState::kInstalled}).script,
+            ScriptKind::kLocalBoot);
+  // Other profiles are unchanged.
+  EXPECT_EQ(decide(kMaster, pxe(7)).file, "ipxe.efi");
+}
+
 TEST(ScriptForState, EveryState) {
   auto st = [](NodeState s, bool reinstall = false, bool capture = false) {
     return std::optional<NodeStatus>(NodeStatus{s, reinstall, capture});

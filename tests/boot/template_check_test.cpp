@@ -102,4 +102,35 @@ TEST_F(TemplateCheck, TheNetworkGrubMustExistUnlessTurnedOff) {
 }
 
 }  // namespace
+// A profile with boot.secure_boot needs the signed shim and the network GRUB.
+TEST_F(TemplateCheck, SecureBootNeedsTheShimAndTheNetworkGrub) {
+  auto load = [&](const std::string& boot, bool secure) {
+    std::string yaml = cluster::kMinimalConfig;
+    yaml.replace(yaml.find("networks:"), 0, boot);
+    if (secure) yaml.replace(yaml.find("    install: { image: os }"), 0, "    boot: { secure_boot: true }\n");
+    auto loaded = cluster::loadConfigText(yaml, "cluster.yaml", dir_);
+    for (const auto& e : loaded.errors) ADD_FAILURE() << e.str();
+    return loaded.config;
+  };
+  fs::create_directories(dir_ / "efi");
+  std::ofstream(dir_ / "efi/grubnetx64.efi") << "MZ";
+  const std::string grub = "  boot: { grub_efi: efi/grubnetx64.efi, shim_efi: efi/shimx64.efi }\n";
+  EXPECT_TRUE(checkBootFiles(*load(grub, false)).empty());  // no profile asks for it
+  auto secure = load(grub, true);
+  ASSERT_TRUE(secure);
+  EXPECT_TRUE(secure->profiles.at("os").secure_boot);
+  EXPECT_EQ(secure->server.boot.shim_efi, (dir_ / "efi/shimx64.efi").string());
+  auto errors = checkBootFiles(*secure);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "server.boot.shim_efi");
+  EXPECT_NE(errors[0].message.find("shim-signed"), std::string::npos) << errors[0].message;
+  std::ofstream(dir_ / "efi/shimx64.efi") << "MZ";
+  EXPECT_TRUE(checkBootFiles(*secure).empty());
+  auto no_grub = load("  boot: { grub_efi: \"\", shim_efi: efi/shimx64.efi }\n", true);
+  errors = checkBootFiles(*no_grub);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "profiles.os.boot.secure_boot");
+  EXPECT_EQ(load("", false)->server.boot.shim_efi, "/usr/lib/shim/shimx64.efi.signed");
+}
+
 }  // namespace drover::boot

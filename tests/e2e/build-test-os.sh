@@ -2,8 +2,9 @@
 # Builds the small OS image the whole-boot tests install, from the boot environment's
 # kernel and initramfs and from Debian packages already installed on this host (so nothing
 # more is downloaded, except the boot environment's kernel package when it is not cached):
-#   partition 1: FAT, active, syslinux (BIOS) and syslinux.efi as \EFI\BOOT\BOOTX64.EFI
-#                (UEFI): the kernel and an initramfs whose /init is test-os-init.sh
+#   partition 1: FAT, active, syslinux (BIOS) and Debian's signed shim and GRUB at
+#                \EFI\BOOT\ (UEFI, Secure Boot or not): the kernel and an initramfs whose
+#                /init is test-os-init.sh
 #                (appended as a second cpio archive over the boot env's, with the overlay
 #                module containerd's snapshotter needs and efivarfs for the agent's BootNext)
 #   partition 2: ext4 root with etc/os-release, busybox, the container runtime (containerd,
@@ -63,18 +64,31 @@ LABEL os
   INITRD /initrd.img
   APPEND console=ttyS0 panic=-1 quiet
 CFG
-boot_mb=$(( ($(stat -c %s "$bootenv/vmlinuz") + $(stat -c %s "$work/initrd.img")) / 1048576 + 8 ))
+boot_mb=$(( ($(stat -c %s "$bootenv/vmlinuz") + $(stat -c %s "$work/initrd.img")) / 1048576 + 12 ))
 truncate -s "${boot_mb}M" "$work/boot.fat"
 mkfs.vfat -n DROVERBOOT "$work/boot.fat" >/dev/null
 mcopy -i "$work/boot.fat" "$bootenv/vmlinuz" ::/vmlinuz
 mcopy -i "$work/boot.fat" "$work/initrd.img" ::/initrd.img
 mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::/syslinux.cfg
 syslinux --install "$work/boot.fat"
-# UEFI: the removable-media path \EFI\BOOT\BOOTX64.EFI on the same FAT partition.
+# UEFI: Debian's signed chain at the removable-media path, so the disk boots with Secure
+# Boot on as well as off: \EFI\BOOT\BOOTX64.EFI is shim (signed by Microsoft's UEFI CA),
+# which starts grubx64.efi beside it (Debian's signed GRUB; no fbx64.efi, so shim does not
+# run its fallback), which reads grub.cfg beside itself ($cmdpath) and boots the kernel
+# (signed by Debian, checked through shim) and the initramfs from the same partition.
+for f in /usr/lib/shim/shimx64.efi.signed /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed; do
+  [[ -f $f ]] || { echo "test OS: $f missing (scripts/packages/e2e.txt: shim-signed grub-efi-amd64-signed)" >&2; exit 1; }
+done
+cat > "$work/grub.cfg" <<CFG
+set timeout=0
+linux /vmlinuz console=ttyS0 panic=-1 quiet
+initrd /initrd.img
+boot
+CFG
 mmd -i "$work/boot.fat" ::/EFI ::/EFI/BOOT
-mcopy -i "$work/boot.fat" /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi ::/EFI/BOOT/BOOTX64.EFI
-mcopy -i "$work/boot.fat" /usr/lib/syslinux/modules/efi64/ldlinux.e64 ::/EFI/BOOT/ldlinux.e64
-mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::/EFI/BOOT/syslinux.cfg
+mcopy -i "$work/boot.fat" /usr/lib/shim/shimx64.efi.signed ::/EFI/BOOT/BOOTX64.EFI
+mcopy -i "$work/boot.fat" /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed ::/EFI/BOOT/grubx64.efi
+mcopy -i "$work/boot.fat" "$work/grub.cfg" ::/EFI/BOOT/grub.cfg
 
 # --- the installed root ----------------------------------------------------------------
 root=$work/root

@@ -114,7 +114,7 @@ e2e_qemu_args() {
   local name=$1 fw=$2 mac=$3 tap=$4 disk=$5 rom=""
   # UEFI machines PXE-boot with OVMF's own network stack (no option ROM), which fetches
   # ipxe.efi over TFTP as real UEFI servers do; E2E_UEFI_PXE=ipxe-rom uses QEMU's iPXE ROM.
-  [[ $fw == uefi && ${E2E_UEFI_PXE:-ovmf} == ovmf ]] && rom=",romfile="
+  [[ $fw == uefi* && ${E2E_UEFI_PXE:-ovmf} == ovmf ]] && rom=",romfile="
   E2E_QEMU_CMD=(qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic -monitor none -display none
                 -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no"
                 -drive "file=$disk,if=none,id=d0,format=raw")
@@ -125,6 +125,13 @@ e2e_qemu_args() {
     [[ -f $E2E_DIR/$name.vars.fd ]] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$E2E_DIR/$name.vars.fd"
     E2E_QEMU_CMD+=(-machine q35
                    -drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
+                   -drive "if=pflash,format=raw,unit=1,file=$E2E_DIR/$name.vars.fd")
+  elif [[ $fw == uefi-sb ]]; then
+    # Secure Boot: OVMF's SMM build with Microsoft's keys enrolled (Secure Boot on), its
+    # variable store writable only from SMM.
+    [[ -f $E2E_DIR/$name.vars.fd ]] || cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$E2E_DIR/$name.vars.fd"
+    E2E_QEMU_CMD+=(-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on
+                   -drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
                    -drive "if=pflash,format=raw,unit=1,file=$E2E_DIR/$name.vars.fd")
   fi
   E2E_QEMU_CMD+=("${E2E_QEMU_ARGS[@]}")

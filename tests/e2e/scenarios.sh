@@ -21,6 +21,12 @@
 #       "no") asks DHCP as an HTTPClient, gets ipxe.efi as a URL, runs it; iPXE fetches its
 #       script, installs; the disk is first in the boot order, so the second power-on boots
 #       the installed disk directly and joins
+#   scenarios.sh secureboot ...
+#       OVMF with Secure Boot on (Microsoft's keys) and a profile with boot.secure_boot:
+#       shim, the signed network GRUB and the signed kernel over TFTP install the machine;
+#       its disk boots through the network GRUB and its own shim and GRUB, and the installed
+#       OS reports Secure Boot on. Meanwhile an unknown machine with the same firmware is
+#       offered iPXE (discovery): the firmware refuses to run it
 #
 # Exit 77 (skipped) when the boot environment or a tool is missing.
 set -euo pipefail
@@ -247,5 +253,76 @@ print("HTTP boot: %s" % first[0]["message"], file=sys.stderr)'
   e2e_log "PASS: UEFI HTTP boot without TFTP installs; the disk boots and joins"
   ;;
 
-*) echo "usage: $0 discovery|proxy|cluster|http DROVER BOOT_ENV_DIR TEST_OS_IMAGE" >&2; exit 2 ;;
+secureboot)
+  mac=52:54:00:e2:e0:5b
+  node=e2e-sb
+  stranger=52:54:00:e2:e0:5c
+  nodes=("$node")
+  [[ -f /usr/lib/shim/shimx64.efi.signed ]] || { echo "skipped: shim-signed missing"; exit 77; }
+  cat >> "$config" <<YAML
+  signed:
+    install: { image: test-os, disk: /dev/vda }
+    boot: { secure_boot: true }
+    join: { runtime: containerd }
+networks:
+  - { name: lab, subnet: 192.0.2.0/24, pool: 192.0.2.100-192.0.2.199, gateway: 192.0.2.1 }
+defaults:
+  unknown: discover
+nodes:
+  - { name: $node, mac: "$mac", ip: 192.0.2.15, profile: signed }
+YAML
+  e2e_serve "$drover" "$config"
+  e2e_tap tap0
+  e2e_tap tap1
+  e2e_log "power on #1: Secure Boot on, blank disk; and a machine Drover does not know"
+  t0=$(e2e_now_ms)
+  e2e_qemu "$node" uefi-sb "$mac" tap0 "$(e2e_disk "$node" 512M)"
+  qpid=$E2E_LAST_PID
+  e2e_qemu stranger uefi-sb "$stranger" tap1 "$(e2e_disk stranger 64M)"
+  spid=$E2E_LAST_PID
+  e2e_wait_exit "$qpid" "$node"   # the agent reboots after the install; QEMU exits
+  [[ $(e2e_node_state "$node") == installed ]] || e2e_die "node is $(e2e_node_state "$node"), want installed"
+  e2e_log "installed through the signed chain $((($(e2e_now_ms) - t0) / 1000))s after power on"
+  e2e_api "/v1/nodes/$node/events" | python3 -c '
+import json, sys
+ev = json.load(sys.stdin)
+acks = [e["message"] for e in ev if e["phase"] == "dhcp_ack"]
+if not acks or not acks[0].endswith("file=shimx64.efi"):
+    sys.exit("the first answer was not shimx64.efi: %s" % (acks[:1],))
+got = [e["message"].split()[0] for e in ev if e["phase"] == "tftp_done"]
+for want in ("shimx64.efi", "grubx64.efi", "drover/boot-env/kernel", "drover/boot-env/initrd"):
+    if want not in got:
+        sys.exit("%s was not transferred over TFTP: %s" % (want, got))
+if any("ipxe" in e["message"] for e in ev if e["phase"] in ("tftp_done", "dhcp_ack", "script_served")):
+    sys.exit("iPXE was offered to a Secure Boot profile")
+if not any(e["message"] == "grub install (x86_64 efi, signed chain)" for e in ev if e["phase"] == "script_served"):
+    sys.exit("no signed-chain install configuration was served")
+print("signed chain: " + ", ".join(got), file=sys.stderr)'
+  # The stranger got iPXE (discovery) over TFTP; Secure Boot must not run it, so iPXE
+  # never asks for its script.
+  for _ in $(seq 1 60); do
+    grep -q "file=ipxe.efi result=ok" "$E2E_DIR/drover.log" && break
+    sleep 1
+  done
+  grep -q "file=ipxe.efi result=ok" "$E2E_DIR/drover.log" || e2e_die "the unknown machine fetched no ipxe.efi"
+  e2e_log "power on #2: the installed disk through the network GRUB, its shim and GRUB"
+  t1=$(e2e_now_ms)
+  e2e_qemu "$node" uefi-sb "$mac" tap0 "$E2E_DIR/$node.raw"
+  qpid=$E2E_LAST_PID
+  e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
+  e2e_wait_exit "$qpid" "$node"
+  grep -aq 'drover-test-os: join done' "$E2E_DIR/$node.console" || { tail -n 40 "$E2E_DIR/$node.console" >&2; e2e_die "join failed"; }
+  [[ $(e2e_node_state "$node") == joined ]] || e2e_die "node is $(e2e_node_state "$node"), want joined"
+  e2e_wait_event "$node" secure_boot "$t1" 10 "on" >/dev/null
+  e2e_log "joined with Secure Boot on $((($(e2e_now_ms) - t1) / 1000))s after power on #2"
+  if grep -q "SCRIPT_SERVED node=unknown-${stranger//:/} " "$E2E_DIR/drover.log"; then
+    e2e_die "the unknown machine ran the unsigned iPXE under Secure Boot"
+  fi
+  e2e_log "unknown machine: ipxe.efi transferred, never ran (no script asked for in $((($(e2e_now_ms) - t0) / 1000))s)"
+  e2e_kill "$spid"
+  e2e_timeline "$node"
+  e2e_log "PASS: Secure Boot through Debian's signed chain installs, boots its disk and joins"
+  ;;
+
+*) echo "usage: $0 discovery|proxy|cluster|http|secureboot DROVER BOOT_ENV_DIR TEST_OS_IMAGE" >&2; exit 2 ;;
 esac

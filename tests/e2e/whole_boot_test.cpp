@@ -113,6 +113,13 @@ TEST_F(WholeBoot, UefiHttpBootInstallsWithoutTftp) {
   scenario("http");
 }
 
+// Secure Boot on OVMF with Microsoft's keys: Debian's signed shim, network GRUB and kernel
+// install the machine, its disk boots through its own shim and GRUB, and the installed OS
+// reports Secure Boot on; an unknown machine with the same firmware is refused iPXE.
+TEST_F(WholeBoot, SecureBootInstallsThroughTheSignedChain) {
+  scenario("secureboot");
+}
+
 // A master and a worker boot at once, install, and join.
 TEST_F(WholeBoot, MasterAndWorkerInstallAndJoin) {
   scenario("cluster");

@@ -68,4 +68,50 @@ TEST(GrubConfigTest, UnsafeWordsAreRefused) {
 }
 
 }  // namespace
+// Secure Boot: the boot environment through GRUB, its command line word by word.
+TEST(GrubConfigTest, LinuxBootsTheBootEnvironmentOverTftp) {
+  GrubParams p;
+  p.node = "worker-1";
+  p.message = "install worker-1 through the signed chain";
+  p.kernel_path = "drover/boot-env/kernel";
+  p.initrd_path = "drover/boot-env/initrd";
+  p.kernel_args = {"drover.api=https://192.0.2.1:8443,https://192.0.2.2:8443",
+                   "drover.ca=sha256:ab12", "drover.token=Tk-_.~x", "drover.mode=install",
+                   "console=ttyS0,115200n8"};
+  auto s = renderGrubConfig(GrubConfig::kLinux, p);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE(hasLine(*s, "linux /drover/boot-env/kernel "
+                          "drover.api=https://192.0.2.1:8443,https://192.0.2.2:8443 "
+                          "drover.ca=sha256:ab12 drover.token=Tk-_.~x drover.mode=install "
+                          "console=ttyS0,115200n8"))
+      << *s;
+  EXPECT_TRUE(hasLine(*s, "initrd /drover/boot-env/initrd")) << *s;
+  EXPECT_TRUE(hasLine(*s, "boot")) << *s;
+  EXPECT_TRUE(hasLine(*s, "reboot")) << *s;
+  EXPECT_EQ(s->find("chainloader"), std::string::npos);  // never iPXE
+  for (const char* bad : {"a;reboot", "$prefix", "x\"y", "two words", "", "a\nb", "a`b`"}) {
+    auto q = p;
+    q.kernel_args.push_back(bad);
+    auto r = renderGrubConfig(GrubConfig::kLinux, q);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, "bad_script_value");
+  }
+  auto q = p;
+  q.kernel_path = "../x;y";
+  EXPECT_FALSE(renderGrubConfig(GrubConfig::kLinux, q).ok());
+}
+
+TEST(GrubConfigTest, WaitShowsWhyAndReboots) {
+  GrubParams p;
+  p.node = "worker-1";
+  p.message = "the last install failed: $(reboot) \"x\"";
+  auto s = renderGrubConfig(GrubConfig::kWait, p);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->find('$'), std::string::npos) << *s;
+  EXPECT_TRUE(hasLine(*s, "reboot")) << *s;
+  EXPECT_EQ(s->find("chainloader"), std::string::npos);
+  EXPECT_EQ(grubConfigName(GrubConfig::kWait), "wait");
+  EXPECT_EQ(grubConfigName(GrubConfig::kLinux), "linux");
+}
+
 }  // namespace drover::templates

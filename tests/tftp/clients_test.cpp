@@ -114,6 +114,24 @@ TEST_F(TftpClients, VirtualFilesComeFromTheHook) {
   EXPECT_EQ(records[0].bytes, 20u);
 }
 
+// A file elsewhere on disk under another name (the signed shim and GRUB, the boot
+// environment); one that is gone is "not found".
+TEST_F(TftpClients, AliasedFilesAreServedFromTheirPath) {
+  const auto elsewhere = dir_.write("system/shimx64.efi.signed", randomBytes(300'000, 8));
+  vfs_.alias("shimx64.efi", elsewhere);
+  vfs_.alias("gone.efi", dir_.path() / "system/missing");
+  ASSERT_EQ(run("curl -s --tftp-blksize 1468 -o " + out("s").string() + " " + url("shimx64.efi")), 0);
+  EXPECT_EQ(readFile(out("s")), readFile(elsewhere));
+  EXPECT_NE(run("curl -s -o " + out("g").string() + " " + url("gone.efi")), 0);
+  ASSERT_EQ(waitIdle(), 0);
+  auto records = observer_.records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].result, TransferResult::Ok);
+  EXPECT_EQ(records[0].bytes, 300'000u);
+  EXPECT_FALSE(records[0].virtual_file);
+  EXPECT_EQ(records[1].result, TransferResult::NotFound);
+}
+
 TEST_F(TftpClients, ErrorsAreAnsweredAndCounted) {
   dir_.write("secret.txt", "outside the root\n");
   EXPECT_NE(run("curl -s -o " + out("x").string() + " " + url("missing.bin")), 0);

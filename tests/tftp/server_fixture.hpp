@@ -40,10 +40,22 @@ class MapFiles : public VirtualFiles {
     std::lock_guard lock(mu_);
     files_[name] = std::move(content);
   }
+  std::optional<std::filesystem::path> file(std::string_view path, const Endpoint&) override {
+    std::lock_guard lock(mu_);
+    auto it = aliases_.find(std::string(path));
+    if (it == aliases_.end()) return std::nullopt;
+    return it->second;
+  }
+  // `name` is served from `real`, a file anywhere on disk.
+  void alias(const std::string& name, std::filesystem::path real) {
+    std::lock_guard lock(mu_);
+    aliases_[name] = std::move(real);
+  }
 
  private:
   std::mutex mu_;
   std::map<std::string, std::string> files_;
+  std::map<std::string, std::filesystem::path> aliases_;
 };
 
 class RecordingObserver : public TransferObserver {

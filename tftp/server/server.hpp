@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,7 +54,7 @@ struct Config {
   // after each consecutive timeout up to max_retransmit_timeout.
   std::chrono::milliseconds retransmit_timeout{1000};
   std::chrono::milliseconds max_retransmit_timeout{8000};
-  int max_retries = 5;                            // consecutive timeouts before giving up
+  int max_retries = 5;  // consecutive timeouts before giving up
   std::chrono::milliseconds transfer_deadline{std::chrono::minutes(10)};  // whole transfer
   // Concurrent transfers; requests past it are dropped unanswered ("busy") so the client
   // retransmits its RRQ later. In a boot storm every machine may hold two at once (the
@@ -70,26 +71,32 @@ class VirtualFiles {
   // nullopt: not a virtual file, fall through to the filesystem. `path` is normalised
   // ("pxelinux.cfg/01-52-54-00-12-34-56", no leading slash).
   virtual std::optional<std::string> lookup(std::string_view path, const Endpoint& client) = 0;
+  // Asked next: a file elsewhere on disk served under this name (an absolute path, opened
+  // read-only for the transfer; its symlinks are followed). nullopt: not one.
+  virtual std::optional<std::filesystem::path> file(std::string_view /*path*/,
+                                                    const Endpoint& /*client*/) {
+    return std::nullopt;
+  }
 };
 
 enum class TransferResult {
-  Ok,             // every block acknowledged
-  ClientAbort,    // the client sent ERROR (PXE firmware does this after reading tsize)
-  Timeout,        // retries exhausted
-  Deadline,       // whole-transfer deadline passed
-  NotFound,       // error 1 sent
-  AccessDenied,   // error 2 sent: outside the root, symlink escape, not a regular file
-  Refused,        // write request, mail mode: error sent
-  Error,          // I/O or socket error
+  Ok,            // every block acknowledged
+  ClientAbort,   // the client sent ERROR (PXE firmware does this after reading tsize)
+  Timeout,       // retries exhausted
+  Deadline,      // whole-transfer deadline passed
+  NotFound,      // error 1 sent
+  AccessDenied,  // error 2 sent: outside the root, symlink escape, not a regular file
+  Refused,       // write request, mail mode: error sent
+  Error,         // I/O or socket error
 };
 std::string_view resultName(TransferResult r);  // "ok", "client_abort", ... (metric label)
 
 struct TransferRecord {
   Endpoint client;
-  std::string path;        // normalised when valid, else the name as sent (sanitised)
-  std::uint64_t bytes = 0; // file bytes sent (retransmissions not counted)
+  std::string path;         // normalised when valid, else the name as sent (sanitised)
+  std::uint64_t bytes = 0;  // file bytes sent (retransmissions not counted)
   TransferResult result = TransferResult::Ok;
-  std::string detail;      // error text, if any
+  std::string detail;  // error text, if any
   bool virtual_file = false;
   std::size_t blksize = 512;
   std::uint16_t windowsize = 1;

@@ -33,8 +33,12 @@ class Transfer {
  public:
   Transfer(std::shared_ptr<Server::Core> core, std::shared_ptr<TransferIo> io, wire::Request req,
            Endpoint client)
-      : core_(std::move(core)), io_(std::move(io)), req_(std::move(req)), client_(client),
-        started_(Clock::now()), deadline_(started_ + core_->config.transfer_deadline) {
+      : core_(std::move(core)),
+        io_(std::move(io)),
+        req_(std::move(req)),
+        client_(client),
+        started_(Clock::now()),
+        deadline_(started_ + core_->config.transfer_deadline) {
     record_.client = client_;
     record_.path = log::sanitize(req_.filename, wire::kMaxFilename);
   }
@@ -69,14 +73,15 @@ class Transfer {
   std::array<iovec, 2 * kMaxBatch> iov_{};
   std::array<mmsghdr, kMaxBatch> msgs_{};
   std::array<std::byte, kMaxReplyDatagram> in_{};
-  wire::Bytes control_;         // OACK / ERROR being sent
+  wire::Bytes control_;  // OACK / ERROR being sent
   std::uint64_t highest_sent_ = 0;
   bool finished_ = false;
 };
 
 asio::awaitable<void> Transfer::run() {
   if (req_.opcode == wire::Opcode::Wrq)
-    co_return co_await refuse(wire::ErrorCode::AccessViolation, "read-only server", TransferResult::Refused);
+    co_return co_await refuse(wire::ErrorCode::AccessViolation, "read-only server",
+                              TransferResult::Refused);
   if (req_.mode == wire::Mode::Mail)
     co_return co_await refuse(wire::ErrorCode::IllegalOperation, "mail mode not supported",
                               TransferResult::Refused);
@@ -91,6 +96,15 @@ asio::awaitable<void> Transfer::run() {
     if (auto content = core_->vfs->lookup(*path, client_)) {
       backing = std::make_shared<const std::string>(std::move(*content));
       record_.virtual_file = true;
+    } else if (auto real = core_->vfs->file(*path, client_)) {
+      auto dir = RootedDir::open(real->parent_path().string(), /*trusted=*/true);
+      auto opened =
+          dir ? dir->openFile(real->filename().string()) : Result<OpenedFile>(dir.error());
+      if (!opened)
+        co_return co_await refuse(wire::ErrorCode::FileNotFound, "file not found",
+                                  TransferResult::NotFound);
+      backing =
+          std::make_shared<const SharedFile>(std::move(opened->fd), opened->size, dir->path());
     }
   }
   if (!backing) {
@@ -98,37 +112,45 @@ asio::awaitable<void> Transfer::run() {
     if (!file) {
       const auto& code = file.error().code;
       if (code == "not_found")
-        co_return co_await refuse(wire::ErrorCode::FileNotFound, "file not found", TransferResult::NotFound);
+        co_return co_await refuse(wire::ErrorCode::FileNotFound, "file not found",
+                                  TransferResult::NotFound);
       if (code == "io_error")
         co_return co_await refuse(wire::ErrorCode::NotDefined, "read error", TransferResult::Error);
-      co_return co_await refuse(wire::ErrorCode::AccessViolation, "access denied", TransferResult::AccessDenied);
+      co_return co_await refuse(wire::ErrorCode::AccessViolation, "access denied",
+                                TransferResult::AccessDenied);
     }
     backing = std::move(*file);
   }
 
   const auto& cfg = core_->config;
-  options_ = wire::negotiate(req_.options, req_.mode, BlockSource(*backing, req_.mode, 1).wireSize(),
-                             wire::OptionLimits{cfg.max_blksize, cfg.max_windowsize});
+  options_ =
+      wire::negotiate(req_.options, req_.mode, BlockSource(*backing, req_.mode, 1).wireSize(),
+                      wire::OptionLimits{cfg.max_blksize, cfg.max_windowsize});
   record_.blksize = options_.blksize;
   record_.windowsize = options_.windowsize;
   BlockSource source(std::move(*backing), req_.mode, options_.blksize);
   SendWindow window({options_.windowsize, !options_.oack.empty(), cfg.max_retries});
   batch_ = std::min<std::size_t>(options_.windowsize, kMaxBatch);
   data_.resize(batch_ * options_.blksize);
-  const auto rto = options_.timeout ? std::chrono::duration_cast<std::chrono::milliseconds>(*options_.timeout)
-                                    : cfg.retransmit_timeout;
-  core_->log->debug("TFTP_TRANSFER_START client={}:{} file={} mode={} blksize={} windowsize={} virtual={}",
-                    client_.address().to_string(), client_.port(), record_.path, wire::modeName(req_.mode),
-                    options_.blksize, options_.windowsize, record_.virtual_file);
+  const auto rto = options_.timeout
+                       ? std::chrono::duration_cast<std::chrono::milliseconds>(*options_.timeout)
+                       : cfg.retransmit_timeout;
+  core_->log->debug(
+      "TFTP_TRANSFER_START client={}:{} file={} mode={} blksize={} windowsize={} virtual={}",
+      client_.address().to_string(), client_.port(), record_.path, wire::modeName(req_.mode),
+      options_.blksize, options_.windowsize, record_.virtual_file);
 
   for (;;) {
-    if (!co_await sendWindow(window, source)) co_return finish(TransferResult::Error, "send failed");
+    if (!co_await sendWindow(window, source))
+      co_return finish(TransferResult::Error, "send failed");
     const auto now = Clock::now();
     if (now >= deadline_) {
-      co_await refuse(wire::ErrorCode::NotDefined, "transfer deadline exceeded", TransferResult::Deadline);
+      co_await refuse(wire::ErrorCode::NotDefined, "transfer deadline exceeded",
+                      TransferResult::Deadline);
       co_return;
     }
-    const auto until = std::min(deadline_, now + retransmitTimeout(rto, window.retries(), cfg.max_retransmit_timeout));
+    const auto until = std::min(
+        deadline_, now + retransmitTimeout(rto, window.retries(), cfg.max_retransmit_timeout));
     switch (co_await awaitAck(window, until)) {
       case Wait::Progress:
         source.release(window.base());
@@ -137,7 +159,8 @@ asio::awaitable<void> Transfer::run() {
         co_return finish(TransferResult::Ok);
       case Wait::Timeout:
         if (Clock::now() >= deadline_) {
-          co_await refuse(wire::ErrorCode::NotDefined, "transfer deadline exceeded", TransferResult::Deadline);
+          co_await refuse(wire::ErrorCode::NotDefined, "transfer deadline exceeded",
+                          TransferResult::Deadline);
           co_return;
         }
         if (window.onTimeout() == SendWindow::Timeout::GiveUp) {
@@ -148,7 +171,8 @@ asio::awaitable<void> Transfer::run() {
       case Wait::Aborted:
         co_return finish(TransferResult::ClientAbort);
       case Wait::Failed:
-        co_return finish(TransferResult::Error, core_->stopping ? "server stopping" : "receive failed");
+        co_return finish(TransferResult::Error,
+                         core_->stopping ? "server stopping" : "receive failed");
     }
   }
 }
@@ -249,10 +273,16 @@ asio::awaitable<Transfer::Wait> Transfer::awaitAck(SendWindow& window, Clock::ti
       continue;
     }
     switch (window.onAck(ack->block)) {
-      case SendWindow::Ack::Progress: co_return Wait::Progress;
-      case SendWindow::Ack::Done: co_return Wait::Done;
-      case SendWindow::Ack::Duplicate: core_->metrics.drop(Drop::DuplicateAck); break;
-      case SendWindow::Ack::Unexpected: core_->metrics.drop(Drop::StaleAck); break;
+      case SendWindow::Ack::Progress:
+        co_return Wait::Progress;
+      case SendWindow::Ack::Done:
+        co_return Wait::Done;
+      case SendWindow::Ack::Duplicate:
+        core_->metrics.drop(Drop::DuplicateAck);
+        break;
+      case SendWindow::Ack::Unexpected:
+        core_->metrics.drop(Drop::StaleAck);
+        break;
     }
   }
 }
@@ -283,7 +313,8 @@ asio::awaitable<bool> Transfer::send(asio::const_buffer packet, const Endpoint& 
   co_return !ec;
 }
 
-asio::awaitable<void> Transfer::refuse(wire::ErrorCode code, std::string_view message, TransferResult r) {
+asio::awaitable<void> Transfer::refuse(wire::ErrorCode code, std::string_view message,
+                                       TransferResult r) {
   wire::encodeError(code, message, control_);
   co_await send(asio::buffer(control_), client_);
   finish(r, std::string(message));
@@ -302,11 +333,12 @@ void Transfer::finish(TransferResult r, std::string detail) {
   std::uint64_t suppressed = 0;
   if (core_->log_limit.allow(suppressed)) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(record_.elapsed).count();
-    core_->log->info("TFTP_TRANSFER_DONE client={}:{} file={} result={} bytes={} ms={} blksize={} windowsize={} "
-                     "virtual={} detail=\"{}\" suppressed={}",
-                     client_.address().to_string(), client_.port(), log::sanitize(record_.path, 128),
-                     resultName(r), record_.bytes, ms, record_.blksize, record_.windowsize,
-                     record_.virtual_file, log::sanitize(record_.detail), suppressed);
+    core_->log->info(
+        "TFTP_TRANSFER_DONE client={}:{} file={} result={} bytes={} ms={} blksize={} windowsize={} "
+        "virtual={} detail=\"{}\" suppressed={}",
+        client_.address().to_string(), client_.port(), log::sanitize(record_.path, 128),
+        resultName(r), record_.bytes, ms, record_.blksize, record_.windowsize, record_.virtual_file,
+        log::sanitize(record_.detail), suppressed);
   }
   if (core_->observer != nullptr) core_->observer->onTransferDone(record_);
   core_->release(client_);  // last: an idle gauge means every observer call has returned
@@ -335,13 +367,13 @@ void spawnTransfer(std::shared_ptr<Server::Core> core, std::shared_ptr<TransferI
                    wire::Request request, Endpoint client) {
   auto transfer = std::make_shared<Transfer>(core, io, std::move(request), client);
   asio::co_spawn(
-      io->strand,
-      [transfer]() -> asio::awaitable<void> { co_await transfer->run(); },
+      io->strand, [transfer]() -> asio::awaitable<void> { co_await transfer->run(); },
       [core, client](std::exception_ptr e) {
         if (!e) return;
         // Only resource exhaustion can get here; the transfer's slot must still be freed.
         core->release(client);
-        core->log->error("TFTP_TRANSFER_EXCEPTION client={}:{}", client.address().to_string(), client.port());
+        core->log->error("TFTP_TRANSFER_EXCEPTION client={}:{}", client.address().to_string(),
+                         client.port());
       });
 }
 

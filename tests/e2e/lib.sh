@@ -68,6 +68,17 @@ e2e_bg() {
   E2E_PIDS+=("$E2E_LAST_PID")
 }
 
+# e2e_wait_joined NODE PID: a machine booting its installed disk (QEMU pid PID) reports its
+# join on the console and powers off; the join must have worked and the node be `joined`.
+e2e_wait_joined() {
+  local node=$1 pid=$2
+  e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
+  e2e_wait_exit "$pid" "$node"
+  grep -aq 'drover-test-os: join done' "$E2E_DIR/$node.console" ||
+    { tail -n 40 "$E2E_DIR/$node.console" >&2; e2e_die "$node: join failed"; }
+  [[ $(e2e_node_state "$node") == joined ]] || e2e_die "$node is $(e2e_node_state "$node"), want joined"
+}
+
 # e2e_wait_exit PID NAME [SECONDS]: waits for a machine to power itself off; a machine still
 # running after the limit (hung, or dropped to a shell) is a failure.
 e2e_wait_exit() {

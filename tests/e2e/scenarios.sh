@@ -243,10 +243,7 @@ print("HTTP boot: %s" % first[0]["message"], file=sys.stderr)'
   e2e_qemu "$node" uefi "$mac" tap0 "$disk" disk-first
   qpid=$E2E_LAST_PID
   t1=$(e2e_now_ms)
-  e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
-  e2e_wait_exit "$qpid" "$node"
-  grep -aq 'drover-test-os: join done' "$E2E_DIR/$node.console" || { tail -n 40 "$E2E_DIR/$node.console" >&2; e2e_die "join failed"; }
-  [[ $(e2e_node_state "$node") == joined ]] || e2e_die "node is $(e2e_node_state "$node"), want joined"
+  e2e_wait_joined "$node" "$qpid"
   [[ $(e2e_events "$node" script_served "$t1") == 0 ]] || e2e_die "the disk-first boot fetched a boot script"
   e2e_log "joined $((($(e2e_now_ms) - t1) / 1000))s after power on #2"
   e2e_timeline "$node"
@@ -309,10 +306,7 @@ print("signed chain: " + ", ".join(got), file=sys.stderr)'
   t1=$(e2e_now_ms)
   e2e_qemu "$node" uefi-sb "$mac" tap0 "$E2E_DIR/$node.raw"
   qpid=$E2E_LAST_PID
-  e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
-  e2e_wait_exit "$qpid" "$node"
-  grep -aq 'drover-test-os: join done' "$E2E_DIR/$node.console" || { tail -n 40 "$E2E_DIR/$node.console" >&2; e2e_die "join failed"; }
-  [[ $(e2e_node_state "$node") == joined ]] || e2e_die "node is $(e2e_node_state "$node"), want joined"
+  e2e_wait_joined "$node" "$qpid"
   e2e_wait_event "$node" secure_boot "$t1" 10 "on" >/dev/null
   e2e_log "joined with Secure Boot on $((($(e2e_now_ms) - t1) / 1000))s after power on #2"
   if grep -q "SCRIPT_SERVED node=unknown-${stranger//:/} " "$E2E_DIR/drover.log"; then

@@ -122,11 +122,8 @@ if [[ $bmc == none || $fw == uefi ]]; then
   e2e_qemu "$node" "$fw" "$mac" tap0 "$disk" "$order"
   qpid=$E2E_LAST_PID
   disk_boot
-  e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
-  e2e_wait_exit "$qpid" "$node"
+  e2e_wait_joined "$node" "$qpid"
   e2e_log "joined after $(since)s"
-  grep -aq 'drover-test-os: join done' "$E2E_DIR/$node.console" || { tail -n 40 "$E2E_DIR/$node.console" >&2; e2e_die "join failed"; }
-  [[ $(node_state) == joined ]] || e2e_die "node is $(node_state), want joined"
   e2e_check_runtime "$node"
 fi
 
@@ -135,9 +132,7 @@ if [[ $bmc == none ]]; then
   e2e_qemu "$node" "$fw" "$mac" tap0 "$disk" "$order"
   qpid=$E2E_LAST_PID
   disk_boot
-  e2e_wait_console "$node" 'drover-test-os: join (done|failed)' 600
-  e2e_wait_exit "$qpid" "$node"
-  [[ $(node_state) == joined ]] || e2e_die "node is $(node_state) after a third power-on, want joined"
+  e2e_wait_joined "$node" "$qpid"
   installs=$(e2e_events "$node" install_started)
   [[ $installs == 1 ]] || e2e_die "installed $installs times, want once"
 else

@@ -48,17 +48,26 @@ if [[ $bmc_order == disk-first ]]; then
   [[ $served == 0 ]] || e2e_die "a disk-first machine was served $served boot scripts, want none"
 fi
 
-# The reinstalls, in turn (E2E_REINSTALL overrides; default: "reboot power lie" behind the
-# Redfish simulator, "power" behind any other BMC):
-#   reboot  `drover reinstall --reboot`: the agent sets BootNext (UEFI) and reboots, no BMC
-#   power   `drover reinstall --power`: the BMC's boot override and power cycle; a BMC that
-#           does not keep the override (ipmi_sim without the valid bit, the lying Redfish
-#           mode) is caught and the agent takes over
-#   lie     the Redfish simulator restarted in its lying mode, then `--power`: the read-back
-#           catches it, the handoff fails with the reason and the agent's BootNext reaches
-#           the network (the install that follows is not waited for)
+# The reinstalls, in turn (E2E_REINSTALL overrides; default: "power lie" behind the IPMI BMC,
+# "power reboot-start" behind the Redfish one, "power" behind the others):
+#   reboot        `drover reinstall --reboot`: the agent sets BootNext (UEFI) and reboots,
+#                 no BMC; waited for until the node joined again
+#   reboot-start  the same, followed until the install has started
+#   power         `drover reinstall --power`: the BMC's boot override and power cycle; a BMC
+#                 that does not keep the override (ipmi_sim without the valid bit, the lying
+#                 Redfish mode) is caught and the agent takes over; waited for until joined
+#   lie           the BMC replaced by one that drops the override (IPMI: ipmi_sim; Redfish:
+#                 the simulator in its lying mode), then `--power`: the read-back catches it,
+#                 the handoff fails with the reason and the agent sends the machine to the
+#                 network (the install that follows is not waited for)
 steps=${E2E_REINSTALL:-}
-[[ -n $steps ]] || { [[ $bmc == redfish ]] && steps="reboot power lie" || steps=power; }
+if [[ -z $steps ]]; then
+  case $bmc in
+    ipmi) steps="power lie" ;;
+    redfish) steps="power reboot-start" ;;
+    *) steps=power ;;
+  esac
+fi
 honest=0
 [[ $bmc == ipmi || $bmc == redfish ]] && honest=1
 ms() { python3 -c "import sys; print(f'{(int(sys.argv[1]) - int(sys.argv[2])) / 1000:.1f}')" "$1" "$t_req"; }
@@ -98,11 +107,35 @@ reinstall() {
   fi
 }
 
+# reboot_start: `--reboot` followed until the install has started.
+reboot_start() {
+  local rc=0 out t_next t_net t_inst
+  t_req=$(e2e_now_ms)
+  out=$(cli reinstall "$node" --reboot 2>&1) || rc=$?
+  e2e_log "drover reinstall $node --reboot (exit $rc): $(tr '\n' ' ' <<<"$out")"
+  [[ $rc == 0 ]] || e2e_die "reinstall --reboot failed"
+  t_next=$(e2e_wait_event "$node" reboot_network "$t_req" 120)
+  t_net=$(e2e_wait_event "$node" handoff "$t_req" 300 "reached the network")
+  t_inst=$(e2e_wait_event "$node" install_started "$t_req" 300)
+  [[ $fw != uefi || $(e2e_events "$node" boot_next "$t_req") == 1 ]] || e2e_die "the agent set no BootNext"
+  [[ $(e2e_events "$node" power "$t_req") == 0 ]] || e2e_die "--reboot used the BMC"
+  e2e_log "handoff (--reboot, $fw): request -> agent reboots $(ms "$t_next")s, network seen $(ms "$t_net")s, install started $(ms "$t_inst")s"
+}
+
 # lie: the lying BMC caught and the agent taking over, up to the machine reaching the network.
 lie() {
-  [[ $bmc == redfish ]] || e2e_die "the lie step needs the Redfish simulator"
   kill "$bmc_pid" && wait "$bmc_pid" 2>/dev/null || true
-  e2e_redfish_bmc "$node" ignore-boot
+  case $bmc in
+    redfish) e2e_redfish_bmc "$node" ignore-boot ;;
+    ipmi)
+      e2e_ipmi_bmc "$node" ipmi-sim
+      for _ in $(seq 1 50); do
+        [[ -n $(e2e_ns ss -Hlun 'sport = :623') ]] && break
+        sleep 0.1
+      done
+      ;;
+    *) e2e_die "the lie step needs the IPMI or the Redfish simulator" ;;
+  esac
   bmc_pid=$E2E_LAST_PID
   local rc=0 out t_fail t_next t_net
   t_req=$(e2e_now_ms)
@@ -120,9 +153,10 @@ lie() {
 for step in $steps; do
   case $step in
     reboot) reinstall reboot 0 ;;
+    reboot-start) reboot_start ;;
     power) reinstall power "$honest" ;;
     lie) lie ;;
-    *) e2e_die "E2E_REINSTALL step $step: reboot, power or lie" ;;
+    *) e2e_die "E2E_REINSTALL step $step: reboot, reboot-start, power or lie" ;;
   esac
 done
 

@@ -71,7 +71,8 @@ struct ApiTarget {
 };
 void addNodesCommands(CLI::App& root, Context& ctx);
 int runNodes(const ApiTarget& target, bool json, std::ostream& out, std::ostream& err);
-int runNode(const ApiTarget& target, const std::string& name, bool json, std::ostream& out, std::ostream& err);
+int runNode(const ApiTarget& target, const std::string& name, bool json, std::ostream& out,
+            std::ostream& err);
 // How a reinstall sends the node to the network: not at all (its next network boot
 // installs it), through its BMC (next boot from the network once, then power cycle), or
 // through its running agent (BootNext to its network entry, then reboot).
@@ -102,6 +103,20 @@ void addImagesCommands(CLI::App& root, Context& ctx);
 int runImagesList(const ImagesTarget& target, bool json, std::ostream& out, std::ostream& err);
 int runImagesPull(const ImagesTarget& target, const std::string& image, std::ostream& out,
                   std::ostream& err);
+// drover images pull NAME REF: an image from an OCI registry (docs/images.md, "From a
+// registry") into <state dir>/images/oci/NAME like import-oci; its blobs stay in
+// <state dir>/images/registry.
+struct RegistryFlags {
+  std::string arch = "amd64";
+  std::string variant{};
+  std::string ca_file{};
+  bool plain_http = false;
+  bool insecure_tls = false;
+  bool disk = true;
+};
+int runImagesPullRegistry(const ImagesTarget& target, const std::string& name,
+                          const std::string& ref, const RegistryFlags& flags, std::ostream& out,
+                          std::ostream& err);
 int runImagesVerify(const ImagesTarget& target, std::ostream& out, std::ostream& err);
 int runImagesRm(const ImagesTarget& target, const std::string& image, std::ostream& out,
                 std::ostream& err);

@@ -17,6 +17,8 @@
 #include "images/catalog/catalog.hpp"
 #include "images/fetch/fetcher.hpp"
 #include "images/oci/oci_import.hpp"
+#include "images/registry/registry.hpp"
+#include "images/store/blob_store.hpp"
 #include "images/verify/signature.hpp"
 #include "server/image_updates.hpp"
 #include "server/server_files.hpp"
@@ -63,6 +65,34 @@ std::int64_t nowMs() {
 
 std::string ago(std::int64_t ms) {
   return ms > 0 ? formatAge(nowMs() - ms) + " ago" : "-";
+}
+
+std::filesystem::path stateDir(const ImagesTarget& t, const cluster::Config& config) {
+  return t.state_dir.empty() ? server::defaultStateDir(config) : std::filesystem::path(t.state_dir);
+}
+
+// An OCI layout or archive into <state dir>/images/oci/NAME (rootfs.tar, disk.raw), reported.
+int importOci(const Loaded& l, const ImagesTarget& t, std::string_view command,
+              const std::string& name, const std::filesystem::path& source, bool disk,
+              std::ostream& out, std::ostream& err, std::filesystem::path work = {}) {
+  const auto dir = stateDir(t, *l.config) / "images" / "oci" / name;
+  const auto scratch = l.catalog->blobs().tmpDir() / ("oci-" + name);
+  auto r = images::oci::importImage(source, dir, work.empty() ? scratch : work, disk);
+  std::error_code ec;
+  std::filesystem::remove_all(work.empty() ? scratch : work.parent_path(), ec);
+  if (!r) {
+    err << fmt::format("drover images {}: {} ({})\n", command, r.error().message, r.error().code);
+    return 1;
+  }
+  out << fmt::format("{}: {} layers -> {} (sha256 {})\n", name, r->layers, r->rootfs_tar.string(),
+                     r->rootfs_sha256.hex());
+  if (disk) {
+    out << fmt::format("{}: raw disk (GPT, ext4) -> {} (sha256 {})\n", name, r->disk_raw.string(),
+                       r->disk_sha256.hex());
+    out << fmt::format("declare it as:\n  {}:\n    disk: {{ path: {}, sha256: {} }}\n", name,
+                       r->disk_raw.string(), r->disk_sha256.hex());
+  }
+  return 0;
 }
 
 constexpr std::string_view kCaptureSource = "capture://";
@@ -284,26 +314,56 @@ int runImagesImportOci(const ImagesTarget& t, const std::string& name, const std
                        bool disk, std::ostream& out, std::ostream& err) {
   auto l = open(t, err);
   if (!l) return 1;
-  const auto dir = (t.state_dir.empty() ? server::defaultStateDir(*l->config)
-                                        : std::filesystem::path(t.state_dir)) /
-                   "images" / "oci" / name;
-  const auto work = l->catalog->blobs().tmpDir() / ("oci-" + name);
-  auto r = images::oci::importImage(source, dir, work, disk);
-  std::error_code ec;
-  std::filesystem::remove_all(work, ec);
-  if (!r) {
-    err << fmt::format("drover images import-oci: {} ({})\n", r.error().message, r.error().code);
+  return importOci(*l, t, "import-oci", name, source, disk, out, err);
+}
+
+int runImagesPullRegistry(const ImagesTarget& t, const std::string& name, const std::string& ref,
+                          const RegistryFlags& f, std::ostream& out, std::ostream& err) {
+  namespace registry = images::registry;
+  auto parsed = registry::parseReference(ref);
+  if (!parsed) {
+    err << fmt::format("drover images pull: {} ({})\n", parsed.error().message,
+                       parsed.error().code);
     return 1;
   }
-  out << fmt::format("{}: {} layers -> {} (sha256 {})\n", name, r->layers, r->rootfs_tar.string(),
-                     r->rootfs_sha256.hex());
-  if (disk) {
-    out << fmt::format("{}: raw disk (GPT, ext4) -> {} (sha256 {})\n", name, r->disk_raw.string(),
-                       r->disk_sha256.hex());
-    out << fmt::format("declare it as:\n  {}:\n    disk: {{ path: {}, sha256: {} }}\n", name,
-                       r->disk_raw.string(), r->disk_sha256.hex());
+  if (f.plain_http && f.insecure_tls) {
+    err << "drover images pull: --plain-http and --insecure-tls exclude each other\n";
+    return 1;
   }
-  return 0;
+  auto l = open(t, err);
+  if (!l) return 1;
+  const auto state = stateDir(t, *l->config);
+  registry::Options o;
+  o.architecture = f.arch;
+  o.variant = f.variant;
+  o.ca_file = f.ca_file;
+  o.plain_http = f.plain_http;
+  o.insecure_tls = f.insecure_tls;
+  if (::isatty(STDERR_FILENO) != 0 || t.progress) o.progress = stderr;
+  auto creds = registry::lookupCredentials(state, parsed->registry);
+  if (!creds) {
+    err << fmt::format("drover images pull: {} ({})\n", creds.error().message, creds.error().code);
+    return 1;
+  }
+  o.credentials = *creds;
+  images::store::BlobStore store(state / "images" / "registry");
+  const auto work = l->catalog->blobs().tmpDir() / ("registry-" + name);
+  const auto layout = work / "pulled";
+  auto r = registry::pull(*parsed, o, store, layout);
+  if (!r) {
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+    err << fmt::format("drover images pull: {}: {} ({})\n", parsed->str(), r.error().message,
+                       r.error().code);
+    return 1;
+  }
+  out << fmt::format(
+      "{}: {} {} manifest sha256:{}, {} layers: {} blob(s) fetched ({}{}), {} "
+      "already stored\n",
+      name, parsed->str(), r->platform, r->manifest_digest.hex(), r->layers, r->blobs_fetched,
+      human(r->bytes_fetched), r->resumes > 0 ? fmt::format(", {} resumed", r->resumes) : "",
+      r->blobs_cached);
+  return importOci(*l, t, "pull", name, layout, f.disk, out, err, work / "import");
 }
 
 int runImagesCapture(const ImagesTarget& t, const CaptureFlags& f, const std::string& node,
@@ -363,14 +423,35 @@ void addImagesCommands(CLI::App& root, Context& ctx) {
     ctx.exit_code = runImagesList(*target, *as_json, ctx.out, ctx.err);
   });
 
-  auto* pull =
-      images->add_subcommand("pull", "Fetch and verify an image's url files now, and pin them");
+  auto* pull = images->add_subcommand(
+      "pull",
+      "Fetch and verify an image's url files now, and pin them; or, given REF, pull an image "
+      "from an OCI registry and import it like import-oci");
   common(pull);
+  auto ref = std::make_shared<std::string>();
+  auto rf = std::make_shared<RegistryFlags>();
+  auto pull_no_disk = std::make_shared<bool>(false);
   pull->add_option("IMAGE", *name, "image name")->required();
+  auto* ref_opt = pull->add_option(
+      "REF", *ref, "registry reference: host[:port]/repository[:tag] or ...@sha256:<digest>");
   pull->add_flag("--progress", target->progress,
                  "Progress lines even when stderr is not a terminal");
-  pull->callback(
-      [&ctx, target, name] { ctx.exit_code = runImagesPull(*target, *name, ctx.out, ctx.err); });
+  pull->add_option("--arch", rf->arch, "REF: architecture to pick from an index (default amd64)");
+  pull->add_option("--variant", rf->variant, "REF: architecture variant (v8...), default any");
+  pull->add_option("--ca-file", rf->ca_file, "REF: CA bundle (PEM) trusted for the registry");
+  pull->add_flag("--plain-http", rf->plain_http, "REF: plain HTTP, no TLS");
+  pull->add_flag("--insecure-tls", rf->insecure_tls,
+                 "REF: HTTPS without certificate verification (self-signed registries)");
+  pull->add_flag("--no-disk", *pull_no_disk, "REF: only the rootfs tarball, no raw disk image");
+  for (const char* o :
+       {"--arch", "--variant", "--ca-file", "--plain-http", "--insecure-tls", "--no-disk"})
+    pull->get_option(o)->needs(ref_opt);
+  pull->callback([&ctx, target, name, ref, rf, pull_no_disk] {
+    rf->disk = !*pull_no_disk;
+    ctx.exit_code = ref->empty()
+                        ? runImagesPull(*target, *name, ctx.out, ctx.err)
+                        : runImagesPullRegistry(*target, *name, *ref, *rf, ctx.out, ctx.err);
+  });
 
   auto* verify =
       images->add_subcommand("verify", "Re-hash every cached blob and check local files");

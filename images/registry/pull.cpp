@@ -1,5 +1,6 @@
 // A pull: manifests resolved to one platform, blobs streamed into the store, an OCI layout.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -168,6 +169,13 @@ struct BlobStats {
 Result<BlobStats> fetchBlob(Client& client, const Descriptor& d, const Options& o,
                             store::BlobStore& store, const std::string& label) {
   BlobStats stats;
+  if (store.has(d.digest)) return stats;
+  // One transfer per blob across processes: a second pull of it waits, then finds it stored.
+  const fs::path lock_path = store.tmpDir() / ("registry-" + d.digest.hex() + ".lock");
+  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock) return makeError("eio", lock_path.string() + ": " + std::strerror(errno));
+  while (::flock(lock.get(), LOCK_EX) != 0)
+    if (errno != EINTR) return makeError("eio", lock_path.string() + ": " + std::strerror(errno));
   if (store.has(d.digest)) return stats;
   const fs::path partial = store.tmpDir() / ("registry-" + d.digest.hex() + ".partial");
   const std::string what = client.url("blobs/sha256:" + d.digest.hex());

@@ -71,10 +71,20 @@ std::filesystem::path stateDir(const ImagesTarget& t, const cluster::Config& con
   return t.state_dir.empty() ? server::defaultStateDir(config) : std::filesystem::path(t.state_dir);
 }
 
+// NAME becomes a directory under <state dir>/images/oci.
+bool validName(const std::string& name) {
+  return !name.empty() && name.find('/') == std::string::npos && !name.starts_with('.');
+}
+
 // An OCI layout or archive into <state dir>/images/oci/NAME (rootfs.tar, disk.raw), reported.
 int importOci(const Loaded& l, const ImagesTarget& t, std::string_view command,
               const std::string& name, const std::filesystem::path& source, bool disk,
               std::ostream& out, std::ostream& err, std::filesystem::path work = {}) {
+  if (!validName(name)) {
+    err << fmt::format("drover images {}: \"{}\" is not an image name (no '/', no leading '.')\n",
+                       command, name);
+    return 1;
+  }
   const auto dir = stateDir(t, *l.config) / "images" / "oci" / name;
   const auto scratch = l.catalog->blobs().tmpDir() / ("oci-" + name);
   auto r = images::oci::importImage(source, dir, work.empty() ? scratch : work, disk);
@@ -328,6 +338,11 @@ int runImagesPullRegistry(const ImagesTarget& t, const std::string& name, const 
   }
   if (f.plain_http && f.insecure_tls) {
     err << "drover images pull: --plain-http and --insecure-tls exclude each other\n";
+    return 1;
+  }
+  if (!validName(name)) {
+    err << fmt::format("drover images pull: \"{}\" is not an image name (no '/', no leading '.')\n",
+                       name);
     return 1;
   }
   auto l = open(t, err);

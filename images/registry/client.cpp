@@ -190,10 +190,15 @@ Result<Reply> Client::get(const std::string& path, const std::vector<std::string
   };
   auto r = once(u, with(), sink, max_body, "");
   if (!r || r->status != 401) return r;
-  if (auto it = r->headers.find("www-authenticate"); it != r->headers.end()) {
-    if (!authorization_.empty()) return replyError(*r, u + " refused the credentials");
-    if (auto st = authorize(it->second); !st) return st.error();
-    return once(u, with(), sink, max_body, "");
+  // Unauthorized: authenticate as the challenge asks (again, when a token expired meanwhile)
+  // and ask once more; a second 401 is the answer.
+  const auto it = r->headers.find("www-authenticate");
+  if (it == r->headers.end()) return r;
+  if (auto st = authorize(it->second); !st) return st.error();
+  r = once(u, with(), sink, max_body, "");
+  if (r && r->status == 401) {
+    authorization_.clear();
+    return replyError(*r, u + " refused the credentials");
   }
   return r;
 }

@@ -349,6 +349,9 @@ TEST_F(RegistryTest, CommandReadsTheCredentialsFile) {
   f.disk = false;
   std::ostringstream out, err;
   const std::string r = at("registry") + "/node:v1";
+  EXPECT_EQ(cli::runImagesPullRegistry(t, "../node", r, f, out, err), 1);
+  EXPECT_THAT(err.str(), HasSubstr("not an image name"));
+  err.str("");
   EXPECT_EQ(cli::runImagesPullRegistry(t, "node", r, f, out, err), 1);
   EXPECT_THAT(err.str(), HasSubstr("chmod 600"));
   ::chmod(creds.c_str(), 0600);

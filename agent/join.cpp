@@ -152,12 +152,32 @@ Status planCtrRun(const json& spec, std::size_t i, const RuntimePaths& rt,
   return {};
 }
 
+// etcd_join / etcd_promote: an object of strings, the ones named required.
+Status planEtcd(const json& spec, std::size_t i, const char* kind,
+                std::initializer_list<const char*> required,
+                const std::map<std::string, std::string>& vars, PlannedStep& step) {
+  if (!spec.is_object()) return badStep(i, std::string(kind) + " must be an object");
+  for (auto it = spec.begin(); it != spec.end(); ++it) {
+    if (!it.value().is_string()) return badStep(i, std::string(kind) + " values must be strings");
+    auto v = expand(it.value().get<std::string>(), vars);
+    if (!v) return badStep(i, v.error().message);
+    step.etcd_args[it.key()] = *v;
+  }
+  for (const char* key : required) {
+    if (!step.etcd_args.contains(key))
+      return badStep(i, std::string(kind) + " needs the string field " + key);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<PlannedStep>> planSteps(const JoinRecipe& recipe, const RuntimePaths& rt,
-                                           const std::map<std::string, std::string>& base_vars) {
+                                           const std::map<std::string, std::string>& base_vars,
+                                           const Vars& overrides) {
   auto vars = base_vars;
   for (const auto& [k, v] : recipe.env) vars[k] = v;
+  for (const auto& [k, v] : overrides) vars[k] = v;
   std::vector<PlannedStep> out;
   for (std::size_t i = 0; i < recipe.steps.size(); ++i) {
     const json& s = recipe.steps[i];
@@ -204,9 +224,31 @@ Result<std::vector<PlannedStep>> planSteps(const JoinRecipe& recipe, const Runti
       step.write_content = *content;
       step.write_mode = *m;
     }
-    if (kinds != 1) return badStep(i, "needs exactly one of run, ctr_import, ctr_run, write_file");
-    if (step.name.empty())
-      step.name = step.argv.empty() ? "write " + step.write_path : step.argv[0];
+    if (s.contains("etcd_join")) {
+      ++kinds;
+      step.etcd = "join";
+      if (auto st = planEtcd(s["etcd_join"], i, "etcd_join",
+                             {"endpoints", "name", "peer_url", "initial_cluster"}, vars, step);
+          !st)
+        return st.error();
+    }
+    if (s.contains("etcd_promote")) {
+      ++kinds;
+      step.etcd = "promote";
+      if (auto st = planEtcd(s["etcd_promote"], i, "etcd_promote", {"endpoints", "peer_url"},
+                             vars, step);
+          !st)
+        return st.error();
+    }
+    if (kinds != 1)
+      return badStep(i,
+                     "needs exactly one of run, ctr_import, ctr_run, write_file, etcd_join, "
+                     "etcd_promote");
+    if (step.name.empty()) {
+      step.name = !step.etcd.empty()  ? "etcd " + step.etcd
+                  : step.argv.empty() ? "write " + step.write_path
+                                      : step.argv[0];
+    }
     out.push_back(std::move(step));
   }
   return out;
@@ -214,13 +256,32 @@ Result<std::vector<PlannedStep>> planSteps(const JoinRecipe& recipe, const Runti
 
 Status runSteps(const std::vector<PlannedStep>& steps, const ExecFn& exec,
                 const std::function<void(const PlannedStep&)>& on_step) {
+  return runSteps(steps, exec, StepHooks{on_step, {}, {}});
+}
+
+Status runSteps(const std::vector<PlannedStep>& planned, const ExecFn& exec,
+                const StepHooks& hooks) {
   auto log = log::get("agent");
+  std::vector<PlannedStep> steps = planned;
   for (std::size_t i = 0; i < steps.size(); ++i) {
-    const auto& s = steps[i];
-    if (on_step) on_step(s);
+    const PlannedStep s = steps[i];
+    if (hooks.on_step) hooks.on_step(s);
     log->info("AGENT_STEP index={} name=\"{}\"", i, log::sanitize(s.name, 80));
     Status st;
-    if (!s.write_path.empty()) {
+    if (!s.etcd.empty()) {
+      if (!hooks.etcd) {
+        st = makeError("step", "no etcd step runner");
+      } else if (auto vars = hooks.etcd(s); !vars) {
+        st = vars.error();
+      } else if (!vars->empty() && hooks.replan) {
+        // The same steps with the values etcd gave: only those after this one change.
+        auto again = hooks.replan(*vars);
+        if (!again) return makeError("step", again.error().message);
+        if (again->size() != steps.size())
+          return makeError("step", "the recipe planned again has another number of steps");
+        steps = std::move(*again);
+      }
+    } else if (!s.write_path.empty()) {
       std::error_code ec;
       fs::create_directories(fs::path(s.write_path).parent_path(), ec);
       st = writeFileDurably(s.write_path, s.write_content, s.write_mode);
@@ -344,10 +405,19 @@ Status runJoin(const JoinOptions& opt) {
     if (auto st = runSteps(again, opt.exec); !st) return fail("restart", st.error());
     log->info("AGENT_ALREADY_JOINED node={} restarted={}", cfg->node, again.size());
   } else {
-    auto st = runSteps(*steps, opt.exec, [&](const PlannedStep& s) {
+    Vars found;  // what etcd_join steps found out, for the steps after them
+    EtcdSteps etcd(opt.etcd, [&](const std::string& msg) { report("etcd", msg); });
+    StepHooks hooks;
+    hooks.on_step = [&](const PlannedStep& s) {
       log->info("AGENT_JOIN_STEP name=\"{}\"", log::sanitize(s.name, 80));
       report("join_step", s.name);  // the node's timeline shows the recipe's progress
-    });
+    };
+    hooks.etcd = [&](const PlannedStep& s) { return etcd.run(s); };
+    hooks.replan = [&](const Vars& more) {
+      for (const auto& [k, v] : more) found[k] = v;
+      return planSteps(*recipe, opt.runtime, vars, found);
+    };
+    auto st = runSteps(*steps, opt.exec, hooks);
     if (!st) return fail("step", st.error());
     fs::create_directories(opt.marker.parent_path(), ec);
     if (auto w = writeFileDurably(opt.marker, recipe->recipe + "\n"); !w)

@@ -9,6 +9,15 @@
 //                "env": {"K": "V"}, "mounts": ["/host:/ctr"]}}
 //                                                      ctr run -d a container
 //   {"write_file": {"path": "/etc/x", "content": "...", "mode": "0644"}}
+//   {"etcd_join": {"endpoints": "http://a:2379,...", "name": "...", "peer_url": "...",
+//                  "initial_cluster": "...", "data_dir": "..."}}
+//                                                      join a running etcd cluster as a learner
+//                                                      (agent/etcd_steps.hpp); sets
+//                                                      ${ETCD_INITIAL_CLUSTER} and
+//                                                      ${ETCD_INITIAL_CLUSTER_STATE} for the
+//                                                      steps after it
+//   {"etcd_promote": {"endpoints": "...", "peer_url": "..."}}
+//                                                      promote that learner once it caught up
 // Optional per step: "name" (for events) and "ignore_error": true.
 // Values may use ${VAR} from the recipe's "env" and from DROVER_NODE / DROVER_API.
 #pragma once
@@ -22,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/api_client.hpp"
+#include "agent/etcd_steps.hpp"
 #include "agent/net_reboot.hpp"
 #include "agent/process.hpp"
 #include "common/result.hpp"
@@ -46,17 +56,33 @@ struct PlannedStep {
   unsigned write_mode = 0644;
   bool ignore_error = false;
   std::string container_id;  // ctr_run: started again (after removing the old one) on every boot
+  // etcd_join / etcd_promote: "join" or "promote", and the values it names.
+  std::string etcd;
+  std::map<std::string, std::string> etcd_args{};
 };
 
+using Vars = std::map<std::string, std::string>;
+
 // Validates and expands every step first: a bad recipe fails before anything runs.
+// `overrides` win over the recipe's env (what an etcd_join step found out).
 // Error code: bad_recipe (names the step index and what is wrong).
 Result<std::vector<PlannedStep>> planSteps(const JoinRecipe& recipe, const RuntimePaths& rt,
-                                           const std::map<std::string, std::string>& vars);
+                                           const std::map<std::string, std::string>& vars,
+                                           const Vars& overrides = {});
 
 // Runs planned steps in order through `exec`; stops at the first failure (unless the step
 // says ignore_error). `on_step` sees each step's name before it runs.
 Status runSteps(const std::vector<PlannedStep>& steps, const ExecFn& exec,
                 const std::function<void(const PlannedStep&)>& on_step = {});
+
+struct StepHooks {
+  std::function<void(const PlannedStep&)> on_step{};
+  // Runs an etcd_join / etcd_promote step; the variables it returns hold for the steps after
+  // it, planned again through `replan`. Without it such a step fails.
+  std::function<Result<Vars>(const PlannedStep&)> etcd{};
+  std::function<Result<std::vector<PlannedStep>>(const Vars&)> replan{};
+};
+Status runSteps(const std::vector<PlannedStep>& steps, const ExecFn& exec, const StepHooks& hooks);
 
 struct JoinOptions {
   std::filesystem::path config = "/etc/drover/agent.json";
@@ -70,6 +96,7 @@ struct JoinOptions {
   std::function<void(int pid)> on_runtime_started;  // containerd keeps running after runJoin
   // A heartbeat answered {"action": "reinstall"}: how the machine is sent to the network.
   NetworkRebootOptions network_reboot{};
+  EtcdStepOptions etcd{};  // etcd_join / etcd_promote steps
 };
 
 // The steps to run on a boot after the node has joined: for each ctr_run step, remove the

@@ -27,6 +27,13 @@ json memberSteps() {
   return json::array(
       {{{"name", "etcd data directory"}, {"run", json::array({"mkdir", "-p", "-m", "0700", "${ETCD_DATA_DIR}"})}},
        importStep(),
+       {{"name", "join the etcd cluster"},
+        {"etcd_join",
+         {{"endpoints", "${ETCD_OTHER_MEMBERS}"},
+          {"name", "${ETCD_NAME}"},
+          {"peer_url", "${ETCD_PEER_URL}"},
+          {"initial_cluster", "${ETCD_INITIAL_CLUSTER}"},
+          {"data_dir", "${ETCD_DATA_DIR}"}}}},
        {{"name", "start etcd member"},
         {"ctr_run",
          {{"image", "${ETCD_IMAGE}"},
@@ -40,8 +47,10 @@ json memberSteps() {
             "--listen-peer-urls", "${ETCD_PEER_URL}",
             "--initial-advertise-peer-urls", "${ETCD_PEER_URL}",
             "--initial-cluster", "${ETCD_INITIAL_CLUSTER}",
-            "--initial-cluster-state", "new",
-            "--initial-cluster-token", "${ETCD_CLUSTER_TOKEN}"})}}}}});
+            "--initial-cluster-state", "${ETCD_INITIAL_CLUSTER_STATE}",
+            "--initial-cluster-token", "${ETCD_CLUSTER_TOKEN}"})}}}},
+       {{"name", "promote the etcd learner"},
+        {"etcd_promote", {{"endpoints", "${ETCD_OTHER_MEMBERS}"}, {"peer_url", "${ETCD_PEER_URL}"}}}}});
 }
 
 json proxySteps() {
@@ -81,12 +90,14 @@ Result<json> renderJoin(const cluster::Config& c, const cluster::Node& node) {
   if (profile == nullptr) return makeError("no_profile", "node " + node.name.value + " has no profile");
   const auto& j = profile->join;
   const std::string ip = node.ip ? node.ip->value.str() : "";
-  std::vector<std::string> names, initial, endpoints;
+  std::vector<std::string> names, initial, endpoints, others;
   for (const auto* m : etcdMembers(c)) {
     const auto mip = m->ip->value.str();
     names.push_back(m->name.value + "=" + mip);
     initial.push_back(fmt::format("{}=http://{}:{}", m->name.value, mip, kEtcdPeerPort));
     endpoints.push_back(fmt::format("{}:{}", mip, kEtcdClientPort));
+    if (m->name.value != node.name.value)
+      others.push_back(fmt::format("http://{}:{}", mip, kEtcdClientPort));
   }
   json env = {{"DROVER_NODE_NAME", node.name.value},
               {"DROVER_NODE_IP", ip},
@@ -106,6 +117,8 @@ Result<json> renderJoin(const cluster::Config& c, const cluster::Node& node) {
       env["ETCD_CLIENT_URL"] = fmt::format("http://{}:{}", ip, kEtcdClientPort);
       env["ETCD_PEER_URL"] = fmt::format("http://{}:{}", ip, kEtcdPeerPort);
       env["ETCD_CLUSTER_TOKEN"] = etcdClusterToken(commaList(initial));
+      env["ETCD_INITIAL_CLUSTER_STATE"] = "new";
+      env["ETCD_OTHER_MEMBERS"] = commaList(others);
       steps = memberSteps();
     } else {
       if (endpoints.empty()) {

@@ -4,9 +4,12 @@
 //
 //   etcd-member  an etcd member in a container (host network): client URL http://IP:2379
 //                (and 127.0.0.1:2379), peer URL http://IP:2380, data under
-//                /var/lib/drover/etcd, statically bootstrapped: --initial-cluster lists
-//                every declared node whose profile uses etcd-member, with a cluster token
-//                derived from that list.
+//                /var/lib/drover/etcd. The first members bootstrap statically:
+//                --initial-cluster lists every declared node whose profile uses etcd-member,
+//                with a cluster token derived from that list. A member that starts when the
+//                others already run joins them (etcd_join: a learner, the peer list from
+//                etcd's own member list, state existing) and is promoted once it caught up
+//                (etcd_promote); ${ETCD_OTHER_MEMBERS} names the others' client URLs.
 //   etcd-proxy   `etcd gateway start` in a container on 0.0.0.0:2379, its endpoints the
 //                members' client addresses: clients on the node reach the cluster there.
 //                The proxy node's own address is not used, so it may come from a pool.

@@ -163,13 +163,14 @@ int runNode(const ApiTarget& target, const std::string& name, bool raw, std::ost
 }
 
 int runReinstall(const ApiTarget& target, const std::string& name, std::ostream& out,
-                 std::ostream& err, ReinstallVia via) {
+                 std::ostream& err, ReinstallVia via, bool force) {
   auto api = ApiClient::connect(target);
   if (!api) return report(err, api.error());
-  const char* body = via == ReinstallVia::kPower    ? R"({"power":true})"
-                     : via == ReinstallVia::kReboot ? R"({"reboot":true})"
-                                                    : "{}";
-  auto r = api->call("POST", "/v1/nodes/" + pathSegment(name) + "/reinstall", body);
+  json body = json::object();
+  if (via == ReinstallVia::kPower) body["power"] = true;
+  if (via == ReinstallVia::kReboot) body["reboot"] = true;
+  if (force) body["force"] = true;
+  auto r = api->call("POST", "/v1/nodes/" + pathSegment(name) + "/reinstall", body.dump());
   if (!r) return report(err, r.error());
   auto j = json::parse(*r, nullptr, false);
   if (!j.is_object()) j = json::object();
@@ -201,6 +202,7 @@ void addNodesCommands(CLI::App& root, Context& ctx) {
     bool json = false;
     bool power = false;
     bool reboot = false;
+    bool force = false;
   };
   auto f = std::make_shared<Flags>();
   auto* nodes = root.add_subcommand("nodes", "List nodes: NAME STATE IP MAC PROFILE LAST-EVENT AGE");
@@ -225,11 +227,14 @@ void addNodesCommands(CLI::App& root, Context& ctx) {
                  "Through its running agent: next boot from its network entry once (UEFI "
                  "BootNext, read back), then reboot; no BMC needed")
       ->excludes(power);
+  reinstall->add_flag("--force", f->force,
+                      "An etcd member: reinstall even when removing it from etcd costs the "
+                      "cluster its quorum, or no etcd member answers");
   reinstall->callback([f, &ctx] {
     const auto via = f->power    ? ReinstallVia::kPower
                      : f->reboot ? ReinstallVia::kReboot
                                  : ReinstallVia::kNextBoot;
-    ctx.exit_code = runReinstall(f->target, f->name, ctx.out, ctx.err, via);
+    ctx.exit_code = runReinstall(f->target, f->name, ctx.out, ctx.err, via, f->force);
   });
 }
 

@@ -75,6 +75,10 @@ struct Context {
   // Nodes sent to the network for a reinstall, until they get there (server/handoff.hpp);
   // null: not watched.
   std::shared_ptr<HandoffWatch> handoff = nullptr;
+  // The ports of the cluster's etcd members (boot/recipes.hpp), asked before an etcd-member
+  // node is reinstalled (server/etcd_removal.hpp); tests move them.
+  int etcd_client_port = 2379;
+  int etcd_peer_port = 2380;
 };
 
 // How many other replicas' API URLs a boot environment's command line names.

@@ -8,6 +8,7 @@
 #include "server/api_auth.hpp"
 #include "server/api_routes.hpp"
 #include "server/capture_api.hpp"
+#include "server/etcd_removal.hpp"
 #include "server/handoff.hpp"
 #include "server/image_updates.hpp"
 #include "server/power_api.hpp"
@@ -157,6 +158,8 @@ Response reinstallRoute(Context& ctx, const std::string& name, const json& body)
                       "machine into the network by hand)",
                       name, Presence::kGapMs / 1000));
   }
+  // An etcd member leaves the cluster before its disk is wiped (server/etcd_removal.hpp).
+  if (auto refused = removeEtcdMemberFirst(ctx, name, flag("force"))) return std::move(*refused);
   auto marked = reinstall(ctx, name);
   if (marked.status != HttpStatus::ok) return marked;
   if (power) return powerReinstall(ctx, name);

@@ -19,6 +19,12 @@
 //   keepAlive(id)             /v3/lease/keepalive   the remaining TTL, 0 when the lease is gone
 //   revokeLease(id)           /v3/lease/revoke      (a lease already gone is etcd_not_found)
 //   watch(prefix, ...)        /v3/watch             every change under prefix, as it happens
+//   memberList()              /v3/cluster/member/list     the cluster's members
+//   memberAdd(urls, learner)  /v3/cluster/member/add      the member added (its id)
+//   memberRemove(id)          /v3/cluster/member/remove
+//   memberPromote(id)         /v3/cluster/member/promote  (a learner not yet in sync with the
+//                                                         leader: etcd_failed_precondition)
+//   status()                  /v3/maintenance/status      the answering member's id, its leader
 //
 // Error codes: "network" / "tls" / "bad_url" (drover::curl, after every endpoint was tried
 // when none could be reached), "etcd_<grpc code name>" (etcd's JSON error body, its message
@@ -35,6 +41,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "state/etcd/members.hpp"
 #include "state/etcd/wire.hpp"
 
 namespace drover::etcd {
@@ -100,6 +107,13 @@ class Client {
   using OnEvents = std::function<bool(const std::vector<Event>& events)>;
   Status watch(const std::string& prefix, std::int64_t start_revision, const OnEvents& on_events,
                const std::atomic<bool>* stop = nullptr);
+
+  // Cluster membership (state/etcd/members.hpp has what Drover decides with them).
+  Result<std::vector<Member>> memberList();
+  Result<Member> memberAdd(const std::vector<std::string>& peer_urls, bool learner);
+  Status memberRemove(std::uint64_t id);
+  Status memberPromote(std::uint64_t id);
+  Result<MemberStatus> status();
 
  private:
   struct State;

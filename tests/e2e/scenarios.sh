@@ -183,7 +183,8 @@ YAML
     e2e_check_runtime "$n"
   done
   # The agents ran the steps the server rendered, in order.
-  e2e_check_steps e2e-master "etcd data directory" "import etcd image" "start etcd member"
+  e2e_check_steps e2e-master "etcd data directory" "import etcd image" "join the etcd cluster" \
+    "start etcd member" "promote the etcd learner"
   e2e_check_steps e2e-worker "import etcd image" "start etcd proxy"
   grep -q "Forwarded BOOTREQUEST" "$E2E_DIR/dhcrelay.log" ||
     { cat "$E2E_DIR/dhcrelay.log" >&2; e2e_die "dhcrelay forwarded nothing"; }

@@ -235,8 +235,8 @@ Result<std::vector<PlannedStep>> planSteps(const JoinRecipe& recipe, const Runti
     if (s.contains("etcd_promote")) {
       ++kinds;
       step.etcd = "promote";
-      if (auto st = planEtcd(s["etcd_promote"], i, "etcd_promote", {"endpoints", "peer_url"},
-                             vars, step);
+      if (auto st =
+              planEtcd(s["etcd_promote"], i, "etcd_promote", {"endpoints", "peer_url"}, vars, step);
           !st)
         return st.error();
     }

@@ -25,7 +25,8 @@ json importStep() { return {{"name", "import etcd image"}, {"ctr_import", "${ETC
 
 json memberSteps() {
   return json::array(
-      {{{"name", "etcd data directory"}, {"run", json::array({"mkdir", "-p", "-m", "0700", "${ETCD_DATA_DIR}"})}},
+      {{{"name", "etcd data directory"},
+        {"run", json::array({"mkdir", "-p", "-m", "0700", "${ETCD_DATA_DIR}"})}},
        importStep(),
        {{"name", "join the etcd cluster"},
         {"etcd_join",
@@ -42,15 +43,15 @@ json memberSteps() {
           {"mounts", json::array({"${ETCD_DATA_DIR}:${ETCD_DATA_DIR}"})},
           {"args",
            json::array({"etcd", "--name", "${ETCD_NAME}", "--data-dir", "${ETCD_DATA_DIR}",
-            "--listen-client-urls", "${ETCD_CLIENT_URL},http://127.0.0.1:2379",
-            "--advertise-client-urls", "${ETCD_CLIENT_URL}",
-            "--listen-peer-urls", "${ETCD_PEER_URL}",
-            "--initial-advertise-peer-urls", "${ETCD_PEER_URL}",
-            "--initial-cluster", "${ETCD_INITIAL_CLUSTER}",
-            "--initial-cluster-state", "${ETCD_INITIAL_CLUSTER_STATE}",
-            "--initial-cluster-token", "${ETCD_CLUSTER_TOKEN}"})}}}},
+                        "--listen-client-urls", "${ETCD_CLIENT_URL},http://127.0.0.1:2379",
+                        "--advertise-client-urls", "${ETCD_CLIENT_URL}", "--listen-peer-urls",
+                        "${ETCD_PEER_URL}", "--initial-advertise-peer-urls", "${ETCD_PEER_URL}",
+                        "--initial-cluster", "${ETCD_INITIAL_CLUSTER}", "--initial-cluster-state",
+                        "${ETCD_INITIAL_CLUSTER_STATE}", "--initial-cluster-token",
+                        "${ETCD_CLUSTER_TOKEN}"})}}}},
        {{"name", "promote the etcd learner"},
-        {"etcd_promote", {{"endpoints", "${ETCD_OTHER_MEMBERS}"}, {"peer_url", "${ETCD_PEER_URL}"}}}}});
+        {"etcd_promote",
+         {{"endpoints", "${ETCD_OTHER_MEMBERS}"}, {"peer_url", "${ETCD_PEER_URL}"}}}}});
 }
 
 json proxySteps() {

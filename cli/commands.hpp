@@ -79,8 +79,7 @@ int runNode(const ApiTarget& target, const std::string& name, bool json, std::os
 enum class ReinstallVia { kNextBoot, kPower, kReboot };
 // force: reinstall an etcd member even when its removal costs quorum (or etcd is unreachable).
 int runReinstall(const ApiTarget& target, const std::string& name, std::ostream& out,
-                 std::ostream& err, ReinstallVia via = ReinstallVia::kNextBoot,
-                 bool force = false);
+                 std::ostream& err, ReinstallVia via = ReinstallVia::kNextBoot, bool force = false);
 // -c/--config, --api, --state-dir, --ca: where the API is (shared by the API commands).
 void addTargetOptions(CLI::App* cmd, ApiTarget& target);
 

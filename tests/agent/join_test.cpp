@@ -120,6 +120,70 @@ TEST(JoinRun, IgnoreErrorAndWriteFile) {
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "hello\n");
 }
 
+// What etcd_join finds out (the peer list, the cluster state) holds for the steps after it:
+// they are planned again with those values; the steps before are not run again.
+TEST(JoinRun, EtcdJoinSetsTheValuesOfTheStepsAfterIt) {
+  const auto r = recipe(
+      json::array({{{"run", {"before"}}},
+                   {{"etcd_join",
+                     {{"endpoints", "${OTHERS}"},
+                      {"name", "${DROVER_NODE}"},
+                      {"peer_url", "http://192.0.2.12:2380"},
+                      {"initial_cluster", "${ETCD_INITIAL_CLUSTER}"}}}},
+                   {{"run", {"etcd", "${ETCD_INITIAL_CLUSTER}", "${ETCD_INITIAL_CLUSTER_STATE}"}}},
+                   {{"etcd_promote", {{"endpoints", "${OTHERS}"}, {"peer_url", "http://p"}}}}}),
+      {{"OTHERS", "http://192.0.2.11:2379"},
+       {"ETCD_INITIAL_CLUSTER", "m2=http://192.0.2.12:2380"},
+       {"ETCD_INITIAL_CLUSTER_STATE", "new"}});
+  const std::map<std::string, std::string> vars{{"DROVER_NODE", "m2"}};
+  auto steps = planSteps(r, rt(), vars);
+  ASSERT_TRUE(steps.ok()) << steps.error().message;
+  ASSERT_EQ(steps->size(), 4u);
+  EXPECT_EQ((*steps)[1].etcd, "join");
+  EXPECT_EQ((*steps)[1].name, "etcd join");
+  EXPECT_EQ((*steps)[1].etcd_args.at("endpoints"), "http://192.0.2.11:2379");
+  EXPECT_EQ((*steps)[1].etcd_args.at("name"), "m2");
+  EXPECT_EQ((*steps)[3].etcd, "promote");
+
+  FakeExec ex;
+  std::vector<std::string> etcd_ran;
+  StepHooks hooks;
+  hooks.etcd = [&](const PlannedStep& s) -> Result<Vars> {
+    etcd_ran.push_back(s.etcd);
+    if (s.etcd == "join")
+      return Vars{{"ETCD_INITIAL_CLUSTER", "m1=http://192.0.2.11:2380,m2=http://192.0.2.12:2380"},
+                  {"ETCD_INITIAL_CLUSTER_STATE", "existing"}};
+    return Vars{};
+  };
+  hooks.replan = [&](const Vars& found) { return planSteps(r, rt(), vars, found); };
+  ASSERT_TRUE(runSteps(*steps, ex.fn(), hooks).ok());
+  EXPECT_EQ(etcd_ran, (std::vector<std::string>{"join", "promote"}));
+  EXPECT_EQ(ex.calls,
+            (std::vector<Argv>{
+                {"before"},
+                {"etcd", "m1=http://192.0.2.11:2380,m2=http://192.0.2.12:2380", "existing"}}));
+
+  // A failing etcd step stops the recipe with its reason; without a runner it fails too.
+  hooks.etcd = [](const PlannedStep&) -> Result<Vars> {
+    return makeError("etcd_join", "etcd POST http://192.0.2.11:2379/v3/cluster/member/add: boom");
+  };
+  FakeExec stopped;
+  auto st = runSteps(*steps, stopped.fn(), hooks);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("member/add: boom"), std::string::npos);
+  EXPECT_EQ(stopped.calls.size(), 1u);
+  EXPECT_FALSE(runSteps(*steps, stopped.fn()).ok());
+
+  for (const json& bad :
+       {json::array({{{"etcd_join", "x"}}}), json::array({{{"etcd_join", {{"name", "a"}}}}}),
+        json::array({{{"etcd_promote", {{"endpoints", "a"}, {"peer_url", 3}}}}}),
+        json::array({{{"etcd_promote", {{"endpoints", "a"}}}}})}) {
+    auto p = planSteps(recipe(bad), rt(), {});
+    ASSERT_FALSE(p.ok()) << bad.dump();
+    EXPECT_EQ(p.error().code, "bad_recipe");
+  }
+}
+
 TEST(JoinRun, ExecThatCannotStartIsAFailure) {
   auto steps = planSteps(recipe(json::array({{{"run", {"/nonexistent/drover-test-binary"}}}})), rt(), {});
   ASSERT_TRUE(steps.ok());

@@ -80,10 +80,21 @@ TEST_F(RecipesTest, EtcdMemberRunsAMemberOfTheDeclaredCluster) {
   EXPECT_EQ(r["recipe"], "etcd-member");
   const auto& env = r["env"];
   const auto& steps = r["steps"];
-  ASSERT_EQ(steps.size(), 3u) << steps.dump(2);
+  ASSERT_EQ(steps.size(), 5u) << steps.dump(2);
   EXPECT_THAT(expanded(steps[0]["run"], env), ElementsAre("mkdir", "-p", "-m", "0700", "/var/lib/drover/etcd"));
   EXPECT_EQ(expand(steps[1]["ctr_import"], env), "/var/lib/drover/images/etcd.oci.tar");
-  const auto& run = steps[2]["ctr_run"];
+  // Before etcd starts: join the running cluster through the other members, if any answers.
+  const auto& join = steps[2]["etcd_join"];
+  EXPECT_EQ(expand(join["endpoints"], env), "http://192.0.2.11:2379");
+  EXPECT_EQ(expand(join["name"], env), "m2");
+  EXPECT_EQ(expand(join["peer_url"], env), "http://192.0.2.12:2380");
+  EXPECT_EQ(expand(join["initial_cluster"], env),
+            "m1=http://192.0.2.11:2380,m2=http://192.0.2.12:2380");
+  EXPECT_EQ(expand(join["data_dir"], env), "/var/lib/drover/etcd");
+  // After: a learner is promoted.
+  EXPECT_EQ(expand(steps[4]["etcd_promote"]["endpoints"], env), "http://192.0.2.11:2379");
+  EXPECT_EQ(expand(steps[4]["etcd_promote"]["peer_url"], env), "http://192.0.2.12:2380");
+  const auto& run = steps[3]["ctr_run"];
   EXPECT_EQ(expand(run["image"], env), "gcr.io/etcd-development/etcd:v3.4.23");
   EXPECT_EQ(run["id"], "drover-etcd");
   EXPECT_EQ(run["net_host"], true);

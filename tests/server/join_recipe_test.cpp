@@ -16,7 +16,7 @@ TEST_F(ServeTest, JoinAnswersTheRenderedEtcdMemberRecipe) {
   auto j = join.json();
   EXPECT_EQ(j["runtime"], "containerd");
   EXPECT_EQ(j["recipe"], "etcd-member");
-  ASSERT_EQ(j["steps"].size(), 3u) << join.body;
+  ASSERT_EQ(j["steps"].size(), 5u) << join.body;
   EXPECT_EQ(j["env"]["ETCD_NAME"], "node-2");
   EXPECT_EQ(j["env"]["ETCD_CLIENT_URL"], "http://192.0.2.11:2379");
   EXPECT_EQ(j["env"]["ETCD_INITIAL_CLUSTER"], "node-1=http://192.0.2.10:2380,node-2=http://192.0.2.11:2380");
@@ -28,10 +28,13 @@ TEST_F(ServeTest, JoinAnswersTheRenderedEtcdMemberRecipe) {
   agent::RuntimePaths rt;
   auto steps = agent::planSteps(*recipe, rt, {{"DROVER_NODE", "node-2"}, {"DROVER_API", app_->api()}});
   ASSERT_TRUE(steps.ok()) << steps.error().message;
-  ASSERT_EQ(steps->size(), 3u);
+  ASSERT_EQ(steps->size(), 5u);
   EXPECT_THAT((*steps)[0].argv, ElementsAre("mkdir", "-p", "-m", "0700", "/var/lib/drover/etcd"));
   EXPECT_THAT((*steps)[1].argv, ::testing::Contains("/var/lib/drover/images/etcd.oci.tar"));
-  const auto& run = (*steps)[2];
+  EXPECT_EQ((*steps)[2].etcd, "join");
+  EXPECT_EQ((*steps)[2].etcd_args.at("endpoints"), "http://192.0.2.10:2379");
+  EXPECT_EQ((*steps)[4].etcd, "promote");
+  const auto& run = (*steps)[3];
   EXPECT_EQ(run.container_id, "drover-etcd");
   std::string argv;
   for (const auto& a : run.argv) argv += a + " ";

@@ -84,7 +84,7 @@ class ReplicasOnEtcd : public ::testing::Test {
     }
     drover_ = binaryDir() + "/bin/drover";
     ASSERT_TRUE(dhcp::test::haveTool(drover_)) << drover_ << " is not built";
-    tag_ = std::to_string(::getpid() % 100000);
+    tag_ = std::to_string(::getpid());  // "ivhae0" + 7 digits at most: 13 characters
     sw_.emplace("has" + tag_);
     ASSERT_TRUE(sw_->ok());
     ASSERT_EQ(sw_->run("ip link add br0 type bridge"), 0);

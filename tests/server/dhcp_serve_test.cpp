@@ -6,12 +6,12 @@
 #include <sched.h>
 
 #include "cli/explain.hpp"
-#include "common/metrics.hpp"
-#include "server/context.hpp"
-#include "http/tls.hpp"
 #include "cluster/loader.hpp"
-#include "tests/support/netns.hpp"
+#include "common/metrics.hpp"
+#include "http/tls.hpp"
+#include "server/context.hpp"
 #include "tests/server/serve_fixture.hpp"
+#include "tests/support/netns.hpp"
 
 namespace drover::server::testing {
 namespace {
@@ -48,7 +48,7 @@ class DhcpServeTest : public ::testing::Test {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
     if (!lab::haveTool("/usr/sbin/dhclient") || !lab::haveTool("/usr/sbin/udhcpc"))
       GTEST_SKIP() << "dhclient/udhcpc not installed";
-    const std::string tag = std::to_string(::getpid() % 100000) + std::to_string(counter_++);
+    const std::string tag = lab::uniqueTag(counter_++);
     server_ = std::make_unique<lab::Netns>("svdhs-" + tag);
     client_ = std::make_unique<lab::Netns>("svdhc-" + tag);
     server_if_ = "vs" + tag;
@@ -117,9 +117,10 @@ class DhcpServeTest : public ::testing::Test {
     std::ifstream in(app_->stateDir() / "operator.token");
     std::string token;
     in >> token;
-    auto r = perform({.url = "https://" + app_->endpointForTest("api") + "/v1/nodes/" + node + "/events",
-                      .headers = {"Authorization: Bearer " + token},
-                      .ca = app_->stateDir() / "tls/ca.crt"});
+    auto r =
+        perform({.url = "https://" + app_->endpointForTest("api") + "/v1/nodes/" + node + "/events",
+                 .headers = {"Authorization: Bearer " + token},
+                 .ca = app_->stateDir() / "tls/ca.crt"});
     std::vector<std::string> out;
     auto j = r.json();
     if (!j.is_array()) return out;
@@ -153,11 +154,13 @@ TEST_F(DhcpServeTest, DhcpOfferAndAckComeBeforeTheTftpTransferInTheTimeline) {
   ASSERT_EQ(client_->run(std::string("ip link set ") + client_if_ + " address " + kMac1), 0);
   const std::string d = dir_.path().string();
   clients_.push_back(std::make_unique<lab::Process>(
-      client_->exec({"dhclient", "-d", "-v", "-lf", d + "/dhclient.leases", "-pf", d + "/dhclient.pid",
-                     "-sf", lab::sourceDir() + "/tests/dhcp/scripts/client-script.sh", client_if_}),
+      client_->exec({"dhclient", "-d", "-v", "-lf", d + "/dhclient.leases", "-pf",
+                     d + "/dhclient.pid", "-sf",
+                     lab::sourceDir() + "/tests/dhcp/scripts/client-script.sh", client_if_}),
       d + "/dhclient.out"));
-  ASSERT_TRUE(lab::waitFor([&] { return lab::readFile(clientLog()).find("BOUND 192.0.2.10") != std::string::npos; }))
-      << lab::readFile(d + "/dhclient.out");
+  ASSERT_TRUE(lab::waitFor([&] {
+    return lab::readFile(clientLog()).find("BOUND 192.0.2.10") != std::string::npos;
+  })) << lab::readFile(d + "/dhclient.out");
   // Then it fetches its first boot file over TFTP from its new address.
   const std::string tftp = app_->endpointForTest("tftp");
   const std::string port = tftp.substr(tftp.rfind(':') + 1);
@@ -167,7 +170,9 @@ TEST_F(DhcpServeTest, DhcpOfferAndAckComeBeforeTheTftpTransferInTheTimeline) {
     seen = phases("node-1");
     return std::find(seen.begin(), seen.end(), "tftp_done") != seen.end();
   })) << ::testing::PrintToString(seen);
-  auto at = [&](const std::string& phase) { return std::find(seen.begin(), seen.end(), phase) - seen.begin(); };
+  auto at = [&](const std::string& phase) {
+    return std::find(seen.begin(), seen.end(), phase) - seen.begin();
+  };
   EXPECT_LT(at("dhcp_offer"), at("dhcp_ack")) << ::testing::PrintToString(seen);
   EXPECT_LT(at("dhcp_ack"), at("tftp_done")) << ::testing::PrintToString(seen);
   // A machine that is not declared gets a lease but no timeline.
@@ -177,8 +182,8 @@ TEST_F(DhcpServeTest, DhcpOfferAndAckComeBeforeTheTftpTransferInTheTimeline) {
 
 TEST_F(DhcpServeTest, ReloadReappliesNetworksAndPicksUpNewAddresses) {
   // The link has no address yet: nothing to serve on it.
-  const auto config = writeSite(
-      "  - name: lan\n    subnet: 192.0.2.0/24\n    pool: 192.0.2.150-192.0.2.150\n");
+  const auto config =
+      writeSite("  - name: lan\n    subnet: 192.0.2.0/24\n    pool: 192.0.2.150-192.0.2.150\n");
   ASSERT_NO_FATAL_FAILURE(startApp(config));
   EXPECT_EQ(udhcpcOnce(kUnknownMac, 2).find("obtained"), std::string::npos);
   // The address appears, the pool moves: a reload serves both, no restart.
@@ -186,9 +191,12 @@ TEST_F(DhcpServeTest, ReloadReappliesNetworksAndPicksUpNewAddresses) {
   ASSERT_TRUE(app_->reload());
   EXPECT_NE(udhcpcOnce(kUnknownMac).find("lease of 192.0.2.150 obtained"), std::string::npos);
   // A second range: the first client keeps its lease, a new one spills into the range.
-  writeSite("  - name: lan\n    subnet: 192.0.2.0/24\n    pool: [192.0.2.150-192.0.2.150, 192.0.2.160-192.0.2.160]\n");
+  writeSite(
+      "  - name: lan\n    subnet: 192.0.2.0/24\n    pool: [192.0.2.150-192.0.2.150, "
+      "192.0.2.160-192.0.2.160]\n");
   ASSERT_TRUE(app_->reload());
-  EXPECT_NE(udhcpcOnce("52:54:00:aa:bb:01").find("lease of 192.0.2.160 obtained"), std::string::npos);
+  EXPECT_NE(udhcpcOnce("52:54:00:aa:bb:01").find("lease of 192.0.2.160 obtained"),
+            std::string::npos);
   EXPECT_NE(udhcpcOnce(kUnknownMac).find("lease of 192.0.2.150 obtained"), std::string::npos);
   // The network turns proxy-only: plain clients get nothing any more.
   writeSite("  - name: lan\n    subnet: 192.0.2.0/24\n    mode: proxy\n");
@@ -198,11 +206,14 @@ TEST_F(DhcpServeTest, ReloadReappliesNetworksAndPicksUpNewAddresses) {
 
 std::string tokenIn(const std::string& script) {
   std::smatch m;
-  return std::regex_search(script, m, std::regex("drover\\.token=([A-Za-z0-9_-]+)")) ? std::string(m[1]) : "";
+  return std::regex_search(script, m, std::regex("drover\\.token=([A-Za-z0-9_-]+)"))
+             ? std::string(m[1])
+             : "";
 }
 
 // What `curl args...` run in the client namespace received (empty when it failed).
-std::string curlIn(const lab::Netns& ns, const std::filesystem::path& out, const std::string& args) {
+std::string curlIn(const lab::Netns& ns, const std::filesystem::path& out,
+                   const std::string& args) {
   std::filesystem::remove(out);
   ns.run("curl -s -o " + out.string() + " " + args);
   return lab::readFile(out.string());
@@ -224,14 +235,16 @@ TEST_F(DhcpServeTest, BootTokensGoToTheLeaseHolderOnly) {
   const std::string api = "https://" + app_->endpointForTest("api");
   const std::string ca = (app_->stateDir() / "tls/ca.crt").string();
   auto scriptFrom = [&](const std::string& source, const std::string& mac) {
-    return curlIn(*client_, out, "--interface " + source + " '" + http + "/boot.ipxe?mac=" + mac +
-                                     "&arch=x86_64&platform=pcbios'");
+    return curlIn(*client_, out,
+                  "--interface " + source + " '" + http + "/boot.ipxe?mac=" + mac +
+                      "&arch=x86_64&platform=pcbios'");
   };
   auto exchangeFrom = [&](const std::string& source, const std::string& token) {
     return nlohmann::json::parse(
-        curlIn(*client_, out, "--interface " + source + " --cacert " + ca +
-                                  " -H 'Content-Type: application/json' -d '{\"token\":\"" + token + "\"}' " +
-                                  api + "/v1/agent/exchange"),
+        curlIn(*client_, out,
+               "--interface " + source + " --cacert " + ca +
+                   " -H 'Content-Type: application/json' -d '{\"token\":\"" + token + "\"}' " +
+                   api + "/v1/agent/exchange"),
         nullptr, false);
   };
   // Another address on the link, knowing the MAC: refused.
@@ -248,8 +261,12 @@ TEST_F(DhcpServeTest, BootTokensGoToTheLeaseHolderOnly) {
   const auto ok = exchangeFrom("192.0.2.10", token);
   EXPECT_EQ(ok.value("node", ""), "node-1") << ok.dump();
   EXPECT_EQ(exchangeFrom("192.0.2.10", token).value("error", ""), "invalid_token");  // spent
-  EXPECT_GE(metrics::Registry::global().valueForTest("boot_token_refusals_total", "reason=\"not_lease_holder\""), 2);
-  EXPECT_GE(metrics::Registry::global().valueForTest("boot_token_refusals_total", "reason=\"wrong_source\""), 1);
+  EXPECT_GE(metrics::Registry::global().valueForTest("boot_token_refusals_total",
+                                                     "reason=\"not_lease_holder\""),
+            2);
+  EXPECT_GE(metrics::Registry::global().valueForTest("boot_token_refusals_total",
+                                                     "reason=\"wrong_source\""),
+            1);
 }
 
 // `drover explain` shows exactly the script the server serves (token and bound ports aside).
@@ -260,7 +277,8 @@ TEST_F(ServeTest, ExplainShowsTheScriptTheServerServes) {
   auto ca = http::certificateFingerprint(app_->caFile());
   ASSERT_TRUE(ca);
   auto normalise = [&](std::string text) {
-    text = std::regex_replace(text, std::regex("drover\\.token=[A-Za-z0-9_-]+"), "drover.token=<token>");
+    text = std::regex_replace(text, std::regex("drover\\.token=[A-Za-z0-9_-]+"),
+                              "drover.token=<token>");
     text = std::regex_replace(text, std::regex("127\\.0\\.0\\.1:[0-9]+"), "127.0.0.1:PORT");
     return text;
   };

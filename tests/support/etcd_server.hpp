@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -59,15 +60,27 @@ struct EtcdServer {
   std::string endpoint;
 
   // Starts it and waits until it serves a read (it has a leader); false when it did not.
+  // A port picked this way can be taken by another process before etcd binds it (tests run
+  // side by side): when etcd exits at once, it is started again on two other ports.
   bool start() {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (startOnce()) return true;
+      if (pid > 0) return false;  // still running, yet never ready: no retry
+    }
+    return false;
+  }
+
+ private:
+  bool startOnce() {
     const int client = closedPort(), peer = closedPort();
     endpoint = loopbackUrl(client);
     const std::string peer_url = loopbackUrl(peer), data = (dir / "data").string();
     const std::string log = (dir / "etcd.log").string();
+    std::filesystem::remove_all(data);
     const std::string cluster = "drover-test=" + peer_url;
     pid = ::fork();
     if (pid == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       ::execl(kEtcdBinary, kEtcdBinary, "--name", "drover-test", "--data-dir", data.c_str(),
@@ -81,14 +94,21 @@ struct EtcdServer {
     opt.connect_timeout_s = 1;
     opt.request_timeout_s = 2;
     auto c = etcd::Client::create({endpoint}, opt);
+    // Its own log naming the port tells that this member, not another test's, answers there.
+    const std::string serving =
+        "serving insecure client requests on 127.0.0.1:" + std::to_string(client);
     for (int i = 0; i < 300 && c.ok(); ++i) {
-      if (c->get("ready").ok()) return true;
-      if (::waitpid(pid, nullptr, WNOHANG) == pid) break;
+      if (::waitpid(pid, nullptr, WNOHANG) == pid) {
+        pid = -1;
+        return false;
+      }
+      if (readFile(log).find(serving) != std::string::npos && c->get("ready").ok()) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return false;
   }
 
+ public:
   std::string log() const { return readFile(dir / "etcd.log"); }
 
   void stop(int signal = SIGTERM) {

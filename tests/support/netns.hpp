@@ -43,6 +43,13 @@ inline std::string binaryDir() {
   return s ? s : "build";
 }
 
+// A part of namespace and interface names that no other test process holds at the same
+// time: the whole pid, then `n` (the caller's counter) after an "x", so that pid 1234 with
+// 56 and pid 12345 with 6 differ. At most 10 characters (pids up to 4194304, n < 100).
+inline std::string uniqueTag(int n) {
+  return std::to_string(::getpid()) + "x" + std::to_string(n);
+}
+
 // Polls `done` every 50 ms; the bound is a safety net against hangs, not an assertion.
 inline bool waitFor(const std::function<bool()>& done,
                     std::chrono::seconds safety = std::chrono::seconds(60)) {

@@ -17,7 +17,7 @@ class DhcpLab : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
-    const std::string tag = std::to_string(::getpid() % 1000000) + std::to_string(counter_++);
+    const std::string tag = uniqueTag(counter_++);
     work_.emplace("drover-dhcp-it");
     dir_ = work_->path().string();
     server_ = std::make_unique<Netns>("dhcps-" + tag);

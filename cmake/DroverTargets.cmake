@@ -2,9 +2,15 @@
 #
 #   drover_library(NAME <n> SOURCES ... [DEPS ...])     -> static lib drover_<n>, alias drover::<n>
 #   drover_executable(NAME <n> SOURCES ... [DEPS ...])  -> build/bin/<n>
-#   drover_test(NAME <n> LABEL unit|integration|e2e SOURCES ... [DEPS ...] [SERIAL])
+#   drover_test(NAME <n> LABEL unit|integration|e2e SOURCES ... [DEPS ...] [SERIAL]
+#               [LOCKS <lock>...] [COST <seconds>] [SHARDS <shard>=<gtest filter>...])
 #     GoogleTest binary with tests/support/gtest_main.cpp: a skipped test makes CTest report
-#     the binary as skipped, and fails it under CI=true.
+#     the binary as skipped, and fails it under CI=true. Tests run side by side (ctest -j):
+#     e2e and SERIAL ones run alone (RUN_SERIAL); LOCKS names what the test shares with
+#     others (RESOURCE_LOCK; docs/testing.md lists the locks); COST, its usual length in
+#     seconds, lets a fresh build directory start the long ones first. SHARDS splits the
+#     binary into CTest entries <n>.<shard>, each running the cases its filter selects, and
+#     <n>.rest running every case no shard names, so no case is ever left out.
 #   drover_fuzz(NAME <n> SOURCES ... CORPUS <dir> COVERS <source paths> [DEPS ...]
 #               [MUTATIONS <count>])
 #     Fuzz targets always build. With clang and DROVER_LIBFUZZER they link libFuzzer (and
@@ -62,7 +68,7 @@ function(drover_executable)
 endfunction()
 
 function(drover_test)
-  cmake_parse_arguments(A "SERIAL" "NAME;LABEL" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(A "SERIAL" "NAME;LABEL;COST" "SOURCES;DEPS;LOCKS;SHARDS" ${ARGN})
   if(NOT A_LABEL)
     set(A_LABEL unit)
   endif()
@@ -70,13 +76,45 @@ function(drover_test)
   drover_apply_flags(${A_NAME})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} drover_test_main GTest::gtest GTest::gmock)
   set_target_properties(${A_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
-  add_test(NAME ${A_NAME} COMMAND ${A_NAME} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-  # tests/support/gtest_main.cpp exits 77 when a test skipped (1 under CI=true).
-  set_tests_properties(${A_NAME} PROPERTIES LABELS ${A_LABEL} SKIP_RETURN_CODE 77
-    ENVIRONMENT "DROVER_SOURCE_DIR=${PROJECT_SOURCE_DIR};DROVER_BINARY_DIR=${CMAKE_BINARY_DIR}")
-  if(A_SERIAL OR NOT A_LABEL STREQUAL "unit")
-    set_tests_properties(${A_NAME} PROPERTIES RUN_SERIAL TRUE)
+  # One CTest entry per shard (its filter), then the rest; or the whole binary.
+  set(entries "")
+  set(filters "")
+  set(taken "")
+  foreach(shard IN LISTS A_SHARDS)
+    if(NOT shard MATCHES "^([A-Za-z0-9_]+)=([^-]+)$")
+      message(FATAL_ERROR "drover_test(${A_NAME}): shard '${shard}' is not <name>=<positive filter>")
+    endif()
+    list(APPEND entries ${A_NAME}.${CMAKE_MATCH_1})
+    list(APPEND filters ${CMAKE_MATCH_2})
+    string(APPEND taken ":${CMAKE_MATCH_2}")
+  endforeach()
+  if(A_SHARDS)
+    string(SUBSTRING "${taken}" 1 -1 taken)
+    list(APPEND entries ${A_NAME}.rest)
+    list(APPEND filters "-${taken}")
+  else()
+    set(entries ${A_NAME})
+    set(filters "")
   endif()
+  foreach(entry filter IN ZIP_LISTS entries filters)
+    set(args "")
+    if(filter)
+      set(args --gtest_filter=${filter})
+    endif()
+    add_test(NAME ${entry} COMMAND ${A_NAME} ${args} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+    # tests/support/gtest_main.cpp exits 77 when a test skipped (1 under CI=true).
+    set_tests_properties(${entry} PROPERTIES LABELS ${A_LABEL} SKIP_RETURN_CODE 77
+      ENVIRONMENT "DROVER_SOURCE_DIR=${PROJECT_SOURCE_DIR};DROVER_BINARY_DIR=${CMAKE_BINARY_DIR}")
+    if(A_SERIAL OR A_LABEL STREQUAL "e2e")
+      set_tests_properties(${entry} PROPERTIES RUN_SERIAL TRUE)
+    endif()
+    if(A_LOCKS)
+      set_tests_properties(${entry} PROPERTIES RESOURCE_LOCK "${A_LOCKS}")
+    endif()
+    if(A_COST)
+      set_tests_properties(${entry} PROPERTIES COST ${A_COST})
+    endif()
+  endforeach()
 endfunction()
 
 function(drover_fuzz)

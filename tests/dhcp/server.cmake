@@ -13,7 +13,7 @@ drover_test(NAME dhcp_lease_store_test LABEL unit
   DEPS drover::dhcp drover::test_support SQLite::SQLite3)
 drover_executable(NAME dhcp_harness SOURCES dhcp_harness.cpp
   DEPS drover_dhcp_test_policy CLI11::CLI11 nlohmann_json::nlohmann_json)
-drover_test(NAME dhcp_integration_test LABEL integration
+drover_test(NAME dhcp_integration_test LABEL integration COST 30
   SOURCES clients_integration_test.cpp proxy_integration_test.cpp relay_crash_integration_test.cpp
   DEPS drover::dhcp drover::test_support)
 add_dependencies(dhcp_integration_test dhcp_harness)

@@ -1,14 +1,10 @@
 // Image references and registry credentials.
-#include <sys/stat.h>
 
 #include <cctype>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
+#include "common/secrets/credentials_file.hpp"
 #include "images/registry/registry.hpp"
 
 namespace drover::images::registry {
@@ -35,10 +31,6 @@ bool validTag(std::string_view t) {
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-'))
       return false;
   return true;
-}
-
-Error credentialsError(std::string message) {
-  return makeError("registry_credentials", std::move(message));
 }
 
 }  // namespace
@@ -91,41 +83,14 @@ Result<Reference> parseReference(std::string_view text) {
 
 Result<std::optional<Credentials>> lookupCredentials(const std::filesystem::path& state_dir,
                                                      const std::string& registry) {
-  const char* user = std::getenv("DROVER_REGISTRY_USERNAME");
-  const char* pass = std::getenv("DROVER_REGISTRY_PASSWORD");
-  if (user && pass) return std::optional<Credentials>(Credentials{user, pass});
-  if (user || pass)
-    return credentialsError(
-        "DROVER_REGISTRY_USERNAME and DROVER_REGISTRY_PASSWORD go together: set both");
-  const auto file = state_dir / kCredentialsFile;
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) {
-    if (errno == ENOENT) return std::optional<Credentials>();
-    return credentialsError(file.string() + ": " + std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) return credentialsError(file.string() + " is not a regular file");
-  if ((st.st_mode & 077) != 0)
-    return credentialsError(
-        fmt::format("{} is readable by others (mode {:04o}); refused: chmod "
-                    "600 it",
-                    file.string(), st.st_mode & 07777));
-  YAML::Node doc;
-  try {
-    doc = YAML::LoadFile(file.string());
-  } catch (const YAML::Exception& e) {
-    return credentialsError(fmt::format("{}: {}", file.string(), e.what()));
-  }
-  if (!doc.IsMap())
-    return credentialsError(file.string() +
-                            ": expected a map of registries to {username, password}");
-  const auto entry = doc[registry];
-  if (!entry) return std::optional<Credentials>();
-  if (!entry.IsMap() || !entry["username"] || !entry["password"] || !entry["username"].IsScalar() ||
-      !entry["password"].IsScalar())
-    return credentialsError(
-        fmt::format("{}: \"{}\" needs a username and a password", file.string(), registry));
-  return std::optional<Credentials>(
-      Credentials{entry["username"].Scalar(), entry["password"].Scalar()});
+  constexpr std::string_view kCode = "registry_credentials";
+  auto env = secrets::fromEnvironment("DROVER_REGISTRY", kCode);
+  if (!env) return env.error();
+  if (*env) return std::optional<Credentials>(Credentials{(*env)->username, (*env)->password});
+  auto found = secrets::readEntry(state_dir / kCredentialsFile, registry, kCode, "registries");
+  if (!found) return found.error();
+  if (!found->entry) return std::optional<Credentials>();
+  return std::optional<Credentials>(Credentials{found->entry->username, found->entry->password});
 }
 
 }  // namespace drover::images::registry

@@ -4,7 +4,6 @@
 
 #include "boot/decision.hpp"
 #include "server/boot_routes.hpp"
-#include "server/handoff.hpp"
 #include "server/server_files.hpp"
 #include "templates/grub.hpp"
 #include "templates/ipxe.hpp"
@@ -59,9 +58,9 @@ std::optional<std::filesystem::path> GrubFiles::file(std::string_view path, cons
 
 Result<std::string> GrubFiles::signedChainConfig(const cluster::Config& config,
                                                  const std::string& name, const MacAddress& mac,
-                                                 boot::ScriptKind kind,
                                                  const boot::Decision& decision,
                                                  const tftp::Endpoint& client) {
+  const auto kind = decision.script;
   templates::GrubParams params;
   params.node = name;
   if (!needsBootToken(kind)) {
@@ -109,42 +108,40 @@ std::optional<std::string> GrubFiles::nodeConfig(std::string_view mac_text,
   client.ipxe = true;
   const auto decision = boot::decide(config, match, client, status);
 
-  if (match.profile && match.profile->secure_boot &&
-      decision.script != boot::ScriptKind::kLocalBoot) {
-    auto text = signedChainConfig(config, name, *mac, decision.script, decision, from);
-    if (!text) {
-      ctx_.log->warn("GRUB_CONFIG_REFUSED node={} reason={}", name, text.error().message);
-      return std::nullopt;  // not found: GRUB's entry configuration waits and reboots
+  // Secure Boot profiles never go back to iPXE: their configuration boots the boot
+  // environment itself (named after the script kind, "grub install (x86_64 efi, signed
+  // chain)"); everyone else gets `local`, or `ipxe` to fetch the new script.
+  const bool signed_chain = match.profile && match.profile->secure_boot &&
+                            decision.script != boot::ScriptKind::kLocalBoot;
+  Result<std::string> text = std::string();
+  std::string_view kind_name;
+  if (signed_chain) {
+    kind_name = templates::scriptName(decision.script);
+    text = signedChainConfig(config, name, *mac, decision, from);
+  } else {
+    templates::GrubParams params;
+    params.node = name;
+    auto kind = templates::GrubConfig::kLocal;
+    if (decision.script != boot::ScriptKind::kLocalBoot) {
+      kind = templates::GrubConfig::kIpxe;
+      params.message = fmt::format("{} no longer boots its disk: {}", name, decision.reason);
+      params.ipxe_loader = match.profile && match.profile->efi_loader
+                               ? std::string(cluster::toString(*match.profile->efi_loader))
+                               : config.server.boot.efi_loader;
     }
-    const auto kind_name = templates::scriptName(decision.script);
-    ctx_.log->info(
-        "SCRIPT_SERVED node={} mac={} action=grub-{} arch=x86_64 platform=efi "
-        "secure_boot=true",
-        name, mac->str(), kind_name);
-    if (ctx_.handoff && match.known()) ctx_.handoff->heard(name, "grub " + std::string(kind_name));
-    timeline_.post(name, "script_served",
-                   fmt::format("grub {} (x86_64 efi, signed chain)", kind_name));
-    return std::move(*text);
+    kind_name = templates::grubConfigName(kind);
+    text = templates::renderGrubConfig(kind, params);
   }
-  templates::GrubParams params;
-  params.node = name;
-  auto kind = templates::GrubConfig::kLocal;
-  if (decision.script != boot::ScriptKind::kLocalBoot) {
-    kind = templates::GrubConfig::kIpxe;
-    params.message = fmt::format("{} no longer boots its disk: {}", name, decision.reason);
-    params.ipxe_loader = match.profile && match.profile->efi_loader
-                             ? std::string(cluster::toString(*match.profile->efi_loader))
-                             : config.server.boot.efi_loader;
-  }
-  auto text = templates::renderGrubConfig(kind, params);
   if (!text) {
-    ctx_.log->error("GRUB_CONFIG_RENDER_FAILED node={} error={}", name, text.error().message);
+    // Not found: GRUB's entry configuration waits and reboots.
+    ctx_.log->warn("GRUB_CONFIG_REFUSED node={} reason={}", name, text.error().message);
     return std::nullopt;
   }
-  const auto kind_name = templates::grubConfigName(kind);
-  ctx_.log->info("SCRIPT_SERVED node={} mac={} action=grub-{} arch=x86_64 platform=efi", name,
-                 mac->str(), kind_name);
-  timeline_.post(name, "script_served", fmt::format("grub {} (x86_64 efi)", kind_name));
+  ctx_.log->info("SCRIPT_SERVED node={} mac={} action=grub-{} arch=x86_64 platform=efi{}", name,
+                 mac->str(), kind_name, signed_chain ? " secure_boot=true" : "");
+  timeline_.post(
+      name, "script_served",
+      fmt::format("grub {} (x86_64 efi{})", kind_name, signed_chain ? ", signed chain" : ""));
   return std::move(*text);
 }
 

@@ -37,11 +37,10 @@ class GrubFiles final : public tftp::VirtualFiles {
 
  private:
   std::optional<std::string> nodeConfig(std::string_view mac_text, const tftp::Endpoint& client);
-  // Secure Boot profiles: the boot environment for `kind` (install, discover, capture), or
-  // a message and a reboot for anything else.
+  // Secure Boot profiles: the boot environment for the decision's script (install,
+  // discover, capture), or a message and a reboot for anything else.
   Result<std::string> signedChainConfig(const cluster::Config& config, const std::string& name,
-                                        const MacAddress& mac, boot::ScriptKind kind,
-                                        const boot::Decision& decision,
+                                        const MacAddress& mac, const boot::Decision& decision,
                                         const tftp::Endpoint& client);
 
   Context& ctx_;

@@ -126,8 +126,14 @@ export async function render(view, name) {
     }
   }
 
+  // Reads that finish out of order must not draw an older node over a newer one.
+  let started = 0;
+  let drawn = 0;
   async function refresh() {
+    const seq = ++started;
     const [node, evs, pv] = await Promise.all([api.get(base), api.get(`${base}/events`), api.get(`/v1/ui/nodes/${api.enc(name)}/preview`)]);
+    if (seq < drawn) return;
+    drawn = seq;
     draw(node, evs, pv);
   }
 
@@ -139,17 +145,18 @@ export async function render(view, name) {
     const c = batch.resync ? null : (batch.nodes || []).find((x) => x.name === name);
     if (!batch.resync && !c) return;
     try {
-      if (batch.resync || c.more || c.removed) {
+      // A new state may come with fields the pushed change does not carry (a pending
+      // capture, the script it is served): read the whole node again.
+      if (batch.resync || c.more || c.removed || (c.state !== undefined && c.state !== current.state)) {
         await refresh();
         return;
       }
       const node = { ...current };
-      if (c.state !== undefined) Object.assign(node, { state: c.state, since: c.since });
-      const pv = node.state !== current.state ? await api.get(`/v1/ui/nodes/${api.enc(name)}/preview`) : null;
+      if (c.state !== undefined) node.since = c.since;
       // A batch may repeat entries the first load already read.
       const key = (e) => `${e.ts}\u0000${e.phase}\u0000${e.message}`;
       const seen = new Set(evsNow.slice(-100).map(key));
-      draw(node, evsNow.concat((c.events || []).filter((e) => !seen.has(key(e)))), pv);
+      draw(node, evsNow.concat((c.events || []).filter((e) => !seen.has(key(e)))), null);
     } catch {
       /* the page stays as it was; 401 shows the login */
     }
@@ -159,9 +166,7 @@ export async function render(view, name) {
     if (busy || live.connected()) return;
     busy = true;
     try {
-      const [node, evs] = await Promise.all([api.get(base), api.get(`${base}/events`)]);
-      const pv = node.state !== current.state ? await api.get(`/v1/ui/nodes/${api.enc(name)}/preview`) : null;
-      draw(node, evs, pv);
+      await refresh();
     } catch {
       /* a failed poll leaves the page as it was; 401 shows the login */
     } finally {

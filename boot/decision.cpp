@@ -60,12 +60,25 @@ std::string loaderFile(const cluster::Config& c, const cluster::Profile* profile
         return std::string(cluster::toString(*profile->efi_loader));
       return c.server.boot.efi_loader;
     case Loader::kEfiArm64:
-      if (c.server.boot.arm64_loader.empty()) {
-        reason +=
-            fmt::format("; {}: no arm64 loader configured (server.boot.arm64_loader): no boot file",
-                        describe(a));
+      if (!c.server.boot.arm64_loader.empty()) return c.server.boot.arm64_loader;
+      if (!c.defaults.boot_env_arm64) {
+        reason += fmt::format(
+            "; {}: no arm64 boot environment (defaults.boot_env_arm64) and no arm64 loader "
+            "(server.boot.arm64_loader): no boot file",
+            describe(a));
+        return {};
       }
-      return c.server.boot.arm64_loader;
+      if (http) {
+        reason += fmt::format(
+            "; {}: the arm64 network GRUB reads its configuration over TFTP, so HTTP boot gets "
+            "nothing (set server.boot.arm64_loader for a loader over HTTP): no boot file",
+            describe(a));
+        return {};
+      }
+      reason += fmt::format(
+          ": the arm64 network GRUB ({}) and its grub.cfg over TFTP (Debian has no arm64 iPXE)",
+          kGrubArm64Name);
+      return std::string(kGrubArm64Name);
     case Loader::kNone:
       break;
   }
@@ -166,6 +179,11 @@ LocalBoot localBoot(const cluster::Config& c, bool efi, std::string_view build_a
                       kGrubEfiName)};
 }
 
+const cluster::Image* bootEnv(const cluster::Config& c, bool arm64) {
+  if (arm64 && c.defaults.boot_env_arm64) return c.findImage(c.defaults.boot_env_arm64->value);
+  return c.findImage(c.defaults.boot_env.value);
+}
+
 std::string httpUrl(const cluster::Config& c, std::string_view path) {
   return fmt::format("http://{}:{}{}", c.server.advertise.str(), c.server.http.listen.port, path);
 }
@@ -226,10 +244,11 @@ Decision decide(const cluster::Config& c, const cluster::Match& m, const ClientI
     d.reason += ": no boot answer";
     return d;
   }
-  if (d.script == ScriptKind::kInstall || d.script == ScriptKind::kDiscover ||
-      d.script == ScriptKind::kCapture) {
+  const bool boots_env = d.script == ScriptKind::kInstall || d.script == ScriptKind::kDiscover ||
+                         d.script == ScriptKind::kCapture;
+  if (boots_env) {
     d.profile = m.profile;
-    d.boot_env = c.findImage(c.defaults.boot_env.value);
+    d.boot_env = bootEnv(c, false);
   }
 
   const bool secure = m.profile && m.profile->secure_boot;
@@ -248,6 +267,7 @@ Decision decide(const cluster::Config& c, const cluster::Match& m, const ClientI
   if (!firmware.reason.empty()) d.reason += "; " + firmware.reason;
   d.arch = firmware.arch;
   if (!d.arch) return d;
+  if (boots_env && d.arch->loader == Loader::kEfiArm64) d.boot_env = bootEnv(c, true);
   const bool http = firmware.http;
   if (secure) {
     if (d.arch->loader != Loader::kEfiX64 || http) {

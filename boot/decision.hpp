@@ -10,7 +10,9 @@
 //   already running iPXE         http://<advertise>:<http port>/boot.ipxe (HTTP)
 //   BIOS (loader bios)           server.boot.bios_loader, undionly.kpxe (TFTP)
 //   UEFI x64 (loader efi-x64)    profile boot.efi_loader, else server.boot.efi_loader (TFTP)
-//   UEFI arm64 (loader arm64)    server.boot.arm64_loader (TFTP); none configured: no file
+//   UEFI arm64 (loader arm64)    server.boot.arm64_loader (TFTP); else, with
+//                                defaults.boot_env_arm64 declared, the arm64 network GRUB
+//                                (grubnetaa64.efi, TFTP; never over HTTP); else no file
 //   UEFI HTTP boot (HTTPClient)  http://<advertise>:<http port>/<that loader> (HTTP), and
 //                                the reply carries option 60 "HTTPClient"
 //   unsupported or unknown code  no file; the reason names the architecture
@@ -140,7 +142,7 @@ inline constexpr std::string_view kGrubEfiName = "grubnetx64.efi";
 // The signed chain, all over TFTP: the firmware runs shimx64.efi (server.boot.shim_efi, signed
 // by Microsoft's UEFI CA), shim runs grubx64.efi from the same directory (server.boot.grub_efi,
 // Debian's signed network GRUB, checked by shim against Debian's key), and that GRUB reads
-// grub/grub.cfg and its per-node grub/drover/<mac>.cfg (templates/grub.hpp): for `local` it
+// grub/grub.cfg and its per-node grub/drover/x86_64/<mac>.cfg (templates/grub.hpp): for `local` it
 // chainloads the disk's loader, for install, discover and capture it boots the boot
 // environment's kernel (signed; checked by GRUB through shim) and initrd from
 // drover/boot-env/kernel and drover/boot-env/initrd. Only x64 UEFI PXE clients get an answer:
@@ -149,6 +151,21 @@ inline constexpr std::string_view kShimEfiName = "shimx64.efi";
 inline constexpr std::string_view kShimGrubName = "grubx64.efi";
 inline constexpr std::string_view kBootEnvKernelPath = "drover/boot-env/kernel";
 inline constexpr std::string_view kBootEnvInitrdPath = "drover/boot-env/initrd";
+
+// --- arm64 UEFI (defaults.boot_env_arm64)
+//
+// Debian builds no arm64 iPXE, so arm64 machines run Debian's network GRUB for arm64
+// (server.boot.grub_efi_arm64) from TFTP as their first file. It reads grub/grub.cfg and its
+// per-node grub/drover/arm64/<mac>.cfg like the signed chain: `local` chainloads the disk's
+// \EFI\BOOT\BOOTAA64.EFI, install, discover and capture boot the arm64 boot environment's
+// kernel and initrd from drover/boot-env-arm64/kernel and drover/boot-env-arm64/initrd.
+inline constexpr std::string_view kGrubArm64Name = "grubnetaa64.efi";
+inline constexpr std::string_view kBootEnvArm64KernelPath = "drover/boot-env-arm64/kernel";
+inline constexpr std::string_view kBootEnvArm64InitrdPath = "drover/boot-env-arm64/initrd";
+
+// The boot environment an architecture boots: defaults.boot_env_arm64 for arm64 when it is
+// declared, else defaults.boot_env. Null when the image does not exist.
+const cluster::Image* bootEnv(const cluster::Config& config, bool arm64);
 
 enum class DiskHandoff { kSanboot, kGrub };
 

@@ -68,6 +68,17 @@ cluster::Diagnostics checkBootFiles(const cluster::Config& config) {
                        grub, why)});
     }
   }
+  const auto& df = config.defaults;
+  if (df.boot_env_arm64 && config.server.boot.arm64_loader.empty()) {
+    if (auto why = unreadable(config.server.boot.grub_efi_arm64); !why.empty()) {
+      out.push_back({config.file, df.boot_env_arm64->pos, "server.boot.grub_efi_arm64",
+                     fmt::format("{}: {}; arm64 machines boot through it since "
+                                 "defaults.boot_env_arm64 is declared (dpkg --add-architecture "
+                                 "arm64, then install grub-efi-arm64-signed:arm64, or name "
+                                 "another file)",
+                                 config.server.boot.grub_efi_arm64, why)});
+    }
+  }
   const cluster::Profile* secure = nullptr;
   for (const auto& [name, p] : config.profiles)
     if (p.secure_boot) secure = &p;

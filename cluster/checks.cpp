@@ -149,6 +149,16 @@ void checkImagesAndProfiles(const Config& c, Diagnostics& out) {
       report(df.boot_env, fmt::format("boot environment image \"{}\" has no kernel and initrd",
                                       df.boot_env.value));
   }
+  if (df.boot_env_arm64) {
+    const Image* env = c.findImage(df.boot_env_arm64->value);
+    if (!env)
+      report(*df.boot_env_arm64, fmt::format("arm64 boot environment image \"{}\" does not exist",
+                                             df.boot_env_arm64->value));
+    else if (!env->kernel || !env->initrd)
+      report(*df.boot_env_arm64,
+             fmt::format("arm64 boot environment image \"{}\" has no kernel and initrd",
+                         df.boot_env_arm64->value));
+  }
 }
 
 void checkNodes(const Config& c, Diagnostics& out) {

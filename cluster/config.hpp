@@ -83,6 +83,11 @@ struct ServerBoot {
   // machines, Debian's shim signed by Microsoft's UEFI CA (package shim-signed), served over
   // TFTP as shimx64.efi; it starts grub_efi (served beside it as grubx64.efi).
   std::string shim_efi = "/usr/lib/shim/shimx64.efi.signed";
+  // arm64 UEFI machines (when defaults.boot_env_arm64 is declared and arm64_loader is not
+  // set): Debian's network GRUB for arm64 (grub-efi-arm64-signed), their first file over
+  // TFTP as grubnetaa64.efi; its per-node grub.cfg boots the arm64 boot environment or the
+  // installed disk (there is no arm64 iPXE in Debian).
+  std::string grub_efi_arm64 = "/usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed";
   // Answer IPv6 router solicitations on the DHCP interfaces with an advertisement that
   // announces nothing, so iPXE does not wait ~13 s for one (see ndp/server/responder.hpp).
   bool ipv6_ra = true;
@@ -223,6 +228,9 @@ struct Defaults {
   Pos unknown_pos;
   std::optional<Located<std::string>> profile;  // for nodes naming none, and unknown: install
   Located<std::string> boot_env{"boot-env", {}, "defaults.boot_env"};
+  // The boot environment of arm64 machines; unset: arm64 machines are not installed or
+  // discovered (unless server.boot.arm64_loader hands them to a loader of the operator's).
+  std::optional<Located<std::string>> boot_env_arm64;
   std::vector<std::string> ssh_authorized_keys;
 };
 

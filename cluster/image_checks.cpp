@@ -2,8 +2,8 @@
 // and every trusted key is a public key images can be verified with.
 #include <fmt/format.h>
 
-#include "images/verify/signature.hpp"
 #include "cluster/checks.hpp"
+#include "images/verify/signature.hpp"
 
 namespace drover::cluster {
 

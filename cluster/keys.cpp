@@ -60,6 +60,12 @@ constexpr KeyInfo kKeys[] = {
      "Debian's shim signed by Microsoft's UEFI CA (package `shim-signed`): the first file of x64 "
      "UEFI machines whose profile sets `boot.secure_boot`, over TFTP as `shimx64.efi`. Must exist "
      "when a profile sets it: checked by `drover validate` and `drover serve`"},
+    {"server.boot.grub_efi_arm64", kPath, "`/usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed`",
+     "Debian's network GRUB for arm64 (package `grub-efi-arm64-signed:arm64`): the first file of "
+     "arm64 UEFI machines, over TFTP as `grubnetaa64.efi`, when `defaults.boot_env_arm64` is "
+     "declared and `arm64_loader` is not set; its per-node grub.cfg boots the arm64 boot "
+     "environment or the installed disk. Must exist then: checked by `drover validate` and "
+     "`drover serve`"},
     {"server.boot.ipv6_ra", "bool", "`true`",
      "answer IPv6 router solicitations on the DHCP interfaces with an empty advertisement, so iPXE "
      "does not wait ~13 s for one (see operations.md)"},
@@ -155,6 +161,10 @@ constexpr KeyInfo kKeys[] = {
     {"defaults.boot_env", "name", "`boot-env`",
      "the image (with `kernel` and `initrd`) booted for installs and discovery; must exist as soon "
      "as anything boots"},
+    {"defaults.boot_env_arm64", "name", "none",
+     "the image (with `kernel` and `initrd`, built for arm64) booted for installs and discovery "
+     "of arm64 UEFI machines, through the arm64 network GRUB (`server.boot.grub_efi_arm64`); "
+     "unset: arm64 machines get no boot answer unless `server.boot.arm64_loader` is set"},
     {"defaults.ssh_authorized_keys", "list of OpenSSH public keys", "none",
      "given to every node's cloud-config"},
 

@@ -134,6 +134,7 @@ class ConfigDecoder {
           setString(b, "grub_efi", s.boot.grub_efi, checkRelativeOrAbsolute);
       }
       setString(b, "shim_efi", s.boot.shim_efi, checkRelativeOrAbsolute);
+      setString(b, "grub_efi_arm64", s.boot.grub_efi_arm64, checkRelativeOrAbsolute);
       if (auto ra = b.get("ipv6_ra"))
         if (auto on = d_.boolean(*ra, b.pathOf("ipv6_ra"))) s.boot.ipv6_ra = *on;
       duration(b, "handoff_deadline", s.boot.handoff_deadline, true);
@@ -395,6 +396,8 @@ class ConfigDecoder {
       df.profile = locatedValue<std::string>(*v, m.pathOf("profile"), checkName);
     if (auto v = m.get("boot_env"))
       if (auto x = locatedValue<std::string>(*v, m.pathOf("boot_env"), checkName)) df.boot_env = *x;
+    if (auto v = m.get("boot_env_arm64"))
+      df.boot_env_arm64 = locatedValue<std::string>(*v, m.pathOf("boot_env_arm64"), checkName);
     if (auto v = m.get("ssh_authorized_keys")) {
       auto path = m.pathOf("ssh_authorized_keys");
       if (d_.isList(*v, path))
@@ -527,6 +530,7 @@ void resolvePaths(Config& c) {
   resolve(c.server.tftp.root);
   resolve(c.server.boot.grub_efi);
   resolve(c.server.boot.shim_efi);
+  resolve(c.server.boot.grub_efi_arm64);
   resolve(c.server.api.cert);
   resolve(c.server.api.key);
   resolve(c.server.state.path);

@@ -155,7 +155,8 @@ Result<std::uint8_t> parseOptionCode(std::string_view text) {
   unsigned value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 254)
-    return makeError("bad_option_code", "'" + std::string(text) + "' is not a DHCP option code (1-254)");
+    return makeError("bad_option_code",
+                     "'" + std::string(text) + "' is not a DHCP option code (1-254)");
   return static_cast<std::uint8_t>(value);
 }
 

@@ -217,11 +217,17 @@ Result<templates::BootScriptParams> scriptParams(const cluster::Config& config,
   params.api_alternates = at.api_alternates;
   params.ca_fingerprint = at.ca_fingerprint;
   if (needsBootToken(kind)) {  // the scripts that boot the boot environment
-    const auto* env = config.findImage(config.defaults.boot_env.value);
+    const bool arm64 = build_arch == "arm64";
+    const auto* env = boot::bootEnv(config, arm64);
     if (env == nullptr || !env->kernel || !env->initrd) {
-      return makeError("no_boot_env", fmt::format("boot environment {} has no kernel and initrd",
-                                                  config.defaults.boot_env.value));
+      const auto& name = arm64 && config.defaults.boot_env_arm64
+                             ? config.defaults.boot_env_arm64->value
+                             : config.defaults.boot_env.value;
+      return makeError("no_boot_env",
+                       fmt::format("boot environment {} has no kernel and initrd", name));
     }
+    // arm64 servers and QEMU's virt machine have a PL011 serial port (ttyAMA0).
+    if (arm64) params.console = "console=tty0 console=ttyAMA0,115200";
     params.kernel_url = fmt::format("{}/assets/{}/kernel", params.base_url, env->name);
     params.initrd_url = fmt::format("{}/assets/{}/initrd", params.base_url, env->name);
     if (profile) params.extra_args = joinArgs(profile->kernel_args);

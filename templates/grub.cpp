@@ -12,12 +12,13 @@ namespace drover::templates {
 namespace {
 
 // ${net_default_mac} is the MAC of the interface GRUB was started from, lowercase with
-// colons, as Drover names the file.
+// colons, as Drover names the file; ${grub_cpu} is the architecture GRUB was built for
+// (x86_64, arm64).
 // If that file is missing or returns (its boot failed), the machine waits and reboots
 // rather than sit at the GRUB prompt.
 constexpr std::string_view kEntry = R"(# Drover: ask for this machine's own configuration.
 set timeout=0
-configfile $prefix/drover/${net_default_mac}.cfg
+configfile $prefix/drover/${grub_cpu}/${net_default_mac}.cfg
 echo "Drover: no configuration for ${net_default_mac}; asking again in 30 s"
 sleep 30
 reboot
@@ -27,6 +28,10 @@ constexpr std::string_view kLoaderPaths =
     "/EFI/BOOT/BOOTX64.EFI /EFI/debian/shimx64.efi /EFI/debian/grubx64.efi "
     "/EFI/ubuntu/shimx64.efi /EFI/ubuntu/grubx64.efi /EFI/redhat/shimx64.efi "
     "/EFI/rocky/shimx64.efi /EFI/centos/shimx64.efi /EFI/fedora/shimx64.efi";
+constexpr std::string_view kLoaderPathsArm64 =
+    "/EFI/BOOT/BOOTAA64.EFI /EFI/debian/shimaa64.efi /EFI/debian/grubaa64.efi "
+    "/EFI/ubuntu/shimaa64.efi /EFI/ubuntu/grubaa64.efi /EFI/redhat/shimaa64.efi "
+    "/EFI/rocky/shimaa64.efi /EFI/centos/shimaa64.efi /EFI/fedora/shimaa64.efi";
 
 // GRUB's chainloader uses $root's device for the loaded image, so the loader finds its own
 // files: root is set to the partition the file was found on, then the path is relative.
@@ -59,7 +64,7 @@ reboot
 
 // The boot environment's kernel is read through $root, the TFTP server GRUB started from.
 constexpr std::string_view kLinux =
-    R"(# Drover: {{node}}: the boot environment through the signed chain (Secure Boot).
+    R"(# Drover: {{node}}: the boot environment through the network GRUB.
 set timeout=0
 echo "Drover: {{message}}"
 linux /{{kernel_path}} {{kernel_args}}
@@ -71,7 +76,7 @@ reboot
 )";
 
 constexpr std::string_view kWait =
-    R"(# Drover: {{node}} has nothing to boot through the signed chain now.
+    R"(# Drover: {{node}} has nothing to boot through the network GRUB now.
 set timeout=0
 echo "Drover: {{message}}"
 echo "Drover: asking again in {{retry_seconds}} s"
@@ -135,8 +140,8 @@ std::string_view grubEntryConfig() {
   return kEntry;
 }
 
-std::string_view grubLoaderPaths() {
-  return kLoaderPaths;
+std::string_view grubLoaderPaths(bool arm64) {
+  return arm64 ? kLoaderPathsArm64 : kLoaderPaths;
 }
 
 Result<std::string> renderGrubConfig(GrubConfig c, const GrubParams& p) {
@@ -160,7 +165,7 @@ Result<std::string> renderGrubConfig(GrubConfig c, const GrubParams& p) {
       // ipxeText keeps letters, digits, space and .,:;_/=+-(): nothing GRUB expands inside
       // double quotes ($, \, ", `).
       {"message", ipxeText(p.message.empty() ? "no reason reported" : p.message)},
-      {"loader_paths", std::string(kLoaderPaths)},
+      {"loader_paths", std::string(grubLoaderPaths(p.arm64))},
       {"retry_seconds", p.retry_seconds > 0 ? p.retry_seconds : 30},
       {"kernel_path", p.kernel_path},
       {"initrd_path", p.initrd_path},

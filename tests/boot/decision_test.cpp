@@ -114,6 +114,41 @@ TEST_F(DecisionTest, Arm64HttpBootGetsTheArm64Loader) {
   EXPECT_NE(none.reason.find("server.boot.arm64_loader"), std::string::npos) << none.reason;
 }
 
+// Without an arm64 loader of the operator's, arm64 machines of a declaration with an arm64
+// boot environment start Debian's arm64 network GRUB over TFTP, and boot that environment;
+// HTTP boot gets nothing (GRUB reads its configuration over TFTP).
+TEST_F(DecisionTest, Arm64WithoutALoaderBootsTheArm64NetworkGrub) {
+  config_->server.boot.arm64_loader.clear();
+  auto none = decide(kMaster, pxe(11));
+  EXPECT_EQ(none.delivery, Delivery::kNone);
+  EXPECT_NE(none.reason.find("defaults.boot_env_arm64"), std::string::npos) << none.reason;
+
+  cluster::Image env;
+  env.name = "boot-env-arm64";
+  env.kernel = config_->images.at("boot-env").kernel;
+  env.initrd = config_->images.at("boot-env").initrd;
+  config_->images.emplace(env.name, env);
+  config_->defaults.boot_env_arm64 = cluster::Located<std::string>{"boot-env-arm64", {}, {}};
+  auto d = decide(kMaster, pxe(11));
+  EXPECT_EQ(d.delivery, Delivery::kTftp);
+  EXPECT_EQ(d.file, kGrubArm64Name);
+  EXPECT_NE(d.reason.find("arm64 network GRUB"), std::string::npos) << d.reason;
+  ASSERT_NE(d.boot_env, nullptr);
+  EXPECT_EQ(d.boot_env->name, "boot-env-arm64");
+  EXPECT_EQ(decide(kMaster, pxe(7)).boot_env->name, "boot-env");  // x64 keeps its own
+  EXPECT_EQ(bootEnv(*config_, true)->name, "boot-env-arm64");
+  EXPECT_EQ(bootEnv(*config_, false)->name, "boot-env");
+
+  auto http = decide(kMaster, pxe(19));
+  EXPECT_EQ(http.delivery, Delivery::kNone);
+  EXPECT_NE(http.reason.find("over TFTP"), std::string::npos) << http.reason;
+  // An installed arm64 machine boots the same GRUB (its configuration boots the disk).
+  EXPECT_EQ(decide(kMaster, pxe(11), NodeStatus{NodeState::kInstalled}).file, kGrubArm64Name);
+  // A loader of the operator's wins.
+  config_->server.boot.arm64_loader = "snp-arm64.efi";
+  EXPECT_EQ(decide(kMaster, pxe(11)).file, "snp-arm64.efi");
+}
+
 TEST_F(DecisionTest, UnsupportedArchitecturesGetNoFileAndSaySo) {
   for (std::uint16_t code : {6, 10, 15, 18}) {
     auto d = decide(kMaster, pxe(code));

@@ -125,8 +125,11 @@ e2e_qemu_args() {
   local name=$1 fw=$2 mac=$3 tap=$4 disk=$5 rom=""
   # UEFI machines PXE-boot with OVMF's own network stack (no option ROM), which fetches
   # ipxe.efi over TFTP as real UEFI servers do; E2E_UEFI_PXE=ipxe-rom uses QEMU's iPXE ROM.
+  # arm64: AAVMF's own PXE too (QEMU's ROMs are x86 code).
   [[ $fw == uefi* && ${E2E_UEFI_PXE:-ovmf} == ovmf ]] && rom=",romfile="
-  E2E_QEMU_CMD=(qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic -monitor none -display none
+  local qemu=(qemu-system-x86_64)
+  [[ $fw == arm64 ]] && rom=",romfile=" qemu=(qemu-system-aarch64 -machine virt -cpu cortex-a57)
+  E2E_QEMU_CMD=("${qemu[@]}" -accel tcg -m 1024 -smp 1 -nographic -monitor none -display none
                 -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no"
                 -drive "file=$disk,if=none,id=d0,format=raw")
   local nic="virtio-net-pci,netdev=n0,mac=$mac" blk="virtio-blk-pci,drive=d0"
@@ -143,6 +146,11 @@ e2e_qemu_args() {
     [[ -f $E2E_DIR/$name.vars.fd ]] || cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$E2E_DIR/$name.vars.fd"
     E2E_QEMU_CMD+=(-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on
                    -drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
+                   -drive "if=pflash,format=raw,unit=1,file=$E2E_DIR/$name.vars.fd")
+  elif [[ $fw == arm64 ]]; then
+    # AAVMF (Debian qemu-efi-aarch64): UEFI for QEMU's arm64 virt machine.
+    [[ -f $E2E_DIR/$name.vars.fd ]] || cp /usr/share/AAVMF/AAVMF_VARS.fd "$E2E_DIR/$name.vars.fd"
+    E2E_QEMU_CMD+=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd"
                    -drive "if=pflash,format=raw,unit=1,file=$E2E_DIR/$name.vars.fd")
   fi
   E2E_QEMU_CMD+=("${E2E_QEMU_ARGS[@]}")

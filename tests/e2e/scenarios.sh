@@ -27,6 +27,12 @@
 #       its disk boots through the network GRUB and its own shim and GRUB, and the installed
 #       OS reports Secure Boot on. Meanwhile an unknown machine with the same firmware is
 #       offered iPXE (discovery): the firmware refuses to run it
+#   scenarios.sh arm64 ...
+#       an arm64 machine (QEMU's virt machine with AAVMF, under TCG) with the network first:
+#       its firmware gets Debian's arm64 network GRUB over TFTP, whose grub.cfg boots the
+#       arm64 boot environment; it installs the arm64 test OS, then its second power-on
+#       reaches the disk through the same GRUB's `local` configuration and joins. The arm64
+#       boot environment and test OS come from E2E_ARM64_BOOT_ENV and E2E_ARM64_IMAGE
 #
 # Exit 77 (skipped) when the boot environment or a tool is missing.
 set -euo pipefail
@@ -321,5 +327,72 @@ print("signed chain: " + ", ".join(got), file=sys.stderr)'
   e2e_log "PASS: Secure Boot through Debian's signed chain installs, boots its disk and joins"
   ;;
 
-*) echo "usage: $0 discovery|proxy|cluster|http|secureboot DROVER BOOT_ENV_DIR TEST_OS_IMAGE" >&2; exit 2 ;;
+arm64)
+  mac=52:54:00:e2:e0:a6
+  node=e2e-arm64
+  nodes=("$node")
+  abe=${E2E_ARM64_BOOT_ENV:-} aimg=${E2E_ARM64_IMAGE:-}
+  [[ -f $abe/vmlinuz && -f $abe/initrd.img && -f $aimg ]] ||
+    { echo "skipped: no arm64 boot environment or test OS (E2E_ARM64_BOOT_ENV, E2E_ARM64_IMAGE)"; exit 77; }
+  command -v qemu-system-aarch64 >/dev/null || { echo "skipped: qemu-system-arm missing"; exit 77; }
+  [[ -f /usr/share/AAVMF/AAVMF_CODE.fd ]] || { echo "skipped: qemu-efi-aarch64 missing"; exit 77; }
+  [[ -f /usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed ]] ||
+    { echo "skipped: grub-efi-arm64-signed:arm64 missing"; exit 77; }
+  asha=$(sha256sum "$aimg" | cut -d' ' -f1)
+  # The arm64 boot environment and OS image beside the x64 ones; a profile without a join
+  # recipe (TCG is slow: the join is the agent's report from the installed OS).
+  cat > "$E2E_DIR/arm64-images.yaml" <<YAML
+  boot-env-arm64:
+    kernel: { path: $(realpath "$abe/vmlinuz") }
+    initrd: { path: $(realpath "$abe/initrd.img") }
+  test-os-arm64:
+    disk: { path: $(realpath "$aimg"), sha256: "$asha" }
+YAML
+  sed -i "/^images:/r $E2E_DIR/arm64-images.yaml" "$config"
+  cat >> "$config" <<YAML
+  arm:
+    install: { image: test-os-arm64, disk: /dev/vda }
+networks:
+  - { name: lab, subnet: 192.0.2.0/24, pool: 192.0.2.100-192.0.2.199, gateway: 192.0.2.1 }
+defaults:
+  unknown: ignore
+  boot_env_arm64: boot-env-arm64
+nodes:
+  - { name: $node, mac: "$mac", ip: 192.0.2.16, profile: arm }
+YAML
+  e2e_serve "$drover" "$config"
+  e2e_tap tap0
+  disk=$(e2e_disk "$node" 512M)
+  e2e_log "power on #1: arm64 UEFI (AAVMF under TCG), blank disk, network first"
+  t0=$(e2e_now_ms)
+  e2e_qemu "$node" arm64 "$mac" tap0 "$disk"
+  qpid=$E2E_LAST_PID
+  e2e_wait_exit "$qpid" "$node" 1500   # the agent reboots after the install; QEMU exits
+  [[ $(e2e_node_state "$node") == installed ]] || e2e_die "node is $(e2e_node_state "$node"), want installed"
+  e2e_log "installed $((($(e2e_now_ms) - t0) / 1000))s after power on"
+  e2e_api "/v1/nodes/$node/events" | python3 -c '
+import json, sys
+ev = json.load(sys.stdin)
+acks = [e["message"] for e in ev if e["phase"] == "dhcp_ack"]
+if not acks or "arch=11" not in acks[0] or not acks[0].endswith("file=grubnetaa64.efi"):
+    sys.exit("the first answer was not the arm64 network GRUB for arch 11: %s" % (acks[:1],))
+got = [e["message"].split()[0] for e in ev if e["phase"] == "tftp_done"]
+for want in ("grubnetaa64.efi", "drover/boot-env-arm64/kernel", "drover/boot-env-arm64/initrd"):
+    if want not in got:
+        sys.exit("%s was not transferred over TFTP: %s" % (want, got))
+if not any(e["message"] == "grub install (arm64 efi)" for e in ev if e["phase"] == "script_served"):
+    sys.exit("no arm64 install configuration was served")
+print("arm64 chain: " + ", ".join(got), file=sys.stderr)'
+  e2e_log "power on #2: the network GRUB's local configuration starts the disk's BOOTAA64.EFI"
+  t1=$(e2e_now_ms)
+  e2e_qemu "$node" arm64 "$mac" tap0 "$disk"
+  qpid=$E2E_LAST_PID
+  e2e_wait_event "$node" script_served "$t1" 600 "grub local (arm64 efi)" >/dev/null
+  e2e_wait_joined "$node" "$qpid"
+  e2e_log "joined $((($(e2e_now_ms) - t1) / 1000))s after power on #2"
+  e2e_timeline "$node"
+  e2e_log "PASS: arm64 UEFI installs through the arm64 network GRUB, boots its disk and joins"
+  ;;
+
+*) echo "usage: $0 discovery|proxy|cluster|http|secureboot|arm64 DROVER BOOT_ENV_DIR TEST_OS_IMAGE" >&2; exit 2 ;;
 esac

@@ -19,7 +19,8 @@ bool hasLine(const std::string& text, std::string_view line) {
 
 TEST(GrubConfigTest, EntryLoadsTheMachinesOwnByMac) {
   const std::string entry(grubEntryConfig());
-  EXPECT_TRUE(hasLine(entry, "configfile $prefix/drover/${net_default_mac}.cfg")) << entry;
+  EXPECT_TRUE(hasLine(entry, "configfile $prefix/drover/${grub_cpu}/${net_default_mac}.cfg"))
+      << entry;
 }
 
 TEST(GrubConfigTest, LocalFindsTheEspAndChainloadsItsLoader) {
@@ -37,6 +38,18 @@ TEST(GrubConfigTest, LocalFindsTheEspAndChainloadsItsLoader) {
   EXPECT_TRUE(hasLine(*s, "reboot")) << *s;
   EXPECT_NE(s->find("worker-1 is installed"), std::string::npos);
   EXPECT_EQ(s->find("linux"), std::string::npos);  // never a kernel: no reinstall from here
+}
+
+TEST(GrubConfigTest, LocalOnArm64LooksForTheArm64Loaders) {
+  GrubParams p;
+  p.node = "arm-1";
+  p.arm64 = true;
+  auto s = renderGrubConfig(GrubConfig::kLocal, p);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE(hasLine(*s, "for loader in " + std::string(grubLoaderPaths(true)) + "; do")) << *s;
+  EXPECT_EQ(std::string(grubLoaderPaths(true)).rfind("/EFI/BOOT/BOOTAA64.EFI ", 0), 0u);
+  EXPECT_EQ(s->find("X64"), std::string::npos) << *s;
+  EXPECT_EQ(s->find("x64"), std::string::npos) << *s;
 }
 
 TEST(GrubConfigTest, IpxeChainsTheLoaderWithASafeMessage) {
@@ -80,10 +93,11 @@ TEST(GrubConfigTest, LinuxBootsTheBootEnvironmentOverTftp) {
                    "console=ttyS0,115200n8"};
   auto s = renderGrubConfig(GrubConfig::kLinux, p);
   ASSERT_TRUE(s.ok()) << s.error().message;
-  EXPECT_TRUE(hasLine(*s, "linux /drover/boot-env/kernel "
-                          "drover.api=https://192.0.2.1:8443,https://192.0.2.2:8443 "
-                          "drover.ca=sha256:ab12 drover.token=Tk-_.~x drover.mode=install "
-                          "console=ttyS0,115200n8"))
+  EXPECT_TRUE(hasLine(*s,
+                      "linux /drover/boot-env/kernel "
+                      "drover.api=https://192.0.2.1:8443,https://192.0.2.2:8443 "
+                      "drover.ca=sha256:ab12 drover.token=Tk-_.~x drover.mode=install "
+                      "console=ttyS0,115200n8"))
       << *s;
   EXPECT_TRUE(hasLine(*s, "initrd /drover/boot-env/initrd")) << *s;
   EXPECT_TRUE(hasLine(*s, "boot")) << *s;

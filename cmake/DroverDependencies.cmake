@@ -1,18 +1,24 @@
 # Every dependency is a Debian 12 package (installed by scripts/setup.sh).
+# What drover-agent links (all that DROVER_AGENT_ONLY looks for, so a cross build needs only
+# these for the target architecture).
 find_package(Threads REQUIRED)
-find_package(Boost 1.74 REQUIRED)
-find_package(yaml-cpp REQUIRED)
 find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
-find_package(SQLite3 REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZMA REQUIRED IMPORTED_TARGET liblzma)
+if(DROVER_AGENT_ONLY)
+  return()
+endif()
+
+find_package(Boost 1.74 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(SQLite3 REQUIRED)
 # The declaration loader's YAML scanner (Debian libyaml-dev); yaml-cpp stays for its errors.
 pkg_check_modules(LIBYAML REQUIRED IMPORTED_TARGET yaml-0.1)
 # IPMI v2.0 lanplus for power/ (Debian libfreeipmi-dev).

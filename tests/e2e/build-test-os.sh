@@ -15,8 +15,19 @@
 #                and its config there
 # The MBR carries syslinux's boot code, so SeaBIOS (and iPXE's sanboot) can boot it.
 #
-#   build-test-os.sh BOOT_ENV_DIR OUT.raw.zst
+# --arch arm64 (from a boot environment built with --arch arm64): UEFI only, no syslinux
+# and no MBR boot code; \EFI\BOOT\BOOTAA64.EFI is Debian's signed shim for arm64 with the
+# signed arm64 GRUB beside it (shim-signed and grub-efi-arm64-signed :arm64 packages, fetched
+# with apt-get download into the boot environment's cache); console on ttyAMA0. The root
+# has no container runtime and no etcd (machines without a join recipe; under TCG every
+# MiB counts): test-os-init.sh runs the agent with --no-runtime there.
+#
+#   build-test-os.sh [--arch amd64|arm64] BOOT_ENV_DIR OUT.raw.zst
 set -euo pipefail
+arch=amd64
+if [[ ${1:-} == --arch ]]; then arch=${2:-}; shift 2; fi
+[[ $arch == amd64 || $arch == arm64 ]] || { echo "test OS: unknown architecture $arch (amd64 or arm64)" >&2; exit 2; }
+(($# == 2)) || { echo "usage: $0 [--arch amd64|arm64] BOOT_ENV_DIR OUT.raw.zst" >&2; exit 2; }
 bootenv=$(realpath "$1")
 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,25 +36,44 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
 
-runtime_bins=(/usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/bin/ctr /usr/sbin/runc)
-for f in "${runtime_bins[@]}" /usr/bin/etcd; do
-  [[ -x $f ]] || { echo "test OS: $f missing (scripts/packages/agent.txt: containerd runc etcd-server)" >&2; exit 1; }
-done
+built_arch=$(awk '$1 == "arch" {print $2}' "$bootenv/manifest.txt" 2>/dev/null)
+[[ ${built_arch:-amd64} == "$arch" ]] ||
+  { echo "test OS: $bootenv is a boot environment for ${built_arch:-amd64}, not $arch" >&2; exit 1; }
+# apt's name for a package of ARCH: qualified unless ARCH is the host's own.
+q=""
+[[ $arch == "$(dpkg --print-architecture)" ]] || q=":$arch"
+cache="${DROVER_BOOTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drover/boot-env}"
+# deb NAME VERSION: the package's .deb from the boot environment's cache (apt-get download
+# into it when missing).
+deb() {
+  local f="$cache/${1}_${2//:/%3a}_$arch.deb"
+  if [[ ! -f $f ]]; then
+    mkdir -p "$cache"
+    (cd "$cache" && apt-get download -q "$1$q=$2" >/dev/null 2>"$work/apt.err") ||
+      { cat "$work/apt.err" >&2; exit 1; }
+  fi
+  echo "$f"
+}
+
+if [[ $arch == amd64 ]]; then
+  runtime_bins=(/usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/bin/ctr /usr/sbin/runc)
+  for f in "${runtime_bins[@]}" /usr/bin/etcd; do
+    [[ -x $f ]] || { echo "test OS: $f missing (scripts/packages/agent.txt: containerd runc etcd-server)" >&2; exit 1; }
+  done
+  console=ttyS0
+else
+  runtime_bins=()
+  console=ttyAMA0
+fi
 
 # --- the boot environment's kernel: its overlay module --------------------------------
 kver=$(awk '$1 == "kernel" {print $2}' "$bootenv/manifest.txt")
 kpkg_line=$(awk -v p="linux-image-$kver" '$1 == p' "$bootenv/manifest.txt")
 [[ -n $kver && -n $kpkg_line ]] || { echo "test OS: no kernel in $bootenv/manifest.txt" >&2; exit 1; }
-kver_deb=$(awk '{print $2}' <<<"$kpkg_line" | sed 's/:/%3a/')
-cache="${DROVER_BOOTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drover/boot-env}"
-deb="$cache/linux-image-${kver}_${kver_deb}_amd64.deb"
-if [[ ! -f $deb ]]; then
-  mkdir -p "$cache"
-  (cd "$cache" && apt-get download -q "linux-image-$kver=$(awk '{print $2}' <<<"$kpkg_line")" >/dev/null)
-fi
+kdeb=$(deb "linux-image-$kver" "$(awk '{print $2}' <<<"$kpkg_line")")
 # overlay: containerd's snapshotter; efivarfs: the agent's BootNext on UEFI machines.
 modules=(kernel/fs/overlayfs/overlay.ko kernel/fs/efivarfs/efivarfs.ko)
-dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" "${modules[@]/#/./lib/modules/$kver/}"
+dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work" "${modules[@]/#/./lib/modules/$kver/}"
 
 # --- initramfs overlay: /init and the kernel modules ----------------------------------
 mkdir -p "$work/overlay/etc/drover-test"
@@ -55,7 +85,13 @@ printf '%s\n' "${modules[@]}" > "$work/overlay/etc/drover-test/modules.order"
 (cd "$work/overlay" && find . | sort | cpio -o -H newc --quiet | gzip -n) > "$work/overlay.cpio.gz"
 cat "$bootenv/initrd.img" "$work/overlay.cpio.gz" > "$work/initrd.img"
 
-cat > "$work/syslinux.cfg" <<CFG
+boot_mb=$(( ($(stat -c %s "$bootenv/vmlinuz") + $(stat -c %s "$work/initrd.img")) / 1048576 + 12 ))
+truncate -s "${boot_mb}M" "$work/boot.fat"
+mkfs.vfat -n DROVERBOOT "$work/boot.fat" >/dev/null
+mcopy -i "$work/boot.fat" "$bootenv/vmlinuz" ::/vmlinuz
+mcopy -i "$work/boot.fat" "$work/initrd.img" ::/initrd.img
+if [[ $arch == amd64 ]]; then
+  cat > "$work/syslinux.cfg" <<CFG
 DEFAULT os
 PROMPT 0
 TIMEOUT 0
@@ -64,30 +100,45 @@ LABEL os
   INITRD /initrd.img
   APPEND console=ttyS0 panic=-1 quiet
 CFG
-boot_mb=$(( ($(stat -c %s "$bootenv/vmlinuz") + $(stat -c %s "$work/initrd.img")) / 1048576 + 12 ))
-truncate -s "${boot_mb}M" "$work/boot.fat"
-mkfs.vfat -n DROVERBOOT "$work/boot.fat" >/dev/null
-mcopy -i "$work/boot.fat" "$bootenv/vmlinuz" ::/vmlinuz
-mcopy -i "$work/boot.fat" "$work/initrd.img" ::/initrd.img
-mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::/syslinux.cfg
-syslinux --install "$work/boot.fat"
+  mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::/syslinux.cfg
+  syslinux --install "$work/boot.fat"
+fi
 # UEFI: Debian's signed chain at the removable-media path, so the disk boots with Secure
-# Boot on as well as off: \EFI\BOOT\BOOTX64.EFI is shim (signed by Microsoft's UEFI CA),
-# which starts grubx64.efi beside it (Debian's signed GRUB; no fbx64.efi, so shim does not
-# run its fallback), which reads grub.cfg beside itself ($cmdpath) and boots the kernel
-# (signed by Debian, checked through shim) and the initramfs from the same partition.
-for f in /usr/lib/shim/shimx64.efi.signed /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed; do
-  [[ -f $f ]] || { echo "test OS: $f missing (scripts/packages/e2e.txt: shim-signed grub-efi-amd64-signed)" >&2; exit 1; }
-done
+# Boot on as well as off: \EFI\BOOT\BOOTX64.EFI (BOOTAA64.EFI) is shim (signed by
+# Microsoft's UEFI CA), which starts grubx64.efi (grubaa64.efi) beside it (Debian's signed
+# GRUB; no fallback fbx64.efi, so shim does not run it), which reads grub.cfg beside itself
+# ($cmdpath) and boots the kernel (signed by Debian, checked through shim) and the
+# initramfs from the same partition.
+if [[ $arch == amd64 ]]; then
+  shim=/usr/lib/shim/shimx64.efi.signed grub=/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed
+  for f in $shim $grub; do
+    [[ -f $f ]] || { echo "test OS: $f missing (scripts/packages/e2e.txt: shim-signed grub-efi-amd64-signed)" >&2; exit 1; }
+  done
+  efi_names=(BOOTX64.EFI grubx64.efi)
+else
+  # The grub-efi-arm64-signed the boot environment took its network GRUB from, and the
+  # current shim-signed.
+  grub_ver=$(awk '$1 == "grub-efi-arm64-signed" {print $2}' "$bootenv/manifest.txt")
+  shim_ver=$(apt-cache policy "shim-signed$q" | awk '/Candidate:/{print $2}')
+  [[ -n $grub_ver && -n $shim_ver && $shim_ver != "(none)" ]] ||
+    { echo "test OS: cannot resolve grub-efi-arm64-signed$q/shim-signed$q (apt-get update?)" >&2; exit 1; }
+  grub_deb=$(deb grub-efi-arm64-signed "$grub_ver")
+  shim_deb=$(deb shim-signed "$shim_ver")
+  mkdir -p "$work/efi"
+  dpkg-deb -x "$grub_deb" "$work/efi"
+  dpkg-deb -x "$shim_deb" "$work/efi"
+  shim=$work/efi/usr/lib/shim/shimaa64.efi.signed grub=$work/efi/usr/lib/grub/arm64-efi-signed/grubaa64.efi.signed
+  efi_names=(BOOTAA64.EFI grubaa64.efi)
+fi
 cat > "$work/grub.cfg" <<CFG
 set timeout=0
-linux /vmlinuz console=ttyS0 panic=-1 quiet
+linux /vmlinuz console=$console panic=-1 quiet
 initrd /initrd.img
 boot
 CFG
 mmd -i "$work/boot.fat" ::/EFI ::/EFI/BOOT
-mcopy -i "$work/boot.fat" /usr/lib/shim/shimx64.efi.signed ::/EFI/BOOT/BOOTX64.EFI
-mcopy -i "$work/boot.fat" /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed ::/EFI/BOOT/grubx64.efi
+mcopy -i "$work/boot.fat" "$shim" "::/EFI/BOOT/${efi_names[0]}"
+mcopy -i "$work/boot.fat" "$grub" "::/EFI/BOOT/${efi_names[1]}"
 mcopy -i "$work/boot.fat" "$work/grub.cfg" ::/EFI/BOOT/grub.cfg
 
 # --- the installed root ----------------------------------------------------------------
@@ -102,7 +153,12 @@ printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
 # for the init and the recipe's steps).
 (cd "$work" && gzip -dc "$bootenv/initrd.img" | cpio -i --quiet --make-directories bin/busybox)
 install -m 0755 "$work/bin/busybox" "$root/bin/busybox"
-for applet in $("$root/bin/busybox" --list); do [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"; done
+if [[ -z $q ]]; then
+  applets=$("$root/bin/busybox" --list)
+else  # another architecture's busybox cannot list its applets here: the ones the init uses
+  applets="sh env mkdir mount umount cat ls ln rm sleep sync poweroff reboot"
+fi
+for applet in $applets; do [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"; done
 libs() { ldd "$1" | awk '/=> \//{print $3} /^[ \t]*\/.*ld-linux/{print $1}'; }
 for f in "${runtime_bins[@]}"; do
   install -m 0755 "$f" "$root$f"
@@ -113,15 +169,20 @@ done | sort -u | while read -r lib; do
 done
 # etcd as a one-layer OCI image at the recipes' default archive path (join.image), imported
 # with ctr and run by runc inside the machine; the profiles name it with join.image_ref.
-etcd_libs=()
-for lib in $(libs /usr/bin/etcd); do etcd_libs+=("$lib:$lib"); done
-python3 "$repo/tests/agent/make_oci.py" "$root/var/lib/drover/images/etcd.oci.tar" docker.io/drover/etcd:e2e \
-  /usr/bin/etcd:/usr/bin/etcd "${etcd_libs[@]}"
+if [[ $arch == amd64 ]]; then
+  etcd_libs=()
+  for lib in $(libs /usr/bin/etcd); do etcd_libs+=("$lib:$lib"); done
+  python3 "$repo/tests/agent/make_oci.py" "$root/var/lib/drover/images/etcd.oci.tar" docker.io/drover/etcd:e2e \
+    /usr/bin/etcd:/usr/bin/etcd "${etcd_libs[@]}"
+fi
 
 # Free space for what the machine adds: the agent and its libraries (27 MiB, laid down by the
 # install) and containerd's content store and snapshot of etcd (45 MiB), about 30 MiB to spare
 # (the machine reports it). Every byte of the image is written to the disk, free space too.
-root_mb=$(( $(du -sm "$root" | cut -f1) * 11 / 10 + 128 ))
+# arm64: the agent and its libraries only (about 25 MiB), so 48 MiB of free space.
+spare_mb=128
+[[ $arch == amd64 ]] || spare_mb=48
+root_mb=$(( $(du -sm "$root" | cut -f1) * 11 / 10 + spare_mb ))
 truncate -s "${root_mb}M" "$work/root.ext4"
 mkfs.ext4 -q -F -L root -d "$root" "$work/root.ext4"
 
@@ -132,10 +193,10 @@ label: dos
 start=2048, size=$((boot_mb * 2048)), type=c, bootable
 start=$(( 2048 + boot_mb * 2048 )), size=$((root_mb * 2048)), type=83
 PARTS
-dd if=/usr/lib/syslinux/mbr/mbr.bin of="$work/disk.raw" bs=440 count=1 conv=notrunc status=none
+[[ $arch != amd64 ]] || dd if=/usr/lib/syslinux/mbr/mbr.bin of="$work/disk.raw" bs=440 count=1 conv=notrunc status=none
 dd if="$work/boot.fat" of="$work/disk.raw" bs=1M seek=1 conv=notrunc status=none
 dd if="$work/root.ext4" of="$work/disk.raw" bs=1M seek=$((1 + boot_mb)) conv=notrunc status=none
 # --long=27: a 128 MiB window finds the code containerd, ctr and the shim share; it is
 # the largest window a zstd decoder accepts by default (the agent's does).
 zstd -q -f -T0 -9 --long=27 "$work/disk.raw" -o "$out"
-echo "test OS: $out ($(stat -c %s "$out") bytes compressed, ${total_mb} MiB raw, root ${root_mb} MiB) in $(( $(date +%s) - start ))s"
+echo "test OS: $out ($arch, $(stat -c %s "$out") bytes compressed, ${total_mb} MiB raw, root ${root_mb} MiB) in $(( $(date +%s) - start ))s"

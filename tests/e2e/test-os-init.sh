@@ -4,8 +4,9 @@
 # etc/drover/agent.json, the agent and its systemd unit), brings the network up, and runs
 # the unit's ExecStart in the installed root the way systemd would: the agent starts
 # containerd (from the root: containerd, the runc shim, runc), runs the join recipe and
-# reports `joined`. When the recipe left containers running (etcd-member, etcd-proxy) it
-# stays up, serving them, until the test powers it off; otherwise it powers off.
+# reports `joined` (in a root without containerd, the arm64 test OS's, the agent joins with
+# --no-runtime). When the recipe left containers running (etcd-member, etcd-proxy) it stays
+# up, serving them, until the test powers it off; otherwise it powers off.
 # A machine whose SMBIOS SKU is drover-e2e-heartbeats-N (a machine a BMC simulator powers)
 # keeps its agent heartbeating every 2 s, N times, as the installed OS of a real node does:
 # a reinstall request in a heartbeat's answer makes the agent set BootNext and reboot.
@@ -67,9 +68,13 @@ esac
 unit=$r/etc/systemd/system/drover-agent.service
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit" 2>/dev/null)
 [ -n "$exec_start" ] || { echo "drover-test-os: no drover-agent unit in the installed root"; poweroff -f; }
+# The arm64 test OS carries no container runtime (its machines have no join recipe): the
+# agent joins without starting one.
+runtime=""
+[ -x $r/usr/bin/containerd ] || { runtime="--no-runtime"; echo "drover-test-os: no container runtime in the root"; }
 t0=$(cut -d' ' -f1 /proc/uptime)
-# shellcheck disable=SC2086 # ExecStart is split into words, as systemd does; so is $beats
-if in_root $exec_start $beats; then
+# shellcheck disable=SC2086 # ExecStart is split into words, as systemd does; so are the flags
+if in_root $exec_start $beats $runtime; then
   echo "drover-test-os: join done ($(cut -d' ' -f1 /proc/uptime) s uptime, agent started at $t0 s)"
 else
   echo "drover-test-os: join failed"

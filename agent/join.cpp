@@ -240,14 +240,24 @@ Result<std::vector<PlannedStep>> planSteps(const JoinRecipe& recipe, const Runti
           !st)
         return st.error();
     }
+    if (s.contains("pod_network")) {
+      ++kinds;
+      PlannedStep values;
+      if (auto st = planEtcd(s["pod_network"], i, "pod_network", {}, vars, values); !st)
+        return st.error();
+      auto spec = parsePodNetSpec(values.etcd_args);
+      if (!spec) return badStep(i, spec.error().message);
+      step.pod_network = std::move(*spec);
+    }
     if (kinds != 1)
       return badStep(i,
                      "needs exactly one of run, ctr_import, ctr_run, write_file, etcd_join, "
-                     "etcd_promote");
+                     "etcd_promote, pod_network");
     if (step.name.empty()) {
-      step.name = !step.etcd.empty()  ? "etcd " + step.etcd
-                  : step.argv.empty() ? "write " + step.write_path
-                                      : step.argv[0];
+      step.name = step.pod_network     ? "pod network"
+                  : !step.etcd.empty() ? "etcd " + step.etcd
+                  : step.argv.empty()  ? "write " + step.write_path
+                                       : step.argv[0];
     }
     out.push_back(std::move(step));
   }
@@ -268,7 +278,10 @@ Status runSteps(const std::vector<PlannedStep>& planned, const ExecFn& exec,
     if (hooks.on_step) hooks.on_step(s);
     log->info("AGENT_STEP index={} name=\"{}\"", i, log::sanitize(s.name, 80));
     Status st;
-    if (!s.etcd.empty()) {
+    if (s.pod_network) {
+      st = hooks.pod_network ? hooks.pod_network(*s.pod_network)
+                             : Status(makeError("step", "no pod network runner"));
+    } else if (!s.etcd.empty()) {
       if (!hooks.etcd) {
         st = makeError("step", "no etcd step runner");
       } else if (auto vars = hooks.etcd(s); !vars) {
@@ -399,11 +412,30 @@ Status runJoin(const JoinOptions& opt) {
   // On UEFI, whether this boot ran under Secure Boot (what the firmware says, every boot).
   if (auto sb = efi::secureBootEnabled(opt.network_reboot.efivars_dir))
     report("secure_boot", *sb ? "on: the firmware enforces Secure Boot" : "off");
+  PodNetwork podnet(opt.pod_network, opt.exec);
+  bool in_pod_network = false;
+  auto podnetStart = [&](const PodNetSpec& spec) -> Status {
+    in_pod_network = true;
+    auto st = podnet.start(spec);
+    if (st) {
+      report("pod_network", fmt::format("subnet {} leased, {} other nodes routed",
+                                        podnet.own()->subnet.str(), podnet.routes().size()));
+    }
+    return st;
+  };
   if (joined) {
     // After a reboot only the containers need starting again; one-time steps are done.
     const auto again = restartSteps(*steps, opt.runtime);
     if (auto st = runSteps(again, opt.exec); !st) return fail("restart", st.error());
     log->info("AGENT_ALREADY_JOINED node={} restarted={}", cfg->node, again.size());
+    // The device and routes went with the reboot; the lease is the node's own again.
+    for (const auto& s : *steps) {
+      if (!s.pod_network) continue;
+      if (auto st = podnetStart(*s.pod_network); !st) {
+        log->warn("AGENT_POD_NETWORK_FAILED reason=\"{}\"", log::sanitize(st.error().message, 200));
+        report("pod_network", "not set up yet: " + st.error().message);
+      }
+    }
   } else {
     Vars found;  // what etcd_join steps found out, for the steps after them
     EtcdSteps etcd(opt.etcd, [&](const std::string& msg) { report("etcd", msg); });
@@ -417,6 +449,7 @@ Status runJoin(const JoinOptions& opt) {
       for (const auto& [k, v] : more) found[k] = v;
       return planSteps(*recipe, opt.runtime, vars, found);
     };
+    hooks.pod_network = podnetStart;
     auto st = runSteps(*steps, opt.exec, hooks);
     if (!st) return fail("step", st.error());
     fs::create_directories(opt.marker.parent_path(), ec);
@@ -442,6 +475,11 @@ Status runJoin(const JoinOptions& opt) {
       };
       // Failures are reported by rebootToNetwork; the heartbeats go on.
       (void)rebootToNetwork({beat->id, beat->mac}, opt.network_reboot, report_for);
+    }
+    if (in_pod_network) {
+      // The other nodes' leases, re-read: routes follow nodes as they come and go.
+      if (auto st = podnet.refresh(); !st)
+        log->warn("AGENT_POD_NETWORK_FAILED reason=\"{}\"", log::sanitize(st.error().message, 200));
     }
     if (opt.max_heartbeats != 0 && n + 1 >= opt.max_heartbeats) break;
     std::this_thread::sleep_for(opt.heartbeat_interval);

@@ -18,6 +18,14 @@
 //                                                      steps after it
 //   {"etcd_promote": {"endpoints": "...", "peer_url": "..."}}
 //                                                      promote that learner once it caught up
+//   {"pod_network": {"endpoints": "http://a:2379,...", "prefix": "/drover/pod-network",
+//                    "cidr": "198.18.0.0/16", "subnet_length": "24", "backend": "vxlan",
+//                    "lease_ttl": "86400", "node": "...", "ip": "..."}}
+//                                                      lease a pod subnet in etcd, write the
+//                                                      CNI configuration, route to the other
+//                                                      nodes' subnets (agent/podnet.hpp); set
+//                                                      up again on every boot, its lease and
+//                                                      routes kept current on every heartbeat
 // Optional per step: "name" (for events) and "ignore_error": true.
 // Values may use ${VAR} from the recipe's "env" and from DROVER_NODE / DROVER_API.
 #pragma once
@@ -25,6 +33,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +42,7 @@
 #include "agent/api_client.hpp"
 #include "agent/etcd_steps.hpp"
 #include "agent/net_reboot.hpp"
+#include "agent/podnet.hpp"
 #include "agent/process.hpp"
 #include "common/result.hpp"
 
@@ -59,6 +69,7 @@ struct PlannedStep {
   // etcd_join / etcd_promote: "join" or "promote", and the values it names.
   std::string etcd;
   std::map<std::string, std::string> etcd_args{};
+  std::optional<PodNetSpec> pod_network{};  // a pod_network step
 };
 
 using Vars = std::map<std::string, std::string>;
@@ -81,6 +92,8 @@ struct StepHooks {
   // it, planned again through `replan`. Without it such a step fails.
   std::function<Result<Vars>(const PlannedStep&)> etcd{};
   std::function<Result<std::vector<PlannedStep>>(const Vars&)> replan{};
+  // Runs a pod_network step; without it such a step fails.
+  std::function<Status(const PodNetSpec&)> pod_network{};
 };
 Status runSteps(const std::vector<PlannedStep>& steps, const ExecFn& exec, const StepHooks& hooks);
 
@@ -97,6 +110,7 @@ struct JoinOptions {
   // A heartbeat answered {"action": "reinstall"}: how the machine is sent to the network.
   NetworkRebootOptions network_reboot{};
   EtcdStepOptions etcd{};  // etcd_join / etcd_promote steps
+  PodNetOptions pod_network{};  // a pod_network step, then every heartbeat
 };
 
 // The steps to run on a boot after the node has joined: for each ctr_run step, remove the

@@ -66,6 +66,21 @@ json proxySteps() {
                                  "--endpoints", "${ETCD_ENDPOINTS}"})}}}}});
 }
 
+// After the recipe's own steps: lease a subnet in the members' etcd, then the CNI
+// configuration, the device and the routes (agent/podnet.hpp).
+json podNetworkStep() {
+  return {{"name", "join the pod network"},
+          {"pod_network",
+           {{"endpoints", "${POD_NETWORK_ETCD}"},
+            {"prefix", "${POD_NETWORK_PREFIX}"},
+            {"cidr", "${POD_NETWORK_CIDR}"},
+            {"subnet_length", "${POD_NETWORK_SUBNET_LENGTH}"},
+            {"backend", "${POD_NETWORK_BACKEND}"},
+            {"lease_ttl", "${POD_NETWORK_LEASE_TTL}"},
+            {"node", "${DROVER_NODE_NAME}"},
+            {"ip", "${DROVER_NODE_IP}"}}}};
+}
+
 }  // namespace
 
 std::vector<const cluster::Node*> etcdMembers(const cluster::Config& c) {
@@ -91,12 +106,13 @@ Result<json> renderJoin(const cluster::Config& c, const cluster::Node& node) {
   if (profile == nullptr) return makeError("no_profile", "node " + node.name.value + " has no profile");
   const auto& j = profile->join;
   const std::string ip = node.ip ? node.ip->value.str() : "";
-  std::vector<std::string> names, initial, endpoints, others;
+  std::vector<std::string> names, initial, endpoints, others, urls;
   for (const auto* m : etcdMembers(c)) {
     const auto mip = m->ip->value.str();
     names.push_back(m->name.value + "=" + mip);
     initial.push_back(fmt::format("{}=http://{}:{}", m->name.value, mip, kEtcdPeerPort));
     endpoints.push_back(fmt::format("{}:{}", mip, kEtcdClientPort));
+    urls.push_back(fmt::format("http://{}:{}", mip, kEtcdClientPort));
     if (m->name.value != node.name.value)
       others.push_back(fmt::format("http://{}:{}", mip, kEtcdClientPort));
   }
@@ -130,6 +146,20 @@ Result<json> renderJoin(const cluster::Config& c, const cluster::Node& node) {
     }
   } else if (!j.recipe.empty()) {
     return makeError("unknown_recipe", "unknown recipe " + j.recipe);
+  }
+  if (c.pod_network && !j.recipe.empty()) {
+    const auto& pn = *c.pod_network;
+    if (ip.empty()) return makeError("no_ip", "the pod network needs the node's declared ip");
+    if (urls.empty())
+      return makeError("no_members",
+                       "the pod network: no declared node with an ip uses recipe etcd-member");
+    env["POD_NETWORK_ETCD"] = commaList(urls);
+    env["POD_NETWORK_PREFIX"] = kPodNetworkPrefix;
+    env["POD_NETWORK_CIDR"] = pn.cidr.value.str();
+    env["POD_NETWORK_SUBNET_LENGTH"] = std::to_string(pn.subnet_length.value);
+    env["POD_NETWORK_BACKEND"] = std::string(cluster::toString(pn.backend));
+    env["POD_NETWORK_LEASE_TTL"] = std::to_string(pn.lease_ttl.count());
+    steps.push_back(podNetworkStep());
   }
   return json{{"runtime", j.runtime}, {"recipe", j.recipe}, {"steps", steps}, {"env", env}};
 }

@@ -14,6 +14,11 @@
 //                members' client addresses: clients on the node reach the cluster there.
 //                The proxy node's own address is not used, so it may come from a pool.
 //
+//   pod network  with `pod_network` declared, every node whose profile has a recipe gets one
+//                more step after it: pod_network, which leases the node's subnet in the
+//                members' etcd (under kPodNetworkPrefix) and routes to the other nodes'
+//                (agent/podnet.hpp).
+//
 // Both import etcd from the profile's join.image (an OCI archive on the node) and run the
 // image named join.image_ref. The steps name values through "env" (${ETCD_NAME}, ...), so
 // the reply reads as a template plus its values.
@@ -32,6 +37,7 @@ namespace drover::boot {
 inline constexpr const char* kEtcdDataDir = "/var/lib/drover/etcd";
 inline constexpr int kEtcdClientPort = 2379;
 inline constexpr int kEtcdPeerPort = 2380;
+inline constexpr const char* kPodNetworkPrefix = "/drover/pod-network";
 
 // The whole reply body: {"runtime", "recipe", "steps": [...], "env": {...}}. A profile
 // without a recipe gets no steps. Error codes: no_profile (the node's profile is not

@@ -260,12 +260,48 @@ void checkRecipes(const Config& c, Diagnostics& out) {
   }
 }
 
+// The pod network: a range apart from the declared networks, cut into at most 65536 subnets
+// of at least 16 addresses, leased in the etcd the etcd-member nodes run, by nodes whose
+// routes go via their declared ip.
+void checkPodNetwork(const Config& c, Diagnostics& out) {
+  if (!c.pod_network) return;
+  Reporter report(c, out);
+  const auto& pn = *c.pod_network;
+  const auto& cidr = pn.cidr.value;
+  if (pn.cidr.pos.line == 0) return;  // not given or not a CIDR: already reported
+  for (const auto& net : c.networks)
+    if (cidr.overlaps(net.subnet.value))
+      report(pn.cidr, fmt::format("pod network {} overlaps the subnet {} of {}", cidr.str(),
+                                  net.subnet.value.str(), net.path));
+  const int len = pn.subnet_length.value;
+  if (len <= cidr.prefix() || len > 28 || len - cidr.prefix() > 16)
+    report(pn.subnet_length,
+           fmt::format("subnet_length {} must be longer than the prefix of {}, at most 28, and cut "
+                       "it into at most 65536 subnets (/{} at most)",
+                       len, cidr.str(), std::min(28, cidr.prefix() + 16)));
+  bool any_member = false;
+  for (const auto& node : c.nodes) {
+    const Profile* p = c.findProfile(c.profileNameOf(node));
+    if (p == nullptr || p->join.recipe.empty()) continue;
+    any_member = any_member || p->join.recipe == "etcd-member";
+    if (!node.ip)
+      report(node.pos, node.path,
+             "joins the pod network (its profile has a join recipe), whose routes go via the "
+             "node's ip: declare ip here");
+  }
+  if (!any_member)
+    report(pn.pos, "pod_network",
+           "the pod network keeps its leases in the cluster's etcd: no declared node joins with "
+           "recipe etcd-member");
+}
+
 void checkConfig(const Config& config, Diagnostics& out) {
   checkNetworks(config, out);
   checkImagesAndProfiles(config, out);
   checkNodes(config, out);
   checkTrust(config, out);
   checkRecipes(config, out);
+  checkPodNetwork(config, out);
 }
 
 }  // namespace drover::cluster

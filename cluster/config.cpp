@@ -45,6 +45,10 @@ std::string_view toString(EfiLoader l) {
   return l == EfiLoader::IpxeEfi ? "ipxe.efi" : "snponly.efi";
 }
 
+std::string_view toString(PodBackend b) {
+  return b == PodBackend::HostGw ? "host-gw" : "vxlan";
+}
+
 std::string_view toString(BmcDriver d) {
   return d == BmcDriver::Redfish ? "redfish" : "ipmi";
 }

@@ -262,6 +262,18 @@ struct Node {
   std::string path;  // "nodes[3]"
 };
 
+// A container network across the installed nodes (agent/podnet.hpp): each node that joins
+// with a recipe leases a subnet of `cidr` in the cluster's etcd and routes to the others'.
+enum class PodBackend { Vxlan, HostGw };
+
+struct PodNetwork {
+  Located<Cidr> cidr;
+  Located<int> subnet_length{24, {}, "pod_network.subnet_length"};
+  PodBackend backend = PodBackend::Vxlan;
+  std::chrono::seconds lease_ttl{24 * 3600};  // a node unheard of this long loses its subnet
+  Pos pos;
+};
+
 struct Config {
   std::string file;  // as given to the loader, used in messages
   std::filesystem::path
@@ -273,6 +285,7 @@ struct Config {
   std::map<std::string, Profile> profiles;
   Defaults defaults;
   std::vector<Node> nodes;
+  std::optional<PodNetwork> pod_network;
 
   const Image* findImage(const std::string& name) const;
   const Profile* findProfile(const std::string& name) const;
@@ -284,6 +297,7 @@ struct Config {
 std::string_view toString(NetworkMode m);
 std::string_view toString(UnknownPolicy p);
 std::string_view toString(EfiLoader l);
+std::string_view toString(PodBackend b);  // "vxlan" / "host-gw"
 std::string_view toString(BmcDriver d);  // "ipmi" / "redfish"  // "ipxe.efi" / "snponly.efi"
 
 }  // namespace drover::cluster

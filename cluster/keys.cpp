@@ -194,6 +194,20 @@ constexpr KeyInfo kKeys[] = {
     {"nodes[].bmc.insecure", "bool", "`false`",
      "redfish: do not verify the BMC's certificate; logged as a warning on every use"},
     {"nodes[].bmc.timeout", "duration, > 0", "`10s`", "the longest one BMC call may take"},
+
+    {"pod_network.cidr", "CIDR", "**required** with `pod_network`",
+     "the container network across the nodes that join with a recipe: each leases a subnet of it "
+     "in the cluster's etcd (operations.md, pod network); must not overlap `networks[].subnet`"},
+    {"pod_network.subnet_length", "prefix length", "`24`",
+     "the size of each node's subnet: longer than the prefix of `cidr`, at most 28, and at most "
+     "65536 subnets in `cidr`"},
+    {"pod_network.backend", "`vxlan` \\| `host-gw`", "`vxlan`",
+     "how a node reaches the others' subnets: `vxlan` through a VXLAN device (VNI 1, UDP 8472; "
+     "nodes on different segments), `host-gw` through a route via the node's address (one "
+     "segment)"},
+    {"pod_network.lease_ttl", "duration, 2m..30d", "`24h`",
+     "a node's subnet lease lives this long after its last heartbeat; then the subnet is free "
+     "again and the other nodes drop its routes"},
 };
 
 using Index = std::map<std::string_view, std::vector<std::string_view>, std::less<>>;

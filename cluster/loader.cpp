@@ -39,6 +39,7 @@ class ConfigDecoder {
     if (auto v = m.get("profiles")) profiles(*v);
     if (auto v = m.get("defaults")) defaults(*v);
     if (auto v = m.get("nodes")) nodes(*v);
+    if (auto v = m.get("pod_network")) podNetwork(*v);
   }
 
  private:
@@ -405,6 +406,33 @@ class ConfigDecoder {
           if (auto key = d_.value((*v)[i], indexPath(path, i), checkSshKey))
             df.ssh_authorized_keys.push_back(std::move(*key));
     }
+  }
+
+  // --- pod_network ---------------------------------------------------------------------
+  void podNetwork(const yaml::Node& n) {
+    MapReader m(d_, n, "pod_network", keysUnder("pod_network"));
+    if (!m.valid()) return;
+    PodNetwork pn;
+    pn.pos = m.pos();
+    if (auto v = m.required("cidr"))
+      if (auto x = locatedValue<Cidr>(*v, m.pathOf("cidr"), Cidr::parse)) pn.cidr = *x;
+    if (auto v = m.get("subnet_length")) {
+      std::uint32_t len = 0;
+      count(m, "subnet_length", len, 1);
+      if (len > 32)
+        d_.error(*v, m.pathOf("subnet_length"), "a prefix length is at most 32");
+      else if (len > 0)
+        pn.subnet_length = located(static_cast<int>(len), *v, m.pathOf("subnet_length"));
+    }
+    if (auto v = m.get("backend"))
+      if (auto b = d_.choice<PodBackend>(
+              *v, m.pathOf("backend"),
+              {{"vxlan", PodBackend::Vxlan}, {"host-gw", PodBackend::HostGw}}))
+        pn.backend = *b;
+    duration(m, "lease_ttl", pn.lease_ttl, true);
+    if (pn.lease_ttl < std::chrono::minutes(2) || pn.lease_ttl > std::chrono::hours(24 * 30))
+      d_.error(m.pos(), m.pathOf("lease_ttl"), "between 2m and 30d");
+    c_.pod_network = std::move(pn);
   }
 
   // --- nodes ---------------------------------------------------------------------------

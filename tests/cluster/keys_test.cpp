@@ -23,7 +23,8 @@ std::vector<std::string_view> under(std::string_view section) {
 
 TEST(Keys, SectionsComeFromTheTablePaths) {
   EXPECT_THAT(under(""), ElementsAre("server", "networks", "trust", "images", "profiles",
-                                     "defaults", "nodes"));
+                                     "defaults", "nodes", "pod_network"));
+  EXPECT_THAT(under("pod_network"), ElementsAre("cidr", "subnet_length", "backend", "lease_ttl"));
   EXPECT_THAT(under("server.state"),
               ElementsAre("backend", "path", "endpoints", "prefix", "replica_ttl", "ca_file"));
   EXPECT_THAT(under("server.http"), ElementsAre("listen"));

@@ -41,8 +41,9 @@ inline constexpr const char* kPodNetworkPrefix = "/drover/pod-network";
 
 // The whole reply body: {"runtime", "recipe", "steps": [...], "env": {...}}. A profile
 // without a recipe gets no steps. Error codes: no_profile (the node's profile is not
-// declared), no_ip (etcd-member on a node without ip; validation refuses it),
-// no_members (etcd-proxy, but no declared node uses etcd-member), unknown_recipe.
+// declared), no_ip (etcd-member, or the pod network, on a node without ip; validation
+// refuses it), no_members (etcd-proxy or the pod network, but no declared node uses
+// etcd-member), unknown_recipe.
 Result<nlohmann::json> renderJoin(const cluster::Config& config, const cluster::Node& node);
 
 // The etcd members a node joins: every declared node whose profile joins with recipe

@@ -1,7 +1,9 @@
 // The network GRUB over TFTP against an in-process drover serve: the entry configuration,
 // an arm64 machine's own (install with the arm64 boot environment, then its disk), an x64
 // machine's, and the files of the arm64 chain.
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "tests/server/serve_fixture.hpp"
 
@@ -107,7 +109,13 @@ TEST_F(GrubFlowTest, Arm64MachineInstallsThroughGrubThenBootsItsDisk) {
   EXPECT_THAT(local.body, Not(HasSubstr("BOOTX64.EFI")));
   EXPECT_THAT(local.body, HasSubstr("chainloader $loader"));
   EXPECT_THAT(local.body, Not(HasSubstr("linux /")));
-  auto events = op("GET", "/v1/nodes/node-1/events").body;
+  // The timeline's writer runs in the background: wait (bounded) for the last entry.
+  std::string events;
+  for (int i = 0; i < 100; ++i) {
+    events = op("GET", "/v1/nodes/node-1/events").body;
+    if (events.find("grub local (arm64 efi)") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   EXPECT_THAT(events, HasSubstr("grub install (arm64 efi)"));
   EXPECT_THAT(events, HasSubstr("grub local (arm64 efi)"));
 

@@ -6,21 +6,10 @@
 
 #include "agent/join.hpp"
 #include "common/log.hpp"
+#include "common/strings.hpp"
 
 namespace drover::agent {
 namespace {
-
-std::vector<std::string> splitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i <= s.size()) {
-    auto comma = s.find(',', i);
-    if (comma == std::string::npos) comma = s.size();
-    if (comma > i) out.push_back(s.substr(i, comma - i));
-    i = comma + 1;
-  }
-  return out;
-}
 
 std::string arg(const PlannedStep& s, const char* key) {
   auto it = s.etcd_args.find(key);

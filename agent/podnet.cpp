@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/podnet.hpp"
+#include "common/strings.hpp"
 
 namespace drover::agent {
 namespace {
@@ -27,18 +28,6 @@ Result<long long> number(const std::map<std::string, std::string>& args, const c
   return n;
 }
 
-std::vector<std::string> splitComma(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i <= s.size()) {
-    auto comma = s.find(',', i);
-    if (comma == std::string::npos) comma = s.size();
-    if (comma > i) out.push_back(s.substr(i, comma - i));
-    i = comma + 1;
-  }
-  return out;
-}
-
 std::string text(const Cidr& c) {
   return c.str();
 }
@@ -51,7 +40,7 @@ Result<PodNetSpec> parsePodNetSpec(const std::map<std::string, std::string>& arg
     return it == args.end() ? std::string() : it->second;
   };
   PodNetSpec spec;
-  spec.endpoints = splitComma(get("endpoints"));
+  spec.endpoints = splitList(get("endpoints"));
   if (spec.endpoints.empty()) return bad("needs the etcd endpoints");
   spec.prefix = get("prefix");
   if (spec.prefix.empty() || spec.prefix.front() != '/' || spec.prefix.back() == '/')
@@ -140,11 +129,7 @@ Result<SubnetLease> decodeLease(const std::string& prefix, const std::string& ke
 }
 
 std::string vtepMac(const std::string& node) {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
-  for (unsigned char ch : node) {
-    h ^= ch;
-    h *= 1099511628211ull;
-  }
+  const std::uint64_t h = fnv1a64(node);
   std::array<std::uint8_t, 6> b{};
   for (int i = 0; i < 6; ++i) b[i] = static_cast<std::uint8_t>(h >> (8 * i));
   b[0] = static_cast<std::uint8_t>((b[0] & 0xfe) | 0x02);  // unicast, locally administered

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
+
 namespace drover::boot {
 namespace {
 
@@ -21,7 +23,9 @@ std::string commaList(const std::vector<std::string>& parts) {
   return out;
 }
 
-json importStep() { return {{"name", "import etcd image"}, {"ctr_import", "${ETCD_ARCHIVE}"}}; }
+json importStep() {
+  return {{"name", "import etcd image"}, {"ctr_import", "${ETCD_ARCHIVE}"}};
+}
 
 json memberSteps() {
   return json::array(
@@ -63,7 +67,7 @@ json proxySteps() {
           {"id", "drover-etcd-proxy"},
           {"net_host", true},
           {"args", json::array({"etcd", "gateway", "start", "--listen-addr", "${ETCD_PROXY_LISTEN}",
-                                 "--endpoints", "${ETCD_ENDPOINTS}"})}}}}});
+                                "--endpoints", "${ETCD_ENDPOINTS}"})}}}}});
 }
 
 // After the recipe's own steps: lease a subnet in the members' etcd, then the CNI
@@ -93,17 +97,13 @@ std::vector<const cluster::Node*> etcdMembers(const cluster::Config& c) {
 }
 
 std::string etcdClusterToken(const std::string& initial_cluster) {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
-  for (unsigned char ch : initial_cluster) {
-    h ^= ch;
-    h *= 1099511628211ull;
-  }
-  return fmt::format("drover-etcd-{:016x}", h);
+  return fmt::format("drover-etcd-{:016x}", fnv1a64(initial_cluster));
 }
 
 Result<json> renderJoin(const cluster::Config& c, const cluster::Node& node) {
   const auto* profile = profileOf(c, node);
-  if (profile == nullptr) return makeError("no_profile", "node " + node.name.value + " has no profile");
+  if (profile == nullptr)
+    return makeError("no_profile", "node " + node.name.value + " has no profile");
   const auto& j = profile->join;
   const std::string ip = node.ip ? node.ip->value.str() : "";
   std::vector<std::string> names, initial, endpoints, others, urls;
@@ -139,7 +139,8 @@ Result<json> renderJoin(const cluster::Config& c, const cluster::Node& node) {
       steps = memberSteps();
     } else {
       if (endpoints.empty()) {
-        return makeError("no_members", "recipe etcd-proxy: no declared node with an ip uses recipe etcd-member");
+        return makeError("no_members",
+                         "recipe etcd-proxy: no declared node with an ip uses recipe etcd-member");
       }
       env["ETCD_PROXY_LISTEN"] = fmt::format("0.0.0.0:{}", kEtcdClientPort);
       steps = proxySteps();

@@ -1,4 +1,5 @@
 #include "common/values.hpp"
+#include "common/strings.hpp"
 
 #include <gtest/gtest.h>
 
@@ -126,6 +127,18 @@ TEST(Sha256, RejectsWrongLengthOrDigits) {
       EXPECT_EQ(s.error().code, "bad_sha256");
     }
   }
+}
+
+TEST(SplitList, NonEmptyItemsInOrder) {
+  EXPECT_EQ(splitList("a,,b,"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(splitList(""), std::vector<std::string>{});
+  EXPECT_EQ(splitList("http://x:2379"), std::vector<std::string>{"http://x:2379"});
+  EXPECT_EQ(splitList("a b", ' '), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(Fnv1a64, KnownValues) {
+  EXPECT_EQ(fnv1a64(""), 14695981039346656037ull);
+  EXPECT_EQ(fnv1a64("a"), 0xaf63dc4c8601ec8cull);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "agent/installed_root.hpp"
 #include "agent/seed.hpp"
 #include "tests/agent/efi_load_options.hpp"
+#include "tests/agent/join_fixture.hpp"
 #include "tests/agent/test_server.hpp"
 
 namespace drover::agent {
@@ -19,20 +20,16 @@ class JoinFlow : public ::testing::Test {
     ASSERT_TRUE(server_.ok());
     server_.setRoutes({
         {"GET /v1/agent/join",
-         {{{"json", {{"runtime", "containerd"}, {"recipe", "etcd-member"},
-                     {"steps", {{{"run", {"prepare", "${DROVER_NODE}"}}},
-                                {{"ctr_run", {{"image", "etcd"}, {"id", "etcd"}}}}}}}}}}},
+         {{{"json",
+            {{"runtime", "containerd"},
+             {"recipe", "etcd-member"},
+             {"steps",
+              {{{"run", {"prepare", "${DROVER_NODE}"}}},
+               {{"ctr_run", {{"image", "etcd"}, {"id", "etcd"}}}}}}}}}}},
         {"POST /v1/agent/events", {{{"json", json::object()}}}},
         {"POST /v1/agent/heartbeat", {{{"json", json::object()}}}},
     });
-    AgentConfig cfg{server_.url(""), "", "cred-j", "master-1"};
-    ASSERT_TRUE(writeFileDurably(tmp_.path() / "agent.json", agentConfigToJson(cfg).dump()).ok());
-    opt_.config = tmp_.path() / "agent.json";
-    opt_.marker = tmp_.path() / "state/joined";
-    opt_.start_runtime = false;
-    opt_.max_heartbeats = 2;
-    opt_.heartbeat_interval = std::chrono::seconds(0);
-    opt_.api.backoff_initial = std::chrono::milliseconds(5);
+    ASSERT_TRUE(joinAgainstTestServer(server_, tmp_.path(), "cred-j", "master-1", opt_));
     opt_.exec = [this](const ExecRequest& r) -> Result<int> {
       calls_.push_back(r.argv);
       return 0;

@@ -8,6 +8,7 @@
 #include "agent/installed_root.hpp"
 #include "agent/join.hpp"
 #include "agent/seed.hpp"
+#include "tests/agent/join_fixture.hpp"
 #include "tests/agent/test_server.hpp"
 #include "tests/support/etcd_server.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -41,14 +42,7 @@ class PodNetJoin : public ::testing::Test {
         {"POST /v1/agent/events", {{{"json", json::object()}}}},
         {"POST /v1/agent/heartbeat", {{{"json", json::object()}}}},
     });
-    AgentConfig cfg{server_.url(""), "", "cred-p", "node-1"};
-    ASSERT_TRUE(writeFileDurably(tmp_.path() / "agent.json", agentConfigToJson(cfg).dump()).ok());
-    opt_.config = tmp_.path() / "agent.json";
-    opt_.marker = tmp_.path() / "state/joined";
-    opt_.start_runtime = false;
-    opt_.max_heartbeats = 2;
-    opt_.heartbeat_interval = std::chrono::seconds(0);
-    opt_.api.backoff_initial = std::chrono::milliseconds(5);
+    ASSERT_TRUE(joinAgainstTestServer(server_, tmp_.path(), "cred-p", "node-1", opt_));
     opt_.pod_network.attempts = 3;
     opt_.pod_network.retry_delay = std::chrono::milliseconds(100);
     opt_.pod_network.cni_dir = tmp_.path() / "net.d";

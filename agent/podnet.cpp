@@ -28,10 +28,6 @@ Result<long long> number(const std::map<std::string, std::string>& args, const c
   return n;
 }
 
-std::string text(const Cidr& c) {
-  return c.str();
-}
-
 }  // namespace
 
 Result<PodNetSpec> parsePodNetSpec(const std::map<std::string, std::string>& args) {
@@ -141,7 +137,7 @@ std::string renderConflist(const PodNetSpec& spec, const Cidr& subnet) {
   json ipam = {
       {"type", "host-local"},
       {"ranges",
-       json::array({json::array({{{"subnet", text(subnet)}, {"gateway", gateway.str()}}})})},
+       json::array({json::array({{{"subnet", subnet.str()}, {"gateway", gateway.str()}}})})},
       {"routes", json::array({{{"dst", "0.0.0.0/0"}}})}};
   json bridge = {{"type", "bridge"},    {"bridge", kPodBridge},
                  {"isGateway", true},   {"ipMasq", false},
@@ -171,7 +167,7 @@ std::vector<Argv> routeCommands(PodBackend backend, const std::map<Cidr, SubnetL
   for (const auto& [subnet, l] : installed) {
     auto it = wanted.find(subnet);
     if (it != wanted.end() && it->second == l) continue;
-    out.push_back({"ip", "route", "del", text(subnet)});
+    out.push_back({"ip", "route", "del", subnet.str()});
     if (backend == PodBackend::Vxlan) {
       out.push_back({"ip", "neigh", "del", subnet.network().str(), "dev", dev});
       if (!l.vtep_mac.empty())
@@ -182,7 +178,7 @@ std::vector<Argv> routeCommands(PodBackend backend, const std::map<Cidr, SubnetL
     auto it = installed.find(subnet);
     if (it != installed.end() && it->second == l) continue;
     if (backend == PodBackend::HostGw) {
-      out.push_back({"ip", "route", "replace", text(subnet), "via", l.ip.str()});
+      out.push_back({"ip", "route", "replace", subnet.str(), "via", l.ip.str()});
       continue;
     }
     const auto gw = subnet.network().str();
@@ -190,7 +186,7 @@ std::vector<Argv> routeCommands(PodBackend backend, const std::map<Cidr, SubnetL
                    "permanent"});
     out.push_back(
         {"ip", "neigh", "replace", gw, "lladdr", l.vtep_mac, "dev", dev, "nud", "permanent"});
-    out.push_back({"ip", "route", "replace", text(subnet), "via", gw, "dev", dev, "onlink"});
+    out.push_back({"ip", "route", "replace", subnet.str(), "via", gw, "dev", dev, "onlink"});
   }
   return out;
 }

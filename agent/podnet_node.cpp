@@ -9,6 +9,7 @@
 #include "agent/podnet.hpp"
 #include "agent/seed.hpp"
 #include "common/log.hpp"
+#include "common/strings.hpp"
 
 namespace drover::agent {
 namespace {
@@ -17,13 +18,10 @@ std::string backendName(PodBackend b) {
   return b == PodBackend::HostGw ? "host-gw" : "vxlan";
 }
 
-std::uint32_t nameHash(const std::string& s) {
-  std::uint32_t h = 2166136261u;  // FNV-1a, 32 bits
-  for (unsigned char ch : s) {
-    h ^= ch;
-    h *= 16777619u;
-  }
-  return h;
+// A lease of this pod network's range and subnet length (a changed declaration leaves
+// leases of another shape behind: they are neither reused nor routed).
+bool inRange(const PodNetSpec& spec, const Cidr& subnet) {
+  return spec.cidr.contains(subnet.network()) && subnet.prefix() == spec.subnet_length;
 }
 
 }  // namespace
@@ -61,9 +59,7 @@ Result<SubnetLease> acquireSubnet(etcd::Client& client, const PodNetSpec& spec,
     const SubnetLease* own = nullptr;
     for (const auto& l : *leases) {
       taken.insert(l.subnet);
-      const bool fits =
-          spec.cidr.contains(l.subnet.network()) && l.subnet.prefix() == spec.subnet_length;
-      if (l.node == spec.node && fits && own == nullptr) own = &l;
+      if (l.node == spec.node && inRange(spec, l.subnet) && own == nullptr) own = &l;
     }
     if (own != nullptr) {
       mine.subnet = own->subnet;
@@ -73,7 +69,7 @@ Result<SubnetLease> acquireSubnet(etcd::Client& client, const PodNetSpec& spec,
       if (*ok) return mine;
       continue;  // changed meanwhile: read again
     }
-    const std::uint32_t start = nameHash(spec.node) % count;
+    const auto start = static_cast<std::uint32_t>(fnv1a64(spec.node) % count);
     bool raced = false;
     for (std::uint32_t k = 0; k < count && !raced; ++k) {
       const Cidr subnet = subnetAt(spec.cidr, spec.subnet_length, (start + k) % count);
@@ -144,7 +140,9 @@ Status PodNetwork::setupNode() {
       !st)
     return st;
   // Packets between the pods' bridge and the other nodes cross this host.
-  std::ofstream(options_.ip_forward) << "1\n";
+  std::ofstream forward(options_.ip_forward);
+  if (!(forward << "1\n").flush())
+    return makeError("pod_network", "cannot turn on forwarding in " + options_.ip_forward.string());
   for (const auto& argv : deviceCommands(spec_, *own_))
     if (auto st = run(argv, argv[2] != "del"); !st) return st;
   installed_.clear();
@@ -156,9 +154,7 @@ Status PodNetwork::syncRoutes() {
   if (!leases) return leases.error();
   std::map<Cidr, SubnetLease> wanted;
   for (auto& l : *leases) {
-    if (l.node == spec_.node || !spec_.cidr.contains(l.subnet.network()) ||
-        l.subnet.prefix() != spec_.subnet_length)
-      continue;
+    if (l.node == spec_.node || !inRange(spec_, l.subnet)) continue;
     if (spec_.backend == PodBackend::Vxlan && l.vtep_mac.empty()) continue;
     l.mod_revision = 0;
     wanted.emplace(l.subnet, std::move(l));

@@ -29,8 +29,7 @@ bool grubOn(const cluster::Config& c, std::string_view cpu) {
 
 // grub/<cpu>-efi/<name>.lst: the module lists GRUB asks for (it loads no modules).
 bool moduleList(std::string_view path) {
-  for (std::string_view cpu : {kX64, kArm64}) {
-    const auto dir = fmt::format("grub/{}-efi/", cpu);
+  for (std::string_view dir : {"grub/x86_64-efi/", "grub/arm64-efi/"}) {
     if (path.starts_with(dir) && path.ends_with(".lst") &&
         path.find('/', dir.size()) == std::string_view::npos)
       return true;

@@ -14,6 +14,9 @@
 namespace CLI {
 class App;
 }
+namespace drover::images::oci {
+struct BootOptions;
+}
 
 namespace drover::cli {
 
@@ -114,6 +117,7 @@ struct RegistryFlags {
   bool plain_http = false;
   bool insecure_tls = false;
   bool disk = true;
+  const images::oci::BootOptions* boot = nullptr;  // build: a disk that boots
 };
 int runImagesPullRegistry(const ImagesTarget& target, const std::string& name,
                           const std::string& ref, const RegistryFlags& flags, std::ostream& out,
@@ -125,6 +129,29 @@ int runImagesGc(const ImagesTarget& target, std::ostream& out, std::ostream& err
 // drover images import-oci NAME PATH: into <state dir>/images/oci/NAME/{rootfs.tar,disk.raw}.
 int runImagesImportOci(const ImagesTarget& target, const std::string& name,
                        const std::string& source, bool disk, std::ostream& out, std::ostream& err);
+// drover images capture NODE [--image NAME] [--cancel]: asks the running server, through its
+// operator API, to capture the node's disk on its next network boot.
+struct CaptureFlags {
+  std::string image{};  // empty: the server's default, <node>-capture
+  std::string api{};    // empty: from the declaration's server.api
+  std::string token{};  // empty: DROVER_TOKEN, else <state dir>/operator.token
+  std::string ca{};     // empty: <state dir>/tls/ca.crt
+  bool cancel = false;
+};
+int runImagesCapture(const ImagesTarget& target, const CaptureFlags& flags, const std::string& node,
+                     std::ostream& out, std::ostream& err);
+// drover images build NAME --from PATH|REF: like import-oci (or pull NAME REF), but the disk
+// boots: an ESP with syslinux and shim + GRUB, the image's own kernel and initramfs, fstab by
+// UUID (docs/images.md, "Images built from containers").
+struct BuildFlags {
+  std::string from{};
+  std::optional<std::string> cmdline{};       // after root=UUID=... ro; default: BootOptions'
+  std::string shim{}, grub_efi{}, gpt_mbr{};  // empty: BootOptions' defaults
+  std::uint64_t free_mib = 0;                 // 0: a third of the tree, at least 64 MiB
+  RegistryFlags registry{};
+};
+int runImagesBuild(const ImagesTarget& target, const std::string& name, const BuildFlags& flags,
+                   std::ostream& out, std::ostream& err);
 
 // "45s", "3m12s", "2h05m", "3d4h".
 std::string formatAge(std::int64_t ms);

@@ -1,6 +1,7 @@
-// drover images list | pull | verify | rm | gc | capture: the image catalog under the state
-// directory (docs/images.md). Works beside a running `drover serve`: both lock the index.
-// `capture` asks the running server, through its operator API, to capture a node's disk.
+// drover images list | pull | verify | rm | gc | capture | import-oci | build: the image
+// catalog under the state directory (docs/images.md); the options are in images_options.cpp. Works
+// beside a running `drover serve`: both lock the index. `capture` asks the running server, through
+// its operator API, to capture a node's disk.
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +14,7 @@
 
 #include "cli/api_client.hpp"
 #include "cli/commands.hpp"
+#include "cli/made_images.hpp"
 #include "cluster/loader.hpp"
 #include "images/catalog/catalog.hpp"
 #include "images/fetch/fetcher.hpp"
@@ -76,46 +78,72 @@ bool validName(const std::string& name) {
   return !name.empty() && name.find('/') == std::string::npos && !name.starts_with('.');
 }
 
-// An OCI layout or archive into <state dir>/images/oci/NAME (rootfs.tar, disk.raw), reported.
-int importOci(const Loaded& l, const ImagesTarget& t, std::string_view command,
-              const std::string& name, const std::filesystem::path& source, bool disk,
-              std::ostream& out, std::ostream& err, std::filesystem::path work = {}) {
+// What import-oci, pull NAME REF and build hand to importOci.
+struct ImportJob {
+  std::string_view command;  // for messages and the made record
+  std::string name;
+  std::filesystem::path source;  // the layout or archive
+  std::string origin;            // what the operator named: a path or a reference
+  bool disk = true;
+  const images::oci::BootOptions* boot = nullptr;
+  std::filesystem::path work{};  // empty: a scratch directory of the catalog's
+};
+
+// An OCI layout or archive into <state dir>/images/oci/NAME (rootfs.tar, disk.raw and the
+// made record), reported.
+int importOci(const Loaded& l, const ImagesTarget& t, const ImportJob& job, std::ostream& out,
+              std::ostream& err) {
+  const auto& name = job.name;
   if (!validName(name)) {
     err << fmt::format("drover images {}: \"{}\" is not an image name (no '/', no leading '.')\n",
-                       command, name);
+                       job.command, name);
     return 1;
   }
   const auto dir = stateDir(t, *l.config) / "images" / "oci" / name;
   const auto scratch = l.catalog->blobs().tmpDir() / ("oci-" + name);
-  auto r = images::oci::importImage(source, dir, work.empty() ? scratch : work, disk);
+  const auto work = job.work.empty() ? scratch : job.work;
+  auto r = images::oci::importImage(job.source, dir, work, job.disk, job.boot);
   std::error_code ec;
-  std::filesystem::remove_all(work.empty() ? scratch : work.parent_path(), ec);
+  std::filesystem::remove_all(job.work.empty() ? scratch : job.work.parent_path(), ec);
   if (!r) {
-    err << fmt::format("drover images {}: {} ({})\n", command, r.error().message, r.error().code);
+    err << fmt::format("drover images {}: {} ({})\n", job.command, r.error().message,
+                       r.error().code);
     return 1;
   }
+  json made = {{"made_by", job.command},
+               {"source", job.origin},
+               {"layers", r->layers},
+               {"rootfs_sha256", r->rootfs_sha256.hex()},
+               {"made_ms", nowMs()}};
   out << fmt::format("{}: {} layers -> {} (sha256 {})\n", name, r->layers, r->rootfs_tar.string(),
                      r->rootfs_sha256.hex());
-  if (disk) {
+  if (r->boot) {
+    out << fmt::format(
+        "{}: disk that boots (GPT: ESP with syslinux for BIOS and shim + GRUB for UEFI, ext4 root "
+        "UUID={}, ESP UUID={}), kernel {} -> {} (sha256 {})\n{}: kernel command line: {}\n",
+        name, r->boot->root_uuid, r->boot->esp_serial, r->boot->kernel.version,
+        r->disk_raw.string(), r->disk_sha256.hex(), name, r->boot->cmdline);
+    made["kernel"] = r->boot->kernel.version;
+    made["root_uuid"] = r->boot->root_uuid;
+    made["esp_uuid"] = r->boot->esp_serial;
+    made["cmdline"] = r->boot->cmdline;
+  } else if (job.disk) {
     out << fmt::format("{}: raw disk (GPT, ext4) -> {} (sha256 {})\n", name, r->disk_raw.string(),
                        r->disk_sha256.hex());
+  }
+  if (job.disk) {
+    made["disk_sha256"] = r->disk_sha256.hex();
+    made["disk_size"] = std::filesystem::file_size(r->disk_raw, ec);
     out << fmt::format("declare it as:\n  {}:\n    disk: {{ path: {}, sha256: {} }}\n", name,
                        r->disk_raw.string(), r->disk_sha256.hex());
   }
+  if (auto st = writeMadeRecord(dir, made); !st)
+    err << fmt::format("drover images {}: {} (the image is made; `images list` will not show it)\n",
+                       job.command, st.error().message);
   return 0;
 }
 
 constexpr std::string_view kCaptureSource = "capture://";
-
-// --- capture: one operator API call ------------------------------------------------------------
-
-struct CaptureFlags {
-  std::string image;  // empty: the server's default, <node>-capture
-  std::string api;    // empty: from the declaration's server.api
-  std::string token;  // empty: DROVER_TOKEN, else <state dir>/operator.token
-  std::string ca;     // empty: <state dir>/tls/ca.crt
-  bool cancel = false;
-};
 
 }  // namespace
 
@@ -169,8 +197,10 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
     checks.push_back(std::move(c));
   }
 
+  const json made = listMadeImages(stateDir(t, *l->config), *l->config);
+
   if (as_json) {
-    out << json{{"images", rows}, {"checks", checks}}.dump(2) << '\n';
+    out << json{{"images", rows}, {"checks", checks}, {"made", made}}.dump(2) << '\n';
     return 0;
   }
   out << fmt::format("{:<20} {:<7} {:<11} {:<13} {:>8} {:<14} {:<14} {}\n", "IMAGE", "KIND",
@@ -184,6 +214,22 @@ int runImagesList(const ImagesTarget& t, bool as_json, std::ostream& out, std::o
                        r["source"].get<std::string>(), version, has ? human(r["size"]) : "-",
                        has ? ago(r["fetched_ms"]) : "-", has ? ago(r["used_ms"]) : "-",
                        has && r["pinned"] ? "yes" : "");
+  }
+  if (!made.empty()) {
+    out << fmt::format("\n{:<20} {:<10} {:<13} {:>8} {:<14} {:<16} {}\n", "MADE HERE", "BY", "DISK",
+                       "SIZE", "MADE", "DECLARED AS", "FROM");
+    for (const auto& m : made) {
+      const std::string disk = m.value("disk_sha256", "");
+      std::string declared;
+      for (const auto& d : m["declared_as"])
+        declared += (declared.empty() ? "" : ",") + d.get<std::string>();
+      out << fmt::format("{:<20} {:<10} {:<13} {:>8} {:<14} {:<16} {}\n",
+                         m["name"].get<std::string>(), m.value("made_by", "?"),
+                         disk.empty() ? "-" : disk.substr(0, 12),
+                         disk.empty() ? "-" : human(m.value("disk_size", std::uint64_t{0})),
+                         ago(m.value("made_ms", std::int64_t{0})),
+                         declared.empty() ? "-" : declared, m.value("source", ""));
+    }
   }
   if (checks.empty()) return 0;
   out << fmt::format("\n{:<20} {:<7} {:<14} {:<10} {:<14} {:>8}  {}\n", "IMAGE", "KIND",
@@ -324,25 +370,26 @@ int runImagesImportOci(const ImagesTarget& t, const std::string& name, const std
                        bool disk, std::ostream& out, std::ostream& err) {
   auto l = open(t, err);
   if (!l) return 1;
-  return importOci(*l, t, "import-oci", name, source, disk, out, err);
+  return importOci(*l, t, {"import-oci", name, source, source, disk}, out, err);
 }
 
 int runImagesPullRegistry(const ImagesTarget& t, const std::string& name, const std::string& ref,
                           const RegistryFlags& f, std::ostream& out, std::ostream& err) {
   namespace registry = images::registry;
+  const std::string_view cmd = f.boot ? "build" : "pull";
   auto parsed = registry::parseReference(ref);
   if (!parsed) {
-    err << fmt::format("drover images pull: {} ({})\n", parsed.error().message,
+    err << fmt::format("drover images {}: {} ({})\n", cmd, parsed.error().message,
                        parsed.error().code);
     return 1;
   }
   if (f.plain_http && f.insecure_tls) {
-    err << "drover images pull: --plain-http and --insecure-tls exclude each other\n";
+    err << "drover images " << cmd << ": --plain-http and --insecure-tls exclude each other\n";
     return 1;
   }
   if (!validName(name)) {
-    err << fmt::format("drover images pull: \"{}\" is not an image name (no '/', no leading '.')\n",
-                       name);
+    err << fmt::format("drover images {}: \"{}\" is not an image name (no '/', no leading '.')\n",
+                       cmd, name);
     return 1;
   }
   auto l = open(t, err);
@@ -357,7 +404,8 @@ int runImagesPullRegistry(const ImagesTarget& t, const std::string& name, const 
   if (::isatty(STDERR_FILENO) != 0 || t.progress) o.progress = stderr;
   auto creds = registry::lookupCredentials(state, parsed->registry);
   if (!creds) {
-    err << fmt::format("drover images pull: {} ({})\n", creds.error().message, creds.error().code);
+    err << fmt::format("drover images {}: {} ({})\n", cmd, creds.error().message,
+                       creds.error().code);
     return 1;
   }
   o.credentials = *creds;
@@ -368,7 +416,7 @@ int runImagesPullRegistry(const ImagesTarget& t, const std::string& name, const 
   if (!r) {
     std::error_code ec;
     std::filesystem::remove_all(work, ec);
-    err << fmt::format("drover images pull: {}: {} ({})\n", parsed->str(), r.error().message,
+    err << fmt::format("drover images {}: {}: {} ({})\n", cmd, parsed->str(), r.error().message,
                        r.error().code);
     return 1;
   }
@@ -378,7 +426,43 @@ int runImagesPullRegistry(const ImagesTarget& t, const std::string& name, const 
       name, parsed->str(), r->platform, r->manifest_digest.hex(), r->layers, r->blobs_fetched,
       human(r->bytes_fetched), r->resumes > 0 ? fmt::format(", {} resumed", r->resumes) : "",
       r->blobs_cached);
-  return importOci(*l, t, "pull", name, layout, f.disk, out, err, work / "import");
+  return importOci(*l, t, {cmd, name, layout, parsed->str(), f.disk, f.boot, work / "import"}, out,
+                   err);
+}
+
+int runImagesBuild(const ImagesTarget& t, const std::string& name, const BuildFlags& f,
+                   std::ostream& out, std::ostream& err) {
+  images::oci::BootOptions boot;
+  if (f.cmdline) boot.cmdline = *f.cmdline;
+  if (!f.shim.empty()) boot.shim = f.shim;
+  if (!f.grub_efi.empty()) boot.grub_efi = f.grub_efi;
+  if (!f.gpt_mbr.empty()) boot.gpt_mbr = f.gpt_mbr;
+  boot.free_bytes = f.free_mib << 20;
+  // A file or directory that exists is an OCI archive or layout; anything else a reference.
+  std::error_code ec;
+  if (std::filesystem::exists(f.from, ec)) {
+    auto l = open(t, err);
+    if (!l) return 1;
+    return importOci(*l, t, {"build", name, f.from, f.from, true, &boot}, out, err);
+  }
+  // A path that is not there is named as such, not looked up on Docker Hub.
+  const std::string_view from = f.from;
+  if (from.starts_with('/') || from.starts_with('.') || from.ends_with(".tar") ||
+      from.ends_with(".tar.gz")) {
+    err << fmt::format("drover images build: {}: no such file or directory\n", f.from);
+    return 1;
+  }
+  if (!images::registry::parseReference(f.from)) {
+    err << fmt::format(
+        "drover images build: \"{}\" is neither an OCI archive or layout here nor an image "
+        "reference (host[:port]/repository[:tag])\n",
+        f.from);
+    return 1;
+  }
+  RegistryFlags rf = f.registry;
+  rf.disk = true;
+  rf.boot = &boot;
+  return runImagesPullRegistry(t, name, f.from, rf, out, err);
 }
 
 int runImagesCapture(const ImagesTarget& t, const CaptureFlags& f, const std::string& node,
@@ -416,102 +500,6 @@ int runImagesCapture(const ImagesTarget& t, const CaptureFlags& f, const std::st
         node, j.value("capture", ""), node);
   }
   return 0;
-}
-
-void addImagesCommands(CLI::App& root, Context& ctx) {
-  auto* images =
-      root.add_subcommand("images", "The image catalog: list, pull, verify, rm, gc, capture");
-  images->require_subcommand(1);
-  auto target = std::make_shared<ImagesTarget>();
-  auto common = [target](CLI::App* cmd) {
-    cmd->add_option("-c,--config", target->config, "Cluster declaration (YAML)")->required();
-    cmd->add_option("--state-dir", target->state_dir,
-                    "State directory (default: the directory of server.state.path)");
-  };
-  auto name = std::make_shared<std::string>();
-  auto as_json = std::make_shared<bool>(false);
-
-  auto* list = images->add_subcommand("list", "Declared images and every cached version");
-  common(list);
-  list->add_flag("--json", *as_json, "JSON instead of a table");
-  list->callback([&ctx, target, as_json] {
-    ctx.exit_code = runImagesList(*target, *as_json, ctx.out, ctx.err);
-  });
-
-  auto* pull = images->add_subcommand(
-      "pull",
-      "Fetch and verify an image's url files now, and pin them; or, given REF, pull an image "
-      "from an OCI registry and import it like import-oci");
-  common(pull);
-  auto ref = std::make_shared<std::string>();
-  auto rf = std::make_shared<RegistryFlags>();
-  auto pull_no_disk = std::make_shared<bool>(false);
-  pull->add_option("IMAGE", *name, "image name")->required();
-  auto* ref_opt = pull->add_option(
-      "REF", *ref, "registry reference: host[:port]/repository[:tag] or ...@sha256:<digest>");
-  pull->add_flag("--progress", target->progress,
-                 "Progress lines even when stderr is not a terminal");
-  pull->add_option("--arch", rf->arch, "REF: architecture to pick from an index (default amd64)");
-  pull->add_option("--variant", rf->variant, "REF: architecture variant (v8...), default any");
-  pull->add_option("--ca-file", rf->ca_file, "REF: CA bundle (PEM) trusted for the registry");
-  pull->add_flag("--plain-http", rf->plain_http, "REF: plain HTTP, no TLS");
-  pull->add_flag("--insecure-tls", rf->insecure_tls,
-                 "REF: HTTPS without certificate verification (self-signed registries)");
-  pull->add_flag("--no-disk", *pull_no_disk, "REF: only the rootfs tarball, no raw disk image");
-  for (const char* o :
-       {"--arch", "--variant", "--ca-file", "--plain-http", "--insecure-tls", "--no-disk"})
-    pull->get_option(o)->needs(ref_opt);
-  pull->callback([&ctx, target, name, ref, rf, pull_no_disk] {
-    rf->disk = !*pull_no_disk;
-    ctx.exit_code = ref->empty()
-                        ? runImagesPull(*target, *name, ctx.out, ctx.err)
-                        : runImagesPullRegistry(*target, *name, *ref, *rf, ctx.out, ctx.err);
-  });
-
-  auto* verify =
-      images->add_subcommand("verify", "Re-hash every cached blob and check local files");
-  common(verify);
-  verify->callback([&ctx, target] { ctx.exit_code = runImagesVerify(*target, ctx.out, ctx.err); });
-
-  auto* rm = images->add_subcommand("rm", "Forget every cached version of an image, pinned or not");
-  common(rm);
-  rm->add_option("IMAGE", *name, "image name")->required();
-  rm->callback(
-      [&ctx, target, name] { ctx.exit_code = runImagesRm(*target, *name, ctx.out, ctx.err); });
-
-  auto* oci = images->add_subcommand(
-      "import-oci", "Import an OCI layout or oci-archive as a rootfs tarball and raw disk");
-  common(oci);
-  auto source = std::make_shared<std::string>();
-  auto no_disk = std::make_shared<bool>(false);
-  oci->add_option("NAME", *name, "image name")->required();
-  oci->add_option("PATH", *source, "OCI layout directory or oci-archive tar")->required();
-  oci->add_flag("--no-disk", *no_disk, "Only the rootfs tarball, no raw disk image");
-  oci->callback([&ctx, target, name, source, no_disk] {
-    ctx.exit_code = runImagesImportOci(*target, *name, *source, !*no_disk, ctx.out, ctx.err);
-  });
-
-  auto* capture = images->add_subcommand(
-      "capture", "Capture a node's disk as a new image version on its next boot");
-  common(capture);
-  auto cf = std::make_shared<CaptureFlags>();
-  capture->add_option("NODE", *name, "node name")->required();
-  capture->add_option("--image", cf->image, "Target image (default: <node>-capture)");
-  capture->add_option("--api", cf->api,
-                      "API base URL (default: from the declaration's server.api)");
-  capture->add_option("--token", cf->token,
-                      "Operator token (default: DROVER_TOKEN or <state dir>/operator.token)");
-  capture->add_option("--ca", cf->ca,
-                      "CA certificate of the API (default: <state dir>/tls/ca.crt)");
-  capture->add_flag("--cancel", cf->cancel, "Cancel a pending capture instead");
-  capture->callback([&ctx, target, name, cf] {
-    ctx.exit_code = runImagesCapture(*target, *cf, *name, ctx.out, ctx.err);
-  });
-
-  auto* gc =
-      images->add_subcommand("gc", "Remove cached versions unused for longer than update.expire");
-  common(gc);
-  gc->callback([&ctx, target] { ctx.exit_code = runImagesGc(*target, ctx.out, ctx.err); });
 }
 
 }  // namespace drover::cli

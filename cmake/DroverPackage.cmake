@@ -78,6 +78,8 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://drover.example.org/")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, ipxe, grub-efi-amd64-signed, procps")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cpio, ca-certificates, shim-signed")
+# drover images import-oci and build: the disk's filesystems, table and loaders.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "e2fsprogs, fdisk, dosfstools, mtools, syslinux, syslinux-common")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${DROVER_PKG_DIR}/debian/conffiles ${DROVER_PKG_DIR}/debian/postinst
     ${DROVER_PKG_DIR}/debian/prerm ${DROVER_PKG_DIR}/debian/postrm)

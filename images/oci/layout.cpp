@@ -17,10 +17,12 @@ using nlohmann::json;
 Result<Blob> blobOf(const json& j, const std::string& what) {
   if (!j.is_object()) return makeError("bad_layout", what + ": not a descriptor");
   const std::string digest = j.value("digest", std::string());
-  if (!digest.starts_with("sha256:")) return makeError("bad_layout", what + ": only sha256 digests are supported");
+  if (!digest.starts_with("sha256:"))
+    return makeError("bad_layout", what + ": only sha256 digests are supported");
   auto d = Sha256::parse(digest.substr(7));
   if (!d) return makeError("bad_layout", what + ": " + d.error().message);
-  if (!j.contains("size") || !j["size"].is_number_unsigned()) return makeError("bad_layout", what + ": no size");
+  if (!j.contains("size") || !j["size"].is_number_unsigned())
+    return makeError("bad_layout", what + ": no size");
   return Blob{j.value("mediaType", std::string()), *d, j["size"].get<std::uint64_t>()};
 }
 
@@ -28,7 +30,8 @@ Result<json> readJson(const fs::path& p, const std::string& what) {
   auto text = verify::readSmallFile(p, 4 << 20);
   if (!text) return makeError("bad_layout", what + ": " + text.error().message);
   auto j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return makeError("bad_layout", what + ": not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return makeError("bad_layout", what + ": not a JSON object");
   return j;
 }
 
@@ -38,7 +41,8 @@ Result<Blob> pickManifest(const json& index, const std::string& what) {
   if (!list.is_array() || list.empty()) return makeError("bad_layout", what + ": no manifests");
   for (const auto& m : list) {
     const auto& p = m.value("platform", json::object());
-    if (p.value("os", "") == "linux" && p.value("architecture", "") == "amd64") return blobOf(m, what);
+    if (p.value("os", "") == "linux" && p.value("architecture", "") == "amd64")
+      return blobOf(m, what);
   }
   return blobOf(list[0], what);
 }
@@ -63,7 +67,8 @@ Result<Image> openImage(const fs::path& source, const fs::path& work) {
   auto manifest = pickManifest(*index, "index.json");
   if (!manifest) return manifest.error();
   // A nested image index (multi-platform): one level down.
-  for (int depth = 0; depth < 4 && manifest->media_type == "application/vnd.oci.image.index.v1+json"; ++depth) {
+  for (int depth = 0;
+       depth < 4 && manifest->media_type == "application/vnd.oci.image.index.v1+json"; ++depth) {
     if (auto st = verifyBlobs(Image{img.layout, *manifest, {}, {}}); !st) return st.error();
     auto nested = readJson(img.blobPath(manifest->digest), "nested index");
     if (!nested) return nested.error();
@@ -97,18 +102,20 @@ Status verifyBlobs(const Image& image) {
     const auto size = fs::file_size(p, ec);
     if (ec) return makeError("digest_mismatch", "blob sha256:" + b->digest.hex() + " is missing");
     if (size != b->size)
-      return makeError("digest_mismatch", fmt::format("blob sha256:{} is {} bytes, its descriptor says {}",
-                                                      b->digest.hex(), size, b->size));
+      return makeError("digest_mismatch",
+                       fmt::format("blob sha256:{} is {} bytes, its descriptor says {}",
+                                   b->digest.hex(), size, b->size));
     verify::FileCheck check;
     check.expected = &b->digest;
     if (auto r = verify::checkFile(p, check); !r)
-      return makeError("digest_mismatch", "blob sha256:" + b->digest.hex() + ": " + r.error().message);
+      return makeError("digest_mismatch",
+                       "blob sha256:" + b->digest.hex() + ": " + r.error().message);
   }
   return Status::success();
 }
 
-Result<ImportResult> importImage(const fs::path& source, const fs::path& out_dir, const fs::path& work,
-                                 bool make_disk) {
+Result<ImportResult> importImage(const fs::path& source, const fs::path& out_dir,
+                                 const fs::path& work, bool make_disk, const BootOptions* boot) {
   std::error_code ec;
   fs::create_directories(work, ec);
   fs::create_directories(out_dir, ec);
@@ -121,8 +128,9 @@ Result<ImportResult> importImage(const fs::path& source, const fs::path& out_dir
   fs::create_directories(root, ec);
   for (std::size_t i = 0; i < image->layers.size(); ++i) {
     if (auto st = applyLayer(image->blobPath(image->layers[i].digest), fs::canonical(root)); !st)
-      return makeError(st.error().code, fmt::format("layer {} (sha256:{}): {}", i, image->layers[i].digest.hex(),
-                                                    st.error().message));
+      return makeError(st.error().code,
+                       fmt::format("layer {} (sha256:{}): {}", i, image->layers[i].digest.hex(),
+                                   st.error().message));
   }
   ImportResult r;
   r.layers = image->layers.size();
@@ -133,7 +141,13 @@ Result<ImportResult> importImage(const fs::path& source, const fs::path& out_dir
   r.rootfs_sha256 = *sum;
   if (make_disk) {
     r.disk_raw = out_dir / "disk.raw";
-    if (auto st = writeRawDisk(root, r.disk_raw, work); !st) return st.error();
+    if (boot) {
+      auto b = writeBootableDisk(root, r.disk_raw, work, *boot);
+      if (!b) return b.error();
+      r.boot = std::move(*b);
+    } else if (auto st = writeRawDisk(root, r.disk_raw, work); !st) {
+      return st.error();
+    }
     auto d = verify::checkFile(r.disk_raw);
     if (!d) return d.error();
     r.disk_sha256 = *d;

@@ -152,7 +152,7 @@ Client::Client(Reference ref, Options options)
     : ref_(std::move(ref)), options_(std::move(options)) {}
 
 std::string Client::url(const std::string& path) const {
-  return fmt::format("{}://{}/v2/{}/{}", options_.plain_http ? "http" : "https", ref_.registry,
+  return fmt::format("{}://{}/v2/{}/{}", options_.plain_http ? "http" : "https", ref_.host(),
                      ref_.repository, path);
 }
 

@@ -39,21 +39,29 @@ std::string Reference::str() const {
   return registry + "/" + repository + (digest.empty() ? ":" + tag : "@" + digest);
 }
 
+std::string Reference::host() const {
+  return registry == kDockerHub ? std::string(kDockerHubApi) : registry;
+}
+
 Result<Reference> parseReference(std::string_view text) {
   Reference r;
+  // The first component names the registry when it looks like a host (a '.' or a port, or
+  // localhost), as Docker reads references; otherwise the image is on Docker Hub.
   const auto slash = text.find('/');
-  if (slash == std::string_view::npos)
-    return badReference(text, "name the registry: host[:port]/repository[:tag|@sha256:...]");
-  r.registry = std::string(text.substr(0, slash));
-  if (r.registry.find_first_of(".:") == std::string::npos && r.registry != "localhost")
-    return badReference(text,
-                        "the first component must be a registry host (with a '.' or a "
-                        "port, or localhost)");
+  const auto first = text.substr(0, slash == std::string_view::npos ? 0 : slash);
+  std::string_view rest = text;
+  if (first.find_first_of(".:") != std::string_view::npos || first == "localhost") {
+    r.registry = std::string(first);
+    rest = text.substr(slash + 1);
+  } else {
+    r.registry = std::string(kDockerHub);
+  }
+  if (r.registry == "index.docker.io" || r.registry == kDockerHubApi)
+    r.registry = std::string(kDockerHub);
   for (char ch : r.registry)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == ':' ||
           ch == '[' || ch == ']'))
       return badReference(text, "not a registry host: " + r.registry);
-  std::string_view rest = text.substr(slash + 1);
   if (const auto at = rest.find('@'); at != std::string_view::npos) {
     const auto d = rest.substr(at + 1);
     if (!d.starts_with("sha256:")) return badReference(text, "only sha256 digests are supported");
@@ -71,6 +79,9 @@ Result<Reference> parseReference(std::string_view text) {
   if (r.tag.empty() && r.digest.empty()) r.tag = "latest";
   if (!r.digest.empty()) r.tag.clear();  // the digest decides
   r.repository = std::string(rest);
+  // Docker Hub's official images live under library/.
+  if (r.registry == kDockerHub && r.repository.find('/') == std::string::npos)
+    r.repository = "library/" + r.repository;
   std::size_t start = 0;
   while (start <= rest.size()) {
     const auto end = std::min(rest.find('/', start), rest.size());

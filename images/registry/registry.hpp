@@ -35,13 +35,19 @@ namespace drover::images::registry {
 // registry.example:5000/team/node:v1, registry.example/node@sha256:<hex>. The registry part
 // is required (a first component with a '.' or ':', or "localhost"); no tag and no digest
 // means "latest". Code bad_reference.
+// Docker Hub: references without a registry host name it ("debian:bookworm" is
+// docker.io/library/debian:bookworm), and its API is served from another host.
+inline constexpr std::string_view kDockerHub = "docker.io";
+inline constexpr std::string_view kDockerHubApi = "registry-1.docker.io";
+
 struct Reference {
-  std::string registry{};    // host[:port]
+  std::string registry{};    // host[:port]; docker.io for Docker Hub (credentials' key)
   std::string repository{};  // team/node
   std::string tag{};         // empty when pulled by digest
   std::string digest{};      // "sha256:<hex>", or empty
   std::string str() const;
   std::string ref() const { return digest.empty() ? tag : digest; }
+  std::string host() const;  // where the registry API is: registry-1.docker.io for docker.io
 };
 Result<Reference> parseReference(std::string_view text);
 

@@ -2,12 +2,14 @@
 """Writes a one-layer OCI image archive (for `ctr images import`) from host files.
 
   make_oci.py OUT.tar NAME HOST_PATH:IMAGE_PATH...
+  make_oci.py OUT.tar NAME --tree DIR      (DIR is the image's root, links kept as links)
 
 The image is named by the io.containerd.image.name annotation. Used by the join test to put
 Debian's etcd binary (with its libc and loader) into an image without any registry.
 """
 import hashlib
 import io
+import os
 import json
 import sys
 import tarfile
@@ -24,7 +26,12 @@ def blob(tar, data, media):
 def main():
     out, name, files = sys.argv[1], sys.argv[2], sys.argv[3:]
     layer_buf = io.BytesIO()
-    with tarfile.open(fileobj=layer_buf, mode="w", dereference=True) as layer:
+    tree = files[1] if len(files) == 2 and files[0] == "--tree" else None
+    with tarfile.open(fileobj=layer_buf, mode="w", dereference=tree is None) as layer:
+        if tree:
+            files = []
+            for entry in sorted(os.listdir(tree)):
+                layer.add(os.path.join(tree, entry), arcname=entry)
         dirs = set()
         for spec in files:
             src, dst = spec.split(":", 1)

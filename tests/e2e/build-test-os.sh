@@ -22,12 +22,24 @@
 # has no container runtime and no etcd (machines without a join recipe; under TCG every
 # MiB counts): test-os-init.sh runs the agent with --no-runtime there.
 #
-#   build-test-os.sh [--arch amd64|arm64] BOOT_ENV_DIR OUT.raw.zst
+# --oci: the same OS as a container image instead (an oci-archive at OUT, one layer, named
+# drover/test-os:e2e): no partitions and no boot loader; the kernel and the initramfs are in
+# its /boot (vmlinuz-VERSION, initrd.img-VERSION) as a distribution's kernel package puts
+# them, for `drover images build` to make a disk that boots (tests/e2e/built-image.sh).
+#
+#   build-test-os.sh [--arch amd64|arm64] [--oci] BOOT_ENV_DIR OUT.raw.zst|OUT.oci.tar
 set -euo pipefail
 arch=amd64
-if [[ ${1:-} == --arch ]]; then arch=${2:-}; shift 2; fi
+oci=0
+while [[ ${1:-} == --* ]]; do
+  case $1 in
+    --arch) arch=${2:-}; shift 2 ;;
+    --oci) oci=1; shift ;;
+    *) echo "test OS: unknown option $1" >&2; exit 2 ;;
+  esac
+done
 [[ $arch == amd64 || $arch == arm64 ]] || { echo "test OS: unknown architecture $arch (amd64 or arm64)" >&2; exit 2; }
-(($# == 2)) || { echo "usage: $0 [--arch amd64|arm64] BOOT_ENV_DIR OUT.raw.zst" >&2; exit 2; }
+(($# == 2)) || { echo "usage: $0 [--arch amd64|arm64] [--oci] BOOT_ENV_DIR OUT.raw.zst|OUT.oci.tar" >&2; exit 2; }
 bootenv=$(realpath "$1")
 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -71,8 +83,11 @@ kver=$(awk '$1 == "kernel" {print $2}' "$bootenv/manifest.txt")
 kpkg_line=$(awk -v p="linux-image-$kver" '$1 == p' "$bootenv/manifest.txt")
 [[ -n $kver && -n $kpkg_line ]] || { echo "test OS: no kernel in $bootenv/manifest.txt" >&2; exit 1; }
 kdeb=$(deb "linux-image-$kver" "$(awk '{print $2}' <<<"$kpkg_line")")
-# overlay: containerd's snapshotter; efivarfs: the agent's BootNext on UEFI machines.
+# overlay: containerd's snapshotter; efivarfs: the agent's BootNext on UEFI machines;
+# FAT: the ESP a built disk's fstab mounts at /boot/efi.
 modules=(kernel/fs/overlayfs/overlay.ko kernel/fs/efivarfs/efivarfs.ko)
+[[ $arch != amd64 ]] || modules+=(kernel/fs/fat/fat.ko kernel/fs/fat/vfat.ko kernel/fs/nls/nls_cp437.ko
+                                  kernel/fs/nls/nls_ascii.ko kernel/fs/nls/nls_utf8.ko)
 dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work" "${modules[@]/#/./lib/modules/$kver/}"
 
 # --- initramfs overlay: /init and the kernel modules ----------------------------------
@@ -85,6 +100,50 @@ printf '%s\n' "${modules[@]}" > "$work/overlay/etc/drover-test/modules.order"
 (cd "$work/overlay" && find . | sort | cpio -o -H newc --quiet | gzip -n) > "$work/overlay.cpio.gz"
 cat "$bootenv/initrd.img" "$work/overlay.cpio.gz" > "$work/initrd.img"
 
+# --- the installed root ----------------------------------------------------------------
+root=$work/root
+mkdir -p "$root"/{etc,bin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,var/lib/drover/images,var/lib/drover/etcd}
+chmod 1777 "$root/tmp"
+printf 'PRETTY_NAME="Drover test OS"\nID=drover-test-os\n' > "$root/etc/os-release"
+# ctr run --net-host bind-mounts these two into the container.
+printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
+: > "$root/etc/resolv.conf"
+# busybox-static from the boot environment, every applet linked in /bin (sh, mkdir, mount
+# for the init and the recipe's steps).
+(cd "$work" && gzip -dc "$bootenv/initrd.img" | cpio -i --quiet --make-directories bin/busybox)
+install -m 0755 "$work/bin/busybox" "$root/bin/busybox"
+if [[ -z $q ]]; then
+  applets=$("$root/bin/busybox" --list)
+else  # another architecture's busybox cannot list its applets here: the ones the init uses
+  applets="sh env mkdir mount umount cat ls ln rm sleep sync poweroff reboot"
+fi
+for applet in $applets; do [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"; done
+libs() { ldd "$1" | awk '/=> \//{print $3} /^[ \t]*\/.*ld-linux/{print $1}'; }
+for f in "${runtime_bins[@]}"; do
+  install -m 0755 "$f" "$root$f"
+  libs "$f"
+done | sort -u | while read -r lib; do
+  mkdir -p "$root$(dirname "$lib")"
+  cp -L "$lib" "$root$lib"
+done
+# etcd as a one-layer OCI image at the recipes' default archive path (join.image), imported
+# with ctr and run by runc inside the machine; the profiles name it with join.image_ref.
+if [[ $arch == amd64 ]]; then
+  etcd_libs=()
+  for lib in $(libs /usr/bin/etcd); do etcd_libs+=("$lib:$lib"); done
+  python3 "$repo/tests/agent/make_oci.py" "$root/var/lib/drover/images/etcd.oci.tar" docker.io/drover/etcd:e2e \
+    /usr/bin/etcd:/usr/bin/etcd "${etcd_libs[@]}"
+fi
+
+if ((oci)); then
+  install -D -m 0644 "$bootenv/vmlinuz" "$root/boot/vmlinuz-$kver"
+  install -D -m 0644 "$work/initrd.img" "$root/boot/initrd.img-$kver"
+  python3 "$repo/tests/agent/make_oci.py" "$out" drover/test-os:e2e --tree "$root"
+  echo "test OS: $out ($arch container image, $(stat -c %s "$out") bytes, kernel $kver) in $(( $(date +%s) - start ))s"
+  exit 0
+fi
+
+# --- the boot partition ---------------------------------------------------------------
 boot_mb=$(( ($(stat -c %s "$bootenv/vmlinuz") + $(stat -c %s "$work/initrd.img")) / 1048576 + 12 ))
 truncate -s "${boot_mb}M" "$work/boot.fat"
 mkfs.vfat -n DROVERBOOT "$work/boot.fat" >/dev/null
@@ -140,41 +199,6 @@ mmd -i "$work/boot.fat" ::/EFI ::/EFI/BOOT
 mcopy -i "$work/boot.fat" "$shim" "::/EFI/BOOT/${efi_names[0]}"
 mcopy -i "$work/boot.fat" "$grub" "::/EFI/BOOT/${efi_names[1]}"
 mcopy -i "$work/boot.fat" "$work/grub.cfg" ::/EFI/BOOT/grub.cfg
-
-# --- the installed root ----------------------------------------------------------------
-root=$work/root
-mkdir -p "$root"/{etc,bin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,var/lib/drover/images,var/lib/drover/etcd}
-chmod 1777 "$root/tmp"
-printf 'PRETTY_NAME="Drover test OS"\nID=drover-test-os\n' > "$root/etc/os-release"
-# ctr run --net-host bind-mounts these two into the container.
-printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
-: > "$root/etc/resolv.conf"
-# busybox-static from the boot environment, every applet linked in /bin (sh, mkdir, mount
-# for the init and the recipe's steps).
-(cd "$work" && gzip -dc "$bootenv/initrd.img" | cpio -i --quiet --make-directories bin/busybox)
-install -m 0755 "$work/bin/busybox" "$root/bin/busybox"
-if [[ -z $q ]]; then
-  applets=$("$root/bin/busybox" --list)
-else  # another architecture's busybox cannot list its applets here: the ones the init uses
-  applets="sh env mkdir mount umount cat ls ln rm sleep sync poweroff reboot"
-fi
-for applet in $applets; do [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"; done
-libs() { ldd "$1" | awk '/=> \//{print $3} /^[ \t]*\/.*ld-linux/{print $1}'; }
-for f in "${runtime_bins[@]}"; do
-  install -m 0755 "$f" "$root$f"
-  libs "$f"
-done | sort -u | while read -r lib; do
-  mkdir -p "$root$(dirname "$lib")"
-  cp -L "$lib" "$root$lib"
-done
-# etcd as a one-layer OCI image at the recipes' default archive path (join.image), imported
-# with ctr and run by runc inside the machine; the profiles name it with join.image_ref.
-if [[ $arch == amd64 ]]; then
-  etcd_libs=()
-  for lib in $(libs /usr/bin/etcd); do etcd_libs+=("$lib:$lib"); done
-  python3 "$repo/tests/agent/make_oci.py" "$root/var/lib/drover/images/etcd.oci.tar" docker.io/drover/etcd:e2e \
-    /usr/bin/etcd:/usr/bin/etcd "${etcd_libs[@]}"
-fi
 
 # Free space for what the machine adds: the agent and its libraries (27 MiB, laid down by the
 # install) and containerd's content store and snapshot of etcd (45 MiB), about 30 MiB to spare

@@ -23,7 +23,24 @@ cat /etc/drover/modules.order /etc/drover-test/modules.order | while read -r m; 
 done
 echo "drover-test-os: booted from disk"
 root=""
+# A disk made by `drover images build` names its root on the kernel command line
+# (root=UUID=..., syslinux or GRUB from its ESP); the test OS's own disk does not.
+want=$(sed -n 's/.*root=UUID=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$want" ]; then
+  for _ in $(seq 1 50); do
+    dev=$(findfs "UUID=$want" 2>/dev/null) && break
+    sleep 0.1
+  done
+  if [ -n "$dev" ] && mount -t ext4 -o ro "$dev" /mnt/root; then
+    root=$dev
+    echo "drover-test-os: root UUID=$want is $dev"
+  else
+    echo "drover-test-os: no filesystem with UUID=$want"
+    poweroff -f
+  fi
+fi
 for p in /dev/vda2 /dev/vda1 /dev/sda2 /dev/sda1; do
+  [ -z "$root" ] || break
   [ -b "$p" ] || continue
   if mount -t ext4 -o ro "$p" /mnt/root 2>/dev/null; then
     if [ -f /mnt/root/etc/os-release ]; then root=$p; break; fi
@@ -54,6 +71,14 @@ in_root() { chroot $r /bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 # the small root keeps free, and the machine is not rebooted with it.
 mkdir -p $r/var/lib/drover/etcd
 mount -t tmpfs -o mode=0700 tmpfs $r/var/lib/drover/etcd
+# The installed root's fstab: its ESP by UUID at /boot/efi (a disk drover images build made).
+if grep -q '[[:space:]]/boot/efi[[:space:]]' $r/etc/fstab 2>/dev/null; then
+  if in_root mount /boot/efi && [ -f $r/boot/efi/EFI/BOOT/BOOTX64.EFI ]; then
+    echo "drover-test-os: /boot/efi mounted from fstab ($(awk '$2 == "/boot/efi" {print $1}' $r/etc/fstab))"
+  else
+    echo "drover-test-os: /boot/efi from fstab did not mount"
+  fi
+fi
 # UEFI boot variables, for the agent's BootNext.
 [ -d /sys/firmware/efi ] && mount -t efivarfs efivarfs $r/sys/firmware/efi/efivars
 
@@ -89,6 +114,7 @@ if [ -n "$tasks" ]; then
   while :; do sleep 3600; done
 fi
 umount $r/var/lib/drover/etcd 2>/dev/null
+umount $r/boot/efi 2>/dev/null
 umount $r/tmp $r/run $r/dev $r/sys/fs/cgroup $r/sys $r/proc 2>/dev/null
 umount /mnt/root
 poweroff -f

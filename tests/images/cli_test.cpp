@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cluster/loader.hpp"
+#include "images/oci/oci_import.hpp"
 #include "images/verify/signature.hpp"
 #include "server/image_updates.hpp"
 #include "server/server_files.hpp"
@@ -142,6 +143,69 @@ TEST_F(ImagesCliTest, ImportOciWritesTarballAndDisk) {
               return runImagesImportOci(target_, "x", "/nonexistent", true, o, e);
             }),
             1);
+}
+
+// `images build`: an image without a kernel is refused with the reason; a --from that is
+// neither a file here nor a reference is refused before anything is read; one whose tree
+// carries a kernel (make_oci.py --tree) becomes a disk that boots (the disk itself:
+// images_oci_boot_test; booted: the e2e label).
+TEST_F(ImagesCliTest, BuildNeedsAKernelInTheImage) {
+  const std::string src = std::getenv("DROVER_SOURCE_DIR") ? std::getenv("DROVER_SOURCE_DIR") : ".";
+  ASSERT_EQ(test::run("python3 " + src + "/tests/images/make_oci_layout.py " +
+                      (dir_.path() / "layout").string() + " " + (dir_.path() / "img.tar").string()),
+            0);
+  BuildFlags f;
+  f.from = (dir_.path() / "img.tar").string();
+  EXPECT_EQ(run([&](auto& o, auto& e) { return runImagesBuild(target_, "node-os", f, o, e); }), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("drover images build: the image carries no kernel"));
+  EXPECT_THAT(err_.str(), HasSubstr("(no_kernel)"));
+
+  f.from = (dir_.path() / "missing.tar").string();
+  EXPECT_EQ(run([&](auto& o, auto& e) { return runImagesBuild(target_, "node-os", f, o, e); }), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("missing.tar: no such file or directory"));
+  f.from = "not a reference";
+  EXPECT_EQ(run([&](auto& o, auto& e) { return runImagesBuild(target_, "node-os", f, o, e); }), 1);
+  EXPECT_THAT(err_.str(),
+              HasSubstr("is neither an OCI archive or layout here nor an image reference"));
+
+  if (!std::filesystem::exists(images::oci::BootOptions{}.shim) ||
+      test::run("command -v syslinux mcopy mkfs.vfat >/dev/null") != 0)
+    GTEST_SKIP()
+        << "shim-signed, syslinux, mtools or dosfstools missing (scripts/packages/e2e.txt)";
+  const auto tree = dir_.path() / "tree";
+  test::writeFile(tree / "etc/os-release", "ID=test\n");
+  test::writeFile(tree / "boot/vmlinuz-6.1.0-28-cloud-amd64", "kernel");
+  test::writeFile(tree / "boot/initrd.img-6.1.0-28-cloud-amd64", "initrd");
+  ASSERT_EQ(test::run("python3 " + src + "/tests/agent/make_oci.py " +
+                      (dir_.path() / "k.tar").string() + " test/node:1 --tree " + tree.string()),
+            0);
+  f.from = (dir_.path() / "k.tar").string();
+  f.cmdline = "console=ttyS0";
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesBuild(target_, "node-os", f, o, e); }), 0)
+      << err_.str();
+  EXPECT_THAT(out_.str(),
+              HasSubstr("disk that boots (GPT: ESP with syslinux for BIOS and shim + GRUB"));
+  EXPECT_THAT(out_.str(), HasSubstr("kernel 6.1.0-28-cloud-amd64 -> " + dir_.path().string() +
+                                    "/state/images/oci/node-os/disk.raw"));
+  EXPECT_THAT(out_.str(), ::testing::ContainsRegex(
+                              "kernel command line: root=UUID=[0-9a-f-]{36} ro console=ttyS0"));
+  EXPECT_THAT(out_.str(), HasSubstr("declare it as:"));
+
+  // `images list` shows how it was made, beside the catalog.
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesList(target_, true, o, e); }), 0)
+      << err_.str();
+  const auto made = nlohmann::json::parse(out_.str())["made"];
+  ASSERT_EQ(made.size(), 1u) << out_.str();
+  EXPECT_EQ(made[0]["name"], "node-os");
+  EXPECT_EQ(made[0]["made_by"], "build");
+  EXPECT_EQ(made[0]["source"], f.from);
+  EXPECT_EQ(made[0]["kernel"], "6.1.0-28-cloud-amd64");
+  EXPECT_EQ(made[0]["disk_size"],
+            std::filesystem::file_size(dir_.path() / "state/images/oci/node-os/disk.raw"));
+  EXPECT_TRUE(made[0]["declared_as"].empty());
+  ASSERT_EQ(run([&](auto& o, auto& e) { return runImagesList(target_, false, o, e); }), 0);
+  EXPECT_THAT(out_.str(), ::testing::ContainsRegex("MADE HERE +BY +DISK"));
+  EXPECT_THAT(out_.str(), ::testing::ContainsRegex("node-os +build +[0-9a-f]{12} "));
 }
 
 TEST_F(ImagesCliTest, ServeOpensUrlArtifactsFromTheCatalogOnFirstUse) {

@@ -161,8 +161,23 @@ TEST(RegistryReference, Parses) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->digest, d);
   EXPECT_EQ(r->ref(), d);
+  // Docker Hub, as Docker reads references: no registry host, or docker.io.
+  for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+           {"debian", "docker.io/library/debian:latest"},
+           {"debian:bookworm", "docker.io/library/debian:bookworm"},
+           {"team/node:v1", "docker.io/team/node:v1"},
+           {"docker.io/debian:12", "docker.io/library/debian:12"},
+           {"index.docker.io/team/node", "docker.io/team/node:latest"},
+           {"registry-1.docker.io/library/debian@" + d, "docker.io/library/debian@" + d}}) {
+    auto h = parseReference(text);
+    ASSERT_TRUE(h) << text << ": " << h.error().message;
+    EXPECT_EQ(h->str(), want) << text;
+    EXPECT_EQ(h->registry, "docker.io") << "the credentials' key";
+    EXPECT_EQ(h->host(), "registry-1.docker.io") << "the API's host";
+  }
+  EXPECT_EQ(parseReference("localhost:5000/node")->host(), "localhost:5000");
   for (const char* bad :
-       {"node:v1", "docker/node:v1", "registry.example/Node:v1", "registry.example/node@sha512:aa",
+       {"Node:v1", "team//node", "registry.example/Node:v1", "registry.example/node@sha512:aa",
         "registry.example/node@sha256:zz", "registry.example/node:", "registry.example//node",
         "r.example/node:-x"}) {
     auto b = parseReference(bad);

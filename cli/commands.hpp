@@ -155,5 +155,7 @@ int runImagesBuild(const ImagesTarget& target, const std::string& name, const Bu
 
 // "45s", "3m12s", "2h05m", "3d4h".
 std::string formatAge(std::int64_t ms);
+// The wall clock in Unix milliseconds (the timeline's and the catalog's clock).
+std::int64_t nowMs();
 
 }  // namespace drover::cli

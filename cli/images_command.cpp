@@ -59,12 +59,6 @@ std::string human(std::uint64_t bytes) {
   return images::fetch::humanBytes(bytes);
 }
 
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string ago(std::int64_t ms) {
   return ms > 0 ? formatAge(nowMs() - ms) + " ago" : "-";
 }

@@ -5,8 +5,8 @@
 #include <ostream>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/api_client.hpp"
@@ -16,11 +16,6 @@ namespace drover::cli {
 namespace {
 
 using nlohmann::json;
-
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string str(const json& j, const char* key) {
   auto it = j.find(key);
@@ -70,18 +65,21 @@ std::string factsSummary(const json& f) {
   std::vector<std::string> parts;
   if (auto cpu = f.find("cpu"); cpu != f.end() && cpu->is_object()) {
     std::string model = str(*cpu, "model");
-    parts.push_back(fmt::format("{} cpus{}", num(*cpu, "count"), model.empty() ? "" : " (" + model + ")"));
+    parts.push_back(
+        fmt::format("{} cpus{}", num(*cpu, "count"), model.empty() ? "" : " (" + model + ")"));
   }
   if (num(f, "memory_bytes") > 0) parts.push_back(bytes(num(f, "memory_bytes")) + " memory");
   if (auto disks = f.find("disks"); disks != f.end() && disks->is_array()) {
     std::string d;
-    for (const auto& disk : *disks) d += (d.empty() ? "" : ", ") + str(disk, "name") + " " + bytes(num(disk, "size_bytes"));
+    for (const auto& disk : *disks)
+      d += (d.empty() ? "" : ", ") + str(disk, "name") + " " + bytes(num(disk, "size_bytes"));
     parts.push_back("disks: " + (d.empty() ? "none" : d));
   }
   if (auto arch = str(f, "arch"); !arch.empty()) parts.push_back(arch);
   if (auto smbios = f.find("smbios"); smbios != f.end() && smbios->is_object()) {
     auto vendor = str(*smbios, "vendor"), product = str(*smbios, "product");
-    if (!vendor.empty() || !product.empty()) parts.push_back(vendor + (vendor.empty() ? "" : " ") + product);
+    if (!vendor.empty() || !product.empty())
+      parts.push_back(vendor + (vendor.empty() ? "" : " ") + product);
   }
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
@@ -91,10 +89,17 @@ std::string factsSummary(const json& f) {
 }  // namespace
 
 void addTargetOptions(CLI::App* cmd, ApiTarget& t) {
-  cmd->add_option("-c,--config", t.config, "Cluster declaration: the API address and state dir come from it");
+  cmd->add_option("-c,--config", t.config,
+                  "Cluster declaration: the API address and state dir come from it");
   cmd->add_option("--api", t.api, "API URL, e.g. https://192.0.2.1:8443");
   cmd->add_option("--state-dir", t.state_dir, "State directory (operator.token, tls/ca.crt)");
   cmd->add_option("--ca", t.ca, "CA certificate to trust (default: STATE_DIR/tls/ca.crt)");
+}
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string formatAge(std::int64_t ms) {
@@ -116,18 +121,22 @@ int runNodes(const ApiTarget& target, bool raw, std::ostream& out, std::ostream&
     return 0;
   }
   const auto now = nowMs();
-  std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "IP", "MAC", "PROFILE", "LAST-EVENT", "AGE"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "STATE", "IP", "MAC", "PROFILE", "LAST-EVENT", "AGE"}};
   for (const auto& n : *nodes) {
     const auto since = num(n, "since");
     rows.push_back({str(n, "name"), str(n, "state"), str(n, "ip").empty() ? "-" : str(n, "ip"),
-                    str(n, "mac").empty() ? "-" : str(n, "mac"), str(n, "profile").empty() ? "-" : str(n, "profile"),
-                    str(n, "last_event").empty() ? "-" : str(n, "last_event"), since > 0 ? formatAge(now - since) : "-"});
+                    str(n, "mac").empty() ? "-" : str(n, "mac"),
+                    str(n, "profile").empty() ? "-" : str(n, "profile"),
+                    str(n, "last_event").empty() ? "-" : str(n, "last_event"),
+                    since > 0 ? formatAge(now - since) : "-"});
   }
   printTable(out, rows);
   return 0;
 }
 
-int runNode(const ApiTarget& target, const std::string& name, bool raw, std::ostream& out, std::ostream& err) {
+int runNode(const ApiTarget& target, const std::string& name, bool raw, std::ostream& out,
+            std::ostream& err) {
   auto api = ApiClient::connect(target);
   if (!api) return report(err, api.error());
   auto node = api->getJson("/v1/nodes/" + pathSegment(name));
@@ -142,11 +151,15 @@ int runNode(const ApiTarget& target, const std::string& name, bool raw, std::ost
   }
   const auto now = nowMs();
   const auto& n = *node;
-  auto ago = [&](std::int64_t ts) { return ts > 0 ? formatAge(now - ts) + " ago" : std::string("never"); };
+  auto ago = [&](std::int64_t ts) {
+    return ts > 0 ? formatAge(now - ts) + " ago" : std::string("never");
+  };
   std::vector<std::vector<std::string>> rows = {
       {"name:", str(n, "name")},
-      {"state:", str(n, "state") + (num(n, "since") > 0 ? " for " + formatAge(now - num(n, "since")) : "")},
-      {"declared:", n.value("declared", false) ? "yes" : "no (discovered; add it to the declaration)"},
+      {"state:",
+       str(n, "state") + (num(n, "since") > 0 ? " for " + formatAge(now - num(n, "since")) : "")},
+      {"declared:",
+       n.value("declared", false) ? "yes" : "no (discovered; add it to the declaration)"},
       {"mac:", str(n, "mac").empty() ? "-" : str(n, "mac")},
       {"ip:", str(n, "ip").empty() ? "-" : str(n, "ip")},
       {"profile:", str(n, "profile").empty() ? "-" : str(n, "profile")},
@@ -157,7 +170,8 @@ int runNode(const ApiTarget& target, const std::string& name, bool raw, std::ost
   out << "\ntimeline:\n";
   if (events->empty()) out << "  (nothing yet)\n";
   std::vector<std::vector<std::string>> tl;
-  for (const auto& e : *events) tl.push_back({"  " + ago(num(e, "ts")), str(e, "phase"), str(e, "message")});
+  for (const auto& e : *events)
+    tl.push_back({"  " + ago(num(e, "ts")), str(e, "phase"), str(e, "message")});
   printTable(out, tl);
   return 0;
 }
@@ -205,18 +219,22 @@ void addNodesCommands(CLI::App& root, Context& ctx) {
     bool force = false;
   };
   auto f = std::make_shared<Flags>();
-  auto* nodes = root.add_subcommand("nodes", "List nodes: NAME STATE IP MAC PROFILE LAST-EVENT AGE");
+  auto* nodes =
+      root.add_subcommand("nodes", "List nodes: NAME STATE IP MAC PROFILE LAST-EVENT AGE");
   addTargetOptions(nodes, f->target);
   nodes->add_flag("--json", f->json, "Print the API's JSON");
   nodes->callback([f, &ctx] { ctx.exit_code = runNodes(f->target, f->json, ctx.out, ctx.err); });
 
-  auto* node = root.add_subcommand("node", "One node: its record, hardware facts and boot timeline");
+  auto* node =
+      root.add_subcommand("node", "One node: its record, hardware facts and boot timeline");
   node->add_option("name", f->name, "Node name")->required();
   addTargetOptions(node, f->target);
   node->add_flag("--json", f->json, "Print the API's JSON");
-  node->callback([f, &ctx] { ctx.exit_code = runNode(f->target, f->name, f->json, ctx.out, ctx.err); });
+  node->callback(
+      [f, &ctx] { ctx.exit_code = runNode(f->target, f->name, f->json, ctx.out, ctx.err); });
 
-  auto* reinstall = root.add_subcommand("reinstall", "Install a node again on its next network boot");
+  auto* reinstall =
+      root.add_subcommand("reinstall", "Install a node again on its next network boot");
   reinstall->add_option("name", f->name, "Node name")->required();
   addTargetOptions(reinstall, f->target);
   auto* power = reinstall->add_flag(

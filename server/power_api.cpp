@@ -40,13 +40,13 @@ Response failure(const Error& e) {
 
 // The node's BMC, opened and counted, with the pass that keeps other operations on this
 // node out while it is used; or the response to send.
-struct Session {
+struct BmcSession {
   std::unique_ptr<power::Bmc> bmc;
   std::optional<power::PowerGate::Pass> pass;
   std::string address;
 };
 
-Result<Session> open(Context& ctx, const std::string& name) {
+Result<BmcSession> open(Context& ctx, const std::string& name) {
   auto snapshot = ctx.source.current();
   const auto* node = snapshot->inventory.findNode(name);
   if (!node) return makeError("not_found", "no such node");
@@ -58,7 +58,7 @@ Result<Session> open(Context& ctx, const std::string& name) {
   if (!bmc) return bmc.error();
   auto pass = ctx.power_gate->enter(name, decl.address);
   if (!pass) return pass.error();
-  Session s;
+  BmcSession s;
   s.bmc = std::make_unique<power::CountedBmc>(std::move(*bmc), ctx.registry);
   s.pass.emplace(std::move(*pass));
   s.address = decl.address;

@@ -16,7 +16,7 @@ namespace {
 // (x86_64, arm64).
 // If that file is missing or returns (its boot failed), the machine waits and reboots
 // rather than sit at the GRUB prompt.
-constexpr std::string_view kEntry = R"(# Drover: ask for this machine's own configuration.
+constexpr std::string_view kGrubEntry = R"(# Drover: ask for this machine's own configuration.
 set timeout=0
 configfile $prefix/drover/${grub_cpu}/${net_default_mac}.cfg
 echo "Drover: no configuration for ${net_default_mac}; asking again in 30 s"
@@ -137,7 +137,7 @@ std::string_view grubConfigName(GrubConfig c) {
 }
 
 std::string_view grubEntryConfig() {
-  return kEntry;
+  return kGrubEntry;
 }
 
 std::string_view grubLoaderPaths(bool arm64) {

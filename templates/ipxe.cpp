@@ -10,7 +10,7 @@
 namespace drover::templates {
 namespace {
 
-constexpr std::string_view kEntry = R"(#!ipxe
+constexpr std::string_view kIpxeEntry = R"(#!ipxe
 # Drover entry script: ask for this machine's own script.
 isset ${netX/mac} || dhcp || goto retry
 chain --autofree --replace {{{self_url}}} || goto retry
@@ -133,7 +133,7 @@ std::string_view scriptName(Script s) {
 std::string_view builtinScript(Script s) {
   switch (s) {
     case Script::kEntry:
-      return kEntry;
+      return kIpxeEntry;
     case Script::kInstall:
       return kInstall;
     case Script::kLocalBoot:

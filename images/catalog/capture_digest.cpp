@@ -47,8 +47,8 @@ Result<CaptureDigests> digestZstdFile(const std::filesystem::path& file) {
       ZSTD_outBuffer ob{out.data(), out.size(), 0};
       last = ZSTD_decompressStream(dctx.get(), &ob, &ib);
       if (ZSTD_isError(last)) {
-        return makeError("decompress", "not a valid zstd stream at byte " + std::to_string(d.size) + ": " +
-                                           ZSTD_getErrorName(last));
+        return makeError("decompress", "not a valid zstd stream at byte " + std::to_string(d.size) +
+                                           ": " + ZSTD_getErrorName(last));
       }
       raw_hash.update({out.data(), ob.pos});
       d.raw_size += ob.pos;

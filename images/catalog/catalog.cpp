@@ -1,4 +1,5 @@
 #include "images/catalog/catalog.hpp"
+#include "images/catalog/internal.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -21,10 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const auto& logger() {
-  static const auto l = log::get("images");
-  return l;
-}
+using internal::logger;
 
 void countFailure(const std::string& reason) {
   metrics::Registry::global()

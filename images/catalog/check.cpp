@@ -8,15 +8,13 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "images/catalog/catalog.hpp"
+#include "images/catalog/internal.hpp"
 
 namespace drover::images::catalog {
 
 namespace {
 
-const auto& logger() {
-  static const auto l = log::get("images");
-  return l;
-}
+using internal::logger;
 
 void countCheck(const std::string& result) {
   metrics::Registry::global()
@@ -25,9 +23,7 @@ void countCheck(const std::string& result) {
       .fetch_add(1, std::memory_order_relaxed);
 }
 
-std::int64_t toMs(std::chrono::seconds s) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(s).count();
-}
+using internal::toMs;
 
 // The change function's way of saying "write nothing": Metadata::update writes nothing when
 // the change fails.

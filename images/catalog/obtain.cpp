@@ -7,16 +7,14 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "images/catalog/catalog.hpp"
+#include "images/catalog/internal.hpp"
 #include "images/fetch/verified.hpp"
 
 namespace drover::images::catalog {
 
 namespace {
 
-const auto& logger() {
-  static const auto l = log::get("images");
-  return l;
-}
+using internal::logger;
 
 void countPeer(std::string_view what, const std::string& reason) {
   metrics::Registry::global()

@@ -6,21 +6,17 @@
 #include <random>
 
 #include "common/log.hpp"
+#include "images/catalog/internal.hpp"
 
 namespace drover::images::catalog {
 
 namespace {
 
-const auto& logger() {
-  static const auto l = log::get("images");
-  return l;
-}
+using internal::logger;
 
 constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
-std::int64_t toMs(std::chrono::seconds s) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(s).count();
-}
+using internal::toMs;
 
 }  // namespace
 

@@ -28,7 +28,7 @@ struct Sink {
   verify::Sha256Hasher hasher;
 };
 
-std::size_t onBody(char* data, std::size_t size, std::size_t n, void* user) {
+std::size_t onVerifiedBody(char* data, std::size_t size, std::size_t n, void* user) {
   auto* s = static_cast<Sink*>(user);
   const std::size_t len = size * n;
   if (!s->decided) {
@@ -73,7 +73,7 @@ Status attempt(const VerifiedRequest& r) {
   sink.fd = fd.get();
   sink.limit = r.size;
   easy->setUrl(r.url);
-  curl_easy_setopt(easy->get(), CURLOPT_WRITEFUNCTION, onBody);
+  curl_easy_setopt(easy->get(), CURLOPT_WRITEFUNCTION, onVerifiedBody);
   curl_easy_setopt(easy->get(), CURLOPT_WRITEDATA, &sink);
   const auto out = easy->perform();
   if (sink.too_long)

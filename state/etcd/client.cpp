@@ -33,10 +33,6 @@ bool unreachable(const curl::Easy& easy, const curl::Outcome& o) {
   return o.code == CURLE_OPERATION_TIMEDOUT && connect_us == 0;
 }
 
-Error badResponse(std::string message) {
-  return makeError("etcd_bad_response", std::move(message));
-}
-
 // A watch stream being read: newline-separated {"result": ...} messages.
 struct WatchStream {
   const Client::OnEvents* on_events = nullptr;

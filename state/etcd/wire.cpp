@@ -9,11 +9,11 @@ namespace drover::etcd {
 
 using nlohmann::json;
 
-namespace {
-
 Error badResponse(std::string message) {
   return makeError("etcd_bad_response", std::move(message));
 }
+
+namespace {
 
 // gRPC status codes by number, as the gateway's error body carries them.
 constexpr std::array<std::string_view, 17> kGrpcCodes = {

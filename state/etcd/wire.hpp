@@ -96,6 +96,9 @@ struct WatchResponse {
   std::vector<Event> events;
 };
 
+// An answer that is not what etcd sends: code etcd_bad_response.
+Error badResponse(std::string message);
+
 // drover::decodeBase64 with error code etcd_bad_response when `text` is not base64
 // (encoding is drover::encodeBase64).
 Result<std::string> decodeBase64(std::string_view text);

@@ -68,13 +68,17 @@ deb() {
 }
 
 if [[ $arch == amd64 ]]; then
-  runtime_bins=(/usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/bin/ctr /usr/sbin/runc)
-  for f in "${runtime_bins[@]}" /usr/bin/etcd; do
-    [[ -x $f ]] || { echo "test OS: $f missing (scripts/packages/agent.txt: containerd runc etcd-server)" >&2; exit 1; }
+  # The container runtime, and the pod network's tools: iproute2's ip and bridge (busybox's
+  # ip knows no VXLAN) and the CNI plugins where ctr looks for them (/opt/cni/bin).
+  runtime_bins=(/usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/bin/ctr /usr/sbin/runc
+                /usr/sbin/ip /usr/sbin/bridge)
+  cni_plugins=(/usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/loopback)
+  for f in "${runtime_bins[@]}" "${cni_plugins[@]}" /usr/bin/etcd; do
+    [[ -x $f ]] || { echo "test OS: $f missing (scripts/packages/agent.txt: containerd runc etcd-server iproute2 containernetworking-plugins)" >&2; exit 1; }
   done
   console=ttyS0
 else
-  runtime_bins=()
+  runtime_bins=() cni_plugins=()
   console=ttyAMA0
 fi
 
@@ -84,10 +88,14 @@ kpkg_line=$(awk -v p="linux-image-$kver" '$1 == p' "$bootenv/manifest.txt")
 [[ -n $kver && -n $kpkg_line ]] || { echo "test OS: no kernel in $bootenv/manifest.txt" >&2; exit 1; }
 kdeb=$(deb "linux-image-$kver" "$(awk '{print $2}' <<<"$kpkg_line")")
 # overlay: containerd's snapshotter; efivarfs: the agent's BootNext on UEFI machines;
-# FAT: the ESP a built disk's fstab mounts at /boot/efi.
+# FAT: the ESP a built disk's fstab mounts at /boot/efi; bridge, veth, vxlan (dependencies
+# first): the pod network (the CNI bridge plugin, the agent's VXLAN device).
 modules=(kernel/fs/overlayfs/overlay.ko kernel/fs/efivarfs/efivarfs.ko)
 [[ $arch != amd64 ]] || modules+=(kernel/fs/fat/fat.ko kernel/fs/fat/vfat.ko kernel/fs/nls/nls_cp437.ko
-                                  kernel/fs/nls/nls_ascii.ko kernel/fs/nls/nls_utf8.ko)
+                                  kernel/fs/nls/nls_ascii.ko kernel/fs/nls/nls_utf8.ko
+                                  kernel/net/llc/llc.ko kernel/net/802/stp.ko kernel/net/bridge/bridge.ko
+                                  kernel/drivers/net/veth.ko kernel/net/ipv4/udp_tunnel.ko
+                                  kernel/net/ipv6/ip6_udp_tunnel.ko kernel/drivers/net/vxlan/vxlan.ko)
 dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work" "${modules[@]/#/./lib/modules/$kver/}"
 
 # --- initramfs overlay: /init and the kernel modules ----------------------------------
@@ -119,8 +127,11 @@ else  # another architecture's busybox cannot list its applets here: the ones th
 fi
 for applet in $applets; do [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"; done
 libs() { ldd "$1" | awk '/=> \//{print $3} /^[ \t]*\/.*ld-linux/{print $1}'; }
-for f in "${runtime_bins[@]}"; do
-  install -m 0755 "$f" "$root$f"
+for f in "${runtime_bins[@]}" "${cni_plugins[@]}"; do
+  case $f in
+    /usr/lib/cni/*) install -D -m 0755 "$f" "$root/opt/cni/bin/${f##*/}" ;;
+    *) install -m 0755 "$f" "$root$f" ;;
+  esac
   libs "$f"
 done | sort -u | while read -r lib; do
   mkdir -p "$root$(dirname "$lib")"
@@ -133,6 +144,9 @@ if [[ $arch == amd64 ]]; then
   for lib in $(libs /usr/bin/etcd); do etcd_libs+=("$lib:$lib"); done
   python3 "$repo/tests/agent/make_oci.py" "$root/var/lib/drover/images/etcd.oci.tar" docker.io/drover/etcd:e2e \
     /usr/bin/etcd:/usr/bin/etcd "${etcd_libs[@]}"
+  # The pods of the pod network's test (test-os-init.sh): static busybox, for nc.
+  python3 "$repo/tests/agent/make_oci.py" "$root/var/lib/drover/images/busybox.oci.tar" docker.io/drover/busybox:e2e \
+    "$root/bin/busybox:/bin/busybox"
 fi
 
 if ((oci)); then

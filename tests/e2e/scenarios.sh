@@ -14,7 +14,11 @@
 #       master and an etcd proxy on the worker, checked from outside the machines. The
 #       worker is on a second network (198.51.100.0/24) that reaches Drover only through a
 #       router running ISC dhcrelay: its firmware's DHCP is relayed, and it installs, boots
-#       its disk and joins with that network's address and gateway
+#       its disk and joins with that network's address and gateway. Both are on the pod
+#       network (198.18.0.0/16, VXLAN): each leases a subnet in the master's etcd, and a
+#       container on each (busybox nc in containerd, addressed by the CNI bridge and
+#       host-local plugins) reaches the other's container by its pod address, across the
+#       router
 #   scenarios.sh http ...
 #       UEFI HTTP boot on a network with no TFTP at all (`drover serve --no-tftp`): OVMF with
 #       its PXE turned off (QEMU fw_cfg opt/org.tianocore/IPv4PXESupport and IPv6PXESupport
@@ -124,6 +128,7 @@ networks:
   - { name: rack2, subnet: 198.51.100.0/24, pool: 198.51.100.100-198.51.100.199, gateway: 198.51.100.1 }
 defaults:
   unknown: ignore
+pod_network: { cidr: 198.18.0.0/16, subnet_length: 24, backend: vxlan }
 nodes:
   - { name: e2e-master, mac: "52:54:00:e2:e0:c1", ip: 192.0.2.11, profile: master }
   - { name: e2e-worker, mac: "52:54:00:e2:e0:c2", ip: 198.51.100.12, profile: worker }
@@ -178,7 +183,16 @@ YAML
   # (GET /v1/agent/join): etcd-member runs the cluster's one member on the master,
   # etcd-proxy an etcd gateway to it on the worker. The machines stay up serving them
   # until the cluster is checked from this namespace.
+  # The agents keep heartbeating (every 2 s, 40 times) as an installed node's do: each
+  # heartbeat brings the pod network's routes up to date with the other node's lease.
+  E2E_QEMU_ARGS=(-smbios type=1,sku=drover-e2e-heartbeats-40)
   power_on_both join
+  for n in "${nodes[@]}"; do
+    e2e_wait_console "$n" 'drover-test-os: pods: (a container on|no other|the listening|cannot)' 600
+    grep -aq 'drover-test-os: pods: a container on' "$E2E_DIR/$n.console" ||
+      { tail -n 40 "$E2E_DIR/$n.console" >&2; e2e_die "$n: its container did not reach the other node's"; }
+    e2e_log "$n: $(grep -aE 'drover-test-os: pods: a container on' "$E2E_DIR/$n.console" | tr -d '\r')"
+  done
   for n in "${nodes[@]}"; do
     e2e_wait_console "$n" 'drover-test-os: (containers running|join failed|join done)' 900
     e2e_wait_console "$n" 'drover-test-os: (containers running|join failed)' 60
@@ -190,8 +204,8 @@ YAML
   done
   # The agents ran the steps the server rendered, in order.
   e2e_check_steps e2e-master "etcd data directory" "import etcd image" "join the etcd cluster" \
-    "start etcd member" "promote the etcd learner"
-  e2e_check_steps e2e-worker "import etcd image" "start etcd proxy"
+    "start etcd member" "promote the etcd learner" "join the pod network"
+  e2e_check_steps e2e-worker "import etcd image" "start etcd proxy" "join the pod network"
   grep -q "Forwarded BOOTREQUEST" "$E2E_DIR/dhcrelay.log" ||
     { cat "$E2E_DIR/dhcrelay.log" >&2; e2e_die "dhcrelay forwarded nothing"; }
   e2e_api /v1/nodes/e2e-worker/events | grep -q '198\.51\.100\.12' ||
@@ -206,7 +220,7 @@ YAML
   echo "$table" >&2
   joined=$(awk '$2 == "joined"' <<<"$table" | wc -l)
   [[ $joined == 2 ]] || e2e_die "drover nodes shows $joined joined nodes, want 2"
-  e2e_log "PASS: master and worker installed and joined: an etcd member and a proxy to it"
+  e2e_log "PASS: master and worker installed and joined: an etcd member and a proxy to it, containers on each reaching the other's over the pod network"
   ;;
 
 http)

@@ -10,6 +10,9 @@
 # A machine whose SMBIOS SKU is drover-e2e-heartbeats-N (a machine a BMC simulator powers)
 # keeps its agent heartbeating every 2 s, N times, as the installed OS of a real node does:
 # a reinstall request in a heartbeat's answer makes the agent set BootNext and reboot.
+# Beside such an agent, once the join wrote the pod network's CNI configuration, it runs
+# the pod network's test: a container listening with netcat on this node's first pod
+# address, and containers dialling every other node's (through the routes the agent keeps).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
@@ -83,12 +86,52 @@ fi
 [ -d /sys/firmware/efi ] && mount -t efivarfs efivarfs $r/sys/firmware/efi/efivars
 
 beats="--max-heartbeats 1"
+heartbeats=""
 sku=$(cat /sys/class/dmi/id/product_sku 2>/dev/null)
 case $sku in
   drover-e2e-heartbeats-*)
     beats="--heartbeat-interval 2 --max-heartbeats ${sku#drover-e2e-heartbeats-}"
+    heartbeats=1
     echo "drover-test-os: the agent heartbeats ($beats)" ;;
 esac
+
+# pods: the pod network's test, beside the agent (see above); its results on the console.
+pods() {
+  conf=$r/etc/cni/net.d/10-drover.conflist
+  i=0
+  while [ ! -f $conf ] && [ $i -lt 600 ]; do sleep 1; i=$((i + 1)); done
+  [ -f $conf ] || return 0
+  subnet=$(sed -n 's/.*"subnet": *"\([^"]*\)".*/\1/p' $conf | head -n 1)
+  ctr="in_root /usr/bin/ctr --address /run/drover/containerd/containerd.sock --namespace drover"
+  $ctr images import /var/lib/drover/images/busybox.oci.tar >/dev/null 2>&1 ||
+    { echo "drover-test-os: pods: cannot import the busybox image"; return 0; }
+  # nc -ll -e: a server that answers every connection with its node's subnet.
+  if ! $ctr run --cni -d docker.io/drover/busybox:e2e pod-listen \
+      /bin/busybox nc -ll -p 7777 -e /bin/busybox echo "pod-hello from $subnet" >/dev/null 2>&1; then
+    echo "drover-test-os: pods: the listening container did not start"
+    return 0
+  fi
+  echo "drover-test-os: pods: listening on ${subnet%.0/*}.2:7777 (subnet $subnet)"
+  reached=0 i=0
+  while [ $reached = 0 ] && [ $i -lt 90 ]; do
+    for peer in $(in_root /usr/sbin/ip route show dev drover-vxlan 2>/dev/null | awk '{print $1}'); do
+      reply=$($ctr run --cni --rm docker.io/drover/busybox:e2e pod-dial-$i \
+        /bin/busybox nc -w 3 "${peer%.0/*}.2" 7777 </dev/null 2>/dev/null)
+      if [ "$reply" = "pod-hello from $peer" ]; then
+        echo "drover-test-os: pods: a container on $subnet reached ${peer%.0/*}.2: $reply"
+        reached=1
+      fi
+    done
+    i=$((i + 1))
+    [ $reached = 1 ] || sleep 2
+  done
+  [ $reached = 1 ] || echo "drover-test-os: pods: no other node's container answered"
+}
+pods_pid=""
+if [ -n "$heartbeats" ] && [ -f $r/var/lib/drover/images/busybox.oci.tar ]; then
+  pods &
+  pods_pid=$!
+fi
 
 unit=$r/etc/systemd/system/drover-agent.service
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit" 2>/dev/null)
@@ -106,6 +149,7 @@ else
   tail -n 20 $r/run/drover/containerd/containerd.log 2>/dev/null
 fi
 sync
+[ -z "$pods_pid" ] || kill $pods_pid 2>/dev/null
 
 tasks=$(in_root /usr/bin/ctr --address /run/drover/containerd/containerd.sock --namespace drover \
   tasks ls -q 2>/dev/null | tr '\n' ' ')

@@ -175,7 +175,7 @@ std::string fstabFor(const std::string& root_uuid, const std::string& esp_serial
   return fmt::format(
       "# Written by drover images build: the disk's own filesystems, by UUID.\n"
       "UUID={} / ext4 defaults,errors=remount-ro 0 1\n"
-      "UUID={} /boot/efi vfat umask=0077,nofail 0 2\n",
+      "UUID={} /boot/efi vfat umask=0077 0 2\n",
       root_uuid, esp_serial);
 }
 

@@ -147,7 +147,7 @@ struct BuildFlags {
   std::string from{};
   std::optional<std::string> cmdline{};       // after root=UUID=... ro; default: BootOptions'
   std::string shim{}, grub_efi{}, gpt_mbr{};  // empty: BootOptions' defaults
-  std::uint64_t free_mib = 0;                 // 0: a third of the tree, at least 64 MiB
+  std::uint64_t free_mib = 0;                 // 0: a third of the tree and 16 MiB, at least 64 MiB
   RegistryFlags registry{};
 };
 int runImagesBuild(const ImagesTarget& target, const std::string& name, const BuildFlags& flags,

@@ -16,6 +16,7 @@
 #include "cli/commands.hpp"
 #include "cli/made_images.hpp"
 #include "cluster/loader.hpp"
+#include "common/fd.hpp"
 #include "images/catalog/catalog.hpp"
 #include "images/fetch/fetcher.hpp"
 #include "images/oci/oci_import.hpp"
@@ -131,7 +132,7 @@ int importOci(const Loaded& l, const ImagesTarget& t, const ImportJob& job, std:
     out << fmt::format("declare it as:\n  {}:\n    disk: {{ path: {}, sha256: {} }}\n", name,
                        r->disk_raw.string(), r->disk_sha256.hex());
   }
-  if (auto st = writeMadeRecord(dir, made); !st)
+  if (auto st = writeFileAtomic(dir / kMadeRecord, made.dump(2) + "\n", 0644); !st)
     err << fmt::format("drover images {}: {} (the image is made; `images list` will not show it)\n",
                        job.command, st.error().message);
   return 0;

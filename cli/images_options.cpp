@@ -108,8 +108,8 @@ void addImagesCommands(CLI::App& root, Context& ctx) {
                     "Kernel command line after root=UUID=... ro (default: console=tty0 "
                     "console=ttyS0,115200n8)");
   build->add_option("--free", bf->free_mib,
-                    "Free space on the root filesystem, MiB (default: a third of the tree, at "
-                    "least 64)");
+                    "Free space on the root filesystem, MiB (default: a third of the tree "
+                    "and 16, at least 64)");
   build->add_option(
       "--shim", bf->shim,
       "shim for \\EFI\\BOOT\\BOOTX64.EFI (default: /usr/lib/shim/shimx64.efi.signed)");

@@ -8,19 +8,6 @@ namespace drover::cli {
 
 namespace fs = std::filesystem;
 
-Status writeMadeRecord(const fs::path& dir, const nlohmann::json& record) {
-  const auto tmp = dir / (std::string(kMadeRecord) + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << record.dump(2) << '\n';
-    if (!out.flush()) return makeError("eio", tmp.string() + ": cannot write");
-  }
-  std::error_code ec;
-  fs::rename(tmp, dir / kMadeRecord, ec);
-  if (ec) return makeError("eio", (dir / kMadeRecord).string() + ": " + ec.message());
-  return Status::success();
-}
-
 nlohmann::json listMadeImages(const fs::path& state_dir, const cluster::Config& config) {
   std::map<std::string, nlohmann::json> by_name;
   std::error_code ec;
@@ -30,11 +17,13 @@ nlohmann::json listMadeImages(const fs::path& state_dir, const cluster::Config& 
     if (!in) continue;
     auto j = nlohmann::json::parse(in, nullptr, false);
     if (!j.is_object()) continue;
-    const auto disk = fs::weakly_canonical(it->path() / "disk.raw", ec);
+    // Its own error code: the iteration's must not end with a path that does not resolve.
+    std::error_code path_ec;
+    const auto disk = fs::weakly_canonical(it->path() / "disk.raw", path_ec);
     nlohmann::json declared = nlohmann::json::array();
     for (const auto& [name, image] : config.images) {
       if (image.disk && !image.disk->path.empty() &&
-          fs::weakly_canonical(image.disk->path, ec) == disk)
+          fs::weakly_canonical(image.disk->path, path_ec) == disk)
         declared.push_back(name);
     }
     j["declared_as"] = declared;

@@ -9,14 +9,19 @@
 //
 // Both loaders boot the ESP's copy of the kernel with root=UUID=..., so a kernel upgraded
 // inside an installed machine is not booted until the image is built again.
+#include <string.h>
+
 #include <algorithm>
+#include <array>
 #include <cctype>
-#include <fstream>
 #include <random>
 #include <system_error>
 
 #include <fmt/format.h>
 
+#include "common/fd.hpp"
+#include "common/hex.hpp"
+#include "common/net.hpp"
 #include "images/oci/disk_parts.hpp"
 #include "images/oci/oci_import.hpp"
 
@@ -33,32 +38,21 @@ bool regularFile(const fs::path& p) {
   return fs::symlink_status(p, ec).type() == fs::file_type::regular;
 }
 
-std::string randomHex(std::size_t digits) {
+// Random bytes for the filesystems' identities (not secrets).
+template <std::size_t N>
+std::array<std::uint8_t, N> randomBytes() {
   std::random_device rd;
-  std::string s;
-  while (s.size() < digits) s += fmt::format("{:08x}", rd());
-  s.resize(digits);
-  return s;
+  std::array<std::uint8_t, N> b{};
+  for (auto& x : b) x = static_cast<std::uint8_t>(rd());
+  return b;
 }
 
+// A version 4 (random) UUID, RFC 4122 variant.
 std::string randomUuid() {
-  std::string h = randomHex(32);
-  h[12] = '4';                                                  // version 4
-  h[16] = "89ab"[std::stoi(h.substr(16, 1), nullptr, 16) & 3];  // RFC 4122 variant
-  return h.substr(0, 8) + '-' + h.substr(8, 4) + '-' + h.substr(12, 4) + '-' + h.substr(16, 4) +
-         '-' + h.substr(20);
-}
-
-std::uint64_t roundMiB(std::uint64_t bytes) {
-  return (bytes + kMiB - 1) / kMiB * kMiB;
-}
-
-Status writeText(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return makeError("eio", p.string() + ": cannot write");
-  return Status::success();
+  auto b = randomBytes<16>();
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
+  return Uuid(b).str();
 }
 
 // The ESP's content, written into `image` with mtools (no mount needed).
@@ -75,16 +69,18 @@ Status makeEsp(const fs::path& image, const std::string& serial, const KernelFil
   if (auto st = runTool({"mkfs.vfat", "-F", "32", "-n", "ESP", "-i", serial, image.string()}); !st)
     return st;
   const auto grub_cfg = work / "grub.cfg", syslinux_cfg = work / "syslinux.cfg";
-  if (auto st = writeText(
+  if (auto st = writeFileAtomic(
           grub_cfg,
-          fmt::format("set timeout=0\nlinux /vmlinuz {}\ninitrd /initrd.img\nboot\n", cmdline));
+          fmt::format("set timeout=0\nlinux /vmlinuz {}\ninitrd /initrd.img\nboot\n", cmdline),
+          0644);
       !st)
     return st;
-  if (auto st = writeText(
+  if (auto st = writeFileAtomic(
           syslinux_cfg,
           fmt::format("DEFAULT linux\nPROMPT 0\nTIMEOUT 0\nLABEL linux\n  KERNEL /vmlinuz\n"
                       "  INITRD /initrd.img\n  APPEND {}\n",
-                      cmdline));
+                      cmdline),
+          0644);
       !st)
     return st;
   const std::string img = image.string();
@@ -107,27 +103,7 @@ Status makeEsp(const fs::path& image, const std::string& serial, const KernelFil
 }  // namespace
 
 bool versionLess(std::string_view a, std::string_view b) {
-  std::size_t i = 0, j = 0;
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  while (i < a.size() && j < b.size()) {
-    if (digit(a[i]) && digit(b[j])) {
-      std::size_t ei = i, ej = j;
-      while (ei < a.size() && digit(a[ei])) ++ei;
-      while (ej < b.size() && digit(b[ej])) ++ej;
-      auto na = a.substr(i, ei - i), nb = b.substr(j, ej - j);
-      while (na.size() > 1 && na[0] == '0') na.remove_prefix(1);
-      while (nb.size() > 1 && nb[0] == '0') nb.remove_prefix(1);
-      if (na.size() != nb.size()) return na.size() < nb.size();
-      if (na != nb) return na < nb;
-      i = ei;
-      j = ej;
-    } else {
-      if (a[i] != b[j]) return a[i] < b[j];
-      ++i;
-      ++j;
-    }
-  }
-  return a.size() - i < b.size() - j;
+  return ::strverscmp(std::string(a).c_str(), std::string(b).c_str()) < 0;
 }
 
 Result<KernelFiles> findKernel(const fs::path& root) {
@@ -193,7 +169,7 @@ Result<BootableDisk> writeBootableDisk(const fs::path& root, const fs::path& out
   BootableDisk d;
   d.kernel = *k;
   d.root_uuid = o.root_uuid.empty() ? randomUuid() : o.root_uuid;
-  std::string serial = o.esp_serial.empty() ? randomHex(8) : o.esp_serial;
+  std::string serial = o.esp_serial.empty() ? toHex(randomBytes<4>()) : o.esp_serial;
   for (auto& c : serial) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (serial.size() != 8 || serial.find_first_not_of("0123456789ABCDEF") != std::string::npos)
     return makeError("bad_serial",
@@ -205,16 +181,13 @@ Result<BootableDisk> writeBootableDisk(const fs::path& root, const fs::path& out
   std::error_code ec;
   fs::create_directories(root / "etc", ec);
   fs::create_directories(root / "boot/efi", ec);
-  if (auto st = writeText(root / "etc/fstab", fstabFor(d.root_uuid, d.esp_serial)); !st)
+  if (auto st = writeFileAtomic(root / "etc/fstab", fstabFor(d.root_uuid, d.esp_serial), 0644); !st)
     return st.error();
 
   const auto esp = work / "esp.fat", rootfs = work / "root.ext4";
   if (auto st = makeEsp(esp, serial, d.kernel, o, d.cmdline, work); !st) return st.error();
-  const std::uint64_t tree = treeBytes(root);
-  const std::uint64_t root_bytes =
-      roundMiB(tree + (o.free_bytes ? o.free_bytes
-                                    : std::max<std::uint64_t>(64 * kMiB, tree / 3 + 16 * kMiB)));
-  if (auto st = makeExt4(root, rootfs, root_bytes, "root", d.root_uuid); !st) return st.error();
+  if (auto st = makeExt4(root, rootfs, ext4Bytes(root, o.free_bytes), "root", d.root_uuid); !st)
+    return st.error();
   if (auto st = assembleGptDisk(out,
                                 {{esp, std::string(kEspType), "ESP", "LegacyBIOSBootable"},
                                  {rootfs, std::string(kRootX86_64), "root", ""}},

@@ -96,6 +96,12 @@ std::uint64_t treeBytes(const fs::path& root) {
   return total;
 }
 
+std::uint64_t ext4Bytes(const fs::path& root, std::uint64_t free_bytes) {
+  const std::uint64_t tree = treeBytes(root);
+  return roundMiB(
+      tree + (free_bytes ? free_bytes : std::max<std::uint64_t>(64 * kMiB, tree / 3 + 16 * kMiB)));
+}
+
 bool createSized(const fs::path& path, std::uint64_t bytes) {
   const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   return fd && ::ftruncate(fd.get(), static_cast<off_t>(bytes)) == 0;
@@ -119,7 +125,7 @@ Status assembleGptDisk(const fs::path& out, const std::vector<PartitionImage>& p
   std::vector<std::pair<std::uint64_t, std::uint64_t>> placed;  // offset, bytes
   for (const auto& p : parts) {
     std::error_code ec;
-    const auto bytes = (fs::file_size(p.image, ec) + kMiB - 1) / kMiB * kMiB;
+    const auto bytes = roundMiB(fs::file_size(p.image, ec));
     if (ec || bytes == 0) return makeError("eio", p.image.string() + ": cannot read its size");
     table += fmt::format("start={}, size={}, type={}, name=\"{}\"", at / 512, bytes / 512, p.type,
                          p.name);
@@ -146,11 +152,8 @@ Status assembleGptDisk(const fs::path& out, const std::vector<PartitionImage>& p
 }
 
 Status writeRawDisk(const fs::path& root, const fs::path& out, const fs::path& work) {
-  // The filesystem: the tree plus a third, at least 64 MiB, whole MiB.
-  std::uint64_t fs_bytes = std::max<std::uint64_t>(64 * kMiB, treeBytes(root) * 4 / 3 + 16 * kMiB);
-  fs_bytes = (fs_bytes + kMiB - 1) / kMiB * kMiB;
   const fs::path fs_image = work / "rootfs.ext4";
-  if (auto st = makeExt4(root, fs_image, fs_bytes, "rootfs"); !st) return st;
+  if (auto st = makeExt4(root, fs_image, ext4Bytes(root), "rootfs"); !st) return st;
   return assembleGptDisk(out, {{fs_image, std::string(kLinuxData), "rootfs", ""}});
 }
 

@@ -13,12 +13,20 @@ namespace drover::images::oci {
 
 inline constexpr std::uint64_t kMiB = 1 << 20;
 
+inline std::uint64_t roundMiB(std::uint64_t bytes) {
+  return (bytes + kMiB - 1) / kMiB * kMiB;
+}
+
 // Runs a tool (no shell) with `input` on its stdin; its stderr is the error message. Code
 // tool ("... is not installed" when it cannot be started).
 Status runTool(const std::vector<std::string>& args, const std::string& input = "");
 
 // Bytes the files under `root` take, with a block of metadata per entry.
 std::uint64_t treeBytes(const std::filesystem::path& root);
+
+// The size of an ext4 filesystem for `root`: the tree and `free_bytes` (0: a third of the
+// tree and 16 MiB, at least 64 MiB), whole MiB.
+std::uint64_t ext4Bytes(const std::filesystem::path& root, std::uint64_t free_bytes = 0);
 
 // Creates (or truncates) `path` as a sparse file of `bytes`.
 bool createSized(const std::filesystem::path& path, std::uint64_t bytes);

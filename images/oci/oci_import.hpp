@@ -73,7 +73,7 @@ struct KernelFiles {
 };
 Result<KernelFiles> findKernel(const std::filesystem::path& root);
 
-// True when version `a` sorts before `b` the way `sort -V` does (digit runs as numbers).
+// True when version `a` sorts before `b` (glibc's strverscmp: digit runs as numbers).
 bool versionLess(std::string_view a, std::string_view b);
 
 struct BootOptions {
@@ -84,9 +84,10 @@ struct BootOptions {
   std::filesystem::path shim = "/usr/lib/shim/shimx64.efi.signed";
   std::filesystem::path grub_efi = "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed";
   std::filesystem::path gpt_mbr = "/usr/lib/syslinux/mbr/gptmbr.bin";
-  std::uint64_t free_bytes = 0;  // free space on the root; 0: a third of the tree, 16 MiB more
-  std::string root_uuid;         // empty: a random one
-  std::string esp_serial;        // 8 hex digits; empty: a random one
+  std::uint64_t free_bytes =
+      0;  // free space on the root; 0: a third of the tree and 16 MiB, at least 64 MiB
+  std::string root_uuid;   // empty: a random one
+  std::string esp_serial;  // 8 hex digits; empty: a random one
 };
 
 // /etc/fstab of a built disk: the root and the ESP (at /boot/efi) by UUID.

@@ -11,6 +11,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/fd.hpp"
+
+namespace drover {
 namespace {
 
 namespace fs = std::filesystem;
@@ -33,13 +36,10 @@ class WholeBoot : public ::testing::Test {
     bin_ = env("DROVER_BINARY_DIR");
     ASSERT_FALSE(src_.empty() || bin_.empty());
     // The shards of this binary run side by side: one of them builds, the others wait.
-    const int lock = ::open((bin_ + "/e2e-setup.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    ASSERT_GE(lock, 0);
-    ::flock(lock, LOCK_EX);
-    struct Unlock {
-      int fd;
-      ~Unlock() { ::close(fd); }
-    } unlock{lock};
+    const UniqueFd lock(
+        ::open((bin_ + "/e2e-setup.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644));
+    ASSERT_TRUE(lock);
+    ASSERT_EQ(::flock(lock.get(), LOCK_EX), 0);
     const auto bootenv = bin_ + "/boot-env";
     // Built again when the agent it carries changed since: an older agent would install
     // and join, but not act on what it learned since (a heartbeat's reinstall request).
@@ -60,19 +60,18 @@ class WholeBoot : public ::testing::Test {
     }
   }
 
-  void boot(const std::string& firmware) {
-    const int rc = run(src_ + "/tests/e2e/whole-boot.sh " + firmware + " " + bin_ + "/bin/drover " +
-                       bin_ + "/boot-env " + bin_ + "/e2e/test-os.raw.zst");
+  // tests/e2e/SCRIPT [ARGS] DROVER BOOT_ENV TEST_OS, with `env` (VAR=value ...) before it;
+  // exit 77 skips (a prerequisite is missing), anything but 0 fails.
+  void script(const std::string& command, const std::string& env = "") {
+    const int rc = run(env + (env.empty() ? "" : " ") + src_ + "/tests/e2e/" + command + " " +
+                       bin_ + "/bin/drover " + bin_ + "/boot-env " + bin_ + "/e2e/test-os.raw.zst");
     if (rc == 77) GTEST_SKIP() << "a prerequisite is missing";
-    EXPECT_EQ(rc, 0) << firmware << " whole boot failed (console and log above)";
+    EXPECT_EQ(rc, 0) << command << " failed (console and log above)";
   }
-
-  // tests/e2e/scenarios.sh: discovery, proxy, cluster.
-  void scenario(const std::string& name) {
-    const int rc = run(src_ + "/tests/e2e/scenarios.sh " + name + " " + bin_ + "/bin/drover " +
-                       bin_ + "/boot-env " + bin_ + "/e2e/test-os.raw.zst");
-    if (rc == 77) GTEST_SKIP() << "a prerequisite is missing";
-    EXPECT_EQ(rc, 0) << name << " scenario failed (console and log above)";
+  void boot(const std::string& firmware) { script("whole-boot.sh " + firmware); }
+  // tests/e2e/scenarios.sh: discovery, proxy, cluster, http, secureboot, arm64.
+  void scenario(const std::string& name, const std::string& env = "") {
+    script("scenarios.sh " + name, env);
   }
 
   // The test OS image is rebuilt when the scripts it is made from, or the boot environment
@@ -141,10 +140,7 @@ TEST_F(WholeBoot, MasterAndWorkerInstallAndJoin) {
 // same disk boots with Secure Boot on through shim and GRUB; both find the root by UUID, mount
 // the ESP from fstab and join.
 TEST_F(WholeBoot, ImageBuiltFromAContainerBootsOnBiosAndUefi) {
-  const int rc = run(src_ + "/tests/e2e/built-image.sh " + bin_ + "/bin/drover " + bin_ +
-                     "/boot-env " + bin_ + "/e2e/test-os.raw.zst");
-  if (rc == 77) GTEST_SKIP() << "a prerequisite is missing";
-  EXPECT_EQ(rc, 0) << "built image whole boot failed (console and log above)";
+  script("built-image.sh");
 }
 
 // An arm64 machine (QEMU's virt machine with AAVMF under TCG): Debian's arm64 network GRUB
@@ -176,11 +172,8 @@ class WholeBootArm64 : public WholeBoot {
 };
 
 TEST_F(WholeBootArm64, Arm64InstallsThroughTheNetworkGrub) {
-  const int rc = run("E2E_ARM64_BOOT_ENV=" + bin_ + "/boot-env-arm64 E2E_ARM64_IMAGE=" + bin_ +
-                     "/e2e/test-os-arm64.raw.zst " + src_ + "/tests/e2e/scenarios.sh arm64 " +
-                     bin_ + "/bin/drover " + bin_ + "/boot-env " + bin_ + "/e2e/test-os.raw.zst");
-  if (rc == 77) GTEST_SKIP() << "a prerequisite is missing";
-  EXPECT_EQ(rc, 0) << "arm64 whole boot failed (console and log above)";
+  scenario("arm64", "E2E_ARM64_BOOT_ENV=" + bin_ + "/boot-env-arm64 E2E_ARM64_IMAGE=" + bin_ +
+                        "/e2e/test-os-arm64.raw.zst");
 }
 
 // Three replicas on a three-member etcd (tests/e2e/ha-boot.sh): the replica that
@@ -188,10 +181,8 @@ TEST_F(WholeBootArm64, Arm64InstallsThroughTheNetworkGrub) {
 // its disk and joins through the others, its record and timeline are whole on them, and no
 // address is held twice in etcd. Without etcd it skips (a failure under CI).
 TEST_F(WholeBoot, BiosBootSurvivesItsReplicaKilled) {
-  const int rc = run(src_ + "/tests/e2e/ha-boot.sh " + bin_ + "/bin/drover " + bin_ + "/boot-env " +
-                     bin_ + "/e2e/test-os.raw.zst");
-  if (rc == 77) GTEST_SKIP() << "a prerequisite is missing";
-  EXPECT_EQ(rc, 0) << "HA whole boot failed (console and logs above)";
+  script("ha-boot.sh");
 }
 
 }  // namespace
+}  // namespace drover

@@ -8,7 +8,7 @@
 #
 #   scripts/bench-ha.sh [--build DIR] [--rates "500 1000 2000 4000 8000"] [--period S]
 #                       [--clients N] [--setups "ha sqlite kea kea-mt dnsmasq dhcpd"]
-#                       [--results DIR] [--store-dir DIR]
+#                       [--results DIR] [--store-dir DIR] [--pin] [--delays-at RATE]
 #
 # Drover's limit on new clients' DISCOVERs per interface (server.dhcp.interface_discover_rate,
 # a flood defence) is off here, as the peers have none: this measures capacity.
@@ -37,6 +37,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+source scripts/bench-netns.sh
 
 build=build
 rates="500 1000 2000 4000 8000"
@@ -45,6 +46,8 @@ clients=60000
 setups="ha sqlite kea"
 results=""
 store_parent=/var/tmp
+pin=0
+delays_at=
 while (($#)); do
   case "$1" in
     --build) build=$2; shift ;;
@@ -54,7 +57,9 @@ while (($#)); do
     --setups) setups=$2; shift ;;
     --results) results=$2; shift ;;
     --store-dir) store_parent=$2; shift ;;
-    *) echo "usage: $0 [--build DIR] [--rates LIST] [--period S] [--clients N] [--setups \"ha sqlite kea ...\"] [--results DIR] [--store-dir DIR]" >&2; exit 2 ;;
+    --pin) pin=1 ;;
+    --delays-at) delays_at=$2; shift ;;
+    *) echo "usage: $0 [--build DIR] [--rates LIST] [--period S] [--clients N] [--setups \"ha sqlite kea ...\"] [--results DIR] [--store-dir DIR] [--pin] [--delays-at RATE]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -83,6 +88,15 @@ sw=bhas$tag cli=bhac$tag
 rns=(bhar0$tag bhar1$tag bhar2$tag)
 rip=(198.18.0.2 198.18.0.3 198.18.0.4)
 mip=(198.18.0.11 198.18.0.12 198.18.0.13)
+# --delays-at RATE: at that rate, a tcpdump capture on the client's link gives each
+# setup's DISCOVER-OFFER and REQUEST-ACK delay percentiles (scripts/dhcp-delays.py;
+# perfdhcp itself reports only the average and the largest); in delays.txt.
+# --pin: perfdhcp on the first CPU, the server under test (all its threads) on the last, so
+# the measuring client never competes with the server for a core.
+server_cpu=() client_cpu=()
+if ((pin)); then
+  server_cpu=(taskset -c "$(($(nproc) - 1))") client_cpu=(taskset -c 0)
+fi
 work=$(mktemp -d /tmp/drover-bench-ha.XXXXXX)
 store=$(mktemp -d "$store_parent/drover-bench-ha-store.XXXXXX")
 pids=()
@@ -98,7 +112,10 @@ stop_all() {  # newest first (replicas before etcd): SIGTERM, then -9 after 5 s,
   done
   pids=()
 }
+# perfdhcp's socket overflowed the kernel's default receive buffer at 8,000-10,000 DORA/s
+# while the server had answered everything: the run raises the default (bench-netns.sh).
 cleanup() {
+  bench_rmem_restore
   stop_all
   local ns
   for ns in "$cli" "${rns[@]}" "$sw"; do ip netns del "$ns" 2>/dev/null || true; done
@@ -110,6 +127,8 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 load_start=$(load1)
 discarded=$(awk -v l="$load_start" 'BEGIN { print (l > 1.5) ? 1 : 0 }')
 echo "bench-ha: load average before: $(cut -d' ' -f1-3 /proc/loadavg)$( ((discarded)) && echo " (> 1.5: this run is marked discarded)")"
+
+bench_rmem_raise "bench-ha: "
 
 # The segment: a bridge in the switch namespace; etcd's addresses on the bridge itself.
 ip netns add "$sw"
@@ -183,7 +202,7 @@ declaration "{ backend: sqlite, path: $store/r0/state.db }" > "$work/sqlite.yaml
 bg() {  # NS LOG CMD...: in the background, pid recorded
   local ns=$1 log=$2
   shift 2
-  ip netns exec "$ns" "$@" > "$log" 2>&1 < /dev/null &
+  ip netns exec "$ns" "${server_cpu[@]}" "$@" > "$log" 2>&1 < /dev/null &
   pids+=($!)
 }
 live() {  # replicas that replica N sees alive
@@ -294,9 +313,25 @@ counters() {  # N_REPLICAS
   done | awk '/^drover_dhcp_(replies|drops)_total\{/ { s[$1] += $2 } END { for (k in s) if (s[k] > 0) print k, s[k] }' | sort
 }
 
+# The kernel's count of datagrams dropped at full UDP receive buffers in namespace NS
+# (RcvbufErrors): who lost what perfdhcp counts as drops, the client or the server.
+udp_drops() {  # NS
+  ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp
+}
+
+# CPU time (clock ticks, user + system, all threads) of the servers under test.
+server_cpu_ticks() {
+  local p total=0
+  for p in "${pids[@]}"; do
+    [[ -r /proc/$p/stat ]] || continue
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+
 # One perfdhcp run; prints "<discovers> <offers> <offer-drop%> <requests> <acks> <ack-drop%>".
 run_rate() {  # RATE OUTFILE
-  timeout $((period + 30)) ip netns exec "$cli" perfdhcp -4 -l 198.18.0.1 -r "$1" -R "$clients" \
+  timeout $((period + 30)) ip netns exec "$cli" "${client_cpu[@]}" perfdhcp -4 -l 198.18.0.1 -r "$1" -R "$clients" \
     -p "$period" -W 2000000 all > "$2" 2>&1 || true
   awk '/Statistics for: DISCOVER-OFFER/ {s = 1} /Statistics for: REQUEST-ACK/ {s = 2}
        /sent packets:/ {t[s] = $3} /received packets:/ {r[s] = $3}
@@ -305,8 +340,9 @@ run_rate() {  # RATE OUTFILE
 }
 
 csv=$results/results.csv
-echo "setup,offered_per_s,period_s,discovers,offers,offer_drop_pct,requests,acks,ack_drop_pct,achieved_per_s,load1_before,within_2_5pct,ack_delay_avg_ms,ack_delay_max_ms" > "$csv"
+echo "setup,offered_per_s,period_s,discovers,offers,offer_drop_pct,requests,acks,ack_drop_pct,achieved_per_s,load1_before,within_2_5pct,ack_delay_avg_ms,ack_delay_max_ms,udp_socket_drops_client,udp_socket_drops_server,server_cpu_ms,server_cpu_ms_per_1000_acks" > "$csv"
 declare -A capacity done_setup
+client_limit=
 duplicates=0
 for setup in $setups; do capacity[$setup]=0; done_setup[$setup]=0; done
 # The setups take turns at each rate, so a change in the machine's load hits them alike; a
@@ -322,7 +358,26 @@ for rate in $rates; do
     esac
     before=$(load1)
     out=$results/$setup-$rate.perfdhcp.txt
+    cli_drops0=$(udp_drops "$cli") srv_drops0=$(udp_drops "${rns[0]}")
+    cpu0=$(server_cpu_ticks)
+    capture_pid=
+    if [[ $rate == "$delays_at" ]]; then
+      ip netns exec "$cli" "${client_cpu[@]}" tcpdump -i eth0 -s 400 -w "$results/$setup-$rate.pcap" -q \
+        udp port 67 > "$results/$setup-$rate.tcpdump.log" 2>&1 &
+      capture_pid=$!
+      sleep 1
+    fi
     read -r discovers offers offer_drop requests acks ack_drop < <(run_rate "$rate" "$out")
+    if [[ -n $capture_pid ]]; then
+      kill -INT "$capture_pid" 2>/dev/null || true
+      wait "$capture_pid" 2>/dev/null || true
+      /usr/bin/python3 scripts/dhcp-delays.py "$results/$setup-$rate.pcap" | sed "s/^/bench-ha: $setup $rate\/s delays (ms) /" |
+        tee -a "$results/delays.txt"
+    fi
+    cpu_ms=$(awk -v t="$(($(server_cpu_ticks) - cpu0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1000 / hz }')
+    # Server CPU per 1,000 exchanges answered (ACKs), user + system, every thread.
+    cpu_per_k=$(awk -v c="$cpu_ms" -v a="$acks" 'BEGIN { if (a > 0) printf "%.0f", c * 1000 / a; else print "-" }')
+    sock="$(($(udp_drops "$cli") - cli_drops0))/$(($(udp_drops "${rns[0]}") - srv_drops0))"
     ((n > 0)) && counters "$n" > "$results/$setup-$rate.counters.txt"
     if [[ $setup == ha ]]; then
       check=$(ip netns exec "$cli" python3 tests/e2e/check_ha_leases.py "http://${mip[0]}:2379" /drover 2>&1 || true)
@@ -335,12 +390,21 @@ for rate in $rates; do
     achieved=$(awk -v a="$acks" -v p="$period" 'BEGIN { printf "%.0f", a / p }')
     ok=$(awk -v o="$offer_drop" -v d="$ack_drop" -v a="$acks" \
       'BEGIN { print (a > 0 && o + 0 <= 2.5 && d + 0 <= 2.5 && o !~ /nan/ && d !~ /nan/) ? 1 : 0 }')
+    # A rate the client could not send (fewer than 97.5% of rate x period DISCOVERs) and
+    # the server kept up with says nothing about the server: the ramp ends there for every
+    # setup.
+    offered_ok=$(awk -v n="$discovers" -v r="$rate" -v p="$period" 'BEGIN { print (n >= 0.975 * r * p) ? 1 : 0 }')
     cp "$work/r0.log" "$results/$setup-$rate.server.log" 2>/dev/null || true
     delays=$(awk '/Statistics for: REQUEST-ACK/ {s = 1} s && /avg delay:/ {a = $3} s && /max delay:/ {m = $3}
                   END {printf "%s,%s", a, m}' "$out")
-    echo "$setup,$rate,$period,$discovers,$offers,$offer_drop,$requests,$acks,$ack_drop,$achieved,$before,$ok,$delays" >> "$csv"
-    printf 'bench-ha: %-7s offered %5s/s: achieved %5s/s, offer drops %6s%%, ack drops %6s%%, ack delay avg,max %s ms (load %s)\n' \
-      "$setup" "$rate" "$achieved" "$offer_drop" "$ack_drop" "$delays" "$before"
+    echo "$setup,$rate,$period,$discovers,$offers,$offer_drop,$requests,$acks,$ack_drop,$achieved,$before,$ok,$delays,${sock/\//,},$cpu_ms,$cpu_per_k" >> "$csv"
+    printf 'bench-ha: %-7s offered %5s/s: achieved %5s/s, offer drops %6s%%, ack drops %6s%%, ack delay avg,max %s ms, socket drops client/server %s, server CPU %s ms per 1000 (load %s)\n' \
+      "$setup" "$rate" "$achieved" "$offer_drop" "$ack_drop" "$delays" "$sock" "$cpu_per_k" "$before"
+    if ((ok && !offered_ok)); then  # over 2.5% drops is the server's limit even so
+      echo "bench-ha: perfdhcp sent $discovers DISCOVERs, under the $((rate * period)) asked: the client's limit, the ramp ends"
+      client_limit=$rate
+      break 2
+    fi
     if ((ok)); then capacity[$setup]=$rate; else done_setup[$setup]=1; fi
   done
 done
@@ -362,21 +426,24 @@ label() {
     "etcd $(etcd --version | awk 'NR == 1 {print $3}'), $period s per rate, -R $clients, store in $store_parent"
   echo "load average (1 min) before: $load_start, after: $(cut -d" " -f1 <<<"$load_end")$( ((discarded)) && echo "; DISCARDED: the run started above 1.5")"
   echo
-  echo "| setup | offered (DORA/s) | achieved (ACK/s) | DISCOVER-OFFER drops | REQUEST-ACK drops | ACK delay avg / max (ms) |"
-  echo "|---|---|---|---|---|---|"
-  tail -n +2 "$csv" | while IFS=, read -r s r _ _ _ od _ _ ad ach _ _ da dm; do
-    echo "| $(label "$s") | $r | $ach | $od% | $ad% | $da / $dm |"
+  echo "| setup | offered (DORA/s) | achieved (ACK/s) | DISCOVER-OFFER drops | REQUEST-ACK drops | ACK delay avg / max (ms) | UDP socket drops client / server | server CPU ms per 1,000 ACKs |"
+  echo "|---|---|---|---|---|---|---|---|"
+  tail -n +2 "$csv" | while IFS=, read -r s r _ _ _ od _ _ ad ach _ _ da dm sc ss _ cpk; do
+    echo "| $(label "$s") | $r | $ach | $od% | $ad% | $da / $dm | $sc / $ss | $cpk |"
   done
   echo
   for s in $setups; do
-    echo "capacity, $(label "$s"): ${capacity[$s]} DORA/s (highest rate with <= 2.5% drops)"
+    echo "capacity, $(label "$s"): ${capacity[$s]} DORA/s (highest rate with <= 2.5% drops)$( ((done_setup[$s])) || echo ", or more: its ramp ended at the client's limit or the last rate")"
   done
+  [[ -n $client_limit ]] && echo "the client could not offer $client_limit DORA/s"
   for s in $setups; do
     [[ $s == sqlite || $s == ha ]] || continue
     for p in $setups; do
       [[ $p == sqlite || $p == ha ]] && continue
       awk -v d="${capacity[$s]}" -v k="${capacity[$p]}" -v a="$(label "$s")" -v b="$(label "$p")" \
-        'BEGIN { if (k > 0) printf "ratio %s / %s: %.2f\n", a, b, d / k }'
+        -v open="${done_setup[$s]}" -v popen="${done_setup[$p]}" \
+        'BEGIN { if (k > 0) printf "ratio %s / %s: %s%.2f%s\n", a, b, (open == 0 ? "at least " : ""), d / k,
+                 (popen == 0 ? " (the peer did not reach its limit either)" : "") }'
     done
   done
   if [[ " $setups " == *" ha "* ]]; then echo "duplicate addresses in etcd's lease keys: $duplicates"; fi

@@ -5,7 +5,10 @@
 # boots completed over time (docs/benchmarks-storm.svg).
 #
 #   scripts/bench-storm.sh [--build DIR] [--clients "100 1000"] [--kernel-mib 8] [--initrd-mib 32]
-#                          [--spread 2s] [--runs 1] [--plot FILE] [--http-only]
+#                          [--spread 2s] [--runs 1] [--plot FILE] [--http-only] [--raise-rmem]
+#
+# --raise-rmem: the kernel's default UDP receive buffer raised for the run (bench-netns.sh),
+# so dnsmasq's socket (which takes the default) does not overflow in an all-at-once storm.
 #
 # --http-only: the HTTP side alone, as a floor for the storm. Every machine starts at the
 # stack's boot script URL (`drover sim --script-url`): no DHCP, no TFTP, no lease binding;
@@ -48,6 +51,7 @@ runs=1
 plot=
 stacks="drover reference"
 http_only=0
+raise_rmem=0
 while (($#)); do
   case "$1" in
     --build) build=$2; shift ;;
@@ -59,7 +63,8 @@ while (($#)); do
     --plot) plot=$2; shift ;;
     --stacks) stacks=$2; shift ;;
     --http-only) http_only=1 ;;
-    *) echo "usage: $0 [--build DIR] [--clients LIST] [--kernel-mib N] [--initrd-mib N] [--spread D] [--runs N] [--plot FILE] [--stacks \"drover reference\"] [--http-only]" >&2; exit 2 ;;
+    --raise-rmem) raise_rmem=1 ;;
+    *) echo "usage: $0 [--build DIR] [--clients LIST] [--kernel-mib N] [--initrd-mib N] [--spread D] [--runs N] [--plot FILE] [--stacks \"drover reference\"] [--http-only] [--raise-rmem]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -94,11 +99,13 @@ stop_servers() {  # by pid, the ones this script started
   server_pids=()
 }
 cleanup() {
+  bench_rmem_restore
   stop_servers
   bench_netns_remove "$srv" "$cli" "${hns[@]}" "$hsw"
   rm -rf "$work"
 }
 trap cleanup EXIT
+((raise_rmem)) && bench_rmem_raise "bench-storm: "
 
 bench_netns_pair "$srv" "$cli" "$sif" "$cif"
 ip -n "$cli" route add local 198.18.0.0/21 dev lo

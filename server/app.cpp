@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -127,6 +128,9 @@ struct App::Impl {
 };
 
 namespace {
+
+// The bulk threads' nice value (see run()).
+constexpr int kBulkNice = 10;
 
 // The bulk io_contexts, made on first use (options.threads of them), for ServerOptions::bulk.
 std::vector<asio::io_context*> bulkContexts(App::Impl& d) {
@@ -526,7 +530,15 @@ void App::run() {
   }
   if (d.tftp) d.tftp->thread = std::thread([s = d.tftp.get()] { s->io.run(); });
   std::vector<std::thread> threads, bulk_threads;
-  for (auto& b : d.bulk) bulk_threads.emplace_back([&b] { b->io.run(); });
+  for (auto& b : d.bulk)
+    bulk_threads.emplace_back([&b, log = d.log] {
+      // Bodies go out at a lower priority than everything else (nice +kBulkNice for these
+      // threads alone): in a boot storm the machines still in DHCP, TFTP or asking for a
+      // script are answered first, while the downloads take all the CPU that is left.
+      if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kBulkNice) != 0)
+        log->debug("BULK_NICE_FAILED errno={}", errno);
+      b->io.run();
+    });
   for (int i = 1; i < std::max(1, d.options.threads); ++i)
     threads.emplace_back([&d] { d.io.run(); });
   // Every listener was bound by start(): the service manager may report the unit started.

@@ -86,11 +86,13 @@ Known lookupState(const Context& ctx, const std::string& name) {
 // are not recorded, while a new DHCP exchange, exchange or state change starts a new run.
 // Machines that match no node get entries only once the store has a record of them.
 void noteScript(const Context& ctx, const cluster::Inventory& inventory, const std::string& name,
-                std::string_view script_name, std::string message) {
+                std::string_view script_name, std::string_view arch, bool efi) {
   if (!timelineWorthy(ctx, inventory, name)) return;
-  if (repeatsLast(ctx, name, "script_served", std::string(script_name) + " (", "boot_refused"))
+  if (repeatsLast(ctx, name, "script_served", fmt::format("{} (", script_name), "boot_refused"))
     return;
-  recordEvent(ctx, name, "script_served", std::move(message));
+  recordEvent(ctx, name, "script_served",
+              fmt::format("{} ({} {})", script_name, templates::ipxeText(arch, 16),
+                          efi ? "efi" : "pcbios"));
 }
 
 Response nodeScript(const Request& req, Context& ctx) {
@@ -134,13 +136,12 @@ Response nodeScript(const Request& req, Context& ctx) {
   Response out = rendered(kind, *params, ctx);
 
   const auto script_name = templates::scriptName(kind);
-  ctx.log->info("SCRIPT_SERVED node={} mac={} action={} arch={} platform={}", name, mac->str(),
-                script_name, templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
+  if (ctx.log->should_log(spdlog::level::info))  // the arguments cost allocations
+    ctx.log->info("SCRIPT_SERVED node={} mac={} action={} arch={} platform={}", name, mac->str(),
+                  script_name, templates::ipxeText(arch, 16), efi ? "efi" : "pcbios");
   // A node sent to the network for a reinstall got there.
   if (ctx.handoff && match.known()) ctx.handoff->heard(name, "script " + std::string(script_name));
-  noteScript(ctx, snapshot->inventory, name, script_name,
-             fmt::format("{} ({} {})", script_name, templates::ipxeText(arch, 16),
-                         efi ? "efi" : "pcbios"));
+  noteScript(ctx, snapshot->inventory, name, script_name, arch, efi);
   return out;
 }
 

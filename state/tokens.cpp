@@ -15,9 +15,10 @@
 #include <functional>
 #include <sstream>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 namespace drover::state {
@@ -82,14 +83,6 @@ constexpr std::size_t kHeaderBytes = 1 + 1 + 8 + kNonceBytes + 6 + 4 + 1;
 constexpr std::size_t kMacBytes = 32;
 constexpr std::size_t kMaxTokenChars = (kHeaderBytes + 255 + kMacBytes) * 4 / 3 + 4;
 
-std::string hmac(std::string_view key, std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data(), &len);
-  return std::string(reinterpret_cast<const char*>(md.data()), len);
-}
-
 void putBigEndian(std::string& out, std::uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -129,6 +122,34 @@ std::uint64_t constantTimeCompareCountForTest() {
   return g_compares.load();
 }
 
+TokenService::TokenService(StateStore& store, std::string key, Clock clock)
+    : store_(store), clock_(std::move(clock)) {
+  // A missing algorithm or a refused key is a broken OpenSSL, not a data-path condition.
+  std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr),
+                                                        &EVP_MAC_free);
+  if (!mac) throw std::runtime_error("OpenSSL has no HMAC");
+  keyed_.reset(EVP_MAC_CTX_new(mac.get()), &EVP_MAC_CTX_free);
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (!keyed_ || EVP_MAC_init(keyed_.get(), reinterpret_cast<const unsigned char*>(key.data()),
+                              key.size(), params) != 1)
+    throw std::runtime_error("HMAC-SHA256 key setup failed");
+}
+
+std::string TokenService::sign(std::string_view data) const {
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(keyed_.get()),
+                                                                &EVP_MAC_CTX_free);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  std::size_t len = 0;
+  if (!ctx ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
+          1 ||
+      EVP_MAC_final(ctx.get(), md.data(), &len, md.size()) != 1)
+    throw std::runtime_error("HMAC-SHA256 failed");
+  return std::string(reinterpret_cast<const char*>(md.data()), len);
+}
+
 Result<std::string> TokenService::issueBootToken(BootClaims claims, std::int64_t ttl_ms) const {
   if (claims.node.empty() || claims.node.size() > 255)
     return makeError("bad_claims", "a boot token names a node of 1 to 255 bytes");
@@ -146,7 +167,7 @@ Result<std::string> TokenService::issueBootToken(BootClaims claims, std::int64_t
   putBigEndian(raw, claims.holder ? claims.holder->value() : 0, 4);
   raw.push_back(static_cast<char>(claims.node.size()));
   raw += claims.node;
-  raw += hmac(key_, raw);
+  raw += sign(raw);
   return base64url(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
 }
 
@@ -161,7 +182,7 @@ Result<BootClaims> TokenService::checkBootToken(std::string_view token) const {
     return makeError("malformed_token", "not a boot token");
   const std::string_view body(raw->data(), kHeaderBytes + name_len);
   const std::string_view mac(raw->data() + body.size(), kMacBytes);
-  if (!constantTimeEquals(hmac(key_, body), mac))
+  if (!constantTimeEquals(sign(body), mac))
     return makeError("forged_token", "the boot token was not issued by this server");
   BootClaims c;
   c.expires_ms = static_cast<std::int64_t>(getBigEndian(body, 2, 8));

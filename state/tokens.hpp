@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,8 @@
 #include "common/net.hpp"
 #include "common/result.hpp"
 #include "state/store.hpp"
+
+struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
 
 namespace drover::state {
 
@@ -47,8 +50,7 @@ class TokenService {
  public:
   using Clock = std::function<std::int64_t()>;  // Unix ms
   // `key`: kBootTokenKeyBytes raw bytes (ensureBootTokenKey).
-  TokenService(StateStore& store, std::string key, Clock clock = nowMs)
-      : store_(store), key_(std::move(key)), clock_(std::move(clock)) {}
+  TokenService(StateStore& store, std::string key, Clock clock = nowMs);
 
   // A boot token for `claims` (expires_ms is set to now + ttl_ms; negative: already
   // expired), usable once. Writes nothing. Error "bad_claims" for a node name that is
@@ -69,8 +71,13 @@ class TokenService {
   drover::Status verifyNodeCredential(const std::string& node, std::string_view credential);
 
  private:
+  // HMAC-SHA256 of `data` under the key.
+  std::string sign(std::string_view data) const;
+
   StateStore& store_;
-  std::string key_;
+  // The key's HMAC context, set up once (the key's pads hashed); each signature works on a
+  // copy, so signing needs no lock and costs no algorithm lookup.
+  std::shared_ptr<evp_mac_ctx_st> keyed_;
   Clock clock_;
 };
 

@@ -67,15 +67,19 @@ TEST_F(TftpClients, AtftpBlksizeAndWindowsize) {
   ASSERT_EQ(run(atftp("--option \"blksize 1468\" --option \"windowsize 16\"", "medium.bin", "m")), 0);
   ASSERT_EQ(run(atftp("--option \"blksize 1468\" --option \"windowsize 16\" --option \"tsize 0\"", "big.bin", "b")), 0);
   ASSERT_EQ(run(atftp("", "medium.bin", "plain")), 0);
+  // The largest window the server grants: a whole window read and sent in one batch.
+  ASSERT_EQ(run(atftp("--option \"blksize 1468\" --option \"windowsize 64\"", "big.bin", "w64")), 0);
   EXPECT_EQ(sha256File(out("m")), medium);
   EXPECT_EQ(sha256File(out("b")), big);
   EXPECT_EQ(sha256File(out("plain")), medium);
+  EXPECT_EQ(sha256File(out("w64")), big);
   ASSERT_EQ(waitIdle(), 0);
   auto records = observer_.records();
-  ASSERT_EQ(records.size(), 3u);
+  ASSERT_EQ(records.size(), 4u);
   EXPECT_EQ(records[0].blksize, 1468u);
   EXPECT_EQ(records[0].windowsize, 16);
   EXPECT_EQ(records[2].blksize, 512u);
+  EXPECT_EQ(records[3].windowsize, 64);
 }
 
 TEST_F(TftpClients, BlksizeIsClampedToTheConfiguredMaximum) {

@@ -27,7 +27,7 @@ namespace {
 // Largest datagram a client sends us during a transfer (ACK 4, ERROR ~260 bytes).
 constexpr std::size_t kMaxReplyDatagram = 1024;
 // Most blocks read and sent in one go.
-constexpr std::size_t kMaxBatch = 16;
+constexpr std::size_t kMaxBatch = 64;
 
 class Transfer {
  public:

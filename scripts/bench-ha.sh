@@ -368,13 +368,13 @@ for rate in $rates; do
       sleep 1
     fi
     read -r discovers offers offer_drop requests acks ack_drop < <(run_rate "$rate" "$out")
+    cpu_ms=$(awk -v t="$(($(server_cpu_ticks) - cpu0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1000 / hz }')
     if [[ -n $capture_pid ]]; then
       kill -INT "$capture_pid" 2>/dev/null || true
       wait "$capture_pid" 2>/dev/null || true
       /usr/bin/python3 scripts/dhcp-delays.py "$results/$setup-$rate.pcap" | sed "s/^/bench-ha: $setup $rate\/s delays (ms) /" |
         tee -a "$results/delays.txt"
     fi
-    cpu_ms=$(awk -v t="$(($(server_cpu_ticks) - cpu0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1000 / hz }')
     # Server CPU per 1,000 exchanges answered (ACKs), user + system, every thread.
     cpu_per_k=$(awk -v c="$cpu_ms" -v a="$acks" 'BEGIN { if (a > 0) printf "%.0f", c * 1000 / a; else print "-" }')
     sock="$(($(udp_drops "$cli") - cli_drops0))/$(($(udp_drops "${rns[0]}") - srv_drops0))"

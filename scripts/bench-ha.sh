@@ -314,9 +314,14 @@ counters() {  # N_REPLICAS
 }
 
 # The kernel's count of datagrams dropped at full UDP receive buffers in namespace NS
-# (RcvbufErrors): who lost what perfdhcp counts as drops, the client or the server.
-udp_drops() {  # NS
-  ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp
+# (RcvbufErrors): who lost what perfdhcp counts as drops, the client or the server(s;
+# every replica's namespace summed).
+udp_drops() {  # NS...: summed
+  local ns total=0
+  for ns in "$@"; do
+    total=$((total + $(ip netns exec "$ns" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp)))
+  done
+  echo "$total"
 }
 
 # CPU time (clock ticks, user + system, all threads) of the servers under test.
@@ -358,7 +363,7 @@ for rate in $rates; do
     esac
     before=$(load1)
     out=$results/$setup-$rate.perfdhcp.txt
-    cli_drops0=$(udp_drops "$cli") srv_drops0=$(udp_drops "${rns[0]}")
+    cli_drops0=$(udp_drops "$cli") srv_drops0=$(udp_drops "${rns[@]}")
     cpu0=$(server_cpu_ticks)
     capture_pid=
     if [[ $rate == "$delays_at" ]]; then
@@ -377,7 +382,7 @@ for rate in $rates; do
     fi
     # Server CPU per 1,000 exchanges answered (ACKs), user + system, every thread.
     cpu_per_k=$(awk -v c="$cpu_ms" -v a="$acks" 'BEGIN { if (a > 0) printf "%.0f", c * 1000 / a; else print "-" }')
-    sock="$(($(udp_drops "$cli") - cli_drops0))/$(($(udp_drops "${rns[0]}") - srv_drops0))"
+    sock="$(($(udp_drops "$cli") - cli_drops0))/$(($(udp_drops "${rns[@]}") - srv_drops0))"
     ((n > 0)) && counters "$n" > "$results/$setup-$rate.counters.txt"
     if [[ $setup == ha ]]; then
       check=$(ip netns exec "$cli" python3 tests/e2e/check_ha_leases.py "http://${mip[0]}:2379" /drover 2>&1 || true)

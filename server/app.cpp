@@ -129,7 +129,7 @@ struct App::Impl {
 
 namespace {
 
-// The bulk threads' nice value (see run()).
+// How much lower the bulk threads' priority is than the rest of the process (see run()).
 constexpr int kBulkNice = 10;
 
 // The bulk io_contexts, made on first use (options.threads of them), for ServerOptions::bulk.
@@ -532,11 +532,15 @@ void App::run() {
   std::vector<std::thread> threads, bulk_threads;
   for (auto& b : d.bulk)
     bulk_threads.emplace_back([&b, log = d.log] {
-      // Bodies go out at a lower priority than everything else (nice +kBulkNice for these
-      // threads alone): in a boot storm the machines still in DHCP, TFTP or asking for a
-      // script are answered first, while the downloads take all the CPU that is left.
-      if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kBulkNice) != 0)
-        log->debug("BULK_NICE_FAILED errno={}", errno);
+      // Bodies go out at a lower priority than everything else (kBulkNice above the
+      // process's own nice value, for these threads alone): in a boot storm the machines
+      // still in DHCP, TFTP or asking for a script are answered first, while the downloads
+      // take all the CPU that is left. Raising a nice value needs no privilege.
+      const auto tid = static_cast<id_t>(::gettid());
+      errno = 0;
+      const int own = ::getpriority(PRIO_PROCESS, tid);
+      if (errno == 0 && ::setpriority(PRIO_PROCESS, tid, std::min(own + kBulkNice, 19)) != 0)
+        log->warn("BULK_NICE_FAILED errno={}", errno);
       b->io.run();
     });
   for (int i = 1; i < std::max(1, d.options.threads); ++i)

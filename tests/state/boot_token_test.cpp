@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/base64.hpp"
 #include "state/memory_store.hpp"
 #include "state/tokens.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -63,23 +64,11 @@ TEST(BootToken, CarriesItsClaimsUnderTheHmac) {
       "bad_claims");
 }
 
-// base64url without padding, decoded (test side).
-std::string unbase64url(std::string_view text) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    const auto at =
-        std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-            .find(c);
-    acc = (acc << 6) | static_cast<std::uint32_t>(at);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
+// base64url without padding, decoded through the project's standard base64 codec.
+std::string unbase64url(std::string text) {
+  for (char& c : text) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  text.append((4 - text.size() % 4) % 4, '=');
+  return decodeBase64(text).value_or("");
 }
 
 // The signature is plain HMAC-SHA256 of the claims under the key (OpenSSL's one-shot HMAC

@@ -9,6 +9,7 @@
 #   scripts/bench-ha.sh [--build DIR] [--rates "500 1000 2000 4000 8000"] [--period S]
 #                       [--clients N] [--setups "ha sqlite kea kea-mt dnsmasq dhcpd"]
 #                       [--results DIR] [--store-dir DIR] [--pin] [--delays-at RATE]
+#                       [--cpu-budget FRACTION]
 #
 # Drover's limit on new clients' DISCOVERs per interface (server.dhcp.interface_discover_rate,
 # a flood defence) is off here, as the peers have none: this measures capacity.
@@ -48,6 +49,7 @@ results=""
 store_parent=/var/tmp
 pin=0
 delays_at=
+cpu_budget=
 while (($#)); do
   case "$1" in
     --build) build=$2; shift ;;
@@ -59,7 +61,8 @@ while (($#)); do
     --store-dir) store_parent=$2; shift ;;
     --pin) pin=1 ;;
     --delays-at) delays_at=$2; shift ;;
-    *) echo "usage: $0 [--build DIR] [--rates LIST] [--period S] [--clients N] [--setups \"ha sqlite kea ...\"] [--results DIR] [--store-dir DIR] [--pin] [--delays-at RATE]" >&2; exit 2 ;;
+    --cpu-budget) cpu_budget=$2; shift ;;
+    *) echo "usage: $0 [--build DIR] [--rates LIST] [--period S] [--clients N] [--setups \"ha sqlite kea ...\"] [--results DIR] [--store-dir DIR] [--pin] [--delays-at RATE] [--cpu-budget FRACTION]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -97,6 +100,11 @@ server_cpu=() client_cpu=()
 if ((pin)); then
   server_cpu=(taskset -c "$(($(nproc) - 1))") client_cpu=(taskset -c 0)
 fi
+# --cpu-budget F: the server under test (every Drover replica, or the peer; not etcd) runs
+# in a cgroup held to F of one CPU (bench-netns.sh). On a machine where one perfdhcp cannot
+# offer more than the servers answer, both get the same budget and the ramp finds each
+# one's capacity within it: a ratio of capacity per CPU, said so in the summary.
+budget_exec=()
 work=$(mktemp -d /tmp/drover-bench-ha.XXXXXX)
 store=$(mktemp -d "$store_parent/drover-bench-ha-store.XXXXXX")
 pids=()
@@ -117,6 +125,7 @@ stop_all() {  # newest first (replicas before etcd): SIGTERM, then -9 after 5 s,
 cleanup() {
   bench_rmem_restore
   stop_all
+  bench_cpu_budget_remove
   local ns
   for ns in "$cli" "${rns[@]}" "$sw"; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$work" "$store"
@@ -129,6 +138,10 @@ discarded=$(awk -v l="$load_start" 'BEGIN { print (l > 1.5) ? 1 : 0 }')
 echo "bench-ha: load average before: $(cut -d' ' -f1-3 /proc/loadavg)$( ((discarded)) && echo " (> 1.5: this run is marked discarded)")"
 
 bench_rmem_raise "bench-ha: "
+if [[ -n $cpu_budget ]]; then
+  bench_cpu_budget_create "bench-ha: " "drover-bench-ha-$tag" "$cpu_budget" || exit 2
+  budget_exec=("${bench_cpu_budget_exec[@]}")
+fi
 
 # The segment: a bridge in the switch namespace; etcd's addresses on the bridge itself.
 ip netns add "$sw"
@@ -202,8 +215,15 @@ declaration "{ backend: sqlite, path: $store/r0/state.db }" > "$work/sqlite.yaml
 bg() {  # NS LOG CMD...: in the background, pid recorded
   local ns=$1 log=$2
   shift 2
-  ip netns exec "$ns" "${server_cpu[@]}" "$@" > "$log" 2>&1 < /dev/null &
+  "${bg_prefix[@]}" ip netns exec "$ns" "${server_cpu[@]}" "$@" > "$log" 2>&1 < /dev/null &
   pids+=($!)
+}
+bg_prefix=()
+bg_server() {  # as bg, for a server under test: within the CPU budget, if any (joined
+  # before entering the namespace, whose /sys has no cgroup tree)
+  bg_prefix=("${budget_exec[@]}")
+  bg "$@"
+  bg_prefix=()
 }
 live() {  # replicas that replica N sees alive
   ip netns exec "$cli" curl -sf --max-time 2 "http://${rip[$1]}:8080/metrics" 2>/dev/null |
@@ -231,7 +251,7 @@ start_ha() {
   done
   ((ok)) || { cat "$work/etcd0.log" >&2; echo "bench-ha: etcd is not healthy" >&2; exit 1; }
   for i in 0 1 2; do
-    bg "${rns[$i]}" "$work/r$i.log" "$drover" --log-level warn serve --config "$work/ha.yaml" \
+    bg_server "${rns[$i]}" "$work/r$i.log" "$drover" --log-level warn serve --config "$work/ha.yaml" \
       --state-dir "$store/r$i" --replica-id "r$i" --advertise "${rip[$i]}"
   done
   deadline=$((SECONDS + 30))
@@ -246,7 +266,7 @@ start_ha() {
 
 start_sqlite() {
   rm -rf "$store"/*
-  bg "${rns[0]}" "$work/r0.log" "$drover" --log-level warn serve --config "$work/sqlite.yaml" --state-dir "$store/r0"
+  bg_server "${rns[0]}" "$work/r0.log" "$drover" --log-level warn serve --config "$work/sqlite.yaml" --state-dir "$store/r0"
   local deadline=$((SECONDS + 30))
   while ((SECONDS < deadline)); do
     ip netns exec "$cli" curl -sf --max-time 1 -o /dev/null "http://${rip[0]}:8080/healthz" && return
@@ -277,10 +297,10 @@ start_peer() {  # kea|dnsmasq|dhcpd
   "loggers": [{"name": "kea-dhcp4", "severity": "WARN", "output_options": [{"output": "$results/kea.log"}]}]
 }}
 EOF
-      KEA_PIDFILE_DIR=$store/peer KEA_LOCKFILE_DIR=$store/peer bg "${rns[0]}" "$work/r0.log" kea-dhcp4 -c "$work/kea.json"
+      KEA_PIDFILE_DIR=$store/peer KEA_LOCKFILE_DIR=$store/peer bg_server "${rns[0]}" "$work/r0.log" kea-dhcp4 -c "$work/kea.json"
       ;;
     dnsmasq)
-      bg "${rns[0]}" "$work/r0.log" dnsmasq --no-daemon --port=0 --no-ping --bind-interfaces --interface=eth0 \
+      bg_server "${rns[0]}" "$work/r0.log" dnsmasq --no-daemon --port=0 --no-ping --bind-interfaces --interface=eth0 \
         --conf-file=/dev/null --pid-file="$store/peer/dnsmasq.pid" --dhcp-authoritative \
         --dhcp-range=198.18.1.0,198.19.255.250,255.254.0.0,1h --dhcp-option=3,198.18.0.1 \
         --dhcp-lease-max=200000 --dhcp-leasefile="$store/peer/dnsmasq.leases" --log-facility=-
@@ -297,7 +317,7 @@ subnet 198.18.0.0 netmask 255.254.0.0 {
 }
 EOF
       touch "$store/peer/dhcpd.leases"
-      bg "${rns[0]}" "$work/r0.log" dhcpd -f -4 -q -cf "$work/dhcpd.conf" -lf "$store/peer/dhcpd.leases" \
+      bg_server "${rns[0]}" "$work/r0.log" dhcpd -f -4 -q -cf "$work/dhcpd.conf" -lf "$store/peer/dhcpd.leases" \
         -pf "$store/peer/dhcpd.pid" eth0
       ;;
   esac
@@ -429,6 +449,8 @@ label() {
 {
   echo "bench-ha $(date -u +%Y-%m-%dT%H:%M:%SZ): $(nproc) cores, $(uname -r), perfdhcp $(perfdhcp -v 2>&1 | head -1 | awk '{print $2}')," \
     "etcd $(etcd --version | awk 'NR == 1 {print $3}'), $period s per rate, -R $clients, store in $store_parent"
+  [[ -n $cpu_budget ]] && echo "each server under test held to $cpu_budget of one CPU (cgroup CPU bandwidth, 10 ms period): capacities and ratios are within that budget"
+  ((pin)) && echo "pinned: perfdhcp on CPU 0, the server under test on CPU $(($(nproc) - 1))"
   echo "load average (1 min) before: $load_start, after: $(cut -d" " -f1 <<<"$load_end")$( ((discarded)) && echo "; DISCARDED: the run started above 1.5")"
   echo
   echo "| setup | offered (DORA/s) | achieved (ACK/s) | DISCOVER-OFFER drops | REQUEST-ACK drops | ACK delay avg / max (ms) | UDP socket drops client / server | server CPU ms per 1,000 ACKs |"

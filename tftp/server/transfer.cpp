@@ -2,9 +2,6 @@
 // ACKs until the SendWindow says done, the client gives up, or retries run out.
 #include <utility>  // before Asio (GCC 12 + Boost 1.74)
 
-#include <sys/socket.h>
-#include <sys/uio.h>
-
 #include <cerrno>
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +10,7 @@
 
 #include "tftp/server/block_source.hpp"
 #include "tftp/server/core.hpp"
+#include "tftp/server/datagram_batch.hpp"
 #include "tftp/server/path.hpp"
 #include "tftp/server/send_window.hpp"
 #include "tftp/wire/options.hpp"
@@ -27,7 +25,7 @@ namespace {
 // Largest datagram a client sends us during a transfer (ACK 4, ERROR ~260 bytes).
 constexpr std::size_t kMaxReplyDatagram = 1024;
 // Most blocks read and sent in one go.
-constexpr std::size_t kMaxBatch = 64;
+constexpr std::size_t kMaxBatch = DatagramBatch::kMaxDatagrams;
 
 class Transfer {
  public:
@@ -64,14 +62,13 @@ class Transfer {
   Clock::time_point deadline_;
   TransferRecord record_;
   wire::Negotiated options_;
-  // Send batch: up to batch_ blocks read in one go and sent with one sendmmsg. Memory per
-  // transfer: min(windowsize, kMaxBatch) x blksize.
+  // Send batch: up to batch_ blocks read in one go and sent with as few system calls as the
+  // kernel allows. Memory per transfer: min(windowsize, kMaxBatch) x blksize.
   std::size_t batch_ = 1;
   std::vector<std::byte> data_;
   std::array<std::array<std::byte, 4>, kMaxBatch> headers_{};
   std::array<std::size_t, kMaxBatch> sizes_{};
-  std::array<iovec, 2 * kMaxBatch> iov_{};
-  std::array<mmsghdr, kMaxBatch> msgs_{};
+  DatagramBatch datagrams_;
   std::array<std::byte, kMaxReplyDatagram> in_{};
   wire::Bytes control_;  // OACK / ERROR being sent
   std::uint64_t highest_sent_ = 0;
@@ -188,7 +185,7 @@ asio::awaitable<bool> Transfer::sendWindow(SendWindow& window, BlockSource& sour
       if (!co_await send(asio::buffer(control_), client_)) co_return false;
       continue;
     }
-    // Read up to k blocks at once and send them with one sendmmsg.
+    // Read up to k blocks at once and send them together.
     const std::uint64_t first = window.next();
     auto total = source.readRun(first, k, data_);
     if (!total) co_return false;
@@ -204,20 +201,16 @@ asio::awaitable<bool> Transfer::sendWindow(SendWindow& window, BlockSource& sour
     }
     for (std::size_t i = 0; i < m; ++i) {
       wire::writeDataHeader(SendWindow::wireBlock(first + i), headers_[i]);
-      iov_[2 * i] = {headers_[i].data(), headers_[i].size()};
-      iov_[2 * i + 1] = {data_.data() + i * blksize, sizes_[i]};
-      msgs_[i] = {};
-      msgs_[i].msg_hdr.msg_name = client_.data();
-      msgs_[i].msg_hdr.msg_namelen = static_cast<socklen_t>(client_.size());
-      msgs_[i].msg_hdr.msg_iov = &iov_[2 * i];
-      msgs_[i].msg_hdr.msg_iovlen = 2;
+      datagrams_.set(i, headers_[i].data(), headers_[i].size(), data_.data() + i * blksize,
+                     sizes_[i]);
     }
     std::size_t sent = 0;
     while (sent < m) {
-      const int r = ::sendmmsg(io_->socket.native_handle(), msgs_.data() + sent,
-                               static_cast<unsigned>(m - sent), 0);
+      const auto r = datagrams_.send(io_->socket.native_handle(), client_.data(),
+                                     static_cast<socklen_t>(client_.size()), sent, m,
+                                     headers_[0].size() + blksize);
       if (r > 0) {
-        sent += static_cast<std::size_t>(r);
+        sent += r;
       } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
         boost::system::error_code ec;  // socket buffer full: wait until it drains
         co_await io_->socket.async_wait(asio::socket_base::wait_write,

@@ -44,8 +44,10 @@ class JoinRuntime : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (containerd)";
-    for (const char* tool : {"/usr/bin/containerd", "/usr/bin/ctr", "/usr/sbin/runc", "/usr/bin/etcd", "/usr/bin/curl"}) {
-      if (::access(tool, X_OK) != 0) GTEST_SKIP() << tool << " missing (scripts/packages/agent.txt)";
+    for (const char* tool : {"/usr/bin/containerd", "/usr/bin/ctr", "/usr/sbin/runc",
+                             "/usr/bin/etcd", "/usr/bin/curl"}) {
+      if (::access(tool, X_OK) != 0)
+        GTEST_SKIP() << tool << " missing (scripts/packages/agent.txt)";
     }
     ASSERT_TRUE(server_.ok());
     id_ = "etcd-" + std::to_string(::getpid());
@@ -58,7 +60,8 @@ class JoinRuntime : public ::testing::Test {
   void TearDown() override {
     if (containerd_pid_ <= 0) return;
     auto ctr = [&](std::vector<std::string> args) {
-      std::vector<std::string> argv = {"ctr", "--address", rt_.socket.string(), "--namespace", rt_.ns};
+      std::vector<std::string> argv = {"ctr", "--address", rt_.socket.string(), "--namespace",
+                                       rt_.ns};
       argv.insert(argv.end(), args.begin(), args.end());
       (void)runProcess({argv, {}, (tmp_.path() / "cleanup.log").string()});
     };
@@ -69,6 +72,26 @@ class JoinRuntime : public ::testing::Test {
     ::kill(containerd_pid_, SIGTERM);
     int st = 0;
     ::waitpid(containerd_pid_, &st, 0);
+    removeNamespaceCgroups();
+  }
+
+  // runc removes the container's cgroup, but the containerd namespace's own group stays
+  // behind in every hierarchy (one per controller under cgroup v1); cgroup directories go
+  // with rmdir, innermost first, once empty.
+  void removeNamespaceCgroups() const {
+    const fs::path top = "/sys/fs/cgroup";
+    std::vector<fs::path> groups = {top / rt_.ns};
+    std::error_code ec;
+    for (const auto& hierarchy : fs::directory_iterator(top, ec))
+      if (hierarchy.is_directory(ec)) groups.push_back(hierarchy.path() / rt_.ns);
+    for (const auto& group : groups) {
+      if (!fs::is_directory(group, ec)) continue;
+      std::vector<fs::path> dirs;
+      for (const auto& e : fs::recursive_directory_iterator(group, ec))
+        if (e.is_directory(ec)) dirs.push_back(e.path());
+      for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
+      ::rmdir(group.c_str());
+    }
   }
 
   test::TempDir tmp_;
@@ -80,8 +103,9 @@ class JoinRuntime : public ::testing::Test {
 
 TEST_F(JoinRuntime, EtcdMemberJoinsThroughContainerd) {
   const auto archive = tmp_.path() / "etcd.tar";
-  const std::string make = "python3 '" + (test::sourceDir() / "tests/agent/make_oci.py").string() + "' '" +
-                           archive.string() + "' docker.io/drover/etcd:test /usr/bin/etcd:/usr/bin/etcd " +
+  const std::string make = "python3 '" + (test::sourceDir() / "tests/agent/make_oci.py").string() +
+                           "' '" + archive.string() +
+                           "' docker.io/drover/etcd:test /usr/bin/etcd:/usr/bin/etcd " +
                            "/lib/x86_64-linux-gnu/libc.so.6:/lib/x86_64-linux-gnu/libc.so.6 " +
                            "/lib64/ld-linux-x86-64.so.2:/lib64/ld-linux-x86-64.so.2";
   ASSERT_EQ(std::system(make.c_str()), 0);
@@ -100,14 +124,17 @@ TEST_F(JoinRuntime, EtcdMemberJoinsThroughContainerd) {
           {{"image", "docker.io/drover/etcd:test"},
            {"id", id_},
            {"net_host", true},
-           {"args", {"/usr/bin/etcd", "--name", "${DROVER_NODE}", "--data-dir", "/tmp/etcd",
-                     "--listen-client-urls", "${CLIENT}", "--advertise-client-urls", "${CLIENT}",
-                     "--listen-peer-urls", "${PEER}", "--initial-advertise-peer-urls", "${PEER}",
-                     "--initial-cluster", "${DROVER_NODE}=${PEER}"}}}}},
+           {"args",
+            {"/usr/bin/etcd", "--name", "${DROVER_NODE}", "--data-dir", "/tmp/etcd",
+             "--listen-client-urls", "${CLIENT}", "--advertise-client-urls", "${CLIENT}",
+             "--listen-peer-urls", "${PEER}", "--initial-advertise-peer-urls", "${PEER}",
+             "--initial-cluster", "${DROVER_NODE}=${PEER}"}}}}},
         {{"name", "announce"},
-         {"run", {"sh", "-c",
-                  "for i in $(seq 1 150); do curl -sf -X POST ${CLIENT}/v3/kv/put "
-                  "-d '{\"key\":\"ZHJvdmVy\",\"value\":\"am9pbmVk\"}' && exit 0; sleep 0.2; done; exit 1"}}}}}};
+         {"run",
+          {"sh", "-c",
+           "for i in $(seq 1 150); do curl -sf -X POST ${CLIENT}/v3/kv/put "
+           "-d '{\"key\":\"ZHJvdmVy\",\"value\":\"am9pbmVk\"}' && exit 0; sleep 0.2; done; exit "
+           "1"}}}}}};
   server_.setRoutes({{"GET /v1/agent/join", {{{"json", recipe}}}},
                      {"POST /v1/agent/events", {{{"json", json::object()}}}},
                      {"POST /v1/agent/heartbeat", {{{"json", json::object()}}}}});
@@ -127,8 +154,10 @@ TEST_F(JoinRuntime, EtcdMemberJoinsThroughContainerd) {
 
   // The key the recipe wrote is in the etcd member that runs in the container.
   const auto out = tmp_.path() / "range.json";
-  auto rc = runProcess({{"curl", "-sf", "-X", "POST", curl_url + "/v3/kv/range", "-d", R"({"key":"ZHJvdmVy"})"}, {},
-                        out.string()});
+  auto rc = runProcess(
+      {{"curl", "-sf", "-X", "POST", curl_url + "/v3/kv/range", "-d", R"({"key":"ZHJvdmVy"})"},
+       {},
+       out.string()});
   ASSERT_TRUE(rc.ok());
   EXPECT_EQ(*rc, 0);
   EXPECT_NE(slurp(out).find("am9pbmVk"), std::string::npos) << slurp(out);
@@ -138,10 +167,12 @@ TEST_F(JoinRuntime, EtcdMemberJoinsThroughContainerd) {
   for (const auto& r : server_.requests()) {
     if (r["path"] != "/v1/agent/events") continue;
     const auto e = json::parse(r["body"].get<std::string>());
-    events.push_back(e["phase"].get<std::string>() + (e["phase"] == "join_step" ? ":" + e["message"].get<std::string>() : ""));
+    events.push_back(e["phase"].get<std::string>() +
+                     (e["phase"] == "join_step" ? ":" + e["message"].get<std::string>() : ""));
   }
-  EXPECT_EQ(events, (std::vector<std::string>{"runtime_started", "join_step:import etcd", "join_step:start etcd",
-                                               "join_step:announce", "joined"}));
+  EXPECT_EQ(events,
+            (std::vector<std::string>{"runtime_started", "join_step:import etcd",
+                                      "join_step:start etcd", "join_step:announce", "joined"}));
 }
 
 }  // namespace

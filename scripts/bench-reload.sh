@@ -40,6 +40,7 @@ for tool in perfdhcp "$drover" "$bench"; do
   command -v "$tool" >/dev/null || { echo "bench-reload: $tool not found" >&2; exit 1; }
 done
 
+echo "bench-reload: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 tag=$$
 srv=drs$tag cli=drc$tag sif=drs$tag cif=drc$tag
 work=$(mktemp -d /tmp/drover-bench-reload.XXXXXX)
@@ -140,4 +141,5 @@ run() {  # $1: quiet|reloading
 
 run quiet
 run reloading
+echo "bench-reload: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 grep -h "RELOAD_REJECTED" "$work/server.out" | head -3 || true

@@ -4,12 +4,12 @@
 #include <csignal>
 #include <mutex>
 
+#include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "http/server_impl.hpp"
 
@@ -25,7 +25,8 @@ void ignoreSigpipe() {
 
 }  // namespace
 
-Server::Impl::Impl(asio::io_context& io, Router router, ServerOptions options, metrics::Registry& registry)
+Server::Impl::Impl(asio::io_context& io, Router router, ServerOptions options,
+                   metrics::Registry& registry)
     : io_(io),
       strand_(asio::make_strand(io)),
       acceptor_(strand_),
@@ -34,7 +35,8 @@ Server::Impl::Impl(asio::io_context& io, Router router, ServerOptions options, m
       options_(std::move(options)),
       registry_(registry),
       log_(log::get("http")),
-      bytes_sent_(registry.counter("http_bytes_sent_total", "Bytes sent by the HTTP server (headers and bodies)",
+      bytes_sent_(registry.counter("http_bytes_sent_total",
+                                   "Bytes sent by the HTTP server (headers and bodies)",
                                    fmt::format("listener=\"{}\"", options_.name))),
       active_(registry.gauge("http_connections_active", "Open HTTP connections",
                              fmt::format("listener=\"{}\"", options_.name))) {
@@ -49,21 +51,23 @@ drover::Status Server::Impl::listen(const tcp::endpoint& endpoint) {
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (!ec) local_ = acceptor_.local_endpoint(ec);
   if (ec) {
-    return makeError("listen_failed", fmt::format("{}:{}: {}", endpoint.address().to_string(), endpoint.port(),
-                                                  ec.message()));
+    return makeError("listen_failed", fmt::format("{}:{}: {}", endpoint.address().to_string(),
+                                                  endpoint.port(), ec.message()));
   }
-  log_->info("HTTP_LISTEN listener={} addr={}:{} tls={}", options_.name, local_.address().to_string(),
-             local_.port(), options_.tls != nullptr);
+  log_->info("HTTP_LISTEN listener={} addr={}:{} tls={}", options_.name,
+             local_.address().to_string(), local_.port(), options_.tls != nullptr);
   return {};
 }
 
 void Server::Impl::start() {
-  asio::co_spawn(strand_, [self = shared_from_this()] { return self->acceptLoop(); }, asio::detached);
+  asio::co_spawn(
+      strand_, [self = shared_from_this()] { return self->acceptLoop(); }, asio::detached);
 }
 
 asio::awaitable<void> Server::Impl::acceptLoop() {
   while (!stopping_) {
-    tcp::socket socket(asio::make_strand(io_));
+    tcp::socket socket = options_.single_thread ? tcp::socket(io_.get_executor())
+                                                : tcp::socket(asio::make_strand(io_));
     boost::system::error_code ec;
     co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
@@ -163,7 +167,8 @@ void Server::Impl::drop(std::string_view reason, const tcp::endpoint& peer) {
   }
 }
 
-Server::Server(asio::io_context& io, Router router, ServerOptions options, metrics::Registry& registry)
+Server::Server(asio::io_context& io, Router router, ServerOptions options,
+               metrics::Registry& registry)
     : impl_(std::make_shared<Impl>(io, std::move(router), std::move(options), registry)) {}
 
 Server::~Server() {
@@ -171,10 +176,20 @@ Server::~Server() {
   impl_->stop(std::chrono::milliseconds(0));
 }
 
-drover::Status Server::listen(const tcp::endpoint& endpoint) { return impl_->listen(endpoint); }
-tcp::endpoint Server::localEndpoint() const { return impl_->localEndpoint(); }
-void Server::start() { impl_->start(); }
-void Server::stop(std::chrono::milliseconds grace) { impl_->stop(grace); }
-std::size_t Server::connectionCount() const { return impl_->connectionCount(); }
+drover::Status Server::listen(const tcp::endpoint& endpoint) {
+  return impl_->listen(endpoint);
+}
+tcp::endpoint Server::localEndpoint() const {
+  return impl_->localEndpoint();
+}
+void Server::start() {
+  impl_->start();
+}
+void Server::stop(std::chrono::milliseconds grace) {
+  impl_->stop(grace);
+}
+std::size_t Server::connectionCount() const {
+  return impl_->connectionCount();
+}
 
 }  // namespace drover::http

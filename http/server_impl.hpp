@@ -24,7 +24,7 @@ using tcp = asio::ip::tcp;
 
 // One live connection, as the server sees it for stop().
 struct Connection {
-  asio::any_io_executor executor;  // the session's strand
+  asio::any_io_executor executor;  // the session's strand (the io_context's, single_thread)
   tcp::socket* socket = nullptr;   // lowest layer; valid while the session runs
   std::atomic<bool> idle{false};   // waiting for the next request
 };

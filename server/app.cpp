@@ -337,6 +337,7 @@ Status App::start() {
   http::Router api_router;
   addApiRoutes(api_router, *d.ctx);
   api_opts.bulk = bulkContexts(d);  // a plain-HTTP API listener sends disk images from there too
+  api_opts.single_thread = d.options.threads <= 1;  // run() runs d.io on that many threads
   d.api = std::make_unique<http::Server>(d.io, std::move(api_router), api_opts);
   auto api_ep = tcpEndpoint(config.server.api.listen, "server.api.listen");
   if (!api_ep) return api_ep.error();
@@ -351,6 +352,7 @@ Status App::start() {
   http_opts.name = "http";
   http_opts.body_limit = 64 * 1024;
   http_opts.bulk = bulkContexts(d);
+  http_opts.single_thread = api_opts.single_thread;
   http_opts.max_connections = 4096;  // a machine per connection in a boot storm, as TFTP
   d.http = std::make_unique<http::Server>(d.io, std::move(boot_router), http_opts);
   auto http_ep = tcpEndpoint(config.server.http.listen, "server.http.listen");

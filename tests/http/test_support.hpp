@@ -20,9 +20,9 @@
 
 #include <utility>
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <gtest/gtest.h>
 
 #include "common/metrics.hpp"
 #include "http/server.hpp"
@@ -33,17 +33,20 @@ namespace drover::http::testing {
 using ::drover::test::TempDir;
 using ::drover::test::writeFile;
 
-// Runs a Server on 127.0.0.1:0 with two io threads until destroyed.
+// Runs a Server on 127.0.0.1:0 with two io threads (one with ServerOptions::single_thread)
+// until destroyed.
 class TestServer {
  public:
   // with_bulk: file bodies go out on two more io_contexts with a thread each, as in
   // `drover serve` (ServerOptions::bulk).
   TestServer(Router router, ServerOptions options = {}, bool with_bulk = false)
-      : server_(std::make_unique<Server>(io_, std::move(router), withBulk(std::move(options), with_bulk), registry_)) {
+      : io_threads_(options.single_thread ? 1 : 2),
+        server_(std::make_unique<Server>(io_, std::move(router),
+                                         withBulk(std::move(options), with_bulk), registry_)) {
     auto st = server_->listen({boost::asio::ip::make_address("127.0.0.1"), 0});
     EXPECT_TRUE(st.ok());
     server_->start();
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    for (int i = 0; i < io_threads_; ++i) threads_.emplace_back([this] { io_.run(); });
     if (with_bulk)
       for (auto& b : bulk_) bulk_threads_.emplace_back([&b] { b.io.run(); });
   }
@@ -73,7 +76,9 @@ class TestServer {
 
   Server& server() { return *server_; }
   std::uint16_t port() const { return server_->localEndpoint().port(); }
-  std::string url(std::string_view path) const { return "http://127.0.0.1:" + std::to_string(port()) + std::string(path); }
+  std::string url(std::string_view path) const {
+    return "http://127.0.0.1:" + std::to_string(port()) + std::string(path);
+  }
   metrics::Registry& registry() { return registry_; }
   boost::asio::io_context& io() { return io_; }
 
@@ -85,13 +90,15 @@ class TestServer {
   }
   struct Bulk {
     boost::asio::io_context io{1};
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+        io.get_executor()};
   };
 
   metrics::Registry registry_;
   boost::asio::io_context io_;
   std::array<Bulk, 2> bulk_;
   std::vector<std::thread> bulk_threads_;
+  int io_threads_;
   std::unique_ptr<Server> server_;
   std::vector<std::thread> threads_;
 };
@@ -124,11 +131,14 @@ class RawClient {
     return readWhile([](const std::string&) { return true; }, safety);
   }
   // Reads until `marker` has been seen `count` times (or close / safety timeout).
-  std::string readUntil(std::string_view marker, int count = 1, std::chrono::milliseconds safety = std::chrono::seconds(30)) {
+  std::string readUntil(std::string_view marker, int count = 1,
+                        std::chrono::milliseconds safety = std::chrono::seconds(30)) {
     return readWhile(
         [&](const std::string& out) {
           int seen = 0;
-          for (auto pos = out.find(marker); pos != std::string::npos; pos = out.find(marker, pos + 1)) ++seen;
+          for (auto pos = out.find(marker); pos != std::string::npos;
+               pos = out.find(marker, pos + 1))
+            ++seen;
           return seen < count;
         },
         safety);
@@ -162,7 +172,8 @@ class RawClient {
 // Polls `pred` until it holds or a generous safety limit passes (a hang guard, not a bound).
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds safety = std::chrono::seconds(30)) {
-  for (auto waited = std::chrono::milliseconds(0); waited < safety; waited += std::chrono::milliseconds(10)) {
+  for (auto waited = std::chrono::milliseconds(0); waited < safety;
+       waited += std::chrono::milliseconds(10)) {
     if (pred()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -187,6 +198,8 @@ inline CommandResult run(const std::string& cmd) {
 }
 
 // curl with safety limits (never a timing assertion: only to avoid hangs).
-inline std::string curl() { return "curl -sS --max-time 120 --connect-timeout 10 "; }
+inline std::string curl() {
+  return "curl -sS --max-time 120 --connect-timeout 10 ";
+}
 
 }  // namespace drover::http::testing

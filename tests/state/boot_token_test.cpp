@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -107,6 +109,27 @@ TEST(BootToken, SignsAndChecksFromManyThreadsAtOnce) {
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(good.load(), 2000);
+}
+
+// The nonces come from a per-thread pool of random bytes refilled as it runs out: across
+// several refills and threads, no two tokens for the same claims share a nonce.
+TEST(BootToken, NoncesStayDistinctAcrossPoolRefillsAndThreads) {
+  MemoryStore store;
+  TokenService tokens(store, kKey, [] { return std::int64_t{1'000'000}; });
+  std::mutex mu;
+  std::set<std::string> nonces;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1500; ++i) {  // 4 KiB pools hold 341 nonces each
+        const auto raw = unbase64url(*tokens.issueBootToken(claimsFor("node-1"), 5'000));
+        std::lock_guard lock(mu);
+        nonces.insert(raw.substr(10, 12));  // after version, flags and expiry
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(nonces.size(), 4500u);
+  EXPECT_EQ(nonces.count(std::string(12, '\0')), 0u);
 }
 
 TEST(BootToken, ForgedTamperedExpiredAndReplayedAreRefused) {

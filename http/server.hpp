@@ -53,8 +53,8 @@ struct ServerOptions {
   // run until the server has stopped.
   std::vector<boost::asio::io_context*> bulk;
   // The io_context is run by one thread only: a connection's handlers are serialized
-  // without a strand of their own (one less dispatch and lock per step: 10-15% of the CPU
-  // of a small response). With more threads this must stay false.
+  // without a strand of their own (one less dispatch and lock per step of a request).
+  // With more threads this must stay false.
   bool single_thread = false;
 };
 

@@ -27,7 +27,7 @@ void addServeCommand(CLI::App& root, Context& ctx) {
                   "Seconds a dashboard session lives after its last request")
       ->check(CLI::Range(1, 86400));
   cmd->add_option("--threads", opts->threads,
-                  "Threads for HTTP and the API (DHCP and TFTP run on their own)")
+                  "Threads for HTTP and the API, and as many for TFTP (DHCP runs on its own)")
       ->check(CLI::Range(1, 64));
   cmd->callback([opts, &ctx] {
     if (isPackagedStarter(opts->config_path)) {

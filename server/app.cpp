@@ -85,12 +85,14 @@ struct DhcpStack {
   std::thread thread;
 };
 
-// TFTP runs on its own thread too: a boot storm's RRQs and ACKs are answered while the HTTP
-// threads are busy sending kernels and initrds, not queued behind them.
+// TFTP runs on its own threads too (as many as options.threads; each transfer is on a strand
+// of its own): a boot storm's RRQs and ACKs are answered while the HTTP threads are busy
+// sending kernels and initrds, not queued behind them, and 500 transfers at once are not
+// held to one core.
 struct TftpStack {
   asio::io_context io;
   std::unique_ptr<tftp::Server> server;
-  std::thread thread;
+  std::vector<std::thread> threads;
 };
 
 struct App::Impl {
@@ -224,7 +226,9 @@ App::~App() {
   stop();
   if (impl_->image_updates) impl_->image_updates->stop();  // a check under way ends first
   if (impl_->dhcp && impl_->dhcp->thread.joinable()) impl_->dhcp->thread.join();
-  if (impl_->tftp && impl_->tftp->thread.joinable()) impl_->tftp->thread.join();
+  if (impl_->tftp)
+    for (auto& t : impl_->tftp->threads)
+      if (t.joinable()) t.join();
   if (impl_->replication) impl_->replication->stopDhcp();  // before the engine goes
   if (impl_->dhcp) impl_->dhcp.reset();                    // its committer uses the leases
   if (impl_->replication) setImageReplica("", {});         // its membership goes with it
@@ -530,7 +534,9 @@ void App::run() {
       s->io.run();
     });
   }
-  if (d.tftp) d.tftp->thread = std::thread([s = d.tftp.get()] { s->io.run(); });
+  if (d.tftp)
+    for (int i = 0; i < std::max(1, d.options.threads); ++i)
+      d.tftp->threads.emplace_back([s = d.tftp.get()] { s->io.run(); });
   std::vector<std::thread> threads, bulk_threads;
   for (auto& b : d.bulk)
     bulk_threads.emplace_back([&b, log = d.log] {
@@ -555,7 +561,9 @@ void App::run() {
   for (auto& b : d.bulk) b->work.reset();
   for (auto& t : bulk_threads) t.join();
   if (d.dhcp && d.dhcp->thread.joinable()) d.dhcp->thread.join();
-  if (d.tftp && d.tftp->thread.joinable()) d.tftp->thread.join();
+  if (d.tftp)
+    for (auto& t : d.tftp->threads)
+      if (t.joinable()) t.join();
   d.log->info("SERVE_STOPPED");
 }
 

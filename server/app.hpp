@@ -31,7 +31,7 @@ struct Options {
   std::string state_dir;
   bool dhcp = true;  // run the DHCP server (needs root for port 67)
   bool tftp = true;  // run the TFTP server (needs root for port 69)
-  int threads = 2;   // io_context threads for HTTP and the API (DHCP and TFTP have their own)
+  int threads = 2;   // io_context threads for HTTP and the API, and as many for TFTP (DHCP: one)
   // Replicas (server.state.backend: etcd): this replica's name (default: the host name) and
   // the address it hands to machines instead of server.advertise, since the declaration is
   // the same file on every replica.

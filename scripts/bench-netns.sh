@@ -54,16 +54,25 @@ bench_cpu_budget_create() {
   local prefix=$1 name=$2 fraction=$3 period=10000 quota
   quota=$(awk -v f="$fraction" -v p="$period" 'BEGIN { q = int(f * p); print (f > 0 && q >= 1000) ? q : 0 }')
   ((quota > 0)) || { echo "${prefix}a CPU budget must be at least 0.1 of a CPU (got $fraction)" >&2; return 2; }
+  # Every step is checked here (the caller's `set -e` does not reach into a function called
+  # as `f || exit`), and the limit is read back: a budget that did not take must stop the
+  # run, or its summary would claim one.
+  local fail="${prefix}could not set up a CPU budget in"
   if [[ -e /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]]; then
     bench_cpu_budget_dir=/sys/fs/cgroup/cpu/$name
-    mkdir "$bench_cpu_budget_dir"
-    echo "$period" > "$bench_cpu_budget_dir/cpu.cfs_period_us"
-    echo "$quota" > "$bench_cpu_budget_dir/cpu.cfs_quota_us"
+    mkdir "$bench_cpu_budget_dir" || { echo "$fail $bench_cpu_budget_dir" >&2; return 2; }
+    { echo "$period" > "$bench_cpu_budget_dir/cpu.cfs_period_us" &&
+      echo "$quota" > "$bench_cpu_budget_dir/cpu.cfs_quota_us" &&
+      [[ $(cat "$bench_cpu_budget_dir/cpu.cfs_quota_us") == "$quota" ]]; } ||
+      { echo "$fail $bench_cpu_budget_dir" >&2; return 2; }
   elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
-    grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || echo +cpu > /sys/fs/cgroup/cgroup.subtree_control
+    { grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || echo +cpu > /sys/fs/cgroup/cgroup.subtree_control; } ||
+      { echo "$fail /sys/fs/cgroup (enabling the cpu controller)" >&2; return 2; }
     bench_cpu_budget_dir=/sys/fs/cgroup/$name
-    mkdir "$bench_cpu_budget_dir"
-    echo "$quota $period" > "$bench_cpu_budget_dir/cpu.max"
+    mkdir "$bench_cpu_budget_dir" || { echo "$fail $bench_cpu_budget_dir" >&2; return 2; }
+    { echo "$quota $period" > "$bench_cpu_budget_dir/cpu.max" &&
+      [[ $(cat "$bench_cpu_budget_dir/cpu.max") == "$quota $period" ]]; } ||
+      { echo "$fail $bench_cpu_budget_dir" >&2; return 2; }
   else
     echo "${prefix}no cgroup cpu controller here (v1 /sys/fs/cgroup/cpu or v2 cpu.max): no CPU budget" >&2
     return 2
@@ -75,7 +84,7 @@ bench_cpu_budget_remove() {
   [[ -n ${bench_cpu_budget_dir:-} && -d $bench_cpu_budget_dir ]] || return 0
   local p
   # Anything still inside goes back to the root group first (rmdir refuses a busy group).
-  while read -r p; do echo "$p" > "$(dirname "$bench_cpu_budget_dir")/cgroup.procs" 2>/dev/null || true; done \
+  while read -r p; do echo "$p" 2>/dev/null > "$(dirname "$bench_cpu_budget_dir")/cgroup.procs" || true; done \
     < "$bench_cpu_budget_dir/cgroup.procs"
   rmdir "$bench_cpu_budget_dir" 2>/dev/null || echo "could not remove $bench_cpu_budget_dir" >&2
 }

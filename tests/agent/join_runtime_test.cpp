@@ -3,9 +3,11 @@
 // loopback ports, and a recipe step that writes a key through etcd's JSON gateway.
 #include "agent/join.hpp"
 
+#include <cerrno>
 #include <csignal>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -82,15 +84,19 @@ class JoinRuntime : public ::testing::Test {
     const fs::path top = "/sys/fs/cgroup";
     std::vector<fs::path> groups = {top / rt_.ns};
     std::error_code ec;
-    for (const auto& hierarchy : fs::directory_iterator(top, ec))
-      if (hierarchy.is_directory(ec)) groups.push_back(hierarchy.path() / rt_.ns);
+    // Non-throwing walks: the shim may still be removing a group while they read.
+    for (fs::directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec))
+      if (it->is_directory(ec)) groups.push_back(it->path() / rt_.ns);
     for (const auto& group : groups) {
       if (!fs::is_directory(group, ec)) continue;
       std::vector<fs::path> dirs;
-      for (const auto& e : fs::recursive_directory_iterator(group, ec))
-        if (e.is_directory(ec)) dirs.push_back(e.path());
-      for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
-      ::rmdir(group.c_str());
+      for (fs::recursive_directory_iterator it(group, ec), end; !ec && it != end; it.increment(ec))
+        if (it->is_directory(ec)) dirs.push_back(it->path());
+      dirs.insert(dirs.begin(), group);
+      // Innermost first; a group whose last task is still exiting is busy for a moment.
+      for (auto it = dirs.rbegin(); it != dirs.rend(); ++it)
+        for (int tries = 0; tries < 50 && ::rmdir(it->c_str()) != 0 && errno == EBUSY; ++tries)
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
 

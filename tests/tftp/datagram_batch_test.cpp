@@ -114,6 +114,26 @@ TEST(TftpDatagramBatch, FallsBackToOneDatagramEachWhenTheKernelRefusesSegmentati
   expectArrivesApart(pair, batch, 0, 6);
 }
 
+// A socket that does not know UDP_SEGMENT (as on a kernel before 4.18, which would ignore
+// the control message and glue the blocks into one datagram) is asked before the first
+// segmented send: here a connected pair of Unix datagram sockets stands in for it.
+TEST(TftpDatagramBatch, ASocketWithoutSegmentationGetsOneDatagramEach) {
+  std::array<int, 2> fds{};
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds.data()), 0);
+  UniqueFd out(fds[0]), in(fds[1]);
+  const Batch batch(3, 512, 9);
+  DatagramBatch b;
+  batch.load(b);
+  EXPECT_EQ(b.send(out.get(), nullptr, 0, 0, 3, 4 + 512), 3u) << std::strerror(errno);
+  EXPECT_FALSE(b.segmenting());
+  for (std::size_t i = 0; i < 3; ++i) {
+    std::array<char, 2048> buf{};
+    const auto n = ::recv(in.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+    ASSERT_GT(n, 0) << "datagram " << i;
+    EXPECT_EQ(std::string(buf.data(), static_cast<std::size_t>(n)), batch.datagram(i));
+  }
+}
+
 TEST(TftpDatagramBatch, ASingleDatagramIsSentPlainly) {
   Pair pair;
   const Batch batch(1, 512, 3);

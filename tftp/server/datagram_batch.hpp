@@ -22,8 +22,9 @@ class DatagramBatch {
 
   // Sends datagrams [from, to) to `peer` on the non-blocking UDP socket `fd`. Returns how
   // many left (at least one), or 0 with errno set (EAGAIN when the socket buffer is full).
-  // After the kernel refuses segmentation once (an old kernel, a route whose MTU is below
-  // `segment`, a device without checksum offload) this batch uses sendmmsg only.
+  // Where the kernel lacks segmentation (checked once, on the socket), or refuses it once
+  // (a route whose MTU is below `segment` plus headers, a device without checksum
+  // offload), this batch uses sendmmsg only.
   std::size_t send(int fd, const sockaddr* peer, socklen_t peer_len, std::size_t from,
                    std::size_t to, std::size_t segment);
 
@@ -38,6 +39,7 @@ class DatagramBatch {
   std::array<iovec, 2 * kMaxDatagrams> iov_{};
   std::array<mmsghdr, kMaxDatagrams> msgs_{};
   bool segmenting_ = true;
+  bool probed_ = false;  // whether the socket was asked for UDP_SEGMENT yet
 };
 
 }  // namespace drover::tftp

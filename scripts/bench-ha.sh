@@ -221,9 +221,8 @@ bg() {  # NS LOG CMD...: in the background, pid recorded
 bg_prefix=()
 bg_server() {  # as bg, for a server under test: within the CPU budget, if any (joined
   # before entering the namespace, whose /sys has no cgroup tree)
-  bg_prefix=("${budget_exec[@]}")
+  local -a bg_prefix=("${budget_exec[@]}")
   bg "$@"
-  bg_prefix=()
 }
 live() {  # replicas that replica N sees alive
   ip netns exec "$cli" curl -sf --max-time 2 "http://${rip[$1]}:8080/metrics" 2>/dev/null |

@@ -134,6 +134,11 @@ namespace {
 // How much lower the bulk threads' priority is than the rest of the process (see run()).
 constexpr int kBulkNice = 10;
 
+void joinAll(std::vector<std::thread>& threads) {
+  for (auto& t : threads)
+    if (t.joinable()) t.join();
+}
+
 // The bulk io_contexts, made on first use (options.threads of them), for ServerOptions::bulk.
 std::vector<asio::io_context*> bulkContexts(App::Impl& d) {
   if (d.bulk.empty())
@@ -226,9 +231,7 @@ App::~App() {
   stop();
   if (impl_->image_updates) impl_->image_updates->stop();  // a check under way ends first
   if (impl_->dhcp && impl_->dhcp->thread.joinable()) impl_->dhcp->thread.join();
-  if (impl_->tftp)
-    for (auto& t : impl_->tftp->threads)
-      if (t.joinable()) t.join();
+  if (impl_->tftp) joinAll(impl_->tftp->threads);
   if (impl_->replication) impl_->replication->stopDhcp();  // before the engine goes
   if (impl_->dhcp) impl_->dhcp.reset();                    // its committer uses the leases
   if (impl_->replication) setImageReplica("", {});         // its membership goes with it
@@ -556,14 +559,12 @@ void App::run() {
   // Every listener was bound by start(): the service manager may report the unit started.
   notify(d, "READY=1\nSTATUS=serving");
   d.io.run();
-  for (auto& t : threads) t.join();
+  joinAll(threads);
   // Every session has ended, so no send is left on the bulk threads.
   for (auto& b : d.bulk) b->work.reset();
-  for (auto& t : bulk_threads) t.join();
+  joinAll(bulk_threads);
   if (d.dhcp && d.dhcp->thread.joinable()) d.dhcp->thread.join();
-  if (d.tftp)
-    for (auto& t : d.tftp->threads)
-      if (t.joinable()) t.join();
+  if (d.tftp) joinAll(d.tftp->threads);
   d.log->info("SERVE_STOPPED");
 }
 

@@ -30,21 +30,22 @@ std::size_t DatagramBatch::send(int fd, const sockaddr* peer, socklen_t peer_len
                                 std::size_t to, std::size_t segment) {
   const std::size_t count = to - from;
   const bool several = count >= 2 && segment > 0 && segment <= kMaxUdpPayload / 2;
-  if (several && segmenting_ && !probed_) {
+  if (several && segmentation_ == Segmentation::kUnasked) {
     // A kernel without UDP_SEGMENT (before 4.18) would not refuse the control message but
     // ignore it, and send the blocks as one datagram: ask the socket once first.
-    probed_ = true;
     int current = 0;
     socklen_t len = sizeof current;
-    segmenting_ = ::getsockopt(fd, SOL_UDP, UDP_SEGMENT, &current, &len) == 0;
+    segmentation_ = ::getsockopt(fd, SOL_UDP, UDP_SEGMENT, &current, &len) == 0
+                        ? Segmentation::kOn
+                        : Segmentation::kOff;
   }
-  if (several && segmenting_) {
+  if (several && segmentation_ == Segmentation::kOn) {
     const std::size_t n = std::min(count, kMaxUdpPayload / segment);
     if (auto sent = sendSegmented(fd, peer, peer_len, from, n, segment); sent > 0) return sent;
     // EINVAL (the route's MTU is below a segment, or the socket sends without checksums),
     // EIO (no checksum offload on the way out): not for this batch, again.
     if (errno != EINVAL && errno != EIO) return 0;
-    segmenting_ = false;
+    segmentation_ = Segmentation::kOff;
   }
   return sendEach(fd, peer, peer_len, from, count);
 }

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 
 namespace drover::tftp {
 
@@ -28,7 +29,7 @@ class DatagramBatch {
   std::size_t send(int fd, const sockaddr* peer, socklen_t peer_len, std::size_t from,
                    std::size_t to, std::size_t segment);
 
-  bool segmenting() const { return segmenting_; }
+  bool segmenting() const { return segmentation_ != Segmentation::kOff; }
 
  private:
   std::size_t sendSegmented(int fd, const sockaddr* peer, socklen_t peer_len, std::size_t from,
@@ -38,8 +39,9 @@ class DatagramBatch {
 
   std::array<iovec, 2 * kMaxDatagrams> iov_{};
   std::array<mmsghdr, kMaxDatagrams> msgs_{};
-  bool segmenting_ = true;
-  bool probed_ = false;  // whether the socket was asked for UDP_SEGMENT yet
+  // kUnasked until the socket was asked whether it knows UDP_SEGMENT.
+  enum class Segmentation : std::uint8_t { kUnasked, kOn, kOff };
+  Segmentation segmentation_ = Segmentation::kUnasked;
 };
 
 }  // namespace drover::tftp

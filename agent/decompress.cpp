@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
-#include <vector>
 
 #include <lzma.h>
 #include <zlib.h>
@@ -19,6 +19,20 @@ constexpr std::size_t kOutChunk = 256 * 1024;
 // Decoder memory a stream may ask for: xz -9 needs 65 MiB, a hostile header could ask for
 // gigabytes. zstd's own default window limit is 128 MiB (--long=27).
 constexpr std::uint64_t kXzMemLimit = 256ull * 1024 * 1024;
+
+// A decoder's output chunk, left uninitialised: the decoder writes before anything reads,
+// and zeroing 256 KiB per stream only costs page faults.
+class OutBuffer {
+ public:
+  explicit OutBuffer(std::size_t size)
+      : bytes_(std::make_unique_for_overwrite<std::uint8_t[]>(size)), size_(size) {}
+  std::uint8_t* data() { return bytes_.get(); }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::unique_ptr<std::uint8_t[]> bytes_;
+  std::size_t size_;
+};
 
 class RawDecompressor final : public Decompressor {
  public:
@@ -68,7 +82,7 @@ class ZstdDecompressor final : public Decompressor {
 
  private:
   ZSTD_DCtx* ctx_;
-  std::vector<std::uint8_t> buf_;
+  OutBuffer buf_;
   std::size_t last_ = 1;  // 0 once a frame is complete
 };
 
@@ -123,7 +137,7 @@ class XzDecompressor final : public Decompressor {
 
   lzma_stream strm_ = LZMA_STREAM_INIT;
   lzma_ret init_;
-  std::vector<std::uint8_t> buf_;
+  OutBuffer buf_;
   bool ended_ = false;
 };
 
@@ -174,7 +188,7 @@ class GzipDecompressor final : public Decompressor {
  private:
   z_stream strm_;
   int init_;
-  std::vector<std::uint8_t> buf_;
+  OutBuffer buf_;
   bool in_member_ = false;
 };
 

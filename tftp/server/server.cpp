@@ -171,7 +171,7 @@ void Server::Core::release(const Endpoint& client) {
 
 Server::Server(asio::io_context& io, Config config, VirtualFiles* vfs, TransferObserver* observer,
                metrics::Registry& registry)
-    : io_(io), core_(std::make_shared<Core>(io, std::move(config), vfs, observer, registry)) {}
+    : core_(std::make_shared<Core>(io, std::move(config), vfs, observer, registry)) {}
 
 Server::~Server() { stop(); }
 

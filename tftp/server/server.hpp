@@ -134,7 +134,6 @@ class Server {
   struct Core;  // shared with the coroutines (public for them, opaque to users)
 
  private:
-  boost::asio::io_context& io_;
   std::shared_ptr<Core> core_;
 };
 

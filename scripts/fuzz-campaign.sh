@@ -13,10 +13,16 @@
 #      clang's own version.
 #
 #   scripts/fuzz-campaign.sh [--runs N] [--jobs J] [--targets "a b"] [--max-time S]
-#                            [--build DIR] [--out DIR] [--no-coverage]
+#                            [--build DIR] [--out DIR] [--no-coverage] [--no-fuzz]
 #
 # --max-time stops each target after S seconds (-max_total_time) even if it has not
 # reached N executions; the report gives the executions it reached.
+#
+# A campaign can be continued: a later run with the same --out fuzzes on from the corpus
+# the earlier ones grew. Every target's run appends a line to <out>/executions.tsv (target,
+# executions, seconds, jobs, finish time), and the report gives each target's executions
+# over all runs in that directory. --no-fuzz skips step 2: coverage of the corpora as they
+# are, with the executions on record.
 #
 # Defaults: 10,000,000 runs per target, jobs = nproc, build dir build-fuzz, output
 # <build>/campaign. Exit status: 0 clean, 1 a target crashed (inputs listed at the end),
@@ -31,6 +37,7 @@ targets=""
 build="build-fuzz"
 out=""
 coverage=1
+fuzz=1
 max_time=0
 while (($#)); do
   case "$1" in
@@ -41,7 +48,8 @@ while (($#)); do
     --build) build=$2; shift ;;
     --out) out=$2; shift ;;
     --no-coverage) coverage=0 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    --no-fuzz) fuzz=0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "fuzz-campaign: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -140,7 +148,12 @@ fi
 per_job=$(( (runs + jobs - 1) / jobs ))
 crashed=()
 declare -A execs seconds
+ledger=$out/executions.tsv
+# executions TARGET: the target's executions over every run recorded in this directory.
+recorded() { awk -F'\t' -v t="$1" '$1 == t { s += $2 } END { print s + 0 }' "$ledger" 2>/dev/null || echo 0; }
+((fuzz)) || echo "fuzz-campaign: --no-fuzz: coverage of the corpora in $out/corpus as they are"
 for t in $targets; do
+  ((fuzz)) || continue
   meta=$build/fuzz/fuzz/$t.target
   bin=$(field "$meta" binary)
   read -r -a seeds <<<"$(field "$meta" corpus)"
@@ -170,7 +183,10 @@ for t in $targets; do
     echo "fuzz-campaign: $t: FAILED (exit $rc); inputs in $out/crashes/$t, log $work/fuzz.log" >&2
     grep -h -m3 -E 'ERROR: |runtime error|SUMMARY' "$work"/*.log >&2 || true
   fi
-  echo "fuzz-campaign: $t: ${execs[$t]} executions in ${seconds[$t]} s," \
+  printf '%s\t%s\t%s\t%s\t%s\n' "$t" "${execs[$t]}" "${seconds[$t]}" "$jobs" \
+    "$(date -u +%FT%TZ)" >>"$ledger"
+  echo "fuzz-campaign: $t: ${execs[$t]} executions in ${seconds[$t]} s" \
+       "($(recorded "$t") in all runs on this corpus)," \
        "$(find "$out/corpus/$t" -type f | wc -l) new corpus inputs"
 done
 
@@ -182,8 +198,10 @@ if ((coverage)); then
   report=$out/coverage.txt
   {
     echo "Drover fuzz campaign $(date -u +%FT%TZ), $(git -C "$src" describe --always --dirty 2>/dev/null)"
-    echo "runs per target: $runs, jobs: $jobs, clang $clang_major"
+    ((fuzz)) && echo "runs per target: $runs, jobs: $jobs, clang $clang_major" ||
+      echo "coverage only (--no-fuzz), clang $clang_major"
     [[ -z $unbuilt ]] || echo "not built with clang $clang_major: $unbuilt"
+    echo "execs: every run recorded in $ledger"
     echo
     printf '%-24s %-36s %12s %10s %8s %8s\n' target covers lines-hit lines cover% execs
   } >"$report"
@@ -195,6 +213,7 @@ if ((coverage)); then
     read -r -a seeds <<<"$(field "$meta" corpus)"
     read -r -a covers <<<"$(field "$meta" covers)"
     mkdir -p "$out/profiles"
+    mkdir -p "$out/work/$t" "$out/corpus/$t"
     LLVM_PROFILE_FILE=$out/profiles/$t.profraw "$bin" -runs=0 "$out/corpus/$t" "${seeds[@]}" \
       >"$out/work/$t/replay.log" 2>&1 || true
     "$profdata" merge -sparse "$out/profiles/$t.profraw" -o "$out/profiles/$t.profdata"
@@ -220,7 +239,7 @@ with open(os.environ["DETAILS"], "a") as d:
     d.write("== %s\n" % target)
     for name, h, n in sorted(rows):
         d.write("  %-48s %6d / %-6d %6.1f%%\n" % (name, h, n, 100.0 * h / n if n else 0.0))
-' "$src" "$t" "${execs[$t]}" "${covers[@]}" >>"$report"
+' "$src" "$t" "$(recorded "$t")" "${covers[@]}" >>"$report"
   done
   echo "fuzz-campaign: coverage build and replay in $((SECONDS - t1)) s"
   echo >>"$report"

@@ -198,8 +198,11 @@ if ((coverage)); then
   report=$out/coverage.txt
   {
     echo "Drover fuzz campaign $(date -u +%FT%TZ), $(git -C "$src" describe --always --dirty 2>/dev/null)"
-    ((fuzz)) && echo "runs per target: $runs, jobs: $jobs, clang $clang_major" ||
+    if ((fuzz)); then
+      echo "runs per target: $runs, jobs: $jobs, clang $clang_major"
+    else
       echo "coverage only (--no-fuzz), clang $clang_major"
+    fi
     [[ -z $unbuilt ]] || echo "not built with clang $clang_major: $unbuilt"
     echo "execs: every run recorded in $ledger"
     echo
@@ -212,8 +215,7 @@ if ((coverage)); then
     bin=$(field "$meta" binary)
     read -r -a seeds <<<"$(field "$meta" corpus)"
     read -r -a covers <<<"$(field "$meta" covers)"
-    mkdir -p "$out/profiles"
-    mkdir -p "$out/work/$t" "$out/corpus/$t"
+    mkdir -p "$out/profiles" "$out/work/$t" "$out/corpus/$t"
     LLVM_PROFILE_FILE=$out/profiles/$t.profraw "$bin" -runs=0 "$out/corpus/$t" "${seeds[@]}" \
       >"$out/work/$t/replay.log" 2>&1 || true
     "$profdata" merge -sparse "$out/profiles/$t.profraw" -o "$out/profiles/$t.profdata"

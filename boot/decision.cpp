@@ -185,7 +185,12 @@ const cluster::Image* bootEnv(const cluster::Config& c, bool arm64) {
 }
 
 std::string httpUrl(const cluster::Config& c, std::string_view path) {
-  return fmt::format("http://{}:{}{}", c.server.advertise.str(), c.server.http.listen.port, path);
+  // Built per script request: concatenation, not a format string.
+  std::string url = "http://" + c.server.advertise.str();
+  url += ':';
+  url += std::to_string(c.server.http.listen.port);
+  url += path;
+  return url;
 }
 
 std::string scriptUrl(const cluster::Config& c) {

@@ -52,11 +52,14 @@ bool MacAddress::isZero() const {
 
 std::string MacAddress::str() const {
   const auto& o = octets_;
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3], o[4], o[5]);
+  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3], o[4],
+                     o[5]);
 }
 
 Result<Ipv4Address> Ipv4Address::parse(std::string_view text) {
-  auto bad = [&] { return makeError("bad_ipv4", fmt::format("\"{}\" is not an IPv4 address", text)); };
+  auto bad = [&] {
+    return makeError("bad_ipv4", fmt::format("\"{}\" is not an IPv4 address", text));
+  };
   std::uint32_t v = 0;
   const char* p = text.data();
   const char* end = text.data() + text.size();
@@ -84,8 +87,14 @@ std::array<std::uint8_t, 4> Ipv4Address::octets() const {
 }
 
 std::string Ipv4Address::str() const {
-  auto o = octets();
-  return fmt::format("{}.{}.{}.{}", o[0], o[1], o[2], o[3]);
+  // Dotted quad, at most 15 characters: fits the string's inline buffer, no allocation.
+  char text[16];
+  char* at = text;
+  for (auto o : octets()) {
+    if (at != text) *at++ = '.';
+    at = std::to_chars(at, text + sizeof text, o).ptr;
+  }
+  return std::string(text, at);
 }
 
 Cidr::Cidr(Ipv4Address network, int prefix) : network_(network), prefix_(prefix) {}
@@ -127,7 +136,9 @@ bool Cidr::overlaps(const Cidr& other) const {
   return contains(other.network_) || other.contains(network_);
 }
 
-std::string Cidr::str() const { return fmt::format("{}/{}", network_.str(), prefix_); }
+std::string Cidr::str() const {
+  return fmt::format("{}/{}", network_.str(), prefix_);
+}
 
 Result<Ipv4Range> Ipv4Range::parse(std::string_view text) {
   auto bad = [&](std::string_view why) {
@@ -142,7 +153,9 @@ Result<Ipv4Range> Ipv4Range::parse(std::string_view text) {
   return Ipv4Range{*first, *last};
 }
 
-std::string Ipv4Range::str() const { return fmt::format("{}-{}", first.str(), last.str()); }
+std::string Ipv4Range::str() const {
+  return fmt::format("{}-{}", first.str(), last.str());
+}
 
 Result<Uuid> Uuid::parse(std::string_view text) {
   auto bad = [&] { return makeError("bad_uuid", fmt::format("\"{}\" is not a UUID", text)); };

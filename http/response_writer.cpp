@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -176,17 +179,90 @@ asio::awaitable<SendResult> sendFileBody(Server::Impl& server, TlsStream& stream
   co_return SendResult::kOk;
 }
 
+// A response (a header, or a header and its string body) as one run of bytes: the status
+// line and the fields as Beast keeps them, in their order, then the body. One buffer to
+// send instead of a chain of asynchronous writes.
+template <class Message>
+void serialize(const Message& msg, std::string& wire) {
+  std::size_t size = 32;
+  for (const auto& f : msg) size += f.name_string().size() + f.value().size() + 4;
+  if constexpr (!std::is_same_v<typename Message::body_type, beast_http::empty_body>)
+    size += msg.body().size();
+  wire.reserve(size);
+  const unsigned version = msg.version();
+  const unsigned code = msg.result_int() % 1000;
+  const char line[] = {'H',
+                       'T',
+                       'T',
+                       'P',
+                       '/',
+                       static_cast<char>('0' + version / 10 % 10),
+                       '.',
+                       static_cast<char>('0' + version % 10),
+                       ' ',
+                       static_cast<char>('0' + code / 100),
+                       static_cast<char>('0' + code / 10 % 10),
+                       static_cast<char>('0' + code % 10),
+                       ' '};
+  wire.append(line, sizeof line);
+  const auto reason = msg.reason();
+  wire.append(reason.empty() ? beast_http::obsolete_reason(msg.result()) : reason);
+  wire += "\r\n";
+  for (const auto& f : msg) {
+    wire.append(f.name_string());
+    wire += ": ";
+    wire.append(f.value());
+    wire += "\r\n";
+  }
+  wire += "\r\n";
+  if constexpr (!std::is_same_v<typename Message::body_type, beast_http::empty_body>)
+    wire += msg.body();
+}
+
+// Sends what the socket takes now without waiting (a response usually fits in the socket
+// buffer): no reactor operation, no timer. Returns the bytes sent, or nullopt on an error.
+std::optional<std::size_t> sendNow(int fd, std::string_view bytes) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n =
+        ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return sent;
+}
+
 template <class Stream, class Message>
 asio::awaitable<bool> writeMessage(Server::Impl& server, Stream& stream, Message& msg) {
+  auto& lowest = beast::get_lowest_layer(stream);
+  std::string wire;
   error_code ec;
-  beast::get_lowest_layer(stream).expires_after(server.options().write_timeout);
-  std::size_t n =
-      co_await beast_http::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
-  server.countBytes(n);
+  std::size_t sent = 0;
+  serialize(msg, wire);
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    auto now = sendNow(lowest.socket().native_handle(), wire);
+    if (now)
+      sent = *now;
+    else
+      ec = asio::error::broken_pipe;
+  }
+  if (!ec && sent < wire.size()) {
+    lowest.expires_after(server.options().write_timeout);
+    sent += co_await asio::async_write(stream, asio::buffer(wire.data() + sent, wire.size() - sent),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+  }
+  server.countBytes(sent);
   if (ec) {
     boost::system::error_code ignored;
     server.drop(ec == beast::error::timeout ? "timeout" : "write_error",
-                beast::get_lowest_layer(stream).socket().remote_endpoint(ignored));
+                lowest.socket().remote_endpoint(ignored));
   }
   co_return !ec;
 }

@@ -103,7 +103,8 @@ Response nodeScript(const Request& req, Context& ctx) {
   auto mac = MacAddress::parse(req.queryOr("mac"));
   if (!mac) return refusal("the request carries no valid MAC address");
   std::optional<Uuid> uuid;
-  if (auto u = Uuid::parse(req.queryOr("uuid")); u) uuid = *u;
+  if (const auto text = req.queryOr("uuid"); !text.empty())
+    if (auto u = Uuid::parse(text); u) uuid = *u;
   const bool efi = req.queryOr("platform") == "efi";
 
   const auto match = snapshot->inventory.match(*mac, uuid);
@@ -229,8 +230,8 @@ Result<templates::BootScriptParams> scriptParams(const cluster::Config& config,
     }
     // arm64 servers and QEMU's virt machine have a PL011 serial port (ttyAMA0).
     if (arm64) params.console = "console=tty0 console=ttyAMA0,115200";
-    params.kernel_url = fmt::format("{}/assets/{}/kernel", params.base_url, env->name);
-    params.initrd_url = fmt::format("{}/assets/{}/initrd", params.base_url, env->name);
+    params.kernel_url = params.base_url + "/assets/" + env->name + "/kernel";
+    params.initrd_url = params.base_url + "/assets/" + env->name + "/initrd";
     if (profile) params.extra_args = joinArgs(profile->kernel_args);
   }
   if (kind == templates::Script::kLocalBoot &&

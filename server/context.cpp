@@ -10,12 +10,12 @@ namespace drover::server {
 std::string apiUrl(const Context& ctx, const cluster::Config& config) {
   const auto port =
       config.server.api.listen.port != 0 ? config.server.api.listen.port : ctx.api_port;
-  return fmt::format("https://{}:{}", config.server.advertise.str(), port);
+  return "https://" + config.server.advertise.str() + ":" + std::to_string(port);
 }
 
 std::string httpBase(const Context& ctx, const cluster::Config& config) {
   if (config.server.http.listen.port != 0 || ctx.http_port == 0) return boot::httpUrl(config, "");
-  return fmt::format("http://{}:{}", config.server.advertise.str(), ctx.http_port);
+  return "http://" + config.server.advertise.str() + ":" + std::to_string(ctx.http_port);
 }
 
 std::vector<std::string> apiAlternates(const Context& ctx) {

@@ -25,22 +25,39 @@ namespace drover::state {
 namespace {
 
 std::atomic<std::uint64_t> g_compares{0};
+std::atomic<std::uint64_t> g_next_serial{1};
+
+// This thread's copy of one TokenService's keyed context (the last one it signed for).
+struct ThreadMac {
+  std::uint64_t serial = 0;
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx{nullptr, &EVP_MAC_CTX_free};
+};
+thread_local ThreadMac t_mac;
 
 std::string base64url(const unsigned char* data, std::size_t n) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    acc = (acc << 8) | data[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
-    }
+  std::string out((n * 4 + 2) / 3, '\0');
+  char* o = out.data();
+  std::size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const std::uint32_t v =
+        (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8) | data[i + 2];
+    *o++ = kAlphabet[(v >> 18) & 0x3f];
+    *o++ = kAlphabet[(v >> 12) & 0x3f];
+    *o++ = kAlphabet[(v >> 6) & 0x3f];
+    *o++ = kAlphabet[v & 0x3f];
   }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
+  if (n - i == 1) {
+    const std::uint32_t v = std::uint32_t{data[i]} << 16;
+    *o++ = kAlphabet[(v >> 18) & 0x3f];
+    *o++ = kAlphabet[(v >> 12) & 0x3f];
+  } else if (n - i == 2) {
+    const std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8);
+    *o++ = kAlphabet[(v >> 18) & 0x3f];
+    *o++ = kAlphabet[(v >> 12) & 0x3f];
+    *o++ = kAlphabet[(v >> 6) & 0x3f];
+  }
   return out;
 }
 
@@ -154,19 +171,35 @@ TokenService::TokenService(StateStore& store, std::string key, Clock clock)
   if (!keyed_ || EVP_MAC_init(keyed_.get(), reinterpret_cast<const unsigned char*>(key.data()),
                               key.size(), params) != 1)
     throw std::runtime_error("HMAC-SHA256 key setup failed");
+  serial_ = g_next_serial.fetch_add(1, std::memory_order_relaxed);
+  // Resetting a used context to the key (EVP_MAC_init without a key) is what OpenSSL 3
+  // documents for HMAC; an OpenSSL that did not would sign the second message wrongly, so
+  // it is checked here once, against a fresh copy, before a thread relies on it.
+  std::string fresh, first, again;
+  appendSignature(fresh, "drover");
+  reset_in_place_ = true;
+  appendSignature(first, "drover");
+  appendSignature(again, "drover");
+  reset_in_place_ = first == fresh && again == fresh;
 }
 
-std::string TokenService::sign(std::string_view data) const {
-  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(keyed_.get()),
-                                                                &EVP_MAC_CTX_free);
+void TokenService::appendSignature(std::string& out, std::string_view data) const {
+  ThreadMac& t = t_mac;
+  if (t.serial == serial_ && reset_in_place_) {
+    if (EVP_MAC_init(t.ctx.get(), nullptr, 0, nullptr) != 1)
+      throw std::runtime_error("HMAC-SHA256 reset failed");
+  } else {
+    t.ctx.reset(EVP_MAC_CTX_dup(keyed_.get()));
+    t.serial = t.ctx ? serial_ : 0;
+  }
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   std::size_t len = 0;
-  if (!ctx ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
-          1 ||
-      EVP_MAC_final(ctx.get(), md.data(), &len, md.size()) != 1)
+  if (!t.ctx ||
+      EVP_MAC_update(t.ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1 ||
+      EVP_MAC_final(t.ctx.get(), md.data(), &len, md.size()) != 1)
     throw std::runtime_error("HMAC-SHA256 failed");
-  return std::string(reinterpret_cast<const char*>(md.data()), len);
+  out.append(reinterpret_cast<const char*>(md.data()), len);
 }
 
 Result<std::string> TokenService::issueBootToken(BootClaims claims, std::int64_t ttl_ms) const {
@@ -185,7 +218,7 @@ Result<std::string> TokenService::issueBootToken(BootClaims claims, std::int64_t
   putBigEndian(raw, claims.holder ? claims.holder->value() : 0, 4);
   raw.push_back(static_cast<char>(claims.node.size()));
   raw += claims.node;
-  raw += sign(raw);
+  appendSignature(raw, raw);
   return base64url(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
 }
 
@@ -200,7 +233,9 @@ Result<BootClaims> TokenService::checkBootToken(std::string_view token) const {
     return makeError("malformed_token", "not a boot token");
   const std::string_view body(raw->data(), kHeaderBytes + name_len);
   const std::string_view mac(raw->data() + body.size(), kMacBytes);
-  if (!constantTimeEquals(sign(body), mac))
+  std::string expected;
+  appendSignature(expected, body);
+  if (!constantTimeEquals(expected, mac))
     return makeError("forged_token", "the boot token was not issued by this server");
   BootClaims c;
   c.expires_ms = static_cast<std::int64_t>(getBigEndian(body, 2, 8));

@@ -71,13 +71,16 @@ class TokenService {
   drover::Status verifyNodeCredential(const std::string& node, std::string_view credential);
 
  private:
-  // HMAC-SHA256 of `data` under the key.
-  std::string sign(std::string_view data) const;
+  // Appends HMAC-SHA256 of `data` under the key to `out`.
+  void appendSignature(std::string& out, std::string_view data) const;
 
   StateStore& store_;
-  // The key's HMAC context, set up once (the key's pads hashed); each signature works on a
-  // copy, so signing needs no lock and costs no algorithm lookup.
+  // The key's HMAC context, set up once (the key's pads hashed). Each thread signs on its
+  // own copy of it, made once per service and reset for every signature (see tokens.cpp),
+  // so signing needs no lock, no allocation and no algorithm lookup.
   std::shared_ptr<evp_mac_ctx_st> keyed_;
+  std::uint64_t serial_ = 0;  // tells this service's per-thread copies from another's
+  bool reset_in_place_ = false;
   Clock clock_;
 };
 

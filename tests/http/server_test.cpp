@@ -22,6 +22,10 @@ std::string numbered(std::size_t n) {
   return s;
 }
 
+// A string body larger than any socket buffer: what the socket does not take at once is
+// sent when it has room.
+constexpr std::size_t kBigText = 16 * 1024 * 1024;
+
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -34,6 +38,8 @@ class ServerTest : public ::testing::Test {
       return Response::text(
           Status::ok, "hello " + r.queryOr("name", "nobody") + " from " + r.client.to_string());
     });
+    router.add(Verb::get, "/big",
+               [](const Request&) { return Response::text(Status::ok, numbered(kBigText)); });
     router.add(Verb::post, "/echo",
                [](const Request& r) { return Response::text(Status::ok, r.body()); });
     auto root = StaticRoot::open(dir_.path());
@@ -209,6 +215,35 @@ TEST_F(ServerTest, ReaderThatStopsReadingTimesOut) {
   EXPECT_TRUE(eventually([&] { return srv.server().connectionCount() == 0; }));
   EXPECT_LT(srv.registry().valueForTest("http_bytes_sent_total", "listener=\"http\""),
             64 * 1024 * 1024);
+}
+
+TEST_F(ServerTest, LargeStringBodyArrivesWholeAndAStalledReaderTimesOut) {
+  ServerOptions opts;
+  opts.write_timeout = 300ms;
+  TestServer srv(makeRouter(), opts);
+  auto r = run(curl() + srv.url("/big"));
+  EXPECT_EQ(r.out.size(), kBigText);
+  EXPECT_TRUE(r.out == numbered(kBigText));
+  RawClient c(srv.port());
+  ASSERT_TRUE(c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));  // and never reads
+  EXPECT_TRUE(eventually([&] {
+    return srv.registry().valueForTest("http_drops_total",
+                                       "listener=\"http\",reason=\"timeout\"") == 1;
+  }));
+  EXPECT_TRUE(eventually([&] { return srv.server().connectionCount() == 0; }));
+}
+
+TEST_F(ServerTest, StatusLineAnswersTheRequestsVersion) {
+  TestServer srv(makeRouter());
+  RawClient c(srv.port());
+  ASSERT_TRUE(c.send("GET /hello HTTP/1.0\r\n\r\n"));
+  const std::string all = c.readUntilClose();
+  EXPECT_EQ(all.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << all;
+  EXPECT_NE(all.find("\r\nContent-Length: "), std::string::npos);
+  EXPECT_NE(all.find("\r\n\r\nhello nobody"), std::string::npos);
+  RawClient missing(srv.port());
+  ASSERT_TRUE(missing.send("GET /nothing-here HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(missing.readUntilClose().rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u);
 }
 
 TEST_F(ServerTest, BulkThreadsSendFilesWhileRequestsAreAnswered) {

@@ -74,21 +74,39 @@ std::string unbase64url(std::string text) {
 }
 
 // The signature is plain HMAC-SHA256 of the claims under the key (OpenSSL's one-shot HMAC
-// here), so tokens issued by an earlier version with the same key file still verify.
+// here), so tokens issued by an earlier version with the same key file still verify. A
+// thread signs on its own copy of the keyed context, reset for each signature: checked for
+// many signatures in a row, with names of different lengths (one or two hash blocks), and
+// with two services of different keys taking turns on the same thread.
 TEST(BootToken, SignatureIsHmacSha256OfTheClaims) {
   MemoryStore store;
+  const std::string other_key(kBootTokenKeyBytes, 'z');
   TokenService tokens(store, kKey);
-  auto token = tokens.issueBootToken(claimsFor("node-1"));
-  ASSERT_TRUE(token.ok());
-  const auto raw = unbase64url(*token);
-  ASSERT_GT(raw.size(), 32u);
-  const std::string body = raw.substr(0, raw.size() - 32);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), kKey.data(), static_cast<int>(kKey.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), md, &len);
-  ASSERT_EQ(len, 32u);
-  EXPECT_EQ(raw.substr(raw.size() - 32), std::string(reinterpret_cast<const char*>(md), len));
+  TokenService other(store, other_key);
+  auto expectHmac = [](const std::string& token, const std::string& key) {
+    const auto raw = unbase64url(token);
+    ASSERT_GT(raw.size(), 32u);
+    const std::string body = raw.substr(0, raw.size() - 32);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(body.data()), body.size(), md, &len);
+    ASSERT_EQ(len, 32u);
+    EXPECT_EQ(raw.substr(raw.size() - 32), std::string(reinterpret_cast<const char*>(md), len));
+  };
+  for (int i = 0; i < 20; ++i) {
+    const auto name = "node-" + std::string(static_cast<std::size_t>(i * 7), 'n');
+    auto token = tokens.issueBootToken(claimsFor(name));
+    ASSERT_TRUE(token.ok());
+    expectHmac(*token, kKey);
+    EXPECT_TRUE(tokens.checkBootToken(*token).ok());
+    if (i % 3 == 0) {
+      auto theirs = other.issueBootToken(claimsFor(name));
+      ASSERT_TRUE(theirs.ok());
+      expectHmac(*theirs, other_key);
+      EXPECT_EQ(tokens.checkBootToken(*theirs).error().code, "forged_token");
+    }
+  }
 }
 
 // One service signs and checks from many threads at once (the HTTP threads share it).

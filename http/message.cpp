@@ -11,7 +11,7 @@ std::string_view Request::header(std::string_view name) const {
 }
 
 std::string Request::queryOr(const std::string& key, std::string fallback) const {
-  if (auto it = query.find(key); it != query.end()) return it->second;
+  if (const auto* value = findParam(query, key)) return *value;
   if (auto it = params.find(key); it != params.end()) return it->second;
   return fallback;
 }

@@ -19,6 +19,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include "common/fd.hpp"
+#include "http/url.hpp"
 
 namespace drover::http {
 
@@ -29,7 +30,7 @@ using Verb = beast_http::verb;
 struct Request {
   beast_http::request<beast_http::string_body> message;  // method, target, headers, body
   std::string path;                                      // raw path part of the target
-  std::map<std::string, std::string> query;              // percent-decoded query parameters
+  QueryParams query;                                     // percent-decoded query parameters
   std::map<std::string, std::string> params;             // percent-decoded {name} segments
   std::string tail;                                      // raw rest of the path for prefix routes
   boost::asio::ip::address client;

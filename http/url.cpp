@@ -5,6 +5,10 @@
 namespace drover::http {
 
 std::optional<std::string> percentDecode(std::string_view s, bool plus_as_space) {
+  // Most query values (MAC addresses, architectures) need no decoding: one scan, one copy.
+  if (s.find_first_of(plus_as_space ? std::string_view("%+\0", 3) : std::string_view("%\0", 2)) ==
+      std::string_view::npos)
+    return std::string(s);
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -25,8 +29,8 @@ std::optional<std::string> percentDecode(std::string_view s, bool plus_as_space)
   return out;
 }
 
-std::map<std::string, std::string> parseQuery(std::string_view query) {
-  std::map<std::string, std::string> out;
+QueryParams parseQuery(std::string_view query) {
+  QueryParams out;
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
@@ -34,11 +38,18 @@ std::map<std::string, std::string> parseQuery(std::string_view query) {
     if (pair.empty()) continue;
     auto eq = pair.find('=');
     auto key = percentDecode(pair.substr(0, eq), true);
-    auto value = percentDecode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
-    if (!key || !value || key->empty()) continue;
-    out.emplace(std::move(*key), std::move(*value));
+    auto value = percentDecode(
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (!key || !value || key->empty() || findParam(out, *key) != nullptr) continue;
+    out.emplace_back(std::move(*key), std::move(*value));
   }
   return out;
+}
+
+const std::string* findParam(const QueryParams& params, std::string_view key) {
+  for (const auto& [k, v] : params)
+    if (k == key) return &v;
+  return nullptr;
 }
 
 TargetParts splitTarget(std::string_view target) {

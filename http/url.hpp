@@ -1,10 +1,11 @@
 // URL pieces a handler needs: percent-decoding and query strings. Pure functions.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace drover::http {
 
@@ -12,9 +13,14 @@ namespace drover::http {
 // escape ("%4", "%zz") or when the result would contain a NUL byte.
 std::optional<std::string> percentDecode(std::string_view s, bool plus_as_space = false);
 
+// A query's parameters in their order (a handful per request: a vector, searched in turn).
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
 // Parses `a=1&b=x%20y&flag` into {a: "1", b: "x y", flag: ""}. The first occurrence of a
-// key wins; pairs with malformed escapes are skipped.
-std::map<std::string, std::string> parseQuery(std::string_view query);
+// key wins (later ones are dropped); pairs with malformed escapes are skipped.
+QueryParams parseQuery(std::string_view query);
+// The value of `key` in `params`, or null.
+const std::string* findParam(const QueryParams& params, std::string_view key);
 
 // Splits a request target into path and query ("/a?b=c" -> "/a", "b=c").
 struct TargetParts {

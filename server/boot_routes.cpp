@@ -1,6 +1,9 @@
 #include "server/boot_routes.hpp"
 
+#include <memory>
+#include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -29,17 +32,72 @@ Response refusal(std::string_view why) {
   return script(refusalScript(why));
 }
 
+Response renderFailed(templates::Script kind, const Error& error, const Context& ctx) {
+  ctx.log->error("SCRIPT_RENDER_FAILED script={} error={}", templates::scriptName(kind),
+                 error.message);
+  return Response::text(HttpStatus::internal_server_error,
+                        "#!ipxe\necho Drover: script error\nexit 1\n", kIpxeType);
+}
+
 Response rendered(templates::Script kind, const templates::BootScriptParams& params,
                   const Context& ctx) {
   auto text = templates::renderScript(kind, params);
-  if (!text) {
-    ctx.log->error("SCRIPT_RENDER_FAILED script={} error={}", templates::scriptName(kind),
-                   text.error().message);
-    return Response::text(HttpStatus::internal_server_error,
-                          "#!ipxe\necho Drover: script error\nexit 1\n", kIpxeType);
-  }
+  if (!text) return renderFailed(kind, text.error(), ctx);
   return script(std::move(*text));
 }
+
+// The scripts that carry a boot token (install, discover, capture), prepared once per node
+// and declaration: everything in them but the token is fixed by the declaration, the node,
+// its profile, the platform and the other replicas' URLs, so a request costs a lookup and
+// the token. Starts over when the declaration changes or it holds kMax scripts.
+class PreparedScripts {
+ public:
+  struct Key {
+    templates::Script kind;
+    bool efi = false;
+    bool arm64 = false;
+    const cluster::Profile* profile = nullptr;
+    std::string node;
+    std::vector<std::string> alternates;
+    bool operator==(const Key&) const = default;
+  };
+
+  // The prepared script for `key` under `snapshot`; `make` prepares it on a miss (an
+  // error is returned, not kept).
+  template <class Make>
+  Result<std::shared_ptr<const templates::PreparedScript>> get(
+      const std::shared_ptr<const boot::Snapshot>& snapshot, const Key& key, Make&& make) {
+    {
+      std::lock_guard lock(mu_);
+      if (for_.lock() != snapshot) {
+        scripts_.clear();
+        for_ = snapshot;
+      }
+      if (auto it = scripts_.find(key); it != scripts_.end()) return it->second;
+    }
+    Result<templates::PreparedScript> made = make();
+    if (!made) return made.error();
+    auto prepared = std::make_shared<const templates::PreparedScript>(std::move(*made));
+    std::lock_guard lock(mu_);
+    if (for_.lock() == snapshot) {
+      if (scripts_.size() >= kMax) scripts_.clear();
+      scripts_.emplace(key, prepared);
+    }
+    return prepared;
+  }
+
+ private:
+  static constexpr std::size_t kMax = 16384;
+  struct Hash {
+    std::size_t operator()(const Key& k) const {
+      return std::hash<std::string>()(k.node) ^ (static_cast<std::size_t>(k.kind) << 2) ^
+             (k.efi ? 1u : 0u) ^ (k.arm64 ? 2u : 0u);
+    }
+  };
+  std::mutex mu_;
+  std::weak_ptr<const boot::Snapshot> for_;
+  std::unordered_map<Key, std::shared_ptr<const templates::PreparedScript>, Hash> scripts_;
+};
 
 std::string joinArgs(const std::vector<std::string>& args) {
   std::string out;
@@ -95,7 +153,33 @@ void noteScript(const Context& ctx, const cluster::Inventory& inventory, const s
                           efi ? "efi" : "pcbios"));
 }
 
-Response nodeScript(const Request& req, Context& ctx) {
+// The script of a token kind: prepared (cached), then this request's token put in. Errors:
+// "render_failed" (a server fault), anything else a reason to refuse the machine.
+Result<std::string> tokenScript(const Request& req, Context& ctx, PreparedScripts& prepared,
+                                const std::shared_ptr<const boot::Snapshot>& snapshot,
+                                const boot::Decision& decision, const std::string& name,
+                                const MacAddress& mac, bool efi, std::string_view arch) {
+  const auto& config = snapshot->inventory.config();
+  const auto kind = decision.script;
+  PreparedScripts::Key key{kind, efi, arch == "arm64", decision.profile, name, apiAlternates(ctx)};
+  auto ready = prepared.get(snapshot, key, [&]() -> Result<templates::PreparedScript> {
+    const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint,
+                             key.alternates};
+    auto params = scriptParams(config, kind, name, efi, arch, decision.profile, at);
+    if (!params) return params.error();
+    auto made = templates::prepareScript(kind, *params);
+    if (!made) return makeError("render_failed", made.error().message);
+    return made;
+  });
+  if (!ready) return ready.error();
+  auto token = issueScriptToken(ctx, config, name, mac, req.client);
+  if (!token) return token.error();
+  auto text = (*ready)->withToken(*token);
+  if (!text) return makeError("render_failed", text.error().message);
+  return text;
+}
+
+Response nodeScript(const Request& req, Context& ctx, PreparedScripts& prepared) {
   auto snapshot = ctx.source.current();
   if (!snapshot) return refusal("not ready");
   const auto& config = snapshot->inventory.config();
@@ -116,25 +200,28 @@ Response nodeScript(const Request& req, Context& ctx) {
   client.ipxe = true;
   const auto decision = boot::decide(config, match, client, known.status);
   const auto kind = decision.script;
-
-  const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint,
-                           apiAlternates(ctx)};
   const auto arch = req.queryOr("arch", "-");
-  auto params = scriptParams(config, kind, name, efi, arch, decision.profile, at);
-  if (!params) return refusal(params.error().message);
+
+  Response out;
   if (needsBootToken(kind)) {
-    auto token = issueScriptToken(ctx, config, name, *mac, req.client);
-    if (!token) return refusal(token.error().message);
-    params->token = *token;
+    auto text = tokenScript(req, ctx, prepared, snapshot, decision, name, *mac, efi, arch);
+    if (!text && text.error().code == "render_failed") return renderFailed(kind, text.error(), ctx);
+    if (!text) return refusal(text.error().message);
+    out = script(std::move(*text));
+  } else {
+    const ScriptEndpoints at{httpBase(ctx, config), apiUrl(ctx, config), ctx.ca_fingerprint,
+                             apiAlternates(ctx)};
+    auto params = scriptParams(config, kind, name, efi, arch, decision.profile, at);
+    if (!params) return refusal(params.error().message);
+    if (kind == boot::ScriptKind::kFailed)
+      params->message = known.failure.empty() ? "installation failed" : known.failure;
+    if (kind == boot::ScriptKind::kIgnore) {
+      ctx.log->info("SCRIPT_IGNORED mac={}", mac->str());
+      params->message = decision.reason;
+      return rendered(kind, *params, ctx);
+    }
+    out = rendered(kind, *params, ctx);
   }
-  if (kind == boot::ScriptKind::kFailed)
-    params->message = known.failure.empty() ? "installation failed" : known.failure;
-  if (kind == boot::ScriptKind::kIgnore) {
-    ctx.log->info("SCRIPT_IGNORED mac={}", mac->str());
-    params->message = decision.reason;
-    return rendered(kind, *params, ctx);
-  }
-  Response out = rendered(kind, *params, ctx);
 
   const auto script_name = templates::scriptName(kind);
   if (ctx.log->should_log(spdlog::level::info))  // the arguments cost allocations
@@ -146,7 +233,7 @@ Response nodeScript(const Request& req, Context& ctx) {
   return out;
 }
 
-Response entryOrNode(const Request& req, Context& ctx) {
+Response entryOrNode(const Request& req, Context& ctx, PreparedScripts& prepared) {
   if (req.queryOr("mac").empty()) {
     auto snapshot = ctx.source.current();
     if (!snapshot) return refusal("not ready");
@@ -154,7 +241,7 @@ Response entryOrNode(const Request& req, Context& ctx) {
     params.base_url = httpBase(ctx, snapshot->inventory.config());
     return rendered(templates::Script::kEntry, params, ctx);
   }
-  return nodeScript(req, ctx);
+  return nodeScript(req, ctx, prepared);
 }
 
 Response asset(const Request& req, Context& ctx) {
@@ -287,8 +374,9 @@ std::string refusalScript(std::string_view why) {
 }
 
 void addBootRoutes(http::Router& router, Context& ctx) {
+  auto prepared = std::make_shared<PreparedScripts>();
   router.add(http::Verb::get, "/boot.ipxe",
-             [&ctx](const Request& r) { return entryOrNode(r, ctx); });
+             [&ctx, prepared](const Request& r) { return entryOrNode(r, ctx, *prepared); });
   router.add(http::Verb::get, "/assets/{image}/{kind}",
              [&ctx](const Request& r) { return asset(r, ctx); });
   router.add(http::Verb::get, "/blobs/sha256/{sha256}",

@@ -96,13 +96,21 @@ exit 1
 )";
 
 // A single word of URL characters: nothing iPXE would split, expand or treat as syntax.
+// The characters of a URL-safe word: unreserved and reserved URL characters but ' and #
+// (iPXE's quote and comment), as a table (the token is checked on every script request).
+constexpr std::array<bool, 256> kWordChars = [] {
+  std::array<bool, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (char c : std::string_view("-._~:/?[]@!&()*+,;=%")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
 bool isWord(std::string_view s) {
   if (s.empty()) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("-._~:/?#[]@!&'()*+,;=%").find(c) != std::string_view::npos;
-    if (!ok || c == '\'' || c == '#') return false;
-  }
+  for (char c : s)
+    if (!kWordChars[static_cast<unsigned char>(c)]) return false;
   return true;
 }
 
@@ -281,11 +289,16 @@ Result<std::string> renderBuiltin(Script s, const BootScriptParams& p) {
   return builtinTemplate(s).render(*data);
 }
 
-std::string withToken(std::string text, const std::string& token) {
-  for (auto at = text.find(kTokenSlot); at != std::string::npos;
-       at = text.find(kTokenSlot, at + token.size()))
-    text.replace(at, kTokenSlot.size(), token);
-  return text;
+std::string withToken(std::string_view text, std::string_view token) {
+  std::string out;
+  out.reserve(text.size() + 2 * token.size());
+  for (auto at = text.find(kTokenSlot); at != std::string_view::npos; at = text.find(kTokenSlot)) {
+    out.append(text.substr(0, at));
+    out += token;
+    text.remove_prefix(at + kTokenSlot.size());
+  }
+  out.append(text);
+  return out;
 }
 
 }  // namespace
@@ -313,7 +326,22 @@ Result<std::string> renderScript(Script s, const BootScriptParams& p,
   std::lock_guard lock(cache.mu);
   if (cache.texts.size() >= kMaxRendered) cache.texts.clear();
   cache.texts.emplace(key, *text);
-  return withToken(std::move(*text), p.token);
+  return withToken(*text, p.token);
+}
+
+Result<PreparedScript> prepareScript(Script s, const BootScriptParams& p) {
+  BootScriptParams slotted = p;
+  slotted.token = kTokenSlot;
+  auto text = renderBuiltin(s, slotted);
+  if (!text) return text.error();
+  PreparedScript prepared;
+  prepared.text_ = std::move(*text);
+  return prepared;
+}
+
+Result<std::string> PreparedScript::withToken(std::string_view token) const {
+  if (!isWord(token)) return makeError("bad_script_value", "token is not a single URL-safe word");
+  return templates::withToken(text_, token);
 }
 
 }  // namespace drover::templates

@@ -69,6 +69,21 @@ Result<nlohmann::json> scriptData(const BootScriptParams& p);
 Result<std::string> renderScript(Script s, const BootScriptParams& p,
                                  std::string_view override_text = {});
 
+// A built-in script rendered once for values whose boot token changes on every request
+// (install, discover, capture): withToken() puts a token in, a copy instead of a render.
+class PreparedScript {
+ public:
+  // The script with `token` (a single URL-safe word, else error "bad_script_value").
+  Result<std::string> withToken(std::string_view token) const;
+
+ private:
+  friend Result<PreparedScript> prepareScript(Script s, const BootScriptParams& p);
+  std::string text_;  // with a slot where the token goes
+};
+
+// Renders built-in script `s` with `p` (its token ignored) for PreparedScript::withToken.
+Result<PreparedScript> prepareScript(Script s, const BootScriptParams& p);
+
 // Free text made safe for an iPXE `echo` line: letters, digits, space and .,:;_/=+-()
 // kept, everything else '_', cut to `max_len`.
 std::string ipxeText(std::string_view s, std::size_t max_len = 200);

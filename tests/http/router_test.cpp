@@ -26,11 +26,14 @@ TEST(UrlTest, PercentDecode) {
 
 TEST(UrlTest, Query) {
   auto q = parseQuery("mac=52%3A54%3A00%3A12%3A34%3A56&uuid=abc&flag&mac=second&bad=%zz&=x");
-  EXPECT_EQ(q.at("mac"), "52:54:00:12:34:56");
-  EXPECT_EQ(q.at("uuid"), "abc");
-  EXPECT_EQ(q.at("flag"), "");
-  EXPECT_EQ(q.count("bad"), 0u);
-  EXPECT_EQ(q.size(), 3u);
+  const QueryParams expected{{"mac", "52:54:00:12:34:56"}, {"uuid", "abc"}, {"flag", ""}};
+  EXPECT_EQ(q, expected);  // in order; the first mac wins, malformed and empty keys dropped
+  ASSERT_NE(findParam(q, "uuid"), nullptr);
+  EXPECT_EQ(*findParam(q, "uuid"), "abc");
+  EXPECT_EQ(findParam(q, "bad"), nullptr);
+  EXPECT_EQ(parseQuery("a=1+2&b=%2B&c=x%00y&d=plain")[0].second, "1 2");
+  EXPECT_EQ(parseQuery("b=%2B")[0].second, "+");
+  EXPECT_EQ(parseQuery("c=x%00y&d=plain"), (QueryParams{{"d", "plain"}}));
   auto parts = splitTarget("/boot.ipxe?mac=1");
   EXPECT_EQ(parts.path, "/boot.ipxe");
   EXPECT_EQ(parts.query, "mac=1");
@@ -38,13 +41,18 @@ TEST(UrlTest, Query) {
 
 TEST(RouterTest, ExactParamsPrefixAndErrors) {
   Router router;
-  router.add(Verb::get, "/v1/nodes", [](const Request&) { return Response::text(Status::ok, "list"); });
-  router.add(Verb::get, "/v1/nodes/{name}/events",
-             [](const Request& r) { return Response::text(Status::ok, "events:" + r.params.at("name")); });
-  router.add(Verb::post, "/v1/nodes/{name}/reinstall",
-             [](const Request& r) { return Response::text(Status::ok, "re:" + r.params.at("name")); });
-  router.addPrefix(Verb::get, "/assets", [](const Request& r) { return Response::text(Status::ok, "a:" + r.tail); });
-  router.addPrefix(Verb::get, "/assets/images", [](const Request& r) { return Response::text(Status::ok, "i:" + r.tail); });
+  router.add(Verb::get, "/v1/nodes",
+             [](const Request&) { return Response::text(Status::ok, "list"); });
+  router.add(Verb::get, "/v1/nodes/{name}/events", [](const Request& r) {
+    return Response::text(Status::ok, "events:" + r.params.at("name"));
+  });
+  router.add(Verb::post, "/v1/nodes/{name}/reinstall", [](const Request& r) {
+    return Response::text(Status::ok, "re:" + r.params.at("name"));
+  });
+  router.addPrefix(Verb::get, "/assets",
+                   [](const Request& r) { return Response::text(Status::ok, "a:" + r.tail); });
+  router.addPrefix(Verb::get, "/assets/images",
+                   [](const Request& r) { return Response::text(Status::ok, "i:" + r.tail); });
 
   auto req = makeRequest(Verb::get, "/v1/nodes");
   EXPECT_EQ(router.dispatch(req).body, "list");

@@ -37,6 +37,32 @@ TEST_F(ServeTest, KnownMachineGetsTheInstallScriptWithABootToken) {
   EXPECT_NE(tokenOf(efi), tokenOf(s));  // a new single-use token per script
 }
 
+// Install scripts are prepared once per node and declaration, the token put in per
+// request: repeated requests differ only in the token, and a reload that changes the
+// profile's kernel arguments changes the next script.
+TEST_F(ServeTest, ReloadedDeclarationChangesThePreparedInstallScript) {
+  const auto first = script(kMac1);
+  const auto again = script(kMac1);
+  ASSERT_FALSE(tokenOf(first).empty());
+  EXPECT_NE(tokenOf(first), tokenOf(again));
+  auto without = [this](std::string text) {
+    const auto token = tokenOf(text);
+    text.replace(text.find(token), token.size(), "TOKEN");
+    return text;
+  };
+  EXPECT_EQ(without(first), without(again));
+  EXPECT_THAT(first, Not(HasSubstr("quiet-after-reload")));
+
+  auto yaml = clusterYaml(dir_.path());
+  const std::string at = "    install: { image: os, disk: /dev/vda }\n";
+  yaml.replace(yaml.find(at) + at.size(), 0, "    kernel_args: [quiet-after-reload]\n");
+  writeFile(config_, yaml);
+  ASSERT_TRUE(app_->app().reload().ok());
+  const auto reloaded = script(kMac1);
+  EXPECT_THAT(reloaded, HasSubstr("quiet-after-reload"));
+  EXPECT_FALSE(tokenOf(reloaded).empty());
+}
+
 TEST_F(ServeTest, MacMatchesInDashAndUpperCaseForms) {
   for (std::string mac : {"52-54-00-12-34-56", "52:54:00:12:34:56", "52-54-00-12-34-56"}) {
     for (auto& c : mac) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -179,18 +180,10 @@ asio::awaitable<SendResult> sendFileBody(Server::Impl& server, TlsStream& stream
   co_return SendResult::kOk;
 }
 
-// A response (a header, or a header and its string body) as one run of bytes: the status
-// line and the fields as Beast keeps them, in their order, then the body. One buffer to
-// send instead of a chain of asynchronous writes.
-template <class Message>
-void serialize(const Message& msg, std::string& wire) {
-  std::size_t size = 32;
-  for (const auto& f : msg) size += f.name_string().size() + f.value().size() + 4;
-  if constexpr (!std::is_same_v<typename Message::body_type, beast_http::empty_body>)
-    size += msg.body().size();
-  wire.reserve(size);
-  const unsigned version = msg.version();
-  const unsigned code = msg.result_int() % 1000;
+// Responses go out as one run of bytes each, built here: the status line, the fields in
+// their order, the blank line, then a string body. One buffer to send instead of a chain
+// of asynchronous writes.
+void appendStatusLine(std::string& wire, unsigned version, unsigned code, std::string_view reason) {
   const char line[] = {'H',
                        'T',
                        'T',
@@ -200,23 +193,69 @@ void serialize(const Message& msg, std::string& wire) {
                        '.',
                        static_cast<char>('0' + version % 10),
                        ' ',
-                       static_cast<char>('0' + code / 100),
+                       static_cast<char>('0' + code / 100 % 10),
                        static_cast<char>('0' + code / 10 % 10),
                        static_cast<char>('0' + code % 10),
                        ' '};
   wire.append(line, sizeof line);
-  const auto reason = msg.reason();
-  wire.append(reason.empty() ? beast_http::obsolete_reason(msg.result()) : reason);
+  wire.append(reason);
   wire += "\r\n";
-  for (const auto& f : msg) {
-    wire.append(f.name_string());
-    wire += ": ";
-    wire.append(f.value());
-    wire += "\r\n";
-  }
+}
+
+void appendField(std::string& wire, std::string_view name, std::string_view value) {
+  wire.append(name);
+  wire += ": ";
+  wire.append(value);
+  wire += "\r\n";
+}
+
+// A Beast message (a header, or a header and its string body).
+template <class Message>
+void serialize(const Message& msg, std::string& wire) {
+  std::size_t size = 32;
+  for (const auto& f : msg) size += f.name_string().size() + f.value().size() + 4;
+  if constexpr (!std::is_same_v<typename Message::body_type, beast_http::empty_body>)
+    size += msg.body().size();
+  wire.reserve(size);
+  const auto reason = msg.reason();
+  appendStatusLine(wire, msg.version(), msg.result_int(),
+                   reason.empty() ? beast_http::obsolete_reason(msg.result()) : reason);
+  for (const auto& f : msg) appendField(wire, f.name_string(), f.value());
   wire += "\r\n";
   if constexpr (!std::is_same_v<typename Message::body_type, beast_http::empty_body>)
     wire += msg.body();
+}
+
+// A response with a string body, straight from the handler's Response: its fields (but
+// those the server sets), Server, the length (none for 204 and 304; HEAD gets the length
+// of the body it does not get), and Connection as Beast's keep_alive() would set it:
+// "close" ends an HTTP/1.1 connection, "keep-alive" keeps an HTTP/1.0 one.
+void serializeText(const Response& res, unsigned version, bool keep_alive, bool head,
+                   std::string& wire) {
+  const bool bodyless = res.status == Status::not_modified || res.status == Status::no_content;
+  std::size_t size = 96 + (head || bodyless ? 0 : res.body.size());
+  for (const auto& f : res.headers) size += f.name_string().size() + f.value().size() + 4;
+  wire.reserve(size);
+  appendStatusLine(wire, version, static_cast<unsigned>(res.status),
+                   beast_http::obsolete_reason(res.status));
+  for (const auto& f : res.headers) {
+    const auto name = f.name();
+    if (name == beast_http::field::server || name == beast_http::field::content_length ||
+        name == beast_http::field::connection || name == beast_http::field::transfer_encoding)
+      continue;
+    appendField(wire, f.name_string(), f.value());
+  }
+  appendField(wire, "Server", "drover");
+  if (!bodyless) {
+    char digits[24];
+    auto* end = std::to_chars(digits, digits + sizeof digits, res.body.size()).ptr;
+    appendField(wire, "Content-Length",
+                std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  }
+  if (version >= 11 && !keep_alive) appendField(wire, "Connection", "close");
+  if (version < 11 && keep_alive) appendField(wire, "Connection", "keep-alive");
+  wire += "\r\n";
+  if (!head && !bodyless) wire += res.body;
 }
 
 // Sends what the socket takes now without waiting (a response usually fits in the socket
@@ -239,13 +278,13 @@ std::optional<std::size_t> sendNow(int fd, std::string_view bytes) {
   return sent;
 }
 
-template <class Stream, class Message>
-asio::awaitable<bool> writeMessage(Server::Impl& server, Stream& stream, Message& msg) {
+// Sends `wire`: what the socket takes at once, then the rest when it has room (within the
+// write timeout).
+template <class Stream>
+asio::awaitable<bool> writeWire(Server::Impl& server, Stream& stream, std::string wire) {
   auto& lowest = beast::get_lowest_layer(stream);
-  std::string wire;
   error_code ec;
   std::size_t sent = 0;
-  serialize(msg, wire);
   if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
     auto now = sendNow(lowest.socket().native_handle(), wire);
     if (now)
@@ -265,6 +304,13 @@ asio::awaitable<bool> writeMessage(Server::Impl& server, Stream& stream, Message
                 lowest.socket().remote_endpoint(ignored));
   }
   co_return !ec;
+}
+
+template <class Stream, class Message>
+asio::awaitable<bool> writeMessage(Server::Impl& server, Stream& stream, Message& msg) {
+  std::string wire;
+  serialize(msg, wire);
+  co_return co_await writeWire(server, stream, std::move(wire));
 }
 
 // The client of a stream sends nothing after its request, so bytes or an end of file on
@@ -326,24 +372,18 @@ template <class Stream>
 asio::awaitable<bool> writeResponse(Server::Impl& server, Stream& stream, const Request& req,
                                     Response res, bool keep_alive) {
   const bool head = req.method() == Verb::head;
+  if (!res.file && !res.stream) {
+    server.countRequest(static_cast<unsigned>(res.status));
+    std::string wire;
+    serializeText(res, req.message.version(), keep_alive, head, wire);
+    co_return co_await writeWire(server, stream, std::move(wire));
+  }
   beast_http::response<beast_http::empty_body> header{res.status, req.message.version()};
   for (const auto& f : res.headers) header.set(f.name_string(), f.value());
   header.set(beast_http::field::server, "drover");
   header.keep_alive(keep_alive);
 
   if (res.stream) co_return co_await writeStream(server, stream, req, header, *res.stream);
-  if (!res.file) {
-    server.countRequest(static_cast<unsigned>(res.status));
-    if (head || res.status == Status::not_modified || res.status == Status::no_content) {
-      if (res.status != Status::not_modified && res.status != Status::no_content)
-        header.content_length(res.body.size());
-      co_return co_await writeMessage(server, stream, header);
-    }
-    beast_http::response<beast_http::string_body> full{std::move(header)};
-    full.body() = std::move(res.body);
-    full.prepare_payload();
-    co_return co_await writeMessage(server, stream, full);
-  }
 
   FileBody& file = *res.file;
   std::time_t mtime = static_cast<std::time_t>(file.mtime_ns / 1'000'000'000);

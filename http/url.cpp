@@ -6,9 +6,9 @@ namespace drover::http {
 
 std::optional<std::string> percentDecode(std::string_view s, bool plus_as_space) {
   // Most query values (MAC addresses, architectures) need no decoding: one scan, one copy.
-  if (s.find_first_of(plus_as_space ? std::string_view("%+\0", 3) : std::string_view("%\0", 2)) ==
-      std::string_view::npos)
-    return std::string(s);
+  bool plain = true;
+  for (char c : s) plain = plain && c != '%' && c != '\0' && (c != '+' || !plus_as_space);
+  if (plain) return std::string(s);
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -31,6 +31,7 @@ std::optional<std::string> percentDecode(std::string_view s, bool plus_as_space)
 
 QueryParams parseQuery(std::string_view query) {
   QueryParams out;
+  out.reserve(4);  // a boot script request carries mac, uuid, arch and platform
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);

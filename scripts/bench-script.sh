@@ -4,6 +4,7 @@
 # nothing fails on a number.
 #
 #   scripts/bench-script.sh [--build DIR] [--duration S] [--connections N] [--max-load L] [--force]
+#                           [--instructions S]
 #
 # wrk (2 threads, N keep-alive connections, default 50, S seconds) asks `drover serve`
 # (--no-dhcp --no-tftp, SQLite state in the work dir) for node-1's script,
@@ -17,6 +18,12 @@
 # NOT COUNTED. nginx is the installed one, else unpacked from its Debian package (apt-get
 # download); wrk comes from scripts/packages/http.txt. Bounded: wrk -d, curl --max-time;
 # servers stopped by pid.
+#
+# --instructions S counts instead: `drover serve` runs under valgrind's callgrind, wrk (one
+# thread, 4 connections) asks for the script for S seconds after a 2 s warm-up, and the
+# user-space instructions the server spent between the two are divided by the requests
+# wrk completed. Instruction counts do not depend on the machine's load or speed, so this
+# compares two builds on a busy machine; it is not a speed figure (no nginx, no kernel time).
 #
 # Then a large file: the boot environment's kernel is a sparse file of --large-mib MiB
 # (default 1024); curl downloads it from `drover serve` (/assets/boot-env/kernel) and the
@@ -32,6 +39,7 @@ max_load=1.5
 force=0
 large_mib=1024
 runs=3
+instructions=0
 while (($#)); do
   case "$1" in
     --build) build=$2; shift ;;
@@ -41,6 +49,7 @@ while (($#)); do
     --force) force=1 ;;
     --large-mib) large_mib=$2; shift ;;
     --runs) runs=$2; shift ;;
+    --instructions) instructions=$2; shift ;;
     *) echo "usage: $0 [--build DIR] [--duration S] [--connections N] [--max-load L] [--force]" >&2; exit 2 ;;
   esac
   shift
@@ -56,7 +65,9 @@ load() { cut -d' ' -f1 /proc/loadavg; }
 load_before=$(load)
 echo "load average before: $load_before (1 min)"
 counted=1
-if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)" "$load_before" "$max_load"; then
+if ((instructions > 0)); then
+  command -v valgrind >/dev/null || { echo "bench-script: valgrind missing (scripts/packages/http.txt)" >&2; exit 2; }
+elif python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)" "$load_before" "$max_load"; then
   if ((!force)); then
     echo "bench-script: load average $load_before > $max_load: the machine is busy, run refused (--force runs it uncounted)" >&2
     exit 3
@@ -76,7 +87,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_url() {
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     curl -s -o /dev/null --max-time 1 "$1" && return 0
     sleep 0.1
   done
@@ -120,11 +131,25 @@ nodes:
     ip: 192.0.2.10
 YAML
 
-"$drover" --log-level warn serve --config "$work/site/cluster.yaml" --no-dhcp --no-tftp --threads 1 \
+under=()
+((instructions > 0)) && under=(valgrind --tool=callgrind "--callgrind-out-file=$work/callgrind.%p")
+"${under[@]}" "$drover" --log-level warn serve --config "$work/site/cluster.yaml" --no-dhcp --no-tftp --threads 1 \
   >"$work/drover.out" 2>&1 &
 drover_pid=$!
 script_url="http://127.0.0.1:$hport/boot.ipxe?mac=52:54:00:12:34:56&arch=x86_64&platform=pcbios"
 wait_url "$script_url" || { cat "$work/drover.out" >&2; exit 1; }
+
+if ((instructions > 0)); then
+  wrk -t1 -c4 -d2s "$script_url" >/dev/null
+  callgrind_control -z "$drover_pid" >/dev/null 2>&1
+  out=$(wrk -t1 -c4 -d"${instructions}s" "$script_url")
+  callgrind_control -d "$drover_pid" >/dev/null 2>&1
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  ir=$(callgrind_annotate "$work/callgrind.$drover_pid.1" | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  [[ -n $requests && $requests -gt 0 && -n $ir ]] || { echo "bench-script: no count ($out)" >&2; exit 1; }
+  echo "$((ir / requests)) instructions per install script request ($ir in $requests requests, user space, callgrind)"
+  exit 0
+fi
 
 # nginx serves the very bytes of one install script.
 mkdir -p "$work/www" "$work/nginx/logs" "$work/nginx/tmp"

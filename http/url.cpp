@@ -6,9 +6,11 @@ namespace drover::http {
 
 std::optional<std::string> percentDecode(std::string_view s, bool plus_as_space) {
   // Most query values (MAC addresses, architectures) need no decoding: one scan, one copy.
-  bool plain = true;
-  for (char c : s) plain = plain && c != '%' && c != '\0' && (c != '+' || !plus_as_space);
-  if (plain) return std::string(s);
+  std::size_t plain = 0;
+  while (plain < s.size() && s[plain] != '%' && s[plain] != '\0' &&
+         (s[plain] != '+' || !plus_as_space))
+    ++plain;
+  if (plain == s.size()) return std::string(s);
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {

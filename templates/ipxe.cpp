@@ -335,13 +335,26 @@ Result<PreparedScript> prepareScript(Script s, const BootScriptParams& p) {
   auto text = renderBuiltin(s, slotted);
   if (!text) return text.error();
   PreparedScript prepared;
-  prepared.text_ = std::move(*text);
+  std::string_view rest = *text;
+  for (auto at = rest.find(kTokenSlot); at != std::string_view::npos; at = rest.find(kTokenSlot)) {
+    prepared.pieces_.emplace_back(rest.substr(0, at));
+    rest.remove_prefix(at + kTokenSlot.size());
+  }
+  prepared.pieces_.emplace_back(rest);
   return prepared;
 }
 
 Result<std::string> PreparedScript::withToken(std::string_view token) const {
   if (!isWord(token)) return makeError("bad_script_value", "token is not a single URL-safe word");
-  return templates::withToken(text_, token);
+  std::size_t size = token.size() * pieces_.size();
+  for (const auto& piece : pieces_) size += piece.size();
+  std::string out;
+  out.reserve(size);
+  for (std::size_t i = 0; i < pieces_.size(); ++i) {
+    if (i > 0) out += token;
+    out += pieces_[i];
+  }
+  return out;
 }
 
 }  // namespace drover::templates

@@ -78,7 +78,7 @@ class PreparedScript {
 
  private:
   friend Result<PreparedScript> prepareScript(Script s, const BootScriptParams& p);
-  std::string text_;  // with a slot where the token goes
+  std::vector<std::string> pieces_;  // the text around the token's places
 };
 
 // Renders built-in script `s` with `p` (its token ignored) for PreparedScript::withToken.

@@ -184,20 +184,16 @@ asio::awaitable<SendResult> sendFileBody(Server::Impl& server, TlsStream& stream
 // their order, the blank line, then a string body. One buffer to send instead of a chain
 // of asynchronous writes.
 void appendStatusLine(std::string& wire, unsigned version, unsigned code, std::string_view reason) {
-  const char line[] = {'H',
-                       'T',
-                       'T',
-                       'P',
-                       '/',
-                       static_cast<char>('0' + version / 10 % 10),
-                       '.',
-                       static_cast<char>('0' + version % 10),
-                       ' ',
-                       static_cast<char>('0' + code / 100 % 10),
-                       static_cast<char>('0' + code / 10 % 10),
-                       static_cast<char>('0' + code % 10),
-                       ' '};
-  wire.append(line, sizeof line);
+  const auto digit = [](unsigned v) { return static_cast<char>('0' + v % 10); };
+  wire += "HTTP/";
+  wire += digit(version / 10);
+  wire += '.';
+  wire += digit(version);
+  wire += ' ';
+  wire += digit(code / 100);
+  wire += digit(code / 10);
+  wire += digit(code);
+  wire += ' ';
   wire.append(reason);
   wire += "\r\n";
 }

@@ -34,7 +34,7 @@ std::optional<std::string> percentDecode(std::string_view s, bool plus_as_space)
 QueryParams parseQuery(std::string_view query) {
   QueryParams out;
   out.reserve(4);  // a boot script request carries mac, uuid, arch and platform
-  while (!query.empty()) {
+  while (!query.empty() && out.size() < kMaxQueryParams) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);

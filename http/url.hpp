@@ -16,8 +16,13 @@ std::optional<std::string> percentDecode(std::string_view s, bool plus_as_space 
 // A query's parameters in their order (a handful per request: a vector, searched in turn).
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
+// At most this many parameters are kept: no route reads more than a handful, and a hostile
+// target of thousands of distinct keys would otherwise cost a search per key.
+inline constexpr std::size_t kMaxQueryParams = 64;
+
 // Parses `a=1&b=x%20y&flag` into {a: "1", b: "x y", flag: ""}. The first occurrence of a
-// key wins (later ones are dropped); pairs with malformed escapes are skipped.
+// key wins (later ones are dropped); pairs with malformed escapes are skipped; after
+// kMaxQueryParams parameters the rest of the query is ignored.
 QueryParams parseQuery(std::string_view query);
 // The value of `key` in `params`, or null.
 const std::string* findParam(const QueryParams& params, std::string_view key);

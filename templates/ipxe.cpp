@@ -96,8 +96,8 @@ exit 1
 )";
 
 // A single word of URL characters: nothing iPXE would split, expand or treat as syntax.
-// The characters of a URL-safe word: unreserved and reserved URL characters but ' and #
-// (iPXE's quote and comment), as a table (the token is checked on every script request).
+// Unreserved and reserved URL characters but ' and # (iPXE's quote and comment), as a
+// table (the token is checked on every script request).
 constexpr std::array<bool, 256> kWordChars = [] {
   std::array<bool, 256> t{};
   for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
@@ -275,7 +275,7 @@ std::string renderedKey(Script s, const BootScriptParams& p) {
 
 struct Rendered {
   std::mutex mu;
-  std::unordered_map<std::string, std::string> texts;
+  std::unordered_map<std::string, PreparedScript> texts;
 };
 
 Rendered& rendered() {
@@ -287,18 +287,6 @@ Result<std::string> renderBuiltin(Script s, const BootScriptParams& p) {
   auto data = scriptData(p);
   if (!data) return data.error();
   return builtinTemplate(s).render(*data);
-}
-
-std::string withToken(std::string_view text, std::string_view token) {
-  std::string out;
-  out.reserve(text.size() + 2 * token.size());
-  for (auto at = text.find(kTokenSlot); at != std::string_view::npos; at = text.find(kTokenSlot)) {
-    out.append(text.substr(0, at));
-    out += token;
-    text.remove_prefix(at + kTokenSlot.size());
-  }
-  out.append(text);
-  return out;
 }
 
 }  // namespace
@@ -316,36 +304,31 @@ Result<std::string> renderScript(Script s, const BootScriptParams& p,
   auto& cache = rendered();
   {
     std::lock_guard lock(cache.mu);
-    if (auto it = cache.texts.find(key); it != cache.texts.end())
-      return withToken(it->second, p.token);
+    if (auto it = cache.texts.find(key); it != cache.texts.end()) return it->second.fill(p.token);
   }
   BootScriptParams slotted = p;
   if (!p.token.empty()) slotted.token = kTokenSlot;
   auto text = renderBuiltin(s, slotted);
   if (!text) return text;
+  auto prepared = PreparedScript::fromSlotted(*text);
+  auto out = prepared.fill(p.token);
   std::lock_guard lock(cache.mu);
   if (cache.texts.size() >= kMaxRendered) cache.texts.clear();
-  cache.texts.emplace(key, *text);
-  return withToken(*text, p.token);
+  cache.texts.emplace(key, std::move(prepared));
+  return out;
 }
 
-Result<PreparedScript> prepareScript(Script s, const BootScriptParams& p) {
-  BootScriptParams slotted = p;
-  slotted.token = kTokenSlot;
-  auto text = renderBuiltin(s, slotted);
-  if (!text) return text.error();
+PreparedScript PreparedScript::fromSlotted(std::string_view text) {
   PreparedScript prepared;
-  std::string_view rest = *text;
-  for (auto at = rest.find(kTokenSlot); at != std::string_view::npos; at = rest.find(kTokenSlot)) {
-    prepared.pieces_.emplace_back(rest.substr(0, at));
-    rest.remove_prefix(at + kTokenSlot.size());
+  for (auto at = text.find(kTokenSlot); at != std::string_view::npos; at = text.find(kTokenSlot)) {
+    prepared.pieces_.emplace_back(text.substr(0, at));
+    text.remove_prefix(at + kTokenSlot.size());
   }
-  prepared.pieces_.emplace_back(rest);
+  prepared.pieces_.emplace_back(text);
   return prepared;
 }
 
-Result<std::string> PreparedScript::withToken(std::string_view token) const {
-  if (!isWord(token)) return makeError("bad_script_value", "token is not a single URL-safe word");
+std::string PreparedScript::fill(std::string_view token) const {
   std::size_t size = token.size() * pieces_.size();
   for (const auto& piece : pieces_) size += piece.size();
   std::string out;
@@ -355,6 +338,19 @@ Result<std::string> PreparedScript::withToken(std::string_view token) const {
     out += pieces_[i];
   }
   return out;
+}
+
+Result<std::string> PreparedScript::withToken(std::string_view token) const {
+  if (!isWord(token)) return makeError("bad_script_value", "token is not a single URL-safe word");
+  return fill(token);
+}
+
+Result<PreparedScript> prepareScript(Script s, const BootScriptParams& p) {
+  BootScriptParams slotted = p;
+  slotted.token = kTokenSlot;
+  auto text = renderBuiltin(s, slotted);
+  if (!text) return text.error();
+  return PreparedScript::fromSlotted(*text);
 }
 
 }  // namespace drover::templates

@@ -78,6 +78,13 @@ class PreparedScript {
 
  private:
   friend Result<PreparedScript> prepareScript(Script s, const BootScriptParams& p);
+  friend Result<std::string> renderScript(Script s, const BootScriptParams& p,
+                                          std::string_view override_text);
+  // A script rendered with a slot for the token (or none: one piece).
+  static PreparedScript fromSlotted(std::string_view text);
+  // The pieces joined by `token`, unchecked.
+  std::string fill(std::string_view token) const;
+
   std::vector<std::string> pieces_;  // the text around the token's places
 };
 

@@ -34,6 +34,13 @@ TEST(UrlTest, Query) {
   EXPECT_EQ(parseQuery("a=1+2&b=%2B&c=x%00y&d=plain")[0].second, "1 2");
   EXPECT_EQ(parseQuery("b=%2B")[0].second, "+");
   EXPECT_EQ(parseQuery("c=x%00y&d=plain"), (QueryParams{{"d", "plain"}}));
+  // A target of thousands of distinct keys keeps the first kMaxQueryParams.
+  std::string many;
+  for (int i = 0; i < 2000; ++i) many += "k" + std::to_string(i) + "=" + std::to_string(i) + "&";
+  const auto kept = parseQuery(many);
+  ASSERT_EQ(kept.size(), kMaxQueryParams);
+  EXPECT_EQ(kept.front(), (std::pair<std::string, std::string>{"k0", "0"}));
+  EXPECT_EQ(kept.back().first, "k" + std::to_string(kMaxQueryParams - 1));
   auto parts = splitTarget("/boot.ipxe?mac=1");
   EXPECT_EQ(parts.path, "/boot.ipxe");
   EXPECT_EQ(parts.query, "mac=1");
